@@ -1,0 +1,112 @@
+# radpipe — GNU Makefile.
+#   make              build libshared, the engine and every program into bin/
+#   make test         all tests (unit, command line, reference numerics)
+#   make bench        benchmarks; results are written under bench/results/
+#   make fuzz         build and run the libFuzzer targets for a short while
+#   make demo         the paper, end to end (see pipelines/)
+#   CUDA=auto|0|1     build the CUDA backend: auto = when nvcc and cudnn.h are found
+#
+# Components add themselves through mk/*.mk fragments (one per component), so
+# that adding a filter, a test or a backend never edits this file.
+
+SHELL      := /bin/bash
+CC         ?= cc
+CXX        ?= c++
+OPT        ?= -O2
+CFLAGS     ?= $(OPT) -g
+CFLAGS     += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP
+CXXFLAGS   ?= $(OPT) -g
+CXXFLAGS   += -std=c++17 -Wall -Wextra -Wno-unused-parameter -pthread -MMD -MP
+CPPFLAGS   += -Ilibshared $(shell pkg-config --cflags libpng msgpack 2>/dev/null)
+LDFLAGS    += -pthread -Wl,--as-needed
+LDLIBS     += $(shell pkg-config --libs libpng msgpack 2>/dev/null) -lm
+
+B          := build
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CPPFLAGS   += -DRADPIPE_VERSION='"$(VERSION)"'
+
+# ---- CUDA detection (the backend itself lives in mk/cuda.mk) ----
+CUDA       ?= auto
+NVCC       ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDA_HOME  ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(NVCC)),/usr/local/cuda)
+HAVE_CUDNN := $(shell test -f $(CUDA_HOME)/include/cudnn.h -o -f /usr/include/cudnn.h && echo 1)
+ifeq ($(CUDA),auto)
+  WITH_CUDA := $(if $(and $(NVCC),$(HAVE_CUDNN)),1,0)
+else ifeq ($(CUDA),1)
+  ifeq ($(and $(NVCC),$(HAVE_CUDNN)),)
+    $(error CUDA=1 but nvcc or cudnn.h was not found: install the CUDA toolkit and cuDNN, or build with CUDA=0)
+  endif
+  WITH_CUDA := 1
+else
+  WITH_CUDA := 0
+endif
+
+# ---- libshared: every filter links it ----
+SHARED_C   := $(sort $(wildcard libshared/*.c))
+SHARED_CXX := $(sort $(wildcard libshared/*.cc))
+SHARED_O   := $(SHARED_C:%.c=$(B)/%.o) $(SHARED_CXX:%.cc=$(B)/%.o)
+LIBSHARED  := $(B)/libshared.a
+
+# ---- the network engine: linked only by the network programs ----
+NN_C       := $(sort $(wildcard libshared/nn/*.c))
+NN_O       := $(NN_C:%.c=$(B)/%.o)
+LIBNN      := $(B)/libnn.a
+NN_PROGS   ?= nntrain nninfer nnimport
+NN_LDLIBS  ?=
+
+# ---- programs: one .c per program in filters/ (linked with $(CXX): DCMTK is C++) ----
+PROGS      := $(sort $(patsubst filters/%.c,%,$(wildcard filters/*.c)))
+BINS       := $(PROGS:%=bin/%)
+
+# ---- tests: tests/unit/test_*.c, each its own binary ----
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all test unit cli ref bench fuzz clean demo
+all: $(BINS)
+
+-include $(sort $(wildcard mk/*.mk))
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(B)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(LIBSHARED): $(SHARED_O)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBNN): $(NN_O)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# A program links the engine only when it is one of NN_PROGS.
+prog_libs = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN) $(LIBSHARED) $(NN_LDLIBS),$(LIBSHARED)) $(LDLIBS_$(1))
+prog_deps = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN)) $(LIBSHARED)
+
+.SECONDEXPANSION:
+bin/%: $(B)/filters/%.o $$(call prog_deps,%)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< -o $@ $(call prog_libs,$*) $(LDLIBS)
+
+# Unit tests link everything they might need; --as-needed drops the rest.
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBNN) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(TEST_LDLIBS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+cli: $(BINS)
+	@tests/run-cli
+
+test: all unit cli $(EXTRA_TESTS)
+	@echo "make test: all suites passed"
+
+clean:
+	rm -rf $(B) bin/*
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

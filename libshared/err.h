@@ -1,0 +1,45 @@
+/* err.h — messages, exit codes and checked allocation.
+ *
+ * Every message goes to stderr as "prog: message".  Exit codes: 0 success,
+ * 1 failure, 2 bad usage.  Allocation never returns NULL: it dies with a
+ * message instead, and array sizes are checked for overflow.
+ */
+#ifndef RADPIPE_ERR_H
+#define RADPIPE_ERR_H
+
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+extern const char *progname;    /* set by err_init / cli_begin */
+extern int err_quiet;           /* 1: info() prints nothing */
+
+/* Sets progname from argv[0] (its basename). */
+void err_init(const char *argv0);
+/* Prints "prog: message" and exits 1. */
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "prog: message" and a hint to --help, exits 2. */
+noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "prog: message" (a warning; always shown). */
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "prog: message" unless --quiet was given. */
+void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* malloc that dies on failure; size 0 gives a valid unique pointer. */
+void *xmalloc(size_t size);
+/* calloc that dies on failure or on n*size overflow. */
+void *xcalloc(size_t n, size_t size);
+/* malloc of n*size bytes, dying on overflow or failure. */
+void *xmallocarray(size_t n, size_t size);
+/* realloc of n*size bytes, dying on overflow or failure. */
+void *xreallocarray(void *p, size_t n, size_t size);
+/* 64-byte aligned allocation of size bytes (free with free()); dies on failure. */
+void *xaligned(size_t size);
+/* strdup that dies on failure. */
+char *xstrdup(const char *s);
+/* n*size, or dies with "what: size overflow". */
+size_t xmul(size_t n, size_t size, const char *what);
+
+/* Allocates an array of n objects of type T (checked). */
+#define XNEW(T, n) ((T *)xmallocarray((n), sizeof(T)))
+
+#endif

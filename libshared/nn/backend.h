@@ -1,0 +1,218 @@
+/* backend.h — the ops table that every network backend implements.
+ *
+ * Backends: "ref" (plain C loops, the specification and test oracle),
+ * "cpu" (oneDNN), "cuda" (cuDNN + cuBLAS, loaded from a shared object only
+ * when asked for).  Layer code (graph.c) calls only this table and never
+ * contains #ifdef or backend types.
+ *
+ * Memory rule: every float pointer given to an op is backend memory that
+ * came from be->alloc (host memory for ref and cpu, device memory for cuda).
+ * Host code reaches backend memory only through upload/download.  Ops may
+ * run asynchronously and in order on one queue; be->sync waits for them.
+ *
+ * Layout rule: activations are NHWC float32.  Consecutive pixels of an
+ * activation are `ld` floats apart (ld >= channels), so a layer reads or
+ * writes a channel slice of a wider buffer: that is how Concatenate costs
+ * no copy (each branch writes at its channel offset, ld = total channels).
+ * Conv kernels are HWIO (kh, kw, in, out), as Keras stores them; dense
+ * kernels are (in, out) row-major, as Keras stores them.
+ *
+ * Accumulation rule: an op that writes a gradient wrt its input (dx) takes
+ * `beta`: dx = beta*dx + new (beta is 0 or 1).  That is how a tensor read
+ * by several layers sums its gradients.  Weight gradients are overwritten.
+ */
+#ifndef RADPIPE_NN_BACKEND_H
+#define RADPIPE_NN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Convolution: x (n, ih, iw, ic) -> y (n, oh, ow, oc), stride sh/sw,
+ * dilation 1, groups 1.  Padding: pt/pl cells on top/left; the bottom/right
+ * padding is whatever the output size implies (TF 'same' puts the odd cell
+ * at the bottom/right).  Cells outside the input read as zero. */
+struct nn_conv {
+	int n, ih, iw, ic, oh, ow, oc;
+	int kh, kw, sh, sw;
+	int pt, pl;
+	int x_ld, y_ld;         /* pixel strides of x/dx and y/dy */
+};
+
+/* Batch normalisation over m = n*h*w pixels of c channels. */
+struct nn_bn {
+	int m, c;
+	int x_ld, y_ld;         /* pixel strides of x/dx and y/dy */
+	float eps;              /* Keras: 1e-3 */
+	float momentum;         /* moving = momentum*moving + (1-momentum)*batch */
+	int unbiased;           /* 1: moving variance gets the m/(m-1) sample
+	                           correction (Keras >= 2.1.3); 0: biased */
+};
+
+/* Pooling: x (n, ih, iw, c) -> y (n, oh, ow, c).  Average pooling divides by
+ * the number of cells inside the input (padding excluded, as TF does). */
+struct nn_pool {
+	int n, ih, iw, c, oh, ow;
+	int kh, kw, sh, sw, pt, pl;
+	int x_ld, y_ld;
+	int avg;                /* 0 max, 1 average */
+};
+
+/* Elementwise op over m pixels of c channels (strided views). */
+struct nn_ew {
+	int m, c;
+	int x_ld, y_ld;
+};
+
+/* Dense: x (n, in) -> y (n, out), contiguous rows. */
+struct nn_dense {
+	int n, in, out;
+};
+
+/* Global average pooling: x (n, hw pixels, c; pixel stride x_ld) -> y (n, c). */
+struct nn_gap {
+	int n, hw, c, x_ld;
+};
+
+enum nn_dtype_in { NN_IN_U8, NN_IN_U16, NN_IN_F32 };
+
+struct nn_backend_opts {
+	int threads;            /* 0: the backend's default (all cores) */
+	int deterministic;      /* 1: only bit-reproducible algorithms */
+	int device;             /* device index (cuda) */
+};
+
+struct nn_backend {
+	const char *name;       /* "ref", "cpu", "cuda" */
+	void *impl;             /* backend-private state */
+
+	/* --- memory --- */
+	/* Returns size bytes of backend memory aligned to 64, or NULL. */
+	void *(*alloc)(struct nn_backend *be, size_t size);
+	/* Frees memory from alloc (NULL is a no-op). */
+	void (*free)(struct nn_backend *be, void *p);
+	/* Copies size bytes host -> backend. */
+	void (*upload)(struct nn_backend *be, void *dst, const void *src, size_t size);
+	/* Copies size bytes backend -> host (waits for pending ops first). */
+	void (*download)(struct nn_backend *be, void *dst, const void *src, size_t size);
+	/* Sets size bytes of backend memory to zero. */
+	void (*zero)(struct nn_backend *be, void *p, size_t size);
+	/* Waits until every queued op has finished. */
+	void (*sync)(struct nn_backend *be);
+	/* Releases the backend and everything it cached. */
+	void (*close)(struct nn_backend *be);
+
+	/* --- input --- */
+	/* dst[i] = src[i]*scale + offset for n host elements of type dt. */
+	void (*input)(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
+	              size_t n, float scale, float offset, float *dst);
+
+	/* --- convolution --- */
+	/* y = conv(x, w) (+ bias[oc] if bias != NULL). */
+	void (*conv_fwd)(struct nn_backend *be, const struct nn_conv *p,
+	                 const float *x, const float *w, const float *bias, float *y);
+	/* dx = beta*dx + conv_transpose(dy, w). */
+	void (*conv_bwd_data)(struct nn_backend *be, const struct nn_conv *p,
+	                      const float *dy, const float *w, float *dx, float beta);
+	/* dw = dL/dw; db = sum of dy over n,h,w (db may be NULL). */
+	void (*conv_bwd_weights)(struct nn_backend *be, const struct nn_conv *p,
+	                         const float *x, const float *dy, float *dw, float *db);
+
+	/* --- batch normalisation (gamma/beta may be NULL: scale=False/center=False) --- */
+	/* Training mode: batch statistics; writes y, saves mean[c] and
+	 * invstd[c] = 1/sqrt(var+eps) for bn_bwd, updates run_mean/run_var. */
+	void (*bn_fwd_train)(struct nn_backend *be, const struct nn_bn *p,
+	                     const float *x, const float *gamma, const float *beta,
+	                     float *y, float *mean, float *invstd,
+	                     float *run_mean, float *run_var);
+	/* Inference mode: y = (x - run_mean)/sqrt(run_var+eps)*gamma + beta. */
+	void (*bn_fwd_infer)(struct nn_backend *be, const struct nn_bn *p,
+	                     const float *x, const float *gamma, const float *beta,
+	                     const float *run_mean, const float *run_var, float *y);
+	/* Backward of training mode: dx = beta_acc*dx + ...; dgamma, dbeta
+	 * overwritten (each may be NULL). */
+	void (*bn_bwd)(struct nn_backend *be, const struct nn_bn *p,
+	               const float *x, const float *dy, const float *gamma,
+	               const float *mean, const float *invstd,
+	               float *dx, float *dgamma, float *dbeta, float beta_acc);
+	/* Backward of inference mode (frozen BN): dx = beta_acc*dx + dy*gamma*rstd. */
+	void (*bn_bwd_infer)(struct nn_backend *be, const struct nn_bn *p,
+	                     const float *dy, const float *gamma, const float *run_var,
+	                     float *dx, float beta_acc);
+
+	/* --- elementwise --- */
+	/* y = max(x, 0); y may equal x. */
+	void (*relu_fwd)(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
+	/* dx = beta*dx + (y > 0 ? dy : 0), y being relu's output. */
+	void (*relu_bwd)(struct nn_backend *be, const struct nn_ew *p,
+	                 const float *y, const float *dy, float *dx, float beta);
+	/* y = beta*y + x (copy or accumulate a strided view). */
+	void (*add)(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta);
+
+	/* --- pooling --- */
+	/* y = pool(x). */
+	void (*pool_fwd)(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
+	/* dx = beta*dx + pool_backward(dy); max pooling routes to the first
+	 * maximum in window order (row-major), recomputed from x. */
+	void (*pool_bwd)(struct nn_backend *be, const struct nn_pool *p, const float *x,
+	                 const float *dy, float *dx, float beta);
+	/* y[n][c] = mean over pixels of x. */
+	void (*gap_fwd)(struct nn_backend *be, const struct nn_gap *p, const float *x, float *y);
+	/* dx = beta*dx + dy/hw broadcast over pixels. */
+	void (*gap_bwd)(struct nn_backend *be, const struct nn_gap *p, const float *dy, float *dx, float beta);
+
+	/* --- dense --- */
+	/* y = x w (+ b). */
+	void (*dense_fwd)(struct nn_backend *be, const struct nn_dense *p,
+	                  const float *x, const float *w, const float *b, float *y);
+	/* dx = beta*dx + dy w^T (dx may be NULL); dw = x^T dy; db = column sums of dy (may be NULL). */
+	void (*dense_bwd)(struct nn_backend *be, const struct nn_dense *p,
+	                  const float *x, const float *w, const float *dy,
+	                  float *dx, float *dw, float *db, float beta);
+
+	/* --- dropout (inverted), from the counter-based generator --- */
+	/* mask[i] = u(seed, counter, i) >= rate ? 1/(1-rate) : 0, where u is
+	 * rng_philox_uniform (libshared/rng.h); y = x*mask.  n elements. */
+	void (*dropout_fwd)(struct nn_backend *be, size_t n, float rate, uint64_t seed,
+	                    uint64_t counter, const float *x, float *y, float *mask);
+	/* dx = beta*dx + dy*mask. */
+	void (*dropout_bwd)(struct nn_backend *be, size_t n, const float *mask,
+	                    const float *dy, float *dx, float beta);
+
+	/* --- losses: z are logits; w per-sample weights (NULL: 1) --- */
+	/* Sigmoid + binary cross-entropy, mean over n: loss[0] = mean_i w_i*l_i;
+	 * dz = d loss/dz; prob = sigmoid(z).  clip > 0 reproduces Keras: the
+	 * probability is clipped to [clip, 1-clip] before the log (gradient 0
+	 * where clipped).  loss, dz, prob are backend memory. */
+	void (*bce_logits)(struct nn_backend *be, int n, const float *z, const float *y,
+	                   const float *w, float clip, float *loss, float *dz, float *prob);
+	/* Softmax + categorical cross-entropy over k classes, mean over n:
+	 * label[i] holds the class index as a float. */
+	void (*softmax_ce)(struct nn_backend *be, int n, int k, const float *z, const float *label,
+	                   const float *w, float *loss, float *dz, float *prob);
+
+	/* --- optimisers over n parameters (l2 adds 2*l2*p to the gradient) --- */
+	/* Keras Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+	 * p -= lr_t * m / (sqrt(v) + eps), lr_t computed by the caller. */
+	void (*adam)(struct nn_backend *be, size_t n, float *p, const float *g,
+	             float *m, float *v, float lr_t, float b1, float b2, float eps, float l2);
+	/* SGD with momentum: v = mom*v - lr*g; p += v (nesterov: p += mom*v - lr*g). */
+	void (*sgd)(struct nn_backend *be, size_t n, float *p, const float *g,
+	            float *v, float lr, float mom, int nesterov, float l2);
+};
+
+/* Opens backend "ref", "cpu", "cuda" or "auto" (cuda when a GPU can be
+ * used, else cpu).  Returns NULL and writes a one-line reason into err
+ * when the backend cannot be had (not built, no device, no library). */
+struct nn_backend *nn_backend_open(const char *name, const struct nn_backend_opts *o,
+                                   char *err, size_t errlen);
+
+/* Constructors, one per backend file; each returns NULL with a reason in err. */
+struct nn_backend *nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen);
+struct nn_backend *nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen);
+struct nn_backend *nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen);
+
+/* TF 'same'/'valid' geometry: output size and leading padding for one axis. */
+void nn_pad_same(int in, int k, int s, int *out, int *pad_before);
+void nn_pad_valid(int in, int k, int s, int *out, int *pad_before);
+
+#endif

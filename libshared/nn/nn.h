@@ -1,0 +1,193 @@
+/* nn.h — the network engine: a static graph of named layers (Keras names),
+ * its parameters in one arena, training and inference on a backend.
+ *
+ * Ownership rule: the model owns everything it allocates (layers, names,
+ * parameter arenas, activations); nn_model_free releases all of it.
+ * Pointers returned by accessors stay valid until the model is freed or
+ * re-planned.  Functions returning int return 0 (or an index >= 0) on
+ * success and -1 on failure, with the reason in nn_error(m).
+ *
+ * Life of a model: nn_model_new -> builder calls (layers in topological
+ * order; each returns the new layer's index) -> nn_model_init_params
+ * (host values: Keras initialisers) or load values into nn_params_host ->
+ * nn_model_plan(backend, batch) -> nn_forward / nn_backward / nn_step ...
+ */
+#ifndef RADPIPE_NN_H
+#define RADPIPE_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "nn/backend.h"
+
+enum nn_padding { NN_VALID, NN_SAME };
+enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_SIGMOID, NN_ACT_SOFTMAX };
+
+enum nn_layer_type {
+	NN_INPUT, NN_CONV2D, NN_BATCHNORM, NN_RELU, NN_MAXPOOL, NN_AVGPOOL,
+	NN_CONCAT, NN_GAP, NN_DENSE, NN_DROPOUT
+};
+
+/* One named parameter tensor inside the arena. */
+struct nn_param {
+	char name[96];          /* Keras weight name, e.g. "conv2d_1/kernel:0" */
+	int layer;              /* owning layer index */
+	int rank;
+	int shape[4];           /* Keras shape (kernel HWIO, dense (in,out), vectors (c)) */
+	size_t size;            /* element count */
+	size_t offset;          /* element offset in the arena (64-byte aligned) */
+	int trainable;          /* 0 for BN moving statistics */
+	int decay;              /* 1 where L2 applies (kernels) */
+};
+
+/* A layer as the graph sees it (read-only for callers). */
+struct nn_layer {
+	enum nn_layer_type type;
+	char name[64];
+	int nin, in[8];         /* input layer indices */
+	int h, w, c;            /* output shape per sample (dense/gap: h = w = 1) */
+	int trainable;          /* weights updated by nn_step */
+	int frozen_bn;          /* batchnorm: use moving statistics even in training */
+};
+
+struct nn_model;
+
+/* --- building ------------------------------------------------------- */
+
+/* New model whose input layer (named name, e.g. "input_1") is h x w x c. */
+struct nn_model *nn_model_new(const char *name, int h, int w, int c);
+/* Frees the model and all it owns (NULL is a no-op). */
+void nn_model_free(struct nn_model *m);
+/* The last error message of m (never NULL). */
+const char *nn_error(const struct nn_model *m);
+
+/* Conv2D: filters kh x kw, stride sh x sw, 'same'/'valid'; bias optional. */
+int nn_conv2d(struct nn_model *m, const char *name, int in, int filters,
+              int kh, int kw, int sh, int sw, enum nn_padding pad, int use_bias);
+/* BatchNormalization over channels; scale/center as Keras. */
+int nn_batchnorm(struct nn_model *m, const char *name, int in, float eps,
+                 float momentum, int scale, int center);
+/* Activation('relu'). */
+int nn_relu(struct nn_model *m, const char *name, int in);
+/* MaxPooling2D / AveragePooling2D. */
+int nn_maxpool(struct nn_model *m, const char *name, int in, int kh, int kw,
+               int sh, int sw, enum nn_padding pad);
+int nn_avgpool(struct nn_model *m, const char *name, int in, int kh, int kw,
+               int sh, int sw, enum nn_padding pad);
+/* Concatenate along channels, in the order given; no copies at run time. */
+int nn_concat(struct nn_model *m, const char *name, const int *in, int nin);
+/* GlobalAveragePooling2D. */
+int nn_gap(struct nn_model *m, const char *name, int in);
+/* Dense with an activation; sigmoid/softmax only on the last layer (the
+ * loss takes its logits). */
+int nn_dense(struct nn_model *m, const char *name, int in, int units,
+             int use_bias, enum nn_act act);
+/* Dropout (inverted), active only in training. */
+int nn_dropout(struct nn_model *m, const char *name, int in, float rate);
+
+/* --- inspection ------------------------------------------------------ */
+
+int nn_layer_count(const struct nn_model *m);
+const struct nn_layer *nn_layer_at(const struct nn_model *m, int i);
+/* Index of the layer called name, or -1. */
+int nn_layer_find(const struct nn_model *m, const char *name);
+int nn_param_count(const struct nn_model *m);
+const struct nn_param *nn_param_at(const struct nn_model *m, int i);
+/* Index of the parameter called name, or -1. */
+int nn_param_find(const struct nn_model *m, const char *name);
+/* Total elements of the arena (params, and likewise grads and moments). */
+size_t nn_arena_size(const struct nn_model *m);
+/* Number of outputs per sample of the last layer (1 for binary). */
+int nn_output_size(const struct nn_model *m);
+/* Activation of the last layer. */
+enum nn_act nn_output_act(const struct nn_model *m);
+
+/* --- parameters on the host ----------------------------------------- */
+
+/* The host copy of the parameter arena (nn_arena_size floats); allocated at
+ * the first layer with weights and owned by m.  After writing it, call
+ * nn_params_upload; before reading it after training, nn_params_download. */
+float *nn_params_host(struct nn_model *m);
+/* Keras initialisers from seed: glorot_uniform kernels, zero biases/betas,
+ * ones gammas and moving variances, zero moving means. */
+void nn_model_init_params(struct nn_model *m, uint64_t seed);
+/* Copies host params to the backend (no-op before nn_model_plan). */
+void nn_params_upload(struct nn_model *m);
+/* Copies backend params to the host copy. */
+void nn_params_download(struct nn_model *m);
+
+/* --- execution ------------------------------------------------------- */
+
+/* Binds the model to a backend and plans memory for batches of up to
+ * max_batch: parameter/gradient/moment arenas (one allocation each) and
+ * activations, allocated once and reused for every step. */
+int nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch);
+
+/* Input preprocessing applied on the way in: x*scale + offset. */
+void nn_set_preprocess(struct nn_model *m, float scale, float offset);
+
+/* Forward pass of n samples; x is host memory, n*h*w*c elements of dt.
+ * training = 1: batch statistics in BN, dropout on. */
+int nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training);
+
+/* After nn_forward: loss of the last forward, gradients of every
+ * trainable parameter.  y: n labels (binary: 0/1; softmax: class index),
+ * w: n sample weights or NULL.  *loss gets the batch mean loss; probs (if
+ * not NULL) gets n*nn_output_size probabilities. */
+int nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs);
+
+/* After nn_forward with training = 0: n*nn_output_size probabilities. */
+int nn_predict(struct nn_model *m, float *probs);
+
+/* Copies the output of layer `layer` for the last forward pass into host
+ * memory (n*h*w*c floats, NHWC); used by tests and feature export. */
+int nn_layer_output(struct nn_model *m, int layer, float *out);
+
+enum nn_optim_type { NN_ADAM, NN_SGD };
+struct nn_optim {
+	enum nn_optim_type type;
+	float lr;
+	float beta1, beta2, eps;     /* Adam (Keras: 0.9, 0.999, 1e-8 in 2018, 1e-7 now) */
+	float momentum;              /* SGD */
+	int nesterov;
+	float l2;                    /* L2 on kernels (decay = 1 params) */
+};
+/* Applies one optimiser step with the gradients of the last nn_backward;
+ * increments the step counter t (Adam: lr_t = lr*sqrt(1-b2^t)/(1-b1^t)). */
+int nn_step(struct nn_model *m, const struct nn_optim *o);
+/* Step counter (number of nn_step calls, or the value restored). */
+int64_t nn_step_count(const struct nn_model *m);
+void nn_set_step_count(struct nn_model *m, int64_t t);
+/* Host access to the optimiser moments (Adam m and v; SGD uses m only) for
+ * checkpoints: download fills them from the backend, upload sends them back. */
+float *nn_moments_host(struct nn_model *m, int which /* 0: m, 1: v */);
+void nn_moments_download(struct nn_model *m);
+void nn_moments_upload(struct nn_model *m);
+
+/* Sets layer i's trainable flag (weights still get no gradient if 0). */
+void nn_set_trainable(struct nn_model *m, int layer, int trainable);
+/* Batchnorm layers: 1 = always use moving statistics (frozen BN). */
+void nn_set_frozen_bn(struct nn_model *m, int layer, int frozen);
+/* Dropout seed (counter-based; the step count is the counter). */
+void nn_set_seed(struct nn_model *m, uint64_t seed);
+/* BN moving-variance correction (see struct nn_bn.unbiased). */
+void nn_set_bn_unbiased(struct nn_model *m, int unbiased);
+/* Keras' probability clipping in binary cross-entropy (0 disables). */
+void nn_set_bce_clip(struct nn_model *m, float clip);
+
+/* --- architectures (models.c / inception_v3.c) ------------------------- */
+
+struct nn_head {
+	int dense_units;        /* 256 in the paper; 0: no hidden layer */
+	float dropout;          /* 0.5 in the paper */
+	int classes;            /* 1: sigmoid output; >= 2: softmax */
+};
+
+/* Keras InceptionV3(include_top=False) for h x w x 3 input, followed by the
+ * head (GAP -> Dense units relu -> Dropout -> Dense classes). */
+struct nn_model *nn_inception_v3(int h, int w, const struct nn_head *head);
+/* A small CNN for fast tests: conv/BN/relu/pool blocks + the head. */
+struct nn_model *nn_small_cnn(int h, int w, int c, const struct nn_head *head);
+/* Builds an architecture by name ("inception_v3", "small_cnn"). */
+struct nn_model *nn_arch_build(const char *arch, int h, int w, int c, const struct nn_head *head);
+
+#endif

@@ -96,6 +96,8 @@ struct frame_writer *frame_writer_open(const char *path);
 msgpack_packer *frame_packer(struct frame_writer *w);
 /* Writes f's original bytes. */
 void frame_write_raw(struct frame_writer *w, const struct frame *f);
+/* Writes n bytes holding whole, already encoded frames. */
+void frame_write_bytes(struct frame_writer *w, const void *p, size_t n);
 /* Pushes buffered bytes to the fd; dies on a write error (full disk,
  * closed pipe). */
 void frame_flush(struct frame_writer *w);

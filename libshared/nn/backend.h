@@ -79,6 +79,9 @@ struct nn_backend_opts {
 	int threads;            /* 0: the backend's default (all cores) */
 	int deterministic;      /* 1: only bit-reproducible algorithms */
 	int device;             /* device index (cuda) */
+	int precision;          /* cuda: 0 fp32 (FMA math, matches ref closely);
+	                           1 mixed: TF32 tensor-core math in conv/dense,
+	                           fp32 storage (also RADPIPE_CUDA_PRECISION=tf32) */
 };
 
 struct nn_backend {

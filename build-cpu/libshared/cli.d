@@ -1,0 +1,4 @@
+build-cpu/libshared/cli.o: libshared/cli.c libshared/cli.h \
+ libshared/err.h
+libshared/cli.h:
+libshared/err.h:

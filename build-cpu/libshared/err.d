@@ -1,0 +1,2 @@
+build-cpu/libshared/err.o: libshared/err.c libshared/err.h
+libshared/err.h:

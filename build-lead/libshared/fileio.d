@@ -1,0 +1,4 @@
+build-lead/libshared/fileio.o: libshared/fileio.c libshared/fileio.h \
+ libshared/err.h
+libshared/fileio.h:
+libshared/err.h:

@@ -1,0 +1,5 @@
+build-lead/libshared/mp.o: libshared/mp.c libshared/frame.h \
+ libshared/tensor.h libshared/err.h
+libshared/frame.h:
+libshared/tensor.h:
+libshared/err.h:

@@ -1,0 +1,43 @@
+/* dataset.h — finding images the way Keras' flow_from_directory does, and
+ * encoding them as sample frames.
+ *
+ * Ownership: a dataset owns its items, their strings and the class names;
+ * dataset_free releases them.
+ */
+#ifndef RADPIPE_DATASET_H
+#define RADPIPE_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "image.h"
+#include "tensor.h"
+
+struct ds_item {
+	char *path;             /* file to open */
+	char *id;               /* path relative to the root given */
+	int label;              /* class index, -1 when unknown */
+};
+
+struct dataset {
+	struct ds_item *items;
+	size_t n, cap;
+	char **classes;
+	int nclasses;
+};
+
+/* Collects the images named by paths (class-folder roots, flat folders,
+ * files, @LIST files).  classes: "A,B,..." fixing the class order, or NULL
+ * for the sorted folder names.  Dies with a message naming the path on
+ * any problem (missing, unreadable, no images, unknown class). */
+void dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes);
+/* Fisher-Yates shuffle of order[0..n) from the stream (seed, epoch). */
+void dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
+/* Releases everything ds owns. */
+void dataset_free(struct dataset *ds);
+/* Encodes a sample frame for it with image x into a new malloc'd buffer
+ * (caller frees); *lenP gets its size. */
+char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
+                          const struct tensor *x, const struct image_info *ii,
+                          const char *sha256hex, int gray_rgb, size_t *lenP);
+
+#endif

@@ -1,0 +1,107 @@
+/* fileio.c — whole-file reads and atomic writes. */
+#include "fileio.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t len = 0, cap;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+		if (len == cap)
+			buf = xreallocarray(buf, 2, cap), cap *= 2;
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*bufP = buf;
+	*lenP = len;
+	return 0;
+}
+
+void
+file_write_atomic(const char *path, const void *data, size_t n)
+{
+	char *tmp = xmalloc(strlen(path) + 16);
+	const uint8_t *p = data;
+	mode_t um = umask(0);
+	int fd;
+
+	umask(um);
+	sprintf(tmp, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0)
+		die("%s: %s", path, strerror(errno));
+	(void)fchmod(fd, 0666 & ~um);
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			goto fail;
+		p += k;
+		n -= (size_t)k;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0)
+		goto fail;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	free(tmp);
+	return;
+fail:
+	{
+		int e = errno;
+		unlink(tmp);
+		die("%s: write error: %s", path, strerror(e));
+	}
+}
+
+void
+file_mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			die("%s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, 0777) != 0 && errno != EEXIST)
+		die("%s: %s", p, strerror(errno));
+	free(p);
+}

@@ -1,0 +1,17 @@
+/* fileio.h — whole-file reads and atomic whole-file writes. */
+#ifndef RADPIPE_FILEIO_H
+#define RADPIPE_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads the whole file at path into a new buffer (*bufP, caller frees;
+ * *lenP bytes).  Returns 0, or -1 with errno set. */
+int file_read_all(const char *path, uint8_t **bufP, size_t *lenP);
+/* Writes n bytes to path atomically (temporary file in the same directory,
+ * fsync, rename); dies with a message on any error, leaving path as it was. */
+void file_write_atomic(const char *path, const void *data, size_t n);
+/* Creates directory path and its parents (like mkdir -p); dies on error. */
+void file_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,243 @@
+/* frame_write.c — writing frames through a large buffer, atomically for
+ * files; every write error is fatal and reported. */
+#include "frame.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WRITE_BUF ((size_t)1 << 20)
+
+struct frame_writer {
+	int fd;
+	int own_fd;
+	char name[256];
+	char *path, *tmp;        /* atomic writers */
+	uint8_t *buf;
+	size_t len;
+	msgpack_packer pk;
+};
+
+static void
+write_all(struct frame_writer *w, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n > 0) {
+		ssize_t k = write(w->fd, b, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int e = errno;
+			if (w->tmp)
+				unlink(w->tmp);
+			die("%s: write error: %s", w->name, strerror(e));
+		}
+		b += k;
+		n -= (size_t)k;
+	}
+}
+
+void
+frame_flush(struct frame_writer *w)
+{
+	write_all(w, w->buf, w->len);
+	w->len = 0;
+}
+
+static int
+packer_write(void *data, const char *p, size_t n)
+{
+	struct frame_writer *w = data;
+
+	if (w->len + n > WRITE_BUF) {
+		frame_flush(w);
+		if (n >= WRITE_BUF / 2) {
+			write_all(w, p, n);
+			return 0;
+		}
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	return 0;
+}
+
+struct frame_writer *
+frame_writer_fd(int fd, const char *name)
+{
+	struct frame_writer *w = xcalloc(1, sizeof *w);
+	struct stat st;
+
+	w->fd = fd;
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->buf = xmalloc(WRITE_BUF);
+	msgpack_packer_init(&w->pk, w, packer_write);
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+	return w;
+}
+
+struct frame_writer *
+frame_writer_open(const char *path)
+{
+	struct frame_writer *w;
+	char *tmp;
+	int fd;
+	mode_t um;
+
+	if (strcmp(path, "-") == 0)
+		return frame_writer_fd(1, "stdout");
+	tmp = xmalloc(strlen(path) + 16);
+	sprintf(tmp, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		free(tmp);
+		return NULL;
+	}
+	um = umask(0);
+	umask(um);
+	(void)fchmod(fd, 0666 & ~um);
+	w = frame_writer_fd(fd, path);
+	w->own_fd = 1;
+	w->path = xstrdup(path);
+	w->tmp = tmp;
+	return w;
+}
+
+msgpack_packer *
+frame_packer(struct frame_writer *w)
+{
+	return &w->pk;
+}
+
+void
+frame_write_raw(struct frame_writer *w, const struct frame *f)
+{
+	packer_write(w, (const char *)f->raw, f->len);
+}
+
+void
+frame_write_bytes(struct frame_writer *w, const void *p, size_t n)
+{
+	packer_write(w, p, n);
+}
+
+static void
+writer_free(struct frame_writer *w)
+{
+	free(w->path);
+	free(w->tmp);
+	free(w->buf);
+	free(w);
+}
+
+void
+frame_writer_close(struct frame_writer *w)
+{
+	if (w == NULL)
+		return;
+	frame_flush(w);
+	if (w->tmp) {
+		if (fsync(w->fd) != 0 || close(w->fd) != 0) {
+			int e = errno;
+			unlink(w->tmp);
+			die("%s: write error: %s", w->path, strerror(e));
+		}
+		if (rename(w->tmp, w->path) != 0) {
+			int e = errno;
+			unlink(w->tmp);
+			die("%s: cannot rename into place: %s", w->path, strerror(e));
+		}
+	} else if (w->fd == 1) {
+		if (close(1) != 0 && errno != EINTR)
+			die("stdout: %s", strerror(errno));
+	} else if (w->own_fd && close(w->fd) != 0) {
+		die("%s: %s", w->name, strerror(errno));
+	}
+	writer_free(w);
+}
+
+void
+frame_writer_abort(struct frame_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->tmp) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	writer_free(w);
+}
+
+void fw_map(struct frame_writer *w, size_t n) { msgpack_pack_map(&w->pk, n); }
+
+void
+fw_str(struct frame_writer *w, const char *s)
+{
+	msgpack_pack_str_with_body(&w->pk, s, strlen(s));
+}
+
+void
+fw_kv_str(struct frame_writer *w, const char *k, const char *v)
+{
+	fw_str(w, k);
+	fw_str(w, v);
+}
+
+void
+fw_kv_int(struct frame_writer *w, const char *k, int64_t v)
+{
+	fw_str(w, k);
+	msgpack_pack_int64(&w->pk, v);
+}
+
+void
+fw_kv_double(struct frame_writer *w, const char *k, double v)
+{
+	fw_str(w, k);
+	msgpack_pack_double(&w->pk, v);
+}
+
+void
+fw_kv_bool(struct frame_writer *w, const char *k, int v)
+{
+	fw_str(w, k);
+	if (v)
+		msgpack_pack_true(&w->pk);
+	else
+		msgpack_pack_false(&w->pk);
+}
+
+void
+fw_kv_tensor(struct frame_writer *w, const char *k, const struct tensor *t)
+{
+	fw_str(w, k);
+	tensor_pack(&w->pk, t);
+}
+
+void
+fw_kv_object(struct frame_writer *w, const char *k, const msgpack_object *v)
+{
+	fw_str(w, k);
+	msgpack_pack_object(&w->pk, *v);
+}
+
+void
+fw_rest(struct frame_writer *w, const msgpack_object *map, const char *const *skip)
+{
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+		int skipped = 0;
+		for (int j = 0; skip && skip[j]; j++)
+			if (mp_str_eq(&kv->key, skip[j]))
+				skipped = 1;
+		if (skipped)
+			continue;
+		msgpack_pack_object(&w->pk, kv->key);
+		msgpack_pack_object(&w->pk, kv->val);
+	}
+}

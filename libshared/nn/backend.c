@@ -1,0 +1,58 @@
+/* backend.c — choosing a backend by name, and TF padding geometry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/backend.h"
+
+struct nn_backend *
+nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
+                size_t errlen)
+{
+	struct nn_backend_opts def = { 0 };
+	struct nn_backend *be;
+	char why[256];
+
+	if (o == NULL)
+		o = &def;
+	if (err && errlen)
+		err[0] = '\0';
+	if (strcmp(name, "ref") == 0)
+		return nn_ref_open(o, err, errlen);
+	if (strcmp(name, "cpu") == 0)
+		return nn_cpu_open(o, err, errlen);
+	if (strcmp(name, "cuda") == 0)
+		return nn_cuda_open(o, err, errlen);
+	if (strcmp(name, "auto") == 0) {
+		why[0] = '\0';
+		if ((be = nn_cuda_open(o, why, sizeof why)) != NULL)
+			return be;
+		if ((be = nn_cpu_open(o, err, errlen)) != NULL)
+			return be;
+		if (err && errlen) {
+			char cpu[256];
+			snprintf(cpu, sizeof cpu, "%s", err);
+			snprintf(err, errlen, "no backend: cuda: %s; cpu: %s", why, cpu);
+		}
+		return NULL;
+	}
+	if (err && errlen)
+		snprintf(err, errlen, "unknown backend '%s' (ref, cpu, cuda, auto)", name);
+	return NULL;
+}
+
+void
+nn_pad_same(int in, int k, int s, int *out, int *pad_before)
+{
+	int o = (in + s - 1) / s;
+	int total = (o - 1) * s + k - in;
+
+	*out = o;
+	*pad_before = total > 0 ? total / 2 : 0;
+}
+
+void
+nn_pad_valid(int in, int k, int s, int *out, int *pad_before)
+{
+	*out = in >= k ? (in - k) / s + 1 : 0;
+	*pad_before = 0;
+}

@@ -1,0 +1,328 @@
+/* cpu_misc.c — the ops of the "cpu" backend that are plain loops (OpenMP
+ * across pixels or elements): input conversion, relu, add, global average
+ * pooling, dropout, losses, optimisers, and the strided pack/unpack used
+ * at the edges of oneDNN primitives.  Dense layers call oneDNN's sgemm.
+ * Every loop gives the same bytes for any thread count: reductions run
+ * in a fixed order inside one thread.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include "nn/backend.h"
+#include "nn/cpu_impl.h"
+#include "rng.h"
+
+/* Loops shorter than this run on one thread. */
+#define PAR_MIN 16384
+
+void
+cpu_pack(float *dst, const float *src, size_t m, int c, int ld)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if (m * c > PAR_MIN)
+	for (i = 0; i < (long)m; i++)
+		memcpy(dst + (size_t)i * c, src + (size_t)i * ld, c * sizeof(float));
+}
+
+void
+cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if (m * c > PAR_MIN)
+	for (i = 0; i < (long)m; i++) {
+		float *d = dst + (size_t)i * ld;
+		const float *s = src + (size_t)i * c;
+		int j;
+
+		if (beta == 0.0f)
+			memcpy(d, s, c * sizeof(float));
+		else
+			for (j = 0; j < c; j++)
+				d[j] = beta * d[j] + s[j];
+	}
+}
+
+static void
+cpu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t n,
+    float scale, float offset, float *dst)
+{
+	const uint8_t *u8 = src;
+	const uint16_t *u16 = src;
+	const float *f = src;
+	long i;
+
+	cpu_of(be)->gen++;
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (i = 0; i < (long)n; i++) {
+		float v = dt == NN_IN_U8 ? (float)u8[i] : dt == NN_IN_U16 ? (float)u16[i] : f[i];
+
+		dst[i] = v * scale + offset;
+	}
+}
+
+static void
+cpu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if ((size_t)p->m * p->c > PAR_MIN)
+	for (i = 0; i < p->m; i++) {
+		const float *a = x + (size_t)i * p->x_ld;
+		float *b = y + (size_t)i * p->y_ld;
+		int j;
+
+		for (j = 0; j < p->c; j++)
+			b[j] = a[j] > 0.0f ? a[j] : 0.0f;
+	}
+}
+
+/* The relu's dx is strided like its x (x_ld); y and dy like y (y_ld). */
+static void
+cpu_relu_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
+    const float *dy, float *dx, float beta)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if ((size_t)p->m * p->c > PAR_MIN)
+	for (i = 0; i < p->m; i++) {
+		const float *a = y + (size_t)i * p->y_ld, *d = dy + (size_t)i * p->y_ld;
+		float *o = dx + (size_t)i * p->x_ld;
+		int j;
+
+		if (beta == 0.0f)
+			for (j = 0; j < p->c; j++)
+				o[j] = a[j] > 0.0f ? d[j] : 0.0f;
+		else
+			for (j = 0; j < p->c; j++)
+				o[j] = beta * o[j] + (a[j] > 0.0f ? d[j] : 0.0f);
+	}
+}
+
+static void
+cpu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta)
+{
+	long i;
+
+	cpu_of(be)->gen++;
+	#pragma omp parallel for schedule(static) if ((size_t)p->m * p->c > PAR_MIN)
+	for (i = 0; i < p->m; i++) {
+		const float *a = x + (size_t)i * p->x_ld;
+		float *b = y + (size_t)i * p->y_ld;
+		int j;
+
+		if (beta == 0.0f)
+			memcpy(b, a, p->c * sizeof(float));
+		else
+			for (j = 0; j < p->c; j++)
+				b[j] = beta * b[j] + a[j];
+	}
+}
+
+static void
+cpu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float *y)
+{
+	int n;
+
+	#pragma omp parallel for schedule(static)
+	for (n = 0; n < p->n; n++) {
+		const float *a = x + (size_t)n * p->hw * p->x_ld;
+		float *o = y + (size_t)n * p->c;
+		int i, j;
+
+		for (j = 0; j < p->c; j++)
+			o[j] = 0.0f;
+		for (i = 0; i < p->hw; i++)
+			for (j = 0; j < p->c; j++)
+				o[j] += a[(size_t)i * p->x_ld + j];
+		for (j = 0; j < p->c; j++)
+			o[j] /= (float)p->hw;
+	}
+}
+
+static void
+cpu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
+    float *dx, float beta)
+{
+	long i, m = (long)p->n * p->hw;
+
+	#pragma omp parallel for schedule(static) if ((size_t)m * p->c > PAR_MIN)
+	for (i = 0; i < m; i++) {
+		const float *d = dy + (size_t)(i / p->hw) * p->c;
+		float *o = dx + (size_t)i * p->x_ld;
+		int j;
+
+		for (j = 0; j < p->c; j++)
+			o[j] = (beta == 0.0f ? 0.0f : beta * o[j]) + d[j] / (float)p->hw;
+	}
+}
+
+static void
+cpu_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
+    const float *w, const float *b, float *y)
+{
+	int i, j;
+
+	DNNL_CHECK(dnnl_sgemm('N', 'N', p->n, p->out, p->in, 1.0f, x, p->in,
+	    w, p->out, 0.0f, y, p->out));
+	if (b != NULL)
+		for (i = 0; i < p->n; i++)
+			for (j = 0; j < p->out; j++)
+				y[(size_t)i * p->out + j] += b[j];
+}
+
+static void
+cpu_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
+    const float *w, const float *dy, float *dx, float *dw, float *db, float beta)
+{
+	int i, j;
+
+	if (dx != NULL)
+		DNNL_CHECK(dnnl_sgemm('N', 'T', p->n, p->in, p->out, 1.0f, dy, p->out,
+		    w, p->out, beta, dx, p->in));
+	DNNL_CHECK(dnnl_sgemm('T', 'N', p->in, p->out, p->n, 1.0f, x, p->in,
+	    dy, p->out, 0.0f, dw, p->out));
+	if (db == NULL)
+		return;
+	for (j = 0; j < p->out; j++)
+		db[j] = 0.0f;
+	for (i = 0; i < p->n; i++)
+		for (j = 0; j < p->out; j++)
+			db[j] += dy[(size_t)i * p->out + j];
+}
+
+static void
+cpu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
+    uint64_t counter, const float *x, float *y, float *mask)
+{
+	float keep = 1.0f / (1.0f - rate);
+	long i;
+
+	#pragma omp parallel for schedule(static) if (n > 4096)
+	for (i = 0; i < (long)n; i++) {
+		float u = rng_philox_uniform(seed, counter, (uint64_t)i);
+
+		mask[i] = u >= rate ? keep : 0.0f;
+		y[i] = x[i] * mask[i];
+	}
+}
+
+static void
+cpu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
+    const float *dy, float *dx, float beta)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (i = 0; i < (long)n; i++)
+		dx[i] = (beta == 0.0f ? 0.0f : beta * dx[i]) + dy[i] * mask[i];
+}
+
+/* Stable form l = max(z,0) - z*y + log(1 + exp(-|z|)); with clip > 0 the
+ * probability is clipped to [clip, 1-clip] (Keras): the loss then uses
+ * logit of the clipped probability and the gradient is 0 (as ref_ops.h). */
+static void
+cpu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
+    const float *w, float clip, float *loss, float *dz, float *prob)
+{
+	double sum = 0.0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		double zi = z[i], t = y[i], wi = w != NULL ? w[i] : 1.0;
+		double p = 1.0 / (1.0 + exp(-zi)), g = p - t;
+
+		if (clip > 0.0f && (p < clip || p > 1.0 - (double)clip)) {
+			double pc = p < clip ? clip : 1.0 - (double)clip;
+
+			zi = log(pc / (1.0 - pc));
+			g = 0.0;
+		}
+		sum += wi * ((zi > 0.0 ? zi : 0.0) - zi * t + log1p(exp(-fabs(zi))));
+		dz[i] = (float)(wi * g / n);
+		prob[i] = (float)p;
+	}
+	loss[0] = (float)(sum / n);
+}
+
+static void
+cpu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float *label,
+    const float *w, float *loss, float *dz, float *prob)
+{
+	double sum = 0.0;
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		const float *zi = z + (size_t)i * k;
+		double mx = zi[0], s = 0.0, wi = w != NULL ? w[i] : 1.0;
+		int c = (int)label[i];
+
+		for (j = 1; j < k; j++)
+			mx = zi[j] > mx ? zi[j] : mx;
+		for (j = 0; j < k; j++)
+			s += exp(zi[j] - mx);
+		for (j = 0; j < k; j++) {
+			double p = exp(zi[j] - mx) / s;
+
+			prob[(size_t)i * k + j] = (float)p;
+			dz[(size_t)i * k + j] = (float)(wi * (p - (j == c)) / n);
+		}
+		sum += wi * (log(s) + mx - zi[c]);
+	}
+	loss[0] = (float)(sum / n);
+}
+
+static void
+cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
+    float *v, float lr_t, float b1, float b2, float eps, float l2)
+{
+	long i;
+
+	cpu_of(be)->gen++;
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (i = 0; i < (long)n; i++) {
+		float gi = g[i] + 2.0f * l2 * p[i];
+
+		m[i] = b1 * m[i] + (1.0f - b1) * gi;
+		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+		p[i] -= lr_t * m[i] / (sqrt(v[i]) + eps);
+	}
+}
+
+static void
+cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
+    float lr, float mom, int nesterov, float l2)
+{
+	long i;
+
+	cpu_of(be)->gen++;
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (i = 0; i < (long)n; i++) {
+		float gi = g[i] + 2.0f * l2 * p[i];
+
+		v[i] = mom * v[i] - lr * gi;
+		p[i] += nesterov ? mom * v[i] - lr * gi : v[i];
+	}
+}
+
+void
+cpu_fill_misc(struct nn_backend *be)
+{
+	be->input = cpu_input;
+	be->relu_fwd = cpu_relu_fwd;
+	be->relu_bwd = cpu_relu_bwd;
+	be->add = cpu_add;
+	be->gap_fwd = cpu_gap_fwd;
+	be->gap_bwd = cpu_gap_bwd;
+	be->dense_fwd = cpu_dense_fwd;
+	be->dense_bwd = cpu_dense_bwd;
+	be->dropout_fwd = cpu_dropout_fwd;
+	be->dropout_bwd = cpu_dropout_bwd;
+	be->bce_logits = cpu_bce_logits;
+	be->softmax_ce = cpu_softmax_ce;
+	be->adam = cpu_adam;
+	be->sgd = cpu_sgd;
+}

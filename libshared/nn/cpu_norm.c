@@ -1,0 +1,418 @@
+/* cpu_norm.c — batch normalisation and pooling of the "cpu" backend:
+ * oneDNN batch_normalization (training, inference, backward) and pooling
+ * (max/avg forward, avg backward) on dense NHWC; max-pool backward and
+ * frozen-BN backward are plain loops.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include "err.h"
+#include "nn/backend.h"
+#include "nn/cpu_impl.h"
+
+/* --- batch normalisation --- */
+
+/* BN flags for the parameters present. */
+static unsigned
+bn_flags(int has_gamma, int has_beta)
+{
+	return (has_gamma ? dnnl_use_scale : 0u) | (has_beta ? dnnl_use_shift : 0u);
+}
+
+static dnnl_primitive_desc_t
+bn_pd(struct cpu *c, int op, const dnnl_memory_desc_t *md, float eps,
+    unsigned fl, const_dnnl_primitive_attr_t a)
+{
+	dnnl_batch_normalization_desc_t d;
+	dnnl_primitive_desc_t pd, hint;
+
+	if (op == CPU_BN_INFER) {
+		DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&d,
+		    dnnl_forward_inference, md, eps, fl | dnnl_use_global_stats));
+		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		return pd;
+	}
+	DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&d,
+	    dnnl_forward_training, md, eps, fl));
+	if (op == CPU_BN_TRAIN) {
+		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		return pd;
+	}
+	DNNL_CHECK(dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
+	DNNL_CHECK(dnnl_batch_normalization_backward_desc_init(&d,
+	    fl != 0 ? dnnl_backward : dnnl_backward_data, md, md, eps, fl));
+	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
+	DNNL_CHECK(dnnl_primitive_desc_destroy(hint));
+	return pd;
+}
+
+/* Arguments, in the order the ops pass pointers:
+ * train: src dst mean var [scale] [shift]
+ * infer: src mean var [scale] [shift] dst
+ * bwd:   src diff_dst mean var [scale] diff_src [diff_scale] [diff_shift] */
+static void
+bn_args(struct cpu *c, struct cpu_exe *x, int op, const dnnl_memory_desc_t *md,
+    const dnnl_memory_desc_t *vec, unsigned fl)
+{
+	cpu_exe_arg(c, x, DNNL_ARG_SRC, md);
+	if (op == CPU_BN_TRAIN)
+		cpu_exe_arg(c, x, DNNL_ARG_DST, md);
+	if (op == CPU_BN_BWD)
+		cpu_exe_arg(c, x, DNNL_ARG_DIFF_DST, md);
+	cpu_exe_arg(c, x, DNNL_ARG_MEAN, vec);
+	cpu_exe_arg(c, x, DNNL_ARG_VARIANCE, vec);
+	if (fl & dnnl_use_scale)
+		cpu_exe_arg(c, x, DNNL_ARG_SCALE, vec);
+	if ((fl & dnnl_use_shift) && op != CPU_BN_BWD)
+		cpu_exe_arg(c, x, DNNL_ARG_SHIFT, vec);
+	if (op == CPU_BN_INFER)
+		cpu_exe_arg(c, x, DNNL_ARG_DST, md);
+	if (op != CPU_BN_BWD)
+		return;
+	cpu_exe_arg(c, x, DNNL_ARG_DIFF_SRC, md);
+	if (fl & dnnl_use_scale)
+		cpu_exe_arg(c, x, DNNL_ARG_DIFF_SCALE, vec);
+	if (fl & dnnl_use_shift)
+		cpu_exe_arg(c, x, DNNL_ARG_DIFF_SHIFT, vec);
+}
+
+static struct cpu_entry *
+bn_entry(struct cpu *c, int op, const struct nn_bn *p, unsigned fl)
+{
+	struct cpu_key k;
+	struct cpu_entry *e;
+	dnnl_memory_desc_t md, vec;
+	dnnl_dims_t vd = { p->c };
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t a;
+
+	memset(&k, 0, sizeof k);
+	k.op = op;
+	k.v[0] = p->m;
+	k.v[1] = p->c;
+	k.v[2] = (int)fl;
+	memcpy(&k.v[3], &p->eps, sizeof p->eps);
+	if ((e = cpu_lookup(c, &k)) != NULL)
+		return e;
+	e = xcalloc(1, sizeof *e);
+	e->key = k;
+	/* {1, c, m, 1}: the m pixels as one image column, dense NHWC. */
+	cpu_md_nhwc(&md, 1, p->c, p->m, 1);
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&vec, 1, vd, dnnl_f32, dnnl_a));
+	a = cpu_attr();
+	pd = bn_pd(c, op, &md, p->eps, fl, a);
+	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(pd));
+	cpu_exe_init(c, &e->main, pd);
+	bn_args(c, &e->main, op, &md, &vec, fl);
+	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	cpu_insert(c, e);
+	return e;
+}
+
+/* x itself when dense, else a packed copy in scratch buffer i. */
+static const float *
+dense_in(struct cpu *c, int i, const float *x, size_t m, int ch, int ld)
+{
+	float *s;
+
+	if (ld == ch)
+		return x;
+	s = cpu_buf(c, i, m * ch * sizeof(float));
+	cpu_pack(s, x, m, ch, ld);
+	return s;
+}
+
+static void
+bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, float *y, float *mean, float *invstd,
+    float *run_mean, float *run_var)
+{
+	struct cpu *c = cpu_of(be);
+	unsigned fl = bn_flags(gamma != NULL, beta != NULL);
+	struct cpu_entry *e = bn_entry(c, CPU_BN_TRAIN, p, fl);
+	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, (size_t)p->m * p->c * sizeof(float));
+	float *var = cpu_buf(c, 3, (size_t)p->c * sizeof(float));
+	float corr = p->unbiased && p->m > 1 ? (float)p->m / (float)(p->m - 1) : 1.0f;
+	void *ptr[6];
+	int k = 0, i;
+
+	ptr[k++] = (void *)dense_in(c, 0, x, p->m, p->c, p->x_ld);
+	ptr[k++] = ys;
+	ptr[k++] = mean;
+	ptr[k++] = var;
+	if (gamma != NULL)
+		ptr[k++] = (void *)gamma;
+	if (beta != NULL)
+		ptr[k++] = (void *)beta;
+	cpu_run(c, &e->main, ptr);
+	if (ys != y)
+		cpu_unpack(y, p->y_ld, ys, p->m, p->c, 0.0f);
+	for (i = 0; i < p->c; i++) {
+		invstd[i] = 1.0f / sqrtf(var[i] + p->eps);
+		run_mean[i] = p->momentum * run_mean[i] + (1.0f - p->momentum) * mean[i];
+		run_var[i] = p->momentum * run_var[i] + (1.0f - p->momentum) * var[i] * corr;
+	}
+}
+
+static void
+bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, const float *run_mean,
+    const float *run_var, float *y)
+{
+	struct cpu *c = cpu_of(be);
+	unsigned fl = bn_flags(gamma != NULL, beta != NULL);
+	struct cpu_entry *e = bn_entry(c, CPU_BN_INFER, p, fl);
+	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, (size_t)p->m * p->c * sizeof(float));
+	void *ptr[6];
+	int k = 0;
+
+	ptr[k++] = (void *)dense_in(c, 0, x, p->m, p->c, p->x_ld);
+	ptr[k++] = (void *)run_mean;
+	ptr[k++] = (void *)run_var;
+	if (gamma != NULL)
+		ptr[k++] = (void *)gamma;
+	if (beta != NULL)
+		ptr[k++] = (void *)beta;
+	ptr[k++] = ys;
+	cpu_run(c, &e->main, ptr);
+	if (ys != y)
+		cpu_unpack(y, p->y_ld, ys, p->m, p->c, 0.0f);
+}
+
+static void
+bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *dy, const float *gamma, const float *mean, const float *invstd,
+    float *dx, float *dgamma, float *dbeta, float beta_acc)
+{
+	struct cpu *c = cpu_of(be);
+	unsigned fl = bn_flags(gamma != NULL, dbeta != NULL);
+	struct cpu_entry *e = bn_entry(c, CPU_BN_BWD, p, fl);
+	size_t m = p->m;
+	float *dxs = dx, *var = cpu_buf(c, 3, 3 * (size_t)p->c * sizeof(float));
+	void *ptr[8];
+	int k = 0, i;
+
+	for (i = 0; i < p->c; i++)
+		var[i] = 1.0f / (invstd[i] * invstd[i]) - p->eps;
+	if (p->x_ld != p->c || beta_acc != 0.0f)
+		dxs = cpu_buf(c, 0, m * p->c * sizeof(float));
+	ptr[k++] = (void *)dense_in(c, 1, x, m, p->c, p->x_ld);
+	ptr[k++] = (void *)dense_in(c, 2, dy, m, p->c, p->y_ld);
+	ptr[k++] = (void *)mean;
+	ptr[k++] = var;
+	if (gamma != NULL)
+		ptr[k++] = (void *)gamma;
+	ptr[k++] = dxs;
+	if (gamma != NULL)
+		ptr[k++] = dgamma != NULL ? dgamma : var + p->c;
+	if (dbeta != NULL)
+		ptr[k++] = dbeta;
+	cpu_run(c, &e->main, ptr);
+	if (dxs != dx)
+		cpu_unpack(dx, p->x_ld, dxs, m, p->c, beta_acc);
+}
+
+static void
+bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *dy,
+    const float *gamma, const float *run_var, float *dx, float beta_acc)
+{
+	float *s = cpu_buf(cpu_of(be), 3, (size_t)p->c * sizeof(float));
+	long i;
+	int j;
+
+	for (j = 0; j < p->c; j++)
+		s[j] = (gamma != NULL ? gamma[j] : 1.0f) / sqrtf(run_var[j] + p->eps);
+	#pragma omp parallel for schedule(static)
+	for (i = 0; i < p->m; i++) {
+		const float *d = dy + i * p->y_ld;
+		float *o = dx + i * p->x_ld;
+
+		if (beta_acc != 0.0f)
+			for (j = 0; j < p->c; j++)
+				o[j] += d[j] * s[j];
+		else
+			for (j = 0; j < p->c; j++)
+				o[j] = d[j] * s[j];
+	}
+}
+
+/* --- pooling --- */
+
+static dnnl_primitive_desc_t
+pool_pd(struct cpu *c, int op, const struct nn_pool *p, const_dnnl_primitive_attr_t a)
+{
+	dnnl_memory_desc_t x, y;
+	dnnl_pooling_v2_desc_t d;
+	dnnl_primitive_desc_t pd, hint;
+	dnnl_alg_kind_t alg = p->avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max;
+	dnnl_dims_t st = { p->sh, p->sw }, k = { p->kh, p->kw }, dil = { 0, 0 };
+	dnnl_dims_t pl = { p->pt, p->pl }, pr;
+	long r;
+
+	r = (long)(p->oh - 1) * p->sh + p->kh - p->ih - p->pt;
+	pr[0] = r > 0 ? r : 0;
+	r = (long)(p->ow - 1) * p->sw + p->kw - p->iw - p->pl;
+	pr[1] = r > 0 ? r : 0;
+	cpu_md_nhwc(&x, p->n, p->c, p->ih, p->iw);
+	cpu_md_nhwc(&y, p->n, p->c, p->oh, p->ow);
+	DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&d, op == CPU_POOL_FWD ?
+	    dnnl_forward_inference : dnnl_forward_training, alg, &x, &y, st, k, dil, pl, pr));
+	if (op == CPU_POOL_FWD) {
+		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		return pd;
+	}
+	DNNL_CHECK(dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
+	DNNL_CHECK(dnnl_pooling_v2_backward_desc_init(&d, alg, &x, &y, st, k, dil, pl, pr));
+	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
+	DNNL_CHECK(dnnl_primitive_desc_destroy(hint));
+	return pd;
+}
+
+/* Arguments: fwd: src dst; bwd: diff_dst diff_src. */
+static struct cpu_entry *
+pool_entry(struct cpu *c, int op, const struct nn_pool *p)
+{
+	struct cpu_key k;
+	struct cpu_entry *e;
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_attr_t a;
+	int v[] = { p->n, p->ih, p->iw, p->c, p->oh, p->ow, p->kh, p->kw,
+	            p->sh, p->sw, p->pt, p->pl, p->avg };
+
+	memset(&k, 0, sizeof k);
+	k.op = op;
+	memcpy(k.v, v, sizeof v);
+	if ((e = cpu_lookup(c, &k)) != NULL)
+		return e;
+	e = xcalloc(1, sizeof *e);
+	e->key = k;
+	a = cpu_attr();
+	pd = pool_pd(c, op, p, a);
+	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(pd));
+	cpu_exe_init(c, &e->main, pd);
+	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST,
+	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
+	    dnnl_query_src_md : dnnl_query_diff_dst_md, 0));
+	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC,
+	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
+	    dnnl_query_dst_md : dnnl_query_diff_src_md, 0));
+	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	cpu_insert(c, e);
+	return e;
+}
+
+static void
+pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y)
+{
+	struct cpu *c = cpu_of(be);
+	struct cpu_entry *e = pool_entry(c, CPU_POOL_FWD, p);
+	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
+	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, my * p->c * sizeof(float));
+	void *ptr[2];
+
+	ptr[0] = (void *)dense_in(c, 0, x, mx, p->c, p->x_ld);
+	ptr[1] = ys;
+	cpu_run(c, &e->main, ptr);
+	if (ys != y)
+		cpu_unpack(y, p->y_ld, ys, my, p->c, 0.0f);
+}
+
+#define POOL_CB 64
+
+/* Max-pool backward, one image and one block of channels [c0, c1). */
+static void
+maxpool_bwd_block(const struct nn_pool *p, int n, int c0, int c1,
+    const float *x, const float *dy, float *dx, float beta)
+{
+	float best[POOL_CB];
+	long arg[POOL_CB], ix, iy, pix, base = (long)n * p->ih * p->iw;
+	int oy, ox, ky, kx, j, nc = c1 - c0;
+
+	if (beta == 0.0f)
+		for (pix = 0; pix < (long)p->ih * p->iw; pix++)
+			memset(dx + (base + pix) * p->x_ld + c0, 0, nc * sizeof(float));
+	for (oy = 0; oy < p->oh; oy++) {
+		for (ox = 0; ox < p->ow; ox++) {
+			for (j = 0; j < nc; j++) {
+				best[j] = -INFINITY;
+				arg[j] = -1;
+			}
+			for (ky = 0; ky < p->kh; ky++) {
+				iy = (long)oy * p->sh - p->pt + ky;
+				if (iy < 0 || iy >= p->ih)
+					continue;
+				for (kx = 0; kx < p->kw; kx++) {
+					ix = (long)ox * p->sw - p->pl + kx;
+					if (ix < 0 || ix >= p->iw)
+						continue;
+					pix = base + iy * p->iw + ix;
+					for (j = 0; j < nc; j++) {
+						float v = x[pix * p->x_ld + c0 + j];
+
+						if (arg[j] < 0 || v > best[j]) {
+							best[j] = v;
+							arg[j] = pix;
+						}
+					}
+				}
+			}
+			pix = ((long)n * p->oh + oy) * p->ow + ox;
+			for (j = 0; j < nc; j++)
+				if (arg[j] >= 0)
+					dx[arg[j] * p->x_ld + c0 + j] += dy[pix * p->y_ld + c0 + j];
+		}
+	}
+}
+
+static void
+maxpool_bwd(const struct nn_pool *p, const float *x, const float *dy, float *dx, float beta)
+{
+	int nb = (p->c + POOL_CB - 1) / POOL_CB, t;
+
+	#pragma omp parallel for schedule(static)
+	for (t = 0; t < p->n * nb; t++) {
+		int c0 = t % nb * POOL_CB, c1 = c0 + POOL_CB;
+
+		maxpool_bwd_block(p, t / nb, c0, c1 < p->c ? c1 : p->c, x, dy, dx, beta);
+	}
+}
+
+static void
+pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
+    const float *dy, float *dx, float beta)
+{
+	struct cpu *c = cpu_of(be);
+	struct cpu_entry *e;
+	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
+	float *dxs = dx;
+	void *ptr[2];
+
+	if (!p->avg) {
+		maxpool_bwd(p, x, dy, dx, beta);
+		return;
+	}
+	e = pool_entry(c, CPU_POOL_BWD, p);
+	if (p->x_ld != p->c || beta != 0.0f)
+		dxs = cpu_buf(c, 0, mx * p->c * sizeof(float));
+	ptr[0] = (void *)dense_in(c, 1, dy, my, p->c, p->y_ld);
+	ptr[1] = dxs;
+	cpu_run(c, &e->main, ptr);
+	if (dxs != dx)
+		cpu_unpack(dx, p->x_ld, dxs, mx, p->c, beta);
+}
+
+void
+cpu_fill_norm(struct nn_backend *be)
+{
+	be->bn_fwd_train = bn_fwd_train;
+	be->bn_fwd_infer = bn_fwd_infer;
+	be->bn_bwd = bn_bwd;
+	be->bn_bwd_infer = bn_bwd_infer;
+	be->pool_fwd = pool_fwd;
+	be->pool_bwd = pool_bwd;
+}

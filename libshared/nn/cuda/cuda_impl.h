@@ -1,0 +1,198 @@
+/* cuda_impl.h — private to the "cuda" backend (libshared/nn/cuda/*): its
+ * state, the error-checking macros and the launchers the files share.
+ *
+ * The backend is built into its own shared object (libradpipe_cuda.so) and
+ * reached only through radpipe_cuda_entry (see cuda_loader.c), so nothing
+ * here is visible to the rest of radpipe.  Everything runs on one CUDA
+ * stream in submission order; scratch buffers are therefore reused freely
+ * between ops (an op's kernels finish before the next op's start).
+ *
+ * Included by C (gcc, -std=c11) and CUDA C++ (nvcc) files alike.
+ */
+#ifndef RADPIPE_NN_CUDA_IMPL_H
+#define RADPIPE_NN_CUDA_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <cublas_v2.h>
+
+#include "nn/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when struct nn_backend or the entry's contract changes. */
+#define RADPIPE_CUDA_ABI 1
+
+/* Dies with file, line, the call and the library's error string. */
+#define CUDA_CHECK(call) cu_check_rt((call), #call, __FILE__, __LINE__)
+#define CUDNN_CHECK(call) cu_check_dnn((call), #call, __FILE__, __LINE__)
+#define CUBLAS_CHECK(call) cu_check_blas((call), #call, __FILE__, __LINE__)
+/* Checks the last kernel launch. */
+#define CUDA_LAUNCHED() cu_check_rt(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+
+void cu_check_rt(cudaError_t e, const char *call, const char *file, int line);
+void cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line);
+void cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line);
+/* Name of a cuBLAS status (cuBLAS has no cudaGetErrorString of its own). */
+const char *cu_blas_string(cublasStatus_t s);
+
+enum cu_precision { CU_FP32 = 0, CU_TF32 = 1 };
+
+/* Scratch slots: one growable device buffer per purpose. */
+enum cu_slot {
+	CU_WS,          /* cuDNN workspace */
+	CU_WT,          /* conv weights in cuDNN's OHWI order */
+	CU_XPACK,       /* conv: packed/padded copy of x or dx */
+	CU_YPACK,       /* conv: packed copy of y or dy */
+	CU_RED,         /* reduction partials (doubles) */
+	CU_COEF,        /* per-channel coefficients */
+	CU_STAGE,       /* raw input bytes on the device */
+	CU_NSLOT
+};
+
+struct cu_plan;     /* conv.c */
+
+struct cu_state {
+	int device;
+	int deterministic;
+	int precision;          /* enum cu_precision */
+	int find;               /* 1: cudnnFind once per shape, 0: heuristics */
+	int sm_count;
+	size_t ws_limit;        /* bytes of cuDNN workspace an algorithm may use */
+	cudaStream_t stream;
+	cudnnHandle_t dnn;
+	cublasHandle_t blas;
+
+	void *slot[CU_NSLOT];
+	size_t slot_size[CU_NSLOT];
+
+	void *pin;              /* pinned host staging for input() */
+	size_t pin_size;
+	cudaEvent_t pin_free;   /* recorded after the last copy out of pin */
+
+	struct cu_plan **plans; /* conv plans, one per shape (conv.c) */
+	int nplans, cap_plans;
+};
+
+/* The backend's state. */
+static inline struct cu_state *
+cu_st(struct nn_backend *be)
+{
+	return (struct cu_state *)be->impl;
+}
+
+/* Device buffer of slot, at least size bytes (grows; contents not kept). */
+void *cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size);
+
+/* --- ops, one group per file; each is a struct nn_backend entry --- */
+
+/* conv.c */
+void cu_conv_fwd(struct nn_backend *be, const struct nn_conv *p,
+                 const float *x, const float *w, const float *bias, float *y);
+void cu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p,
+                      const float *dy, const float *w, float *dx, float beta);
+void cu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p,
+                         const float *x, const float *dy, float *dw, float *db);
+/* Frees every cached conv plan. */
+void cu_conv_free_plans(struct cu_state *st);
+
+/* dense.c */
+void cu_dense_fwd(struct nn_backend *be, const struct nn_dense *p,
+                  const float *x, const float *w, const float *b, float *y);
+void cu_dense_bwd(struct nn_backend *be, const struct nn_dense *p,
+                  const float *x, const float *w, const float *dy,
+                  float *dx, float *dw, float *db, float beta);
+
+/* bn.cu */
+void cu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p,
+                     const float *x, const float *gamma, const float *beta,
+                     float *y, float *mean, float *invstd, float *run_mean, float *run_var);
+void cu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p,
+                     const float *x, const float *gamma, const float *beta,
+                     const float *run_mean, const float *run_var, float *y);
+void cu_bn_bwd(struct nn_backend *be, const struct nn_bn *p,
+               const float *x, const float *dy, const float *gamma,
+               const float *mean, const float *invstd,
+               float *dx, float *dgamma, float *dbeta, float beta_acc);
+void cu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p,
+                     const float *dy, const float *gamma, const float *run_var,
+                     float *dx, float beta_acc);
+
+/* ew.cu */
+void cu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
+void cu_relu_bwd(struct nn_backend *be, const struct nn_ew *p,
+                 const float *y, const float *dy, float *dx, float beta);
+void cu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta);
+
+/* pool.cu */
+void cu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
+void cu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
+                 const float *dy, float *dx, float beta);
+void cu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float *y);
+void cu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
+                float *dx, float beta);
+
+/* dropout.cu */
+void cu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
+                    uint64_t counter, const float *x, float *y, float *mask);
+void cu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
+                    const float *dy, float *dx, float beta);
+
+/* loss.cu */
+void cu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
+                   const float *w, float clip, float *loss, float *dz, float *prob);
+void cu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float *label,
+                   const float *w, float *loss, float *dz, float *prob);
+
+/* optim.cu */
+void cu_adam(struct nn_backend *be, size_t n, float *p, const float *g,
+             float *m, float *v, float lr_t, float b1, float b2, float eps, float l2);
+void cu_sgd(struct nn_backend *be, size_t n, float *p, const float *g,
+            float *v, float lr, float mom, int nesterov, float l2);
+
+/* input.cu */
+void cu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
+              size_t n, float scale, float offset, float *dst);
+
+/* --- launchers shared between files (all on st->stream) --- */
+
+/* ew.cu: y[p*y_ld+c] = beta*y + x[p*x_ld+c] over m pixels of c channels. */
+void cu_launch_add(struct cu_state *st, long long m, int c, const float *x, int x_ld,
+                   float *y, int y_ld, float beta);
+/* ew.cu: y[p*y_ld+c] += b[c]. */
+void cu_launch_bias(struct cu_state *st, long long m, int c, const float *b, float *y, int y_ld);
+
+/* reduce.cu: out[c] = sum over m pixels of x[p*ld+c] (fixed order). */
+void cu_launch_chan_sum(struct cu_state *st, long long m, int c, const float *x, int ld, float *out);
+/* reduce.cu: per-channel partial sums in double, part[(s*2+j)*c + ch] for
+ * split s: mode 0: j0 = x, j1 = x^2; mode 1: j0 = dy, j1 = dy*(x-mean).
+ * Returns the number of splits; part lives in slot CU_RED. */
+int cu_launch_chan_partial(struct cu_state *st, int mode, long long m, int c,
+                           const float *x, int x_ld, const float *dy, int dy_ld,
+                           const float *mean, double **partP);
+
+/* layout.cu: HWIO (kh,kw,ic,oc) -> OHWI (oc,kh,kw,ic) and back. */
+void cu_launch_hwio_to_ohwi(struct cu_state *st, const float *w, float *o, int kh, int kw, int ic, int oc);
+void cu_launch_ohwi_to_hwio(struct cu_state *st, const float *o, float *w, int kh, int kw, int ic, int oc);
+/* layout.cu: xp (n, ph, pw, c) dense = x (n, h, w, c; pixel stride ld)
+ * shifted by (pt, pl), zero outside. */
+void cu_launch_pad(struct cu_state *st, const float *x, int n, int h, int w, int c, int ld,
+                   float *xp, int ph, int pw, int pt, int pl);
+/* layout.cu: x = beta*x + the (pt, pl)-shifted window of xp (inverse of pad). */
+void cu_launch_unpad_add(struct cu_state *st, const float *xp, int ph, int pw, int pt, int pl,
+                         float *x, int n, int h, int w, int c, int ld, float beta);
+
+/* Grid for the (channel, pixel) kernels: 32 x 8 blocks. */
+void cu_grid2d(const struct cu_state *st, long long m, int c, dim3 *grid, dim3 *block);
+/* Grid for flat kernels over n elements with 256 threads. */
+unsigned cu_grid1d(const struct cu_state *st, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,64 @@
+/* h5keras.h — reading Keras HDF5 weight files (the legacy format that
+ * Keras 1/2 save_weights and model.save write), through libhdf5.
+ *
+ * Layout read: root (or its "model_weights" group, for whole-model files)
+ * has the attribute layer_names (strings, one per layer, in Keras' layer
+ * order); each layer group has weight_names (strings; an empty array for
+ * layers without weights); weight w of layer L is the dataset L/w, for
+ * example "conv2d_1/conv2d_1/kernel:0", read as float32 whatever its stored
+ * floating-point type.
+ *
+ * Ownership: h5k_open returns a directory the caller releases with
+ * h5k_close; every pointer it hands out lives until then.  No libhdf5 error
+ * stack is ever printed: failures come back as one-line messages in err.
+ */
+#ifndef RADPIPE_NN_H5KERAS_H
+#define RADPIPE_NN_H5KERAS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define H5K_MAX_RANK 8
+
+struct h5k_weight {
+	char *name;                     /* weight_names entry, "conv2d_1/kernel:0" */
+	int rank;
+	int64_t shape[H5K_MAX_RANK];
+	size_t count;                   /* element count */
+};
+
+struct h5k_layer {
+	char *name;                     /* layer_names entry */
+	int nweights;
+	struct h5k_weight *w;           /* nweights entries */
+};
+
+struct h5k_file {
+	char *path;
+	char keras_version[32];         /* "" when the attribute is absent */
+	char backend[32];
+	int nlayers;
+	struct h5k_layer *layers;       /* in layer_names order */
+	size_t nparams;                 /* total elements over all weights */
+	int64_t fid;                    /* hid_t of the open file */
+	int64_t root;                   /* hid_t of the group holding the layers */
+};
+
+/* Opens a Keras weights file and reads its whole layer/weight directory
+ * (names and shapes, not values).  NULL with a one-line reason in err for a
+ * missing, non-HDF5, truncated or non-Keras file. */
+struct h5k_file *h5k_open(const char *path, char *err, size_t errlen);
+/* Closes f and frees its directory (NULL is a no-op). */
+void h5k_close(struct h5k_file *f);
+/* Index of the layer called name, or -1. */
+int h5k_layer_find(const struct h5k_file *f, const char *name);
+/* The weight called name of layer (its weight_names entry), or NULL. */
+const struct h5k_weight *h5k_weight_find(const struct h5k_layer *l, const char *name);
+/* Reads weight w of layer l as w->count float32 values into dst.  Returns 0,
+ * or -1 with a reason in err (unreadable data, non-float type). */
+int h5k_read(struct h5k_file *f, const struct h5k_layer *l, const struct h5k_weight *w,
+             float *dst, char *err, size_t errlen);
+/* "[3,3,3,32]" style shape text of w into buf; returns buf. */
+char *h5k_shape_str(const struct h5k_weight *w, char *buf, size_t len);
+
+#endif

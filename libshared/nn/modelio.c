@@ -1,0 +1,337 @@
+/* modelio.c — radpipe model files (see modelio.h for the format). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "frame.h"
+#include "tensor.h"
+#include "nn/modelio.h"
+
+#ifndef RADPIPE_VERSION
+#define RADPIPE_VERSION "0.0.0"
+#endif
+
+#define MIO_MAX_CLASSES 100000
+#define MIO_LIST 6              /* names shown per kind of mismatch */
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+nn_preprocess_parse(const char *name, float *scale, float *offset)
+{
+	if (strcmp(name, "rescale") == 0) {
+		*scale = 1.0f / 255.0f;
+		*offset = 0.0f;
+	} else if (strcmp(name, "inception") == 0) {
+		*scale = 1.0f / 127.5f;
+		*offset = -1.0f;
+	} else
+		return -1;
+	return 0;
+}
+
+void
+nn_model_info_set_classes(struct nn_model_info *info, char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < info->nclasses; i++)
+		free(info->classes[i]);
+	free(info->classes);
+	info->classes = xcalloc(n > 0 ? (size_t)n : 1, sizeof *info->classes);
+	for (i = 0; i < n; i++)
+		info->classes[i] = xstrdup(names[i]);
+	info->nclasses = n;
+}
+
+void
+nn_model_info_free(struct nn_model_info *info)
+{
+	nn_model_info_set_classes(info, NULL, 0);
+	free(info->classes);
+	if (info->ts_zone != NULL)
+		msgpack_zone_free(info->ts_zone);
+	free(info->ts_raw);
+	memset(info, 0, sizeof *info);
+}
+
+/* --- saving ------------------------------------------------------------ */
+
+static void
+pack_shape(struct frame_writer *w, const int *shape, int rank)
+{
+	msgpack_packer *pk = frame_packer(w);
+	int i;
+
+	msgpack_pack_array(pk, (size_t)rank);
+	for (i = 0; i < rank; i++)
+		msgpack_pack_int64(pk, shape[i]);
+}
+
+static void
+write_model_frame(struct frame_writer *w, const struct nn_model_info *info)
+{
+	msgpack_packer *pk = frame_packer(w);
+	int i;
+
+	fw_map(w, 8);
+	fw_kv_str(w, "kind", "model");
+	fw_kv_int(w, "format", NN_MODEL_FORMAT);
+	fw_kv_str(w, "arch", info->arch);
+	fw_str(w, "input");
+	pack_shape(w, info->input, 3);
+	fw_str(w, "head");
+	fw_map(w, 3);
+	fw_kv_int(w, "units", info->head.dense_units);
+	fw_kv_double(w, "dropout", info->head.dropout);
+	fw_kv_int(w, "classes", info->head.classes);
+	fw_kv_str(w, "preprocess", info->preprocess);
+	fw_str(w, "classes");
+	msgpack_pack_array(pk, (size_t)info->nclasses);
+	for (i = 0; i < info->nclasses; i++)
+		fw_str(w, info->classes[i]);
+	fw_kv_str(w, "radpipe_version", RADPIPE_VERSION);
+}
+
+/* The f32 tensor view of n floats of parameter p. */
+static struct tensor
+param_tensor(const struct nn_param *p, float *base)
+{
+	struct tensor t;
+	int i;
+
+	memset(&t, 0, sizeof t);
+	t.dtype = DT_F32;
+	t.rank = p->rank;
+	for (i = 0; i < p->rank; i++)
+		t.shape[i] = p->shape[i];
+	t.data = base + p->offset;
+	t.nbytes = p->size * sizeof(float);
+	return t;
+}
+
+/* 1 if p is trained: a trainable parameter of a trainable layer. */
+static int
+param_trained(const struct nn_model *m, const struct nn_param *p)
+{
+	return p->trainable && nn_layer_at(m, p->layer)->trainable;
+}
+
+static void
+write_params(struct frame_writer *w, struct nn_model *m)
+{
+	float *host = nn_params_host(m);
+	const struct nn_param *p;
+	struct tensor t;
+	int i;
+
+	for (i = 0; i < nn_param_count(m); i++) {
+		p = nn_param_at(m, i);
+		t = param_tensor(p, host);
+		fw_map(w, 5);
+		fw_kv_str(w, "kind", "param");
+		fw_kv_str(w, "name", p->name);
+		fw_str(w, "shape");
+		pack_shape(w, p->shape, p->rank);
+		fw_kv_bool(w, "trainable", param_trained(m, p));
+		fw_kv_tensor(w, "x", &t);
+	}
+}
+
+static void
+write_optim(struct frame_writer *w, struct nn_model *m, const struct nn_optim *o)
+{
+	static const char *const which[2] = { "m", "v" };
+	const struct nn_param *p;
+	struct tensor t;
+	float *mom;
+	int k, i;
+
+	fw_map(w, 10);
+	fw_kv_str(w, "kind", "optim");
+	fw_kv_str(w, "type", o->type == NN_ADAM ? "adam" : "sgd");
+	fw_kv_int(w, "step", nn_step_count(m));
+	fw_kv_double(w, "lr", o->lr);
+	fw_kv_double(w, "beta1", o->beta1);
+	fw_kv_double(w, "beta2", o->beta2);
+	fw_kv_double(w, "eps", o->eps);
+	fw_kv_double(w, "momentum", o->momentum);
+	fw_kv_bool(w, "nesterov", o->nesterov);
+	fw_kv_double(w, "l2", o->l2);
+	for (k = 0; k < (o->type == NN_ADAM ? 2 : 1); k++) {
+		mom = nn_moments_host(m, k);
+		for (i = 0; i < nn_param_count(m); i++) {
+			p = nn_param_at(m, i);
+			if (!p->trainable)
+				continue;
+			t = param_tensor(p, mom);
+			fw_map(w, 4);
+			fw_kv_str(w, "kind", "moment");
+			fw_kv_str(w, "which", which[k]);
+			fw_kv_str(w, "name", p->name);
+			fw_kv_tensor(w, "x", &t);
+		}
+	}
+}
+
+int
+nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *info,
+              int with_optimizer, const msgpack_object *train_state,
+              char *err, size_t errlen)
+{
+	struct frame_writer *w;
+
+	if (nn_param_count(m) > 0 && nn_params_host(m) == NULL) {
+		seterr(err, errlen, "%s: the model has no host parameters", path);
+		return -1;
+	}
+	if ((w = frame_writer_open(path)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	write_model_frame(w, info);
+	write_params(w, m);
+	if (with_optimizer)
+		write_optim(w, m, &info->optim);
+	if (train_state != NULL) {
+		fw_map(w, 2);
+		fw_kv_str(w, "kind", "train_state");
+		fw_kv_object(w, "state", train_state);
+	}
+	frame_writer_close(w);
+	return 0;
+}
+
+/* --- loading: the model frame ----------------------------------------- */
+
+static int
+read_ints(const msgpack_object *o, int *out, int n)
+{
+	uint32_t i;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != (uint32_t)n)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+
+		if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER || e->via.u64 > 1u << 20)
+			return -1;
+		out[i] = (int)e->via.u64;
+	}
+	return 0;
+}
+
+static int
+read_head(const msgpack_object *h, struct nn_head *head)
+{
+	int64_t units, classes;
+	double dropout;
+
+	if (h == NULL || h->type != MSGPACK_OBJECT_MAP ||
+	    mp_int(h, "units", &units) != 1 || mp_num(h, "dropout", &dropout) != 1 ||
+	    mp_int(h, "classes", &classes) != 1 || units < 0 || units > 1 << 20 ||
+	    classes < 1 || classes > MIO_MAX_CLASSES || !(dropout >= 0 && dropout < 1))
+		return -1;
+	head->dense_units = (int)units;
+	head->dropout = (float)dropout;
+	head->classes = (int)classes;
+	return 0;
+}
+
+static int
+read_classes(const msgpack_object *o, struct nn_model_info *info)
+{
+	uint32_t i, n;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > MIO_MAX_CLASSES)
+		return -1;
+	n = o->via.array.size;
+	for (i = 0; i < n; i++)
+		if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+			return -1;
+	nn_model_info_set_classes(info, NULL, 0);
+	info->classes = xcalloc(n > 0 ? n : 1, sizeof *info->classes);
+	for (i = 0; i < n; i++)
+		info->classes[i] = mp_strdup(&o->via.array.ptr[i]);
+	info->nclasses = (int)n;
+	return 0;
+}
+
+/* Parses the model frame f into info; what is wrong into err. */
+static int
+parse_model(const struct frame *f, struct nn_model_info *info, char *err, size_t errlen)
+{
+	const msgpack_object *o = &f->root;
+	int64_t format;
+
+	if (!frame_is(f, "model")) {
+		seterr(err, errlen, "not a radpipe model file (first frame is not a model frame)");
+		return -1;
+	}
+	if (mp_int(o, "format", &format) != 1 || format != NN_MODEL_FORMAT) {
+		seterr(err, errlen, "model format %lld is not supported (this radpipe reads %d)",
+		       (long long)format, NN_MODEL_FORMAT);
+		return -1;
+	}
+	if (mp_str(o, "arch", info->arch, sizeof info->arch) != 1 ||
+	    read_ints(mp_get(o, "input"), info->input, 3) < 0 ||
+	    read_head(mp_get(o, "head"), &info->head) < 0 ||
+	    mp_str(o, "preprocess", info->preprocess, sizeof info->preprocess) != 1 ||
+	    read_classes(mp_get(o, "classes"), info) < 0) {
+		seterr(err, errlen, "model frame: arch, input, head, preprocess or classes missing or malformed");
+		return -1;
+	}
+	if (mp_str(o, "radpipe_version", info->version, sizeof info->version) != 1)
+		info->version[0] = '\0';
+	return 0;
+}
+
+/* Opens path and parses its first frame into info. */
+static struct frame_reader *
+open_model(const char *path, struct nn_model_info *info, char *err, size_t errlen)
+{
+	struct frame_reader *r;
+	struct frame f;
+	char why[256];
+	int rc;
+
+	memset(info, 0, sizeof *info);
+	if ((r = frame_reader_open(path)) == NULL) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((rc = frame_read(r, &f)) <= 0 || parse_model(&f, info, why, sizeof why) < 0) {
+		seterr(err, errlen, "%s: %s", path, rc < 0 ? frame_reader_error(r) :
+		       rc == 0 ? "empty file" : why);
+		frame_reader_close(r);
+		nn_model_info_free(info);
+		return NULL;
+	}
+	return r;
+}
+
+int
+nn_model_info_read(const char *path, struct nn_model_info *info, char *err, size_t errlen)
+{
+	struct frame_reader *r = open_model(path, info, err, errlen);
+
+	if (r == NULL)
+		return -1;
+	frame_reader_close(r);
+	return 0;
+}
+
+#include "modelio_load.inc"

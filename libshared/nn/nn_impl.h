@@ -1,0 +1,80 @@
+/* nn_impl.h — private to the graph engine (graph.c, exec.c) and its unit
+ * tests: the model and layer structures behind nn.h.
+ *
+ * Memory plan (exec.c, nn_model_plan): every layer output is a *view*
+ * (pointer + pixel stride ld) into one of a few backend allocations:
+ *   p, g, m1, m2   parameters, their gradients, the two optimiser moments
+ *                  (nn_arena_size floats each, same offsets);
+ *   acts           activations: one region per "root" output; a concat
+ *                  input and an in-place ReLU's input are views into their
+ *                  consumer's region (no copies), dropout masks follow;
+ *   grads          output gradients, planned separately (concat inputs are
+ *                  views, ReLU is not in place) and packed by liveness:
+ *                  two roots share memory when their backward lifetimes
+ *                  do not overlap; a scratch area follows;
+ *   aux            BN saved mean/invstd, labels, weights, loss, probs.
+ */
+#ifndef RADPIPE_NN_IMPL_H
+#define RADPIPE_NN_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/nn.h"
+
+#define NN_ALIGN 16     /* floats: 64 bytes */
+
+struct nn_lay {
+	struct nn_layer pub;    /* what nn_layer_at returns */
+	/* hyper-parameters */
+	int kh, kw, sh, sw, pt, pl;     /* conv and pool geometry */
+	int bias, scale, center;        /* conv/dense bias, BN gamma/beta */
+	float eps, momentum, rate;      /* BN, dropout */
+	enum nn_act act;                /* dense */
+	int p0, np;                     /* first parameter index, count */
+	int ncons, last_cons;           /* consumers: count, highest index */
+	/* plan */
+	int owner, choff;       /* activation: owning consumer (-1: own) and channel offset */
+	int gowner, gchoff;     /* gradient: same, concat views only */
+	size_t aoff, goff;      /* own roots: offsets in acts / grads */
+	unsigned copy_in;       /* concat: bit j = input j is copied */
+	float *y, *dy;          /* output and gradient views (backend) */
+	int y_ld, dy_ld;
+	float *mask;            /* dropout mask (n*h*w*c) */
+	float *mean, *invstd;   /* BN saved batch statistics (c each) */
+	/* backward state, recomputed each nn_backward */
+	int up;                 /* some trainable weight at or above */
+	int gset;               /* dy holds a gradient this pass */
+};
+
+struct nn_model {
+	char name[64];
+	char err[256];
+	struct nn_lay *lay;
+	int nlay, laycap;
+	struct nn_param *par;
+	char *pinit;            /* per param: 'g' glorot, '0' zeros, '1' ones */
+	int npar, parcap;
+	size_t arena;           /* elements, multiple of NN_ALIGN */
+	float *host, *mhost[2]; /* host copies: params, moments */
+	size_t hostcap, mcap;
+
+	float scale, offset;    /* input preprocessing */
+	uint64_t seed;
+	int64_t t;              /* optimiser steps */
+	int unbiased;
+	float clip;
+
+	/* plan */
+	struct nn_backend *be;
+	int max_batch, n, training;
+	float *p, *g, *m1, *m2, *acts, *grads, *aux;
+	size_t acts_size, grads_size, aux_size;
+	float *scratch;         /* in grads: max n*units of a relu dense */
+	float *labels, *weights, *loss, *prob;
+};
+
+/* Releases the backend memory of the plan, if any (exec.c). */
+void nn_plan_release(struct nn_model *m);
+
+#endif

@@ -1,0 +1,24 @@
+# mk/cpu.mk — the "cpu" backend (libshared/nn/cpu*.c) on oneDNN, and its
+# benchmark.  oneDNN (Debian libdnnl-dev) runs on OpenMP (libgomp); the
+# backend's own loops use OpenMP too.
+
+ifeq ($(wildcard /usr/include/oneapi/dnnl/dnnl.h),)
+  $(error oneDNN not found (oneapi/dnnl/dnnl.h): install libdnnl-dev)
+endif
+
+$(B)/libshared/nn/cpu%.o: CFLAGS += -fopenmp
+NN_LDLIBS += -ldnnl -fopenmp
+
+# make bench-ops: GFLOP/s of the InceptionV3 convolutions -> bench/results/ops.md
+#   BENCH_OPS_ARGS="--quick" for a short run (a few shapes, batch 5).
+BENCH_TARGETS += bench-ops
+BENCH_OPS_ARGS ?=
+
+$(B)/bench/bench_ops: $(B)/bench/bench_ops.o $(LIBNN) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) -lopenblas $(LDLIBS)
+
+.PHONY: bench-ops
+bench-ops: $(B)/bench/bench_ops
+	@mkdir -p bench/results
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/bench/bench_ops $(BENCH_OPS_ARGS) -o bench/results/ops.md

@@ -63,6 +63,9 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all test unit cli ref bench fuzz clean demo
+BENCH_TARGETS :=
+EXTRA_TESTS :=
+EXTRA_TEST_DEPS :=
 all: $(BINS)
 
 -include $(sort $(wildcard mk/*.mk))
@@ -97,14 +100,26 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIBNN) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(TEST_LDLIBS) $(LDLIBS) -lcmocka
 
+TEST_RESULTS := $(abspath $(B))/test-results
+export TEST_RESULTS
+
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
-cli: $(BINS)
+cli: all
 	@tests/run-cli
 
-test: all unit cli $(EXTRA_TESTS)
-	@echo "make test: all suites passed"
+# Every suite runs even when one fails; the closing line sums them all.
+test: all $(UNIT_BINS) $(EXTRA_TEST_DEPS)
+	@mkdir -p $(B); rm -f $(TEST_RESULTS); st=0; \
+	tests/run-unit $(UNIT_BINS) || st=1; \
+	tests/run-cli || st=1; \
+	for t in $(EXTRA_TESTS); do $$t || st=1; done; \
+	awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "test: %d passed, %d failed, %d skipped\n", p, f, s}' $(TEST_RESULTS); \
+	exit $$st
+
+bench: all $(BENCH_TARGETS)
+	@echo "benchmark results are in bench/results/"
 
 clean:
 	rm -rf $(B) bin/*

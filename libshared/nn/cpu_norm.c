@@ -52,7 +52,8 @@ bn_pd(struct cpu *c, int op, const dnnl_memory_desc_t *md, float eps,
 /* Arguments, in the order the ops pass pointers:
  * train: src dst mean var [scale] [shift]
  * infer: src mean var [scale] [shift] dst
- * bwd:   src diff_dst mean var [scale] diff_src [diff_scale] [diff_shift] */
+ * bwd:   src diff_dst mean var [scale] [shift] diff_src [diff_scale]
+ *        [diff_shift] (oneDNN 2.6 wants the shift, unused, in backward) */
 static void
 bn_args(struct cpu *c, struct cpu_exe *x, int op, const dnnl_memory_desc_t *md,
     const dnnl_memory_desc_t *vec, unsigned fl)
@@ -66,7 +67,7 @@ bn_args(struct cpu *c, struct cpu_exe *x, int op, const dnnl_memory_desc_t *md,
 	cpu_exe_arg(c, x, DNNL_ARG_VARIANCE, vec);
 	if (fl & dnnl_use_scale)
 		cpu_exe_arg(c, x, DNNL_ARG_SCALE, vec);
-	if ((fl & dnnl_use_shift) && op != CPU_BN_BWD)
+	if (fl & dnnl_use_shift)
 		cpu_exe_arg(c, x, DNNL_ARG_SHIFT, vec);
 	if (op == CPU_BN_INFER)
 		cpu_exe_arg(c, x, DNNL_ARG_DST, md);
@@ -193,11 +194,15 @@ bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	struct cpu_entry *e = bn_entry(c, CPU_BN_BWD, p, fl);
 	size_t m = p->m;
 	float *dxs = dx, *var = cpu_buf(c, 3, 3 * (size_t)p->c * sizeof(float));
-	void *ptr[8];
+	void *ptr[9];
 	int k = 0, i;
 
-	for (i = 0; i < p->c; i++)
+	/* var[0, c): the batch variance; [c, 2c): an unused shift (zeros);
+	 * [2c, 3c): dgamma when the caller does not want it. */
+	for (i = 0; i < p->c; i++) {
 		var[i] = 1.0f / (invstd[i] * invstd[i]) - p->eps;
+		var[p->c + i] = 0.0f;
+	}
 	if (p->x_ld != p->c || beta_acc != 0.0f)
 		dxs = cpu_buf(c, 0, m * p->c * sizeof(float));
 	ptr[k++] = (void *)dense_in(c, 1, x, m, p->c, p->x_ld);
@@ -206,9 +211,11 @@ bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	ptr[k++] = var;
 	if (gamma != NULL)
 		ptr[k++] = (void *)gamma;
+	if (dbeta != NULL)
+		ptr[k++] = var + p->c;
 	ptr[k++] = dxs;
 	if (gamma != NULL)
-		ptr[k++] = dgamma != NULL ? dgamma : var + p->c;
+		ptr[k++] = dgamma != NULL ? dgamma : var + 2 * p->c;
 	if (dbeta != NULL)
 		ptr[k++] = dbeta;
 	cpu_run(c, &e->main, ptr);

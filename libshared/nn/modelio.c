@@ -334,4 +334,328 @@ nn_model_info_read(const char *path, struct nn_model_info *info, char *err, size
 	return 0;
 }
 
-#include "modelio_load.inc"
+/* --- loading: parameters, optimizer, train state --------------------- */
+
+/* Up to MIO_LIST names of one kind of mismatch, and how many there were. */
+struct mio_list {
+	int n;
+	char text[640];
+};
+
+struct mio_load {
+	const char *path;
+	struct nn_model *m;
+	struct nn_model_info *info;
+	unsigned char *seen;            /* per param: 1 value, 2 m, 4 v */
+	struct mio_list missing, extra, shape, other;
+};
+
+static void
+list_add(struct mio_list *l, const char *fmt, ...)
+{
+	size_t n = strlen(l->text);
+	va_list ap;
+
+	if (l->n++ >= MIO_LIST || n + 2 >= sizeof l->text)
+		return;
+	if (n > 0)
+		n += snprintf(l->text + n, sizeof l->text - n, ", ");
+	va_start(ap, fmt);
+	vsnprintf(l->text + n, sizeof l->text - n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+shape_str(char *buf, size_t len, const int64_t *shape, int rank)
+{
+	size_t n = 0;
+	int i;
+
+	n += snprintf(buf, len, "[");
+	for (i = 0; i < rank && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%lld", i ? "," : "", (long long)shape[i]);
+	if (n < len)
+		snprintf(buf + n, len - n, "]");
+}
+
+/* Finds the parameter a param/moment frame names and checks its tensor;
+ * returns the parameter index, or -1 after noting the mismatch. */
+static int
+match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct tensor *t)
+{
+	const struct nn_param *p;
+	int64_t ps[4];
+	char name[128], why[200], a[96], b[96];
+	int i, k, ok;
+
+	if (mp_str(&f->root, "name", name, sizeof name) != 1) {
+		list_add(&L->other, "frame %llu: %s frame without a name",
+		         (unsigned long long)f->index, what);
+		return -1;
+	}
+	if (tensor_from_object(t, mp_get(&f->root, "x"), why, sizeof why) < 0 || t->dtype != DT_F32) {
+		list_add(&L->other, "%s %s: %s", what, name, t->dtype != DT_F32 ? "not f32" : why);
+		return -1;
+	}
+	if ((i = nn_param_find(L->m, name)) < 0) {
+		list_add(&L->extra, "%s%s", strcmp(what, "param") ? "moment of " : "", name);
+		return -1;
+	}
+	p = nn_param_at(L->m, i);
+	ok = t->rank == p->rank;
+	for (k = 0; k < p->rank; k++) {
+		ps[k] = p->shape[k];
+		ok = ok && t->shape[k] == ps[k];
+	}
+	if (!ok) {
+		shape_str(a, sizeof a, t->shape, t->rank);
+		shape_str(b, sizeof b, ps, p->rank);
+		list_add(&L->shape, "%s (file %s, model %s)", name, a, b);
+		return -1;
+	}
+	return i;
+}
+
+static void
+load_param(struct mio_load *L, const struct frame *f)
+{
+	const msgpack_object *tr = mp_get(&f->root, "trainable");
+	const struct nn_param *p;
+	struct tensor t;
+	int i;
+
+	if ((i = match_tensor(L, f, "param", &t)) < 0)
+		return;
+	p = nn_param_at(L->m, i);
+	if (L->seen[i] & 1) {
+		list_add(&L->other, "%s given twice", p->name);
+		return;
+	}
+	L->seen[i] |= 1;
+	memcpy(nn_params_host(L->m) + p->offset, t.data, t.nbytes);
+	if (tr != NULL && tr->type == MSGPACK_OBJECT_BOOLEAN && !tr->via.boolean && p->trainable)
+		nn_set_trainable(L->m, p->layer, 0);
+}
+
+static void
+load_moment(struct mio_load *L, const struct frame *f)
+{
+	const struct nn_param *p;
+	struct tensor t;
+	char which[4] = "";
+	float *dst;
+	int i, k;
+
+	if (!L->info->has_optim) {
+		list_add(&L->other, "moment frame before the optim frame");
+		return;
+	}
+	if (mp_str(&f->root, "which", which, sizeof which) != 1 ||
+	    (strcmp(which, "m") != 0 && strcmp(which, "v") != 0)) {
+		list_add(&L->other, "frame %llu: moment \"which\" is not m or v",
+		         (unsigned long long)f->index);
+		return;
+	}
+	k = which[0] == 'v';
+	if ((i = match_tensor(L, f, "moment", &t)) < 0)
+		return;
+	p = nn_param_at(L->m, i);
+	if ((dst = nn_moments_host(L->m, k)) == NULL) {
+		list_add(&L->other, "the model has no optimizer moments");
+		return;
+	}
+	L->seen[i] |= 2 << k;
+	memcpy(dst + p->offset, t.data, t.nbytes);
+}
+
+static void
+load_optim(struct mio_load *L, const struct frame *f)
+{
+	struct nn_optim *o = &L->info->optim;
+	const msgpack_object *r = &f->root, *nest;
+	char type[16] = "";
+	double v[6] = { 0 };
+	int64_t step = -1;
+
+	mp_str(r, "type", type, sizeof type);
+	if ((strcmp(type, "adam") != 0 && strcmp(type, "sgd") != 0) ||
+	    mp_int(r, "step", &step) != 1 || step < 0 || mp_num(r, "lr", &v[0]) != 1) {
+		list_add(&L->other, "optim frame: type, step or lr missing or malformed");
+		return;
+	}
+	mp_num(r, "beta1", &v[1]);
+	mp_num(r, "beta2", &v[2]);
+	mp_num(r, "eps", &v[3]);
+	mp_num(r, "momentum", &v[4]);
+	mp_num(r, "l2", &v[5]);
+	nest = mp_get(r, "nesterov");
+	memset(o, 0, sizeof *o);
+	o->type = type[0] == 'a' ? NN_ADAM : NN_SGD;
+	o->lr = (float)v[0];
+	o->beta1 = (float)v[1];
+	o->beta2 = (float)v[2];
+	o->eps = (float)v[3];
+	o->momentum = (float)v[4];
+	o->l2 = (float)v[5];
+	o->nesterov = nest != NULL && nest->type == MSGPACK_OBJECT_BOOLEAN && nest->via.boolean;
+	L->info->has_optim = 1;
+	L->info->step = step;
+	nn_set_step_count(L->m, step);
+}
+
+/* Keeps a copy of the train_state frame; info->train_state points into it. */
+static void
+load_train_state(struct mio_load *L, const struct frame *f)
+{
+	struct nn_model_info *info = L->info;
+	const msgpack_object *st;
+	msgpack_object root;
+	size_t off = 0;
+
+	if (info->has_train_state) {
+		list_add(&L->other, "two train_state frames");
+		return;
+	}
+	info->ts_raw = xmalloc(f->len);
+	memcpy(info->ts_raw, f->raw, f->len);
+	if ((info->ts_zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) == NULL)
+		die("out of memory");
+	if (msgpack_unpack(info->ts_raw, f->len, &off, info->ts_zone, &root) != MSGPACK_UNPACK_SUCCESS ||
+	    (st = mp_get(&root, "state")) == NULL) {
+		list_add(&L->other, "train_state frame without a state");
+		return;
+	}
+	info->train_state = *st;
+	info->has_train_state = 1;
+}
+
+/* Lists the parameters (and moments) the file did not give. */
+static void
+find_missing(struct mio_load *L)
+{
+	const struct nn_param *p;
+	int i, want;
+
+	for (i = 0; i < nn_param_count(L->m); i++) {
+		p = nn_param_at(L->m, i);
+		if (!(L->seen[i] & 1))
+			list_add(&L->missing, "%s", p->name);
+		if (!L->info->has_optim || !p->trainable)
+			continue;
+		want = L->info->optim.type == NN_ADAM ? 6 : 2;
+		if ((L->seen[i] & want) != want)
+			list_add(&L->missing, "moment of %s", p->name);
+	}
+}
+
+/* One message for every mismatch found; 0 if there was none. */
+static int
+report(struct mio_load *L, char *err, size_t errlen)
+{
+	const struct { const char *what; struct mio_list *l; } k[4] = {
+		{ "missing", &L->missing }, { "extra", &L->extra },
+		{ "wrong shape", &L->shape }, { "bad", &L->other },
+	};
+	size_t n;
+	int i;
+
+	if (L->missing.n + L->extra.n + L->shape.n + L->other.n == 0)
+		return 0;
+	n = (size_t)snprintf(err, errlen, "%s: does not match the model", L->path);
+	for (i = 0; i < 4 && n < errlen; i++) {
+		if (k[i].l->n == 0)
+			continue;
+		n += (size_t)snprintf(err + n, errlen - n, "; %s (%d): %s%s", k[i].what,
+		                      k[i].l->n, k[i].l->text, k[i].l->n > MIO_LIST ? ", ..." : "");
+	}
+	return -1;
+}
+
+/* Reads the frames after the model frame into L->m. */
+static int
+load_frames(struct mio_load *L, struct frame_reader *r, char *err, size_t errlen)
+{
+	struct frame f;
+	int rc;
+
+	if (nn_param_count(L->m) > 0 && nn_params_host(L->m) == NULL) {
+		seterr(err, errlen, "%s: the model has no host parameters", L->path);
+		return -1;
+	}
+	L->seen = xcalloc((size_t)nn_param_count(L->m) + 1, 1);
+	while ((rc = frame_read(r, &f)) == 1) {
+		if (frame_is(&f, "param"))
+			load_param(L, &f);
+		else if (frame_is(&f, "optim"))
+			load_optim(L, &f);
+		else if (frame_is(&f, "moment"))
+			load_moment(L, &f);
+		else if (frame_is(&f, "train_state"))
+			load_train_state(L, &f);
+		else if (frame_is(&f, "model"))
+			list_add(&L->other, "a second model frame (frame %llu)",
+			         (unsigned long long)f.index);
+	}
+	if (rc < 0) {
+		seterr(err, errlen, "%s: %s", L->path, frame_reader_error(r));
+		return -1;
+	}
+	find_missing(L);
+	return report(L, err, errlen);
+}
+
+static int
+load_open_model(const char *path, struct frame_reader *r, struct nn_model *m,
+                struct nn_model_info *info, char *err, size_t errlen)
+{
+	struct mio_load L;
+	float scale, offset;
+	int rc;
+
+	memset(&L, 0, sizeof L);
+	L.path = path;
+	L.m = m;
+	L.info = info;
+	rc = load_frames(&L, r, err, errlen);
+	free(L.seen);
+	frame_reader_close(r);
+	if (rc == 0 && nn_preprocess_parse(info->preprocess, &scale, &offset) == 0)
+		nn_set_preprocess(m, scale, offset);
+	if (rc < 0)
+		nn_model_info_free(info);
+	return rc;
+}
+
+int
+nn_model_load_into(const char *path, struct nn_model *m, struct nn_model_info *info,
+                   char *err, size_t errlen)
+{
+	struct frame_reader *r = open_model(path, info, err, errlen);
+
+	if (r == NULL)
+		return -1;
+	return load_open_model(path, r, m, info, err, errlen);
+}
+
+struct nn_model *
+nn_model_load(const char *path, struct nn_model_info *info, char *err, size_t errlen)
+{
+	struct frame_reader *r = open_model(path, info, err, errlen);
+	struct nn_model *m;
+
+	if (r == NULL)
+		return NULL;
+	m = nn_arch_build(info->arch, info->input[0], info->input[1], info->input[2], &info->head);
+	if (m == NULL) {
+		seterr(err, errlen, "%s: cannot build architecture \"%s\" for %dx%dx%d input",
+		       path, info->arch, info->input[0], info->input[1], info->input[2]);
+		frame_reader_close(r);
+		nn_model_info_free(info);
+		return NULL;
+	}
+	if (load_open_model(path, r, m, info, err, errlen) < 0) {
+		nn_model_free(m);
+		return NULL;
+	}
+	return m;
+}

@@ -122,6 +122,15 @@ void nn_params_download(struct nn_model *m);
  * activations, allocated once and reused for every step. */
 int nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch);
 
+/* Backend bytes held by the plan (all 0 before nn_model_plan): params =
+ * parameters, gradients and both moments; acts = activations and dropout
+ * masks; grads = activation gradients (packed by liveness); aux = BN batch
+ * statistics, labels, loss, probabilities. */
+struct nn_mem {
+	size_t params, acts, grads, aux;
+};
+void nn_plan_memory(const struct nn_model *m, struct nn_mem *memP);
+
 /* Input preprocessing applied on the way in: x*scale + offset. */
 void nn_set_preprocess(struct nn_model *m, float scale, float offset);
 

@@ -37,6 +37,7 @@ struct nn_lay {
 	int owner, choff;       /* activation: owning consumer (-1: own) and channel offset */
 	int gowner, gchoff;     /* gradient: same, concat views only */
 	size_t aoff, goff;      /* own roots: offsets in acts / grads */
+	size_t moff;            /* dropout: mask offset in acts */
 	unsigned copy_in;       /* concat: bit j = input j is copied */
 	float *y, *dy;          /* output and gradient views (backend) */
 	int y_ld, dy_ld;

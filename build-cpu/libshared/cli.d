@@ -1,4 +1,0 @@
-build-cpu/libshared/cli.o: libshared/cli.c libshared/cli.h \
- libshared/err.h
-libshared/cli.h:
-libshared/err.h:

@@ -1,2 +1,0 @@
-build-cpu/libshared/err.o: libshared/err.c libshared/err.h
-libshared/err.h:

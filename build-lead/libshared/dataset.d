@@ -1,7 +1,0 @@
-build-lead/libshared/dataset.o: libshared/dataset.c libshared/dataset.h \
- libshared/image.h libshared/tensor.h libshared/err.h libshared/rng.h
-libshared/dataset.h:
-libshared/image.h:
-libshared/tensor.h:
-libshared/err.h:
-libshared/rng.h:

@@ -1,4 +1,0 @@
-build-lead/libshared/fileio.o: libshared/fileio.c libshared/fileio.h \
- libshared/err.h
-libshared/fileio.h:
-libshared/err.h:

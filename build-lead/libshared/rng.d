@@ -1,2 +1,0 @@
-build-lead/libshared/rng.o: libshared/rng.c libshared/rng.h
-libshared/rng.h:

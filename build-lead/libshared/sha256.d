@@ -1,2 +1,0 @@
-build-lead/libshared/sha256.o: libshared/sha256.c libshared/sha256.h
-libshared/sha256.h:

@@ -1,4 +1,0 @@
-build-lead/libshared/tensor.o: libshared/tensor.c libshared/tensor.h \
- libshared/err.h
-libshared/tensor.h:
-libshared/err.h:

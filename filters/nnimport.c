@@ -1,0 +1,284 @@
+/* nnimport — Keras HDF5 weights -> radpipe model stream.
+ *
+ * Builds the architecture, places every weight of the file on the layer of
+ * the same name (checking every shape), initialises the layers the file
+ * does not have (the head) from --seed, and writes the model stream.
+ * Anything that does not match is named and nothing is written.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "nn/h5keras.h"
+#include "nn/modelio.h"
+#include "nn/nn.h"
+
+static const char usage[] =
+"usage: nnimport [options] -o MODEL WEIGHTS.h5\n"
+"       nnimport --list WEIGHTS.h5\n"
+"  --arch NAME           architecture: inception_v3 (default)\n"
+"  --size N              input height and width (default 299)\n"
+"  --head U,D,C          head: U hidden units (0: none), dropout D,\n"
+"                        C outputs (1: sigmoid) (default 256,0.5,1)\n"
+"  --preprocess P        rescale (x/255, the paper; default) or inception\n"
+"                        (x/127.5-1)\n"
+"  --classes A,B,...     class names, label order (default 0,1,...)\n"
+"  --seed S              seed of the head's initial weights (default 1)\n"
+"  -o FILE               the model file, written atomically (- is stdout)\n"
+"  --list                print the file's layers and weights, convert nothing\n"
+"  -q, --quiet           no summary on stderr\n";
+
+struct options {
+	const char *arch;
+	int size;
+	struct nn_head head;
+	const char *preprocess;
+	char *classes;          /* --classes as given, or NULL */
+	uint64_t seed;
+	const char *out;
+	int list;
+	const char *weights;
+};
+
+/* Most names listed per kind of mismatch. */
+#define NAMES_SHOWN 8
+
+struct names {
+	int n;
+	char text[1024];
+};
+
+static void
+names_add(struct names *l, const char *fmt, const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(l->text);
+
+	if (l->n++ < NAMES_SHOWN && n + 2 < sizeof l->text)
+		snprintf(l->text + n, sizeof l->text - n, fmt, n ? ", " : "", a, b, c);
+}
+
+static void
+parse_head(const char *s, struct nn_head *h)
+{
+	char buf[128], *d, *c;
+
+	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf ||
+	    (d = strchr(buf, ',')) == NULL || (c = strchr(d + 1, ',')) == NULL)
+		die_usage("--head: '%s' is not UNITS,DROPOUT,CLASSES", s);
+	*d++ = '\0';
+	*c++ = '\0';
+	h->dense_units = (int)cli_int(buf, "--head units", 0, 1 << 16);
+	h->dropout = (float)cli_double(d, "--head dropout", 0, 0.99);
+	h->classes = (int)cli_int(c, "--head classes", 1, 100000);
+}
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "arch", required_argument, NULL, 'a' },
+		{ "size", required_argument, NULL, 's' },
+		{ "head", required_argument, NULL, 'H' },
+		{ "preprocess", required_argument, NULL, 'p' },
+		{ "classes", required_argument, NULL, 'C' },
+		{ "seed", required_argument, NULL, 'r' },
+		{ "list", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const archs[] = { "inception_v3", NULL };
+	static const char *const pres[] = { "rescale", "inception", NULL };
+	int ch;
+
+	*o = (struct options){ .arch = "inception_v3", .size = 299,
+	                       .head = { 256, 0.5f, 1 }, .preprocess = "rescale", .seed = 1 };
+	while ((ch = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o->arch = archs[cli_choice(optarg, "--arch", archs)]; break;
+		case 's': o->size = (int)cli_int(optarg, "--size", 75, 4096); break;
+		case 'H': parse_head(optarg, &o->head); break;
+		case 'p': o->preprocess = pres[cli_choice(optarg, "--preprocess", pres)]; break;
+		case 'C': o->classes = optarg; break;
+		case 'r': o->seed = cli_u64(optarg, "--seed"); break;
+		case 'o': o->out = optarg; break;
+		case 'l': o->list = 1; break;
+		default: die_usage("unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		die_usage(optind >= argc ? "no weights file given" : "one weights file only");
+	o->weights = argv[optind];
+	if (!o->list && o->out == NULL)
+		die_usage("no output: give -o FILE (- for stdout)");
+	if (!o->list && strcmp(o->out, "-") == 0 && isatty(STDOUT_FILENO))
+		die_usage("will not write a binary model to a terminal: redirect or use -o FILE");
+}
+
+/* Class names from --classes, or "0".."k-1"; k = 2 for a sigmoid head. */
+static void
+set_classes(struct nn_model_info *info, const struct options *o)
+{
+	int k = o->head.classes == 1 ? 2 : o->head.classes, n = 0, i;
+	char **names = XNEW(char *, (size_t)k + 1);
+	char *s, *tok, *save = NULL, num[16];
+
+	if (o->classes != NULL) {
+		s = xstrdup(o->classes);
+		for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+			if (n == k)
+				die_usage("--classes: more than the %d classes of the head", k);
+			names[n++] = xstrdup(tok);
+		}
+		free(s);
+		if (n != k)
+			die_usage("--classes: %d names for a head of %d classes", n, k);
+	} else {
+		for (n = 0; n < k; n++) {
+			snprintf(num, sizeof num, "%d", n);
+			names[n] = xstrdup(num);
+		}
+	}
+	nn_model_info_set_classes(info, names, n);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void
+list_weights(const struct h5k_file *f)
+{
+	const struct h5k_layer *l;
+	char shp[128];
+	int i, j, nw = 0;
+
+	for (i = 0; i < f->nlayers; i++)
+		nw += f->layers[i].nweights;
+	printf("# %s: keras_version %s, backend %s, %d layers, %d weights, %zu parameters\n",
+	       f->path, f->keras_version[0] ? f->keras_version : "?",
+	       f->backend[0] ? f->backend : "?", f->nlayers, nw, f->nparams);
+	for (i = 0; i < f->nlayers; i++) {
+		l = &f->layers[i];
+		printf("%s\n", l->name);
+		for (j = 0; j < l->nweights; j++)
+			printf("\t%s\t%s\n", l->w[j].name, h5k_shape_str(&l->w[j], shp, sizeof shp));
+	}
+}
+
+/* Copies weight w of file layer l into parameter pi of m if the shapes
+ * agree; notes the mismatch otherwise. */
+static int
+place(struct h5k_file *f, const struct h5k_layer *l, const struct h5k_weight *w,
+      struct nn_model *m, int pi, struct names *shape)
+{
+	const struct nn_param *p = nn_param_at(m, pi);
+	char a[128], b[128], err[512];
+	size_t n;
+	int k, ok = p->rank == w->rank;
+
+	for (k = 0; ok && k < p->rank; k++)
+		ok = p->shape[k] == w->shape[k];
+	if (!ok) {
+		n = (size_t)snprintf(b, sizeof b, "[");
+		for (k = 0; k < p->rank && n < sizeof b; k++)
+			n += (size_t)snprintf(b + n, sizeof b - n, "%s%d", k ? "," : "", p->shape[k]);
+		if (n < sizeof b)
+			snprintf(b + n, sizeof b - n, "]");
+		names_add(shape, "%s%s (file %s, model %s)", w->name, h5k_shape_str(w, a, sizeof a), b);
+		return 0;
+	}
+	if (h5k_read(f, l, w, nn_params_host(m) + p->offset, err, sizeof err) < 0)
+		die("%s", err);
+	return 1;
+}
+
+/* Index of the first head layer: the layers from there on may be missing
+ * from the file and are then initialised. */
+static int
+head_start(const struct nn_model *m)
+{
+	int i = nn_layer_find(m, "global_average_pooling2d_1");
+
+	return i < 0 ? nn_layer_count(m) : i;
+}
+
+/* Places every weight of f into m; dies naming what does not match. */
+static void
+import_weights(struct h5k_file *f, struct nn_model *m, const struct options *o)
+{
+	struct names extra = { 0, "" }, missing = { 0, "" }, shape = { 0, "" }, init = { 0, "" };
+	unsigned char *placed = xcalloc((size_t)nn_param_count(m) + 1, 1);
+	const struct nn_param *p;
+	const char *ln;
+	int i, j, pi, nplaced = 0;
+
+	for (i = 0; i < f->nlayers; i++)
+		for (j = 0; j < f->layers[i].nweights; j++) {
+			pi = nn_param_find(m, f->layers[i].w[j].name);
+			if (pi < 0)
+				names_add(&extra, "%s%s", f->layers[i].w[j].name, "", "");
+			else if (place(f, &f->layers[i], &f->layers[i].w[j], m, pi, &shape))
+				nplaced += placed[pi] = 1;
+		}
+	for (i = 0; i < nn_param_count(m); i++) {
+		p = nn_param_at(m, i);
+		ln = nn_layer_at(m, p->layer)->name;
+		if (placed[i] || (shape.n > 0 && h5k_layer_find(f, ln) >= 0 &&
+		    h5k_weight_find(&f->layers[h5k_layer_find(f, ln)], p->name) != NULL))
+			continue;
+		if (p->layer < head_start(m))
+			names_add(&missing, "%s%s", p->name, "", "");
+		else if (init.n == 0 || strstr(init.text, ln) == NULL)
+			names_add(&init, "%s%s", ln, "", "");
+	}
+	free(placed);
+	if (extra.n + missing.n + shape.n > 0)
+		die("%s does not fit %s: missing (%d): %s%s; extra (%d): %s%s; wrong shape (%d): %s%s",
+		    f->path, o->arch, missing.n, missing.text, missing.n > NAMES_SHOWN ? ", ..." : "",
+		    extra.n, extra.text, extra.n > NAMES_SHOWN ? ", ..." : "",
+		    shape.n, shape.text, shape.n > NAMES_SHOWN ? ", ..." : "");
+	info("placed %d weights (%zu parameters) from %s; initialised from seed %llu: %s",
+	     nplaced, f->nparams, f->path, (unsigned long long)o->seed,
+	     init.n ? init.text : "nothing");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct nn_model_info info;
+	struct h5k_file *f;
+	struct nn_model *m;
+	char err[1024];
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	if ((f = h5k_open(o.weights, err, sizeof err)) == NULL)
+		die("%s", err);
+	if (o.list) {
+		list_weights(f);
+		h5k_close(f);
+		if (fflush(stdout) != 0 || fclose(stdout) != 0)
+			die("stdout: write error");
+		return 0;
+	}
+	if ((m = nn_inception_v3(o.size, o.size, &o.head)) == NULL)
+		die("cannot build %s for %dx%d input", o.arch, o.size, o.size);
+	nn_model_init_params(m, o.seed);
+	import_weights(f, m, &o);
+	h5k_close(f);
+	memset(&info, 0, sizeof info);
+	snprintf(info.arch, sizeof info.arch, "%s", o.arch);
+	info.input[0] = info.input[1] = o.size;
+	info.input[2] = 3;
+	info.head = o.head;
+	snprintf(info.preprocess, sizeof info.preprocess, "%s", o.preprocess);
+	set_classes(&info, &o);
+	if (nn_model_save(o.out, m, &info, 0, NULL, err, sizeof err) < 0)
+		die("%s", err);
+	nn_model_info_free(&info);
+	nn_model_free(m);
+	return 0;
+}

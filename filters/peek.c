@@ -1,0 +1,300 @@
+/* peek — print the frames of a radpipe stream as text, one line each.
+ *
+ * Tensors are summarised (dtype, shape, min, max, mean), never dumped.
+ * --png DIR writes image tensors as PNG files so a person can look at what
+ * flows through a pipeline; --pass copies the stream to stdout unchanged
+ * (the text then goes to stderr), so peek can sit inside a pipeline.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "fileio.h"
+#include "frame.h"
+#include "png.h"
+
+static const char usage[] =
+"usage: peek [options] [FILE...]\n"
+"  FILE                  streams to read (default: stdin; - is stdin)\n"
+"  --png DIR             write every image tensor (HWC or NHWC, u8/u16, 1-4\n"
+"                        channels) to DIR/<frame>-<n>.png\n"
+"  --pass                copy the stream to stdout; text goes to stderr\n"
+"  --count               print only the number of frames of each kind\n"
+"  --width N             truncate strings longer than N characters (default 48)\n";
+
+struct options {
+	const char *png_dir;
+	int pass;
+	int count;
+	int width;
+};
+
+struct kinds {
+	char name[32][32];
+	uint64_t n[32];
+	int len;
+};
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "png", required_argument, NULL, 'p' },
+		{ "pass", no_argument, NULL, 'P' },
+		{ "count", no_argument, NULL, 'c' },
+		{ "width", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	*o = (struct options){ .width = 48 };
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': o->png_dir = optarg; break;
+		case 'P': o->pass = 1; break;
+		case 'c': o->count = 1; break;
+		case 'w': o->width = (int)cli_int(optarg, "--width", 4, 100000); break;
+		default: die_usage("unknown option");
+		}
+	}
+}
+
+static double
+element(const struct tensor *t, size_t i)
+{
+	const uint8_t *p = (const uint8_t *)t->data;
+	uint16_t h;
+	uint32_t u;
+	float f;
+
+	switch (t->dtype) {
+	case DT_U8: return p[i];
+	case DT_U16: memcpy(&h, p + 2 * i, 2); return h;
+	case DT_I32: memcpy(&u, p + 4 * i, 4); return (int32_t)u;
+	case DT_F32: memcpy(&f, p + 4 * i, 4); return f;
+	case DT_BF16: memcpy(&h, p + 2 * i, 2); u = (uint32_t)h << 16; memcpy(&f, &u, 4); return f;
+	case DT_F16: {
+		memcpy(&h, p + 2 * i, 2);
+		int e = h >> 10 & 31, m = h & 1023;
+		double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+		return h & 0x8000 ? -v : v;
+	}
+	default: return 0;
+	}
+}
+
+static void
+print_tensor(FILE *out, const struct tensor *t)
+{
+	size_t n = tensor_count(t);
+	double lo = INFINITY, hi = -INFINITY, sum = 0;
+	char desc[128];
+
+	for (size_t i = 0; i < n; i++) {
+		double v = element(t, i);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+		sum += v;
+	}
+	fprintf(out, "%s", tensor_describe(t, desc, sizeof desc));
+	if (n > 0)
+		fprintf(out, "{min %.6g max %.6g mean %.6g}", lo, hi, sum / (double)n);
+}
+
+static void print_value(FILE *out, const msgpack_object *o, int width, int depth);
+
+static void
+print_map(FILE *out, const msgpack_object *o, int width, int depth)
+{
+	struct tensor t;
+	char err[128];
+
+	if (tensor_from_object(&t, o, err, sizeof err) == 0) {
+		print_tensor(out, &t);
+		return;
+	}
+	fputc('{', out);
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+		if (i)
+			fputc(' ', out);
+		if (kv->key.type == MSGPACK_OBJECT_STR)
+			fprintf(out, "%.*s=", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+		else
+			print_value(out, &kv->key, width, depth + 1), fputc('=', out);
+		print_value(out, &kv->val, width, depth + 1);
+	}
+	fputc('}', out);
+}
+
+static void
+print_array(FILE *out, const msgpack_object *o, int width, int depth)
+{
+	uint32_t n = o->via.array.size, shown = n <= 8 ? n : 6;
+
+	fputc('[', out);
+	for (uint32_t i = 0; i < shown; i++) {
+		if (i)
+			fputc(',', out);
+		print_value(out, &o->via.array.ptr[i], width, depth + 1);
+	}
+	if (shown < n)
+		fprintf(out, ",... %u items", n);
+	fputc(']', out);
+}
+
+static void
+print_value(FILE *out, const msgpack_object *o, int width, int depth)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: fputs("nil", out); break;
+	case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", out); break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(out, "%llu", (unsigned long long)o->via.u64); break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(out, "%lld", (long long)o->via.i64); break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: fprintf(out, "%.6g", o->via.f64); break;
+	case MSGPACK_OBJECT_STR:
+		if ((int)o->via.str.size > width)
+			fprintf(out, "\"%.*s...\"", width, o->via.str.ptr);
+		else
+			fprintf(out, "\"%.*s\"", (int)o->via.str.size, o->via.str.ptr);
+		break;
+	case MSGPACK_OBJECT_BIN: fprintf(out, "<%u bytes>", o->via.bin.size); break;
+	case MSGPACK_OBJECT_EXT: fprintf(out, "<ext %d, %u bytes>", o->via.ext.type, o->via.ext.size); break;
+	case MSGPACK_OBJECT_ARRAY:
+		if (depth > 6) { fputs("[...]", out); break; }
+		print_array(out, o, width, depth);
+		break;
+	case MSGPACK_OBJECT_MAP:
+		if (depth > 6) { fputs("{...}", out); break; }
+		print_map(out, o, width, depth);
+		break;
+	}
+}
+
+static void
+print_frame(FILE *out, const struct frame *f, uint64_t index, int width)
+{
+	fprintf(out, "%llu %.*s", (unsigned long long)index, (int)f->kind_len, f->kind);
+	for (uint32_t i = 0; i < f->root.via.map.size; i++) {
+		const msgpack_object_kv *kv = &f->root.via.map.ptr[i];
+		if (mp_str_eq(&kv->key, "kind"))
+			continue;
+		fputc(' ', out);
+		if (kv->key.type == MSGPACK_OBJECT_STR)
+			fprintf(out, "%.*s=", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+		print_value(out, &kv->val, width, 1);
+	}
+	fputc('\n', out);
+}
+
+/* Writes each image of tensor t (HWC, or NHWC split per image). */
+static void
+write_pngs(const char *dir, uint64_t index, const char *key, const struct tensor *t)
+{
+	struct tensor img;
+	int n = t->rank == 4 ? (int)t->shape[0] : 1;
+	char path[4096];
+
+	if ((t->rank != 3 && t->rank != 4) || (t->dtype != DT_U8 && t->dtype != DT_U16) ||
+	    t->shape[t->rank - 1] < 1 || t->shape[t->rank - 1] > 4)
+		return;
+	for (int i = 0; i < n; i++) {
+		memset(&img, 0, sizeof img);
+		img.dtype = t->dtype;
+		img.rank = 3;
+		memcpy(img.shape, t->shape + (t->rank - 3), 3 * sizeof(int64_t));
+		img.nbytes = t->nbytes / (size_t)n;
+		img.data = (char *)t->data + img.nbytes * (size_t)i;
+		tensor_ensure_aligned(&img);
+		snprintf(path, sizeof path, "%s/%06llu-%s-%d.png", dir, (unsigned long long)index, key, i);
+		png_write_file(path, &img);
+		tensor_free(&img);
+	}
+}
+
+static void
+count_kind(struct kinds *k, const struct frame *f)
+{
+	int i;
+
+	for (i = 0; i < k->len; i++)
+		if (frame_is(f, k->name[i]))
+			break;
+	if (i == k->len) {
+		if (k->len == 32)
+			i = 31;         /* the rest share the last slot */
+		else
+			k->len++;
+		snprintf(k->name[i], sizeof k->name[i], "%.*s", (int)f->kind_len, f->kind);
+	}
+	k->n[i]++;
+}
+
+static void
+peek_stream(const struct options *o, struct frame_reader *r, struct frame_writer *w,
+    struct kinds *k, uint64_t *index)
+{
+	FILE *out = o->pass ? stderr : stdout;
+	struct frame f;
+
+	while (frame_next(r, &f)) {
+		if (w)
+			frame_write_raw(w, &f);
+		count_kind(k, &f);
+		if (!o->count)
+			print_frame(out, &f, *index, o->width);
+		if (o->png_dir) {
+			struct tensor t;
+			for (uint32_t i = 0; i < f.root.via.map.size; i++) {
+				const msgpack_object_kv *kv = &f.root.via.map.ptr[i];
+				char err[128], key[64];
+				if (kv->key.type != MSGPACK_OBJECT_STR ||
+				    tensor_from_object(&t, &kv->val, err, sizeof err) < 0)
+					continue;
+				snprintf(key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+				write_pngs(o->png_dir, *index, key, &t);
+			}
+		}
+		(*index)++;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct frame_writer *w = NULL;
+	struct kinds k = { .len = 0 };
+	uint64_t index = 0;
+	FILE *out;
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	out = o.pass ? stderr : stdout;
+	if (o.png_dir)
+		file_mkdirs(o.png_dir);
+	if (o.pass)
+		w = frame_writer_fd(1, "stdout");
+	for (int i = optind; i < argc || i == optind; i++) {
+		const char *path = i < argc ? argv[i] : "-";
+		struct frame_reader *r = frame_reader_open(path);
+		if (r == NULL)
+			die("%s: %s", path, strerror(errno));
+		peek_stream(&o, r, w, &k, &index);
+		frame_reader_close(r);
+	}
+	if (o.count)
+		for (int i = 0; i < k.len; i++)
+			fprintf(out, "%s %llu\n", k.name[i], (unsigned long long)k.n[i]);
+	if (w)
+		frame_writer_close(w);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("stdout: write error: %s", strerror(errno));
+	return 0;
+}

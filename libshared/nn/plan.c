@@ -1,0 +1,381 @@
+/* plan.c — binding a model to a backend: views, liveness, allocations.
+ *
+ * Done once per (backend, max batch); the training loop allocates nothing.
+ * See nn_impl.h for the allocations and what lives in each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn/nn_impl.h"
+
+static size_t
+al(size_t n)
+{
+	return (n + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+}
+
+static size_t
+sample_size(const struct nn_lay *l)
+{
+	return (size_t)l->pub.h * l->pub.w * l->pub.c;
+}
+
+/* Layers whose ops read or write their output as dense (n, h*w*c) rows. */
+static int
+dense_rows(const struct nn_lay *l)
+{
+	switch (l->pub.type) {
+	case NN_INPUT: case NN_GAP: case NN_DENSE: case NN_DROPOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Pixel stride layer i gets from its activation (g = 0) or gradient
+ * (g = 1) owner chain: the channel count of the root. */
+static int
+chain_ld(const struct nn_model *m, int i, int g)
+{
+	int o;
+
+	while ((o = g ? m->lay[i].gowner : m->lay[i].owner) >= 0)
+		i = o;
+	return m->lay[i].pub.c;
+}
+
+/* May layer x's output live inside a consumer's buffer of pixel stride ld?
+ * Only if that consumer is its one reader (so its gradient has one
+ * writer), it is not the input, and row-wise ops still see dense rows. */
+static int
+can_alias(const struct nn_lay *x, int ld)
+{
+	if (x->pub.type == NN_INPUT || x->ncons != 1 || x->owner >= 0)
+		return 0;
+	return !dense_rows(x) || ld == x->pub.c;
+}
+
+/* Decides, from the last layer back, which outputs are views into their
+ * consumer's buffer: concat inputs (activation and gradient) and in-place
+ * ReLU inputs (activation only: relu_bwd needs y, dy and dx apart).  A
+ * ReLU may take over a RELU or CONCAT input only when its own view is
+ * dense, so that y and dy of every ReLU keep equal strides. */
+static void
+plan_views(struct nn_model *m)
+{
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		l->owner = l->gowner = -1;
+		l->choff = l->gchoff = 0;
+		l->copy_in = 0;
+	}
+	for (int i = m->nlay - 1; i > 0; i--) {
+		struct nn_lay *l = &m->lay[i];
+		int ld = chain_ld(m, i, 0), gld = chain_ld(m, i, 1), off = 0;
+		if (l->pub.type == NN_CONCAT) {
+			for (int j = 0; j < l->pub.nin; j++) {
+				struct nn_lay *x = &m->lay[l->pub.in[j]];
+				if (ld == gld && can_alias(x, ld)) {
+					x->owner = x->gowner = i;
+					x->choff = x->gchoff = off;
+				} else {
+					l->copy_in |= 1u << j;
+				}
+				off += x->pub.c;
+			}
+		} else if (l->pub.type == NN_RELU) {
+			struct nn_lay *x = &m->lay[l->pub.in[0]];
+			int strict = x->pub.type == NN_RELU || x->pub.type == NN_CONCAT;
+			if (can_alias(x, ld) && (!strict || ld == l->pub.c))
+				x->owner = i;
+		}
+	}
+}
+
+/* Activation offsets: one region per root, then the dropout masks. */
+static size_t
+plan_acts(struct nn_model *m)
+{
+	size_t off = 0, nb = (size_t)m->max_batch;
+
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->owner < 0) {
+			l->aoff = off;
+			off += al(xmul(nb, sample_size(l), "activations"));
+		}
+	}
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->pub.type == NN_DROPOUT) {
+			l->moff = off;
+			off += al(nb * sample_size(l));
+		}
+	}
+	return off;
+}
+
+/* A gradient root: its size and backward lifetime [lo, hi] in layer
+ * indices (written first by the consumer hi, last read by layer lo). */
+struct groot {
+	int layer, lo, hi;
+	size_t size, off;
+};
+
+static int
+by_size(const void *a, const void *b)
+{
+	const struct groot *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return x->layer - y->layer;
+}
+
+static int
+by_off(const void *a, const void *b)
+{
+	const struct groot *x = *(struct groot *const *)a, *y = *(struct groot *const *)b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Lowest offset for r that overlaps no placed root alive at the same time. */
+static size_t
+place(struct groot *r, struct groot *placed, int np, struct groot **tmp)
+{
+	int nt = 0;
+	size_t at = 0;
+
+	for (int k = 0; k < np; k++)
+		if (placed[k].lo <= r->hi && r->lo <= placed[k].hi)
+			tmp[nt++] = &placed[k];
+	qsort(tmp, nt, sizeof *tmp, by_off);
+	for (int k = 0; k < nt; k++) {
+		if (at + r->size <= tmp[k]->off)
+			break;
+		if (tmp[k]->off + tmp[k]->size > at)
+			at = tmp[k]->off + tmp[k]->size;
+	}
+	return at;
+}
+
+/* Gradient offsets packed by liveness; returns the size of the region. */
+static size_t
+plan_grads(struct nn_model *m)
+{
+	struct groot *r = XNEW(struct groot, m->nlay);
+	struct groot **tmp = XNEW(struct groot *, m->nlay);
+	int *slot = XNEW(int, m->nlay), nr = 0;
+	size_t end = 0;
+
+	for (int i = m->nlay - 1; i >= 0; i--) {
+		struct nn_lay *l = &m->lay[i];
+		int hi = i == m->nlay - 1 ? m->nlay : l->last_cons > i ? l->last_cons : i;
+		int s = l->gowner >= 0 ? slot[l->gowner] : nr;
+		if (l->gowner < 0)
+			r[nr++] = (struct groot){ .layer = i, .lo = i, .hi = hi,
+				.size = al((size_t)m->max_batch * sample_size(l)) };
+		slot[i] = s;
+		r[s].lo = i;
+		r[s].hi = hi > r[s].hi ? hi : r[s].hi;
+	}
+	qsort(r, nr, sizeof *r, by_size);
+	for (int k = 0; k < nr; k++) {
+		r[k].off = place(&r[k], r, k, tmp);
+		m->lay[r[k].layer].goff = r[k].off;
+		if (r[k].off + r[k].size > end)
+			end = r[k].off + r[k].size;
+	}
+	free(r);
+	free(tmp);
+	free(slot);
+	return end;
+}
+
+/* Largest n*units of a Dense with ReLU (its pre-activation gradient). */
+static size_t
+scratch_size(const struct nn_model *m)
+{
+	size_t s = 0;
+
+	for (int i = 0; i < m->nlay; i++) {
+		const struct nn_lay *l = &m->lay[i];
+		if (l->pub.type == NN_DENSE && l->act == NN_ACT_RELU &&
+		    (size_t)m->max_batch * l->pub.c > s)
+			s = (size_t)m->max_batch * l->pub.c;
+	}
+	return al(s);
+}
+
+/* Points every layer's views into the allocations. */
+static void
+bind_views(struct nn_model *m)
+{
+	for (int i = m->nlay - 1; i >= 0; i--) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->owner < 0) {
+			l->y = m->acts + l->aoff;
+			l->y_ld = l->pub.c;
+		} else {
+			l->y = m->lay[l->owner].y + l->choff;
+			l->y_ld = m->lay[l->owner].y_ld;
+		}
+		if (l->gowner < 0) {
+			l->dy = m->grads + l->goff;
+			l->dy_ld = l->pub.c;
+		} else {
+			l->dy = m->lay[l->gowner].dy + l->gchoff;
+			l->dy_ld = m->lay[l->gowner].dy_ld;
+		}
+		l->mask = l->pub.type == NN_DROPOUT ? m->acts + l->moff : NULL;
+	}
+}
+
+/* aux: BN statistics, then labels, weights, loss and probabilities. */
+static size_t
+plan_aux(struct nn_model *m, int bind)
+{
+	size_t off = 0, nb = (size_t)m->max_batch;
+
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->pub.type != NN_BATCHNORM)
+			continue;
+		if (bind) {
+			l->mean = m->aux + off;
+			l->invstd = m->aux + off + al(l->pub.c);
+		}
+		off += 2 * al(l->pub.c);
+	}
+	if (bind) {
+		m->labels = m->aux + off;
+		m->weights = m->labels + al(nb);
+		m->loss = m->weights + al(nb);
+		m->prob = m->loss + NN_ALIGN;
+	}
+	return off + 2 * al(nb) + NN_ALIGN + al(nb * nn_output_size(m));
+}
+
+/* Structural checks the ops rely on; -1 with the reason in m->err. */
+static int
+check_graph(struct nn_model *m)
+{
+	for (int i = 1; i < m->nlay; i++) {
+		const struct nn_lay *l = &m->lay[i], *x = &m->lay[l->pub.in[0]];
+		int rows = l->pub.type == NN_DENSE || l->pub.type == NN_DROPOUT;
+		if (rows && (x->y_ld != x->pub.c || x->dy_ld != x->pub.c)) {
+			snprintf(m->err, sizeof m->err, "%s: input %s is a strided "
+			         "view; dense and dropout need dense rows", l->pub.name, x->pub.name);
+			return -1;
+		}
+		if ((l->pub.type == NN_RELU || l->pub.type == NN_DENSE) && l->y_ld != l->dy_ld) {
+			snprintf(m->err, sizeof m->err, "%s: internal: strides differ", l->pub.name);
+			return -1;
+		}
+		if (l->pub.type == NN_DENSE && i != m->nlay - 1 &&
+		    (l->act == NN_ACT_SIGMOID || l->act == NN_ACT_SOFTMAX)) {
+			snprintf(m->err, sizeof m->err, "%s: sigmoid/softmax only on the last layer", l->pub.name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+nn_plan_release(struct nn_model *m)
+{
+	struct nn_backend *be = m->be;
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux };
+
+	if (be == NULL)
+		return;
+	for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
+		be->free(be, *bufs[k]);
+		*bufs[k] = NULL;
+	}
+	m->be = NULL;
+	m->acts_size = m->grads_size = m->aux_size = 0;
+}
+
+/* One backend allocation of n floats, zeroed; NULL sets the error. */
+static float *
+balloc(struct nn_model *m, struct nn_backend *be, size_t n, const char *what)
+{
+	size_t bytes = xmul(n ? n : 1, sizeof(float), what);
+	float *p = be->alloc(be, bytes);
+
+	if (p == NULL)
+		snprintf(m->err, sizeof m->err, "%s backend: out of memory for %s "
+		         "(%zu MiB)", be->name, what, bytes >> 20);
+	else
+		be->zero(be, p, bytes);
+	return p;
+}
+
+/* Keeps what the old plan learned: params and moments back to the host. */
+static void
+save_state(struct nn_model *m)
+{
+	if (m->be == NULL)
+		return;
+	nn_params_download(m);
+	nn_moments_host(m, 0);
+	nn_moments_host(m, 1);
+	nn_moments_download(m);
+}
+
+int
+nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch)
+{
+	if (be == NULL || max_batch <= 0) {
+		snprintf(m->err, sizeof m->err, "nn_model_plan: no backend or batch %d", max_batch);
+		return -1;
+	}
+	save_state(m);
+	nn_plan_release(m);
+	m->max_batch = max_batch;
+	plan_views(m);
+	m->acts_size = plan_acts(m);
+	m->grads_size = plan_grads(m) + scratch_size(m);
+	m->aux_size = plan_aux(m, 0);
+	m->be = be;
+	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
+	    !(m->g = balloc(m, be, m->arena, "gradients")) ||
+	    !(m->m1 = balloc(m, be, m->arena, "moments")) ||
+	    !(m->m2 = balloc(m, be, m->arena, "moments")) ||
+	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
+	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
+	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
+		nn_plan_release(m);
+		return -1;
+	}
+	m->scratch = m->grads + m->grads_size - scratch_size(m);
+	bind_views(m);
+	plan_aux(m, 1);
+	if (check_graph(m) < 0) {
+		nn_plan_release(m);
+		return -1;
+	}
+	nn_params_upload(m);
+	if (m->mhost[0] && m->mhost[1])
+		nn_moments_upload(m);
+	m->n = 0;
+	return 0;
+}
+
+void
+nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
+{
+	size_t f = sizeof(float);
+
+	memset(memP, 0, sizeof *memP);
+	if (m->be == NULL)
+		return;
+	memP->params = 4 * m->arena * f;
+	memP->acts = m->acts_size * f;
+	memP->grads = m->grads_size * f;
+	memP->aux = m->aux_size * f;
+}

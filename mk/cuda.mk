@@ -1,0 +1,55 @@
+# The CUDA backend: $(B)/libradpipe_cuda.so, built from libshared/nn/cuda/
+# when WITH_CUDA=1 (the Makefile sets it from CUDA=auto|0|1).  radpipe
+# itself never links CUDA: libshared/nn/cuda_loader.c dlopen()s the object
+# (see that file for where it looks), so the same binaries run without a GPU.
+#
+#   CUDA_ARCH   nvcc -gencode flags (default: sm_90 code for H100/H200 plus
+#               compute_80 PTX that the driver JIT-compiles for other GPUs)
+#   NVCCFLAGS   extra nvcc flags
+
+CUDA_SO    := $(B)/libradpipe_cuda.so
+NN_LDLIBS  += -ldl
+
+ifeq ($(WITH_CUDA),1)
+
+CUDA_ARCH  ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
+NVCCFLAGS  ?= -O3 -lineinfo
+CUDA_INC   := -I$(CUDA_HOME)/include -Ilibshared
+CUDA_LIBDIR := $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib))
+
+CUDA_CU    := $(sort $(wildcard libshared/nn/cuda/*.cu))
+CUDA_CSRC  := $(sort $(wildcard libshared/nn/cuda/*.c))
+CUDA_O     := $(CUDA_CU:libshared/nn/cuda/%.cu=$(B)/cuda/%.cu.o) \
+              $(CUDA_CSRC:libshared/nn/cuda/%.c=$(B)/cuda/%.c.o)
+
+$(B)/cuda/%.cu.o: libshared/nn/cuda/%.cu libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h
+	@mkdir -p $(@D)
+	$(NVCC) $(CUDA_ARCH) $(NVCCFLAGS) -std=c++17 $(CUDA_INC) \
+		-Xcompiler -fPIC,-fvisibility=hidden,-Wall -c $< -o $@
+
+$(B)/cuda/%.c.o: libshared/nn/cuda/%.c libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h
+	@mkdir -p $(@D)
+	$(CC) $(OPT) -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC \
+		-fvisibility=hidden $(CUDA_INC) -c $< -o $@
+
+# The CUDA runtime is linked statically (nvcc's default) and its symbols
+# kept private; cuDNN and cuBLAS are found through RUNPATH or ld.so.
+$(CUDA_SO): $(CUDA_O)
+	@mkdir -p $(@D)
+	$(NVCC) $(CUDA_ARCH) -shared -o $@ $^ -L$(CUDA_LIBDIR) -lcudnn -lcublas \
+		-Xlinker --exclude-libs,ALL -Xlinker -rpath,$(CUDA_LIBDIR) -Xlinker -z,defs
+
+all: $(CUDA_SO)
+
+# The loader's fallback path is this build's copy.
+$(B)/libshared/nn/cuda_loader.o: CPPFLAGS += -DRADPIPE_CUDA_SO='"$(abspath $(CUDA_SO))"'
+$(B)/tests/test_nn_cuda: | $(CUDA_SO)
+
+endif
+
+# The loader's compiled-in path depends on WITH_CUDA: rebuild it when that flips.
+$(B)/libshared/nn/cuda_loader.o: $(B)/cuda.flag
+$(B)/cuda.flag: FORCE_CUDA_FLAG
+	@mkdir -p $(@D)
+	@echo 'WITH_CUDA=$(WITH_CUDA) $(abspath $(CUDA_SO))' | cmp -s - $@ || echo 'WITH_CUDA=$(WITH_CUDA) $(abspath $(CUDA_SO))' > $@
+.PHONY: FORCE_CUDA_FLAG

@@ -1,0 +1,200 @@
+/* test_h5keras.c — the Keras HDF5 reader on the two weights fixtures
+ * ($RADPIPE_WEIGHTS; skipped when unset) and on bad files. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <hdf5.h>
+
+#include "err.h"
+#include "nn/h5keras.h"
+
+static char tmpdir[] = "/tmp/radpipe-h5k-XXXXXX";
+
+static int
+weights_path(char *buf, size_t len, const char *file)
+{
+	const char *d = getenv("RADPIPE_WEIGHTS");
+
+	if (d == NULL || *d == '\0')
+		return -1;
+	snprintf(buf, len, "%s/%s", d, file);
+	return access(buf, R_OK);
+}
+
+static void
+test_mobilenet(void **state)
+{
+	char path[4096], err[512], shp[64];
+	struct h5k_file *f;
+	const struct h5k_layer *l;
+	float *v;
+	int i, nw = 0;
+
+	if (weights_path(path, sizeof path, "keras2_mobilenet_0.25_notop_fixture.h5") < 0)
+		skip();
+	f = h5k_open(path, err, sizeof err);
+	assert_non_null(f);
+	assert_string_equal(f->keras_version, "2.0.4");
+	assert_string_equal(f->backend, "tensorflow");
+	assert_int_equal(f->nlayers, 83);
+	assert_string_equal(f->layers[0].name, "input_1");
+	assert_int_equal(f->layers[0].nweights, 0);
+	i = h5k_layer_find(f, "conv1");
+	assert_true(i >= 0);
+	l = &f->layers[i];
+	assert_int_equal(l->nweights, 1);
+	assert_string_equal(l->w[0].name, "conv1/kernel:0");
+	assert_string_equal(h5k_shape_str(&l->w[0], shp, sizeof shp), "[3,3,3,8]");
+	i = h5k_layer_find(f, "conv1_bn");
+	assert_true(i >= 0);
+	assert_int_equal(f->layers[i].nweights, 4);    /* gamma beta mean var */
+	assert_non_null(h5k_weight_find(&f->layers[i], "conv1_bn/gamma:0"));
+	v = calloc(l->w[0].count, sizeof *v);
+	assert_int_equal(h5k_read(f, l, &l->w[0], v, err, sizeof err), 0);
+	for (i = 0; i < (int)l->w[0].count; i++)
+		assert_true(isfinite(v[i]));
+	free(v);
+	for (i = 0; i < f->nlayers; i++)
+		nw += f->layers[i].nweights;
+	assert_true(nw > 100);
+	h5k_close(f);
+}
+
+static void
+test_inception(void **state)
+{
+	char path[4096], err[512], shp[64];
+	struct h5k_file *f;
+	const struct h5k_layer *l;
+	float *v;
+	int i, nw = 0;
+
+	if (weights_path(path, sizeof path, "inception_v3_imagenet_notop.h5") < 0)
+		skip();
+	f = h5k_open(path, err, sizeof err);
+	assert_non_null(f);
+	assert_int_equal(f->nlayers, 311);
+	assert_string_equal(f->layers[310].name, "mixed10");
+	for (i = 0; i < f->nlayers; i++)
+		nw += f->layers[i].nweights;
+	assert_int_equal(nw, 376);
+	assert_int_equal(f->nparams, 21802784);
+	l = &f->layers[h5k_layer_find(f, "conv2d_1")];
+	assert_string_equal(h5k_shape_str(&l->w[0], shp, sizeof shp), "[3,3,3,32]");
+	v = calloc(l->w[0].count, sizeof *v);
+	assert_int_equal(h5k_read(f, l, &l->w[0], v, err, sizeof err), 0);
+	assert_true(isfinite(v[0]) && v[0] != 0);
+	free(v);
+	h5k_close(f);
+}
+
+static void
+write_bytes(const char *path, const void *p, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+expect_fail(const char *path, const char *needle)
+{
+	char err[512] = "";
+
+	assert_null(h5k_open(path, err, sizeof err));
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", err, needle);
+}
+
+static void
+test_bad_files(void **state)
+{
+	char p[256];
+	hid_t fid, g;
+
+	snprintf(p, sizeof p, "%s/none.h5", tmpdir);
+	expect_fail(p, "No such file");
+	snprintf(p, sizeof p, "%s/text.h5", tmpdir);
+	write_bytes(p, "hello, not hdf5\n", 16);
+	expect_fail(p, "not an HDF5 file");
+	snprintf(p, sizeof p, "%s/empty.h5", tmpdir);
+	write_bytes(p, "", 0);
+	expect_fail(p, "not an HDF5 file");
+	expect_fail(tmpdir, "not a regular file");
+	/* a valid HDF5 file that is not a Keras weights file */
+	snprintf(p, sizeof p, "%s/plain.h5", tmpdir);
+	fid = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	assert_true(fid >= 0);
+	g = H5Gcreate2(fid, "conv2d_1", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+	assert_true(g >= 0);
+	H5Gclose(g);
+	H5Fclose(fid);
+	expect_fail(p, "not a Keras weights file");
+}
+
+/* Cuts and damages copies of the MobileNet fixture: always a clean error
+ * or a clean success, never a crash or libhdf5 noise. */
+static void
+test_truncated(void **state)
+{
+	static const size_t cut[] = { 8, 100, 2048, 100000, 1000000, 2000000 };
+	char path[4096], p[256], err[512];
+	struct h5k_file *f;
+	unsigned char *buf;
+	FILE *fp;
+	long n;
+	size_t i;
+
+	if (weights_path(path, sizeof path, "keras2_mobilenet_0.25_notop_fixture.h5") < 0)
+		skip();
+	assert_non_null(fp = fopen(path, "rb"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	snprintf(p, sizeof p, "%s/cut.h5", tmpdir);
+	for (i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+		write_bytes(p, buf, cut[i]);
+		f = h5k_open(p, err, sizeof err);
+		assert_null(f);
+		assert_true(strlen(err) > 0);
+	}
+	memset(buf + 800, 0xff, 4000);  /* damage the object headers */
+	write_bytes(p, buf, (size_t)n);
+	f = h5k_open(p, err, sizeof err);
+	h5k_close(f);
+	free(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mobilenet),
+		cmocka_unit_test(test_inception),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_truncated),
+	};
+	char cmd[300];
+	int rc;
+
+	if (getenv("RADPIPE_WEIGHTS") == NULL)
+		printf("SKIP: RADPIPE_WEIGHTS is not set: fixture tests skipped\n");
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}

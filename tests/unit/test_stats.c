@@ -1,0 +1,208 @@
+/* test_stats.c — libshared/stats against published worked examples. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "stats.h"
+
+#define Z95 1.959963984540054
+
+static void
+near(double got, double want, double tol)
+{
+	if (!(fabs(got - want) <= tol))
+		fail_msg("got %.6f, want %.6f (tol %g)", got, want, tol);
+}
+
+static void
+test_norm_quantile(void **state)
+{
+	near(stats_norm_quantile(0.975), Z95, 1e-12);
+	near(stats_norm_quantile(0.5), 0, 1e-15);
+	near(stats_norm_quantile(0.001), -3.090232306167813, 1e-12);
+	assert_true(isnan(stats_norm_quantile(1)));
+}
+
+/* Newcombe RG. Two-sided confidence intervals for the single proportion:
+ * comparison of seven methods. Stat Med 1998;17:857-872, Table II,
+ * method 3 (Wilson score without continuity correction). */
+static void
+test_wilson_newcombe(void **state)
+{
+	static const struct { double k, n, lo, hi; } ex[] = {
+		{ 81, 263, 0.2553, 0.3662 },
+		{ 15, 148, 0.0624, 0.1605 },
+		{ 0, 20, 0.0000, 0.1611 },
+		{ 1, 29, 0.0061, 0.1718 },
+		{ 29, 29, 0.8830, 1.0000 },
+	};
+	double lo, hi;
+
+	for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+		stats_wilson(ex[i].k, ex[i].n, Z95, &lo, &hi);
+		near(lo, ex[i].lo, 0.00005);
+		near(hi, ex[i].hi, 0.00005);
+	}
+	stats_wilson(0, 0, Z95, &lo, &hi);
+	assert_true(isnan(lo) && isnan(hi));
+}
+
+/* Hanley JA, McNeil BJ. The meaning and use of the area under a ROC curve.
+ * Radiology 1982;143:29-36, Table 1: 109 CT images rated 1..5 (58 normal,
+ * 51 abnormal); published AUC 0.893, SE 0.032.  The DeLong SE of the same
+ * data is 0.0307 with 95% interval 0.83295-0.95339 (Stata [R] roctab,
+ * example 1, default method = DeLong et al. 1988). */
+static size_t
+hanley_data(double *score, int *pos)
+{
+	static const int normal[5] = { 33, 6, 6, 11, 2 }, abnormal[5] = { 3, 2, 2, 11, 33 };
+	size_t n = 0;
+
+	for (int r = 0; r < 5; r++) {
+		for (int i = 0; i < normal[r]; i++)
+			score[n] = r + 1, pos[n++] = 0;
+		for (int i = 0; i < abnormal[r]; i++)
+			score[n] = r + 1, pos[n++] = 1;
+	}
+	return n;
+}
+
+static void
+test_auc_hanley_mcneil(void **state)
+{
+	double score[109];
+	int pos[109];
+	struct stats_auc a;
+	size_t n = hanley_data(score, pos);
+
+	assert_int_equal(n, 109);
+	assert_int_equal(stats_auc(score, pos, n, &a), 0);
+	assert_int_equal(a.n_pos, 51);
+	assert_int_equal(a.n_neg, 58);
+	near(a.auc, 0.893, 0.0005);
+	near(a.se_hanley, 0.032, 0.0005);
+	near(a.se_delong, 0.0307, 0.00005);
+	near(a.auc - Z95 * a.se_delong, 0.83295, 0.000005);
+	near(a.auc + Z95 * a.se_delong, 0.95339, 0.000005);
+}
+
+/* A tiny set worked by hand: 4 positives {0.9, 0.8, 0.4, 0.35},
+ * 4 negatives {0.7, 0.3, 0.2, 0.1}.  Pairs won by the positive: 4+4+3+3 = 14
+ * of 16, AUC 0.875.  DeLong: V10 = {1, 1, .75, .75}, V01 = {.5, 1, 1, 1};
+ * S10 = 0.0208333, S01 = 0.0625, var = S10/4 + S01/4 = 0.0208333. */
+static const double tiny_s[8] = { 0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1 };
+static const int tiny_p[8] = { 1, 1, 1, 1, 0, 0, 0, 0 };
+
+static void
+test_auc_by_hand(void **state)
+{
+	struct stats_auc a;
+
+	assert_int_equal(stats_auc(tiny_s, tiny_p, 8, &a), 0);
+	near(a.auc, 0.875, 1e-12);
+	near(a.se_delong, sqrt(0.0208333333333333), 1e-9);
+	/* all tied: 1/2 */
+	double s[4] = { 1, 1, 1, 1 };
+	int p[4] = { 1, 0, 1, 0 };
+	assert_int_equal(stats_auc(s, p, 4, &a), 0);
+	near(a.auc, 0.5, 1e-12);
+	int q[4] = { 1, 1, 1, 1 };
+	assert_int_equal(stats_auc(s, q, 4, &a), -1);
+}
+
+static void
+test_confusion_by_hand(void **state)
+{
+	struct stats_confusion c;
+
+	/* at 0.5: predicted positive 0.9 0.8 0.7 -> TP 2, FP 1, FN 2, TN 3 */
+	stats_confusion(tiny_s, tiny_p, 8, 0.5, &c);
+	assert_int_equal(c.tp, 2);
+	assert_int_equal(c.fp, 1);
+	assert_int_equal(c.fn, 2);
+	assert_int_equal(c.tn, 3);
+	near(stats_f1(&c), 4.0 / 7.0, 1e-12);
+	/* score == threshold is positive */
+	stats_confusion(tiny_s, tiny_p, 8, 0.35, &c);
+	assert_int_equal(c.tp, 4);
+	assert_int_equal(c.fp, 1);
+	near(stats_brier(tiny_s, tiny_p, 8),
+	    (0.01 + 0.04 + 0.36 + 0.4225 + 0.49 + 0.09 + 0.04 + 0.01) / 8, 1e-12);
+}
+
+static void
+test_roc_and_youden(void **state)
+{
+	struct stats_roc r;
+	double j, t;
+	static const double fpr[] = { 0, 0, 0, .25, .25, .25, .5, .75, 1 };
+	static const double tpr[] = { 0, .25, .5, .5, .75, 1, 1, 1, 1 };
+
+	stats_roc(tiny_s, tiny_p, 8, &r);
+	assert_int_equal(r.n, 9);
+	assert_true(isinf(r.thr[0]));
+	for (size_t i = 0; i < r.n; i++) {
+		near(r.fpr[i], fpr[i], 1e-12);
+		near(r.tpr[i], tpr[i], 1e-12);
+	}
+	t = stats_youden(&r, &j);
+	near(t, 0.35, 1e-12);
+	near(j, 0.75, 1e-12);
+	/* trapezoid area of the curve equals the Mann-Whitney AUC */
+	double area = 0;
+	for (size_t i = 1; i < r.n; i++)
+		area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
+	near(area, 0.875, 1e-12);
+	stats_roc_free(&r);
+}
+
+static void
+test_bootstrap(void **state)
+{
+	double score[109], a1[2], f1[2], a2[2], f2[2];
+	int pos[109];
+	size_t n = hanley_data(score, pos);
+
+	assert_int_equal(stats_bootstrap(score, pos, n, 4, 2000, 7, 0.05, a1, f1), 0);
+	assert_int_equal(stats_bootstrap(score, pos, n, 4, 2000, 7, 0.05, a2, f2), 0);
+	near(a1[0], a2[0], 0);
+	near(f1[1], f2[1], 0);
+	/* percentile interval close to the DeLong one (0.833, 0.953) */
+	near(a1[0], 0.833, 0.015);
+	near(a1[1], 0.953, 0.015);
+	assert_true(f1[0] < f1[1]);
+	assert_int_equal(stats_bootstrap(score, pos, 3, 4, 10, 7, 0.05, a1, f1), -1);
+}
+
+static void
+test_quantile(void **state)
+{
+	double x[5] = { 5, 1, 4, 2, 3 };
+
+	stats_sort(x, 5);
+	near(stats_quantile_sorted(x, 5, 0.5), 3, 0);
+	near(stats_quantile_sorted(x, 5, 0.25), 2, 0);
+	near(stats_quantile_sorted(x, 4, 0.5), 2.5, 0);
+	assert_true(isnan(stats_quantile_sorted(x, 0, 0.5)));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_norm_quantile),
+		cmocka_unit_test(test_wilson_newcombe),
+		cmocka_unit_test(test_auc_hanley_mcneil),
+		cmocka_unit_test(test_auc_by_hand),
+		cmocka_unit_test(test_confusion_by_hand),
+		cmocka_unit_test(test_roc_and_youden),
+		cmocka_unit_test(test_bootstrap),
+		cmocka_unit_test(test_quantile),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

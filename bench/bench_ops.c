@@ -200,14 +200,15 @@ bench_shape(struct nn_backend *be, const struct shape *s, int n, double peak, FI
 	return t[3];
 }
 
-/* OpenBLAS sgemm GFLOP/s on 2048^3 (best of a few). */
+/* sgemm GFLOP/s on 2048^3, best of a few: OpenBLAS, and oneDNN's own
+ * sgemm into *dnnl. */
 static double
-sgemm_peak(int threads)
+sgemm_peak(int threads, double *dnnl)
 {
 	int n = 2048, i;
 	size_t nn = (size_t)n * n;
 	float *a = XNEW(float, nn), *b = XNEW(float, nn), *c = XNEW(float, nn);
-	double best = 1e30, t0;
+	double best = 1e30, bd = 1e30, t0;
 
 	openblas_set_num_threads(threads);
 	for (i = 0; i < (int)nn; i++) {
@@ -219,7 +220,12 @@ sgemm_peak(int threads)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
 		    a, n, b, n, 0.0f, c, n);
 		best = now() - t0 < best ? now() - t0 : best;
+		t0 = now();
+		if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success)
+			die("dnnl_sgemm failed");
+		bd = now() - t0 < bd ? now() - t0 : bd;
 	}
+	*dnnl = 2.0 * n * n * n / bd * 1e-9;
 	free(a); free(b); free(c);
 	return 2.0 * n * n * n / best * 1e-9;
 }
@@ -233,12 +239,15 @@ usage(void)
 }
 
 static void
-header(FILE *out, int threads, double peak, int quick_run)
+header(FILE *out, int threads, double peak, double dpeak, int quick_run)
 {
-	fprintf(out, "# cpu backend (oneDNN %s) convolutions, InceptionV3 shapes\n\n",
-	    "2.6");
-	fprintf(out, "%d threads; OpenBLAS sgemm peak %.1f GFLOP/s (2048^3)%s.\n\n",
-	    threads, peak, quick_run ? "; --quick run" : "");
+	const dnnl_version_t *v = dnnl_version();
+
+	fprintf(out, "# cpu backend (oneDNN %d.%d.%d) convolutions, InceptionV3 shapes\n\n",
+	    v->major, v->minor, v->patch);
+	fprintf(out, "%d threads; sgemm 2048^3: OpenBLAS %.1f GFLOP/s (the peak used "
+	    "below), oneDNN %.1f GFLOP/s%s.\n\n", threads, peak, dpeak,
+	    quick_run ? "; --quick run" : "");
 	fprintf(out, "GFLOP/s per op; \"step\" = fwd + bwd-data + bwd-weights after a "
 	    "parameter update (weights reordered again), as %% of sgemm peak and in ms.\n\n");
 	fprintf(out, "| shape | n | x | fwd | bwd-d | bwd-w | step %%pk | step ms | "
@@ -254,7 +263,7 @@ main(int argc, char **argv)
 	const char *outpath = NULL;
 	int batches[8], nb = 0, threads = 0, quick_run = 0, i, j, k;
 	char err[256];
-	double peak, total;
+	double peak, dpeak, total;
 	FILE *out;
 
 	err_init(argv[0]);
@@ -284,10 +293,10 @@ main(int argc, char **argv)
 	if ((be = nn_cpu_open(&o, err, sizeof err)) == NULL)
 		die("%s", err);
 	threads = omp_get_max_threads();
-	peak = sgemm_peak(threads);
+	peak = sgemm_peak(threads, &dpeak);
 	if ((out = outpath ? fopen(outpath, "w") : stdout) == NULL)
 		die("%s: cannot open", outpath);
-	header(out, threads, peak, quick_run);
+	header(out, threads, peak, dpeak, quick_run);
 	for (j = 0; j < nb; j++) {
 		int ns = quick_run ? (int)(sizeof quick / sizeof quick[0]) :
 		    (int)(sizeof shapes / sizeof shapes[0]);
@@ -304,7 +313,7 @@ main(int argc, char **argv)
 		    "(%.1f images/s, convolutions only).\n\n", batches[j],
 		    quick_run ? " (quick subset only)" : "", total * 1e3, batches[j] / total);
 		if (j + 1 < nb)
-			header(out, threads, peak, quick_run);
+			header(out, threads, peak, dpeak, quick_run);
 	}
 	be->close(be);
 	if (out != stdout && fclose(out) != 0)

@@ -8,8 +8,8 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
+#include "idmap.h"
 #include "report.h"
-#include "rng.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -62,11 +62,11 @@ struct rec {
 	double score;
 };
 
-/* Records keyed by id (open addressing on rng_hash; slot = index + 1). */
+/* Records keyed by id. */
 struct predset {
 	struct rec *v;
 	size_t n, cap;
-	size_t *slot, nslot;
+	struct idmap map;
 	char **names;           /* class names by index (NULL: unnamed) */
 	int k;                  /* classes seen: 1 + the largest index */
 	int allow_dup;
@@ -78,13 +78,6 @@ struct hist {
 	size_t nkeys, nrows, cap;
 	double *val;            /* nrows x HIST_MAXKEYS, NaN when absent */
 	int dropped;
-};
-
-/* A frame under construction: entries packed into body, counted in n. */
-struct fb {
-	msgpack_sbuffer body;
-	msgpack_packer pk;
-	size_t n;
 };
 
 /* Everything written, in order, as complete frames. */
@@ -166,67 +159,33 @@ class_name(const struct predset *ps, int idx, char *buf, size_t len)
 	return buf;
 }
 
-static size_t *
-find_slot(struct predset *ps, const char *id)
-{
-	size_t h = (size_t)rng_hash(id, strlen(id));
-
-	for (size_t i = 0;; i++) {
-		size_t *s = &ps->slot[(h + i) & (ps->nslot - 1)];
-		if (*s == 0 || strcmp(ps->v[*s - 1].id, id) == 0)
-			return s;
-	}
-}
-
 /* Index of id in ps, or -1. */
 static long
 lookup(struct predset *ps, const char *id)
 {
-	size_t *s;
-
-	if (ps->nslot == 0)
-		return -1;
-	s = find_slot(ps, id);
-	return *s ? (long)*s - 1 : -1;
-}
-
-static void
-grow_map(struct predset *ps)
-{
-	size_t old = ps->nslot;
-	size_t *slots = ps->slot;
-
-	ps->nslot = old ? old * 2 : 1024;
-	ps->slot = xcalloc(ps->nslot, sizeof *ps->slot);
-	for (size_t i = 0; i < old; i++)
-		if (slots[i])
-			*find_slot(ps, ps->v[slots[i] - 1].id) = slots[i];
-	free(slots);
+	return idmap_get(&ps->map, id);
 }
 
 /* Adds x (taking its id); a repeated id is an error unless allow_dup. */
 static void
 put_rec(struct predset *ps, struct rec *x, const char *src)
 {
-	size_t *s;
+	long i = idmap_get(&ps->map, x->id);
 
-	if (2 * (ps->n + 1) > ps->nslot)
-		grow_map(ps);
-	s = find_slot(ps, x->id);
-	if (*s) {
+	if (i >= 0) {
 		if (!ps->allow_dup)
 			die("%s: id '%s' occurs twice (give --allow-duplicates to keep the last)",
 			    src, x->id);
-		free(ps->v[*s - 1].id);
-		ps->v[*s - 1] = *x;
+		free(ps->v[i].id);
+		ps->v[i] = *x;
 		return;
 	}
 	if (ps->n == ps->cap) {
 		ps->cap = ps->cap ? 2 * ps->cap : 256;
 		ps->v = xreallocarray(ps->v, ps->cap, sizeof *ps->v);
 	}
+	idmap_put(&ps->map, x->id, ps->n);
 	ps->v[ps->n++] = *x;
-	*s = ps->n;
 }
 
 static int
@@ -442,40 +401,6 @@ join_labels(struct predset *ps, struct predset *lab, const char *src)
 
 /* ---- building frames ---- */
 
-static void
-fb_begin(struct fb *b)
-{
-	msgpack_sbuffer_init(&b->body);
-	msgpack_packer_init(&b->pk, &b->body, msgpack_sbuffer_write);
-	b->n = 0;
-}
-
-static void
-fb_key(struct fb *b, const char *k)
-{
-	msgpack_pack_str_with_body(&b->pk, k, strlen(k));
-	b->n++;
-}
-
-static void
-fb_str(struct fb *b, const char *k, const char *v)
-{
-	fb_key(b, k);
-	msgpack_pack_str_with_body(&b->pk, v, strlen(v));
-}
-
-static void fb_int(struct fb *b, const char *k, int64_t v) { fb_key(b, k); msgpack_pack_int64(&b->pk, v); }
-static void fb_num(struct fb *b, const char *k, double v) { fb_key(b, k); msgpack_pack_double(&b->pk, v); }
-
-static void
-fb_nums(struct fb *b, const char *k, const double *v, size_t n)
-{
-	fb_key(b, k);
-	msgpack_pack_array(&b->pk, n);
-	for (size_t i = 0; i < n; i++)
-		msgpack_pack_double(&b->pk, v[i]);
-}
-
 /* k: estimate, k_ci: [lo, hi]. */
 static void
 fb_est(struct fb *b, const char *k, double v, double lo, double hi)
@@ -510,15 +435,387 @@ fb_classes(struct fb *b, const struct predset *ps, int k)
 	}
 }
 
-/* Appends the finished frame to outbuf. */
-static void
-fb_end(struct fb *b)
-{
-	msgpack_packer pk;
 
-	msgpack_packer_init(&pk, &outbuf, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, b->n);
-	msgpack_sbuffer_write(&outbuf, b->body.data, b->body.size);
-	msgpack_sbuffer_destroy(&b->body);
+static void
+fb_int_array(struct fb *b, const char *k, const size_t *v, size_t n)
+{
+	fb_key(b, k);
+	msgpack_pack_array(&b->pk, n);
+	for (size_t i = 0; i < n; i++)
+		msgpack_pack_uint64(&b->pk, v[i]);
 }
 
+/* ---- evaluation ---- */
+
+/* Scores and positive flags (label == 1) of ps; every record needs a score. */
+static void
+binary_arrays(const struct predset *ps, double **sP, int **pP)
+{
+	*sP = XNEW(double, ps->n);
+	*pP = XNEW(int, ps->n);
+	for (size_t i = 0; i < ps->n; i++) {
+		if (isnan(ps->v[i].score))
+			die("prediction '%s' has no score (binary evaluation needs one)", ps->v[i].id);
+		(*sP)[i] = ps->v[i].score;
+		(*pP)[i] = ps->v[i].label == 1;
+	}
+}
+
+/* Youden threshold of a labelled binary set; dies if it has no ROC. */
+static double
+youden_of(struct predset *ps, const char *src)
+{
+	struct stats_roc r;
+	double *s, j, t;
+	int *p;
+
+	if (ps->k > 2)
+		die("%s: Youden's threshold needs a binary task, not %d classes", src, ps->k);
+	binary_arrays(ps, &s, &p);
+	stats_roc(s, p, ps->n, &r);
+	t = stats_youden(&r, &j);
+	if (isnan(t) || isnan(j))
+		die("%s: Youden's threshold needs both classes among the labels", src);
+	stats_roc_free(&r);
+	free(s), free(p);
+	return t;
+}
+
+static double
+choose_threshold(const struct options *o, struct predset *ps, struct predset *lab)
+{
+	struct predset ref = { .allow_dup = o->allow_dup };
+	size_t ignored = 0, missing;
+
+	if (o->thr_mode == THR_FIXED)
+		return o->threshold;
+	if (o->thr_mode == THR_YOUDEN)
+		return youden_of(ps, "input");
+	read_stream(o->thr_from, &ref, NULL, &ignored);
+	if (ref.n == 0)
+		die("%s: no prediction frames", o->thr_from);
+	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
+		die("%s: %zu of %zu predictions have no label", o->thr_from, missing, ref.n);
+	set_class(&ref, 1, NULL);
+	return youden_of(&ref, o->thr_from);
+}
+
+static void
+roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
+          const struct stats_auc *a, const double ci[2])
+{
+	struct stats_roc r;
+	struct stats_confusion c;
+	struct fb b;
+	char buf[16];
+
+	stats_roc(s, p, ps->n, &r);
+	stats_confusion(s, p, ps->n, thr, &c);
+	fb_begin(&b);
+	fb_str(&b, "kind", "roc");
+	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_int(&b, "n_pos", (int64_t)a->n_pos);
+	fb_int(&b, "n_neg", (int64_t)a->n_neg);
+	fb_num(&b, "auc", a->auc);
+	fb_nums(&b, "auc_ci", ci, 2);
+	fb_num(&b, "threshold", thr);
+	fb_nums(&b, "operating_point", (double[]){ (double)c.fp / (double)a->n_neg,
+	    (double)c.tp / (double)a->n_pos }, 2);
+	fb_nums(&b, "thresholds", r.thr, r.n);
+	fb_nums(&b, "fpr", r.fpr, r.n);
+	fb_nums(&b, "tpr", r.tpr, r.n);
+	fb_end(&b, &outbuf);
+	stats_roc_free(&r);
+}
+
+/* AUC, its DeLong interval (clipped to [0, 1]) and the bootstrap ones. */
+static void
+fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const double boot[2],
+       double ci[2])
+{
+	double z = stats_norm_quantile(0.975);
+
+	ci[0] = fmax(0, a->auc - z * a->se_delong);
+	ci[1] = fmin(1, a->auc + z * a->se_delong);
+	fb_est(b, "auc", a->auc, ci[0], ci[1]);
+	fb_num(b, "auc_se", a->se_delong);
+	fb_str(b, "auc_ci_method", "delong");
+	fb_num(b, "auc_se_hanley", a->se_hanley);
+	if (o->bootstrap)
+		fb_nums(b, "auc_ci_bootstrap", boot, 2);
+}
+
+static void
+eval_binary(const struct options *o, struct predset *ps, double thr)
+{
+	struct stats_confusion c;
+	struct stats_auc a;
+	struct stats_roc r;
+	struct fb b;
+	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2], yj, yt;
+	size_t B = o->bootstrap ? o->bootstrap : 2000, n = ps->n;
+	int *p;
+	char buf[16];
+
+	binary_arrays(ps, &s, &p);
+	stats_confusion(s, p, n, thr, &c);
+	if (stats_auc(s, p, n, &a) < 0)
+		warnx("only one class among the labels: no AUC, sensitivity or specificity interval");
+	a.auc = a.n_pos && a.n_neg ? a.auc : NAN;
+	stats_bootstrap(s, p, n, thr, B, o->seed, 0.05, boot, f1ci);
+	stats_roc(s, p, n, &r);
+	yt = stats_youden(&r, &yj);
+	stats_roc_free(&r);
+	fb_begin(&b);
+	fb_str(&b, "kind", "evaluation");
+	fb_str(&b, "task", "binary");
+	fb_int(&b, "n", (int64_t)n);
+	fb_classes(&b, ps, 2);
+	fb_int_array(&b, "n_per_class", (size_t[]){ c.tn + c.fp, c.tp + c.fn }, 2);
+	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_num(&b, "threshold", thr);
+	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	fb_key(&b, "confusion");
+	msgpack_pack_array(&b.pk, 2);
+	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.tn), msgpack_pack_uint64(&b.pk, c.fp);
+	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.fn), msgpack_pack_uint64(&b.pk, c.tp);
+	fb_int(&b, "tp", (int64_t)c.tp), fb_int(&b, "fp", (int64_t)c.fp);
+	fb_int(&b, "tn", (int64_t)c.tn), fb_int(&b, "fn", (int64_t)c.fn);
+	fb_prop(&b, "accuracy", c.tp + c.tn, n);
+	fb_prop(&b, "sensitivity", c.tp, c.tp + c.fn);
+	fb_prop(&b, "specificity", c.tn, c.tn + c.fp);
+	fb_prop(&b, "ppv", c.tp, c.tp + c.fp);
+	fb_prop(&b, "npv", c.tn, c.tn + c.fn);
+	fb_est(&b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
+	fb_str(&b, "f1_ci_method", "bootstrap");
+	fb_auc(&b, o, &a, boot, ci);
+	fb_int(&b, "bootstrap", (int64_t)B);
+	fb_int(&b, "seed", (int64_t)o->seed);
+	fb_num(&b, "brier", stats_brier(s, p, n));
+	fb_num(&b, "youden_threshold", yt);
+	fb_num(&b, "youden_j", yj);
+	fb_num(&b, "ci_level", 0.95);
+	fb_end(&b, &outbuf);
+	if (o->roc && a.n_pos && a.n_neg)
+		roc_frame(ps, s, p, thr, &a, ci);
+	else if (o->roc)
+		warnx("--roc: no ROC curve without both classes");
+	free(s), free(p);
+}
+
+static void
+eval_multiclass(const struct options *o, struct predset *ps)
+{
+	size_t k = (size_t)ps->k, *conf = xcalloc(k * k, sizeof *conf), *npc = xcalloc(k, sizeof *npc);
+	size_t right = 0;
+	double *recall = XNEW(double, 2 * k), *precision = recall + k;
+	struct fb b;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		if (ps->v[i].pred < 0)
+			die("prediction '%s' has neither pred nor scores", ps->v[i].id);
+		conf[(size_t)ps->v[i].label * k + (size_t)ps->v[i].pred]++;
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t col = 0;
+		for (size_t j = 0; j < k; j++)
+			npc[i] += conf[i * k + j], col += conf[j * k + i];
+		right += conf[i * k + i];
+		recall[i] = npc[i] ? (double)conf[i * k + i] / (double)npc[i] : NAN;
+		precision[i] = col ? (double)conf[i * k + i] / (double)col : NAN;
+	}
+	fb_begin(&b);
+	fb_str(&b, "kind", "evaluation");
+	fb_str(&b, "task", "multiclass");
+	fb_int(&b, "n", (int64_t)ps->n);
+	fb_classes(&b, ps, ps->k);
+	fb_int_array(&b, "n_per_class", npc, k);
+	fb_key(&b, "confusion");
+	msgpack_pack_array(&b.pk, k);
+	for (size_t i = 0; i < k; i++) {
+		msgpack_pack_array(&b.pk, k);
+		for (size_t j = 0; j < k; j++)
+			msgpack_pack_uint64(&b.pk, conf[i * k + j]);
+	}
+	fb_prop(&b, "accuracy", right, ps->n);
+	fb_nums(&b, "recall", recall, k);
+	fb_nums(&b, "precision", precision, k);
+	fb_num(&b, "ci_level", 0.95);
+	fb_end(&b, &outbuf);
+	free(conf), free(npc), free(recall);
+}
+
+static void
+eval_scores(struct predset *ps, double thr)
+{
+	double *s = XNEW(double, ps->n), sum = 0, ss = 0;
+	size_t n = 0, above = 0, labelled = 0;
+	struct fb b;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		labelled += ps->v[i].label >= 0;
+		if (!isnan(ps->v[i].score))
+			s[n++] = ps->v[i].score, sum += ps->v[i].score;
+	}
+	if (n == 0)
+		die("--scores-only: no prediction has a score");
+	stats_sort(s, n);
+	for (size_t i = 0; i < n; i++)
+		ss += (s[i] - sum / (double)n) * (s[i] - sum / (double)n), above += s[i] >= thr;
+	fb_begin(&b);
+	fb_str(&b, "kind", "score_summary");
+	fb_int(&b, "n", (int64_t)n);
+	fb_int(&b, "n_labelled", (int64_t)labelled);
+	fb_num(&b, "mean", sum / (double)n);
+	fb_num(&b, "sd", n > 1 ? sqrt(ss / (double)(n - 1)) : NAN);
+	fb_num(&b, "min", s[0]);
+	fb_num(&b, "q1", stats_quantile_sorted(s, n, 0.25));
+	fb_num(&b, "median", stats_quantile_sorted(s, n, 0.5));
+	fb_num(&b, "q3", stats_quantile_sorted(s, n, 0.75));
+	fb_num(&b, "max", s[n - 1]);
+	fb_num(&b, "threshold", thr);
+	fb_int(&b, "n_at_or_above", (int64_t)above);
+	fb_end(&b, &outbuf);
+	free(s);
+}
+
+static void
+evaluate(const struct options *o, struct predset *ps, struct predset *lab)
+{
+	size_t missing = join_labels(ps, lab, "input");
+	double thr;
+
+	if (o->scores_only) {
+		if (o->thr_mode != THR_FIXED)
+			die_usage("--scores-only takes only a fixed --threshold");
+		eval_scores(ps, o->threshold);
+		return;
+	}
+	if (missing > 0)
+		die("%zu of %zu predictions have no label: give --labels FILE, or --scores-only",
+		    missing, ps->n);
+	set_class(ps, 1, NULL);
+	if (ps->k > 2) {
+		if (o->thr_mode != THR_FIXED || o->roc)
+			die("%d classes: thresholds and --roc apply to binary tasks only", ps->k);
+		eval_multiclass(o, ps);
+		return;
+	}
+	thr = choose_threshold(o, ps, lab);
+	eval_binary(o, ps, thr);
+}
+
+/* ---- training histories ---- */
+
+static long
+hist_key(const struct hist *h, const char *k)
+{
+	for (size_t j = 0; j < h->nkeys; j++)
+		if (strcmp(h->keys[j], k) == 0)
+			return (long)j;
+	return -1;
+}
+
+static void
+fb_row(struct fb *b, const char *k, const struct hist *h, size_t row)
+{
+	const double *v = h->val + row * HIST_MAXKEYS;
+	size_t n = 0;
+
+	for (size_t j = 0; j < h->nkeys; j++)
+		n += !isnan(v[j]);
+	fb_key(b, k);
+	msgpack_pack_map(&b->pk, n);
+	for (size_t j = 0; j < h->nkeys; j++) {
+		if (isnan(v[j]))
+			continue;
+		msgpack_pack_str_with_body(&b->pk, h->keys[j], strlen(h->keys[j]));
+		msgpack_pack_double(&b->pk, v[j]);
+	}
+}
+
+/* Best epoch by --by (default val_acc, acc, val_loss, loss: the first
+ * present); keys containing "loss" or "err" are minimised, others
+ * maximised; ties go to the earliest epoch. */
+static void
+summarise_history(const struct options *o, const struct hist *h)
+{
+	static const char *const defaults[] = { "val_acc", "acc", "val_loss", "loss", NULL };
+	long key = -1, ep = hist_key(h, "epoch");
+	size_t best = 0, last = h->nrows - 1;
+	int minimise, found = 0;
+	struct fb b;
+
+	for (int i = 0; !o->by && key < 0 && defaults[i]; i++)
+		key = hist_key(h, defaults[i]);
+	if (o->by && (key = hist_key(h, o->by)) < 0)
+		die("--by %s: no such number in the metrics frames", o->by);
+	if (key < 0)
+		die("metrics frames have none of val_acc, acc, val_loss, loss: give --by KEY");
+	minimise = strstr(h->keys[key], "loss") || strstr(h->keys[key], "err");
+	for (size_t r = 0; r < h->nrows; r++) {
+		double v = h->val[r * HIST_MAXKEYS + (size_t)key];
+		double bv = h->val[best * HIST_MAXKEYS + (size_t)key];
+		if (!isnan(v) && (!found || (minimise ? v < bv : v > bv)))
+			best = r, found = 1;
+	}
+	if (!found)
+		die("--by %s: no epoch has a value", h->keys[key]);
+	if (h->dropped)
+		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
+	fb_begin(&b);
+	fb_str(&b, "kind", "training_summary");
+	fb_int(&b, "epochs", (int64_t)h->nrows);
+	fb_str(&b, "by", h->keys[key]);
+	fb_str(&b, "goal", minimise ? "min" : "max");
+	fb_num(&b, "best_epoch", ep >= 0 ? h->val[best * HIST_MAXKEYS + (size_t)ep] : (double)best + 1);
+	fb_num(&b, "best_value", h->val[best * HIST_MAXKEYS + (size_t)key]);
+	fb_num(&b, "final_epoch", ep >= 0 ? h->val[last * HIST_MAXKEYS + (size_t)ep] : (double)last + 1);
+	fb_row(&b, "best", h, best);
+	fb_row(&b, "final", h, last);
+	fb_end(&b, &outbuf);
+}
+
+static void
+write_output(const struct options *o)
+{
+	static const char *const roc_cols[] = { "thresholds", "fpr", "tpr", NULL };
+
+	switch (o->format) {
+	case FMT_FRAMES: fwrite(outbuf.data, 1, outbuf.size, stdout); break;
+	case FMT_JSON: report_json(stdout, outbuf.data, outbuf.size); break;
+	case FMT_TSV: report_table(stdout, outbuf.data, outbuf.size, '\t', roc_cols); break;
+	case FMT_CSV: report_table(stdout, outbuf.data, outbuf.size, ',', roc_cols); break;
+	default: report_text(stdout, outbuf.data, outbuf.size); break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+		die("stdout: write error: %s", strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct predset ps = { 0 }, lab = { 0 };
+	struct hist h = { 0 };
+	size_t ignored = 0;
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	ps.allow_dup = o.allow_dup;
+	if (o.labels)
+		read_labels(o.labels, &lab);
+	for (int i = 0; i < (o.nfiles ? o.nfiles : 1); i++)
+		read_stream(o.nfiles ? o.files[i] : "-", &ps, &h, &ignored);
+	if (ignored)
+		info("ignored %zu frames that are neither prediction nor metrics", ignored);
+	if (ps.n == 0 && h.nrows == 0)
+		die("no prediction or metrics frames in the input");
+	msgpack_sbuffer_init(&outbuf);
+	if (ps.n)
+		evaluate(&o, &ps, o.labels ? &lab : NULL);
+	if (h.nrows)
+		summarise_history(&o, &h);
+	write_output(&o);
+	return 0;
+}

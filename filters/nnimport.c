@@ -44,23 +44,6 @@ struct options {
 	const char *weights;
 };
 
-/* Most names listed per kind of mismatch. */
-#define NAMES_SHOWN 8
-
-struct names {
-	int n;
-	char text[1024];
-};
-
-static void
-names_add(struct names *l, const char *fmt, const char *a, const char *b, const char *c)
-{
-	size_t n = strlen(l->text);
-
-	if (l->n++ < NAMES_SHOWN && n + 2 < sizeof l->text)
-		snprintf(l->text + n, sizeof l->text - n, fmt, n ? ", " : "", a, b, c);
-}
-
 static void
 parse_head(const char *s, struct nn_head *h)
 {
@@ -167,81 +150,26 @@ list_weights(const struct h5k_file *f)
 	}
 }
 
-/* Copies weight w of file layer l into parameter pi of m if the shapes
- * agree; notes the mismatch otherwise. */
-static int
-place(struct h5k_file *f, const struct h5k_layer *l, const struct h5k_weight *w,
-      struct nn_model *m, int pi, struct names *shape)
-{
-	const struct nn_param *p = nn_param_at(m, pi);
-	char a[128], b[128], err[512];
-	size_t n;
-	int k, ok = p->rank == w->rank;
-
-	for (k = 0; ok && k < p->rank; k++)
-		ok = p->shape[k] == w->shape[k];
-	if (!ok) {
-		n = (size_t)snprintf(b, sizeof b, "[");
-		for (k = 0; k < p->rank && n < sizeof b; k++)
-			n += (size_t)snprintf(b + n, sizeof b - n, "%s%d", k ? "," : "", p->shape[k]);
-		if (n < sizeof b)
-			snprintf(b + n, sizeof b - n, "]");
-		names_add(shape, "%s%s (file %s, model %s)", w->name, h5k_shape_str(w, a, sizeof a), b);
-		return 0;
-	}
-	if (h5k_read(f, l, w, nn_params_host(m) + p->offset, err, sizeof err) < 0)
-		die("%s", err);
-	return 1;
-}
-
-/* Index of the first head layer: the layers from there on may be missing
- * from the file and are then initialised. */
-static int
-head_start(const struct nn_model *m)
-{
-	int i = nn_layer_find(m, "global_average_pooling2d_1");
-
-	return i < 0 ? nn_layer_count(m) : i;
-}
-
-/* Places every weight of f into m; dies naming what does not match. */
+/* Names the layers of m that have parameters but are not in f: the ones
+ * left with their --seed initialisation. */
 static void
-import_weights(struct h5k_file *f, struct nn_model *m, const struct options *o)
+report(const struct h5k_file *f, const struct nn_model *m, int placed, const struct options *o)
 {
-	struct names extra = { 0, "" }, missing = { 0, "" }, shape = { 0, "" }, init = { 0, "" };
-	unsigned char *placed = xcalloc((size_t)nn_param_count(m) + 1, 1);
-	const struct nn_param *p;
-	const char *ln;
-	int i, j, pi, nplaced = 0;
+	char list[512] = "";
+	size_t n = 0;
+	int i, last = -1;
 
-	for (i = 0; i < f->nlayers; i++)
-		for (j = 0; j < f->layers[i].nweights; j++) {
-			pi = nn_param_find(m, f->layers[i].w[j].name);
-			if (pi < 0)
-				names_add(&extra, "%s%s", f->layers[i].w[j].name, "", "");
-			else if (place(f, &f->layers[i], &f->layers[i].w[j], m, pi, &shape))
-				nplaced += placed[pi] = 1;
-		}
 	for (i = 0; i < nn_param_count(m); i++) {
-		p = nn_param_at(m, i);
-		ln = nn_layer_at(m, p->layer)->name;
-		if (placed[i] || (shape.n > 0 && h5k_layer_find(f, ln) >= 0 &&
-		    h5k_weight_find(&f->layers[h5k_layer_find(f, ln)], p->name) != NULL))
+		const struct nn_param *p = nn_param_at(m, i);
+		const char *ln = nn_layer_at(m, p->layer)->name;
+
+		if (p->layer == last || h5k_layer_find(f, ln) >= 0 || n >= sizeof list)
 			continue;
-		if (p->layer < head_start(m))
-			names_add(&missing, "%s%s", p->name, "", "");
-		else if (init.n == 0 || strstr(init.text, ln) == NULL)
-			names_add(&init, "%s%s", ln, "", "");
+		n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", ln);
+		last = p->layer;
 	}
-	free(placed);
-	if (extra.n + missing.n + shape.n > 0)
-		die("%s does not fit %s: missing (%d): %s%s; extra (%d): %s%s; wrong shape (%d): %s%s",
-		    f->path, o->arch, missing.n, missing.text, missing.n > NAMES_SHOWN ? ", ..." : "",
-		    extra.n, extra.text, extra.n > NAMES_SHOWN ? ", ..." : "",
-		    shape.n, shape.text, shape.n > NAMES_SHOWN ? ", ..." : "");
 	info("placed %d weights (%zu parameters) from %s; initialised from seed %llu: %s",
-	     nplaced, f->nparams, f->path, (unsigned long long)o->seed,
-	     init.n ? init.text : "nothing");
+	     placed, f->nparams, f->path, (unsigned long long)o->seed, n ? list : "nothing");
 }
 
 int
@@ -251,7 +179,8 @@ main(int argc, char **argv)
 	struct nn_model_info info;
 	struct h5k_file *f;
 	struct nn_model *m;
-	char err[1024];
+	char err[2048];
+	int placed;
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
@@ -267,7 +196,9 @@ main(int argc, char **argv)
 	if ((m = nn_inception_v3(o.size, o.size, &o.head)) == NULL)
 		die("cannot build %s for %dx%d input", o.arch, o.size, o.size);
 	nn_model_init_params(m, o.seed);
-	import_weights(f, m, &o);
+	if ((placed = h5k_place(f, m, err, sizeof err)) < 0)
+		die("%s", err);
+	report(f, m, placed, &o);
 	h5k_close(f);
 	memset(&info, 0, sizeof info);
 	snprintf(info.arch, sizeof info.arch, "%s", o.arch);

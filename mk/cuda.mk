@@ -53,3 +53,18 @@ $(B)/cuda.flag: FORCE_CUDA_FLAG
 	@mkdir -p $(@D)
 	@echo 'WITH_CUDA=$(WITH_CUDA) $(abspath $(CUDA_SO))' | cmp -s - $@ || echo 'WITH_CUDA=$(WITH_CUDA) $(abspath $(CUDA_SO))' > $@
 .PHONY: FORCE_CUDA_FLAG
+
+# make bench-cuda: InceptionV3 images/s on the GPU -> bench/results/cuda.md
+# (prints SKIP and succeeds without a GPU).  BENCH_CUDA_ARGS: see bench/bench_cuda.c.
+BENCH_CUDA_ARGS ?=
+$(B)/bench/bench_cuda: $(B)/bench/bench_cuda.o $(LIBNN) $(LIBSHARED) $(if $(filter 1,$(WITH_CUDA)),| $(CUDA_SO))
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(LDLIBS)
+
+.PHONY: bench-cuda
+bench-cuda: $(B)/bench/bench_cuda
+	@mkdir -p bench/results
+	$(B)/bench/bench_cuda $(BENCH_CUDA_ARGS) -o bench/results/cuda.md
+ifeq ($(WITH_CUDA),1)
+BENCH_TARGETS += bench-cuda
+endif

@@ -10,8 +10,9 @@
  * Weights: convolutions let oneDNN pick its weights layout; a reordered
  * copy of each kernel is cached per (pointer, layout) and refreshed when
  * the backend's write generation moves on.  The generation is bumped by
- * every op that may write parameters: upload, zero, free, input, add, adam
- * and sgd (graph code changes weights only through those).
+ * the ops that write parameters: upload, zero, free, adam and sgd (graph
+ * code changes weights only through those; add and input write
+ * activations, and bumping there would reorder weights again mid-step).
  */
 #ifndef RADPIPE_NN_CPU_IMPL_H
 #define RADPIPE_NN_CPU_IMPL_H

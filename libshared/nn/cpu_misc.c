@@ -55,7 +55,6 @@ cpu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t n,
 	const float *f = src;
 	long i;
 
-	cpu_of(be)->gen++;
 	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
 	for (i = 0; i < (long)n; i++) {
 		float v = dt == NN_IN_U8 ? (float)u8[i] : dt == NN_IN_U16 ? (float)u16[i] : f[i];
@@ -107,7 +106,6 @@ cpu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, 
 {
 	long i;
 
-	cpu_of(be)->gen++;
 	#pragma omp parallel for schedule(static) if ((size_t)p->m * p->c > PAR_MIN)
 	for (i = 0; i < p->m; i++) {
 		const float *a = x + (size_t)i * p->x_ld;

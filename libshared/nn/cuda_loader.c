@@ -63,7 +63,7 @@ load(char *err, size_t errlen)
 
 	if (env && *env) {
 		if (!(h = dlopen(env, RTLD_NOW | RTLD_LOCAL)))
-			snprintf(err, errlen, "cuda: cannot load RADPIPE_CUDA_LIB=%s (%s)", env, dlerror());
+			snprintf(err, errlen, "cuda: cannot load RADPIPE_CUDA_LIB=%.256s (%.200s)", env, dlerror());
 		return h;
 	}
 	if (installed_path(inst, sizeof inst) == 0)
@@ -75,11 +75,11 @@ load(char *err, size_t errlen)
 		if (access(cand[i], F_OK) != 0)
 			continue;
 		if (!(h = dlopen(cand[i], RTLD_NOW | RTLD_LOCAL)))
-			snprintf(err, errlen, "cuda: cannot load %s (%s)", cand[i], dlerror());
+			snprintf(err, errlen, "cuda: cannot load %.256s (%.200s)", cand[i], dlerror());
 		return h;
 	}
 #ifdef RADPIPE_CUDA_SO
-	snprintf(err, errlen, "cuda: %s not found (looked in %s and %s; set RADPIPE_CUDA_LIB)",
+	snprintf(err, errlen, "cuda: %s not found (looked in %.200s and %.200s; set RADPIPE_CUDA_LIB)",
 	         CUDA_SO_NAME, nc > 1 ? cand[0] : "-", RADPIPE_CUDA_SO);
 #else
 	snprintf(err, errlen, "cuda: radpipe was built without CUDA (CUDA=0)");

@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "nn/h5keras.h"
+#include "nn/nn.h"
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t must be 64 bits (HDF5 >= 1.10)");
 
@@ -419,4 +420,128 @@ h5k_shape_str(const struct h5k_weight *w, char *buf, size_t len)
 		              (long long)w->shape[i]);
 	snprintf(buf + n, n < len ? len - n : 0, "]");
 	return buf;
+}
+
+/* --- placing a file's weights into a model ---------------------------- */
+
+#define H5K_NAMES_SHOWN 8       /* names listed per kind of mismatch */
+
+struct h5k_names {
+	int n;
+	char text[1024];
+};
+
+static void
+names_add(struct h5k_names *l, const char *name, const char *a, const char *b)
+{
+	size_t n = strlen(l->text);
+
+	if (l->n++ >= H5K_NAMES_SHOWN || n + 2 >= sizeof l->text)
+		return;
+	if (a == NULL)
+		snprintf(l->text + n, sizeof l->text - n, "%s%s", n ? ", " : "", name);
+	else
+		snprintf(l->text + n, sizeof l->text - n, "%s%s (file %s, model %s)",
+		         n ? ", " : "", name, a, b);
+}
+
+/* Appends "; what (n): names" to err for a non-empty list. */
+static void
+names_report(char *err, size_t errlen, const char *what, const struct h5k_names *l)
+{
+	size_t n = strlen(err);
+
+	if (l->n > 0 && n < errlen)
+		snprintf(err + n, errlen - n, "; %s (%d): %s%s", what, l->n, l->text,
+		         l->n > H5K_NAMES_SHOWN ? ", ..." : "");
+}
+
+/* 1 if parameter p has w's shape; else notes the mismatch and returns 0. */
+static int
+same_shape(const struct nn_param *p, const struct h5k_weight *w, struct h5k_names *shape)
+{
+	char a[128], b[128];
+	size_t n;
+	int k, ok = p->rank == w->rank;
+
+	for (k = 0; ok && k < p->rank; k++)
+		ok = p->shape[k] == w->shape[k];
+	if (ok)
+		return 1;
+	n = (size_t)snprintf(b, sizeof b, "[");
+	for (k = 0; k < p->rank && n < sizeof b; k++)
+		n += (size_t)snprintf(b + n, sizeof b - n, "%s%d", k ? "," : "", p->shape[k]);
+	if (n < sizeof b)
+		snprintf(b + n, sizeof b - n, "]");
+	names_add(shape, w->name, h5k_shape_str(w, a, sizeof a), b);
+	return 0;
+}
+
+/* Lists the parameters of m's base that f does not have. */
+static void
+find_missing(const struct h5k_file *f, const struct nn_model *m,
+             const unsigned char *seen, struct h5k_names *missing)
+{
+	int head = nn_layer_find(m, "global_average_pooling2d_1");
+	const struct nn_param *p;
+	int i;
+
+	if (head < 0)
+		head = nn_layer_count(m);
+	for (i = 0; i < nn_param_count(m); i++) {
+		p = nn_param_at(m, i);
+		if (!seen[i] && (p->layer < head ||
+		    h5k_layer_find(f, nn_layer_at(m, p->layer)->name) >= 0))
+			names_add(missing, p->name, NULL, NULL);
+	}
+}
+
+int
+h5k_place(struct h5k_file *f, struct nn_model *m, char *err, size_t errlen)
+{
+	struct h5k_names extra = { 0, "" }, missing = { 0, "" }, shape = { 0, "" };
+	unsigned char *seen = xcalloc((size_t)nn_param_count(m) + 1, 1);
+	const struct h5k_weight *w;
+	const struct nn_param *p;
+	int i, j, pi, placed = 0;
+
+	for (i = 0; i < f->nlayers; i++)
+		for (j = 0; j < f->layers[i].nweights; j++) {
+			w = &f->layers[i].w[j];
+			if ((pi = nn_param_find(m, w->name)) < 0) {
+				names_add(&extra, w->name, NULL, NULL);
+				continue;
+			}
+			p = nn_param_at(m, pi);
+			seen[pi] = 1;
+			if (!same_shape(p, w, &shape))
+				continue;
+			if (h5k_read(f, &f->layers[i], w, nn_params_host(m) + p->offset, err, errlen) < 0) {
+				free(seen);
+				return -1;
+			}
+			placed++;
+		}
+	find_missing(f, m, seen, &missing);
+	free(seen);
+	if (extra.n + missing.n + shape.n == 0)
+		return placed;
+	snprintf(err, errlen, "%s does not fit the model", f->path);
+	names_report(err, errlen, "missing", &missing);
+	names_report(err, errlen, "extra", &extra);
+	names_report(err, errlen, "wrong shape", &shape);
+	return -1;
+}
+
+int
+h5k_import_model(const char *path, struct nn_model *m, char *err, size_t errlen)
+{
+	struct h5k_file *f = h5k_open(path, err, errlen);
+	int rc;
+
+	if (f == NULL)
+		return -1;
+	rc = h5k_place(f, m, err, errlen);
+	h5k_close(f);
+	return rc;
 }

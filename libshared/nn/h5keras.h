@@ -58,6 +58,16 @@ const struct h5k_weight *h5k_weight_find(const struct h5k_layer *l, const char *
  * or -1 with a reason in err (unreadable data, non-float type). */
 int h5k_read(struct h5k_file *f, const struct h5k_layer *l, const struct h5k_weight *w,
              float *dst, char *err, size_t errlen);
+struct nn_model;
+
+/* Places every weight of f on the parameter of m with the same name, read
+ * into m's host copy (nn_params_host).  Layers of m from the head on
+ * (global_average_pooling2d_1 and after) that f does not list keep their
+ * values.  Returns the number of weights placed, or -1 with err naming
+ * every missing, extra or wrongly shaped weight (m is then partly filled). */
+int h5k_place(struct h5k_file *f, struct nn_model *m, char *err, size_t errlen);
+/* h5k_open(path) + h5k_place into m + h5k_close. */
+int h5k_import_model(const char *path, struct nn_model *m, char *err, size_t errlen);
 /* "[3,3,3,32]" style shape text of w into buf; returns buf. */
 char *h5k_shape_str(const struct h5k_weight *w, char *buf, size_t len);
 

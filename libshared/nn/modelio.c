@@ -346,7 +346,7 @@ struct mio_load {
 	const char *path;
 	struct nn_model *m;
 	struct nn_model_info *info;
-	unsigned char *seen;            /* per param: 1 value, 2 m, 4 v */
+	unsigned char *seen;            /* per param: 1 value, 2 m, 4 v, 8 wrong shape */
 	struct mio_list missing, extra, shape, other;
 };
 
@@ -411,6 +411,7 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct
 		shape_str(a, sizeof a, t->shape, t->rank);
 		shape_str(b, sizeof b, ps, p->rank);
 		list_add(&L->shape, "%s (file %s, model %s)", name, a, b);
+		L->seen[i] |= 8;
 		return -1;
 	}
 	return i;
@@ -538,7 +539,7 @@ find_missing(struct mio_load *L)
 
 	for (i = 0; i < nn_param_count(L->m); i++) {
 		p = nn_param_at(L->m, i);
-		if (!(L->seen[i] & 1))
+		if (!(L->seen[i] & 9))
 			list_add(&L->missing, "%s", p->name);
 		if (!L->info->has_optim || !p->trainable)
 			continue;

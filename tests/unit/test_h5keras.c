@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "nn/h5keras.h"
+#include "nn/nn.h"
 
 static char tmpdir[] = "/tmp/radpipe-h5k-XXXXXX";
 
@@ -92,6 +93,36 @@ test_inception(void **state)
 	assert_true(isfinite(v[0]) && v[0] != 0);
 	free(v);
 	h5k_close(f);
+}
+
+/* h5k_import_model places all 376 weights of the InceptionV3 file, keeps
+ * the head, and names what does not fit another model. */
+static void
+test_place(void **state)
+{
+	struct nn_head h = { 256, 0.5f, 1 };
+	char path[4096], err[2048];
+	struct nn_model *m;
+	const struct nn_param *p;
+	float head0;
+
+	if (weights_path(path, sizeof path, "inception_v3_imagenet_notop.h5") < 0)
+		skip();
+	assert_non_null(m = nn_inception_v3(299, 299, &h));
+	nn_model_init_params(m, 5);
+	p = nn_param_at(m, nn_param_find(m, "dense_1/kernel:0"));
+	head0 = nn_params_host(m)[p->offset];
+	assert_int_equal(h5k_import_model(path, m, err, sizeof err), 376);
+	assert_true(nn_params_host(m)[p->offset] == head0);
+	p = nn_param_at(m, nn_param_find(m, "batch_normalization_1/moving_variance:0"));
+	assert_true(nn_params_host(m)[p->offset] > 0.99f && nn_params_host(m)[p->offset] < 1.0f);
+	nn_model_free(m);
+	assert_non_null(m = nn_small_cnn(32, 32, 3, &h));
+	nn_model_init_params(m, 5);
+	assert_int_equal(h5k_import_model(path, m, err, sizeof err), -1);
+	if (strstr(err, "wrong shape (") == NULL || strstr(err, "extra (") == NULL)
+		fail_msg("unexpected error: %s", err);
+	nn_model_free(m);
 }
 
 static void
@@ -182,6 +213,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mobilenet),
 		cmocka_unit_test(test_inception),
+		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_truncated),
 	};

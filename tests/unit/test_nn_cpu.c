@@ -151,6 +151,13 @@ static const struct conv_case conv_cases[] = {
 	{ 2, 5, 5, 19, 17, 1, 1, 1, 0, 7, 9, 0 },
 	{ 3, 13, 13, 32, 48, 3, 3, 2, 0, 16, 0, 0 },
 	{ 1, 11, 11, 33, 20, 3, 3, 1, 1, 0, 12, 1 },
+	/* InceptionV3-like channel counts (brgconv / jit_1x1 kernels) */
+	{ 2, 8, 8, 192, 64, 1, 1, 1, 1, 64, 128, 0 },
+	{ 2, 9, 9, 64, 96, 3, 3, 1, 1, 0, 0, 0 },
+	{ 2, 9, 9, 48, 64, 5, 5, 1, 1, 16, 32, 0 },
+	{ 2, 11, 11, 96, 96, 3, 3, 2, 0, 0, 0, 0 },
+	{ 2, 7, 7, 128, 192, 7, 1, 1, 1, 0, 0, 0 },
+	{ 1, 4, 4, 448, 384, 3, 3, 1, 1, 0, 0, 0 },
 };
 
 static void
@@ -241,7 +248,7 @@ bn_case(int m, int c, int xpad, int ypad, int scale, int center)
 	struct buf dg = rnd(c), dbe = rnd(c);
 	const float *gc = scale ? ga.c : NULL, *gr = scale ? ga.r : NULL;
 	const float *bc = center ? be.c : NULL, *br = center ? be.r : NULL;
-	float beta;
+	float beta, *s;
 
 	cpu->bn_fwd_infer(cpu, &p, x.c, gc, bc, rm.c, rv.c, y.c);
 	ref->bn_fwd_infer(ref, &p, x.r, gr, br, rm.r, rv.r, y.r);
@@ -267,6 +274,11 @@ bn_case(int m, int c, int xpad, int ypad, int scale, int center)
 		check("bn_bwd dgamma", &dg, TOL_BN);
 		check("bn_bwd dbeta", &dbe, TOL_BN);
 	}
+	s = snap(&dx);
+	cpu->bn_bwd(cpu, &p, x.c, dy.c, gc, mean.c, inv.c, dx.c,
+	    scale ? dg.c : NULL, center ? dbe.c : NULL, 0.0f);
+	check_same("bn_bwd", &dx, s);
+	free(s);
 	buf_free(&x); buf_free(&y); buf_free(&ga); buf_free(&be);
 	buf_free(&mean); buf_free(&inv); buf_free(&rm); buf_free(&rv);
 	buf_free(&dy); buf_free(&dx); buf_free(&dg); buf_free(&dbe);

@@ -233,7 +233,7 @@ open_device(struct cu_state *st, char *err, size_t errlen)
 	CUDNN_CHECK(cudnnSetStream(st->dnn, st->stream));
 	CUBLAS_CHECK(cublasSetStream(st->blas, st->stream));
 	CUBLAS_CHECK(cublasSetMathMode(st->blas, st->precision == CU_TF32 ?
-	                               CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+	                               CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* cuda_impl.h — private to the "cuda" backend (libshared/nn/cuda/*): its
+/* cuda_impl.h — private to the "cuda" backend (libshared/nn/cuda/): its
  * state, the error-checking macros and the launchers the files share.
  *
  * The backend is built into its own shared object (libradpipe_cuda.so) and

@@ -1,0 +1,549 @@
+/* augment — random affine and intensity transforms of sample and batch
+ * frames, as Keras' ImageDataGenerator.random_transform does them.
+ *
+ * Each image gets its own Philox stream keyed on (seed, epoch, hash of its
+ * id), so the output never depends on how the stream was split among
+ * processes.  The geometric part (rotation, shift, shear, zoom, flips) is one
+ * affine matrix applied in one pass (libshared/affine.c); the intensity part
+ * follows.  What was applied is appended to the image's meta.augment.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "affine.h"
+#include "cli.h"
+#include "err.h"
+#include "frame.h"
+#include "rng.h"
+
+static const char usage[] =
+"usage: augment [options] < frames > frames\n"
+"geometric (Keras ImageDataGenerator semantics, one resampling):\n"
+"  --rotate DEG          rotation angle ~ U(-DEG, DEG)\n"
+"  --shift F             --hshift F --wshift F\n"
+"  --hshift F            row shift ~ U(-F, F) * height; 'Npx': pixels\n"
+"  --wshift F            column shift ~ U(-F, F) * width; 'Npx': pixels\n"
+"  --shear DEG           shear angle ~ U(-DEG, DEG) in degrees\n"
+"  --shear-rad R         shear angle in radians (the paper: --shear-rad 0.2)\n"
+"  --zoom Z              zx, zy ~ U(1-Z, 1+Z) independently (<1 enlarges)\n"
+"  --zoom-range LO,HI    zx, zy ~ U(LO, HI)\n"
+"  --hflip, --vflip      flip with probability 1/2 (after the warp)\n"
+"  --fill MODE           constant|nearest|reflect|wrap (default nearest)\n"
+"  --cval V              value outside the image for --fill constant (0)\n"
+"  --interp MODE         bilinear|nearest (default bilinear)\n"
+"intensity (after the geometric part, in this order):\n"
+"  --invert P            invert (max - x) with probability P\n"
+"  --brightness D        multiply by ~ U(1-D, 1+D)\n"
+"  --contrast D          scale about the image mean by ~ U(1-D, 1+D)\n"
+"  --gamma LO,HI | G     max * (x/max)^g, g ~ U(LO, HI) (or exactly G)\n"
+"  --noise SIGMA         add gaussian noise, SIGMA a fraction of full scale\n"
+"randomness:\n"
+"  --seed N              seed (default: from the OS, printed on stderr)\n"
+"  -q, --quiet           no messages\n";
+
+struct options {
+	struct affine_ranges rg;
+	int geometric;          /* any geometric option given */
+	enum affine_fill fill;
+	enum affine_interp interp;
+	double cval;
+	double invert;          /* probability */
+	double brightness;      /* factor ~ U(1-D, 1+D); 0 = off */
+	double contrast;        /* likewise */
+	double gamma_lo, gamma_hi;      /* 1,1 = off */
+	double noise;           /* sigma as a fraction of full scale; 0 = off */
+	int intensity;          /* any intensity option given */
+	uint64_t seed;
+	int seed_given;
+};
+
+/* What was drawn for one image. */
+struct draw {
+	struct affine_params p;
+	double m[9];            /* the centred Keras matrix, flips not included */
+	int invert;
+	double brightness, contrast, gamma;     /* 1 when off */
+};
+
+/* Parses a shift: a fraction of the size in [0, 1], or pixels with "px". */
+static void
+parse_shift(const char *s, const char *opt, double *v, int *px)
+{
+	size_t n = strlen(s);
+	char buf[64];
+
+	*px = n > 2 && strcmp(s + n - 2, "px") == 0;
+	if (!*px) {
+		*v = cli_double(s, opt, 0, 1);
+		return;
+	}
+	if (n - 2 >= sizeof buf)
+		die_usage("%s: '%s' is too long", opt, s);
+	memcpy(buf, s, n - 2);
+	buf[n - 2] = '\0';
+	*v = cli_double(buf, opt, 0, 1e6);
+}
+
+/* Parses "LO,HI" with lo <= LO <= HI <= hi. */
+static void
+parse_range(const char *s, const char *opt, double lo, double hi, double *a, double *b)
+{
+	cli_pair(s, opt, a, b);
+	if (*a < lo || *b > hi || *a > *b)
+		die_usage("%s: need %g <= LO <= HI <= %g, got '%s'", opt, lo, hi, s);
+}
+
+static void
+parse_gamma(const char *s, struct options *o)
+{
+	if (strchr(s, ','))
+		parse_range(s, "--gamma", 0.01, 100, &o->gamma_lo, &o->gamma_hi);
+	else
+		o->gamma_lo = o->gamma_hi = cli_double(s, "--gamma", 0.01, 100);
+}
+
+enum {
+	OPT_ROTATE = 256, OPT_SHIFT, OPT_HSHIFT, OPT_WSHIFT, OPT_SHEAR, OPT_SHEAR_RAD,
+	OPT_ZOOM, OPT_ZOOM_RANGE, OPT_HFLIP, OPT_VFLIP, OPT_FILL, OPT_CVAL, OPT_INTERP,
+	OPT_INVERT, OPT_BRIGHTNESS, OPT_CONTRAST, OPT_GAMMA, OPT_NOISE, OPT_SEED
+};
+
+/* Applies one geometric option; 0 if ch is not one. */
+static int
+geometric_option(int ch, const char *arg, struct options *o)
+{
+	static const char *const fills[] = { "constant", "nearest", "reflect", "wrap", NULL };
+	static const char *const interps[] = { "nearest", "bilinear", NULL };
+	struct affine_ranges *rg = &o->rg;
+	double z;
+
+	switch (ch) {
+	case OPT_ROTATE: rg->rotate = cli_double(arg, "--rotate", 0, 180); break;
+	case OPT_SHIFT:
+		parse_shift(arg, "--shift", &rg->hshift, &rg->hshift_px);
+		rg->wshift = rg->hshift;
+		rg->wshift_px = rg->hshift_px;
+		break;
+	case OPT_HSHIFT: parse_shift(arg, "--hshift", &rg->hshift, &rg->hshift_px); break;
+	case OPT_WSHIFT: parse_shift(arg, "--wshift", &rg->wshift, &rg->wshift_px); break;
+	case OPT_SHEAR: rg->shear = M_PI / 180 * cli_double(arg, "--shear", 0, 89); break;
+	case OPT_SHEAR_RAD: rg->shear = cli_double(arg, "--shear-rad", 0, 1.55); break;
+	case OPT_ZOOM:
+		z = cli_double(arg, "--zoom", 0, 0.99);
+		rg->zoom_lo = 1 - z;
+		rg->zoom_hi = 1 + z;
+		break;
+	case OPT_ZOOM_RANGE: parse_range(arg, "--zoom-range", 0.01, 100, &rg->zoom_lo, &rg->zoom_hi); break;
+	case OPT_HFLIP: rg->hflip = 1; break;
+	case OPT_VFLIP: rg->vflip = 1; break;
+	case OPT_FILL: o->fill = (enum affine_fill)cli_choice(arg, "--fill", fills); return 1;
+	case OPT_CVAL: o->cval = cli_double(arg, "--cval", -1e30, 1e30); return 1;
+	case OPT_INTERP:
+		o->interp = cli_choice(arg, "--interp", interps) ? AFFINE_INTERP_BILINEAR : AFFINE_INTERP_NEAREST;
+		return 1;
+	default: return 0;
+	}
+	o->geometric = 1;
+	return 1;
+}
+
+/* Applies one intensity or seed option; 0 if ch is not one. */
+static int
+other_option(int ch, const char *arg, struct options *o)
+{
+	switch (ch) {
+	case OPT_INVERT: o->invert = cli_double(arg, "--invert", 0, 1); break;
+	case OPT_BRIGHTNESS: o->brightness = cli_double(arg, "--brightness", 0, 1); break;
+	case OPT_CONTRAST: o->contrast = cli_double(arg, "--contrast", 0, 1); break;
+	case OPT_GAMMA: parse_gamma(arg, o); break;
+	case OPT_NOISE: o->noise = cli_double(arg, "--noise", 0, 1); break;
+	case OPT_SEED:
+		o->seed = cli_u64(arg, "--seed");
+		o->seed_given = 1;
+		return 1;
+	default: return 0;
+	}
+	o->intensity = 1;
+	return 1;
+}
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "rotate", required_argument, NULL, OPT_ROTATE },
+		{ "shift", required_argument, NULL, OPT_SHIFT },
+		{ "hshift", required_argument, NULL, OPT_HSHIFT },
+		{ "wshift", required_argument, NULL, OPT_WSHIFT },
+		{ "shear", required_argument, NULL, OPT_SHEAR },
+		{ "shear-rad", required_argument, NULL, OPT_SHEAR_RAD },
+		{ "zoom", required_argument, NULL, OPT_ZOOM },
+		{ "zoom-range", required_argument, NULL, OPT_ZOOM_RANGE },
+		{ "hflip", no_argument, NULL, OPT_HFLIP },
+		{ "vflip", no_argument, NULL, OPT_VFLIP },
+		{ "fill", required_argument, NULL, OPT_FILL },
+		{ "cval", required_argument, NULL, OPT_CVAL },
+		{ "interp", required_argument, NULL, OPT_INTERP },
+		{ "invert", required_argument, NULL, OPT_INVERT },
+		{ "brightness", required_argument, NULL, OPT_BRIGHTNESS },
+		{ "contrast", required_argument, NULL, OPT_CONTRAST },
+		{ "gamma", required_argument, NULL, OPT_GAMMA },
+		{ "noise", required_argument, NULL, OPT_NOISE },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->rg.zoom_lo = o->rg.zoom_hi = 1;
+	o->gamma_lo = o->gamma_hi = 1;
+	o->fill = AFFINE_FILL_NEAREST;
+	o->interp = AFFINE_INTERP_BILINEAR;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if (!geometric_option(ch, optarg, o) && !other_option(ch, optarg, o))
+			die_usage("unknown option or missing value: %s", argv[optind - 1]);
+	if (optind != argc)
+		die_usage("unexpected argument '%s' (frames come on stdin)", argv[optind]);
+	if (!o->seed_given)
+		o->seed = rng_os_seed();
+}
+
+/* Draws the intensity parameters, in option order, after the geometry. */
+static void
+draw_intensity(const struct options *o, struct rng *r, struct draw *d)
+{
+	d->invert = o->invert > 0 && rng_uniform(r) < o->invert;
+	d->brightness = d->contrast = d->gamma = 1;
+	if (o->brightness > 0)
+		d->brightness = rng_range(r, 1 - o->brightness, 1 + o->brightness);
+	if (o->contrast > 0)
+		d->contrast = rng_range(r, 1 - o->contrast, 1 + o->contrast);
+	if (o->gamma_lo != o->gamma_hi)
+		d->gamma = rng_range(r, o->gamma_lo, o->gamma_hi);
+	else
+		d->gamma = o->gamma_lo;
+}
+
+static double
+clampd(double v, double max)
+{
+	return v < 0 ? 0 : v > max ? max : v;
+}
+
+/* Mean of n elements of an integer image. */
+static double
+image_mean(enum dtype dt, const void *data, size_t n)
+{
+	double s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += dt == DT_U8 ? ((const uint8_t *)data)[i] : ((const uint16_t *)data)[i];
+	return n ? s / (double)n : 0;
+}
+
+/* Fills lut[0..max] with the intensity map of d, before noise. */
+static void
+intensity_lut(const struct draw *d, double max, double mean, double *lut)
+{
+	for (size_t v = 0; v <= (size_t)max; v++) {
+		double t = d->invert ? max - (double)v : (double)v;
+		t *= d->brightness;
+		t = clampd(mean + d->contrast * (t - mean), max);
+		if (d->gamma != 1)
+			t = max * pow(t / max, d->gamma);
+		lut[v] = t;
+	}
+}
+
+/* Applies invert, brightness, contrast, gamma and noise to n integer
+ * elements in place; results rounded half away from zero and clamped. */
+static void
+apply_intensity(const struct options *o, const struct draw *d, struct rng *r,
+                enum dtype dt, void *data, size_t n)
+{
+	double max = dt == DT_U8 ? 255 : 65535, sigma = o->noise * max, mean = 0;
+	double *lut = XNEW(double, (size_t)max + 1);
+
+	if (d->contrast != 1) {
+		mean = image_mean(dt, data, n);
+		mean = (d->invert ? max - mean : mean) * d->brightness;
+	}
+	intensity_lut(d, max, mean, lut);
+	for (size_t i = 0; i < n; i++) {
+		size_t v = dt == DT_U8 ? ((uint8_t *)data)[i] : ((uint16_t *)data)[i];
+		double t = lut[v];
+		if (sigma > 0)
+			t = clampd(t + sigma * rng_normal(r), max);
+		if (dt == DT_U8)
+			((uint8_t *)data)[i] = (uint8_t)(t + 0.5);
+		else
+			((uint16_t *)data)[i] = (uint16_t)(t + 0.5);
+	}
+	free(lut);
+}
+
+/* Augments one h x w x c image src into dst with the stream of its id. */
+static void
+augment_image(const struct options *o, uint64_t epoch, const msgpack_object *id,
+              enum dtype dt, const void *src, void *dst, const int64_t *hwc, struct draw *d)
+{
+	int64_t h = hwc[0], w = hwc[1], c = hwc[2];
+	size_t n = (size_t)(h * w * c);
+	struct affine_warp wp = { .fill = o->fill, .interp = o->interp, .cval = o->cval };
+	struct rng r;
+
+	rng_init(&r, o->seed, epoch, rng_hash(id->via.str.ptr, id->via.str.size));
+	affine_draw(&o->rg, &r, h, w, &d->p);
+	draw_intensity(o, &r, d);
+	affine_matrix(&d->p, h, w, d->m);
+	affine_flip(d->m, d->p.hflip, d->p.vflip, h, w, wp.m);
+	if (affine_is_identity(wp.m) || n == 0)
+		memcpy(dst, src, n * dtype_size(dt));
+	else if (dt == DT_U8)
+		affine_warp_u8(src, dst, h, w, c, &wp);
+	else if (dt == DT_U16)
+		affine_warp_u16(src, dst, h, w, c, &wp);
+	else
+		affine_warp_f32(src, dst, h, w, c, &wp);
+	if (o->intensity)
+		apply_intensity(o, d, &r, dt, dst, n);
+}
+
+static void
+pack_matrix(msgpack_packer *pk, const double m[9])
+{
+	msgpack_pack_array(pk, 9);
+	for (int i = 0; i < 9; i++)
+		msgpack_pack_double(pk, m[i]);
+}
+
+/* Packs the meta.augment entry of one image. */
+static void
+pack_entry(struct frame_writer *w, const struct options *o, const struct draw *d, uint64_t epoch)
+{
+	msgpack_packer *pk = frame_packer(w);
+	int bright = o->brightness > 0, contrast = o->contrast > 0;
+	int gamma = o->gamma_lo != 1 || o->gamma_hi != 1;
+
+	fw_map(w, 2 + (o->geometric ? 12 : 0) + (o->invert > 0) + bright + contrast + gamma +
+	       (o->noise > 0));
+	fw_str(w, "seed");
+	msgpack_pack_uint64(pk, o->seed);
+	fw_kv_int(w, "epoch", (int64_t)epoch);
+	if (o->geometric) {
+		fw_str(w, "matrix");
+		pack_matrix(pk, d->m);
+		fw_kv_bool(w, "hflip", d->p.hflip);
+		fw_kv_bool(w, "vflip", d->p.vflip);
+		fw_kv_double(w, "theta", d->p.theta);
+		fw_kv_double(w, "tx", d->p.tx);
+		fw_kv_double(w, "ty", d->p.ty);
+		fw_kv_double(w, "shear", d->p.shear);
+		fw_kv_double(w, "zx", d->p.zx);
+		fw_kv_double(w, "zy", d->p.zy);
+		fw_kv_str(w, "interp", affine_interp_name(o->interp));
+		fw_kv_str(w, "fill", affine_fill_name(o->fill));
+		fw_kv_double(w, "cval", o->cval);
+	}
+	if (o->invert > 0)
+		fw_kv_bool(w, "invert", d->invert);
+	if (bright)
+		fw_kv_double(w, "brightness", d->brightness);
+	if (contrast)
+		fw_kv_double(w, "contrast", d->contrast);
+	if (gamma)
+		fw_kv_double(w, "gamma", d->gamma);
+	if (o->noise > 0)
+		fw_kv_double(w, "noise", o->noise);
+}
+
+/* Packs meta (a map, or NULL/other for none) with the entry appended to
+ * its "augment" array. */
+static void
+pack_meta(struct frame_writer *w, const msgpack_object *meta, const struct options *o,
+          const struct draw *d, uint64_t epoch)
+{
+	static const char *const skip[] = { "augment", NULL };
+	const msgpack_object *prior = NULL;
+	uint32_t k = 0;
+
+	if (meta && meta->type == MSGPACK_OBJECT_MAP) {
+		fw_map(w, mp_count_except(meta, skip) + 1);
+		fw_rest(w, meta, skip);
+		prior = mp_get(meta, "augment");
+		if (prior && prior->type != MSGPACK_OBJECT_ARRAY)
+			die("meta.augment is not an array");
+		k = prior ? prior->via.array.size : 0;
+	} else {
+		fw_map(w, 1);
+	}
+	fw_str(w, "augment");
+	msgpack_pack_array(frame_packer(w), k + 1);
+	for (uint32_t i = 0; i < k; i++)
+		msgpack_pack_object(frame_packer(w), prior->via.array.ptr[i]);
+	pack_entry(w, o, d, epoch);
+}
+
+/* Packs the metas array of a batch of n images. */
+static void
+pack_metas(struct frame_writer *w, const msgpack_object *metas, const struct options *o,
+           const struct draw *d, size_t n, uint64_t epoch)
+{
+	int ok = metas && metas->type == MSGPACK_OBJECT_ARRAY && metas->via.array.size == n;
+
+	msgpack_pack_array(frame_packer(w), (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		pack_meta(w, ok ? &metas->via.array.ptr[i] : NULL, o, &d[i], epoch);
+}
+
+/* Writes f with x replaced and the draws recorded under mkey ("meta" for a
+ * sample, "metas" for a batch of n); other keys keep their place. */
+static void
+write_frame(struct frame_writer *w, const struct frame *f, const struct tensor *x,
+            const char *mkey, const struct options *o, const struct draw *d, size_t n,
+            uint64_t epoch, int batch)
+{
+	const msgpack_object *root = &f->root;
+	int has_meta = frame_get(f, mkey) != NULL;
+
+	fw_map(w, root->via.map.size + !has_meta);
+	for (uint32_t i = 0; i < root->via.map.size; i++) {
+		const msgpack_object_kv *kv = &root->via.map.ptr[i];
+		msgpack_pack_object(frame_packer(w), kv->key);
+		if (mp_str_eq(&kv->key, "x"))
+			tensor_pack(frame_packer(w), x);
+		else if (mp_str_eq(&kv->key, mkey) && batch)
+			pack_metas(w, &kv->val, o, d, n, epoch);
+		else if (mp_str_eq(&kv->key, mkey))
+			pack_meta(w, &kv->val, o, d, epoch);
+		else
+			msgpack_pack_object(frame_packer(w), kv->val);
+	}
+	if (has_meta)
+		return;
+	fw_str(w, mkey);
+	if (batch)
+		pack_metas(w, NULL, o, d, n, epoch);
+	else
+		pack_meta(w, NULL, o, d, epoch);
+}
+
+/* Reads and checks tensor x of f (rank 3 for a sample, 4 for a batch). */
+static void
+get_pixels(const struct frame_reader *r, const struct frame *f, const struct options *o,
+           int rank, struct tensor *t)
+{
+	char desc[128];
+
+	if (frame_tensor(r, f, "x", t) < 0)
+		die("frame %llu (%.*s): no tensor 'x'", (unsigned long long)f->index,
+		    (int)f->kind_len, f->kind);
+	tensor_describe(t, desc, sizeof desc);
+	if (t->rank != rank)
+		die("frame %llu: x is %s: need rank %d (%s)", (unsigned long long)f->index, desc,
+		    rank, rank == 3 ? "HWC" : "NHWC");
+	if (t->dtype != DT_U8 && t->dtype != DT_U16 && t->dtype != DT_F32)
+		die("frame %llu: x is %s: need u8, u16 or f32", (unsigned long long)f->index, desc);
+	if (t->dtype == DT_F32 && o->intensity)
+		die("frame %llu: x is %s: intensity options need u8 or u16", (unsigned long long)f->index,
+		    desc);
+	tensor_ensure_aligned(t);
+}
+
+static const msgpack_object *
+string_id(const struct frame *f, const msgpack_object *id)
+{
+	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+		die("frame %llu (%.*s): no string id to key the random stream on",
+		    (unsigned long long)f->index, (int)f->kind_len, f->kind);
+	return id;
+}
+
+static void
+augment_sample(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
+               const struct options *o, uint64_t epoch)
+{
+	const msgpack_object *id = string_id(f, frame_get(f, "id"));
+	struct tensor t, y;
+	struct draw d;
+
+	get_pixels(r, f, o, 3, &t);
+	tensor_alloc(&y, t.dtype, 3, t.shape);
+	augment_image(o, epoch, id, t.dtype, t.data, y.data, t.shape, &d);
+	write_frame(w, f, &y, "meta", o, &d, 1, epoch, 0);
+	tensor_free(&y);
+	tensor_free(&t);
+}
+
+static void
+augment_batch(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
+              const struct options *o, uint64_t epoch)
+{
+	const msgpack_object *ids = frame_get(f, "ids");
+	struct tensor t, y;
+	struct draw *d;
+	size_t n, item;
+
+	get_pixels(r, f, o, 4, &t);
+	n = (size_t)t.shape[0];
+	if (ids == NULL || ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size != n)
+		die("frame %llu (batch): need 'ids', an array of %zu strings",
+		    (unsigned long long)f->index, n);
+	tensor_alloc(&y, t.dtype, 4, t.shape);
+	d = XNEW(struct draw, n ? n : 1);
+	item = n ? t.nbytes / n : 0;
+	for (size_t i = 0; i < n; i++)
+		augment_image(o, epoch, string_id(f, &ids->via.array.ptr[i]), t.dtype,
+		              (const char *)t.data + i * item, (char *)y.data + i * item, t.shape + 1, &d[i]);
+	write_frame(w, f, &y, "metas", o, d, n, epoch, 1);
+	free(d);
+	tensor_free(&y);
+	tensor_free(&t);
+}
+
+/* The epoch an epoch frame starts. */
+static uint64_t
+epoch_index(const struct frame *f)
+{
+	int64_t v;
+
+	if (mp_int(&f->root, "index", &v) != 1 || v < 0)
+		die("frame %llu (epoch): no non-negative integer 'index'", (unsigned long long)f->index);
+	return (uint64_t)v;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct frame_reader *r;
+	struct frame_writer *w;
+	struct frame f;
+	uint64_t epoch = 0;
+	int active;
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	active = o.geometric || o.intensity;
+	if (!o.seed_given)
+		info("seed %llu", (unsigned long long)o.seed);
+	r = frame_reader_fd(0, "stdin");
+	w = frame_writer_fd(1, "stdout");
+	while (frame_next(r, &f)) {
+		if (frame_is(&f, "epoch"))
+			epoch = epoch_index(&f);
+		if (active && frame_is(&f, "sample"))
+			augment_sample(r, w, &f, &o, epoch);
+		else if (active && frame_is(&f, "batch"))
+			augment_batch(r, w, &f, &o, epoch);
+		else
+			frame_write_raw(w, &f);
+	}
+	frame_writer_close(w);
+	frame_reader_close(r);
+	return 0;
+}

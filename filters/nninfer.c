@@ -1,0 +1,254 @@
+/* nninfer — a saved model + sample or batch frames -> prediction frames.
+ *
+ * The preprocessing stored in the model is applied, so a user cannot get it
+ * wrong.  Images are grouped into batches of --batch for speed; each image
+ * gives one prediction frame, in input order.  Frames of other kinds pass
+ * through unchanged, in order.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "frame.h"
+#include "nn/feed.h"
+#include "nn/modelio.h"
+#include "nn/nn.h"
+#include "progress.h"
+
+static const char usage[] =
+"usage: nninfer --model FILE [options] < samples > predictions\n"
+"  --model FILE          a radpipe model (from nntrain --save or nnimport)\n"
+"  --batch N             images per forward pass (default 32)\n"
+"  --threshold T         class 1 when score >= T (binary; default 0.5)\n"
+"  --tta flip            also predict the horizontally flipped image and\n"
+"                        average the scores\n"
+"  --timing              add the per-image time (ms) to each prediction\n"
+"  --device D            cpu (default), ref, cuda or auto\n"
+"  --threads N           CPU threads (default: all cores)\n";
+
+struct options {
+	const char *model;
+	int batch;
+	double threshold;
+	int tta;
+	int timing;
+	const char *device;
+	int threads;
+};
+
+struct infer {
+	const struct options *o;
+	struct nn_model *m;
+	struct nn_model_info info;
+	int h, w, c, k;
+	struct feed pend;       /* images waiting for a forward pass */
+	size_t img_bytes;
+	float *probs, *probs2;
+	void *flipped;
+	struct frame_writer *out;
+};
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "model", 1, NULL, 'm' }, { "batch", 1, NULL, 'b' }, { "threshold", 1, NULL, 't' },
+		{ "tta", 1, NULL, 'a' }, { "timing", 0, NULL, 'T' }, { "device", 1, NULL, 'd' },
+		{ "threads", 1, NULL, 'j' }, { NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	*o = (struct options){ .batch = 32, .threshold = 0.5, .device = "cpu" };
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'm': o->model = optarg; break;
+		case 'b': o->batch = (int)cli_int(optarg, "--batch", 1, 65536); break;
+		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1); break;
+		case 'a': cli_choice(optarg, "--tta", (const char *const[]){ "flip", NULL }); o->tta = 1; break;
+		case 'T': o->timing = 1; break;
+		case 'd': o->device = optarg; break;
+		case 'j': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
+		default: die_usage("unknown option");
+		}
+	}
+	if (o->model == NULL)
+		die_usage("--model FILE is required");
+	if (optind != argc)
+		die_usage("unexpected argument '%s' (nninfer reads frames on stdin)", argv[optind]);
+}
+
+static size_t
+dt_size(enum nn_dtype_in dt)
+{
+	return dt == NN_IN_U8 ? 1 : dt == NN_IN_U16 ? 2 : 4;
+}
+
+/* Mirrors each image of fb left-right into dst. */
+static void
+flip_images(const struct feed *fb, void *dst)
+{
+	size_t px = (size_t)fb->c * dt_size(fb->dt), row = px * (size_t)fb->w;
+
+	for (size_t r = 0; r < (size_t)fb->n * (size_t)fb->h; r++) {
+		const char *s = (const char *)fb->x + r * row;
+		char *d = (char *)dst + r * row;
+		for (int x = 0; x < fb->w; x++)
+			memcpy(d + (size_t)x * px, s + (size_t)(fb->w - 1 - x) * px, px);
+	}
+}
+
+static void
+write_prediction(struct infer *in, const struct feed *fb, int i, const float *p, double ms)
+{
+	struct frame_writer *w = in->out;
+	int k = in->k, labelled = fb->y[i] >= 0, pred = 0;
+	float score = p[0];
+
+	if (k == 1) {
+		pred = score >= in->o->threshold;
+	} else {
+		for (int j = 1; j < k; j++)
+			if (p[j] > p[pred])
+				pred = j;
+		score = p[pred];
+	}
+	fw_map(w, 6 + 2 * labelled + (k > 1) + (ms >= 0));
+	fw_kv_str(w, "kind", "prediction");
+	fw_kv_str(w, "id", fb->ids[i]);
+	if (labelled) {
+		fw_kv_int(w, "label", (int64_t)fb->y[i]);
+		fw_kv_str(w, "class", fb->classes[i][0] ? fb->classes[i] :
+		    (int)fb->y[i] < in->info.nclasses ? in->info.classes[(int)fb->y[i]] : "");
+	}
+	fw_kv_double(w, "score", score);
+	fw_kv_int(w, "pred", pred);
+	fw_kv_str(w, "pred_class", pred < in->info.nclasses ? in->info.classes[pred] : "");
+	fw_kv_double(w, "threshold", in->o->threshold);
+	if (k > 1) {
+		fw_str(w, "scores");
+		msgpack_pack_array(frame_packer(w), (size_t)k);
+		for (int j = 0; j < k; j++)
+			msgpack_pack_double(frame_packer(w), p[j]);
+	}
+	if (ms >= 0)
+		fw_kv_double(w, "ms", ms);
+}
+
+/* Runs the pending images through the model and writes their predictions. */
+static void
+run_pending(struct infer *in)
+{
+	struct feed *fb = &in->pend;
+	double t0 = now_seconds(), ms;
+	size_t out = (size_t)fb->n * (size_t)in->k;
+
+	if (fb->n == 0)
+		return;
+	if (nn_forward(in->m, fb->dt, fb->x, fb->n, 0) < 0 || nn_predict(in->m, in->probs) < 0)
+		die("%s", nn_error(in->m));
+	if (in->o->tta) {
+		flip_images(fb, in->flipped);
+		if (nn_forward(in->m, fb->dt, in->flipped, fb->n, 0) < 0 || nn_predict(in->m, in->probs2) < 0)
+			die("%s", nn_error(in->m));
+		for (size_t j = 0; j < out; j++)
+			in->probs[j] = 0.5f * (in->probs[j] + in->probs2[j]);
+	}
+	ms = (now_seconds() - t0) * 1000.0 / fb->n;
+	for (int i = 0; i < fb->n; i++)
+		write_prediction(in, fb, i, in->probs + (size_t)i * in->k, in->o->timing ? ms : -1);
+	for (int i = 0; i < fb->n; i++) {
+		free(fb->ids[i]);
+		free(fb->classes[i]);
+	}
+	fb->n = 0;
+}
+
+/* Copies the images of a frame into the pending batch, flushing when full. */
+static void
+add_images(struct infer *in, const struct frame *f)
+{
+	struct feed fb;
+	struct feed *p = &in->pend;
+	char err[400];
+
+	if (feed_from_frame(f, &fb, err, sizeof err) < 0 ||
+	    feed_check_shape(&fb, in->h, in->w, in->c, err, sizeof err) < 0)
+		die("stdin: frame %llu: %s", (unsigned long long)f->index, err);
+	if (p->n > 0 && p->dt != fb.dt)
+		run_pending(in);
+	p->dt = fb.dt;
+	for (int i = 0; i < fb.n; i++) {
+		size_t ib = in->img_bytes / 4 * dt_size(fb.dt);
+		memcpy((char *)p->owned + ib * (size_t)p->n, (const char *)fb.x + ib * (size_t)i, ib);
+		p->y[p->n] = fb.y[i];
+		p->ids[p->n] = xstrdup(fb.ids[i]);
+		p->classes[p->n] = xstrdup(fb.classes[i]);
+		if (++p->n == in->o->batch)
+			run_pending(in);
+	}
+	feed_free(&fb);
+}
+
+static void
+setup(struct infer *in, const struct options *o)
+{
+	struct nn_backend_opts bo = { .threads = o->threads };
+	struct nn_backend *be;
+	char err[512];
+	float scale, offset;
+	int bs = o->batch;
+
+	in->o = o;
+	if ((in->m = nn_model_load(o->model, &in->info, err, sizeof err)) == NULL)
+		die("%s: %s", o->model, err);
+	if ((be = nn_backend_open(o->device, &bo, err, sizeof err)) == NULL)
+		die("%s", err);
+	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];
+	in->k = nn_output_size(in->m);
+	if (nn_preprocess_parse(in->info.preprocess, &scale, &offset) < 0)
+		die("%s: unknown preprocessing '%s'", o->model, in->info.preprocess);
+	nn_set_preprocess(in->m, scale, offset);
+	if (nn_model_plan(in->m, be, bs) < 0)
+		die("%s", nn_error(in->m));
+	nn_params_upload(in->m);
+	in->img_bytes = (size_t)in->h * (size_t)in->w * (size_t)in->c * 4;
+	in->pend.h = in->h, in->pend.w = in->w, in->pend.c = in->c;
+	in->pend.owned = xaligned(in->img_bytes * (size_t)bs);
+	in->pend.x = in->pend.owned;
+	in->pend.y = XNEW(float, (size_t)bs);
+	in->pend.ids = xcalloc((size_t)bs, sizeof(char *));
+	in->pend.classes = xcalloc((size_t)bs, sizeof(char *));
+	in->probs = XNEW(float, (size_t)bs * (size_t)in->k);
+	in->probs2 = XNEW(float, (size_t)bs * (size_t)in->k);
+	in->flipped = o->tta ? xaligned(in->img_bytes * (size_t)bs) : NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct infer in = { 0 };
+	struct frame_reader *r;
+	struct frame f;
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	setup(&in, &o);
+	r = frame_reader_fd(0, "stdin");
+	in.out = frame_writer_fd(1, "stdout");
+	while (frame_next(r, &f)) {
+		if (frame_is(&f, "sample") || frame_is(&f, "batch")) {
+			add_images(&in, &f);
+			continue;
+		}
+		run_pending(&in);
+		frame_write_raw(in.out, &f);
+	}
+	run_pending(&in);
+	frame_writer_close(in.out);
+	frame_reader_close(r);
+	return 0;
+}

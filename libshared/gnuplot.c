@@ -1,0 +1,232 @@
+/* gnuplot.c — gnuplot as a child process; atomic output files. */
+#include "gnuplot.h"
+#include "err.h"
+#include "fileio.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *const gp_format_names[] = { "png", "svg", "pdf", "dumb", NULL };
+
+int
+gp_format_from_path(const char *path)
+{
+	static const char *const ext[] = { ".png", ".svg", ".pdf", ".txt", NULL };
+	size_t n = strlen(path);
+
+	for (int i = 0; ext[i]; i++)
+		if (n > 4 && strcasecmp(path + n - 4, ext[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void
+open_streams(struct gp_plot *p)
+{
+	p->script = open_memstream(&p->sbuf, &p->slen);
+	p->data = open_memstream(&p->dbuf, &p->dlen);
+	if (p->script == NULL || p->data == NULL)
+		die("open_memstream: %s", strerror(errno));
+}
+
+void
+gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int keep_script)
+{
+	memset(p, 0, sizeof *p);
+	p->path = path, p->format = format, p->width = w, p->height = h;
+	p->keep_script = keep_script;
+	open_streams(p);
+}
+
+void
+gp_free(struct gp_plot *p)
+{
+	if (p->script)
+		fclose(p->script);
+	if (p->data)
+		fclose(p->data);
+	free(p->sbuf);
+	free(p->dbuf);
+	p->script = p->data = NULL;
+	p->sbuf = p->dbuf = NULL;
+}
+
+void
+gp_reset(struct gp_plot *p)
+{
+	gp_free(p);
+	open_streams(p);
+}
+
+void
+gp_quote(FILE *f, const char *s)
+{
+	putc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			putc('\'', f);
+		putc(*s == '\n' ? ' ' : *s, f);
+	}
+	putc('\'', f);
+}
+
+/* The terminal line, then `set output` to out (NULL: stdout). */
+static void
+terminal(FILE *f, const struct gp_plot *p, const char *out)
+{
+	int small = p->width < p->height ? p->width : p->height;
+	int fs = small / 40 < 9 ? 9 : small / 40 > 16 ? 16 : small / 40;
+
+	switch (p->format) {
+	case GP_PNG:
+		fprintf(f, "set terminal pngcairo size %d,%d noenhanced font 'DejaVu Sans,%d' linewidth 1.5\n",
+		    p->width, p->height, fs);
+		break;
+	case GP_SVG:
+		fprintf(f, "set terminal svg size %d,%d noenhanced font 'DejaVu Sans,%d' background '#ffffff'\n",
+		    p->width, p->height, fs);
+		break;
+	case GP_PDF:
+		fprintf(f, "set terminal pdfcairo size %.4fin,%.4fin noenhanced font 'DejaVu Sans,%d'\n",
+		    p->width / 72.0, p->height / 72.0, fs);
+		break;
+	default:
+		fprintf(f, "set terminal dumb size %d,%d noenhanced\n", p->width, p->height);
+	}
+	if (out) {
+		fputs("set output ", f);
+		gp_quote(f, out);
+		fputc('\n', f);
+	}
+}
+
+/* Writes PATH.gp and PATH.dat, a script a user can restyle and rerun. */
+static void
+keep_script(const struct gp_plot *p)
+{
+	char *gp = xmalloc(strlen(p->path) + 8), *dat = xmalloc(strlen(p->path) + 8);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	sprintf(gp, "%s.gp", p->path);
+	sprintf(dat, "%s.dat", p->path);
+	fprintf(f, "# written by plot(1); run: gnuplot %s\n", gp);
+	terminal(f, p, strcmp(p->path, "-") ? p->path : NULL);
+	fprintf(f, "%s = ", p->raw ? "RAW" : "DATA");
+	gp_quote(f, dat);
+	fputc('\n', f);
+	fwrite(p->sbuf, 1, p->slen, f);
+	fclose(f);
+	file_write_atomic(gp, buf, len);
+	file_write_atomic(dat, p->raw ? p->raw : p->dbuf, p->raw ? p->raw_len : p->dlen);
+	free(buf), free(gp), free(dat);
+}
+
+/* A new empty file named like base; returns its name (caller frees). */
+static char *
+temp_beside(const char *base, const char *suffix)
+{
+	char *t = xmalloc(strlen(base) + strlen(suffix) + 16);
+	int fd;
+
+	sprintf(t, "%s.tmp.XXXXXX%s", base, suffix);
+	if ((fd = mkstemps(t, (int)strlen(suffix))) < 0)
+		die("%s: cannot create a temporary file: %s", base, strerror(errno));
+	close(fd);
+	return t;
+}
+
+static void
+feed(int fd, const struct gp_plot *p, const char *out, const char *rawfile)
+{
+	FILE *f = fdopen(fd, "w");
+
+	if (f == NULL)
+		die("fdopen: %s", strerror(errno));
+	terminal(f, p, out);
+	if (rawfile) {
+		fputs("RAW = ", f);
+		gp_quote(f, rawfile);
+		fputc('\n', f);
+	}
+	fputs("$RADPIPE_DATA << EOD\n", f);
+	fwrite(p->dbuf, 1, p->dlen, f);
+	fputs("EOD\nDATA = '$RADPIPE_DATA'\n", f);
+	fwrite(p->sbuf, 1, p->slen, f);
+	fputs("\nunset output\nexit\n", f);
+	if (fclose(f) != 0 && errno != EPIPE)
+		warnx("writing to gnuplot: %s", strerror(errno));
+}
+
+/* Runs gnuplot with its stdin fed from the plot; returns its exit status. */
+static int
+run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile)
+{
+	char *argv[] = { "gnuplot", NULL };
+	posix_spawn_file_actions_t fa;
+	int fds[2], st, e;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		die("pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	e = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (e != 0) {
+		close(fds[1]);
+		return e == ENOENT ? -2 : -1;
+	}
+	feed(fds[1], p, out, rawfile);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void
+gp_render(struct gp_plot *p)
+{
+	int to_stdout = strcmp(p->path, "-") == 0, rc;
+	char *tmp = NULL, *rawfile = NULL;
+
+	fflush(p->script);
+	fflush(p->data);
+	if (p->keep_script && !to_stdout)
+		keep_script(p);
+	if (!to_stdout)
+		tmp = temp_beside(p->path, "");
+	if (p->raw) {
+		rawfile = temp_beside(to_stdout ? "plot" : p->path, ".raw");
+		file_write_atomic(rawfile, p->raw, p->raw_len);
+	}
+	fflush(stdout);
+	rc = run_gnuplot(p, tmp, rawfile);
+	if (rawfile)
+		unlink(rawfile);
+	if (rc != 0 && tmp)
+		unlink(tmp);
+	if (rc == -2)
+		die("gnuplot not found: install the Debian package gnuplot-nox (or gnuplot)");
+	if (rc == -1)
+		die("cannot run gnuplot: %s", strerror(errno));
+	if (rc != 0)
+		die("gnuplot failed (exit status %d); see its messages above", rc);
+	if (tmp && rename(tmp, p->path) != 0) {
+		unlink(tmp);
+		die("%s: cannot rename into place: %s", p->path, strerror(errno));
+	}
+	free(tmp);
+	free(rawfile);
+}

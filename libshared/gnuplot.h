@@ -1,0 +1,48 @@
+/* gnuplot.h — drawing with gnuplot(1) run as a child process fed by a pipe.
+ *
+ * A plot is a script (what follows the terminal set-up) and its data,
+ * both built in memory.  The script refers to its text data as DATA (a
+ * string: `plot DATA index 1 using 1:2`; blocks are separated by two blank
+ * lines) and to binary data as RAW.  gp_render writes the image to a
+ * temporary name beside the output and renames it over the output only
+ * when gnuplot exits 0, so a reader never sees a partial file.  The plot
+ * owns its buffers; gp_free releases them.
+ */
+#ifndef RADPIPE_GNUPLOT_H
+#define RADPIPE_GNUPLOT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum gp_format { GP_PNG, GP_SVG, GP_PDF, GP_DUMB };
+extern const char *const gp_format_names[];     /* "png", "svg", "pdf", "dumb", NULL */
+
+struct gp_plot {
+	const char *path;       /* output file; "-": stdout (dumb only) */
+	int format;             /* enum gp_format */
+	int width, height;      /* pixels (png, svg), points (pdf), characters (dumb) */
+	int keep_script;        /* also write PATH.gp and PATH.dat */
+	FILE *script, *data;    /* append commands and text data here */
+	const void *raw;        /* binary data for RAW (not owned), or NULL */
+	size_t raw_len;
+	char *sbuf, *dbuf;
+	size_t slen, dlen;
+};
+
+/* Format implied by the extension of path (.png .svg .pdf .txt), or -1. */
+int gp_format_from_path(const char *path);
+/* Starts an empty plot to path in format (size w x h). */
+void gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int keep_script);
+/* Runs gnuplot on p and puts the result at p->path; dies with a clear
+ * message when gnuplot is missing (naming the Debian package) or fails.
+ * p can be rendered again after more script or data was appended only
+ * through gp_reset (used by --follow). */
+void gp_render(struct gp_plot *p);
+/* Empties p's script and data for a fresh drawing to the same output. */
+void gp_reset(struct gp_plot *p);
+/* Frees p's buffers. */
+void gp_free(struct gp_plot *p);
+/* Writes s to f as a gnuplot single-quoted string ('' inside). */
+void gp_quote(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,557 @@
+/* exec.c — running a planned model: forward, loss and backward, the
+ * optimiser step, and host access to parameters, moments and outputs.
+ *
+ * Layers run in creation order (topological).  Backward walks them in
+ * reverse; a layer's output gradient dy is complete once every consumer
+ * has run, each adding its share through the ops' beta argument (gset
+ * says whether the first share has been written).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn/nn_impl.h"
+
+static int
+fail(struct nn_model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof m->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* k-th parameter of layer l in the backend arena (w) or gradient arena. */
+static float *
+W(struct nn_model *m, const struct nn_lay *l, int k)
+{
+	return m->p + m->par[l->p0 + k].offset;
+}
+
+static float *
+G(struct nn_model *m, const struct nn_lay *l, int k)
+{
+	return m->g + m->par[l->p0 + k].offset;
+}
+
+static struct nn_lay *
+input_of(struct nn_model *m, const struct nn_lay *l, int j)
+{
+	return &m->lay[l->pub.in[j]];
+}
+
+static int
+pixels(const struct nn_model *m, const struct nn_lay *l)
+{
+	return m->n * l->pub.h * l->pub.w;
+}
+
+/* Does BN layer l normalise with batch statistics in this pass? */
+static int
+bn_batch_mode(const struct nn_model *m, const struct nn_lay *l)
+{
+	return m->training && !l->pub.frozen_bn;
+}
+
+/* Has layer l weights that nn_step updates (given the last forward)? */
+static int
+updates_weights(const struct nn_model *m, const struct nn_lay *l)
+{
+	if (l->np == 0 || !l->pub.trainable)
+		return 0;
+	return l->pub.type != NN_BATCHNORM ||
+	       ((l->scale || l->center) && bn_batch_mode(m, l));
+}
+
+static struct nn_conv
+conv_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay *x,
+          int x_ld, int y_ld)
+{
+	return (struct nn_conv){
+		.n = m->n, .ih = x->pub.h, .iw = x->pub.w, .ic = x->pub.c,
+		.oh = l->pub.h, .ow = l->pub.w, .oc = l->pub.c,
+		.kh = l->kh, .kw = l->kw, .sh = l->sh, .sw = l->sw,
+		.pt = l->pt, .pl = l->pl, .x_ld = x_ld, .y_ld = y_ld,
+	};
+}
+
+static struct nn_pool
+pool_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay *x,
+          int x_ld, int y_ld)
+{
+	return (struct nn_pool){
+		.n = m->n, .ih = x->pub.h, .iw = x->pub.w, .c = l->pub.c,
+		.oh = l->pub.h, .ow = l->pub.w, .kh = l->kh, .kw = l->kw,
+		.sh = l->sh, .sw = l->sw, .pt = l->pt, .pl = l->pl,
+		.x_ld = x_ld, .y_ld = y_ld, .avg = l->pub.type == NN_AVGPOOL,
+	};
+}
+
+static struct nn_bn
+bn_geom(const struct nn_model *m, const struct nn_lay *l, int x_ld, int y_ld)
+{
+	return (struct nn_bn){
+		.m = pixels(m, l), .c = l->pub.c, .x_ld = x_ld, .y_ld = y_ld,
+		.eps = l->eps, .momentum = l->momentum, .unbiased = m->unbiased,
+	};
+}
+
+/* BN parameters in Keras order: gamma?, beta?, moving mean, variance. */
+static void
+bn_params(struct nn_model *m, const struct nn_lay *l, float **gamma,
+          float **beta, float **rmean, float **rvar)
+{
+	int k = 0;
+
+	*gamma = l->scale ? W(m, l, k++) : NULL;
+	*beta = l->center ? W(m, l, k++) : NULL;
+	*rmean = W(m, l, k++);
+	*rvar = W(m, l, k);
+}
+
+static uint64_t
+dropout_seed(const struct nn_model *m, int layer)
+{
+	return m->seed + 0x9E3779B97F4A7C15ull * (uint64_t)layer;
+}
+
+/* ---- forward ---- */
+
+static void
+fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
+{
+	struct nn_backend *be = m->be;
+	struct nn_bn p = bn_geom(m, l, x->y_ld, l->y_ld);
+	float *gamma, *beta, *rmean, *rvar;
+
+	bn_params(m, l, &gamma, &beta, &rmean, &rvar);
+	if (bn_batch_mode(m, l))
+		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
+		                 rmean, rvar);
+	else
+		be->bn_fwd_infer(be, &p, x->y, gamma, beta, rmean, rvar, l->y);
+}
+
+/* Concat inputs that are views wrote in place; the others are copied. */
+static void
+fwd_concat(struct nn_model *m, struct nn_lay *l)
+{
+	int off = 0;
+
+	for (int j = 0; j < l->pub.nin; j++) {
+		struct nn_lay *x = input_of(m, l, j);
+		if (l->copy_in & 1u << j) {
+			struct nn_ew p = { pixels(m, l), x->pub.c, x->y_ld, l->y_ld };
+			m->be->add(m->be, &p, x->y, l->y + off, 0);
+		}
+		off += x->pub.c;
+	}
+}
+
+static void
+fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
+{
+	struct nn_backend *be = m->be;
+	struct nn_dense p = { m->n, x->pub.h * x->pub.w * x->pub.c, l->pub.c };
+
+	be->dense_fwd(be, &p, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
+	if (l->act == NN_ACT_RELU) {
+		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
+		be->relu_fwd(be, &e, l->y, l->y);
+	}
+}
+
+static void
+fwd_layer(struct nn_model *m, int i)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
+	struct nn_conv cp;
+	struct nn_pool pp;
+	struct nn_ew ep = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld };
+	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->y_ld };
+	size_t n = (size_t)pixels(m, l) * l->pub.c;
+
+	switch (l->pub.type) {
+	case NN_INPUT:
+		break;
+	case NN_CONV2D:
+		cp = conv_geom(m, l, x, x->y_ld, l->y_ld);
+		be->conv_fwd(be, &cp, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
+		break;
+	case NN_BATCHNORM:
+		fwd_bn(m, l, x);
+		break;
+	case NN_RELU:
+		be->relu_fwd(be, &ep, x->y, l->y);
+		break;
+	case NN_MAXPOOL: case NN_AVGPOOL:
+		pp = pool_geom(m, l, x, x->y_ld, l->y_ld);
+		be->pool_fwd(be, &pp, x->y, l->y);
+		break;
+	case NN_CONCAT:
+		fwd_concat(m, l);
+		break;
+	case NN_GAP:
+		be->gap_fwd(be, &gp, x->y, l->y);
+		break;
+	case NN_DENSE:
+		fwd_dense(m, l, x);
+		break;
+	case NN_DROPOUT:
+		if (m->training && l->rate > 0)
+			be->dropout_fwd(be, n, l->rate, dropout_seed(m, i), (uint64_t)m->t,
+			                x->y, l->y, l->mask);
+		else
+			be->add(be, &ep, x->y, l->y, 0);
+		break;
+	}
+}
+
+int
+nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training)
+{
+	struct nn_lay *in = &m->lay[0];
+
+	if (m->be == NULL)
+		return fail(m, "nn_forward: model not planned");
+	if (n <= 0 || n > m->max_batch)
+		return fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
+	m->n = n;
+	m->training = training != 0;
+	m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
+	             m->scale, m->offset, in->y);
+	for (int i = 1; i < m->nlay; i++)
+		fwd_layer(m, i);
+	return 0;
+}
+
+/* ---- loss and backward ---- */
+
+/* Runs the output loss: labels y (and weights w) to the backend; writes
+ * loss, prob and the last layer's dy. */
+static int
+run_loss(struct nn_model *m, const float *y, const float *w)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *out = &m->lay[m->nlay - 1];
+	enum nn_act act = nn_output_act(m);
+	int k = nn_output_size(m);
+
+	if (m->n == 0)
+		return fail(m, "no forward pass to take the loss of");
+	if (!(act == NN_ACT_SIGMOID && k == 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
+		return fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
+		            "or softmax", out->pub.name);
+	if (y)
+		be->upload(be, m->labels, y, (size_t)m->n * sizeof *y);
+	else
+		be->zero(be, m->labels, (size_t)m->n * sizeof *y);
+	if (w)
+		be->upload(be, m->weights, w, (size_t)m->n * sizeof *w);
+	if (act == NN_ACT_SIGMOID)
+		be->bce_logits(be, m->n, out->y, m->labels, w ? m->weights : NULL,
+		               m->clip, m->loss, out->dy, m->prob);
+	else
+		be->softmax_ce(be, m->n, k, out->y, m->labels, w ? m->weights : NULL,
+		               m->loss, out->dy, m->prob);
+	return 0;
+}
+
+static void
+bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float beta)
+{
+	struct nn_backend *be = m->be;
+	struct nn_bn p = bn_geom(m, l, x->dy_ld, l->dy_ld);
+	float *gamma, *b, *rmean, *rvar, *dg = NULL, *db = NULL;
+	int k = 0;
+
+	bn_params(m, l, &gamma, &b, &rmean, &rvar);
+	if (!bn_batch_mode(m, l)) {
+		if (dx)
+			be->bn_bwd_infer(be, &p, l->dy, gamma, rvar, x->dy, beta);
+		return;
+	}
+	if (updates_weights(m, l)) {
+		dg = l->scale ? G(m, l, k++) : NULL;
+		db = l->center ? G(m, l, k) : NULL;
+	}
+	/* bn_bwd always writes dx; without a reader, x's own gradient region
+	 * (alive at this step, unused) takes it. */
+	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
+	           dx ? beta : 0);
+}
+
+static void
+bwd_concat(struct nn_model *m, struct nn_lay *l)
+{
+	int off = 0;
+
+	for (int j = 0; j < l->pub.nin; j++) {
+		struct nn_lay *x = input_of(m, l, j);
+		if ((l->copy_in & 1u << j) && x->up) {
+			struct nn_ew p = { pixels(m, l), x->pub.c, l->dy_ld, x->dy_ld };
+			m->be->add(m->be, &p, l->dy + off, x->dy, x->gset);
+		}
+		x->gset |= x->up;
+		off += x->pub.c;
+	}
+}
+
+static void
+bwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float beta)
+{
+	struct nn_backend *be = m->be;
+	struct nn_dense p = { m->n, x->pub.h * x->pub.w * x->pub.c, l->pub.c };
+	const float *dy = l->dy;
+
+	if (l->act == NN_ACT_RELU) {
+		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
+		be->relu_bwd(be, &e, l->y, l->dy, m->scratch, 0);
+		dy = m->scratch;
+	}
+	be->dense_bwd(be, &p, x->y, W(m, l, 0), dy, dx ? x->dy : NULL,
+	              G(m, l, 0), l->bias ? G(m, l, 1) : NULL, beta);
+}
+
+static void
+bwd_layer(struct nn_model *m, int i)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
+	int dx = x->up, wt = updates_weights(m, l);
+	float beta = x->gset ? 1 : 0;
+	struct nn_conv cp;
+	struct nn_pool pp;
+	struct nn_ew ep = { pixels(m, l), l->pub.c, x->dy_ld, l->dy_ld };
+	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->dy_ld };
+	size_t n = (size_t)pixels(m, l) * l->pub.c;
+
+	switch (l->pub.type) {
+	case NN_INPUT:
+		return;
+	case NN_CONV2D:
+		cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);
+		if (wt)
+			be->conv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0),
+			                     l->bias ? G(m, l, 1) : NULL);
+		cp.x_ld = x->dy_ld;
+		if (dx)
+			be->conv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
+		break;
+	case NN_BATCHNORM:
+		bwd_bn(m, l, x, dx, beta);
+		break;
+	case NN_RELU:
+		if (dx)
+			be->relu_bwd(be, &ep, l->y, l->dy, x->dy, beta);
+		break;
+	case NN_MAXPOOL: case NN_AVGPOOL:
+		pp = pool_geom(m, l, x, x->y_ld, l->dy_ld);
+		if (dx)
+			be->pool_bwd(be, &pp, x->y, l->dy, x->dy, beta);
+		break;
+	case NN_CONCAT:
+		bwd_concat(m, l);
+		return;
+	case NN_GAP:
+		if (dx)
+			be->gap_bwd(be, &gp, l->dy, x->dy, beta);
+		break;
+	case NN_DENSE:
+		bwd_dense(m, l, x, dx, beta);
+		break;
+	case NN_DROPOUT:
+		if (dx && m->training && l->rate > 0)
+			be->dropout_bwd(be, n, l->mask, l->dy, x->dy, beta);
+		else if (dx)
+			be->add(be, &ep, l->dy, x->dy, beta);
+		break;
+	}
+	x->gset |= dx;
+}
+
+/* up: which outputs need a gradient (a trainable weight at or above). */
+static void
+mark_up(struct nn_model *m)
+{
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		l->up = updates_weights(m, l);
+		for (int j = 0; j < l->pub.nin; j++)
+			l->up |= m->lay[l->pub.in[j]].up;
+		l->gset = 0;
+	}
+}
+
+int
+nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs)
+{
+	if (m->be == NULL)
+		return fail(m, "nn_backward: model not planned");
+	if (y == NULL)
+		return fail(m, "nn_backward: no labels");
+	mark_up(m);
+	if (run_loss(m, y, w) < 0)
+		return -1;
+	m->lay[m->nlay - 1].gset = 1;
+	for (int i = m->nlay - 1; i > 0; i--)
+		if (m->lay[i].gset && m->lay[i].up)
+			bwd_layer(m, i);
+	if (loss)
+		m->be->download(m->be, loss, m->loss, sizeof *loss);
+	if (probs)
+		m->be->download(m->be, probs, m->prob,
+		                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	return 0;
+}
+
+int
+nn_predict(struct nn_model *m, float *probs)
+{
+	if (m->be == NULL)
+		return fail(m, "nn_predict: model not planned");
+	if (run_loss(m, NULL, NULL) < 0)
+		return -1;
+	m->be->download(m->be, probs, m->prob,
+	                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	return 0;
+}
+
+/* ---- optimiser ---- */
+
+/* Does nn_step update parameter k? */
+static int
+updatable(const struct nn_model *m, int k)
+{
+	const struct nn_param *p = &m->par[k];
+
+	return p->trainable && updates_weights(m, &m->lay[p->layer]);
+}
+
+/* One optimiser call over arena elements [a, b) (decay: with L2). */
+static void
+step_run(struct nn_model *m, const struct nn_optim *o, size_t a, size_t b,
+         int decay, float lr_t)
+{
+	struct nn_backend *be = m->be;
+	float l2 = decay ? o->l2 : 0;
+
+	if (o->type == NN_ADAM)
+		be->adam(be, b - a, m->p + a, m->g + a, m->m1 + a, m->m2 + a, lr_t,
+		         o->beta1, o->beta2, o->eps, l2);
+	else
+		be->sgd(be, b - a, m->p + a, m->g + a, m->m1 + a, o->lr, o->momentum,
+		        o->nesterov, l2);
+}
+
+int
+nn_step(struct nn_model *m, const struct nn_optim *o)
+{
+	float lr_t = o->lr;
+
+	if (m->be == NULL)
+		return fail(m, "nn_step: model not planned");
+	m->t++;
+	if (o->type == NN_ADAM)
+		lr_t = (float)(o->lr * sqrt(1 - pow(o->beta2, (double)m->t)) /
+		               (1 - pow(o->beta1, (double)m->t)));
+	/* Runs of adjacent updatable parameters with the same decay share one
+	 * call; the alignment gaps between them hold zeros and stay zero. */
+	for (int k = 0; k < m->npar; ) {
+		if (!updatable(m, k)) {
+			k++;
+			continue;
+		}
+		int decay = m->par[k].decay, e = k + 1;
+		while (e < m->npar && updatable(m, e) && m->par[e].decay == decay)
+			e++;
+		step_run(m, o, m->par[k].offset, m->par[e - 1].offset + m->par[e - 1].size,
+		         decay, lr_t);
+		k = e;
+	}
+	return 0;
+}
+
+/* ---- host access ---- */
+
+void
+nn_params_upload(struct nn_model *m)
+{
+	if (m->be)
+		m->be->upload(m->be, m->p, m->host, m->arena * sizeof *m->host);
+}
+
+void
+nn_params_download(struct nn_model *m)
+{
+	if (m->be)
+		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+}
+
+float *
+nn_moments_host(struct nn_model *m, int which)
+{
+	which = which != 0;
+	if (m->mhost[which] == NULL || m->mcap < m->arena) {
+		for (int k = 0; k < 2; k++) {
+			float *h = xaligned(xmul(m->arena ? m->arena : 1, sizeof *h, "moments"));
+			memset(h, 0, (m->arena ? m->arena : 1) * sizeof *h);
+			if (m->mhost[k])
+				memcpy(h, m->mhost[k], m->mcap * sizeof *h);
+			free(m->mhost[k]);
+			m->mhost[k] = h;
+		}
+		m->mcap = m->arena;
+	}
+	return m->mhost[which];
+}
+
+void
+nn_moments_download(struct nn_model *m)
+{
+	if (m->be == NULL)
+		return;
+	nn_moments_host(m, 0);
+	m->be->download(m->be, m->mhost[0], m->m1, m->arena * sizeof(float));
+	m->be->download(m->be, m->mhost[1], m->m2, m->arena * sizeof(float));
+}
+
+void
+nn_moments_upload(struct nn_model *m)
+{
+	if (m->be == NULL)
+		return;
+	nn_moments_host(m, 0);
+	m->be->upload(m->be, m->m1, m->mhost[0], m->arena * sizeof(float));
+	m->be->upload(m->be, m->m2, m->mhost[1], m->arena * sizeof(float));
+}
+
+int
+nn_layer_output(struct nn_model *m, int layer, float *out)
+{
+	const struct nn_lay *l;
+	size_t px, c, ld;
+
+	if (m->be == NULL || m->n == 0)
+		return fail(m, "nn_layer_output: no forward pass yet");
+	if (layer < 0 || layer >= m->nlay)
+		return fail(m, "nn_layer_output: no layer %d", layer);
+	l = &m->lay[layer];
+	px = (size_t)pixels(m, l), c = l->pub.c, ld = l->y_ld;
+	if (ld == c) {
+		m->be->download(m->be, out, l->y, px * c * sizeof *out);
+		return 0;
+	}
+	float *tmp = XNEW(float, (px - 1) * ld + c);
+	m->be->download(m->be, tmp, l->y, ((px - 1) * ld + c) * sizeof *tmp);
+	for (size_t i = 0; i < px; i++)
+		memcpy(out + i * c, tmp + i * ld, c * sizeof *out);
+	free(tmp);
+	return 0;
+}

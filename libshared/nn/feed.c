@@ -1,0 +1,219 @@
+/* feed.c — frames to network input. */
+#include "nn/feed.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+fail(char *err, size_t errlen, const char *fmt, const char *arg)
+{
+	snprintf(err, errlen, fmt, arg);
+	return -1;
+}
+
+static char **
+strings(const msgpack_object *o, int n, const char *dflt)
+{
+	char **v = xcalloc((size_t)n, sizeof *v);
+
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *e = NULL;
+		if (o && o->type == MSGPACK_OBJECT_ARRAY && (int)o->via.array.size == n)
+			e = &o->via.array.ptr[i];
+		else if (o && o->type == MSGPACK_OBJECT_STR && n == 1)
+			e = o;
+		v[i] = e && e->type == MSGPACK_OBJECT_STR ? mp_strdup(e) : xstrdup(dflt);
+	}
+	return v;
+}
+
+static int
+label_value(const msgpack_object *e, float *y)
+{
+	if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 < (1u << 24))
+		*y = (float)e->via.u64;
+	else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*y = -1;
+	else if (e->type == MSGPACK_OBJECT_NIL)
+		*y = -1;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+read_labels(const struct frame *f, struct feed *fb, int batch, char *err, size_t errlen)
+{
+	const msgpack_object *o = frame_get(f, batch ? "labels" : "label");
+
+	fb->y = XNEW(float, (size_t)fb->n);
+	for (int i = 0; i < fb->n; i++)
+		fb->y[i] = -1;
+	if (o == NULL)
+		return 0;
+	if (!batch)
+		return label_value(o, fb->y) < 0 ? fail(err, errlen, "label is not an integer%s", "") : 0;
+	if (o->type != MSGPACK_OBJECT_ARRAY || (int)o->via.array.size != fb->n)
+		return fail(err, errlen, "labels must be an array with one integer per image%s", "");
+	for (int i = 0; i < fb->n; i++)
+		if (label_value(&o->via.array.ptr[i], &fb->y[i]) < 0)
+			return fail(err, errlen, "labels must be integers%s", "");
+	return 0;
+}
+
+int
+feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen)
+{
+	int batch = frame_is(f, "batch");
+	const msgpack_object *xo = frame_get(f, "x");
+	struct tensor t;
+	int r;
+
+	memset(fb, 0, sizeof *fb);
+	if (!batch && !frame_is(f, "sample"))
+		return fail(err, errlen, "not a sample or batch frame%s", "");
+	if (xo == NULL)
+		return fail(err, errlen, "frame has no tensor 'x'%s", "");
+	if (tensor_from_object(&t, xo, err, errlen) < 0)
+		return -1;
+	if (t.rank != (batch ? 4 : 3))
+		return fail(err, errlen, "x must be %s", batch ? "NHWC (rank 4)" : "HWC (rank 3)");
+	switch (t.dtype) {
+	case DT_U8: fb->dt = NN_IN_U8; break;
+	case DT_U16: fb->dt = NN_IN_U16; break;
+	case DT_F32: fb->dt = NN_IN_F32; break;
+	default: return fail(err, errlen, "x has dtype %s; the network reads u8, u16 or f32",
+	                     dtype_name(t.dtype));
+	}
+	tensor_ensure_aligned(&t);
+	fb->owned = t.owned;
+	fb->x = t.data;
+	fb->n = batch ? (int)t.shape[0] : 1;
+	fb->h = (int)t.shape[batch];
+	fb->w = (int)t.shape[batch + 1];
+	fb->c = (int)t.shape[batch + 2];
+	r = read_labels(f, fb, batch, err, errlen);
+	fb->ids = strings(frame_get(f, batch ? "ids" : "id"), fb->n, "");
+	fb->classes = strings(frame_get(f, batch ? "classes" : "class"), fb->n, "");
+	return r;
+}
+
+static size_t
+elem_size(enum nn_dtype_in dt)
+{
+	return dt == NN_IN_U8 ? 1 : dt == NN_IN_U16 ? 2 : 4;
+}
+
+static size_t
+image_bytes(const struct feed *fb)
+{
+	return (size_t)fb->h * (size_t)fb->w * (size_t)fb->c * elem_size(fb->dt);
+}
+
+void
+feed_own(struct feed *fb)
+{
+	size_t n = image_bytes(fb) * (size_t)fb->n;
+	void *p;
+
+	if (fb->owned)
+		return;
+	p = xaligned(n);
+	memcpy(p, fb->x, n);
+	fb->x = fb->owned = p;
+}
+
+void
+feed_free(struct feed *fb)
+{
+	for (int i = 0; i < fb->n; i++) {
+		if (fb->ids)
+			free(fb->ids[i]);
+		if (fb->classes)
+			free(fb->classes[i]);
+	}
+	free(fb->ids);
+	free(fb->classes);
+	free(fb->y);
+	free(fb->owned);
+	memset(fb, 0, sizeof *fb);
+}
+
+int
+feed_check_shape(const struct feed *fb, int h, int w, int c, char *err, size_t errlen)
+{
+	if (fb->h == h && fb->w == w && fb->c == c)
+		return 0;
+	snprintf(err, errlen, "%s: image is %dx%dx%d but the model takes %dx%dx%d "
+	    "(imgload --size %d%s)", fb->n ? fb->ids[0] : "?", fb->h, fb->w, fb->c, h, w, c, h,
+	    c == 3 ? "" : " --channels 1");
+	return -1;
+}
+
+/* Appends the images of fb to the set, splitting into batches of bs. */
+static void
+set_append(struct feed_set *s, struct feed *fb, int bs)
+{
+	size_t ib = image_bytes(fb);
+
+	for (int i = 0; i < fb->n; i++) {
+		struct feed *last = s->n ? &s->b[s->n - 1] : NULL;
+		if (last == NULL || last->n == bs || last->h != fb->h || last->w != fb->w ||
+		    last->c != fb->c || last->dt != fb->dt) {
+			s->b = xreallocarray(s->b, (size_t)s->n + 1, sizeof *s->b);
+			last = &s->b[s->n++];
+			*last = (struct feed){ .h = fb->h, .w = fb->w, .c = fb->c, .dt = fb->dt };
+			last->owned = xaligned(ib * (size_t)bs);
+			last->x = last->owned;
+			last->y = XNEW(float, (size_t)bs);
+			last->ids = XNEW(char *, (size_t)bs);
+			last->classes = XNEW(char *, (size_t)bs);
+		}
+		memcpy((char *)last->owned + ib * (size_t)last->n, (const char *)fb->x + ib * (size_t)i, ib);
+		last->y[last->n] = fb->y[i];
+		last->ids[last->n] = xstrdup(fb->ids[i]);
+		last->classes[last->n] = xstrdup(fb->classes[i]);
+		last->n++;
+		s->images++;
+	}
+}
+
+int
+feed_set_load(const char *path, int bs, struct feed_set *s, char *err, size_t errlen)
+{
+	struct frame_reader *r = frame_reader_open(path);
+	struct frame f;
+	int st;
+
+	memset(s, 0, sizeof *s);
+	if (r == NULL)
+		return fail(err, errlen, "%s", strerror(errno));
+	while ((st = frame_read(r, &f)) > 0) {
+		struct feed fb;
+		if (!frame_is(&f, "sample") && !frame_is(&f, "batch"))
+			continue;
+		if (feed_from_frame(&f, &fb, err, errlen) < 0) {
+			feed_free(&fb);
+			frame_reader_close(r);
+			return -1;
+		}
+		set_append(s, &fb, bs);
+		feed_free(&fb);
+	}
+	if (st < 0)
+		snprintf(err, errlen, "%s", frame_reader_error(r));
+	frame_reader_close(r);
+	return st < 0 ? -1 : 0;
+}
+
+void
+feed_set_free(struct feed_set *s)
+{
+	for (int i = 0; i < s->n; i++)
+		feed_free(&s->b[i]);
+	free(s->b);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,538 @@
+/* trainer.c — nntrain's loop: steps, epochs, validation, schedules,
+ * checkpoints and exact resumption. */
+#include "nn/trainer.h"
+#include "err.h"
+#include "nn/keras_import.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+void
+trainer_defaults(struct train_options *o)
+{
+	*o = (struct train_options){
+		.arch = "inception_v3", .preprocess = "rescale", .device = "cpu",
+		.head = { .dense_units = 256, .dropout = 0.5f, .classes = 1 },
+		.optim = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.999f,
+		           .eps = 1e-8f, .momentum = 0.0f },
+		.seed = 1, .monitor = MON_VAL_LOSS,
+	};
+}
+
+void
+trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out)
+{
+	memset(t, 0, sizeof *t);
+	t->o = o;
+	t->out = out;
+	t->lr = o->optim.lr;
+	t->best = NAN;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Freezing flags from the options. */
+static int
+apply_freeze(struct trainer *t, char *err, size_t errlen)
+{
+	const struct train_options *o = t->o;
+	int last = -1, n = nn_layer_count(t->m);
+
+	if (o->freeze_until && (last = nn_layer_find(t->m, o->freeze_until)) < 0) {
+		snprintf(err, errlen, "--freeze-until: the model has no layer '%s'", o->freeze_until);
+		return -1;
+	}
+	if (o->freeze_base)
+		for (int i = 0; i < n; i++)
+			if (nn_layer_at(t->m, i)->type == NN_GAP && i - 1 > last)
+				last = i - 1;
+	for (int i = 0; i < n; i++) {
+		if (i <= last)
+			nn_set_trainable(t->m, i, 0);
+		if (o->bn_frozen && nn_layer_at(t->m, i)->type == NN_BATCHNORM)
+			nn_set_frozen_bn(t->m, i, 1);
+	}
+	return 0;
+}
+
+/* A new model from --arch/--weights, or the checkpoint of --resume. */
+static int
+build_model(struct trainer *t, char *err, size_t errlen)
+{
+	const struct train_options *o = t->o;
+	struct nn_model_info winfo = { 0 };
+
+	if (o->resume) {
+		t->m = nn_model_load(o->resume, &t->info, err, errlen);
+		return t->m ? 0 : -1;
+	}
+	t->m = nn_arch_build(o->arch, t->h, t->w, t->c, &o->head);
+	if (t->m == NULL) {
+		snprintf(err, errlen, "cannot build --arch %s for %dx%dx%d input", o->arch, t->h, t->w, t->c);
+		return -1;
+	}
+	nn_model_init_params(t->m, o->seed);
+	if (o->weights && ends_with(o->weights, ".h5")) {
+		if (h5k_import_model(o->weights, t->m, err, errlen) < 0)
+			return -1;
+	} else if (o->weights) {
+		if (nn_model_load_into(o->weights, t->m, &winfo, err, errlen) < 0)
+			return -1;
+		nn_model_info_free(&winfo);
+	}
+	snprintf(t->info.arch, sizeof t->info.arch, "%s", o->arch);
+	t->info.input[0] = t->h, t->info.input[1] = t->w, t->info.input[2] = t->c;
+	t->info.head = o->head;
+	snprintf(t->info.preprocess, sizeof t->info.preprocess, "%s", o->preprocess);
+	return 0;
+}
+
+/* Restores the position, accumulators and schedules of a checkpoint. */
+static void
+restore_state(struct trainer *t)
+{
+	const msgpack_object *s = &t->info.train_state;
+	int64_t v;
+	double d;
+
+	if (!t->info.has_train_state)
+		return;
+	if (mp_int(s, "epoch", &v) > 0) t->skip_epoch = (int)v;
+	if (mp_int(s, "batch", &v) > 0) t->skip_batches = (int)v;
+	if (mp_int(s, "steps", &v) > 0) t->steps = (int)v;
+	if (mp_int(s, "seen", &v) > 0) t->seen = (long)v;
+	if (mp_int(s, "bad_epochs", &v) > 0) t->bad_epochs = (int)v;
+	if (mp_int(s, "plateau_bad", &v) > 0) t->plateau_bad = (int)v;
+	if (mp_int(s, "stopped", &v) > 0) t->stopped = (int)v;
+	if (mp_num(s, "loss_sum", &d) > 0) t->loss_sum = d;
+	if (mp_num(s, "acc_sum", &d) > 0) t->acc_sum = d;
+	if (mp_num(s, "seconds", &d) > 0) t->seconds = d;
+	if (mp_num(s, "lr", &d) > 0) t->lr = (float)d;
+	if (mp_num(s, "best", &d) > 0) t->best = d;
+	t->epoch = t->skip_epoch;
+	info("resuming at epoch %d, batch %d (step %lld)", t->skip_epoch + 1, t->skip_batches,
+	    (long long)nn_step_count(t->m));
+}
+
+static int
+load_val(struct trainer *t, char *err, size_t errlen)
+{
+	char why[400];
+
+	if (!t->o->val)
+		return 0;
+	if (feed_set_load(t->o->val, t->bs, &t->val, why, sizeof why) < 0) {
+		snprintf(err, errlen, "--val %s: %s", t->o->val, why);
+		return -1;
+	}
+	if (t->val.images == 0) {
+		snprintf(err, errlen, "--val %s: empty validation set (no sample or batch frames)", t->o->val);
+		return -1;
+	}
+	for (int i = 0; i < t->val.n; i++) {
+		if (feed_check_shape(&t->val.b[i], t->h, t->w, t->c, why, sizeof why) < 0) {
+			snprintf(err, errlen, "--val %s: %s", t->o->val, why);
+			return -1;
+		}
+		for (int j = 0; j < t->val.b[i].n; j++)
+			if (t->val.b[i].y[j] < 0 || t->val.b[i].y[j] >= (t->k == 1 ? 2 : t->k)) {
+				snprintf(err, errlen, "--val %s: %s has no label or one outside the model's classes",
+				    t->o->val, t->val.b[i].ids[j]);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+int
+trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen)
+{
+	struct nn_backend_opts bo = { .threads = t->o->threads, .deterministic = t->o->deterministic };
+	struct feed fb;
+	float scale, offset;
+
+	if (feed_from_frame(first, &fb, err, errlen) < 0)
+		return -1;
+	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
+	feed_free(&fb);
+	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
+		return -1;
+	if (build_model(t, err, errlen) < 0)
+		return -1;
+	if (t->info.input[0] != t->h || t->info.input[1] != t->w || t->info.input[2] != t->c) {
+		snprintf(err, errlen, "batches are %dx%dx%d but the model takes %dx%dx%d",
+		    t->h, t->w, t->c, t->info.input[0], t->info.input[1], t->info.input[2]);
+		return -1;
+	}
+	t->k = nn_output_size(t->m);
+	if (apply_freeze(t, err, errlen) < 0)
+		return -1;
+	nn_preprocess_parse(t->info.preprocess, &scale, &offset);
+	nn_set_preprocess(t->m, scale, offset);
+	nn_set_seed(t->m, t->o->seed);
+	nn_set_bn_unbiased(t->m, t->o->bn_unbiased);
+	nn_set_bce_clip(t->m, 1e-7f);
+	if (nn_model_plan(t->m, t->be, t->bs) < 0) {
+		snprintf(err, errlen, "%s", nn_error(t->m));
+		return -1;
+	}
+	nn_params_upload(t->m);
+	if (t->info.has_optim)
+		nn_moments_upload(t->m);
+	restore_state(t);
+	t->probs = XNEW(float, (size_t)t->bs * (size_t)t->k);
+	t->wts = XNEW(float, (size_t)t->bs);
+	return load_val(t, err, errlen);
+}
+
+/* Binary: p > 0.5 is class 1 (Keras rounds half to even: 0.5 -> 0);
+ * softmax: the arg max. */
+static int
+predicted(const float *p, int k)
+{
+	int best = 0;
+
+	if (k == 1)
+		return p[0] > 0.5f;
+	for (int j = 1; j < k; j++)
+		if (p[j] > p[best])
+			best = j;
+	return best;
+}
+
+/* Keras' per-image loss from probabilities, clipped to [1e-7, 1-1e-7]. */
+static double
+image_loss(const float *p, int k, float y)
+{
+	const double eps = 1e-7;
+
+	if (k == 1) {
+		double q = fmin(fmax(p[0], eps), 1 - eps);
+		return -(y * log(q) + (1 - y) * log(1 - q));
+	}
+	return -log(fmin(fmax(p[(int)y], eps), 1 - eps));
+}
+
+/* Loss and accuracy of the model on the validation set (inference mode). */
+static void
+evaluate(struct trainer *t, double *lossP, double *accP)
+{
+	double loss = 0, acc = 0;
+	int n = 0;
+
+	for (int i = 0; i < t->val.n; i++) {
+		const struct feed *b = &t->val.b[i];
+		if (nn_forward(t->m, b->dt, b->x, b->n, 0) < 0 || nn_predict(t->m, t->probs) < 0)
+			die("validation: %s", nn_error(t->m));
+		for (int j = 0; j < b->n; j++) {
+			loss += image_loss(t->probs + (size_t)j * t->k, t->k, b->y[j]);
+			acc += predicted(t->probs + (size_t)j * t->k, t->k) == (int)b->y[j];
+			n++;
+		}
+	}
+	*lossP = loss / n;
+	*accP = acc / n;
+}
+
+static double
+peak_rss_mb(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0;
+}
+
+/* Remembers the class name of each label seen, for the saved model. */
+static void
+note_classes(struct trainer *t, const struct feed *fb)
+{
+	for (int i = 0; i < fb->n; i++) {
+		int y = (int)fb->y[i];
+		if (y < t->nnames && t->names[y][0])
+			continue;
+		if (y >= t->nnames) {
+			t->names = xreallocarray(t->names, (size_t)y + 1, sizeof *t->names);
+			for (int j = t->nnames; j <= y; j++)
+				t->names[j] = xstrdup("");
+			t->nnames = y + 1;
+		}
+		if (fb->classes[i][0]) {
+			free(t->names[y]);
+			t->names[y] = xstrdup(fb->classes[i]);
+		}
+	}
+}
+
+static void
+check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
+{
+	char err[400];
+	int nclass = t->k == 1 ? 2 : t->k;
+
+	if (feed_check_shape(fb, t->h, t->w, t->c, err, sizeof err) < 0)
+		die("stdin: frame %llu: %s", (unsigned long long)index, err);
+	if (fb->n > t->bs)
+		die("stdin: frame %llu: a batch of %d images, but the first batch had %d "
+		    "(nntrain plans memory for the first batch's size)", (unsigned long long)index, fb->n, t->bs);
+	for (int i = 0; i < fb->n; i++)
+		if (fb->y[i] < 0 || fb->y[i] >= nclass)
+			die("stdin: frame %llu: %s: label %g is not a class of the model (0..%d)%s",
+			    (unsigned long long)index, fb->ids[i], fb->y[i], nclass - 1,
+			    fb->y[i] < 0 ? "; training images need labels (class folders)" : "");
+}
+
+static void
+caption(const struct trainer *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "loss: %.4f - acc: %.4f", t->seen ? t->loss_sum / t->seen : 0.0,
+	    t->seen ? t->acc_sum / t->seen : 0.0);
+}
+
+void
+trainer_batch(struct trainer *t, const struct frame *f)
+{
+	struct feed fb;
+	struct nn_optim opt = t->o->optim;
+	char err[400];
+	float loss;
+
+	t->batch_in_epoch++;
+	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches))
+		return;
+	if (t->stopped)
+		return;
+	if (!t->active) {
+		t->active = 1;
+		t->t0 = now_seconds();
+		progress_start(&t->prog, 0, t->o->quiet);
+	}
+	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
+		die("stdin: frame %llu: %s", (unsigned long long)f->index, err);
+	check_batch(t, &fb, f->index);
+	note_classes(t, &fb);
+	for (int i = 0; i < fb.n; i++)
+		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb.y[i] != 0] : 1.0f;
+	opt.lr = t->lr;
+	if (nn_forward(t->m, fb.dt, fb.x, fb.n, 1) < 0 ||
+	    nn_backward(t->m, fb.y, t->o->has_class_weight ? t->wts : NULL, &loss, t->probs) < 0 ||
+	    nn_step(t->m, &opt) < 0)
+		die("training step: %s", nn_error(t->m));
+	if (!isfinite(loss))
+		die("training diverged: the loss is %g at step %lld (lower --lr?)", loss,
+		    (long long)nn_step_count(t->m));
+	t->loss_sum += (double)loss * fb.n;
+	for (int i = 0; i < fb.n; i++)
+		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];
+	t->seen += fb.n;
+	t->steps++;
+	caption(t, err, sizeof err);
+	progress_update(&t->prog, t->steps, err);
+	feed_free(&fb);
+}
+
+/* The train_state map of a checkpoint: where the stream stands and what
+ * the epoch in progress has accumulated. */
+static void
+pack_state(const struct trainer *t, int epoch, int batch, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	struct { const char *k; double v; int real; } kv[] = {
+		{ "epoch", epoch, 0 }, { "batch", batch, 0 }, { "steps", t->steps, 0 },
+		{ "seen", (double)t->seen, 0 }, { "bad_epochs", t->bad_epochs, 0 },
+		{ "plateau_bad", t->plateau_bad, 0 }, { "stopped", t->stopped, 0 },
+		{ "loss_sum", t->loss_sum, 1 }, { "acc_sum", t->acc_sum, 1 },
+		{ "seconds", t->seconds, 1 }, { "lr", t->lr, 1 }, { "best", t->best, 1 },
+	};
+	int n = (int)(sizeof kv / sizeof kv[0]);
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_str_with_body(&pk, kv[i].k, strlen(kv[i].k));
+		if (kv[i].real)
+			msgpack_pack_double(&pk, kv[i].v);
+		else
+			msgpack_pack_int64(&pk, (int64_t)kv[i].v);
+	}
+}
+
+/* Saves the model to path; with_state adds the optimizer and the position
+ * (epoch, batch) to resume from. */
+static void
+save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
+{
+	msgpack_sbuffer sb = { 0 };
+	msgpack_zone z;
+	msgpack_object st;
+	char err[512];
+	size_t off = 0;
+
+	nn_params_download(t->m);
+	if (with_state)
+		nn_moments_download(t->m);
+	if (t->nnames > 0 && !t->o->classes)
+		nn_model_info_set_classes(&t->info, t->names, t->nnames);
+	t->info.optim = t->o->optim;
+	t->info.optim.lr = t->lr;
+	msgpack_zone_init(&z, 1024);
+	if (with_state) {
+		pack_state(t, epoch, batch, &sb);
+		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
+	}
+	if (nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL, err, sizeof err) < 0)
+		die("%s: %s", path, err);
+	msgpack_zone_destroy(&z);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static double
+monitored(const struct trainer *t, const double v[4])
+{
+	return v[t->o->monitor];
+}
+
+/* Best model, learning-rate schedules and early stopping after an epoch. */
+static void
+schedules(struct trainer *t, const double v[4], int epoch)
+{
+	const struct train_options *o = t->o;
+	int maximise = o->monitor == MON_VAL_ACC || o->monitor == MON_ACC;
+	double x = monitored(t, v);
+	int improved = isnan(t->best) || (maximise ? x > t->best : x < t->best);
+
+	if (isnan(x))
+		improved = 0;
+	if (improved) {
+		t->best = x;
+		t->bad_epochs = t->plateau_bad = 0;
+		if (o->best)
+			save(t, o->best, 0, epoch + 1, 0);
+	} else {
+		t->bad_epochs++;
+		t->plateau_bad++;
+	}
+	if (o->plateau_patience && t->plateau_bad >= o->plateau_patience) {
+		t->lr *= o->plateau_factor;
+		t->plateau_bad = 0;
+		info("no improvement for %d epochs: learning rate now %g", o->plateau_patience, t->lr);
+	}
+	if (o->lr_step_every && (epoch + 1) % o->lr_step_every == 0)
+		t->lr *= o->lr_step_factor;
+	if (o->early_stop && t->bad_epochs >= o->early_stop) {
+		t->stopped = 1;
+		info("early stop: %s has not improved for %d epochs", 
+		    (const char *[]){ "val_loss", "val_acc", "loss", "acc" }[o->monitor], o->early_stop);
+	}
+}
+
+static void
+write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
+{
+	struct frame_writer *w = t->out;
+
+	fw_map(w, has_val ? 14 : 12);
+	fw_kv_str(w, "kind", "metrics");
+	fw_kv_int(w, "epoch", t->epoch + 1);
+	fw_kv_int(w, "epochs", t->epochs);
+	fw_kv_int(w, "steps", t->steps);
+	fw_kv_int(w, "images", t->seen);
+	fw_kv_double(w, "loss", v[MON_LOSS]);
+	fw_kv_double(w, "acc", v[MON_ACC]);
+	if (has_val) {
+		fw_kv_double(w, "val_loss", v[MON_VAL_LOSS]);
+		fw_kv_double(w, "val_acc", v[MON_VAL_ACC]);
+	}
+	fw_kv_double(w, "lr", t->lr);
+	fw_kv_double(w, "seconds", secs);
+	fw_kv_double(w, "images_per_s", secs > 0 ? t->seen / secs : 0);
+	fw_kv_double(w, "peak_rss_mb", peak_rss_mb());
+	fw_kv_int(w, "step", nn_step_count(t->m));
+	frame_flush(w);
+}
+
+static void
+end_epoch(struct trainer *t)
+{
+	double v[4] = { NAN, NAN, NAN, NAN }, secs;
+	char line[256], cap[160];
+	int has_val = t->val.n > 0;
+
+	if (!t->active)
+		return;
+	v[MON_LOSS] = t->loss_sum / t->seen;
+	v[MON_ACC] = t->acc_sum / t->seen;
+	if (has_val)
+		evaluate(t, &v[MON_VAL_LOSS], &v[MON_VAL_ACC]);
+	secs = t->seconds + now_seconds() - t->t0;
+	write_metrics(t, v, has_val, secs);
+	caption(t, cap, sizeof cap);
+	if (has_val)
+		snprintf(cap + strlen(cap), sizeof cap - strlen(cap), " - val_loss: %.4f - val_acc: %.4f",
+		    v[MON_VAL_LOSS], v[MON_VAL_ACC]);
+	snprintf(line, sizeof line, "epoch %d%s%.0d - %d steps", t->epoch + 1, t->epochs ? "/" : "",
+	    t->epochs, t->steps);
+	t->prog.t0 = now_seconds() - secs;
+	progress_done(&t->prog, line, cap);
+	schedules(t, v, t->epoch);
+	t->active = 0;
+	t->loss_sum = t->acc_sum = t->seconds = 0;
+	t->seen = t->steps = 0;
+	if (t->o->checkpoint)
+		save(t, t->o->checkpoint, 1, t->epoch + 1, 0);
+}
+
+void
+trainer_epoch_frame(struct trainer *t, const struct frame *f)
+{
+	int64_t index = 0, count = 0;
+
+	end_epoch(t);
+	mp_int(&f->root, "index", &index);
+	mp_int(&f->root, "count", &count);
+	t->epoch = (int)index;
+	t->epochs = (int)count;
+	t->batch_in_epoch = 0;
+}
+
+void
+trainer_finish(struct trainer *t)
+{
+	end_epoch(t);
+	if (t->o->save)
+		save(t, t->o->save, 0, t->epoch + 1, 0);
+}
+
+void
+trainer_interrupted(struct trainer *t)
+{
+	if (!t->o->checkpoint)
+		return;
+	if (t->active)
+		t->seconds += now_seconds() - t->t0;
+	save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
+}
+
+void
+trainer_free(struct trainer *t)
+{
+	feed_set_free(&t->val);
+	nn_model_free(t->m);
+	nn_model_info_free(&t->info);
+	if (t->be)
+		t->be->close(t->be);
+	for (int i = 0; i < t->nnames; i++)
+		free(t->names[i]);
+	free(t->names);
+	free(t->probs);
+	free(t->wts);
+}

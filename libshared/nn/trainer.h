@@ -1,0 +1,84 @@
+/* trainer.h — the training loop behind nntrain: epochs, validation,
+ * schedules, early stopping, checkpoints and exact resumption.
+ *
+ * Ownership: a trainer owns its backend, model, validation set and buffers;
+ * trainer_free releases them.  Options are the caller's and must outlive it.
+ */
+#ifndef RADPIPE_NN_TRAINER_H
+#define RADPIPE_NN_TRAINER_H
+
+#include <stdint.h>
+#include "frame.h"
+#include "nn/feed.h"
+#include "nn/modelio.h"
+#include "nn/nn.h"
+#include "progress.h"
+
+enum monitor { MON_VAL_LOSS, MON_VAL_ACC, MON_LOSS, MON_ACC };
+
+struct train_options {
+	const char *arch, *weights, *classes, *preprocess;
+	struct nn_head head;
+	struct nn_optim optim;
+	const char *freeze_until;
+	int freeze_base, bn_frozen, bn_unbiased;
+	float class_weight[2];
+	int has_class_weight;
+	int lr_step_every;
+	float lr_step_factor;
+	int plateau_patience;
+	float plateau_factor;
+	int early_stop;
+	int monitor;            /* enum monitor */
+	uint64_t seed;
+	const char *val, *save, *checkpoint, *best, *resume;
+	const char *device;
+	int threads, deterministic, quiet;
+};
+
+struct trainer {
+	const struct train_options *o;
+	struct frame_writer *out;
+	struct nn_backend *be;
+	struct nn_model *m;
+	struct nn_model_info info;
+	struct feed_set val;
+	int bs, h, w, c, k;             /* planned batch, input shape, outputs */
+	float *probs, *wts;
+	char **names;                   /* class names seen, by label */
+	int nnames;
+	/* the epoch in progress */
+	int epoch, epochs, batch_in_epoch, steps, active;
+	double loss_sum, acc_sum, seconds;
+	long seen;
+	double t0;
+	/* resumption: skip what the checkpoint has done */
+	int skip_epoch, skip_batches;
+	/* schedules and early stopping */
+	float lr;
+	double best;
+	int bad_epochs, plateau_bad, stopped;
+	struct progress prog;
+};
+
+/* Fills o with the paper's defaults (InceptionV3, head 256/0.5/1, rescale,
+ * Adam 1e-4 with Keras 2018 epsilon 1e-8, seed 1, monitor val_loss, cpu). */
+void trainer_defaults(struct train_options *o);
+/* Prepares t (no model yet); metrics frames will go to out. */
+void trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out);
+/* Opens the backend, builds or loads the model for the shape of the first
+ * batch frame f, loads the validation set.  0, or -1 with err. */
+int trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen);
+/* An epoch frame: ends the epoch in progress, starts the next. */
+void trainer_epoch_frame(struct trainer *t, const struct frame *f);
+/* One training step on a batch frame (or a skip when resuming); dies on
+ * bad input. */
+void trainer_batch(struct trainer *t, const struct frame *f);
+/* End of stream: ends the last epoch, writes --save. */
+void trainer_finish(struct trainer *t);
+/* Saves the checkpoint of the current position (on a signal). */
+void trainer_interrupted(struct trainer *t);
+/* Releases everything t owns. */
+void trainer_free(struct trainer *t);
+
+#endif

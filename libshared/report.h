@@ -1,0 +1,53 @@
+/* report.h — result frames built key by key, and rendered as JSON lines,
+ * TSV or CSV for jq and spreadsheets (used by metrics(1)).
+ *
+ * A report is a sequence of frames (msgpack maps) collected in memory; the
+ * report owns its buffers; report_free releases them.  Non-finite numbers
+ * stay IEEE values in frames and become null in JSON and empty cells in
+ * TSV/CSV.
+ */
+#ifndef RADPIPE_REPORT_H
+#define RADPIPE_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <msgpack.h>
+
+/* A frame under construction: entries packed into body and counted. */
+struct fb {
+	msgpack_sbuffer body;
+	msgpack_packer pk;      /* for values the helpers below do not cover */
+	size_t n;
+};
+
+/* Starts an empty map. */
+void fb_begin(struct fb *b);
+/* Adds key k; the caller packs its value on b->pk next. */
+void fb_key(struct fb *b, const char *k);
+/* Adds k: string v. */
+void fb_str(struct fb *b, const char *k, const char *v);
+/* Adds k: integer v. */
+void fb_int(struct fb *b, const char *k, int64_t v);
+/* Adds k: double v. */
+void fb_num(struct fb *b, const char *k, double v);
+/* Adds k: [v0, ..., vn-1] as doubles. */
+void fb_nums(struct fb *b, const char *k, const double *v, size_t n);
+/* Packs b as one map into *out (appended); frees b's body. */
+void fb_end(struct fb *b, msgpack_sbuffer *out);
+
+/* Writes every frame of buf[0..len) to fp as one JSON object per line. */
+void report_json(FILE *fp, const char *buf, size_t len);
+/* Writes the frames of buf as a long table: kind, key, value, ci_low,
+ * ci_high (a key k with a sibling k_ci = [lo, hi] fills the last two).
+ * Arrays flatten to k[i], nested maps to k.sub.  A frame that has every
+ * key of wide (NULL-terminated names of arrays; may be NULL) is written
+ * instead as a wide table with those columns.  Frames are separated by a
+ * blank line.  sep is '\t' or ','; CSV fields are quoted when needed. */
+void report_table(FILE *fp, const char *buf, size_t len, char sep, const char *const *wide);
+/* Writes the frames of buf as tables for people: evaluation, roc,
+ * training_summary and score_summary frames (metrics(1)); other kinds as
+ * the TSV long table. */
+void report_text(FILE *fp, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,337 @@
+/* test_inception_parity.c — radpipe's InceptionV3 against Keras' own
+ * outputs (tests/ref/keras_inception.mpk, made by make_keras_fixture.sh).
+ *
+ * Needs $RADPIPE_WEIGHTS (the ImageNet weights) and the fixture (path in
+ * $RADPIPE_PARITY_FIXTURE, default tests/ref/keras_inception.mpk); skips,
+ * passing, without them.  For each backend (ref, and cpu when it opens):
+ *   inference: mixed0, mixed5 (subsampled), mixed10 and the pooled 2048
+ *     vector of chest2 and abd2, preprocessed both ways: max |diff| over
+ *     max |Keras value| must stay under FWD_TOL;
+ *   training (batch statistics, head 256 relu + 1 logit, no dropout): loss,
+ *     probabilities, gradients (read back through one SGD step with lr 1),
+ *     updated moving statistics and the parameters after one Adam step.
+ * RADPIPE_PARITY_REF=forward (default) runs only inference on ref (a full
+ * training step there is slow), =full everything, =none skips ref.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "frame.h"
+#include "nn/h5keras.h"
+#include "nn/nn.h"
+
+#define FWD_TOL 1e-4    /* relative to max |value| of the layer */
+#define GRAD_TOL 1e-3   /* relative to max |gradient| of the parameter */
+#define LOSS_TOL 1e-4   /* relative */
+#define STAT_TOL 1e-5   /* moving statistics, relative to max |value| */
+#define STEP_TOL 1e-5   /* parameters after Adam: absolute (a step is 1e-4) */
+
+struct ref {
+	char name[96];
+	float *x;               /* count values */
+	int32_t *idx;           /* NULL: the whole tensor */
+	size_t count;
+	unsigned char *u8;      /* images */
+};
+
+static struct ref refs[64];
+static int nrefs, failures;
+
+static void
+keep(const struct frame *f, struct frame_reader *r)
+{
+	struct ref *p = &refs[nrefs];
+	struct tensor t, ti;
+	char err[256];
+
+	if (!frame_is(f, "ref") || nrefs == 64)
+		return;
+	if (mp_str(&f->root, "name", p->name, sizeof p->name) != 1 ||
+	    tensor_from_object(&t, mp_get(&f->root, "x"), err, sizeof err) < 0)
+		die("%s: frame %llu: bad ref frame", frame_reader_name(r), (unsigned long long)f->index);
+	p->count = tensor_count(&t);
+	if (t.dtype == DT_U8) {
+		p->u8 = xmalloc(t.nbytes);
+		memcpy(p->u8, t.data, t.nbytes);
+	} else {
+		p->x = xmalloc(t.nbytes);
+		memcpy(p->x, t.data, t.nbytes);
+	}
+	if (mp_get(&f->root, "idx") != NULL) {
+		if (tensor_from_object(&ti, mp_get(&f->root, "idx"), err, sizeof err) < 0 ||
+		    ti.dtype != DT_I32 || tensor_count(&ti) != p->count)
+			die("%s: %s: bad idx", frame_reader_name(r), p->name);
+		p->idx = xmalloc(ti.nbytes);
+		memcpy(p->idx, ti.data, ti.nbytes);
+	}
+	nrefs++;
+}
+
+static const struct ref *
+ref(const char *name)
+{
+	for (int i = 0; i < nrefs; i++)
+		if (strcmp(refs[i].name, name) == 0)
+			return &refs[i];
+	die("fixture has no %s", name);
+}
+
+/* Compares got (the full tensor, one sample) with ref r: prints and
+ * returns max |diff| / max |ref|. */
+static double
+compare(const char *be, const char *what, const float *got, size_t n, const struct ref *r,
+        double tol, int absolute)
+{
+	double d = 0, mx = 0, rel;
+	size_t i, j, worst = 0;
+
+	for (i = 0; i < r->count; i++) {
+		j = r->idx ? (size_t)r->idx[i] : i;
+		if (j >= n)
+			die("%s: index %zu out of range", r->name, j);
+		if (fabs((double)got[j] - r->x[i]) > d) {
+			d = fabs((double)got[j] - r->x[i]);
+			worst = i;
+		}
+		mx = fmax(mx, fabs(r->x[i]));
+	}
+	if (getenv("RADPIPE_PARITY_VERBOSE") != NULL && r->count > 0)
+		printf("     worst at %zu: radpipe %.7g keras %.7g\n",
+		       r->idx ? (size_t)r->idx[worst] : worst,
+		       got[r->idx ? (size_t)r->idx[worst] : worst], r->x[worst]);
+	rel = absolute ? d : d / (mx > 0 ? mx : 1);
+	printf("%-4s %-44s max|diff| %.3g  max|keras| %.3g  %s %.3g%s\n", be, what, d, mx,
+	       absolute ? "abs" : "rel", rel,
+	       rel <= tol ? "" : "  FAIL");
+	if (!(rel <= tol))
+		failures++;
+	return rel;
+}
+
+/* Places the ImageNet weights of the h5 file in m. */
+static void
+load_h5(struct nn_model *m, const char *path)
+{
+	struct h5k_file *f;
+	const struct nn_param *p;
+	char err[512];
+	int i, j, pi, placed = 0;
+
+	if ((f = h5k_open(path, err, sizeof err)) == NULL)
+		die("%s", err);
+	for (i = 0; i < f->nlayers; i++)
+		for (j = 0; j < f->layers[i].nweights; j++) {
+			if ((pi = nn_param_find(m, f->layers[i].w[j].name)) < 0)
+				die("%s not in the model", f->layers[i].w[j].name);
+			p = nn_param_at(m, pi);
+			if (p->size != f->layers[i].w[j].count ||
+			    h5k_read(f, &f->layers[i], &f->layers[i].w[j],
+			             nn_params_host(m) + p->offset, err, sizeof err) < 0)
+				die("%s: %s", f->layers[i].w[j].name, err);
+			placed++;
+		}
+	if (placed != 376)
+		die("placed %d weights, not 376", placed);
+	h5k_close(f);
+}
+
+/* The fixture's head kernels (see make_keras_fixture.py); biases zero. */
+static void
+init_head(struct nn_model *m)
+{
+	static const char *const names[2] = { "dense_1/kernel:0", "dense_2/kernel:0" };
+	const struct nn_param *p;
+	double lim, u;
+	float *w;
+	size_t i;
+
+	for (int k = 0; k < 2; k++) {
+		p = nn_param_at(m, nn_param_find(m, names[k]));
+		w = nn_params_host(m) + p->offset;
+		lim = sqrt(6.0 / (p->shape[0] + p->shape[1]));
+		for (i = 0; i < p->size; i++) {
+			u = (double)(uint32_t)((uint64_t)i * 2654435761u + (uint64_t)(k + 1)) / 4294967296.0;
+			w[i] = (float)((2 * u - 1) * lim);
+		}
+	}
+}
+
+static unsigned char *
+batch_images(void)
+{
+	const struct ref *a = ref("chest2/input"), *b = ref("abd2/input");
+	unsigned char *x = xmalloc(a->count * 2);
+
+	memcpy(x, a->u8, a->count);
+	memcpy(x + a->count, b->u8, b->count);
+	return x;
+}
+
+static void
+run_forward(struct nn_model *m, const char *be, const unsigned char *x)
+{
+	static const char *const pres[2] = { "rescale", "inception" };
+	static const char *const layers[4] = { "mixed0", "mixed5", "mixed10", "global_average_pooling2d_1" };
+	static const char *const imgs[2] = { "chest2", "abd2" };
+	static const float sc[2] = { 1.0f / 255, 1.0f / 127.5f }, off[2] = { 0, -1 };
+	char name[128];
+	float *out;
+
+	for (int p = 0; p < 2; p++) {
+		nn_set_preprocess(m, sc[p], off[p]);
+		if (nn_forward(m, NN_IN_U8, x, 2, 0) < 0)
+			die("forward: %s", nn_error(m));
+		for (int k = 0; k < 4; k++) {
+			const struct nn_layer *l = nn_layer_at(m, nn_layer_find(m, layers[k]));
+			size_t n = (size_t)l->h * l->w * l->c;
+
+			out = xmalloc(2 * n * sizeof *out);
+			if (nn_layer_output(m, nn_layer_find(m, layers[k]), out) < 0)
+				die("layer output: %s", nn_error(m));
+			for (int i = 0; i < 2; i++) {
+				snprintf(name, sizeof name, "%s/%s/%s", imgs[i], pres[p], k == 3 ? "pool" : layers[k]);
+				compare(be, name, out + i * n, n, ref(name), FWD_TOL, 0);
+			}
+			free(out);
+		}
+	}
+}
+
+/* Compares parameter pname of host array a with fixture frame prefix/pname. */
+static void
+compare_param(struct nn_model *m, const char *be, const char *prefix, const char *pname,
+              const float *a, double tol, int absolute)
+{
+	const struct nn_param *p;
+	char name[160];
+	int pi = nn_param_find(m, pname);
+
+	if (pi < 0)
+		die("no parameter %s", pname);
+	p = nn_param_at(m, pi);
+	snprintf(name, sizeof name, "%s%s", prefix, pname);
+	compare(be, name, a + p->offset, p->size, ref(name), tol, absolute);
+}
+
+/* One training step on the batch; see the file comment. */
+static void
+run_train(struct nn_model *m, const char *be, const unsigned char *x)
+{
+	static const float y[2] = { 0, 1 };
+	const struct nn_optim sgd = { .type = NN_SGD, .lr = 1 };
+	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
+	                               .beta2 = 0.999f, .eps = 1e-8f };
+	size_t n = nn_arena_size(m), i;
+	float loss, probs[2], *p1 = XNEW(float, n), *g = XNEW(float, n), *h;
+	const char *pn;
+	int k;
+
+	nn_set_preprocess(m, 1.0f / 255, 0);
+	nn_set_bn_unbiased(m, 0);
+	nn_set_bce_clip(m, 1e-7f);
+	if (nn_forward(m, NN_IN_U8, x, 2, 1) < 0 || nn_backward(m, y, NULL, &loss, probs) < 0)
+		die("training step: %s", nn_error(m));
+	compare(be, "train/loss", &loss, 1, ref("train/loss"), LOSS_TOL, 0);
+	compare(be, "train/probs", probs, 2, ref("train/probs"), LOSS_TOL, 0);
+	nn_params_download(m);
+	h = nn_params_host(m);
+	memcpy(p1, h, n * sizeof *h);
+	if (nn_step(m, &sgd) < 0)       /* p - 1 * g: the gradient, read back */
+		die("sgd: %s", nn_error(m));
+	nn_params_download(m);
+	for (i = 0; i < n; i++)
+		g[i] = p1[i] - h[i];
+	for (k = 0; k < nrefs; k++) {
+		if (strncmp(refs[k].name, "train/grad/", 11) == 0)
+			compare_param(m, be, "train/grad/", refs[k].name + 11, g, GRAD_TOL, 0);
+		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_"))
+			compare_param(m, be, "train/param/", refs[k].name + 12, p1, STAT_TOL, 0);
+	}
+	memcpy(h, p1, n * sizeof *h);
+	nn_params_upload(m);
+	memset(nn_moments_host(m, 0), 0, n * sizeof(float));
+	memset(nn_moments_host(m, 1), 0, n * sizeof(float));
+	nn_moments_upload(m);
+	nn_set_step_count(m, 0);
+	if (nn_step(m, &adam) < 0)
+		die("adam: %s", nn_error(m));
+	nn_params_download(m);
+	for (k = 0; k < nrefs; k++) {
+		pn = refs[k].name + 12;
+		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(pn, "/moving_"))
+			compare_param(m, be, "train/param/", pn, h, STEP_TOL, 1);
+	}
+	free(p1);
+	free(g);
+}
+
+static void
+run_backend(const char *name, const char *wpath, int train)
+{
+	struct nn_backend_opts o = { 0 };
+	struct nn_head head = { 256, 0, 1 };
+	struct nn_backend *be;
+	struct nn_model *m;
+	unsigned char *x;
+	char err[256];
+
+	if ((be = nn_backend_open(name, &o, err, sizeof err)) == NULL) {
+		printf("%s backend: not available (%s)%s\n", name, err,
+		       strcmp(name, "ref") == 0 ? "  FAIL" : ", skipped");
+		failures += strcmp(name, "ref") == 0;
+		return;
+	}
+	if ((m = nn_inception_v3(299, 299, &head)) == NULL)
+		die("cannot build inception_v3");
+	nn_model_init_params(m, 1);
+	load_h5(m, wpath);
+	init_head(m);
+	if (nn_model_plan(m, be, 2) < 0)
+		die("plan: %s", nn_error(m));
+	nn_params_upload(m);
+	x = batch_images();
+	run_forward(m, name, x);
+	if (train)
+		run_train(m, name, x);
+	free(x);
+	nn_model_free(m);
+	be->close(be);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *wdir = getenv("RADPIPE_WEIGHTS"), *fx = getenv("RADPIPE_PARITY_FIXTURE");
+	const char *mode = getenv("RADPIPE_PARITY_REF");
+	static const char *const backends[2] = { "ref", "cpu" };
+	char wpath[4096];
+	struct frame_reader *r;
+	struct frame f;
+
+	err_init(argv[0]);
+	if (fx == NULL)
+		fx = "tests/ref/keras_inception.mpk";
+	if (mode == NULL)
+		mode = "forward";
+	if (wdir == NULL || *wdir == '\0' || access(fx, R_OK) < 0) {
+		printf("SKIP: needs RADPIPE_WEIGHTS and %s\n", fx);
+		return 0;
+	}
+	snprintf(wpath, sizeof wpath, "%s/inception_v3_imagenet_notop.h5", wdir);
+	if ((r = frame_reader_open(fx)) == NULL)
+		die("%s: cannot open", fx);
+	while (frame_next(r, &f) == 1)
+		keep(&f, r);
+	frame_reader_close(r);
+	for (int b = 0; b < 2; b++) {
+		if (b == 0 && strcmp(mode, "none") == 0)
+			continue;
+		run_backend(backends[b], wpath, b == 1 || strcmp(mode, "full") == 0);
+	}
+	printf("parity: %d comparison(s) failed\n", failures);
+	return failures > 0;
+}

@@ -1,0 +1,267 @@
+/* test_modelio.c — model files: round trip of parameters, optimizer state
+ * and train state; every kind of mismatch named; damaged files refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "nn/modelio.h"
+#include "nn/nn.h"
+
+static char tmpdir[] = "/tmp/radpipe-modelio-XXXXXX";
+static char path[256];
+
+/* A small model: conv/BN/relu, GAP, dense head; filters and an optional
+ * extra conv vary it for the mismatch tests. */
+static struct nn_model *
+small(int filters, int extra)
+{
+	struct nn_model *m = nn_model_new("input_1", 8, 8, 3);
+	int x;
+
+	assert_non_null(m);
+	x = nn_conv2d(m, "conv2d_1", 0, filters, 3, 3, 1, 1, NN_SAME, 0);
+	x = nn_batchnorm(m, "batch_normalization_1", x, 1e-3f, 0.99f, 0, 1);
+	x = nn_relu(m, "activation_1", x);
+	if (extra)
+		x = nn_conv2d(m, "conv2d_2", x, 4, 1, 1, 1, 1, NN_SAME, 1);
+	x = nn_gap(m, "global_average_pooling2d_1", x);
+	x = nn_dense(m, "dense_1", x, 5, 1, NN_ACT_RELU);
+	x = nn_dense(m, "dense_2", x, 1, 1, NN_ACT_SIGMOID);
+	assert_true(x >= 0);
+	nn_model_init_params(m, 7);
+	return m;
+}
+
+static void
+fill_info(struct nn_model_info *info)
+{
+	static char *const names[] = { "chest", "abdomen" };
+
+	memset(info, 0, sizeof *info);
+	snprintf(info->arch, sizeof info->arch, "small_test");
+	info->input[0] = info->input[1] = 8;
+	info->input[2] = 3;
+	info->head = (struct nn_head){ 5, 0.25f, 1 };
+	snprintf(info->preprocess, sizeof info->preprocess, "inception");
+	nn_model_info_set_classes(info, names, 2);
+	info->optim = (struct nn_optim){ .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
+	                                 .beta2 = 0.999f, .eps = 1e-8f };
+}
+
+/* Train state {epoch: 3, rng: bin(16), pos: 1234} in zone z. */
+static msgpack_object
+make_state(msgpack_zone *z, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	msgpack_object o;
+	size_t off = 0;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "epoch", 5);
+	msgpack_pack_int(&pk, 3);
+	msgpack_pack_str_with_body(&pk, "rng", 3);
+	msgpack_pack_bin_with_body(&pk, "0123456789abcdef", 16);
+	msgpack_pack_str_with_body(&pk, "pos", 3);
+	msgpack_pack_int(&pk, 1234);
+	assert_int_equal(msgpack_unpack(sb->data, sb->size, &off, z, &o), MSGPACK_UNPACK_SUCCESS);
+	return o;
+}
+
+static void
+test_roundtrip(void **state)
+{
+	struct nn_model *a = small(6, 0), *b = small(6, 0);
+	struct nn_model_info info, got;
+	msgpack_sbuffer sb;
+	msgpack_zone *z = msgpack_zone_new(4096);
+	msgpack_object ts = make_state(z, &sb);
+	size_t n = nn_arena_size(a), i;
+	float *m1;
+	char err[1024];
+
+	fill_info(&info);
+	m1 = nn_moments_host(a, 0);
+	assert_non_null(m1);
+	for (i = 0; i < n; i++) {
+		m1[i] = (float)i * 0.5f;
+		nn_moments_host(a, 1)[i] = (float)i * 0.25f;
+	}
+	nn_set_step_count(a, 42);
+	nn_set_trainable(a, nn_layer_find(a, "conv2d_1"), 0);
+	nn_model_init_params(b, 99);
+	assert_int_equal(nn_model_save(path, a, &info, 1, &ts, err, sizeof err), 0);
+	if (nn_model_load_into(path, b, &got, err, sizeof err) < 0)
+		fail_msg("%s", err);
+	assert_memory_equal(nn_params_host(a), nn_params_host(b), n * sizeof(float));
+	for (i = 0; i < (size_t)nn_param_count(a); i++) {
+		const struct nn_param *p = nn_param_at(a, (int)i);
+
+		if (!p->trainable)
+			continue;
+		assert_memory_equal(nn_moments_host(a, 0) + p->offset,
+		                    nn_moments_host(b, 0) + p->offset, p->size * sizeof(float));
+		assert_memory_equal(nn_moments_host(a, 1) + p->offset,
+		                    nn_moments_host(b, 1) + p->offset, p->size * sizeof(float));
+	}
+	assert_int_equal(nn_step_count(b), 42);
+	assert_false(nn_layer_at(b, nn_layer_find(b, "conv2d_1"))->trainable);
+	assert_string_equal(got.arch, "small_test");
+	assert_string_equal(got.preprocess, "inception");
+	assert_int_equal(got.nclasses, 2);
+	assert_string_equal(got.classes[1], "abdomen");
+	assert_int_equal(got.head.dense_units, 5);
+	assert_true(got.has_optim && got.optim.type == NN_ADAM && got.optim.eps == 1e-8f);
+	assert_true(got.has_train_state);
+	assert_int_equal(got.train_state.type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(got.train_state.via.map.size, 3);
+	assert_int_equal(got.train_state.via.map.ptr[2].val.via.u64, 1234);
+	assert_memory_equal(got.train_state.via.map.ptr[1].val.via.bin.ptr, "0123456789abcdef", 16);
+	nn_model_info_free(&got);
+	nn_model_info_free(&info);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_zone_free(z);
+	nn_model_free(a);
+	nn_model_free(b);
+}
+
+static void
+expect(struct nn_model *m, const char *const *needles)
+{
+	struct nn_model_info got;
+	char err[2048] = "";
+
+	assert_int_equal(nn_model_load_into(path, m, &got, err, sizeof err), -1);
+	for (; *needles != NULL; needles++)
+		if (strstr(err, *needles) == NULL)
+			fail_msg("error \"%s\" does not say \"%s\"", err, *needles);
+	nn_model_free(m);
+}
+
+static void
+test_mismatch(void **state)
+{
+	static const char *const shape[] = { "wrong shape (5)", "conv2d_1/kernel:0",
+		"file [3,3,3,6], model [3,3,3,8]", "batch_normalization_1/beta:0", NULL };
+	static const char *const missing[] = { "missing (2)", "conv2d_2/kernel:0",
+		"conv2d_2/bias:0", NULL };
+	static const char *const extra[] = { "extra (2)", "conv2d_2/kernel:0", NULL };
+	struct nn_model *a = small(6, 0), *c = small(4, 1);
+	struct nn_model_info info;
+	char err[1024];
+
+	fill_info(&info);
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	expect(small(8, 0), shape);
+	expect(small(6, 1), missing);
+	/* a file with conv2d_2 loaded into a model without it */
+	assert_int_equal(nn_model_save(path, c, &info, 0, NULL, err, sizeof err), 0);
+	expect(small(4, 0), extra);
+	nn_model_info_free(&info);
+	nn_model_free(a);
+	nn_model_free(c);
+}
+
+static void
+write_file(const char *p, const void *data, size_t n)
+{
+	FILE *fp = fopen(p, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+test_damaged(void **state)
+{
+	static const char *const trunc[] = { "model.mpk", NULL };
+	static const char *const notmodel[] = { "not a radpipe model file", NULL };
+	struct nn_model *a = small(6, 0);
+	struct nn_model_info info;
+	char err[1024], *buf;
+	FILE *fp;
+	long n;
+
+	fill_info(&info);
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	assert_non_null(fp = fopen(path, "rb"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)n);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	write_file(path, buf, (size_t)n - 7);
+	expect(small(6, 0), trunc);
+	write_file(path, buf, 60);
+	expect(small(6, 0), trunc);
+	write_file(path, "\x81\xa4kind\xa6sample", 13);
+	expect(small(6, 0), notmodel);
+	write_file(path, "", 0);
+	expect(small(6, 0), trunc);
+	free(buf);
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
+/* nn_model_load builds the architecture the file names. */
+static void
+test_load_arch(void **state)
+{
+	struct nn_head h = { 16, 0.5f, 3 };
+	struct nn_model *a = nn_small_cnn(32, 32, 3, &h), *b;
+	struct nn_model_info info, got;
+	char err[1024];
+
+	assert_non_null(a);
+	nn_model_init_params(a, 3);
+	fill_info(&info);
+	snprintf(info.arch, sizeof info.arch, "small_cnn");
+	info.input[0] = info.input[1] = 32;
+	info.head = h;
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	b = nn_model_load(path, &got, err, sizeof err);
+	if (b == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(nn_arena_size(a), nn_arena_size(b));
+	assert_memory_equal(nn_params_host(a), nn_params_host(b), nn_arena_size(a) * sizeof(float));
+	assert_int_equal(nn_output_size(b), 3);
+	assert_false(got.has_optim || got.has_train_state);
+	nn_model_info_free(&got);
+	nn_model_free(b);
+	snprintf(info.arch, sizeof info.arch, "no_such_net");
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	assert_null(nn_model_load(path, &got, err, sizeof err));
+	assert_non_null(strstr(err, "no_such_net"));
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_mismatch),
+		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_load_arch),
+	};
+	char cmd[300];
+	int rc;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	snprintf(path, sizeof path, "%s/model.mpk", tmpdir);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		rc = 1;
+	return rc;
+}

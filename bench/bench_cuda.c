@@ -154,7 +154,7 @@ main(int argc, char **argv)
 {
 	struct opts o;
 	FILE *f = NULL;
-	char line[256], err[256];
+	char line[640], err[256];
 	int rc = 0;
 
 	parse(argc, argv, &o);

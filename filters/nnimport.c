@@ -184,6 +184,8 @@ main(int argc, char **argv)
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
+	memset(&info, 0, sizeof info);
+	set_classes(&info, &o);
 	if ((f = h5k_open(o.weights, err, sizeof err)) == NULL)
 		die("%s", err);
 	if (o.list) {
@@ -200,13 +202,11 @@ main(int argc, char **argv)
 		die("%s", err);
 	report(f, m, placed, &o);
 	h5k_close(f);
-	memset(&info, 0, sizeof info);
 	snprintf(info.arch, sizeof info.arch, "%s", o.arch);
 	info.input[0] = info.input[1] = o.size;
 	info.input[2] = 3;
 	info.head = o.head;
 	snprintf(info.preprocess, sizeof info.preprocess, "%s", o.preprocess);
-	set_classes(&info, &o);
 	if (nn_model_save(o.out, m, &info, 0, NULL, err, sizeof err) < 0)
 		die("%s", err);
 	nn_model_info_free(&info);

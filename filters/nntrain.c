@@ -58,13 +58,15 @@ static const char usage[] =
 "                        on SIGINT/SIGTERM\n"
 "  --best FILE           the model of the best epoch by --monitor\n"
 "  --resume FILE         continue from a checkpoint\n"
+"  --max-steps N         stop after N optimizer steps (counted from the start\n"
+"                        of training), saving the checkpoint\n"
 "execution:\n"
 "  --device D            cpu (default), ref, cuda or auto\n"
 "  --threads N           CPU threads (default: all cores)\n"
 "  --deterministic       only bit-reproducible algorithms (cuda)\n"
 "  -q, --quiet           no progress on stderr\n";
 
-static volatile sig_atomic_t stop_signal;
+static volatile int stop_signal;
 
 static void
 on_signal(int sig)
@@ -146,7 +148,7 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		{ "monitor", 1, NULL, 'm' }, { "seed", 1, NULL, 'r' }, { "val", 1, NULL, 'v' },
 		{ "save", 1, NULL, 's' }, { "checkpoint", 1, NULL, 'c' }, { "best", 1, NULL, 'b' },
 		{ "resume", 1, NULL, 'R' }, { "device", 1, NULL, 'd' }, { "threads", 1, NULL, 't' },
-		{ "deterministic", 0, NULL, 'D' }, { NULL, 0, NULL, 0 }
+		{ "deterministic", 0, NULL, 'D' }, { "max-steps", 1, NULL, 'x' }, { NULL, 0, NULL, 0 }
 	};
 	int ch;
 
@@ -170,11 +172,50 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		case 'd': o->device = optarg; break;
 		case 't': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
 		case 'D': o->deterministic = 1; break;
+		case 'x': o->max_steps = cli_int(optarg, "--max-steps", 1, (long long)1 << 50); break;
 		default: parse_more(ch, o);
 		}
 	}
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
+}
+
+/* SIGINT/SIGTERM set stop_signal and interrupt a blocked read (no
+ * SA_RESTART); the loop then saves a checkpoint and exits. */
+static void
+catch_signals(struct frame_reader *r)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	frame_reader_set_interrupt(r, &stop_signal);
+}
+
+static void
+interrupted(struct trainer *t, const struct train_options *o)
+{
+	trainer_interrupted(t);
+	die("interrupted by signal %d%s%s", stop_signal,
+	    o->checkpoint ? "; checkpoint saved to " : " (no --checkpoint: nothing saved)",
+	    o->checkpoint ? o->checkpoint : "");
+}
+
+/* frame_next that turns an interrupted read into a checkpoint. */
+static int
+next_frame(struct frame_reader *r, struct frame *f, struct trainer *t, const struct train_options *o)
+{
+	int s = frame_read(r, f);
+
+	if (s < 0 && stop_signal)
+		interrupted(t, o);
+	if (s < 0)
+		die("stdin: %s%s", frame_reader_error(r), t->o->checkpoint ?
+		    " (the last checkpoint is intact)" : "");
+	return s;
 }
 
 /* Reads frames until the first batch; returns 1 with it in f, 0 at end. */
@@ -212,14 +253,10 @@ main(int argc, char **argv)
 		die("stdin: no batch frames (expected imgload ... | batch N | nntrain)");
 	if (trainer_setup(&t, &f, err, sizeof err) < 0)
 		die("%s", err);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_signals(r);
 	do {
-		if (stop_signal) {
-			trainer_interrupted(&t);
-			die("interrupted by signal %d%s%s", (int)stop_signal,
-			    o.checkpoint ? "; checkpoint saved to " : "", o.checkpoint ? o.checkpoint : "");
-		}
+		if (stop_signal)
+			interrupted(&t, &o);
 		if (frame_is(&f, "epoch"))
 			trainer_epoch_frame(&t, &f);
 		else if (frame_is(&f, "batch"))
@@ -227,7 +264,7 @@ main(int argc, char **argv)
 		else if (frame_is(&f, "sample"))
 			die("stdin: frame %llu: a sample frame among batches: put 'batch N' before nntrain",
 			    (unsigned long long)f.index);
-	} while (frame_next(r, &f));
+	} while (next_frame(r, &f, &t, &o));
 	trainer_finish(&t);
 	frame_writer_close(w);
 	frame_reader_close(r);

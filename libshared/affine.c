@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COORD_LIMIT 1e9         /* keeps floor() results inside int64 */
@@ -144,9 +145,9 @@ affine_interp_name(enum affine_interp i)
 /* ---- element access for the border path ---- */
 
 static inline double
-load(const struct img *im, size_t i)
+load(const struct img *im, size_t i, enum elem el)
 {
-	switch (im->el) {
+	switch (el) {
 	case EL_U8: return ((const uint8_t *)im->src)[i];
 	case EL_U16: return ((const uint16_t *)im->src)[i];
 	default: return ((const float *)im->src)[i];
@@ -156,9 +157,9 @@ load(const struct img *im, size_t i)
 /* Stores v (already inside the type's range for integers), rounding half
  * away from zero: v >= 0 there, so floor(v + 0.5) by truncation. */
 static inline void
-store(const struct img *im, size_t i, double v)
+store(const struct img *im, size_t i, double v, enum elem el)
 {
-	switch (im->el) {
+	switch (el) {
 	case EL_U8: ((uint8_t *)im->dst)[i] = (uint8_t)(v + 0.5); break;
 	case EL_U16: ((uint16_t *)im->dst)[i] = (uint16_t)(v + 0.5); break;
 	default: ((float *)im->dst)[i] = (float)v; break;
@@ -193,35 +194,71 @@ clamp_coord(double v)
 	return v < -COORD_LIMIT ? -COORD_LIMIT : v > COORD_LIMIT ? COORD_LIMIT : v;
 }
 
-/* Output pixel at dst index o sampling input point (y, x), any position. */
-static void
-border_pixel(const struct img *im, const struct affine_warp *wp, size_t o, double y, double x)
+/* floor(v) as an integer, |v| <= COORD_LIMIT (inline: no libm call). */
+static inline int64_t
+ifloor(double v)
+{
+	int64_t i = (int64_t)v;
+	return i - ((double)i > v);
+}
+
+/* Output pixel at dst index o sampling input point (y, x), any position;
+ * el is a constant where it is inlined, so the type switches fold away. */
+static inline __attribute__((always_inline)) void
+border_pixel(const struct img *im, const struct affine_warp *wp, size_t o, double y, double x,
+             enum elem el)
 {
 	int64_t c = im->c;
 
 	y = clamp_coord(y);
 	x = clamp_coord(x);
 	if (wp->interp == AFFINE_INTERP_NEAREST) {
-		int64_t iy = map_index((int64_t)floor(y + 0.5), im->h, wp->fill);
-		int64_t ix = map_index((int64_t)floor(x + 0.5), im->w, wp->fill);
+		int64_t iy = map_index(ifloor(y + 0.5), im->h, wp->fill);
+		int64_t ix = map_index(ifloor(x + 0.5), im->w, wp->fill);
 		for (int64_t k = 0; k < c; k++)
 			store(im, o + k, iy < 0 || ix < 0 ? im->cval :
-			      load(im, (size_t)((iy * im->w + ix) * c + k)));
+			      load(im, (size_t)((iy * im->w + ix) * c + k), el), el);
 		return;
 	}
-	double fy0 = floor(y), fx0 = floor(x), fy = y - fy0, fx = x - fx0;
-	int64_t y0 = map_index((int64_t)fy0, im->h, wp->fill);
-	int64_t y1 = map_index((int64_t)fy0 + 1, im->h, wp->fill);
-	int64_t x0 = map_index((int64_t)fx0, im->w, wp->fill);
-	int64_t x1 = map_index((int64_t)fx0 + 1, im->w, wp->fill);
+	int64_t iy = ifloor(y), ix = ifloor(x);
+	double fy = y - (double)iy, fx = x - (double)ix;
+	int64_t y0 = map_index(iy, im->h, wp->fill), y1 = map_index(iy + 1, im->h, wp->fill);
+	int64_t x0 = map_index(ix, im->w, wp->fill), x1 = map_index(ix + 1, im->w, wp->fill);
+	int64_t t[4] = {        /* element offsets of the taps, -1: cval */
+		y0 < 0 || x0 < 0 ? -1 : (y0 * im->w + x0) * c,
+		y0 < 0 || x1 < 0 ? -1 : (y0 * im->w + x1) * c,
+		y1 < 0 || x0 < 0 ? -1 : (y1 * im->w + x0) * c,
+		y1 < 0 || x1 < 0 ? -1 : (y1 * im->w + x1) * c,
+	};
 	for (int64_t k = 0; k < c; k++) {
-		double a = y0 < 0 || x0 < 0 ? im->cval : load(im, (size_t)((y0 * im->w + x0) * c + k));
-		double b = y0 < 0 || x1 < 0 ? im->cval : load(im, (size_t)((y0 * im->w + x1) * c + k));
-		double d = y1 < 0 || x0 < 0 ? im->cval : load(im, (size_t)((y1 * im->w + x0) * c + k));
-		double e = y1 < 0 || x1 < 0 ? im->cval : load(im, (size_t)((y1 * im->w + x1) * c + k));
+		double a = t[0] < 0 ? im->cval : load(im, (size_t)(t[0] + k), el);
+		double b = t[1] < 0 ? im->cval : load(im, (size_t)(t[1] + k), el);
+		double d = t[2] < 0 ? im->cval : load(im, (size_t)(t[2] + k), el);
+		double e = t[3] < 0 ? im->cval : load(im, (size_t)(t[3] + k), el);
 		double top = a + fx * (b - a), bot = d + fx * (e - d);
-		store(im, o + k, top + fy * (bot - top));
+		store(im, o + k, top + fy * (bot - top), el);
 	}
+}
+
+/* Output columns [c0, c1) of row r (row offsets ry, rx) through the border
+ * path, specialised per element type. */
+static void
+border_run(const struct img *im, const struct affine_warp *wp, int64_t r, double ry, double rx,
+           int64_t c0, int64_t c1)
+{
+	const double *m = wp->m;
+	size_t orow = (size_t)(r * im->w * im->c);
+
+#define BORDER_LOOP(EL) \
+	for (int64_t c = c0; c < c1; c++) \
+		border_pixel(im, wp, orow + (size_t)(c * im->c), (ry + (double)c * m[1]) + m[2], \
+		             (rx + (double)c * m[4]) + m[5], EL)
+	switch (im->el) {
+	case EL_U8: BORDER_LOOP(EL_U8); break;
+	case EL_U16: BORDER_LOOP(EL_U16); break;
+	default: BORDER_LOOP(EL_F32); break;
+	}
+#undef BORDER_LOOP
 }
 
 /* 1 if coordinate v of a line of n pixels needs no fill: every tap inside. */
@@ -261,38 +298,93 @@ span(double r0, double d, double off, int64_t n, enum affine_interp interp, int6
 		(*b)--;
 }
 
-/* Interior of one row, u8 with 3 channels (the common RGB case). */
+/* Interior of one row, u8 with 3 channels (the common RGB case).  All taps
+ * are loaded before anything is stored, and the matrix lives in locals, so
+ * the compiler need not assume the u8 stores alias them. */
 static void
-row_u8c3(const struct img *im, const double *m, double ry, double rx, uint8_t *out,
-         int64_t c0, int64_t c1, enum affine_interp interp)
+row_u8c3(const uint8_t *restrict src, size_t stride, const double *m, double ry, double rx,
+         uint8_t *restrict out, int64_t c0, int64_t c1, enum affine_interp interp)
 {
-	const uint8_t *src = im->src;
-	size_t stride = (size_t)im->w * 3;
+	const double m1 = m[1], m2 = m[2], m4 = m[4], m5 = m[5];
 
 	if (interp == AFFINE_INTERP_NEAREST) {
 		for (int64_t c = c0; c < c1; c++) {
-			size_t iy = (size_t)(((ry + (double)c * m[1]) + m[2]) + 0.5);
-			size_t ix = (size_t)(((rx + (double)c * m[4]) + m[5]) + 0.5);
-			const uint8_t *p = src + iy * stride + ix * 3;
-			out[3 * c] = p[0];
-			out[3 * c + 1] = p[1];
-			out[3 * c + 2] = p[2];
+			int64_t iy = (int64_t)(((ry + (double)c * m1) + m2) + 0.5);
+			int64_t ix = (int64_t)(((rx + (double)c * m4) + m5) + 0.5);
+			const uint8_t *p = src + (size_t)iy * stride + (size_t)ix * 3;
+			uint8_t a = p[0], b = p[1], d = p[2];
+			out[3 * c] = a;
+			out[3 * c + 1] = b;
+			out[3 * c + 2] = d;
 		}
 		return;
 	}
 	for (int64_t c = c0; c < c1; c++) {
-		double y = (ry + (double)c * m[1]) + m[2];
-		double x = (rx + (double)c * m[4]) + m[5];
-		size_t iy = (size_t)y, ix = (size_t)x;
+		double y = (ry + (double)c * m1) + m2;
+		double x = (rx + (double)c * m4) + m5;
+		int64_t iy = (int64_t)y, ix = (int64_t)x;     /* y, x >= 0: floor */
 		double fy = y - (double)iy, fx = x - (double)ix;
-		const uint8_t *p = src + iy * stride + ix * 3, *q = p + stride;
+		const uint8_t *p = src + (size_t)iy * stride + (size_t)ix * 3, *q = p + stride;
+		double v[3];
 		for (int k = 0; k < 3; k++) {
-			double top = p[k] + fx * (p[k + 3] - p[k]);
-			double bot = q[k] + fx * (q[k + 3] - q[k]);
-			out[3 * c + k] = (uint8_t)(top + fy * (bot - top) + 0.5);
+			double a = p[k], b = p[k + 3], d = q[k], e = q[k + 3];
+			double top = a + fx * (b - a), bot = d + fx * (e - d);
+			v[k] = top + fy * (bot - top) + 0.5;
 		}
+		out[3 * c] = (uint8_t)v[0];
+		out[3 * c + 1] = (uint8_t)v[1];
+		out[3 * c + 2] = (uint8_t)v[2];
 	}
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_ROW 1
+
+/* 4 bytes at p as a 32-bit integer (unaligned). */
+static inline int
+load4(const uint8_t *p)
+{
+	int v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The bilinear interior of a u8 3-channel row, the three channels (and one
+ * unused lane) in one AVX vector of doubles: the same IEEE operations in
+ * the same order as the scalar loop, so the same bits.  Every load stays
+ * inside the image: the right-hand taps are read from one byte earlier and
+ * shifted. */
+__attribute__((target("avx2"))) static void
+row_u8c3_bilinear_avx2(const uint8_t *restrict src, size_t stride, const double *m, double ry,
+                       double rx, uint8_t *restrict out, int64_t c0, int64_t c1)
+{
+	const double m1 = m[1], m2 = m[2], m4 = m[4], m5 = m[5];
+	const __m256d half = _mm256_set1_pd(0.5);
+
+	for (int64_t c = c0; c < c1; c++) {
+		double y = (ry + (double)c * m1) + m2;
+		double x = (rx + (double)c * m4) + m5;
+		int64_t iy = (int64_t)y, ix = (int64_t)x;
+		__m256d fy = _mm256_set1_pd(y - (double)iy), fx = _mm256_set1_pd(x - (double)ix);
+		const uint8_t *p = src + (size_t)iy * stride + (size_t)ix * 3, *q = p + stride;
+		__m256d a = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(load4(p))));
+		__m256d b = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(
+			_mm_cvtsi32_si128((int)((unsigned)load4(p + 2) >> 8))));
+		__m256d d = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(load4(q))));
+		__m256d e = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(
+			_mm_cvtsi32_si128((int)((unsigned)load4(q + 2) >> 8))));
+		__m256d top = _mm256_add_pd(a, _mm256_mul_pd(fx, _mm256_sub_pd(b, a)));
+		__m256d bot = _mm256_add_pd(d, _mm256_mul_pd(fx, _mm256_sub_pd(e, d)));
+		__m256d v = _mm256_add_pd(_mm256_add_pd(top, _mm256_mul_pd(fy, _mm256_sub_pd(bot, top))), half);
+		__m128i i32 = _mm256_cvttpd_epi32(v);
+		int px = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packus_epi32(i32, i32), i32));
+		out[3 * c] = (uint8_t)px;
+		out[3 * c + 1] = (uint8_t)(px >> 8);
+		out[3 * c + 2] = (uint8_t)(px >> 16);
+	}
+}
+#endif
 
 /* Interior of one row, any element type and channel count. */
 static void
@@ -307,22 +399,40 @@ row_any(const struct img *im, const double *m, double ry, double rx, size_t orow
 		double x = (rx + (double)c * m[4]) + m[5];
 		size_t o = orow + (size_t)(c * nc);
 		if (interp == AFFINE_INTERP_NEAREST) {
-			size_t p = (size_t)(y + 0.5) * stride + (size_t)(x + 0.5) * (size_t)nc;
+			size_t p = (size_t)(int64_t)(y + 0.5) * stride + (size_t)(int64_t)(x + 0.5) * (size_t)nc;
 			for (int64_t k = 0; k < nc; k++)
-				store(im, o + (size_t)k, load(im, p + (size_t)k));
+				store(im, o + (size_t)k, load(im, p + (size_t)k, im->el), im->el);
 			continue;
 		}
-		size_t iy = (size_t)y, ix = (size_t)x;
+		int64_t iy = (int64_t)y, ix = (int64_t)x;
 		double fy = y - (double)iy, fx = x - (double)ix;
-		size_t p = iy * stride + ix * (size_t)nc, q = p + stride;
+		size_t p = (size_t)iy * stride + (size_t)ix * (size_t)nc, q = p + stride;
 		for (int64_t k = 0; k < nc; k++) {
-			double a = load(im, p + k), b = load(im, p + nc + k);
-			double d = load(im, q + k), e = load(im, q + nc + k);
+			double a = load(im, p + k, im->el), b = load(im, p + nc + k, im->el);
+			double d = load(im, q + k, im->el), e = load(im, q + nc + k, im->el);
 			double top = a + fx * (b - a), bot = d + fx * (e - d);
-			store(im, o + (size_t)k, top + fy * (bot - top));
+			store(im, o + (size_t)k, top + fy * (bot - top), im->el);
 		}
 	}
 }
+
+/* 1 if the AVX2 row can run here (checked once). */
+static int
+have_avx2(void)
+{
+#ifdef HAVE_AVX2_ROW
+	static int have = -1;
+	if (have < 0)
+		have = getenv("RADPIPE_NO_AVX2") == NULL && __builtin_cpu_supports("avx2");
+	return have;
+#else
+	return 0;
+#endif
+}
+
+#ifndef HAVE_AVX2_ROW
+#define row_u8c3_bilinear_avx2(...) ((void)0)
+#endif
 
 static void
 warp(const struct img *im, const struct affine_warp *wp)
@@ -338,16 +448,16 @@ warp(const struct img *im, const struct affine_warp *wp)
 		span(rx, m[4], m[5], im->w, wp->interp, &a, &b);
 		if (a >= b)
 			a = b = w;
-		for (int64_t c = 0; c < a; c++)
-			border_pixel(im, wp, orow + (size_t)(c * nc),
-			             (ry + (double)c * m[1]) + m[2], (rx + (double)c * m[4]) + m[5]);
-		if (im->el == EL_U8 && nc == 3)
-			row_u8c3(im, m, ry, rx, (uint8_t *)im->dst + orow, a, b, wp->interp);
+		border_run(im, wp, r, ry, rx, 0, a);
+		if (im->el == EL_U8 && nc == 3 && wp->interp == AFFINE_INTERP_BILINEAR && have_avx2())
+			row_u8c3_bilinear_avx2(im->src, (size_t)(w * 3), m, ry, rx,
+			                       (uint8_t *)im->dst + orow, a, b);
+		else if (im->el == EL_U8 && nc == 3)
+			row_u8c3(im->src, (size_t)(w * 3), m, ry, rx, (uint8_t *)im->dst + orow, a, b,
+			         wp->interp);
 		else
 			row_any(im, m, ry, rx, orow, a, b, wp->interp);
-		for (int64_t c = b; c < w; c++)
-			border_pixel(im, wp, orow + (size_t)(c * nc),
-			             (ry + (double)c * m[1]) + m[2], (rx + (double)c * m[4]) + m[5]);
+		border_run(im, wp, r, ry, rx, b, w);
 	}
 }
 

@@ -23,6 +23,7 @@ struct frame_reader {
 	size_t prev;             /* bytes of the frame handed out last */
 	size_t max;
 	uint64_t count;          /* frames read so far */
+	volatile int *interrupt; /* EINTR ends a read when *interrupt != 0 */
 	msgpack_zone zone;
 	char err[512];
 };
@@ -206,6 +207,12 @@ frame_reader_open(const char *path)
 }
 
 void
+frame_reader_set_interrupt(struct frame_reader *r, volatile int *flag)
+{
+	r->interrupt = flag;
+}
+
+void
 frame_reader_set_limit(struct frame_reader *r, size_t max)
 {
 	r->max = max;
@@ -242,7 +249,7 @@ fill(struct frame_reader *r)
 		reserve(r, r->cap + READ_CHUNK);
 	do
 		n = read(r->fd, r->buf + r->end, r->cap - r->end);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && errno == EINTR && !(r->interrupt && *r->interrupt));
 	if (n < 0) {
 		snprintf(r->err, sizeof r->err, "read error: %s", strerror(errno));
 		return -1;

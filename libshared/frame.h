@@ -38,6 +38,10 @@ struct frame_writer;
 struct frame_reader *frame_reader_fd(int fd, const char *name);
 /* Reader on a file ("-" is stdin); NULL with errno set on failure. */
 struct frame_reader *frame_reader_open(const char *path);
+/* Makes a read interrupted by a signal (EINTR) while *flag is non-zero end
+ * with error "interrupted" instead of being retried (install the handler
+ * without SA_RESTART). */
+void frame_reader_set_interrupt(struct frame_reader *r, volatile int *flag);
 /* Sets the largest frame accepted, in bytes. */
 void frame_reader_set_limit(struct frame_reader *r, size_t max);
 /* Next frame: 1 got one, 0 clean end of stream, -1 error (see

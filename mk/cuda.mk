@@ -6,6 +6,8 @@
 #   CUDA_ARCH   nvcc -gencode flags (default: sm_90 code for H100/H200 plus
 #               compute_80 PTX that the driver JIT-compiles for other GPUs)
 #   NVCCFLAGS   extra nvcc flags
+#   CUDNN_HOME  where cuDNN lives when not in the toolkit or /usr (its
+#               include/ and lib/), e.g. a pip nvidia-cudnn wheel
 
 CUDA_SO    := $(B)/libradpipe_cuda.so
 NN_LDLIBS  += -ldl
@@ -14,8 +16,10 @@ ifeq ($(WITH_CUDA),1)
 
 CUDA_ARCH  ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=compute_80
 NVCCFLAGS  ?= -O3 -lineinfo
-CUDA_INC   := -I$(CUDA_HOME)/include -Ilibshared
+CUDA_INC   := -I$(CUDA_HOME)/include $(if $(CUDNN_HOME),-I$(CUDNN_HOME)/include) -Ilibshared
 CUDA_LIBDIR := $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib))
+CUDA_LINK  := -L$(CUDA_LIBDIR) -Xlinker -rpath=$(CUDA_LIBDIR) \
+              $(if $(CUDNN_HOME),-L$(CUDNN_HOME)/lib -Xlinker -rpath=$(CUDNN_HOME)/lib)
 
 CUDA_CU    := $(sort $(wildcard libshared/nn/cuda/*.cu))
 CUDA_CSRC  := $(sort $(wildcard libshared/nn/cuda/*.c))
@@ -36,8 +40,8 @@ $(B)/cuda/%.c.o: libshared/nn/cuda/%.c libshared/nn/cuda/cuda_impl.h libshared/n
 # kept private; cuDNN and cuBLAS are found through RUNPATH or ld.so.
 $(CUDA_SO): $(CUDA_O)
 	@mkdir -p $(@D)
-	$(NVCC) $(CUDA_ARCH) -shared -o $@ $^ -L$(CUDA_LIBDIR) -lcudnn -lcublas \
-		-Xlinker --exclude-libs,ALL -Xlinker -rpath,$(CUDA_LIBDIR) -Xlinker -z,defs
+	$(NVCC) $(CUDA_ARCH) -shared -o $@ $^ $(CUDA_LINK) -lcudnn -lcublas \
+		-Xlinker --exclude-libs,ALL -Xlinker -z,defs
 
 all: $(CUDA_SO)
 

@@ -118,7 +118,6 @@ restore_state(struct trainer *t)
 	if (mp_num(s, "seconds", &d) > 0) t->seconds = d;
 	if (mp_num(s, "lr", &d) > 0) t->lr = (float)d;
 	if (mp_num(s, "best", &d) > 0) t->best = d;
-	t->epoch = t->skip_epoch;
 	info("resuming at epoch %d, batch %d (step %lld)", t->skip_epoch + 1, t->skip_batches,
 	    (long long)nn_step_count(t->m));
 }
@@ -297,6 +296,21 @@ caption(const struct trainer *t, char *buf, size_t len)
 	    t->seen ? t->acc_sum / t->seen : 0.0);
 }
 
+static void save(struct trainer *t, const char *path, int with_state, int epoch, int batch);
+
+/* --max-steps reached: checkpoint the position; later batches are read
+ * and ignored so that upstream stages finish normally. */
+static void
+halt(struct trainer *t)
+{
+	t->halted = 1;
+	t->seconds += now_seconds() - t->t0;
+	if (t->o->checkpoint)
+		save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
+	info("stopped after %lld steps (--max-steps)%s%s", (long long)nn_step_count(t->m),
+	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
+}
+
 void
 trainer_batch(struct trainer *t, const struct frame *f)
 {
@@ -308,7 +322,7 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	t->batch_in_epoch++;
 	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches))
 		return;
-	if (t->stopped)
+	if (t->stopped || t->halted)
 		return;
 	if (!t->active) {
 		t->active = 1;
@@ -337,6 +351,8 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	caption(t, err, sizeof err);
 	progress_update(&t->prog, t->steps, err);
 	feed_free(&fb);
+	if (t->o->max_steps && nn_step_count(t->m) >= t->o->max_steps)
+		halt(t);
 }
 
 /* The train_state map of a checkpoint: where the stream stands and what
@@ -467,7 +483,7 @@ end_epoch(struct trainer *t)
 	char line[256], cap[160];
 	int has_val = t->val.n > 0;
 
-	if (!t->active)
+	if (!t->active || t->halted)
 		return;
 	v[MON_LOSS] = t->loss_sum / t->seen;
 	v[MON_ACC] = t->acc_sum / t->seen;
@@ -508,7 +524,7 @@ void
 trainer_finish(struct trainer *t)
 {
 	end_epoch(t);
-	if (t->o->save)
+	if (t->o->save && !t->halted)
 		save(t, t->o->save, 0, t->epoch + 1, 0);
 }
 

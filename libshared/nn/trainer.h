@@ -34,6 +34,7 @@ struct train_options {
 	const char *val, *save, *checkpoint, *best, *resume;
 	const char *device;
 	int threads, deterministic, quiet;
+	long long max_steps;     /* stop (with a checkpoint) after this many steps */
 };
 
 struct trainer {
@@ -58,6 +59,7 @@ struct trainer {
 	float lr;
 	double best;
 	int bad_epochs, plateau_bad, stopped;
+	int halted;             /* --max-steps reached */
 	struct progress prog;
 };
 

@@ -10,7 +10,8 @@ msgpack map:
       name "<image>/input"           u8 [299,299,3] after load + resize
            "<image>/<pre>/<layer>"   pre: rescale | inception; layer: mixed0,
                                      mixed5 (subsampled), mixed10, pool (full)
-           "train/loss", "train/logits", "train/probs"
+           "train/loss", "train/logits", "train/probs", "train/mixed0",
+           "train/mixed10" (training-mode outputs, batch of both, subsampled)
            "train/grad/<param>", "train/param/<param>" (subsampled)
       x    f32 tensor; with idx (i32, flat row-major indices into a tensor of
            shape full_shape) when subsampled.
@@ -163,6 +164,12 @@ def train_frames(base, imgs):
             byname["%s/%s:0" % (k2, var.name)] = var
     xb = np.stack([preprocess(imgs[n], "rescale") for n in IMAGES])
     y = tf.constant([[0.0], [1.0]])
+    # training-mode outputs; the probe's moving-statistics update is undone
+    probe = keras.Model(base.input, [base.get_layer(n).output for n in ("mixed0", "mixed10")])
+    keep = [(v, v.numpy()) for v in model.non_trainable_variables]
+    t0, t10 = (np.asarray(o) for o in probe(xb, training=True))
+    for v, a in keep:
+        v.assign(a)
     opt = keras.optimizers.Adam(learning_rate=1e-4, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
     tv = model.trainable_variables
     with tf.GradientTape() as tape:
@@ -173,7 +180,9 @@ def train_frames(base, imgs):
     gby = {id(v): g for v, g in zip(tv, grads)}
     frames = [ref_frame("train/loss", np.array([loss.numpy()], np.float32)),
               ref_frame("train/logits", z.numpy().reshape(-1)),
-              ref_frame("train/probs", tf.sigmoid(z).numpy().reshape(-1))]
+              ref_frame("train/probs", tf.sigmoid(z).numpy().reshape(-1)),
+              ref_frame("train/mixed0", t0, SUBSAMPLE, 50),
+              ref_frame("train/mixed10", t10, SUBSAMPLE, 60)]
     for k, name in enumerate(TRAIN_PARAMS):
         var = byname[name]
         if id(var) in gby:

@@ -318,6 +318,49 @@ test_adam(void **state)
 	}
 }
 
+/* nn_step on a logistic regression (input 1x1x2 -> dense_1 sigmoid): two
+ * Keras Adam steps, lr_t from the step count, L2 on the kernel only,
+ * against the same computation in double (1e-5 relative). */
+static void
+test_adam_step(void **state)
+{
+	struct nn_model *m = nn_model_new("input_1", 1, 1, 2);
+	const float x[6] = { 0.5f, -1, 2, 0.25f, -0.75f, 1.5f }, y[3] = { 1, 0, 1 };
+	struct nn_optim o = { .type = NN_ADAM, .lr = 0.1f, .beta1 = 0.9f,
+	                      .beta2 = 0.999f, .eps = 1e-8f, .l2 = 0.01f };
+	double P[3] = { 0.3, -0.2, 0.1 }, M[3] = { 0 }, V[3] = { 0 };
+
+	assert_int_equal(nn_dense(m, "dense_1", 0, 1, 1, NN_ACT_SIGMOID), 1);
+	float *h = nn_params_host(m);
+	h[nn_param_at(m, 0)->offset] = 0.3f;
+	h[nn_param_at(m, 0)->offset + 1] = -0.2f;
+	h[nn_param_at(m, 1)->offset] = 0.1f;
+	assert_int_equal(nn_model_plan(m, be, 3), 0);
+	for (int t = 1; t <= 2; t++) {
+		double g[3] = { 0 }, lr_t = o.lr * sqrt(1 - pow(o.beta2, t)) / (1 - pow(o.beta1, t));
+		for (int i = 0; i < 3; i++) {
+			double z = P[0] * x[2 * i] + P[1] * x[2 * i + 1] + P[2];
+			double dz = (1 / (1 + exp(-z)) - y[i]) / 3;
+			g[0] += dz * x[2 * i], g[1] += dz * x[2 * i + 1], g[2] += dz;
+		}
+		for (int k = 0; k < 3; k++) {
+			double gk = g[k] + (k < 2 ? 2 * o.l2 * P[k] : 0);
+			M[k] = o.beta1 * M[k] + (1 - o.beta1) * gk;
+			V[k] = o.beta2 * V[k] + (1 - o.beta2) * gk * gk;
+			P[k] -= lr_t * M[k] / (sqrt(V[k]) + o.eps);
+		}
+		assert_int_equal(nn_forward(m, NN_IN_F32, x, 3, 1), 0);
+		assert_int_equal(nn_backward(m, y, NULL, NULL, NULL), 0);
+		assert_int_equal(nn_step(m, &o), 0);
+	}
+	assert_int_equal(nn_step_count(m), 2);
+	nn_params_download(m);
+	near(h[nn_param_at(m, 0)->offset], P[0], 1e-5);
+	near(h[nn_param_at(m, 0)->offset + 1], P[1], 1e-5);
+	near(h[nn_param_at(m, 1)->offset], P[2], 1e-5);
+	nn_model_free(m);
+}
+
 static void
 test_sgd(void **state)
 {
@@ -410,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_input),
 		cmocka_unit_test(test_losses),
 		cmocka_unit_test(test_adam),
+		cmocka_unit_test(test_adam_step),
 		cmocka_unit_test(test_sgd),
 		cmocka_unit_test(test_dropout),
 		cmocka_unit_test(test_open),

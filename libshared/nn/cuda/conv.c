@@ -143,6 +143,23 @@ acceptable(const struct cu_state *st, cudnnStatus_t s, cudnnDeterminism_t det,
 	return 1;
 }
 
+/* Workspace algo needs in direction dir (cuDNN's own query, with the math
+ * type the plan would run it in). */
+static cudnnStatus_t
+ws_size(struct cu_state *st, struct cu_plan *pl, int dir, int algo, cudnnMathType_t math,
+        size_t *sizeP)
+{
+	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, math));
+	if (dir == FWD)
+		return cudnnGetConvolutionForwardWorkspaceSize(st->dnn, pl->xd, pl->wd, pl->cd, pl->yd,
+		                                               (cudnnConvolutionFwdAlgo_t)algo, sizeP);
+	if (dir == BWD_DATA)
+		return cudnnGetConvolutionBackwardDataWorkspaceSize(st->dnn, pl->wd, pl->yd, pl->cd,
+		                                                    pl->xd, (cudnnConvolutionBwdDataAlgo_t)algo, sizeP);
+	return cudnnGetConvolutionBackwardFilterWorkspaceSize(st->dnn, pl->xd, pl->yd, pl->cd, pl->wd,
+	                                                      (cudnnConvolutionBwdFilterAlgo_t)algo, sizeP);
+}
+
 /* One chooser per direction: cuDNN's perf structs differ only in type. */
 #define CHOOSE_BODY(PERF, COUNT, FIND, GET, ...) do { \
 	PERF perf[COUNT]; \
@@ -152,12 +169,16 @@ acceptable(const struct cu_state *st, cudnnStatus_t s, cudnnDeterminism_t det,
 	if (s != CUDNN_STATUS_SUCCESS) \
 		return -1; \
 	for (int i = 0; i < got; i++) { \
+		cudnnMathType_t math = st->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType; \
+		size_t need = 0; \
 		if (!acceptable(st, perf[i].status, perf[i].determinism, perf[i].mathType, \
-		                perf[i].memory)) \
+		                perf[i].memory) || \
+		    ws_size(st, pl, dir, (int)perf[i].algo, math, &need) != CUDNN_STATUS_SUCCESS || \
+		    need > st->ws_limit) \
 			continue; \
 		pl->algo[dir] = (int)perf[i].algo; \
-		pl->math[dir] = st->precision == CU_FP32 ? CUDNN_FMA_MATH : perf[i].mathType; \
-		pl->ws[dir] = perf[i].memory; \
+		pl->math[dir] = math; \
+		pl->ws[dir] = need > perf[i].memory ? need : perf[i].memory; \
 		pl->chosen[dir] = 1; \
 		return 0; \
 	} \

@@ -1,0 +1,663 @@
+/* plot.c — figures from radpipe streams: training curves (metrics frames),
+ * ROC curves (roc frames), test images with their predictions (prediction
+ * and sample frames) through gnuplot(1); contact sheets of sample/batch
+ * frames as PNG.  A sink: nothing is written to stdout except the dumb
+ * terminal's text (and --montage with -o -).  See plot(1).
+ */
+#include "cli.h"
+#include "err.h"
+#include "frame.h"
+#include "gnuplot.h"
+#include "idmap.h"
+#include "montage.h"
+#include "png.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+"usage: plot --history | --roc | --images SAMPLES | --montage N  [options] [FILE...]\n"
+"  Draws the frames of FILEs (or stdin).\n"
+"      --history            metrics frames -> accuracy and loss curves\n"
+"      --roc                roc frames -> ROC curves with their AUC\n"
+"      --images SAMPLES     predictions + sample frames of SAMPLES (\"-\": the\n"
+"                           same stream) -> the images with score and class\n"
+"      --montage N          sample/batch frames -> PNG of the first N images\n"
+"  -o, --output FILE        output file (\"-\": stdout, dumb terminal or montage)\n"
+"  -f, --format FMT         png, svg, pdf or dumb (default: from FILE's extension)\n"
+"  -s, --size WxH           pixels (png, svg), points (pdf), characters (dumb)\n"
+"  -t, --title TEXT         figure title\n"
+"      --cols N             columns of --images / --montage (about square)\n"
+"      --max N              --images: at most N images (16)\n"
+"      --tile N             --images / --montage: tile size in pixels (200)\n"
+"      --keep-script        also write FILE.gp and FILE.dat\n"
+"      --follow             --history / --roc: redraw as frames arrive\n"
+"  -q, --quiet, -h, --help, --version\n";
+
+enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_IMAGES, MODE_MONTAGE };
+
+struct options {
+	int mode, format, width, height, sized, cols, max, tile, keep, follow;
+	const char *out, *title, *samples;
+	char **files;
+	int nfiles;
+};
+
+static void
+parse_size(const char *s, int *wP, int *hP)
+{
+	char buf[64], *x;
+
+	if (strlen(s) >= sizeof buf || (x = strchr(strcpy(buf, s), 'x')) == NULL)
+		die_usage("--size: expected WxH, got '%s'", s);
+	*x = '\0';
+	*wP = (int)cli_int(buf, "--size", 10, 20000);
+	*hP = (int)cli_int(x + 1, "--size", 5, 20000);
+}
+
+static void
+set_mode(struct options *o, int mode)
+{
+	if (o->mode != MODE_NONE && o->mode != mode)
+		die_usage("--history, --roc, --images and --montage exclude each other");
+	o->mode = mode;
+}
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "history", no_argument, NULL, 'H' }, { "roc", no_argument, NULL, 'R' },
+		{ "images", required_argument, NULL, 'I' }, { "montage", required_argument, NULL, 'M' },
+		{ "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' }, { "title", required_argument, NULL, 't' },
+		{ "cols", required_argument, NULL, 'C' }, { "max", required_argument, NULL, 'N' },
+		{ "tile", required_argument, NULL, 'T' }, { "keep-script", no_argument, NULL, 'K' },
+		{ "follow", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	*o = (struct options){ .format = -1, .max = 16, .tile = 200 };
+	while ((c = getopt_long(argc, argv, "o:f:s:t:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H': set_mode(o, MODE_HISTORY); break;
+		case 'R': set_mode(o, MODE_ROC); break;
+		case 'I': set_mode(o, MODE_IMAGES), o->samples = optarg; break;
+		case 'M': set_mode(o, MODE_MONTAGE), o->max = (int)cli_int(optarg, "--montage", 1, 10000); break;
+		case 'o': o->out = optarg; break;
+		case 'f': o->format = cli_choice(optarg, "--format", gp_format_names); break;
+		case 's': parse_size(optarg, &o->width, &o->height), o->sized = 1; break;
+		case 't': o->title = optarg; break;
+		case 'C': o->cols = (int)cli_int(optarg, "--cols", 1, 1000); break;
+		case 'N': o->max = (int)cli_int(optarg, "--max", 1, 10000); break;
+		case 'T': o->tile = (int)cli_int(optarg, "--tile", 16, 4096); break;
+		case 'K': o->keep = 1; break;
+		case 'F': o->follow = 1; break;
+		default: die_usage("unknown option (see --help)");
+		}
+	}
+	if (o->mode == MODE_NONE)
+		die_usage("say what to draw: --history, --roc, --images SAMPLES or --montage N");
+	if (o->format < 0)
+		o->format = o->out && strcmp(o->out, "-") ? gp_format_from_path(o->out) : -1;
+	if (o->format < 0)
+		o->format = o->out && strcmp(o->out, "-") ? GP_PNG : GP_DUMB;
+	if (o->out == NULL && o->format != GP_DUMB)
+		die_usage("-o FILE is needed (only the dumb terminal writes to stdout)");
+	if (o->out == NULL)
+		o->out = "-";
+	if (strcmp(o->out, "-") == 0 && o->format != GP_DUMB && o->mode != MODE_MONTAGE)
+		die_usage("-o -: only the dumb terminal writes to stdout");
+	if (o->mode == MODE_MONTAGE && o->format != GP_PNG)
+		die_usage("--montage writes PNG only");
+	if (o->mode == MODE_IMAGES && o->format == GP_DUMB)
+		die_usage("--images needs png, svg or pdf");
+	if (o->follow && o->mode != MODE_HISTORY && o->mode != MODE_ROC)
+		die_usage("--follow applies to --history and --roc");
+	if (o->width == 0)
+		o->width = o->format == GP_DUMB ? 100 : o->mode == MODE_HISTORY ? 1200 : 700;
+	if (o->height == 0)
+		o->height = o->format == GP_DUMB ? 30 : o->mode == MODE_HISTORY ? 500 : 700;
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+}
+
+/* ---- reading ---- */
+
+typedef void frame_fn(void *ctx, const struct frame_reader *r, const struct frame *f);
+
+/* Calls fn on every frame of the FILEs (or stdin); counts frames fn saw. */
+static void
+each_input(const struct options *o, frame_fn *fn, void *ctx)
+{
+	for (int i = 0; i < (o->nfiles ? o->nfiles : 1); i++) {
+		const char *path = o->nfiles ? o->files[i] : "-";
+		struct frame_reader *r = frame_reader_open(path);
+		struct frame f;
+		if (r == NULL)
+			die("%s: %s", path, strerror(errno));
+		while (frame_next(r, &f) > 0)
+			fn(ctx, r, &f);
+		frame_reader_close(r);
+	}
+}
+
+static double
+num(const msgpack_object *m, const char *k)
+{
+	double v = NAN;
+
+	return mp_num(m, k, &v) == 1 ? v : NAN;
+}
+
+/* ---- --history ---- */
+
+struct history {
+	const struct options *o;
+	struct gp_plot gp;
+	double *row;            /* epoch acc val_acc loss val_loss, per frame */
+	size_t n, cap;
+	double planned;         /* "epochs" of the last frame */
+	int have[5];
+	time_t last_draw;
+};
+
+static const char *const hist_keys[5] = { "epoch", "acc", "val_acc", "loss", "val_loss" };
+
+/* One panel of the history figure: columns a (training) and b (validation). */
+static void
+history_panel(struct history *h, FILE *s, const char *ylabel, int a, int b, const char *key)
+{
+	fprintf(s, "set ylabel '%s'\nset key %s\nplot ", ylabel, key);
+	if (h->have[a])
+		fprintf(s, "DATA using 1:%d with linespoints pt 7 ps 0.6 lw 2 lc rgb '#1f77b4' title 'training'%s",
+		    a + 1, h->have[b] ? ", " : "\n");
+	if (h->have[b])
+		fprintf(s, "DATA using 1:%d with linespoints pt 5 ps 0.6 lw 2 lc rgb '#d62728' title 'validation'\n",
+		    b + 1);
+}
+
+static void
+history_draw(struct history *h)
+{
+	const struct options *o = h->o;
+	FILE *s = h->gp.script;
+	double last = fmax(h->planned, h->row[(h->n - 1) * 5]);
+	int panels = (h->have[1] || h->have[2]) + (h->have[3] || h->have[4]);
+
+	for (size_t i = 0; i < h->n; i++)
+		fprintf(h->gp.data, "%.0f %.9g %.9g %.9g %.9g\n", h->row[i * 5], h->row[i * 5 + 1],
+		    h->row[i * 5 + 2], h->row[i * 5 + 3], h->row[i * 5 + 4]);
+	fputs("set datafile missing 'NaN'\n", s);
+	fprintf(s, "set xlabel 'epoch'\nset xrange [%g:%g]\n", last > 1 ? 1.0 : 0.0, last > 1 ? last : 2.0);
+	if (o->format != GP_DUMB)
+		fprintf(s, "set grid lc rgb '#dddddd'\n%s", last <= 20 ? "set xtics 1\n" : "");
+	fprintf(s, "set multiplot layout 1,%d", panels);
+	if (o->title) {
+		fputs(" title ", s);
+		gp_quote(s, o->title);
+	}
+	fputc('\n', s);
+	if (h->have[1] || h->have[2])
+		history_panel(h, s, "accuracy", 1, 2, "bottom right");
+	if (h->have[3] || h->have[4])
+		history_panel(h, s, "loss", 3, 4, "top right");
+	fputs("unset multiplot\n", s);
+	gp_render(&h->gp);
+	gp_reset(&h->gp);
+	h->last_draw = time(NULL);
+}
+
+static void
+history_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	struct history *h = ctx;
+	double *row;
+
+	if (!frame_is(f, "metrics"))
+		return;
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 64;
+		h->row = xreallocarray(h->row, h->cap, 5 * sizeof *h->row);
+	}
+	row = h->row + 5 * h->n++;
+	for (int k = 0; k < 5; k++) {
+		row[k] = num(&f->root, hist_keys[k]);
+		h->have[k] |= !isnan(row[k]);
+	}
+	if (isnan(row[0]))
+		row[0] = (double)h->n;
+	if (!isnan(num(&f->root, "epochs")))
+		h->planned = num(&f->root, "epochs");
+	if (h->o->follow && time(NULL) - h->last_draw >= 1 && (h->have[1] || h->have[3]))
+		history_draw(h);
+}
+
+static void
+plot_history(const struct options *o)
+{
+	struct history h = { .o = o };
+
+	gp_begin(&h.gp, o->out, o->format, o->width, o->height, o->keep);
+	each_input(o, history_frame, &h);
+	if (h.n == 0)
+		die("no metrics frames in the input (plot --history draws nntrain's output)");
+	if (!(h.have[1] || h.have[2] || h.have[3] || h.have[4]))
+		die("metrics frames have none of acc, val_acc, loss, val_loss");
+	history_draw(&h);
+	gp_free(&h.gp);
+	free(h.row);
+}
+
+/* ---- --roc ---- */
+
+struct rocs {
+	const struct options *o;
+	struct gp_plot gp;
+	char *legend;           /* plot clauses, one per curve */
+	size_t legend_len;
+	FILE *lf;
+	int n;
+	time_t last_draw;
+};
+
+static void
+roc_draw(struct rocs *c)
+{
+	FILE *s = c->gp.script;
+
+	fflush(c->lf);
+	fputs("set size ratio -1\nset xrange [0:1]\nset yrange [0:1]\nset grid lc rgb '#dddddd'\n"
+	    "set xtics 0.2\nset ytics 0.2\nset key bottom right box opaque\n"
+	    "set xlabel 'false positive rate (1 - specificity)'\n"
+	    "set ylabel 'true positive rate (sensitivity)'\n", s);
+	if (c->o->title) {
+		fputs("set title ", s);
+		gp_quote(s, c->o->title);
+		fputc('\n', s);
+	}
+	fprintf(s, "plot x with lines dt 2 lw 1 lc rgb '#888888' title 'chance'%.*s\n",
+	    (int)c->legend_len, c->legend);
+	gp_render(&c->gp);
+	/* keep the data; only the script is rebuilt */
+	fclose(c->gp.script);
+	free(c->gp.sbuf);
+	c->gp.sbuf = NULL;
+	c->gp.script = open_memstream(&c->gp.sbuf, &c->gp.slen);
+	c->last_draw = time(NULL);
+}
+
+static void
+roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	static const char *const colours[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e" };
+	struct rocs *c = ctx;
+	const msgpack_object *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
+	const msgpack_object *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
+	char name[64] = "", lo[32] = "", title[160];
+	uint32_t n;
+
+	if (!frame_is(f, "roc"))
+		return;
+	if (!fpr || !tpr || fpr->type != MSGPACK_OBJECT_ARRAY || tpr->type != MSGPACK_OBJECT_ARRAY ||
+	    (n = fpr->via.array.size) != tpr->via.array.size || n < 2)
+		die("%s: frame %llu: roc frame without equal-length fpr and tpr arrays",
+		    frame_reader_name(r), (unsigned long long)f->index);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(c->gp.data, "%.9g %.9g\n", fpr->via.array.ptr[i].via.f64, tpr->via.array.ptr[i].via.f64);
+	fputs("\n\n", c->gp.data);
+	if (mp_str(&f->root, "label", name, sizeof name) != 1 && c->n > 0)
+		snprintf(name, sizeof name, "curve %d", c->n + 1);
+	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2)
+		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", ci->via.array.ptr[0].via.f64,
+		    ci->via.array.ptr[1].via.f64);
+	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
+	    num(&f->root, "auc"), lo);
+	fprintf(c->lf, ", DATA index %d using 1:2 with lines lw 2.5 lc rgb '%s' title ", 2 * c->n,
+	    colours[c->n % 5]);
+	gp_quote(c->lf, title);
+	if (op && op->type == MSGPACK_OBJECT_ARRAY && op->via.array.size == 2) {
+		fprintf(c->gp.data, "%.9g %.9g\n\n\n", op->via.array.ptr[0].via.f64,
+		    op->via.array.ptr[1].via.f64);
+		fprintf(c->lf, ", DATA index %d using 1:2 with points pt 7 ps 1.5 lc rgb '%s' "
+		    "title 'threshold %.3g'", 2 * c->n + 1, colours[c->n % 5], num(&f->root, "threshold"));
+	} else {
+		fputs("NaN NaN\n\n\n", c->gp.data);
+	}
+	c->n++;
+	if (c->o->follow && time(NULL) - c->last_draw >= 1)
+		roc_draw(c);
+}
+
+static void
+plot_roc(const struct options *o)
+{
+	struct rocs c = { .o = o };
+
+	gp_begin(&c.gp, o->out, o->format, o->width, o->height, o->keep);
+	c.lf = open_memstream(&c.legend, &c.legend_len);
+	each_input(o, roc_frame, &c);
+	if (c.n == 0)
+		die("no roc frames in the input (metrics --roc writes them)");
+	roc_draw(&c);
+	fclose(c.lf);
+	free(c.legend);
+	gp_free(&c.gp);
+}
+
+/* ---- images: --montage and --images ---- */
+
+#define PAD 6
+#define CAPTION_H 54
+
+/* Calls fn(ctx, id, image) for the sample frame f, or for each image of
+ * the batch frame f (ids from its ids array). */
+static void
+each_image(const struct frame_reader *r, const struct frame *f,
+           void (*fn)(void *, const char *, const struct tensor *), void *ctx)
+{
+	struct tensor t, v;
+	char id[512] = "";
+
+	if (frame_is(f, "sample") && frame_tensor(r, f, "x", &t) == 0) {
+		mp_str(&f->root, "id", id, sizeof id);
+		fn(ctx, id, &t);
+	} else if (frame_is(f, "batch") && frame_tensor(r, f, "x", &t) == 0 && t.rank == 4) {
+		const msgpack_object *ids = frame_get(f, "ids");
+		size_t one = t.nbytes / (size_t)(t.shape[0] ? t.shape[0] : 1);
+		v = t;
+		v.rank = 3;
+		memmove(v.shape, t.shape + 1, 3 * sizeof *v.shape);
+		v.nbytes = one;
+		for (int64_t i = 0; i < t.shape[0]; i++) {
+			v.data = (uint8_t *)t.data + (size_t)i * one;
+			id[0] = '\0';
+			if (ids && ids->type == MSGPACK_OBJECT_ARRAY && (uint64_t)i < ids->via.array.size &&
+			    ids->via.array.ptr[i].type == MSGPACK_OBJECT_STR)
+				snprintf(id, sizeof id, "%.*s", (int)ids->via.array.ptr[i].via.str.size,
+				    ids->via.array.ptr[i].via.str.ptr);
+			fn(ctx, id, &v);
+		}
+	}
+}
+
+struct sheet {
+	const struct options *o;
+	struct montage m;
+	int count, skipped;
+};
+
+static void
+sheet_image(void *ctx, const char *id, const struct tensor *t)
+{
+	struct sheet *s = ctx;
+
+	if (s->count >= s->m.n)
+		return;
+	if (montage_put(&s->m, s->count, t) < 0) {
+		s->skipped++;
+		return;
+	}
+	s->count++;
+}
+
+static void
+sheet_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	each_image(r, f, sheet_image, ctx);
+}
+
+static void
+plot_montage(const struct options *o)
+{
+	struct sheet s = { .o = o };
+	uint8_t *png;
+	size_t len;
+	char err[256];
+
+	montage_begin(&s.m, o->max, o->cols, o->tile, o->tile, PAD / 2, 0);
+	each_input(o, sheet_frame, &s);
+	if (s.skipped)
+		warnx("%d images were not u8/u16/f32 HWC with 1-4 channels and were skipped", s.skipped);
+	if (s.count == 0)
+		die("no sample or batch frames with images in the input");
+	if (s.count < o->max)
+		info("%d images, fewer than the %d asked for", s.count, o->max);
+	s.m.canvas.shape[0] = (int64_t)((s.count + s.m.cols - 1) / s.m.cols) * (o->tile + PAD);
+	s.m.canvas.nbytes = (size_t)(s.m.canvas.shape[0] * s.m.canvas.shape[1] * 3);
+	if (strcmp(o->out, "-") != 0) {
+		png_write_file(o->out, &s.m.canvas);
+	} else {
+		if (png_encode(&s.m.canvas, &png, &len, err, sizeof err) < 0)
+			die("PNG encoding: %s", err);
+		if (fwrite(png, 1, len, stdout) != len || fflush(stdout) != 0)
+			die("stdout: write error: %s", strerror(errno));
+		free(png);
+	}
+	montage_free(&s.m);
+}
+
+/* --images: predictions joined with sample images by id. */
+struct pred {
+	char *id;
+	double score;
+	int label, pred;
+	struct tensor tile;     /* owned u8 tile, or empty */
+};
+
+struct gallery {
+	const struct options *o;
+	struct pred *p;
+	int n;
+	char *names[2];         /* class names 0 and 1 when seen */
+	struct idmap ids;       /* id -> index in p */
+	struct idmap extra;     /* mixed stream: id -> index in tiles */
+	struct tensor *tiles;
+	size_t ntiles, captiles;
+	int mixed;
+};
+
+static void
+make_tile(const struct options *o, const struct tensor *t, struct tensor *out)
+{
+	struct montage m;
+
+	montage_begin(&m, 1, 1, o->tile, o->tile, 0, 0);
+	if (montage_put(&m, 0, t) < 0) {
+		montage_free(&m);
+		memset(out, 0, sizeof *out);
+		return;
+	}
+	*out = m.canvas;
+}
+
+static void
+gallery_image(void *ctx, const char *id, const struct tensor *t)
+{
+	struct gallery *g = ctx;
+	long i = idmap_get(&g->ids, id);
+
+	if (i >= 0 && g->p[i].tile.data == NULL) {
+		make_tile(g->o, t, &g->p[i].tile);
+	} else if (g->mixed && i < 0 && idmap_get(&g->extra, id) < 0) {
+		if (g->ntiles == g->captiles) {
+			g->captiles = g->captiles ? 2 * g->captiles : 64;
+			g->tiles = xreallocarray(g->tiles, g->captiles, sizeof *g->tiles);
+		}
+		make_tile(g->o, t, &g->tiles[g->ntiles]);
+		idmap_put(&g->extra, id, g->ntiles++);
+	}
+}
+
+static void
+gallery_name(struct gallery *g, const struct frame *f, const char *ik, const char *nk, int *out)
+{
+	int64_t v;
+	char name[128];
+
+	*out = mp_int(&f->root, ik, &v) == 1 && v >= 0 && v < 1 << 20 ? (int)v : -1;
+	if (*out >= 0 && *out < 2 && !g->names[*out] && mp_str(&f->root, nk, name, sizeof name) == 1)
+		g->names[*out] = xstrdup(name);
+}
+
+static void
+gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	struct gallery *g = ctx;
+	const msgpack_object *id = frame_get(f, "id");
+	struct pred *p;
+
+	if (!frame_is(f, "prediction")) {
+		if (g->mixed)
+			each_image(r, f, gallery_image, g);
+		return;
+	}
+	if (g->n >= g->o->max || id == NULL || id->type != MSGPACK_OBJECT_STR)
+		return;
+	g->p = xreallocarray(g->p, (size_t)g->n + 1, sizeof *g->p);
+	p = &g->p[g->n];
+	memset(p, 0, sizeof *p);
+	p->id = mp_strdup(id);
+	p->score = num(&f->root, "score");
+	gallery_name(g, f, "label", "class", &p->label);
+	gallery_name(g, f, "pred", "pred_class", &p->pred);
+	if (idmap_get(&g->ids, p->id) >= 0) {
+		free(p->id);    /* a repeated id: the first is shown */
+		return;
+	}
+	idmap_put(&g->ids, p->id, (size_t)g->n++);
+}
+
+static const char *
+gallery_class(const struct gallery *g, int c, char *buf, size_t len)
+{
+	if (c >= 0 && c < 2 && g->names[c])
+		return g->names[c];
+	snprintf(buf, len, "%d", c);
+	return buf;
+}
+
+/* Label text at pixel (x, y) of a canvas h pixels high, centred. */
+static void
+caption(FILE *s, const char *text, int x, int y, int h, const char *colour)
+{
+	fputs("set label ", s);
+	gp_quote(s, text);
+	fprintf(s, " at %d,%d center front font ',9' tc rgb '%s'\n", x, h - 1 - y, colour);
+}
+
+static void
+gallery_captions(const struct gallery *g, const struct montage *m, FILE *s, int H)
+{
+	char line[256], b1[16], b2[16];
+	int k = 0;
+
+	for (int i = 0; i < g->n; i++) {
+		const struct pred *p = &g->p[i];
+		const char *base = strrchr(p->id, '/');
+		int x, y, ok = p->label >= 0 && p->pred >= 0 && p->label == p->pred;
+		if (p->tile.data == NULL)
+			continue;
+		montage_tile_xy(m, k++, &x, &y);
+		x += m->tile_w / 2, y += m->tile_h + 12;
+		snprintf(line, sizeof line, "%.32s", base ? base + 1 : p->id);
+		caption(s, line, x, y, H, "#000000");
+		snprintf(line, sizeof line, "P(%s) = %.3f -> %s", gallery_class(g, 1, b1, sizeof b1),
+		    p->score, p->pred >= 0 ? gallery_class(g, p->pred, b2, sizeof b2) : "?");
+		caption(s, line, x, y + 15, H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
+		if (p->label >= 0) {
+			snprintf(line, sizeof line, "true: %s", gallery_class(g, p->label, b1, sizeof b1));
+			caption(s, line, x, y + 30, H, "#444444");
+		}
+	}
+}
+
+static void
+gallery_draw(const struct options *o, struct gallery *g, int shown)
+{
+	struct montage m;
+	struct gp_plot gp;
+	int W, H, top = o->title ? 30 : 0, k = 0;
+
+	montage_begin(&m, shown, o->cols, o->tile, o->tile, PAD, CAPTION_H);
+	for (int i = 0; i < g->n; i++)
+		if (g->p[i].tile.data)
+			montage_put(&m, k++, &g->p[i].tile);
+	W = (int)m.canvas.shape[1], H = (int)m.canvas.shape[0];
+	if (o->sized)
+		gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep);
+	else
+		gp_begin(&gp, o->out, o->format, W, H + top, o->keep);
+	gp.raw = m.canvas.data, gp.raw_len = m.canvas.nbytes;
+	fprintf(gp.script, "unset border\nunset tics\nunset key\nset lmargin at screen 0\n"
+	    "set rmargin at screen 1\nset bmargin at screen 0\nset tmargin at screen %.6f\n"
+	    "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\nset size ratio -1\n",
+	    1.0 - (double)top / (H + top), W - 1, H - 1);
+	if (o->title) {
+		fputs("set title ", gp.script);
+		gp_quote(gp.script, o->title);
+		fputc('\n', gp.script);
+	}
+	gallery_captions(g, &m, gp.script, H);
+	fprintf(gp.script, "plot RAW binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy "
+	    "with rgbimage notitle\n", W, H);
+	gp_render(&gp);
+	gp_free(&gp);
+	montage_free(&m);
+}
+
+static void
+plot_images(const struct options *o)
+{
+	struct gallery g = { .o = o, .mixed = strcmp(o->samples, "-") == 0 };
+	int shown = 0;
+
+	each_input(o, gallery_frame, &g);
+	if (g.n == 0)
+		die("no prediction frames in the input");
+	if (!g.mixed) {
+		struct frame_reader *r = frame_reader_open(o->samples);
+		struct frame f;
+
+		if (r == NULL)
+			die("%s: %s", o->samples, strerror(errno));
+		while (frame_next(r, &f) > 0)
+			each_image(r, &f, gallery_image, &g);
+		frame_reader_close(r);
+	}
+	for (int i = 0; i < g.n; i++) {
+		long t = g.p[i].tile.data ? -1 : idmap_get(&g.extra, g.p[i].id);
+		if (t >= 0)
+			g.p[i].tile = g.tiles[t];
+		shown += g.p[i].tile.data != NULL;
+	}
+	if (shown == 0)
+		die("no sample image has the id of a prediction (join by id)");
+	if (shown < g.n)
+		warnx("%d of %d predictions have no sample image with their id", g.n - shown, g.n);
+	gallery_draw(o, &g, shown);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+
+	cli_begin(&argc, argv, usage);
+	parse_command_line(argc, argv, &o);
+	switch (o.mode) {
+	case MODE_HISTORY: plot_history(&o); break;
+	case MODE_ROC: plot_roc(&o); break;
+	case MODE_IMAGES: plot_images(&o); break;
+	default: plot_montage(&o); break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("stdout: write error: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# metrics as a user runs it: known answers from published worked examples
+# and hand-computed sets, the output formats, and bad input.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	METRICS="$BATS_TEST_DIRNAME/../../bin/metrics"
+	FRAMES="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/frames.py"
+	T="$BATS_TEST_TMPDIR"
+	# Hanley & McNeil 1982, Table 1: 109 CT images rated 1..5 (score r/5).
+	/usr/bin/python3 - >"$T/hanley.jsonl" <<'PY'
+import json
+normal, abnormal, i = [33, 6, 6, 11, 2], [3, 2, 2, 11, 33], 0
+for r in range(5):
+    for label, count in ((0, normal[r]), (1, abnormal[r])):
+        for _ in range(count):
+            print(json.dumps({"kind": "prediction", "id": "ct%03d" % i, "label": label,
+                              "class": ["normal", "abnormal"][label], "score": (r + 1) / 5}))
+            i += 1
+PY
+	$FRAMES pack <"$T/hanley.jsonl" >"$T/hanley.mpk"
+	# A set worked by hand: positives 0.9 0.8 0.4 0.35, negatives 0.7 0.3 0.2 0.1.
+	/usr/bin/python3 - >"$T/tiny.jsonl" <<'PY'
+import json
+for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1, 1, 1, 0, 0, 0, 0])):
+    print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y,
+                      "class": ["chest", "abdomen"][y], "score": s}))
+PY
+	$FRAMES pack <"$T/tiny.jsonl" >"$T/tiny.mpk"
+}
+
+# get KEY < frames: the value of KEY in the evaluation frame
+get() {
+	$FRAMES get "$1"
+}
+
+round() {
+	/usr/bin/python3 -c "import sys; print(round(float(sys.argv[1]), int(sys.argv[2])))" "$@"
+}
+
+@test "metrics: Hanley & McNeil 1982 CT data: AUC 0.893, Hanley SE 0.032" {
+	"$METRICS" <"$T/hanley.mpk" >"$T/out.mpk"
+	[ "$(round "$(get auc <"$T/out.mpk")" 3)" = 0.893 ]
+	[ "$(round "$(get auc_se_hanley <"$T/out.mpk")" 3)" = 0.032 ]
+	[ "$(get n_per_class <"$T/out.mpk")" = "[58, 51]" ]
+}
+
+@test "metrics: DeLong SE of the same data is 0.0307, CI 0.83295-0.95339 (Stata roctab)" {
+	"$METRICS" <"$T/hanley.mpk" >"$T/out.mpk"
+	[ "$(round "$(get auc_se <"$T/out.mpk")" 4)" = 0.0307 ]
+	ci=$(get auc_ci <"$T/out.mpk" | /usr/bin/python3 -c 'import json,sys; a=json.load(sys.stdin); print("%.5f %.5f" % tuple(a))')
+	[ "$ci" = "0.83295 0.95339" ]
+}
+
+@test "metrics: hand-computed confusion matrix and Wilson intervals at 0.5" {
+	"$METRICS" "$T/tiny.mpk" >"$T/out.mpk"
+	[ "$(get confusion <"$T/out.mpk")" = "[[3, 1], [2, 2]]" ]
+	[ "$(get tp <"$T/out.mpk") $(get fp <"$T/out.mpk") $(get tn <"$T/out.mpk") $(get fn <"$T/out.mpk")" = "2 1 3 2" ]
+	[ "$(get accuracy <"$T/out.mpk")" = 0.625 ]
+	# Wilson 5/8: 0.3057-0.8632 (z = 1.96)
+	[ "$(get accuracy_ci <"$T/out.mpk" | /usr/bin/python3 -c 'import json,sys; print("%.4f %.4f" % tuple(json.load(sys.stdin)))')" = "0.3057 0.8632" ]
+	[ "$(round "$(get f1 <"$T/out.mpk")" 6)" = "$(round 0.5714285714 6)" ]
+	[ "$(get auc <"$T/out.mpk")" = 0.875 ]
+	[ "$(get positive_class <"$T/out.mpk")" = '"abdomen"' ]
+}
+
+@test "metrics: score equal to the threshold is positive; --threshold 0.35" {
+	"$METRICS" --threshold 0.35 "$T/tiny.mpk" >"$T/out.mpk"
+	[ "$(get tp <"$T/out.mpk") $(get fp <"$T/out.mpk")" = "4 1" ]
+	[ "$(get threshold_method <"$T/out.mpk")" = '"fixed"' ]
+}
+
+@test "metrics: --youden chooses 0.35 (J = 0.75) on this set" {
+	"$METRICS" --youden "$T/tiny.mpk" >"$T/out.mpk"
+	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(get youden_j <"$T/out.mpk")" = 0.75 ]
+}
+
+@test "metrics: --threshold-from chooses on VAL and applies to TEST" {
+	"$METRICS" --threshold-from "$T/tiny.mpk" "$T/hanley.mpk" >"$T/out.mpk"
+	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(get threshold_method <"$T/out.mpk")" = '"threshold-from"' ]
+	[ "$(get n <"$T/out.mpk")" = 109 ]
+}
+
+@test "metrics: --roc writes a roc frame whose curve matches the hand-computed one" {
+	"$METRICS" --roc "$T/tiny.mpk" >"$T/out.mpk"
+	[ "$(get fpr <"$T/out.mpk")" = "[0.0, 0.0, 0.0, 0.25, 0.25, 0.25, 0.5, 0.75, 1.0]" ]
+	[ "$(get tpr <"$T/out.mpk")" = "[0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0]" ]
+	[ "$(get operating_point <"$T/out.mpk")" = "[0.25, 0.5]" ]
+}
+
+@test "metrics: labels joined by id from a CSV file, whatever the order" {
+	grep -v '"label"' /dev/null || true
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | tac | $FRAMES pack >"$T/nolab.mpk"
+	printf 'id,label,class\nt7,0,chest\nt0,1,abdomen\nt1,1,abdomen\nt2,1,abdomen\nt3,1,abdomen\nt4,0,chest\nt5,0,chest\nt6,0,chest\n' >"$T/labels.csv"
+	"$METRICS" --labels "$T/labels.csv" "$T/nolab.mpk" >"$T/out.mpk"
+	[ "$(get confusion <"$T/out.mpk")" = "[[3, 1], [2, 2]]" ]
+	[ "$(get classes <"$T/out.mpk")" = '["chest", "abdomen"]' ]
+}
+
+@test "metrics: labels from a stream of sample frames" {
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | $FRAMES pack >"$T/nolab.mpk"
+	sed 's/"prediction"/"sample"/; s/"score": [0-9.]*/"x": {"$tensor": {"dtype": "u8", "shape": [2, 2, 1], "fill": 7}}/' \
+		"$T/tiny.jsonl" | $FRAMES pack >"$T/samples.mpk"
+	"$METRICS" --labels "$T/samples.mpk" <"$T/nolab.mpk" >"$T/out.mpk"
+	[ "$(get accuracy <"$T/out.mpk")" = 0.625 ]
+}
+
+@test "metrics: predictions without labels are refused; --scores-only summarises them" {
+	sed 's/"label": [01], //' "$T/tiny.jsonl" | $FRAMES pack >"$T/nolab.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/nolab.mpk"
+	[ -z "$output" ]
+	[[ "$stderr" == *"8 of 8 predictions have no label"* ]]
+	"$METRICS" --scores-only "$T/nolab.mpk" >"$T/out.mpk"
+	[ "$(get kind <"$T/out.mpk")" = '"score_summary"' ]
+	[ "$(get median <"$T/out.mpk")" = 0.375 ]
+	[ "$(get n_at_or_above <"$T/out.mpk")" = 3 ]
+}
+
+@test "metrics: a repeated id is an error unless --allow-duplicates (the last one counts)" {
+	cat "$T/tiny.mpk" "$T/tiny.mpk" >"$T/twice.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/twice.mpk"
+	[ -z "$output" ]
+	[[ "$stderr" == *"id 't0' occurs twice"* ]]
+	"$METRICS" --allow-duplicates "$T/twice.mpk" >"$T/out.mpk"
+	[ "$(get n <"$T/out.mpk")" = 8 ]
+}
+
+@test "metrics: a label that contradicts --labels is an error" {
+	printf 't0,0\n' >"$T/labels.csv"
+	run -1 "$METRICS" --labels "$T/labels.csv" "$T/tiny.mpk"
+	[[ "$output" == *"'t0'"* ]]
+}
+
+@test "metrics: --bootstrap N --seed S is reproducible and seed-dependent" {
+	a=$("$METRICS" --bootstrap 500 --seed 3 "$T/hanley.mpk" | get auc_ci_bootstrap)
+	b=$("$METRICS" --bootstrap 500 --seed 3 "$T/hanley.mpk" | get auc_ci_bootstrap)
+	c=$("$METRICS" --bootstrap 500 --seed 4 "$T/hanley.mpk" | get auc_ci_bootstrap)
+	[ "$a" = "$b" ]
+	[ "$a" != "$c" ]
+	lo=$(echo "$a" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0])')
+	/usr/bin/python3 -c "assert 0.80 < $lo < 0.86"
+}
+
+@test "metrics: --format json is one JSON object per line (jq reads it)" {
+	"$METRICS" --roc --format json "$T/tiny.mpk" >"$T/out.json"
+	[ "$(wc -l <"$T/out.json")" -eq 2 ]
+	[ "$(head -1 "$T/out.json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["auc"])')" = 0.875 ]
+	[ "$(tail -1 "$T/out.json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["thresholds"][0])')" = None ]
+}
+
+@test "metrics: --format tsv and csv: long table with intervals, ROC as a wide table" {
+	"$METRICS" --roc --format tsv "$T/tiny.mpk" >"$T/out.tsv"
+	head -1 "$T/out.tsv" | grep -q $'^kind\tkey\tvalue\tci_low\tci_high$'
+	grep -q $'^evaluation\taccuracy\t0.625\t0.3056' "$T/out.tsv"
+	grep -q $'^thresholds\tfpr\ttpr$' "$T/out.tsv"
+	"$METRICS" --format csv "$T/tiny.mpk" | grep -q '^evaluation,tp,2,,$'
+}
+
+@test "metrics: text output is a readable table" {
+	run "$METRICS" --format text "$T/hanley.mpk"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"AUC             0.8932   [0.8330, 0.9534]  DeLong, SE 0.0307"* ]]
+	[[ "$output" == *"sensitivity"*"Wilson, 46/51"* ]]
+}
+
+@test "metrics: multi-class accuracy and confusion matrix" {
+	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/multi.mpk"
+import json
+rows = [(0, 0), (0, 0), (0, 1), (1, 1), (1, 1), (1, 2), (2, 2), (2, 2), (2, 2), (2, 0)]
+for i, (y, p) in enumerate(rows):
+    sc = [0.1, 0.1, 0.1]; sc[p] = 0.8
+    print(json.dumps({"kind": "prediction", "id": "m%d" % i, "label": y, "scores": sc}))
+PY
+	"$METRICS" "$T/multi.mpk" >"$T/out.mpk"
+	[ "$(get task <"$T/out.mpk")" = '"multiclass"' ]
+	[ "$(get confusion <"$T/out.mpk")" = "[[2, 1, 0], [0, 2, 1], [1, 0, 3]]" ]
+	[ "$(get accuracy <"$T/out.mpk")" = 0.7 ]
+}
+
+@test "metrics: training history: best epoch by val_acc (max) and by val_loss (min)" {
+	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/hist.mpk"
+import json
+va = [0.6, 0.8, 0.9, 0.85]; vl = [0.9, 0.5, 0.45, 0.3]
+for e in range(4):
+    print(json.dumps({"kind": "metrics", "epoch": e + 1, "epochs": 4, "loss": 1.0 / (e + 1),
+                      "acc": 0.5 + e / 10, "val_loss": vl[e], "val_acc": va[e]}))
+PY
+	"$METRICS" "$T/hist.mpk" >"$T/out.mpk"
+	[ "$(get best_epoch <"$T/out.mpk")" = 3.0 ]
+	[ "$(get best.val_acc <"$T/out.mpk")" = 0.9 ]
+	[ "$(get final.val_acc <"$T/out.mpk")" = 0.85 ]
+	"$METRICS" --by val_loss "$T/hist.mpk" | get best_epoch | grep -qx 4.0
+	run -1 "$METRICS" --by nosuch "$T/hist.mpk"
+}
+
+@test "metrics: other frame kinds are ignored" {
+	printf '%s\n' '{"kind":"epoch","index":0,"count":1}' | $FRAMES pack >"$T/epoch.mpk"
+	cat "$T/epoch.mpk" "$T/tiny.mpk" | "$METRICS" | get n | grep -qx 8
+}
+
+@test "metrics: bad input and bad usage fail with empty stdout" {
+	run -1 --separate-stderr "$METRICS" </dev/null
+	[ -z "$output" ]
+	[[ "$stderr" == "metrics: no prediction or metrics frames"* ]]
+	printf '%s\n' '{"kind":"epoch","index":0}' | $FRAMES pack >"$T/epoch.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/epoch.mpk"
+	[ -z "$output" ]
+	run -2 --separate-stderr "$METRICS" --nosuch "$T/tiny.mpk"
+	[ -z "$output" ]
+	run -2 --separate-stderr "$METRICS" --threshold abc "$T/tiny.mpk"
+	[ -z "$output" ]
+	run -2 "$METRICS" --youden --threshold 0.3 "$T/tiny.mpk"
+	run -2 "$METRICS" --format xml "$T/tiny.mpk"
+	printf 'garbage' >"$T/bad.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/bad.mpk"
+	[ -z "$output" ]
+	printf '%s\n' '{"kind":"prediction","label":1,"score":0.5}' | $FRAMES pack >"$T/noid.mpk"
+	run -1 "$METRICS" "$T/noid.mpk"
+	[[ "$output" == *"no string id"* ]]
+}
+
+@test "metrics: the EXAMPLES of metrics(1) run" {
+	cd "$T"
+	cp tiny.mpk val.mpk
+	cp hanley.mpk test.mpk
+	/usr/bin/python3 - <<'PY' | $FRAMES pack >history.mpk
+import json
+for e in range(3):
+    print(json.dumps({"kind": "metrics", "epoch": e + 1, "epochs": 3, "loss": 1.0 / (e + 1),
+                      "acc": 0.5 + e / 10, "val_loss": 1.1 / (e + 1), "val_acc": 0.4 + e / 10}))
+PY
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' tiny.jsonl | $FRAMES pack >unlabelled.mpk
+	printf 'id,label\nt0,1\nt1,1\nt2,1\nt3,1\nt4,0\nt5,0\nt6,0\nt7,0\n' >labels.csv
+	n=0
+	while IFS= read -r line; do
+		PATH="$BATS_TEST_DIRNAME/../../bin:$PATH" bash -o pipefail -c "$line" >/dev/null
+		n=$((n + 1))
+	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/metrics.1" |
+		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain | sed 's/\\-/-/g; s/\\e/\\/g')
+	[ "$n" -ge 5 ]
+}

@@ -107,7 +107,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	if (o->format < 0)
 		o->format = o->out && strcmp(o->out, "-") ? gp_format_from_path(o->out) : -1;
 	if (o->format < 0)
-		o->format = o->out && strcmp(o->out, "-") ? GP_PNG : GP_DUMB;
+		o->format = o->mode == MODE_MONTAGE || (o->out && strcmp(o->out, "-")) ? GP_PNG : GP_DUMB;
 	if (o->out == NULL && o->format != GP_DUMB)
 		die_usage("-o FILE is needed (only the dumb terminal writes to stdout)");
 	if (o->out == NULL)
@@ -174,7 +174,7 @@ static const char *const hist_keys[5] = { "epoch", "acc", "val_acc", "loss", "va
 static void
 history_panel(struct history *h, FILE *s, const char *ylabel, int a, int b, const char *key)
 {
-	fprintf(s, "set ylabel '%s'\nset key %s\nplot ", ylabel, key);
+	fprintf(s, "set title '%s'\nset ylabel '%s'\nset key %s\nplot ", ylabel, ylabel, key);
 	if (h->have[a])
 		fprintf(s, "DATA using 1:%d with linespoints pt 7 ps 0.6 lw 2 lc rgb '#1f77b4' title 'training'%s",
 		    a + 1, h->have[b] ? ", " : "\n");

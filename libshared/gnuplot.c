@@ -111,13 +111,14 @@ terminal(FILE *f, const struct gp_plot *p, const char *out)
 static void
 keep_script(const struct gp_plot *p)
 {
-	char *gp = xmalloc(strlen(p->path) + 8), *dat = xmalloc(strlen(p->path) + 8);
-	char *buf = NULL;
-	size_t len = 0;
+	size_t n = strlen(p->path) + 8, len = 0;
+	char *gp = xmalloc(n), *dat = xmalloc(n), *buf = NULL;
 	FILE *f = open_memstream(&buf, &len);
 
-	sprintf(gp, "%s.gp", p->path);
-	sprintf(dat, "%s.dat", p->path);
+	if (f == NULL)
+		die("open_memstream: %s", strerror(errno));
+	snprintf(gp, n, "%s.gp", p->path);
+	snprintf(dat, n, "%s.dat", p->path);
 	fprintf(f, "# written by plot(1); run: gnuplot %s\n", gp);
 	terminal(f, p, strcmp(p->path, "-") ? p->path : NULL);
 	fprintf(f, "%s = ", p->raw ? "RAW" : "DATA");
@@ -134,10 +135,11 @@ keep_script(const struct gp_plot *p)
 static char *
 temp_beside(const char *base, const char *suffix)
 {
-	char *t = xmalloc(strlen(base) + strlen(suffix) + 16);
+	size_t n = strlen(base) + strlen(suffix) + 16;
+	char *t = xmalloc(n);
 	int fd;
 
-	sprintf(t, "%s.tmp.XXXXXX%s", base, suffix);
+	snprintf(t, n, "%s.tmp.XXXXXX%s", base, suffix);
 	if ((fd = mkstemps(t, (int)strlen(suffix))) < 0)
 		die("%s: cannot create a temporary file: %s", base, strerror(errno));
 	close(fd);

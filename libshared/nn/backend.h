@@ -145,10 +145,11 @@ struct nn_backend {
 	/* --- elementwise --- */
 	/* y = max(x, 0); y may equal x. */
 	void (*relu_fwd)(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
-	/* dx = beta*dx + (y > 0 ? dy : 0), y being relu's output. */
+	/* dx = beta*dx + (y > 0 ? dy : 0), y being relu's output; y and dy
+	 * have pixel stride y_ld, dx x_ld. */
 	void (*relu_bwd)(struct nn_backend *be, const struct nn_ew *p,
 	                 const float *y, const float *dy, float *dx, float beta);
-	/* y = beta*y + x (copy or accumulate a strided view). */
+	/* y = beta*y + x (copy or accumulate a strided view; x at x_ld, y at y_ld). */
 	void (*add)(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta);
 
 	/* --- pooling --- */

@@ -4,11 +4,13 @@
 #include "err.h"
 #include "nn/keras_import.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 void
 trainer_defaults(struct train_options *o)
@@ -152,6 +154,33 @@ load_val(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Checks early that the folder of each output file can be written to, so
+ * that a run does not train for an hour and then fail to save. */
+static int
+check_writable(const struct train_options *o, char *err, size_t errlen)
+{
+	const char *paths[] = { o->save, o->checkpoint, o->best };
+
+	for (int i = 0; i < 3; i++) {
+		char dir[4096];
+		const char *slash;
+		if (!paths[i])
+			continue;
+		slash = strrchr(paths[i], '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == paths[i])
+			snprintf(dir, sizeof dir, "/");
+		else
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - paths[i]), paths[i]);
+		if (access(dir, W_OK) != 0) {
+			snprintf(err, errlen, "%s: cannot write into %s: %s", paths[i], dir, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen)
 {
@@ -159,7 +188,7 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	struct feed fb;
 	float scale, offset;
 
-	if (feed_from_frame(first, &fb, err, errlen) < 0)
+	if (check_writable(t->o, err, errlen) < 0 || feed_from_frame(first, &fb, err, errlen) < 0)
 		return -1;
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	feed_free(&fb);

@@ -154,7 +154,7 @@ round() {
 @test "metrics: --format tsv and csv: long table with intervals, ROC as a wide table" {
 	"$METRICS" --roc --format tsv "$T/tiny.mpk" >"$T/out.tsv"
 	head -1 "$T/out.tsv" | grep -q $'^kind\tkey\tvalue\tci_low\tci_high$'
-	grep -q $'^evaluation\taccuracy\t0.625\t0.3056' "$T/out.tsv"
+	grep -q $'^evaluation\taccuracy\t0.625\t0.3057' "$T/out.tsv"
 	grep -q $'^thresholds\tfpr\ttpr$' "$T/out.tsv"
 	"$METRICS" --format csv "$T/tiny.mpk" | grep -q '^evaluation,tp,2,,$'
 }
@@ -162,7 +162,7 @@ round() {
 @test "metrics: text output is a readable table" {
 	run "$METRICS" --format text "$T/hanley.mpk"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"AUC             0.8932   [0.8330, 0.9534]  DeLong, SE 0.0307"* ]]
+	[[ "$output" == *"AUC            0.8932   [0.8330, 0.9534]  DeLong, SE 0.0307"* ]]
 	[[ "$output" == *"sensitivity"*"Wilson, 46/51"* ]]
 }
 

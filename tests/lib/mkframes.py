@@ -10,6 +10,8 @@
   mkframes.py batch [sample options] > stream   the samples as one batch frame
   mkframes.py dump < stream            one JSON line per frame; tensors shown
                                        as {dtype, shape, sha256}
+  mkframes.py slice START [END] < stream   frames START..END-1, bytes unchanged
+  mkframes.py count < stream           the number of frames
 
 Used as a module: read_frames(f), write_frame(f, obj), tensor(array),
 array(tensor_map).  Needs python3-msgpack and python3-numpy.
@@ -89,8 +91,9 @@ def summarize(v):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cmd", choices=["samples", "batch", "frame", "dump"])
+    ap.add_argument("cmd", choices=["samples", "batch", "frame", "dump", "slice", "count"])
     ap.add_argument("json", nargs="?")
+    ap.add_argument("end", nargs="?", type=int)
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--h", type=int, default=8)
     ap.add_argument("--w", type=int, default=8)
@@ -103,7 +106,21 @@ def main():
     ap.add_argument("--meta")
     args = ap.parse_args()
     out = sys.stdout.buffer
-    if args.cmd == "dump":
+    if args.cmd in ("slice", "count"):
+        data = sys.stdin.buffer.read()
+        u = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(data) + 1)
+        u.feed(data)
+        offsets = [0]
+        for _ in u:
+            offsets.append(u.tell())
+        if args.cmd == "count":
+            print(len(offsets) - 1)
+        else:
+            n = len(offsets) - 1
+            start = min(int(args.json), n)
+            end = n if args.end is None else max(start, min(args.end, n))
+            out.write(data[offsets[start]:offsets[end]])
+    elif args.cmd == "dump":
         for fr in read_frames(sys.stdin.buffer):
             print(json.dumps(summarize(fr), sort_keys=False))
     elif args.cmd == "frame":

@@ -1,17 +1,24 @@
 /* test_inception_parity.c — radpipe's InceptionV3 against Keras' own
- * outputs (tests/ref/keras_inception.mpk, made by make_keras_fixture.sh).
+ * outputs (tests/ref/keras_inception.mpk, made by make_keras_fixture.sh
+ * with TensorFlow/Keras; see that script for what each frame holds).
  *
  * Needs $RADPIPE_WEIGHTS (the ImageNet weights) and the fixture (path in
  * $RADPIPE_PARITY_FIXTURE, default tests/ref/keras_inception.mpk); skips,
  * passing, without them.  For each backend (ref, and cpu when it opens):
  *   inference: mixed0, mixed5 (subsampled), mixed10 and the pooled 2048
  *     vector of chest2 and abd2, preprocessed both ways: max |diff| over
- *     max |Keras value| must stay under FWD_TOL;
- *   training (batch statistics, head 256 relu + 1 logit, no dropout): loss,
- *     probabilities, gradients (read back through one SGD step with lr 1),
- *     updated moving statistics and the parameters after one Adam step.
- * RADPIPE_PARITY_REF=forward (default) runs only inference on ref (a full
- * training step there is slow), =full everything, =none skips ref.
+ *     max |Keras value| under FWD_TOL (measured: 1e-6 to 3e-6);
+ *   training step (batch statistics on both images, head 256 relu -> 1
+ *     logit, no dropout, Keras BCE clipping, biased moving variance):
+ *     training-mode mixed0/mixed10, loss, probabilities, gradients (read
+ *     back through one SGD step with lr 1), moving statistics, and the
+ *     change made by one Adam step (lr 1e-4, eps 1e-8).  Gradients go
+ *     through 94 batch-normalised layers of a batch of 2 and many ReLU and
+ *     max-pool decisions, so they are compared in 2-norm (ref: 0.2 to 1.5 %
+ *     in the base, 4e-5 in the head).
+ * RADPIPE_PARITY_REF=forward (default) runs only inference on ref,
+ * =full the training step too (about a minute), =none skips ref.
+ * RADPIPE_PARITY_VERBOSE=1 prints the worst entry of each comparison.
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,9 +34,10 @@
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
 #define LOSS_TOL 1e-4           /* loss and probabilities, relative */
-#define GRAD_TOL 5e-2           /* gradients: ||diff|| / ||keras|| */
+#define GRAD_TOL 1e-1           /* gradients: ||diff|| / ||keras|| (ref: <= 1.5e-2) */
 #define STAT_TOL 1e-5           /* moving statistics, relative to max |value| */
-#define STEP_TOL 5e-2           /* Adam's change of each parameter: ||diff|| / ||keras|| */
+#define STEP_TOL 1e-2           /* Adam's change, relative to its largest (lr) */
+#define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */
 
 struct ref {
 	char name[96];
@@ -209,37 +217,62 @@ run_forward(struct nn_model *m, const char *be, const unsigned char *x)
 }
 
 /* Compares parameter pname of host array a with fixture frame prefix/pname. */
-/* base (may be NULL): compare a - base with the fixture minus base, i.e.
- * the change made by an optimiser step. */
+/* Compares parameter pname of host array a with the fixture frame
+ * prefix/pname; see compare_step for the change made by a step. */
 static void
 compare_param(struct nn_model *m, const char *be, const char *prefix, const char *pname,
-              const float *a, const float *base, double tol, enum cmp mode)
+              const float *a, double tol, enum cmp mode)
 {
 	const struct nn_param *p;
-	struct ref d;
 	char name[160];
-	float *got;
-	size_t i;
 	int pi = nn_param_find(m, pname);
 
 	if (pi < 0)
 		die("no parameter %s", pname);
 	p = nn_param_at(m, pi);
 	snprintf(name, sizeof name, "%s%s", prefix, pname);
-	if (base == NULL) {
-		compare(be, name, a + p->offset, p->size, ref(name), tol, mode);
-		return;
-	}
-	d = *ref(name);
-	d.x = XNEW(float, d.count);
-	got = XNEW(float, p->size);
+	compare(be, name, a + p->offset, p->size, ref(name), tol, mode);
+}
+
+/* Compares the change a - base that Adam made to pname with Keras' change.
+ * Adam's first step is lr*g/(|g|+eps'), about lr*sign(g), so entries whose
+ * gradient is near zero flip with rounding; only entries whose Keras
+ * gradient is at least STEP_MIN_G of the largest are compared (the
+ * subsamples of gradients and parameters share their indices). */
+static void
+compare_step(struct nn_model *m, const char *be, const char *pname,
+             const float *a, const float *base)
+{
+	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
+	const struct ref *r, *g;
+	struct ref d;
+	char name[160];
+	double gmax = 0;
+	float *got = XNEW(float, p->size);
+	size_t i, j;
+
+	snprintf(name, sizeof name, "train/param/%s", pname);
+	r = ref(name);
+	snprintf(name, sizeof name, "train/grad/%s", pname);
+	g = ref(name);
+	memset(&d, 0, sizeof d);
+	d.x = XNEW(float, r->count);
+	d.idx = XNEW(int32_t, r->count);
+	for (i = 0; i < g->count; i++)
+		gmax = fmax(gmax, fabs(g->x[i]));
 	for (i = 0; i < p->size; i++)
 		got[i] = a[p->offset + i] - base[p->offset + i];
-	for (i = 0; i < d.count; i++)
-		d.x[i] = ref(name)->x[i] - base[p->offset + (d.idx ? (size_t)d.idx[i] : i)];
-	snprintf(name, sizeof name, "%s%s (step)", prefix, pname);
-	compare(be, name, got, p->size, &d, tol, mode);
+	for (i = 0; i < r->count; i++) {
+		j = r->idx ? (size_t)r->idx[i] : i;
+		if (fabs(g->x[i]) < STEP_MIN_G * gmax)
+			continue;
+		d.idx[d.count] = (int32_t)j;
+		d.x[d.count++] = r->x[i] - base[p->offset + j];
+	}
+	snprintf(name, sizeof name, "train/step/%s (%zu of %zu)", pname, d.count, r->count);
+	compare(be, name, got, p->size, &d, STEP_TOL, MAXREL);
 	free(d.x);
+	free(d.idx);
 	free(got);
 }
 
@@ -298,9 +331,9 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 		g[i] = p1[i] - h[i];
 	for (k = 0; k < nrefs; k++) {
 		if (strncmp(refs[k].name, "train/grad/", 11) == 0)
-			compare_param(m, be, "train/grad/", refs[k].name + 11, g, NULL, GRAD_TOL, L2REL);
+			compare_param(m, be, "train/grad/", refs[k].name + 11, g, GRAD_TOL, L2REL);
 		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_"))
-			compare_param(m, be, "train/param/", refs[k].name + 12, p1, NULL, STAT_TOL, MAXREL);
+			compare_param(m, be, "train/param/", refs[k].name + 12, p1, STAT_TOL, MAXREL);
 	}
 	memcpy(h, p1, n * sizeof *h);
 	nn_params_upload(m);
@@ -314,7 +347,7 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 	for (k = 0; k < nrefs; k++) {
 		pn = refs[k].name + 12;
 		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(pn, "/moving_"))
-			compare_param(m, be, "train/param/", pn, h, p1, STEP_TOL, L2REL);
+			compare_step(m, be, pn, h, p1);
 	}
 	free(p1);
 	free(g);

@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# plot as a user runs it: valid PNG/SVG/PDF files of the asked size, the
+# dumb terminal, montages, bad input.  Needs gnuplot (Debian gnuplot-nox).
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	BIN="$BATS_TEST_DIRNAME/../../bin"
+	PLOT="$BIN/plot"
+	FRAMES="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/frames.py"
+	MK="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/mkframes.py"
+	T="$BATS_TEST_TMPDIR"
+	command -v gnuplot >/dev/null || skip "gnuplot is not installed (Debian: gnuplot-nox)"
+	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/history.mpk"
+import json, math
+for e in range(1, 11):
+    print(json.dumps({"kind": "metrics", "epoch": e, "epochs": 10,
+                      "loss": 0.7 * math.exp(-e / 3), "acc": 1 - 0.5 * math.exp(-e / 3),
+                      "val_loss": 0.6 * math.exp(-e / 4) + 0.05,
+                      "val_acc": 1 - 0.45 * math.exp(-e / 4), "lr": 1e-4}))
+PY
+	printf '%s\n' '{"kind":"roc","auc":0.875,"auc_ci":[0.59,1.0],"threshold":0.5,"operating_point":[0.25,0.5],"fpr":[0,0,0,0.25,0.25,0.25,0.5,0.75,1],"tpr":[0,0.25,0.5,0.5,0.75,1,1,1,1]}' |
+		$FRAMES pack >"$T/roc.mpk"
+}
+
+# png_size FILE: "W H" from the IHDR chunk, or fails if FILE is not a PNG
+png_size() {
+	/usr/bin/python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR", "not a PNG"
+print(*struct.unpack(">II", b[16:24]))' "$1"
+}
+
+@test "plot --history: a PNG of the asked size with both panels" {
+	"$PLOT" --history -o "$T/curves.png" --size 900x400 --title 'Training' "$T/history.mpk"
+	[ "$(png_size "$T/curves.png")" = "900 400" ]
+	[ ! -e "$T/curves.png.gp" ]
+	[ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "plot --history: SVG and PDF, format from the extension or --format" {
+	"$PLOT" --history -o "$T/c.svg" --size 640x300 <"$T/history.mpk"
+	grep -q '<svg' "$T/c.svg"
+	grep -q 'width="640" height="300"' "$T/c.svg"
+	"$PLOT" --history -o "$T/c.pdf" --size 720x360 <"$T/history.mpk"
+	head -c 5 "$T/c.pdf" | grep -q '%PDF-'
+	grep -aq 'MediaBox \[ 0 0 720 360 \]' "$T/c.pdf"
+	"$PLOT" --history --format svg -o "$T/c.img" <"$T/history.mpk"
+	grep -q '<svg' "$T/c.img"
+}
+
+@test "plot --history --format dumb: the curves as text on stdout" {
+	run --separate-stderr "$PLOT" --history --format dumb --size 100x30 "$T/history.mpk"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"training"* && "$output" == *"validation"* ]]
+	[[ "$output" == *"accuracy"* && "$output" == *"loss"* && "$output" == *"epoch"* ]]
+	[ "$(printf '%s\n' "$output" | grep -c '\*')" -gt 5 ]
+	[ "$(printf '%s\n' "$output" | wc -l)" -ge 29 ]
+}
+
+@test "plot --roc: PNG with the AUC and its interval in the legend (--keep-script)" {
+	"$PLOT" --roc -o "$T/roc.png" --keep-script <"$T/roc.mpk"
+	[ "$(png_size "$T/roc.png")" = "700 700" ]
+	grep -q "AUC 0.875 (95% CI 0.590-1.000)" "$T/roc.png.gp"
+	grep -q '^0.25 0.75$' "$T/roc.png.dat"
+	# the kept script redraws the figure
+	rm "$T/roc.png"
+	(cd "$T" && gnuplot roc.png.gp)
+	[ "$(png_size "$T/roc.png")" = "700 700" ]
+}
+
+@test "plot without -o: the dumb terminal on stdout" {
+	run --separate-stderr "$PLOT" --history "$T/history.mpk"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"validation"* ]]
+}
+
+@test "plot --roc: the curve from metrics --roc, in the dumb terminal" {
+	run --separate-stderr "$PLOT" --roc -o - --format dumb --size 70x30 "$T/roc.mpk"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"AUC 0.875"* ]]
+	[[ "$output" == *"chance"* ]]
+}
+
+@test "plot --follow: draws while frames arrive and at the end" {
+	(head -c 100000 "$T/history.mpk"; sleep 1.2) | "$PLOT" --history --follow -o "$T/f.png"
+	[ "$(png_size "$T/f.png")" = "1200 500" ]
+}
+
+@test "plot --montage N: a PNG contact sheet of the first N images of samples or batches" {
+	$MK samples --n 12 --h 64 --w 80 --c 1 --pattern gradient >"$T/s.mpk"
+	"$PLOT" --montage 9 --tile 100 -o "$T/m.png" <"$T/s.mpk"
+	[ "$(png_size "$T/m.png")" = "318 318" ]
+	$MK batch --n 5 --h 32 --w 32 --c 3 --dtype u16 >"$T/b.mpk"
+	"$PLOT" --montage 4 --tile 50 --cols 4 -o "$T/b.png" "$T/b.mpk"
+	[ "$(png_size "$T/b.png")" = "224 56" ]
+	"$PLOT" --montage 20 --tile 50 -o - <"$T/s.mpk" >"$T/stdout.png"
+	[ "$(png_size "$T/stdout.png")" = "280 168" ]
+}
+
+@test "plot --images: predictions joined by id with a samples file or in one stream" {
+	$MK samples --n 4 --h 64 --w 64 --c 1 --pattern gradient >"$T/s.mpk"
+	printf '%s\n' '{"kind":"prediction","id":"cls/002.png","label":0,"class":"chest","score":0.1,"pred":0,"pred_class":"chest"}' \
+		'{"kind":"prediction","id":"cls/001.png","label":1,"class":"abdomen","score":0.3,"pred":0,"pred_class":"chest"}' |
+		$FRAMES pack >"$T/p.mpk"
+	"$PLOT" --images "$T/s.mpk" -o "$T/i.png" --keep-script --tile 100 <"$T/p.mpk"
+	[ "$(png_size "$T/i.png")" = "224 166" ]
+	grep -q "P(abdomen) = 0.300 -> chest" "$T/i.png.gp"
+	cat "$T/s.mpk" "$T/p.mpk" | "$PLOT" --images - -o "$T/j.svg" --tile 100
+	grep -q '<svg' "$T/j.svg"
+	printf '%s\n' '{"kind":"prediction","id":"nosuch","score":0.1}' | $FRAMES pack >"$T/q.mpk"
+	run -1 --separate-stderr "$PLOT" --images "$T/s.mpk" -o "$T/k.png" <"$T/q.mpk"
+	[[ "$stderr" == *"join by id"* ]]
+	[ ! -e "$T/k.png" ]
+}
+
+@test "plot: gnuplot missing -> a clear error naming gnuplot-nox, no file" {
+	mkdir "$T/empty"
+	run -1 --separate-stderr env PATH="$T/empty" "$PLOT" --history -o "$T/x.png" "$T/history.mpk"
+	[[ "$stderr" == *"gnuplot not found"*"gnuplot-nox"* ]]
+	[ ! -e "$T/x.png" ]
+	[ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "plot: gnuplot failing leaves no file and no temporary file" {
+	mkdir "$T/fake"
+	printf '#!/bin/sh\ncat >/dev/null\nexit 3\n' >"$T/fake/gnuplot"
+	chmod +x "$T/fake/gnuplot"
+	echo old >"$T/keep.png"
+	run -1 --separate-stderr env PATH="$T/fake:$PATH" "$PLOT" --roc -o "$T/keep.png" "$T/roc.mpk"
+	[[ "$stderr" == *"gnuplot failed (exit status 3)"* ]]
+	[ "$(cat "$T/keep.png")" = old ]
+	[ -z "$(ls "$T" | grep tmp)" ]
+}
+
+@test "plot: bad input and bad usage fail with empty stdout and no file" {
+	run -1 --separate-stderr "$PLOT" --history -o "$T/a.png" </dev/null
+	[ -z "$output" ]
+	[[ "$stderr" == *"no metrics frames"* ]]
+	run -1 --separate-stderr "$PLOT" --roc -o "$T/a.png" "$T/history.mpk"
+	[[ "$stderr" == *"no roc frames"* ]]
+	run -1 --separate-stderr "$PLOT" --montage 4 -o "$T/a.png" "$T/history.mpk"
+	[[ "$stderr" == *"no sample or batch frames"* ]]
+	[ ! -e "$T/a.png" ]
+	run -2 --separate-stderr "$PLOT" -o "$T/a.png" "$T/history.mpk"
+	[ -z "$output" ]
+	run -2 "$PLOT" --history --nosuch -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --roc -o "$T/a.png"
+	run -2 "$PLOT" --history --format png "$T/history.mpk"
+	run -2 "$PLOT" --roc -o - --format png "$T/roc.mpk"
+	run -2 "$PLOT" --history --size 12 -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --format gif -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --montage 0 -o "$T/a.png"
+	run -2 "$PLOT" --images x --format dumb
+	printf 'garbage' >"$T/bad.mpk"
+	run -1 --separate-stderr "$PLOT" --history -o "$T/a.png" "$T/bad.mpk"
+	[ -z "$output" ]
+	[ ! -e "$T/a.png" ]
+}
+
+@test "plot: the EXAMPLES of plot(1) run" {
+	cd "$T"
+	cp history.mpk out-history.mpk
+	$MK samples --n 6 --h 40 --w 40 --c 1 --pattern gradient >samples.mpk
+	printf '%s\n' '{"kind":"prediction","id":"cls/000.png","score":0.2,"pred":0}' | $FRAMES pack >predictions.mpk
+	/usr/bin/python3 - <<'PY' | $FRAMES pack >test-predictions.mpk
+import json
+for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1, 1, 1, 0, 0, 0, 0])):
+    print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y, "score": s}))
+PY
+	n=0
+	while IFS= read -r line; do
+		PATH="$BATS_TEST_DIRNAME/../../bin:$PATH" bash -o pipefail -c "$line" >/dev/null
+		n=$((n + 1))
+	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/plot.1" |
+		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain -e augment | sed 's/\\-/-/g; s/\\e/\\/g')
+	[ "$n" -ge 5 ]
+}

@@ -1,0 +1,108 @@
+/* emu_test.c — test_nn_cuda.c's op tests, run on the host-emulated kernels
+ * (tests/gpu/emu/run.sh): nn_cuda_open here returns a table of the .cu
+ * files' ops over host memory; convolutions and dense (cuDNN, cuBLAS) are
+ * left out, the layout/reduction helpers they use are tested directly. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include "cuda_impl.h"
+
+void cu_check_rt(cudaError_t e, const char *c, const char *f, int l) {}
+void *
+cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
+{
+	if (size > st->slot_size[slot]) {
+		free(st->slot[slot]);
+		st->slot[slot] = calloc(1, size);
+		st->slot_size[slot] = size;
+	}
+	return st->slot[slot];
+}
+static void *e_alloc(struct nn_backend *be, size_t s) { return calloc(1, s ? s : 64); }
+static void e_free(struct nn_backend *be, void *p) { free(p); }
+static void e_up(struct nn_backend *be, void *d, const void *s, size_t n) { memcpy(d, s, n); }
+static void e_zero(struct nn_backend *be, void *d, size_t n) { memset(d, 0, n); }
+static void e_sync(struct nn_backend *be) {}
+static void e_close(struct nn_backend *be) {}
+
+struct nn_backend *
+nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen)
+{
+	struct nn_backend *be = calloc(1, sizeof *be);
+	struct cu_state *st = calloc(1, sizeof *st);
+	st->sm_count = 2;
+	be->impl = st;
+	be->name = "emu";
+	be->alloc = e_alloc; be->free = e_free; be->upload = e_up; be->download = e_up;
+	be->zero = e_zero; be->sync = e_sync; be->close = e_close;
+	be->input = cu_input;
+	be->bn_fwd_train = cu_bn_fwd_train; be->bn_fwd_infer = cu_bn_fwd_infer;
+	be->bn_bwd = cu_bn_bwd; be->bn_bwd_infer = cu_bn_bwd_infer;
+	be->relu_fwd = cu_relu_fwd; be->relu_bwd = cu_relu_bwd; be->add = cu_add;
+	be->pool_fwd = cu_pool_fwd; be->pool_bwd = cu_pool_bwd;
+	be->gap_fwd = cu_gap_fwd; be->gap_bwd = cu_gap_bwd;
+	be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;
+	be->bce_logits = cu_bce_logits; be->softmax_ce = cu_softmax_ce;
+	be->adam = cu_adam; be->sgd = cu_sgd;
+	return be;
+}
+#define main orig_main
+#include "../../unit/test_nn_cuda.c"
+#undef main
+
+/* conv layout helpers vs plain loops */
+static void
+test_layout(void **state)
+{
+	struct cu_state *st = C->impl;
+	int kh = 3, kw = 2, ic = 5, oc = 7, n = kh * kw * ic * oc;
+	float *w = malloc(n * 4), *o = malloc(n * 4), *w2 = malloc(n * 4);
+	for (int i = 0; i < n; i++) w[i] = i;
+	cu_launch_hwio_to_ohwi(st, w, o, kh, kw, ic, oc);
+	for (int y = 0; y < kh; y++) for (int x = 0; x < kw; x++) for (int i = 0; i < ic; i++) for (int k = 0; k < oc; k++)
+		assert_true(o[((k * kh + y) * kw + x) * ic + i] == w[((y * kw + x) * ic + i) * oc + k]);
+	cu_launch_ohwi_to_hwio(st, o, w2, kh, kw, ic, oc);
+	assert_memory_equal(w, w2, n * 4);
+	/* pad then unpad_add with beta 0 gives x back (interior) */
+	int N = 2, H = 5, W = 4, Cc = 3, ld = 6, ph = 7, pw = 6, pt = 1, pl = 2;
+	float *x = calloc(N * H * W * ld, 4), *xp = calloc(N * ph * pw * Cc, 4), *x2 = calloc(N * H * W * ld, 4);
+	for (int i = 0; i < N * H * W * ld; i++) x[i] = i % ld < Cc ? i + 1 : 0;
+	cu_launch_pad(st, x, N, H, W, Cc, ld, xp, ph, pw, pt, pl);
+	for (int b = 0; b < N; b++) for (int y = 0; y < ph; y++) for (int xx = 0; xx < pw; xx++) for (int c = 0; c < Cc; c++) {
+		int iy = y - pt, ix = xx - pl;
+		float want = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[((b * H + iy) * W + ix) * ld + c] : 0;
+		assert_true(xp[((b * ph + y) * pw + xx) * Cc + c] == want);
+	}
+	cu_launch_unpad_add(st, xp, ph, pw, pt, pl, x2, N, H, W, Cc, ld, 0);
+	for (int i = 0; i < N * H * W * ld; i++) {
+		int p = i / ld, c = i % ld, ix = p % W, iy = p / W % H;
+		float want = c < Cc && iy + pt < ph && ix + pl < pw ? x[i] : 0;
+		assert_true(x2[i] == want);
+	}
+	/* chan sum */
+	float *s = malloc(Cc * 4);
+	cu_launch_chan_sum(st, N * H * W, Cc, x, ld, s);
+	for (int c = 0; c < Cc; c++) { double a = 0; for (int p = 0; p < N * H * W; p++) a += x[p * ld + c]; assert_true(fabs(a - s[c]) < 1e-3); }
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_bn),
+		cmocka_unit_test(test_ew),
+		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_dropout),
+		cmocka_unit_test(test_loss),
+		cmocka_unit_test(test_optim),
+		cmocka_unit_test(test_layout),
+	};
+	struct nn_backend_opts o = { 0 };
+	char err[256];
+	C = nn_cuda_open(&o, err, sizeof err);
+	R = nn_ref_open(&o, err, sizeof err);
+	rng_init(&rg, 42, 0, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

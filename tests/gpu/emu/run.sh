@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# tests/gpu/emu/run.sh [B] — checks the CUDA backend's own kernels WITHOUT a
+# GPU: each .cu file (except the cuDNN/cuBLAS parts, which are C files and
+# are not emulated) is rewritten for the host (launch2host.py), compiled by
+# g++ against emu.h (a CUDA thread is a std::thread, a block runs at a time,
+# __syncthreads is a barrier), and run through test_nn_cuda.c's op tests
+# against the ref backend (emu_test.c).  It checks indexing, strides and
+# semantics; not timing, device math rounding or FMA contraction.
+# Needs the CUDA headers and an up-to-date $B/libnn.a and $B/libshared.a
+# (make B=...); takes about 30 s.
+set -eu -o pipefail
+cd "$(dirname "$0")/../../.."
+B=${1:-build}
+cuda=${CUDA_HOME:-/usr/local/cuda}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+inc="-Itests/gpu/emu -I$tmp -I$cuda/include -Ilibshared -Ilibshared/nn/cuda"
+objs=
+for cu in libshared/nn/cuda/*.cu; do
+	f=$(basename "$cu" .cu)
+	python3 tests/gpu/emu/launch2host.py "$cu" "$tmp/$f.cpp"
+	g++ -std=c++20 -O1 -g -w $inc -c "$tmp/$f.cpp" -o "$tmp/$f.o"
+	objs="$objs $tmp/$f.o"
+done
+g++ -std=c++20 -O1 -g -w $inc -c tests/gpu/emu/emu.cpp -o "$tmp/emu.o"
+gcc -std=gnu11 -O1 -g -w $inc -c tests/gpu/emu/emu_test.c -o "$tmp/emu_test.o"
+g++ -o "$tmp/emu_test" "$tmp/emu_test.o" "$tmp/emu.o" $objs "$B/libnn.a" "$B/libshared.a" \
+	-ldnnl -fopenmp -lcmocka -lm -lpthread $(pkg-config --libs libpng msgpack 2>/dev/null) \
+	$(pkg-config --libs hdf5-serial 2>/dev/null || echo -lhdf5)
+"$tmp/emu_test"

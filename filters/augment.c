@@ -55,7 +55,7 @@ struct options {
 	double contrast;        /* likewise */
 	double gamma_lo, gamma_hi;      /* 1,1 = off */
 	double noise;           /* sigma as a fraction of full scale; 0 = off */
-	int intensity;          /* any intensity option given */
+	int intensity;          /* any intensity transform that is not the identity */
 	uint64_t seed;
 	int seed_given;
 };
@@ -166,7 +166,6 @@ other_option(int ch, const char *arg, struct options *o)
 		return 1;
 	default: return 0;
 	}
-	o->intensity = 1;
 	return 1;
 }
 
@@ -208,6 +207,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 			die_usage("unknown option or missing value: %s", argv[optind - 1]);
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (frames come on stdin)", argv[optind]);
+	o->intensity = o->invert > 0 || o->brightness > 0 || o->contrast > 0 || o->noise > 0 ||
+	               o->gamma_lo != 1 || o->gamma_hi != 1;
 	if (!o->seed_given)
 		o->seed = rng_os_seed();
 }

@@ -103,7 +103,11 @@ parse_command_line(int argc, char **argv, struct options *o)
 			if (o->channels == 2)
 				die_usage("--channels: must be 1 or 3");
 			break;
-		case 'd': o->keep16 = cli_int(optarg, "--depth", 8, 16) > 8; break;
+		case 'd':
+			if ((o->keep16 = (int)cli_int(optarg, "--depth", 8, 16)) != 8 && o->keep16 != 16)
+				die_usage("--depth: must be 8 or 16");
+			o->keep16 = o->keep16 == 16;
+			break;
 		case 'e': o->epochs = (int)cli_int(optarg, "--epochs", 1, 1000000); o->epochs_given = 1; break;
 		case 'S': o->shuffle = 1; break;
 		case 'r': o->seed = cli_u64(optarg, "--seed"); o->seed_given = 1; break;

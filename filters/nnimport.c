@@ -191,6 +191,7 @@ main(int argc, char **argv)
 	if (o.list) {
 		list_weights(f);
 		h5k_close(f);
+		nn_model_info_free(&info);
 		if (fflush(stdout) != 0 || fclose(stdout) != 0)
 			die("stdout: write error");
 		return 0;

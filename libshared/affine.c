@@ -384,6 +384,7 @@ row_u8c3_bilinear_avx2(const uint8_t *restrict src, size_t stride, const double 
 		out[3 * c + 2] = (uint8_t)(px >> 16);
 	}
 }
+
 #endif
 
 /* Interior of one row, any element type and channel count. */

@@ -27,6 +27,7 @@ cli_begin(int *argc, char **argv, const char *usage)
 	int i, j;
 
 	err_init(argv[0]);
+	argv[0] = (char *)progname;     /* getopt's messages start "prog:" too */
 	cli_usage_text = usage;
 	signal(SIGPIPE, SIG_IGN);
 	for (i = j = 1; i < *argc; i++) {

@@ -72,3 +72,9 @@ bench-cuda: $(B)/bench/bench_cuda
 ifeq ($(WITH_CUDA),1)
 BENCH_TARGETS += bench-cuda
 endif
+
+# make test-cuda-emu: the backend's own kernels on a host emulator, against
+# ref (no GPU needed; see tests/gpu/emu/run.sh).  Not part of `make test`.
+.PHONY: test-cuda-emu
+test-cuda-emu: $(LIBNN) $(LIBSHARED)
+	tests/gpu/emu/run.sh $(B)

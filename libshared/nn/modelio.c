@@ -263,6 +263,7 @@ read_classes(const msgpack_object *o, struct nn_model_info *info)
 		if (o->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
 			return -1;
 	nn_model_info_set_classes(info, NULL, 0);
+	free(info->classes);
 	info->classes = xcalloc(n > 0 ? n : 1, sizeof *info->classes);
 	for (i = 0; i < n; i++)
 		info->classes[i] = mp_strdup(&o->via.array.ptr[i]);

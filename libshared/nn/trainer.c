@@ -2,7 +2,7 @@
  * checkpoints and exact resumption. */
 #include "nn/trainer.h"
 #include "err.h"
-#include "nn/keras_import.h"
+#include "nn/h5keras.h"
 
 #include <errno.h>
 #include <math.h>

@@ -201,8 +201,8 @@ put("batchids", {"kind": "batch", "ids": ["a"], "x": tensor(np.zeros((2, 4, 4, 1
 	man=$ROOT/man/man1/augment.1
 	$MK samples --n 4 --h 24 --w 20 >"$T/in.mpk"
 	awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh/ { on = 0 }
-	     on && /^\.Bd/ { n++; next } on && /^\.Ed/ { next }
-	     on && n && !/^\./ { gsub(/\\e/, "\\"); print > ("'"$T"'/ex" n ".sh") }' "$man"
+	     on && /^\.Bd/ { n++; blk = 1; next } /^\.Ed/ { blk = 0; next }
+	     on && blk { gsub(/\\e/, "\\"); print > ("'"$T"'/ex" n ".sh") }' "$man"
 	ls "$T"/ex*.sh >/dev/null
 	cd "$T"
 	export PATH="$ROOT/bin:$PATH"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2086  # $need is a list of make targets
 # tests/gpu/run.sh OUTDIR — the checks that need an NVIDIA GPU, in one go
 # (well inside 10 minutes on an H100/H200):
 #   1. nvidia-smi                         -> OUTDIR/nvidia-smi.txt

@@ -32,10 +32,7 @@ mkframes() { $PY "$ROOT/tests/lib/mkframes.py" "$@"; }
 read_stream() { $PY "$ROOT/tests/py/read_stream.py" "$@"; }
 
 run_split() {
-	set +e
-	"$@" >"$T/out" 2>"$T/err"
-	status=$?
-	set -e
+	"$@" >"$T/out" 2>"$T/err" && status=0 || status=$?
 	err=$(cat "$T/err")
 }
 

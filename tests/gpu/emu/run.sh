@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2086,SC2046  # flag lists split on purpose
 # tests/gpu/emu/run.sh [B] — checks the CUDA backend's own kernels WITHOUT a
 # GPU: each .cu file (except the cuDNN/cuBLAS parts, which are C files and
 # are not emulated) is rewritten for the host (launch2host.py), compiled by

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# imgload(1) as a user runs it: the Open-I folders (when $RADPIPE_DATA is
+# set), small folders of PNGs made here, broken files, bad arguments, and
+# the EXAMPLES of its man page.
+
+setup() {
+	load ../lib/io-common
+	cd "$T"
+}
+
+# a folder of class folders: b/ (3 images, 2 of them in a sub-folder) and
+# a/ (2 images), of different sizes and colour types
+mkset() {
+	mkdir -p set/b/sub set/a
+	mkpng set/b/x1.png 5 4 --channels 3 --seed 1
+	mkpng set/b/sub/x2.png 7 3 --seed 2
+	mkpng set/b/sub/x3.png 4 4 --channels 4 --seed 3
+	mkpng set/a/y1.png 6 6 --depth 16 --seed 4
+	mkpng set/a/y2.png 3 5 --seed 5
+	echo 'not an image' > set/a/notes.txt
+}
+
+# --- the Open-I data ---------------------------------------------------
+
+# TRAIN: 65 samples, labels by sorted class folder, all 299x299x3 u8
+@test "TRAIN gives 65 samples: openI_CXR = 0, openI_abd_xray = 1, u8[299,299,3]" {
+	need_data
+	"$BIN/imgload" -q --size 299 "$RADPIPE_DATA/TRAIN" | read_stream > out.txt
+	[ "$(tail -1 out.txt)" = "frames 65" ]
+	[ "$(grep -c ' sample ' out.txt)" -eq 65 ]
+	[ "$(grep -c 'label=0 class=openI_CXR x=u8\[299,299,3\]' out.txt)" -eq 33 ]
+	[ "$(grep -c 'label=1 class=openI_abd_xray x=u8\[299,299,3\]' out.txt)" -eq 32 ]
+	# ids are the paths below TRAIN, in sorted order within each class
+	grep -o 'id=[^ ]*' out.txt | sed 's/^id=//' > ids.txt
+	(cd "$RADPIPE_DATA/TRAIN" && find . -name '*.png' | sed 's|^\./||' | LC_ALL=C sort) > want.txt
+	diff ids.txt want.txt
+}
+
+# VAL: 10 samples, and its duplicate file shows as two equal sha256 in meta
+@test "VAL gives 10 samples and the duplicate image shares its sha256" {
+	need_data
+	"$BIN/imgload" -q --size 299 "$RADPIPE_DATA/VAL" > val.mpk
+	[ "$(read_stream < val.mpk | tail -1)" = "frames 10" ]
+	$PY -c '
+import msgpack, sys, hashlib, os
+fr = list(msgpack.Unpacker(open("val.mpk", "rb"), raw=False))
+sums = [f["meta"]["sha256"] for f in fr]
+for f in fr:
+    data = open(os.path.join(sys.argv[1], f["id"]), "rb").read()
+    assert f["meta"]["sha256"] == hashlib.sha256(data).hexdigest(), f["id"]
+assert len(set(sums)) == 9, sums
+' "$RADPIPE_DATA/VAL"
+}
+
+# TEST holds two loose files: no label, no class
+@test "a flat folder gives unlabelled samples" {
+	need_data
+	"$BIN/imgload" -q --size 299 "$RADPIPE_DATA/TEST" | read_stream > out.txt
+	[ "$(tail -1 out.txt)" = "frames 2" ]
+	! grep -q 'label=' out.txt
+	grep -q '^0 sample id=abd2.png x=u8\[299,299,3\]' out.txt
+}
+
+# the same seed gives the same order; each epoch has its own order
+@test "--epochs --shuffle --seed: reproducible, different per epoch" {
+	need_data
+	"$BIN/imgload" -q --size 32 --epochs 3 --shuffle --seed 7 "$RADPIPE_DATA/TRAIN" > a.mpk
+	"$BIN/imgload" -q --size 32 --epochs 3 --shuffle --seed 7 "$RADPIPE_DATA/TRAIN" > b.mpk
+	"$BIN/imgload" -q --size 32 --epochs 3 --shuffle --seed 8 "$RADPIPE_DATA/TRAIN" > c.mpk
+	cmp a.mpk b.mpk
+	! cmp -s a.mpk c.mpk
+	read_stream < a.mpk > a.txt
+	[ "$(grep -c ' epoch$' a.txt)" -eq 3 ]
+	[ "$(tail -1 a.txt)" = "frames 198" ]
+	# each epoch is a permutation of the 65 ids, in a different order
+	awk '/ epoch$/ { e++ } / sample / { print e, $3 }' a.txt > order.txt
+	for e in 1 2 3; do
+		[ "$(awk -v e=$e '$1 == e { print $2 }' order.txt | sort -u | wc -l)" -eq 65 ]
+	done
+	! diff <(awk '$1 == 1 { print $2 }' order.txt) <(awk '$1 == 2 { print $2 }' order.txt)
+	! diff <(awk '$1 == 2 { print $2 }' order.txt) <(awk '$1 == 3 { print $2 }' order.txt)
+	# epoch frames say which epoch of how many
+	$PY -c '
+import msgpack
+e = [f for f in msgpack.Unpacker(open("a.mpk", "rb"), raw=False) if f["kind"] == "epoch"]
+assert [(f["index"], f["count"]) for f in e] == [(0, 3), (1, 3), (2, 3)], e
+'
+}
+
+# the cache changes nothing in the output bytes
+@test "--cache-mb 0 gives the same bytes as the cache" {
+	need_data
+	"$BIN/imgload" -q --size 64 --epochs 2 --shuffle --seed 3 "$RADPIPE_DATA/VAL" > cached.mpk
+	"$BIN/imgload" -q --size 64 --epochs 2 --shuffle --seed 3 --cache-mb 0 "$RADPIPE_DATA/VAL" > plain.mpk
+	cmp cached.mpk plain.mpk
+	[ "$(read_stream < plain.mpk | tail -1)" = "frames 22" ]
+}
+
+# --- small folders made here ------------------------------------------
+
+# labels follow the sorted class names; sub-folders belong to their class;
+# other files are ignored; no --size keeps each image's size
+@test "class folders: sorted labels, recursion, sizes kept, channels 3" {
+	mkset
+	"$BIN/imgload" -q set | read_stream > out.txt
+	cat > want.txt <<-'END'
+	0 sample id=a/y1.png label=0 class=a x=u8[6,6,3]
+	1 sample id=a/y2.png label=0 class=a x=u8[5,3,3]
+	2 sample id=b/x1.png label=1 class=b x=u8[4,5,3]
+	3 sample id=b/sub/x2.png label=1 class=b x=u8[3,7,3]
+	4 sample id=b/sub/x3.png label=1 class=b x=u8[4,4,3]
+	frames 5
+	END
+	diff <(sed 's/ mean=.*//' out.txt) want.txt
+}
+
+# --classes fixes the order; --channels 1, --depth 16 and HxW sizes
+@test "--classes, --channels 1, --depth 16, --size HxW, --interp" {
+	mkset
+	"$BIN/imgload" -q --classes b,a --channels 1 --depth 16 --size 9x4 --interp bilinear set |
+		read_stream > out.txt
+	grep -q '^0 sample id=a/y1.png label=1 class=a x=u16\[9,4,1\]' out.txt
+	grep -q '^1 sample id=a/y2.png label=1 class=a x=u8\[9,4,1\]' out.txt
+	grep -q '^2 sample id=b/x1.png label=0 class=b x=u8\[9,4,1\]' out.txt
+	run "$BIN/imgload" -q --classes a set
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"class 'b' is not one of --classes"* ]]
+}
+
+# gray PNG pixels arrive exactly, replicated to 3 channels
+@test "pixels of a gray PNG are exact and replicated to RGB" {
+	mkpng g.png 5 4 --seed 9
+	"$BIN/imgload" -q g.png > g.mpk
+	$PY -c '
+import msgpack
+f = next(msgpack.Unpacker(open("g.mpk", "rb"), raw=False))
+x = f["x"]
+assert x["dtype"] == "u8" and x["shape"] == [4, 5, 3], x["shape"]
+d = x["data"]
+for y in range(4):
+    for xx in range(5):
+        v = (xx * 37 + y * 11 + 9 * 13) % 256
+        assert d[(y * 5 + xx) * 3: (y * 5 + xx) * 3 + 3] == bytes([v, v, v]), (y, xx)
+assert f["meta"]["source"] == {"format": "png", "width": 5, "height": 4, "bit_depth": 8, "channels": 1}
+assert f["meta"]["gray_rgb"] is False
+'
+}
+
+# @LIST files: paths relative to the list, optional TAB class
+@test "@LIST with classes" {
+	mkset
+	printf 'set/b/x1.png\tb\n# a comment\n\nset/a/y2.png\ta\n' > list.txt
+	"$BIN/imgload" -q @list.txt | read_stream > out.txt
+	grep -q '^0 sample id=set/b/x1.png label=1 class=b' out.txt
+	grep -q '^1 sample id=set/a/y2.png label=0 class=a' out.txt
+}
+
+# --- broken files ------------------------------------------------------
+
+# each kind of bad file: exit 1 and one error line that names the file
+@test "bad files: one error naming the file, exit 1" {
+	mkdir -p d/c
+	mkpng d/c/good.png 4 4
+	for kind in notpng truncated crc zero; do
+		rm -f d/c/bad.png
+		case $kind in
+		notpng) echo 'hello' > d/c/bad.png ;;
+		truncated) mkpng d/c/bad.png 40 40 --break truncate ;;
+		crc) mkpng d/c/bad.png 4 4 --break crc ;;
+		zero) : > d/c/bad.png ;;
+		esac
+		run_split "$BIN/imgload" -q d
+		[ "$status" -eq 1 ] || { echo "$kind: status $status"; false; }
+		[ "$(wc -l < err)" -eq 1 ] || { echo "$kind: $err"; false; }
+		[[ "$err" == "imgload: d/c/bad.png: "* ]] || { echo "$kind: $err"; false; }
+	done
+	rm d/c/bad.png; run_split "$BIN/imgload" -q d	# the good one alone is fine
+	[ "$status" -eq 0 ]
+}
+
+# the messages say what is wrong
+@test "bad files: the reason is given" {
+	mkdir d
+	echo 'hello' > d/a.png; : > d/b.png; mkpng d/c.png 4 4 --break crc
+	run "$BIN/imgload" -q d/a.png
+	[[ "$output" == *"d/a.png: not an image radpipe can read"* ]]
+	run "$BIN/imgload" -q d/b.png
+	[[ "$output" == *"d/b.png: empty file"* ]]
+	run "$BIN/imgload" -q d/c.png
+	[[ "$output" == *"d/c.png: corrupt PNG: IHDR: CRC error"* ]]
+}
+
+# a missing path, an empty folder, a folder of non-images
+@test "missing path and empty folders: exit 1 naming the path" {
+	run_split "$BIN/imgload" -q nowhere
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"nowhere: No such file or directory"* ]]
+	mkdir empty
+	run_split "$BIN/imgload" -q empty
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"empty: no images found"* ]]
+	[ ! -s out ]
+	mkdir -p txt/c && echo x > txt/c/readme.txt
+	run_split "$BIN/imgload" -q txt
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"no images found"* ]]
+}
+
+# unreadable files (not testable as root: root reads anything)
+@test "an unreadable file: exit 1 naming it" {
+	[ "$(id -u)" -ne 0 ] || skip "running as root: chmod 000 does not stop root reading"
+	mkdir d && mkpng d/a.png 3 3 && chmod 000 d/a.png
+	run_split "$BIN/imgload" -q d
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"d/a.png: Permission denied"* ]]
+}
+
+# --skip-bad warns about each bad file and goes on
+@test "--skip-bad: a warning per bad file, the rest is loaded" {
+	mkdir -p d/c
+	mkpng d/c/1.png 4 4; echo no > d/c/2.png; mkpng d/c/3.png 4 4 --break crc; : > d/c/4.png
+	mkpng d/c/5.png 4 4 --seed 1
+	run_split "$BIN/imgload" -q --skip-bad d
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '(skipped)' err)" -eq 3 ]
+	grep -q 'd/c/2.png' err; grep -q 'd/c/3.png' err; grep -q 'd/c/4.png' err
+	read_stream < out > out.txt
+	[ "$(tail -1 out.txt)" = "frames 2" ]
+	grep -q 'id=c/1.png' out.txt; grep -q 'id=c/5.png' out.txt
+}
+
+# --- bad arguments: exit 2, nothing on stdout ---------------------------
+
+@test "bad arguments: exit 2 and empty stdout" {
+	mkpng a.png 3 3
+	for args in "--bogus a.png" "--size 0 a.png" "--size abc a.png" "--size 10x a.png" \
+	    "--size 3x0 a.png" "--size -5 a.png" "--channels 2 a.png" "--channels 4 a.png" \
+	    "--interp cubic a.png" "--depth 12 a.png" "--epochs 0 a.png" "--epochs 1.5 a.png" \
+	    "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size"; do
+		run_split "$BIN/imgload" $args
+		[ "$status" -eq 2 ] || { echo "'$args': status $status"; false; }
+		[ ! -s out ] || { echo "'$args': stdout not empty"; false; }
+		[[ "$err" == imgload:* ]] || { echo "'$args': $err"; false; }
+	done
+}
+
+# --help and --version go to stdout and succeed
+@test "--help lists every option; --version" {
+	run "$BIN/imgload" --help
+	[ "$status" -eq 0 ]
+	for o in --size --interp --channels --depth --epochs --shuffle --seed --classes \
+	    --cache-mb --skip-bad --quiet; do
+		[[ "$output" == *"$o"* ]] || { echo "missing $o"; false; }
+	done
+	run "$BIN/imgload" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "imgload (radpipe) "* ]]
+}
+
+# --- the manual ----------------------------------------------------------
+
+# every option of --help is in the man page and the page is lint-clean
+@test "imgload(1) documents every option and passes mandoc -Tlint" {
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -Tlint -W warning "$ROOT/man/man1/imgload.1"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
+	for o in $("$BIN/imgload" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+		grep -q -- "Fl Fl ${o#--}" "$ROOT/man/man1/imgload.1" || { echo "undocumented $o"; false; }
+	done
+}
+
+# the EXAMPLES of imgload(1) run on the data as written
+@test "imgload(1) EXAMPLES run" {
+	need_data
+	man_examples "$ROOT/man/man1/imgload.1" > ex.sh
+	[ "$(wc -l < ex.sh)" -ge 3 ]
+	while IFS= read -r cmd; do
+		echo "example: $cmd"
+		PATH="$BIN:$PATH" DATA="$RADPIPE_DATA" bash -o pipefail -c "$cmd" > ex.out 2> ex.err ||
+			{ cat ex.err; false; }
+	done < ex.sh
+}

@@ -107,6 +107,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 		done
 		echo
 		echo "torchvision's RandomAffine default is nearest; augment's default is bilinear (Keras >= 2.1.4)."
+		echo "augment's output equals scipy.ndimage.affine_transform bit for bit (both modes); the bilinear"
+		echo "inner loop uses AVX2 doubles when the CPU has them (RADPIPE_NO_AVX2=1 forces the scalar loop)."
 	else
 		echo "torchvision: $tv_status"
 		echo

@@ -52,19 +52,36 @@ file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
 	return 0;
 }
 
-void
-file_write_atomic(const char *path, const void *data, size_t n)
+int
+file_temp_beside(const char *path, const char *suffix, char **tmpP)
 {
-	char *tmp = xmalloc(strlen(path) + 16);
-	const uint8_t *p = data;
+	size_t n = strlen(path) + strlen(suffix) + 16;
+	char *tmp = xmalloc(n);
 	mode_t um = umask(0);
 	int fd;
 
 	umask(um);
-	sprintf(tmp, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0)
-		die("%s: %s", path, strerror(errno));
+	snprintf(tmp, n, "%s.tmp.XXXXXX%s", path, suffix);
+	if ((fd = mkstemps(tmp, (int)strlen(suffix))) < 0) {
+		int e = errno;
+		free(tmp);
+		errno = e;
+		return -1;
+	}
 	(void)fchmod(fd, 0666 & ~um);
+	*tmpP = tmp;
+	return fd;
+}
+
+void
+file_write_atomic(const char *path, const void *data, size_t n)
+{
+	char *tmp;
+	const uint8_t *p = data;
+	int fd;
+
+	if ((fd = file_temp_beside(path, "", &tmp)) < 0)
+		die("%s: cannot create a temporary file: %s", path, strerror(errno));
 	while (n > 0) {
 		ssize_t k = write(fd, p, n);
 		if (k < 0 && errno == EINTR)

@@ -11,6 +11,10 @@ int file_read_all(const char *path, uint8_t **bufP, size_t *lenP);
 /* Writes n bytes to path atomically (temporary file in the same directory,
  * fsync, rename); dies with a message on any error, leaving path as it was. */
 void file_write_atomic(const char *path, const void *data, size_t n);
+/* Creates a new empty file "<path>.tmp.XXXXXX<suffix>" in path's folder,
+ * with the permissions the umask gives a new file (not mkstemp's 0600).
+ * Returns its open fd and sets *tmpP (caller frees), or -1 with errno. */
+int file_temp_beside(const char *path, const char *suffix, char **tmpP);
 /* Creates directory path and its parents (like mkdir -p); dies on error. */
 void file_mkdirs(const char *path);
 

@@ -2,6 +2,7 @@
  * files; every write error is fatal and reported. */
 #include "frame.h"
 #include "err.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,19 +89,11 @@ frame_writer_open(const char *path)
 	struct frame_writer *w;
 	char *tmp;
 	int fd;
-	mode_t um;
 
 	if (strcmp(path, "-") == 0)
 		return frame_writer_fd(1, "stdout");
-	tmp = xmalloc(strlen(path) + 16);
-	sprintf(tmp, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0) {
-		free(tmp);
+	if ((fd = file_temp_beside(path, "", &tmp)) < 0)
 		return NULL;
-	}
-	um = umask(0);
-	umask(um);
-	(void)fchmod(fd, 0666 & ~um);
 	w = frame_writer_fd(fd, path);
 	w->own_fd = 1;
 	w->path = xstrdup(path);

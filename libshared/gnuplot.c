@@ -135,12 +135,10 @@ keep_script(const struct gp_plot *p)
 static char *
 temp_beside(const char *base, const char *suffix)
 {
-	size_t n = strlen(base) + strlen(suffix) + 16;
-	char *t = xmalloc(n);
+	char *t;
 	int fd;
 
-	snprintf(t, n, "%s.tmp.XXXXXX%s", base, suffix);
-	if ((fd = mkstemps(t, (int)strlen(suffix))) < 0)
+	if ((fd = file_temp_beside(base, suffix, &t)) < 0)
 		die("%s: cannot create a temporary file: %s", base, strerror(errno));
 	close(fd);
 	return t;

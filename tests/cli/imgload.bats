@@ -276,7 +276,7 @@ assert f["meta"]["gray_rgb"] is False
 	[ "$(wc -l < ex.sh)" -ge 3 ]
 	while IFS= read -r cmd; do
 		echo "example: $cmd"
-		PATH="$BIN:$PATH" DATA="$RADPIPE_DATA" bash -o pipefail -c "$cmd" > ex.out 2> ex.err ||
+		PATH="$BIN:$PATH" bash -o pipefail -c "$cmd" > ex.out 2> ex.err ||
 			{ cat ex.err; false; }
 	done < ex.sh
 }

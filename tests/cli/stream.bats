@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# The stream between programs: any msgpack library reads it (Debian's
+# python3-msgpack via tests/py/read_stream.py), streams concatenate, the
+# programs chain, and write errors (closed pipe, full disk) are errors.
+
+setup() {
+	load ../lib/io-common
+	cd "$T"
+}
+
+# python3-msgpack alone reads imgload's frames; its means agree with peek's
+@test "python3-msgpack reads a radpipe stream with no radpipe code" {
+	need_data
+	$PY -c 'import msgpack' || skip "no python3 with msgpack"
+	"$BIN/imgload" -q --size 299 "$RADPIPE_DATA/VAL" > val.mpk
+	read_stream < val.mpk > py.txt
+	[ "$(tail -1 py.txt)" = "frames 10" ]
+	[ "$(grep -c 'x=u8\[299,299,3\]' py.txt)" -eq 10 ]
+	"$BIN/peek" val.mpk | sed -E 's/.*\{min [0-9.]+ max [0-9.]+ mean ([0-9.e+-]+)\}.*/\1/' > c.means
+	sed -n 's/.* mean=//p' py.txt > py.means
+	diff c.means py.means
+}
+
+# without the data set: PNGs made here, read through imgload and Python
+@test "read_stream.py checks every frame (made-up images)" {
+	mkdir -p d/x d/y
+	mkpng d/x/1.png 4 3 --channels 3
+	mkpng d/y/2.png 4 3 --depth 16
+	"$BIN/imgload" -q --depth 16 --epochs 2 d | read_stream > out.txt
+	[ "$(tail -1 out.txt)" = "frames 6" ]
+	grep -q '^1 sample id=x/1.png label=0 class=x x=u8\[3,4,3\] mean=' out.txt
+	grep -q '^2 sample id=y/2.png label=1 class=y x=u16\[3,4,3\] mean=' out.txt
+	# and it refuses what is not a radpipe stream
+	printf '\x92\x01\x02' > bad.mpk
+	run read_stream < bad.mpk
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not a map with a string 'kind'"* ]]
+}
+
+# the front half of the paper's pipeline: 2 epochs of 13 batches of 5
+@test "imgload | batch 5 | peek: the training stream" {
+	need_data
+	"$BIN/imgload" -q --size 299 --epochs 2 --shuffle --seed 1 "$RADPIPE_DATA/TRAIN" |
+		"$BIN/batch" 5 | "$BIN/peek" > text
+	[ "$(grep -c ' epoch ' text)" -eq 2 ]
+	[ "$(grep -c 'x=u8\[5,299,299,3\]' text)" -eq 26 ]
+	[ "$(wc -l < text)" -eq 28 ]
+}
+
+# streams have no header: cat of two streams is a stream
+@test "streams concatenate" {
+	need_data
+	"$BIN/imgload" -q --size 32 "$RADPIPE_DATA/VAL" > a.mpk
+	"$BIN/imgload" -q --size 32 "$RADPIPE_DATA/TEST" > b.mpk
+	cat a.mpk b.mpk a.mpk | "$BIN/batch" 4 > c.mpk
+	run "$BIN/peek" --count c.mpk
+	[ "$output" = "batch 6" ]
+	cat a.mpk b.mpk | "$BIN/peek" --pass 2>/dev/null | cmp - <(cat a.mpk b.mpk)
+}
+
+# a reader that goes away is a write error, reported, not silence
+@test "a closed pipe: imgload and batch fail with a write error" {
+	need_data
+	run bash -c '"$0" -q --size 299 --epochs 3 "$1/TRAIN" | head -c 100 > /dev/null; echo "status ${PIPESTATUS[0]}"' \
+	    "$BIN/imgload" "$RADPIPE_DATA"
+	[[ "$output" == *"imgload: stdout: write error: Broken pipe"* ]]
+	[[ "$output" == *"status 1" ]]
+}
+
+# a full disk is an error too
+@test "a full disk (/dev/full): exit 1" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	mkdir -p d/c && mkpng d/c/1.png 64 64
+	run bash -c '"$0" -q "$1" > /dev/full' "$BIN/imgload" d
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"write error: No space left on device"* ]]
+	"$BIN/imgload" -q d > s.mpk
+	run bash -c '"$0" 1 < "$1" > /dev/full' "$BIN/batch" s.mpk
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"write error: No space left on device"* ]]
+	run bash -c '"$0" --pass < "$1" > /dev/full 2>/dev/null; echo $?' "$BIN/peek" s.mpk
+	[ "$output" = 1 ]
+}
+
+# the frame size limit applies to every reader
+@test "RADPIPE_MAX_FRAME limits the frames a reader takes" {
+	mkdir -p d/c && mkpng d/c/1.png 64 64
+	"$BIN/imgload" -q d > s.mpk
+	RADPIPE_MAX_FRAME=1000 run "$BIN/peek" s.mpk
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"frame exceeds the size limit of 1000 bytes"* ]]
+	RADPIPE_MAX_FRAME=100000 run "$BIN/peek" --count s.mpk
+	[ "$status" -eq 0 ]
+	[ "$output" = "sample 1" ]
+}

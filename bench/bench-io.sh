@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # the single-quoted bash -c scripts take "$0" "$1" on purpose
 # bench-io.sh — stream I/O throughput of radpipe (make bench-io).
 #
 #   bench/bench-io.sh [--quick] [--bench-png PATH] [-o FILE]

@@ -95,10 +95,13 @@ parse_command_line(int argc, char **argv, struct options *o)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': parse_size(optarg, &o->h, &o->w); break;
-		case 'i':
-			if ((int)(o->interp = interp_parse(optarg)) < 0)
+		case 'i': {
+			int how = interp_parse(optarg);
+			if (how < 0)
 				die_usage("--interp: unknown method '%s' (nearest, bilinear, area)", optarg);
+			o->interp = how;
 			break;
+		}
 		case 'c': o->channels = (int)cli_int(optarg, "--channels", 1, 3);
 			if (o->channels == 2)
 				die_usage("--channels: must be 1 or 3");

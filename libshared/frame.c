@@ -274,9 +274,12 @@ frame_read(struct frame_reader *r, struct frame *f)
 			return -1;
 		if (s > 0)
 			break;
-		reserve(r, size);
 		while (r->end - r->start < size) {
-			int got = fill(r);
+			size_t have = r->end - r->start;
+			int got;
+			/* grow with the bytes that arrive, not with what a header claims */
+			reserve(r, size < 2 * have + READ_CHUNK ? size : 2 * have + READ_CHUNK);
+			got = fill(r);
 			if (got < 0)
 				return -1;
 			if (got == 0) {

@@ -1,5 +1,5 @@
-/* resize.c — nearest (exactly Pillow's), and separable bilinear/area
- * resampling in the manner of Pillow's ImagingResample (antialiased). */
+/* resize.c — nearest (exactly Pillow's), separable bilinear in the manner
+ * of Pillow's ImagingResample (antialiased), and exact area averaging. */
 #include "resize.h"
 #include "err.h"
 
@@ -70,25 +70,50 @@ struct taps {
 };
 
 static double
-filter(enum interp how, double x)
+triangle(double x)
 {
 	x = fabs(x);
-	if (how == INTERP_BILINEAR)
-		return x < 1.0 ? 1.0 - x : 0.0;
-	return x <= 0.5 ? 1.0 : 0.0;            /* box (area) */
+	return x < 1.0 ? 1.0 - x : 0.0;
 }
 
-/* Pillow's precompute_coeffs: support scaled when shrinking. */
+/* Area: output cell x covers [x*scale, (x+1)*scale) of the input; each
+ * input cell weighs by the length of its overlap with that interval. */
+static void
+taps_area(struct taps *t, int in, int out)
+{
+	double scale = (double)in / out;
+
+	for (int x = 0; x < out; x++) {
+		double a = x * scale, b = (x + 1) * scale;
+		int lo = (int)floor(a), hi = (int)ceil(b);
+		float *w = t->w + (size_t)x * t->maxtaps;
+		if (hi > in)
+			hi = in;
+		if (hi - lo > t->maxtaps)
+			hi = lo + t->maxtaps;
+		for (int i = lo; i < hi; i++)
+			w[i - lo] = (float)((fmin(b, i + 1.0) - fmax(a, (double)i)) / scale);
+		t->first[x] = lo;
+		t->count[x] = hi - lo;
+	}
+}
+
+/* Bilinear: Pillow's precompute_coeffs, support scaled when shrinking;
+ * area: exact overlaps. */
 static void
 taps_make(struct taps *t, int in, int out, enum interp how)
 {
 	double scale = (double)in / out, fs = scale > 1.0 ? scale : 1.0;
-	double support = (how == INTERP_BILINEAR ? 1.0 : 0.5) * fs;
+	double support = fs;
 
 	t->maxtaps = (int)ceil(support) * 2 + 1;
 	t->first = XNEW(int, out);
 	t->count = XNEW(int, out);
 	t->w = xcalloc(xmul((size_t)out, (size_t)t->maxtaps, "resize"), sizeof(float));
+	if (how == INTERP_AREA) {
+		taps_area(t, in, out);
+		return;
+	}
 	for (int x = 0; x < out; x++) {
 		double c = (x + 0.5) * scale, sum = 0.0;
 		int lo = (int)(c - support + 0.5), hi = (int)(c + support + 0.5);
@@ -100,7 +125,7 @@ taps_make(struct taps *t, int in, int out, enum interp how)
 			hi = lo + t->maxtaps;
 		float *w = t->w + (size_t)x * t->maxtaps;
 		for (int i = lo; i < hi; i++)
-			sum += w[i - lo] = (float)filter(how, (i - c + 0.5) / fs);
+			sum += w[i - lo] = (float)triangle((i - c + 0.5) / fs);
 		for (int i = lo; i < hi && sum > 0; i++)
 			w[i - lo] = (float)(w[i - lo] / sum);
 		t->first[x] = lo;

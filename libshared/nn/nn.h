@@ -122,6 +122,18 @@ void nn_params_download(struct nn_model *m);
  * activations, allocated once and reused for every step. */
 int nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch);
 
+/* Plan flags (nn_model_plan_flags).  Default (0): a training plan that
+ * keeps conv outputs and BN statistics but recomputes BN+ReLU outputs and
+ * pools of kept tensors in backward when the backend has bn_apply.
+ * NN_PLAN_KEEP: every activation is stored (no recomputation).
+ * NN_PLAN_INFERENCE: forward only: no gradients or moments, activations
+ * packed by forward liveness; nn_backward and nn_step fail, and
+ * nn_layer_output fails for outputs overwritten later in the pass. */
+enum { NN_PLAN_KEEP = 1, NN_PLAN_INFERENCE = 2 };
+/* nn_model_plan with flags; nn_model_plan(m, be, b) is flags 0. */
+int nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
+                        unsigned flags);
+
 /* Backend bytes held by the plan (all 0 before nn_model_plan): params =
  * parameters, gradients and both moments; acts = activations and dropout
  * masks; grads = activation gradients (packed by liveness); aux = BN batch
@@ -182,6 +194,24 @@ void nn_set_seed(struct nn_model *m, uint64_t seed);
 void nn_set_bn_unbiased(struct nn_model *m, int unbiased);
 /* Keras' probability clipping in binary cross-entropy (0 disables). */
 void nn_set_bce_clip(struct nn_model *m, float clip);
+
+/* --- profiling (exec.c) ---------------------------------------------- */
+
+enum nn_prof_kind {
+	NN_PROF_INPUT, NN_PROF_CONV_FWD, NN_PROF_CONV_BWD_DATA, NN_PROF_CONV_BWD_W,
+	NN_PROF_BN_FWD, NN_PROF_BN_BWD, NN_PROF_RECOMPUTE, NN_PROF_RELU_FWD,
+	NN_PROF_RELU_BWD, NN_PROF_POOL_FWD, NN_PROF_POOL_BWD, NN_PROF_CONCAT,
+	NN_PROF_GAP, NN_PROF_DENSE, NN_PROF_DROPOUT, NN_PROF_LOSS, NN_PROF_OPTIM,
+	NN_PROF_NKIND
+};
+/* Per-op-kind wall time: on (1) waits for the backend (be->sync) around
+ * every op and accumulates seconds per kind; resets the counters.  Off by
+ * default; env RADPIPE_PROFILE=1 turns it on at nn_model_new. */
+void nn_profile_enable(struct nn_model *m, int on);
+/* The NN_PROF_NKIND accumulated times in seconds (zeros when off). */
+const double *nn_profile_times(const struct nn_model *m);
+/* Short name of a kind ("conv_fwd", ...). */
+const char *nn_profile_name(int kind);
 
 /* --- architectures (models.c / inception_v3.c) ------------------------- */
 

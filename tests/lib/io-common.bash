@@ -12,6 +12,7 @@
 #   run_split CMD     like bats' run, but stdout and stderr apart: $status,
 #                     $T/out (stdout bytes), $T/err, $err (stderr text)
 
+# shellcheck disable=SC2034,SC2015  # variables for the .bats files that load this
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 BIN="$ROOT/bin"
 T="$BATS_TEST_TMPDIR"

@@ -213,7 +213,7 @@ test_constant_stays_constant(void **state)
 }
 
 /* Halving img[y][x] = a[x] + b[y], a = 0 70 140 210, b = 0 10 20 30.
- * area (Pillow BOX): the mean of each 2x2 block: a -> 35 175, b -> 5 25.
+ * area: the mean of each 2x2 block: a -> 35 175, b -> 5 25.
  * bilinear (Pillow's triangle, support 2 when shrinking by 2): output 0
  * takes sources 0,1,2 with weights 3/4,3/4,1/4 (sum 7/4), output 1 takes
  * 1,2,3 with 1/4,3/4,3/4: a -> 50 160, b -> 12.5/1.75 = 7.14, 40/1.75 =
@@ -240,17 +240,18 @@ test_halve_known_pattern(void **state)
 	tensor_free(&s);
 }
 
-/* 3 -> 2 and upscaling of [0 30 90] / [0 100 200]: Pillow's values.
- * (Pillow's BOX, and so "area" here, does not weight partial overlaps:
- * output 0 of 3 -> 2 is mean(0, 30) = 15, not (0 + 0.5*30) / 1.5 = 10.) */
+/* 3 -> 2 and upscaling of [0 30 90] / [0 100 200]: Pillow's values for
+ * bilinear; for area, the overlap-weighted means computed by hand (output 0
+ * of 3 -> 2 covers [0, 1.5): (0 + 0.5*30) / 1.5 = 10; output 2 of 3 -> 7
+ * covers [6/7, 9/7): (0*1/7 + 100*2/7) / (3/7) = 66.7 -> 67). */
 static void
 test_odd_ratios(void **state)
 {
 	static const struct { int how, in, out; uint8_t src[3], want[7]; } cases[] = {
-		{ INTERP_AREA, 3, 2, { 0, 30, 90 }, { 15, 90 } },
+		{ INTERP_AREA, 3, 2, { 0, 30, 90 }, { 10, 70 } },
 		{ INTERP_BILINEAR, 3, 2, { 0, 30, 90 }, { 11, 68 } },
 		{ INTERP_BILINEAR, 3, 5, { 0, 100, 200 }, { 0, 40, 100, 160, 200 } },
-		{ INTERP_AREA, 3, 7, { 0, 100, 200 }, { 0, 0, 100, 100, 100, 200, 200 } },
+		{ INTERP_AREA, 3, 7, { 0, 100, 200 }, { 0, 0, 67, 100, 133, 200, 200 } },
 	};
 
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

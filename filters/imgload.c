@@ -1,8 +1,10 @@
 /* imgload — image files or class folders -> sample frames.
  *
  * Class folders are found and ordered exactly like Keras'
- * flow_from_directory: sub-directory names sorted, label = rank.  Files are
- * read once per epoch, or once in all when the decoded frames are cached.
+ * flow_from_directory: sub-directory names sorted, label = rank, or labels
+ * come from a table (--labels).  Files are read once per epoch, or once in
+ * all when the decoded frames are cached.  A multi-frame DICOM file gives
+ * one sample per frame, its id suffixed "#k" (k from 1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include "fileio.h"
 #include "frame.h"
 #include "image.h"
+#include "labels.h"
 #include "resize.h"
 #include "rng.h"
 #include "sha256.h"
@@ -37,6 +40,19 @@ static const char usage[] =
 "  --cache-mb N          keep up to N MiB of decoded frames for later epochs\n"
 "                        (default 2048; 0 disables)\n"
 "  --skip-bad            warn about unreadable images and go on\n"
+"DICOM:\n"
+"  --window C,W|file|range|minmax   VOI: a window, the file's (default),\n"
+"                        the full stored range, or the frame's min..max\n"
+"  --window-preset NAME  lung -600,1500  mediastinum 50,350  soft 40,400\n"
+"                        bone 400,1800  brain 40,80\n"
+"  --patient-key-file F  key for meta.dicom.patient_key = HMAC-SHA256(key,\n"
+"                        PatientID) (else $RADPIPE_PATIENT_KEY; none: no key)\n"
+"  --keep-patient-id     also copy PatientID itself into meta.dicom\n"
+"Labels from a table:\n"
+"  --labels FILE.csv     header line, then KEY,CLASS lines; folders are then\n"
+"                        not classes\n"
+"  --label-key id|name|stem|sop|series|study|patient   what KEY is (default id)\n"
+"  --unlabeled error|skip  a sample with no label: stop (default) or skip it\n"
 "  -q, --quiet           no progress messages\n";
 
 struct options {
@@ -52,6 +68,19 @@ struct options {
 	size_t cache_bytes;
 	int skip_bad;
 	char *classes;
+	struct dicom_opts dicom;
+	char *labels;           /* --labels FILE */
+	int label_key;          /* index in label_keys */
+	int skip_unlabeled;
+};
+
+static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
+enum { KEY_ID, KEY_NAME, KEY_STEM, KEY_SOP, KEY_SERIES, KEY_STUDY, KEY_PATIENT };
+
+/* The label table and, per table class, the dataset's class index. */
+struct labelling {
+	struct labels tab;
+	int *cls;
 };
 
 static void
@@ -72,6 +101,56 @@ parse_size(const char *s, int *h, int *w)
 	*w = (int)cli_int(x + 1, "--size", 1, 65536);
 }
 
+/* --window (preset 0) or --window-preset (preset 1) into d. */
+static void
+parse_window(const char *s, int preset, struct dicom_opts *d)
+{
+	static const char *const presets[] = { "lung", "mediastinum", "soft", "bone", "brain", NULL };
+	static const double cw[][2] = { { -600, 1500 }, { 50, 350 }, { 40, 400 }, { 400, 1800 }, { 40, 80 } };
+	static const char *const modes[] = { "file", "range", "minmax", NULL };
+	static const enum dicom_voi_mode mode[] = { DICOM_VOI_FILE, DICOM_VOI_RANGE, DICOM_VOI_MINMAX };
+
+	if (preset) {
+		int i = cli_choice(s, "--window-preset", presets);
+		d->voi = DICOM_VOI_WINDOW;
+		d->center = cw[i][0];
+		d->width = cw[i][1];
+	} else if (strchr(s, ',') == NULL) {
+		d->voi = mode[cli_choice(s, "--window", modes)];
+	} else {
+		d->voi = DICOM_VOI_WINDOW;
+		cli_pair(s, "--window", &d->center, &d->width);
+		if (!(d->width >= 1))
+			die_usage("--window: the width must be at least 1, got '%s'", s);
+	}
+}
+
+/* The patient key from --patient-key-file or $RADPIPE_PATIENT_KEY
+ * (trailing white space dropped); none: no patient key. */
+static void
+load_patient_key(const char *file, struct dicom_opts *d)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	const char *env = getenv("RADPIPE_PATIENT_KEY");
+
+	if (file) {
+		if (file_read_all(file, &buf, &n) < 0)
+			die("--patient-key-file %s: %s", file, strerror(errno));
+	} else if (env && *env) {
+		n = strlen(env);
+		buf = (uint8_t *)xstrdup(env);
+	} else {
+		return;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		die("%s: the patient key is empty", file ? file : "RADPIPE_PATIENT_KEY");
+	d->key = buf;           /* lives as long as the program */
+	d->keylen = n;
+}
+
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
@@ -86,8 +165,17 @@ parse_command_line(int argc, char **argv, struct options *o)
 		{ "classes", required_argument, NULL, 'C' },
 		{ "cache-mb", required_argument, NULL, 'm' },
 		{ "skip-bad", no_argument, NULL, 'b' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "window-preset", required_argument, NULL, 'P' },
+		{ "patient-key-file", required_argument, NULL, 'K' },
+		{ "keep-patient-id", no_argument, NULL, 'I' },
+		{ "labels", required_argument, NULL, 'L' },
+		{ "label-key", required_argument, NULL, 'k' },
+		{ "unlabeled", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char *const unlabeled[] = { "error", "skip", NULL };
+	const char *keyfile = NULL;
 	int ch;
 
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
@@ -117,9 +205,17 @@ parse_command_line(int argc, char **argv, struct options *o)
 		case 'C': o->classes = optarg; break;
 		case 'm': o->cache_bytes = (size_t)cli_int(optarg, "--cache-mb", 0, 1 << 24) << 20; break;
 		case 'b': o->skip_bad = 1; break;
+		case 'w': parse_window(optarg, 0, &o->dicom); break;
+		case 'P': parse_window(optarg, 1, &o->dicom); break;
+		case 'K': keyfile = optarg; break;
+		case 'I': o->dicom.keep_patient_id = 1; break;
+		case 'L': o->labels = optarg; break;
+		case 'k': o->label_key = cli_choice(optarg, "--label-key", label_keys); break;
+		case 'u': o->skip_unlabeled = cli_choice(optarg, "--unlabeled", unlabeled); break;
 		default: die_usage("unknown option");
 		}
 	}
+	load_patient_key(keyfile, &o->dicom);
 	if (optind >= argc)
 		die_usage("no input: give a folder, an image file or @LIST");
 	if (o->shuffle && !o->seed_given) {
@@ -128,38 +224,159 @@ parse_command_line(int argc, char **argv, struct options *o)
 	}
 }
 
-/* Encodes one sample frame for item it into a new buffer (*outP, *lenP).
- * Returns 0, or -1 with the reason in err. */
+/* The key a label is looked up by, for frame k of item it; NULL: none. */
+static const char *
+label_key(const struct options *o, const struct ds_item *it, const struct image_info *ii,
+    char *buf, size_t cap)
+{
+	const char *base = strrchr(it->id, '/'), *dot;
+
+	base = base ? base + 1 : it->id;
+	switch (o->label_key) {
+	case KEY_ID: return it->id;
+	case KEY_NAME: return base;
+	case KEY_STEM:
+		dot = strrchr(base, '.');
+		snprintf(buf, cap, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base), base);
+		return buf;
+	}
+	if (ii->dicom == NULL)
+		return NULL;
+	switch (o->label_key) {
+	case KEY_SOP: return ii->dicom->sop_uid;
+	case KEY_SERIES: return ii->dicom->series_uid;
+	case KEY_STUDY: return ii->dicom->study_uid;
+	default: return ii->dicom->patient_id_raw;
+	}
+}
+
+/* Sets s->label for sample s (id already set, frame k of n) from the table.
+ * Returns 1 when labelled, 0 when it is to be skipped, -1 (err) when not. */
 static int
-encode_sample(const struct options *o, const struct dataset *ds, const struct ds_item *it,
+find_label(const struct options *o, const struct labelling *lab, const struct ds_item *it,
+    struct ds_item *s, const struct image_info *ii, char *err, size_t errlen)
+{
+	char buf[1024];
+	const char *key = label_key(o, it, ii, buf, sizeof buf);
+	int c = -1;
+
+	if (key && *key && ii->frames > 1 && o->label_key <= KEY_NAME) {
+		char fk[1100];
+		snprintf(fk, sizeof fk, "%s%s", key, strchr(s->id, '#'));
+		c = labels_find(&lab->tab, fk);
+	}
+	if (c < 0 && key && *key)
+		c = labels_find(&lab->tab, key);
+	if (c >= 0) {
+		s->label = lab->cls[c];
+		return 1;
+	}
+	if (o->skip_unlabeled) {
+		info("%s: no label for '%s' (skipped)", s->id, key ? key : "");
+		return 0;
+	}
+	snprintf(err, errlen, "no label for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
+	    label_keys[o->label_key], key ? key : "", o->labels);
+	return -1;
+}
+
+static void
+append(char **bufP, size_t *lenP, const char *p, size_t n)
+{
+	*bufP = xreallocarray(*bufP, *lenP + n + 1, 1);
+	memcpy(*bufP + *lenP, p, n);
+	*lenP += n;
+}
+
+/* Encodes the nframes frames of image f, opened from item it, appending
+ * them to *outP and *lenP.  Returns 0 or -1 with the reason in err. */
+static int
+encode_frames(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+    const struct ds_item *it, struct image_file *f, int nframes, const char *hex,
     char **outP, size_t *lenP, char *err, size_t errlen)
 {
+	static int warned;
+
+	for (int k = 0; k < nframes; k++) {
+		struct image_info ii;
+		struct tensor t, r;
+		struct ds_item s = *it;
+		char id[4096];
+		int gray_rgb = 0, rc = 1;
+		size_t n;
+		char *buf;
+
+		if (image_frame(f, k, &t, &ii, err, errlen) < 0)
+			return -1;
+		if (nframes > 1) {
+			snprintf(id, sizeof id, "%s#%d", it->id, k + 1);
+			s.id = id;
+		}
+		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL && !warned++)
+			warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
+			    "meta.dicom.patient_key is left out");
+		if (lab && (rc = find_label(o, lab, it, &s, &ii, err, errlen)) <= 0) {
+			tensor_free(&t);
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		image_to_channels(&t, o->channels, &gray_rgb);
+		if (o->h > 0) {
+			resize_image(&t, o->h, o->w, o->interp, &r);
+			tensor_free(&t);
+			t = r;
+		}
+		buf = sample_frame_encode(ds, &s, &t, &ii, hex, gray_rgb, &n);
+		tensor_free(&t);
+		append(outP, lenP, buf, n);
+		free(buf);
+	}
+	return 0;
+}
+
+/* Encodes the sample frames of item it into a new buffer (*outP, *lenP;
+ * empty when every frame was left out).  Returns 0, IMAGE_SKIP with a note
+ * in err when the file holds no image, or -1 with the reason in err. */
+static int
+encode_sample(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+    const struct ds_item *it, char **outP, size_t *lenP, char *err, size_t errlen)
+{
+	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom };
+	struct image_file *f;
+	struct image_info ii;
 	uint8_t *file;
 	size_t flen;
-	struct tensor t, r;
-	struct image_info ii;
 	char hex[65];
-	int gray_rgb = 0;
+	int rc;
 
+	*outP = NULL;
+	*lenP = 0;
 	if (file_read_all(it->path, &file, &flen) < 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	if (image_decode(file, flen, o->keep16, &t, &ii, err, errlen) < 0) {
-		free(file);
-		return -1;
-	}
-	sha256_hex(file, flen, hex);
+	rc = image_open(file, flen, &io, &f, &ii, err, errlen);
+	if (rc == 0)
+		sha256_hex(file, flen, hex);
 	free(file);
-	image_to_channels(&t, o->channels, &gray_rgb);
-	if (o->h > 0) {
-		resize_image(&t, o->h, o->w, o->interp, &r);
-		tensor_free(&t);
-		t = r;
+	if (rc != 0)
+		return rc;
+	rc = encode_frames(o, ds, lab, it, f, ii.frames, hex, outP, lenP, err, errlen);
+	image_close(f);
+	if (rc < 0) {
+		free(*outP);
+		*outP = NULL;
+	} else if (*outP == NULL) {
+		*outP = xmalloc(0);
 	}
-	*outP = sample_frame_encode(ds, it, &t, &ii, hex, gray_rgb, lenP);
-	tensor_free(&t);
-	return 0;
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct cache {
@@ -168,26 +385,34 @@ struct cache {
 	size_t used, limit;
 };
 
-/* Writes item i's frame, from the cache when it is there. */
+/* Writes item i's frames, from the cache when they are there. */
 static void
-emit(const struct options *o, const struct dataset *ds, struct cache *c, size_t i,
-    struct frame_writer *w)
+emit(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+    struct cache *c, size_t i, struct frame_writer *w)
 {
-	char err[256];
+	char err[512];
 	char *buf;
 	size_t len;
+	int rc;
 
 	if (c->frame[i]) {
-		frame_write_bytes(w, c->frame[i], c->len[i]);
+		if (c->len[i] > 0)
+			frame_write_bytes(w, c->frame[i], c->len[i]);
 		return;
 	}
-	if (encode_sample(o, ds, &ds->items[i], &buf, &len, err, sizeof err) < 0) {
+	rc = encode_sample(o, ds, lab, &ds->items[i], &buf, &len, err, sizeof err);
+	if (rc == IMAGE_SKIP) {
+		info("%s: %s", ds->items[i].path, err);
+		buf = xmalloc(0);
+		len = 0;
+	} else if (rc < 0) {
 		if (!o->skip_bad)
 			die("%s: %s", ds->items[i].path, err);
 		warnx("%s: %s (skipped)", ds->items[i].path, err);
 		return;
 	}
-	frame_write_bytes(w, buf, len);
+	if (len > 0)
+		frame_write_bytes(w, buf, len);
 	if (o->epochs > 1 && c->used + len <= c->limit) {
 		c->frame[i] = buf;
 		c->len[i] = len;
@@ -206,6 +431,39 @@ write_epoch(struct frame_writer *w, int index, int count)
 	fw_kv_int(w, "count", count);
 }
 
+/* Loads --labels and makes its classes the dataset's: sorted, or in the
+ * order of --classes (which must name them all). */
+static void
+setup_labels(const struct options *o, struct dataset *ds, struct labelling *lab)
+{
+	struct labels *t = &lab->tab;
+	char **sorted;
+
+	labels_load(t, o->labels);
+	lab->cls = XNEW(int, (size_t)t->nclasses);
+	if (!o->classes) {
+		sorted = XNEW(char *, (size_t)t->nclasses);
+		memcpy(sorted, t->classes, (size_t)t->nclasses * sizeof *sorted);
+		qsort(sorted, (size_t)t->nclasses, sizeof *sorted, cmp_str);
+		for (int i = 0; i < ds->nclasses; i++)
+			free(ds->classes[i]);
+		free(ds->classes);
+		ds->classes = XNEW(char *, (size_t)t->nclasses);
+		ds->nclasses = t->nclasses;
+		for (int i = 0; i < t->nclasses; i++)
+			ds->classes[i] = xstrdup(sorted[i]);
+		free(sorted);
+	}
+	for (int i = 0; i < t->nclasses; i++) {
+		lab->cls[i] = -1;
+		for (int j = 0; j < ds->nclasses; j++)
+			if (strcmp(ds->classes[j], t->classes[i]) == 0)
+				lab->cls[i] = j;
+		if (lab->cls[i] < 0)
+			die("%s: class '%s' is not one of --classes", o->labels, t->classes[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -213,11 +471,17 @@ main(int argc, char **argv)
 	struct dataset ds;
 	struct cache c = { 0 };
 	struct frame_writer *w;
+	struct labelling lab = { 0 };
 	size_t *order;
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
-	dataset_collect(&ds, argv + optind, argc - optind, o.classes);
+	if (o.labels) {
+		dataset_collect_unlabelled(&ds, argv + optind, argc - optind, o.classes);
+		setup_labels(&o, &ds, &lab);
+	} else {
+		dataset_collect(&ds, argv + optind, argc - optind, o.classes);
+	}
 	info("%zu images in %d classes", ds.n, ds.nclasses);
 	w = frame_writer_fd(1, "stdout");
 	order = XNEW(size_t, ds.n ? ds.n : 1);
@@ -232,7 +496,7 @@ main(int argc, char **argv)
 		if (o.epochs_given)
 			write_epoch(w, e, o.epochs);
 		for (size_t i = 0; i < ds.n; i++)
-			emit(&o, &ds, &c, order[i], w);
+			emit(&o, &ds, o.labels ? &lab : NULL, &c, order[i], w);
 	}
 	frame_writer_close(w);
 	for (size_t i = 0; i < ds.n; i++)
@@ -240,6 +504,9 @@ main(int argc, char **argv)
 	free(c.frame);
 	free(c.len);
 	free(order);
+	free(lab.cls);
+	if (o.labels)
+		labels_free(&lab.tab);
 	dataset_free(&ds);
 	return 0;
 }

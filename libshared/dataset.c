@@ -119,9 +119,13 @@ walk_class(struct dataset *ds, const char *root, const char *rel, int label)
 	struct names files = { 0 }, dirs = { 0 };
 
 	list_dir(dir, &files, &dirs);
-	for (size_t i = 0; i < files.n; i++)
-		if (image_name_ok(files.v[i]))
-			add_item(ds, join(dir, files.v[i]), join(rel, files.v[i]), label);
+	for (size_t i = 0; i < files.n; i++) {
+		char *full = join(dir, files.v[i]);
+		if (image_path_ok(full))
+			add_item(ds, full, join(rel, files.v[i]), label);
+		else
+			free(full);
+	}
 	for (size_t i = 0; i < dirs.n; i++) {
 		char *sub = join(rel, dirs.v[i]);
 		walk_class(ds, root, sub, label);
@@ -132,20 +136,27 @@ walk_class(struct dataset *ds, const char *root, const char *rel, int label)
 	free(dir);
 }
 
+/* flat: no class folders; every image at any depth, unlabelled. */
 static void
-add_folder(struct dataset *ds, const char *root, int fixed)
+add_folder(struct dataset *ds, const char *root, int fixed, int flat)
 {
 	struct names files = { 0 }, dirs = { 0 };
 	size_t before = ds->n;
 
 	list_dir(root, &files, &dirs);
-	if (dirs.n > 0) {
+	if (dirs.n > 0 && !flat) {
 		for (size_t i = 0; i < dirs.n; i++)
 			walk_class(ds, root, dirs.v[i], class_index(ds, dirs.v[i], fixed));
 	} else {
-		for (size_t i = 0; i < files.n; i++)
-			if (image_name_ok(files.v[i]))
-				add_item(ds, join(root, files.v[i]), xstrdup(files.v[i]), -1);
+		for (size_t i = 0; i < files.n; i++) {
+			char *full = join(root, files.v[i]);
+			if (image_path_ok(full))
+				add_item(ds, full, xstrdup(files.v[i]), -1);
+			else
+				free(full);
+		}
+		for (size_t i = 0; i < dirs.n; i++)
+			walk_class(ds, root, dirs.v[i], -1);
 	}
 	if (ds->n == before)
 		die("%s: no images found (expected %s/<class>/<image> or %s/<image>)", root, root, root);
@@ -193,7 +204,7 @@ add_list(struct dataset *ds, const char *list, int fixed)
 }
 
 static void
-add_path(struct dataset *ds, const char *p, int fixed)
+add_path(struct dataset *ds, const char *p, int fixed, int flat)
 {
 	struct stat st;
 
@@ -204,7 +215,7 @@ add_path(struct dataset *ds, const char *p, int fixed)
 	if (stat(p, &st) != 0)
 		die("%s: %s", p, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		add_folder(ds, p, fixed);
+		add_folder(ds, p, fixed, flat);
 	else
 		add_item(ds, xstrdup(p), xstrdup(p), -1);
 }
@@ -229,8 +240,8 @@ sort_classes(struct dataset *ds)
 	free(map);
 }
 
-void
-dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes)
+static void
+collect(struct dataset *ds, char **paths, int npaths, const char *classes, int flat)
 {
 	int fixed = classes != NULL;
 
@@ -244,11 +255,23 @@ dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classe
 			die_usage("--classes: no class names given");
 	}
 	for (int i = 0; i < npaths; i++)
-		add_path(ds, paths[i], fixed);
+		add_path(ds, paths[i], fixed, flat);
 	if (!fixed)
 		sort_classes(ds);
 	if (ds->n == 0)
 		die("no images found");
+}
+
+void
+dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes)
+{
+	collect(ds, paths, npaths, classes, 0);
+}
+
+void
+dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes)
+{
+	collect(ds, paths, npaths, classes, 1);
 }
 
 void
@@ -286,22 +309,68 @@ pack_str(msgpack_packer *pk, const char *s)
 }
 
 static void
+pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+	pack_str(pk, k);
+	pack_str(pk, v);
+}
+
+/* meta.dicom: the attributes radpipe keeps; empty ones are left out.
+ * Never a name or a birth date; PatientID only when it was asked for. */
+static void
+pack_dicom(msgpack_packer *pk, const struct dicom_meta *d)
+{
+	const char *const key[] = { "modality", "body_part", "view_position", "photometric",
+	    "study_uid", "series_uid", "sop_uid", "sop_class_uid", "transfer_syntax",
+	    "voi", "patient_key", "patient_id" };
+	const char *const val[] = { d->modality, d->body_part, d->view_position, d->photometric,
+	    d->study_uid, d->series_uid, d->sop_uid, d->sop_class_uid, d->transfer_syntax,
+	    d->voi, d->patient_key, d->patient_id };
+	size_t nk = sizeof key / sizeof key[0], n = (size_t)d->has_spacing;
+
+	for (size_t i = 0; i < nk; i++)
+		n += val[i][0] != '\0';
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < nk; i++)
+		if (val[i][0] != '\0')
+			pack_kv_str(pk, key[i], val[i]);
+	if (d->has_spacing) {
+		pack_str(pk, "pixel_spacing");
+		msgpack_pack_array(pk, 2);
+		msgpack_pack_double(pk, d->spacing[0]);
+		msgpack_pack_double(pk, d->spacing[1]);
+	}
+}
+
+static void
 pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int gray_rgb)
 {
-	msgpack_pack_map(pk, 3);
+	int frames = ii->frames > 1, orient = ii->orientation > 1;
+
+	msgpack_pack_map(pk, 3 + (ii->dicom != NULL));
 	pack_str(pk, "source");
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 5 + frames + orient);
 	pack_str(pk, "format"); pack_str(pk, ii->format);
 	pack_str(pk, "width"); msgpack_pack_int(pk, ii->width);
 	pack_str(pk, "height"); msgpack_pack_int(pk, ii->height);
 	pack_str(pk, "bit_depth"); msgpack_pack_int(pk, ii->bit_depth);
 	pack_str(pk, "channels"); msgpack_pack_int(pk, ii->channels);
+	if (frames) {
+		pack_str(pk, "frames"); msgpack_pack_int(pk, ii->frames);
+	}
+	if (orient) {
+		pack_str(pk, "exif_orientation"); msgpack_pack_int(pk, ii->orientation);
+	}
 	pack_str(pk, "sha256"); pack_str(pk, hex);
 	pack_str(pk, "gray_rgb");
 	if (gray_rgb)
 		msgpack_pack_true(pk);
 	else
 		msgpack_pack_false(pk);
+	if (ii->dicom) {
+		pack_str(pk, "dicom");
+		pack_dicom(pk, ii->dicom);
+	}
 }
 
 char *

@@ -30,12 +30,16 @@ struct dataset {
  * for the sorted folder names.  Dies with a message naming the path on
  * any problem (missing, unreadable, no images, unknown class). */
 void dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes);
+/* Like dataset_collect, but folders are not class folders: every image
+ * under them, at any depth, is an unlabelled item (for labels from a table). */
+void dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes);
 /* Fisher-Yates shuffle of order[0..n) from the stream (seed, epoch). */
 void dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
 /* Releases everything ds owns. */
 void dataset_free(struct dataset *ds);
 /* Encodes a sample frame for it with image x into a new malloc'd buffer
- * (caller frees); *lenP gets its size. */
+ * (caller frees); *lenP gets its size.  meta gets ii's source fields and,
+ * when ii->dicom is set, meta.dicom (never names or birth dates). */
 char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
                           const struct tensor *x, const struct image_info *ii,
                           const char *sha256hex, int gray_rgb, size_t *lenP);

@@ -1,16 +1,18 @@
-/* image.c — format dispatch and colour conversions. */
+/* image.c — format dispatch (PNG, JPEG, DICOM) and colour conversions. */
 #include "image.h"
 #include "err.h"
+#include "jpeg.h"
 #include "png.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 int
 image_name_ok(const char *name)
 {
-	static const char *const ext[] = { ".png", NULL };
+	static const char *const ext[] = { ".png", ".jpg", ".jpeg", ".dcm", ".dicom", NULL };
 	size_t n = strlen(name);
 
 	for (int i = 0; ext[i]; i++) {
@@ -22,27 +24,158 @@ image_name_ok(const char *name)
 }
 
 int
+image_path_ok(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	uint8_t head[132];
+	size_t n;
+	FILE *f;
+
+	if (image_name_ok(slash ? slash + 1 : path))
+		return 1;
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return dicom_sniff(head, n);
+}
+
+struct image_file {
+	struct tensor t;                /* PNG, JPEG: the decoded image */
+	struct image_info info;
+	struct dicom_file *dcm;         /* DICOM: rendered per frame */
+	struct dicom_meta meta;
+	struct dicom_opts dopts;
+};
+
+/* A DICOM dataset without the Part 10 header starts with a group 0008
+ * element (little endian) more often than not. */
+static int
+maybe_raw_dicom(const uint8_t *buf, size_t len)
+{
+	return len >= 8 && buf[0] == 0x08 && buf[1] == 0x00 && buf[3] == 0x00;
+}
+
+static int
+open_dicom(struct image_file *f, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	int rc = dicom_open(buf, len, &f->dopts, &f->dcm, &f->meta, err, errlen);
+
+	if (rc != 0)
+		return rc == DICOM_SKIP ? IMAGE_SKIP : -1;
+	f->info.format = "dicom";
+	f->info.width = f->meta.cols;
+	f->info.height = f->meta.rows;
+	f->info.bit_depth = f->meta.bits_stored;
+	f->info.channels = f->meta.samples;
+	f->info.frames = f->meta.frames;
+	f->info.dicom = &f->meta;
+	return 0;
+}
+
+/* PNG or JPEG: decoded whole, now. */
+static int
+open_single(struct image_file *f, const uint8_t *buf, size_t len, int keep16, char *err, size_t errlen)
+{
+	struct image_info *ii = &f->info;
+
+	ii->frames = 1;
+	if (png_is_png(buf, len)) {
+		struct png_info pi;
+		if (png_decode(buf, len, keep16, &f->t, &pi, err, errlen) < 0)
+			return -1;
+		ii->format = "png";
+		ii->width = pi.width;
+		ii->height = pi.height;
+		ii->bit_depth = pi.bit_depth;
+		ii->channels = pi.channels;
+		return 0;
+	}
+	struct jpeg_image_info ji;
+	if (jpeg_decode_image(buf, len, &f->t, &ji, err, errlen) < 0)
+		return -1;
+	ii->format = "jpeg";
+	ii->width = ji.width;
+	ii->height = ji.height;
+	ii->bit_depth = 8;
+	ii->channels = ji.channels;
+	ii->orientation = ji.orientation;
+	return 0;
+}
+
+int
+image_open(const uint8_t *buf, size_t len, const struct image_opts *o,
+    struct image_file **fP, struct image_info *info, char *err, size_t errlen)
+{
+	struct image_file *f = xcalloc(1, sizeof *f);
+	int rc;
+
+	*fP = NULL;
+	memset(info, 0, sizeof *info);
+	if (o->dicom)
+		f->dopts = *o->dicom;
+	f->dopts.keep16 = o->keep16;
+	if (len == 0) {
+		snprintf(err, errlen, "empty file");
+		rc = -1;
+	} else if (png_is_png(buf, len) || jpeg_is_jpeg(buf, len)) {
+		rc = open_single(f, buf, len, o->keep16, err, errlen);
+	} else if (dicom_sniff(buf, len) || maybe_raw_dicom(buf, len)) {
+		rc = open_dicom(f, buf, len, err, errlen);
+	} else {
+		snprintf(err, errlen, "not an image radpipe can read (unknown format)");
+		rc = -1;
+	}
+	if (rc != 0) {
+		image_close(f);
+		return rc;
+	}
+	*info = f->info;
+	*fP = f;
+	return 0;
+}
+
+int
+image_frame(struct image_file *f, int k, struct tensor *t, struct image_info *info,
+    char *err, size_t errlen)
+{
+	if (f->dcm == NULL) {
+		if (k != 0 || f->t.data == NULL) {
+			snprintf(err, errlen, "frame %d of a single image", k + 1);
+			return -1;
+		}
+		*t = f->t;
+		memset(&f->t, 0, sizeof f->t);
+	} else if (dicom_frame(f->dcm, k, &f->dopts, t, &f->meta, err, errlen) < 0) {
+		return -1;
+	}
+	*info = f->info;
+	return 0;
+}
+
+void
+image_close(struct image_file *f)
+{
+	if (f == NULL)
+		return;
+	tensor_free(&f->t);
+	dicom_close(f->dcm);
+	free(f);
+}
+
+int
 image_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
     struct image_info *info, char *err, size_t errlen)
 {
-	memset(info, 0, sizeof *info);
-	if (len == 0) {
-		snprintf(err, errlen, "empty file");
-		return -1;
-	}
-	if (png_is_png(buf, len)) {
-		struct png_info pi;
-		if (png_decode(buf, len, keep16, t, &pi, err, errlen) < 0)
-			return -1;
-		info->format = "png";
-		info->width = pi.width;
-		info->height = pi.height;
-		info->bit_depth = pi.bit_depth;
-		info->channels = pi.channels;
-		return 0;
-	}
-	snprintf(err, errlen, "not an image radpipe can read (unknown format)");
-	return -1;
+	struct image_opts o = { .keep16 = keep16 };
+	struct image_file *f;
+	int rc = image_open(buf, len, &o, &f, info, err, errlen);
+
+	if (rc == 0)
+		rc = image_frame(f, 0, t, info, err, errlen);
+	image_close(f);
+	info->dicom = NULL;
+	return rc < 0 ? -1 : 0;
 }
 
 /* 1 if every pixel of an image with c >= 3 channels has R == G == B. */

@@ -1,6 +1,9 @@
 /* image.h — decoding image files of any supported format into tensors.
  *
- * The format is recognised by content (PNG signature, ...), not by name.
+ * The format is recognised by content (PNG and JPEG signatures, DICOM's
+ * "DICM"), not by name.  A file holds one image, or several frames (a
+ * multi-frame DICOM): image_open parses it, image_frame renders frame k,
+ * image_close releases it; image_decode does the three for frame 0.
  * Colour handling that every loader shares lives here too: converting to
  * 1 or 3 channels and reducing 16-bit samples to 8 bits.
  */
@@ -9,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "dicom.h"
 #include "tensor.h"
 
 struct image_info {
@@ -17,13 +21,44 @@ struct image_info {
 	int bit_depth;          /* as stored in the file */
 	int channels;           /* as decoded, before conversion */
 	int gray_rgb;           /* 1: an RGB image whose three channels are equal */
+	int frames;             /* frames in the file (1 but for multi-frame DICOM) */
+	int orientation;        /* JPEG: EXIF orientation applied (1..8); else 0 */
+	const struct dicom_meta *dicom; /* DICOM attributes (owned by the image_file), or NULL */
 };
 
-/* 1 if name has an extension of a format radpipe reads (.png, ...). */
+/* image_open's result for files that hold no image (DICOMDIR, DICOM
+ * reports): the caller notes the reason and goes on. */
+#define IMAGE_SKIP (-2)
+
+struct image_opts {
+	int keep16;                     /* keep more than 8 bits as u16 */
+	const struct dicom_opts *dicom; /* DICOM rendering; NULL: the defaults */
+};
+
+struct image_file;
+
+/* 1 if name has an extension of a format radpipe reads (.png, .jpg,
+ * .jpeg, .dcm, .dicom; any case). */
 int image_name_ok(const char *name);
+/* 1 if the file at path has such a name, or starts like a DICOM file
+ * (which needs no extension); reads at most 132 bytes. */
+int image_path_ok(const char *path);
+/* Parses an image file held in memory (buf is not needed afterwards) and
+ * fills info (frames, and for frame 0 the format fields).  Returns 0 with
+ * *fP owned by the caller (image_close), IMAGE_SKIP with a note in err
+ * when the file holds no image, or -1 with a one-line reason. */
+int image_open(const uint8_t *buf, size_t len, const struct image_opts *o,
+               struct image_file **fP, struct image_info *info, char *err, size_t errlen);
+/* Decodes frame k (0-based) of f into t (owned HWC u8/u16), updating info.
+ * Returns 0, or -1 with a one-line reason. */
+int image_frame(struct image_file *f, int k, struct tensor *t, struct image_info *info,
+                char *err, size_t errlen);
+/* Releases f and what info->dicom points to (NULL is fine). */
+void image_close(struct image_file *f);
 /* Decodes an image file held in memory into t (owned HWC u8, or u16 when
- * the file has more than 8 bits and keep16 is set).  Returns 0, or -1 with
- * a one-line reason in err. */
+ * the file has more than 8 bits and keep16 is set); the first frame of a
+ * multi-frame file, DICOM with the default rendering; info->dicom is NULL.
+ * Returns 0, or -1 with a one-line reason in err. */
 int image_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
                  struct image_info *info, char *err, size_t errlen);
 /* Converts t in place to `channels` (1 or 3): gray is replicated to RGB,

@@ -1,6 +1,9 @@
 /* sha256.c — SHA-256 as specified in FIPS 180-4. */
 #include "sha256.h"
 
+#include "err.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 static const uint32_t K[64] = {
@@ -77,4 +80,25 @@ sha256_hex(const void *data, size_t n, char hex[65])
 		hex[2 * i + 1] = digits[d[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+void
+sha256_hmac(const void *key, size_t keylen, const void *data, size_t n, uint8_t out[32])
+{
+	uint8_t k[64] = { 0 }, outer[64 + 32];
+	uint8_t *inner = xmalloc(xmul(1, n + 64, "hmac"));
+
+	if (keylen > 64)
+		sha256(key, keylen, k);
+	else if (keylen > 0)
+		memcpy(k, key, keylen);
+	for (int i = 0; i < 64; i++) {
+		inner[i] = k[i] ^ 0x36;
+		outer[i] = k[i] ^ 0x5c;
+	}
+	if (n > 0)
+		memcpy(inner + 64, data, n);
+	sha256(inner, 64 + n, outer + 64);
+	sha256(outer, sizeof outer, out);
+	free(inner);
 }

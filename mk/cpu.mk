@@ -6,7 +6,7 @@ ifeq ($(wildcard /usr/include/oneapi/dnnl/dnnl.h),)
   $(error oneDNN not found (oneapi/dnnl/dnnl.h): install libdnnl-dev)
 endif
 
-$(B)/libshared/nn/cpu%.o: CFLAGS += -fopenmp
+$(B)/libshared/nn/cpu%.o: CFLAGS += -fopenmp -fno-math-errno
 NN_LDLIBS += -ldnnl -fopenmp
 
 # make bench-ops: GFLOP/s of the InceptionV3 convolutions -> bench/results/ops.md

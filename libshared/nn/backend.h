@@ -202,6 +202,14 @@ struct nn_backend {
 	/* SGD with momentum: v = mom*v - lr*g; p += v (nesterov: p += mom*v - lr*g). */
 	void (*sgd)(struct nn_backend *be, size_t n, float *p, const float *g,
 	            float *v, float lr, float mom, int nesterov, float l2);
+
+	/* --- optional (NULL: not offered; the engine does without) --- */
+	/* y = (x - mean)*invstd*gamma + beta, then max(., 0) if relu: exactly
+	 * the y that bn_fwd_train wrote when it saved mean and invstd (the
+	 * engine recomputes BN+ReLU outputs in backward with it). */
+	void (*bn_apply)(struct nn_backend *be, const struct nn_bn *p,
+	                 const float *x, const float *gamma, const float *beta,
+	                 const float *mean, const float *invstd, float *y, int relu);
 };
 
 /* Opens backend "ref", "cpu", "cuda" or "auto" (cuda when a GPU can be

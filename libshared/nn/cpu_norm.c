@@ -4,6 +4,7 @@
  * frozen-BN backward are plain loops.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,36 +128,110 @@ dense_in(struct cpu *c, int i, const float *x, size_t m, int ch, int ld)
 	return s;
 }
 
+/* y = (x - mean)*invstd*gamma + beta, relu'd if asked; strided in and out. */
+static void
+bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *invstd, float *y, int relu)
+{
+	const long m = p->m;
+	const int c = p->c, xl = p->x_ld, yl = p->y_ld;
+	float *gb = cpu_buf(cpu_of(be), 3, 2 * (size_t)c * sizeof(float));
+	long i;
+	int j;
+
+	for (j = 0; j < c; j++) {
+		gb[j] = gamma != NULL ? gamma[j] : 1.0f;
+		gb[c + j] = beta != NULL ? beta[j] : 0.0f;
+	}
+	#pragma omp parallel for schedule(static)
+	for (i = 0; i < m; i++) {
+		const float *a = x + (size_t)i * xl;
+		float *b = y + (size_t)i * yl;
+		int k;
+
+		if (relu) {
+			#pragma omp simd
+			for (k = 0; k < c; k++) {
+				float v = (a[k] - mean[k]) * invstd[k] * gb[k] + gb[c + k];
+				b[k] = v > 0.0f ? v : 0.0f;
+			}
+		} else {
+			#pragma omp simd
+			for (k = 0; k < c; k++)
+				b[k] = (a[k] - mean[k]) * invstd[k] * gb[k] + gb[c + k];
+		}
+	}
+}
+
+/* Per-channel sums over the pixels of x: s[k] = sum (x - shift[k])^pw
+ * (pw 1 or 2; shift NULL: 0), in double.  Each thread sums a fixed slice
+ * of pixels and the slices are added in order: the same bytes for a
+ * given thread count. */
+static void
+bn_sums(struct cpu *c, const struct nn_bn *p, const float *x, const double *shift,
+    int pw, double *s)
+{
+	const long m = p->m;
+	const int ch = p->c, ld = p->x_ld, nt = c->threads;
+	double *part = (double *)cpu_buf(c, 2, (size_t)nt * ch * sizeof(double));
+
+	#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num(), k;
+		long i0 = m * t / nt, i1 = m * (t + 1) / nt, i;
+		double *q = part + (size_t)t * ch;
+
+		for (k = 0; k < ch; k++)
+			q[k] = 0.0;
+		for (i = i0; i < i1; i++) {
+			const float *a = x + (size_t)i * ld;
+			if (pw == 1) {
+				#pragma omp simd
+				for (k = 0; k < ch; k++)
+					q[k] += a[k];
+			} else {
+				#pragma omp simd
+				for (k = 0; k < ch; k++) {
+					double d = a[k] - shift[k];
+					q[k] += d * d;
+				}
+			}
+		}
+	}
+	for (int k = 0; k < ch; k++) {
+		s[k] = 0.0;
+		for (int t = 0; t < nt; t++)
+			s[k] += part[(size_t)t * ch + k];
+	}
+}
+
+/* Batch statistics in double (as ref_ops.h), the output through bn_apply
+ * (so that recomputation gives the same bytes), strided in and out. */
 static void
 bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *gamma, const float *beta, float *y, float *mean, float *invstd,
     float *run_mean, float *run_var)
 {
 	struct cpu *c = cpu_of(be);
-	unsigned fl = bn_flags(gamma != NULL, beta != NULL);
-	struct cpu_entry *e = bn_entry(c, CPU_BN_TRAIN, p, fl);
-	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, (size_t)p->m * p->c * sizeof(float));
-	float *var = cpu_buf(c, 3, (size_t)p->c * sizeof(float));
-	float corr = p->unbiased && p->m > 1 ? (float)p->m / (float)(p->m - 1) : 1.0f;
-	void *ptr[6];
-	int k = 0, i;
+	double *mu = (double *)cpu_buf(c, 1, 2 * (size_t)p->c * sizeof(double));
+	double *s2 = mu + p->c;
+	int k;
 
-	ptr[k++] = (void *)dense_in(c, 0, x, p->m, p->c, p->x_ld);
-	ptr[k++] = ys;
-	ptr[k++] = mean;
-	ptr[k++] = var;
-	if (gamma != NULL)
-		ptr[k++] = (void *)gamma;
-	if (beta != NULL)
-		ptr[k++] = (void *)beta;
-	cpu_run(c, &e->main, ptr);
-	if (ys != y)
-		cpu_unpack(y, p->y_ld, ys, p->m, p->c, 0.0f);
-	for (i = 0; i < p->c; i++) {
-		invstd[i] = 1.0f / sqrtf(var[i] + p->eps);
-		run_mean[i] = p->momentum * run_mean[i] + (1.0f - p->momentum) * mean[i];
-		run_var[i] = p->momentum * run_var[i] + (1.0f - p->momentum) * var[i] * corr;
+	bn_sums(c, p, x, NULL, 1, mu);
+	for (k = 0; k < p->c; k++)
+		mu[k] /= p->m;
+	bn_sums(c, p, x, mu, 2, s2);
+	for (k = 0; k < p->c; k++) {
+		double var = s2[k] / p->m;
+		double uvar = p->unbiased && p->m > 1 ? var * p->m / (p->m - 1) : var;
+
+		mean[k] = (float)mu[k];
+		invstd[k] = (float)(1 / sqrt(var + p->eps));
+		run_mean[k] = p->momentum * run_mean[k] + (1 - p->momentum) * (float)mu[k];
+		run_var[k] = p->momentum * run_var[k] + (1 - p->momentum) * (float)uvar;
 	}
+	bn_apply(be, p, x, gamma, beta, mean, invstd, y, 0);
 }
 
 static void
@@ -331,47 +406,60 @@ pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *
 
 #define POOL_CB 64
 
+/* The first maximum (window order) of each channel of a window, for
+ * channels [c0, c0+nc) of one output pixel: arg[] = input pixel (-1: none). */
+static void
+maxpool_arg(const struct nn_pool *p, long base, int oy, int ox, int c0, int nc,
+    const float *x, int *arg)
+{
+	float best[POOL_CB];
+	const int ld = p->x_ld;
+	int ky, kx, j;
+
+	for (j = 0; j < nc; j++) {
+		best[j] = -INFINITY;
+		arg[j] = -1;
+	}
+	for (ky = 0; ky < p->kh; ky++) {
+		int iy = oy * p->sh - p->pt + ky;
+		if (iy < 0 || iy >= p->ih)
+			continue;
+		for (kx = 0; kx < p->kw; kx++) {
+			int ix = ox * p->sw - p->pl + kx, pix = iy * p->iw + ix;
+			const float *a;
+			if (ix < 0 || ix >= p->iw)
+				continue;
+			a = x + (size_t)(base + pix) * ld + c0;
+			#pragma omp simd
+			for (j = 0; j < nc; j++) {
+				int take = arg[j] < 0 || a[j] > best[j];
+				best[j] = take ? a[j] : best[j];
+				arg[j] = take ? pix : arg[j];
+			}
+		}
+	}
+}
+
 /* Max-pool backward, one image and one block of channels [c0, c1). */
 static void
 maxpool_bwd_block(const struct nn_pool *p, int n, int c0, int c1,
     const float *x, const float *dy, float *dx, float beta)
 {
-	float best[POOL_CB];
-	long arg[POOL_CB], ix, iy, pix, base = (long)n * p->ih * p->iw;
-	int oy, ox, ky, kx, j, nc = c1 - c0;
+	int arg[POOL_CB];
+	long pix, base = (long)n * p->ih * p->iw;
+	int oy, ox, j, nc = c1 - c0;
 
 	if (beta == 0.0f)
 		for (pix = 0; pix < (long)p->ih * p->iw; pix++)
 			memset(dx + (base + pix) * p->x_ld + c0, 0, nc * sizeof(float));
 	for (oy = 0; oy < p->oh; oy++) {
 		for (ox = 0; ox < p->ow; ox++) {
-			for (j = 0; j < nc; j++) {
-				best[j] = -INFINITY;
-				arg[j] = -1;
-			}
-			for (ky = 0; ky < p->kh; ky++) {
-				iy = (long)oy * p->sh - p->pt + ky;
-				if (iy < 0 || iy >= p->ih)
-					continue;
-				for (kx = 0; kx < p->kw; kx++) {
-					ix = (long)ox * p->sw - p->pl + kx;
-					if (ix < 0 || ix >= p->iw)
-						continue;
-					pix = base + iy * p->iw + ix;
-					for (j = 0; j < nc; j++) {
-						float v = x[pix * p->x_ld + c0 + j];
-
-						if (arg[j] < 0 || v > best[j]) {
-							best[j] = v;
-							arg[j] = pix;
-						}
-					}
-				}
-			}
-			pix = ((long)n * p->oh + oy) * p->ow + ox;
+			const float *d;
+			maxpool_arg(p, base, oy, ox, c0, nc, x, arg);
+			d = dy + (((size_t)n * p->oh + oy) * p->ow + ox) * p->y_ld + c0;
 			for (j = 0; j < nc; j++)
 				if (arg[j] >= 0)
-					dx[arg[j] * p->x_ld + c0 + j] += dy[pix * p->y_ld + c0 + j];
+					dx[(size_t)(base + arg[j]) * p->x_ld + c0 + j] += d[j];
 		}
 	}
 }
@@ -420,6 +508,7 @@ cpu_fill_norm(struct nn_backend *be)
 	be->bn_fwd_infer = bn_fwd_infer;
 	be->bn_bwd = bn_bwd;
 	be->bn_bwd_infer = bn_bwd_infer;
+	be->bn_apply = bn_apply;
 	be->pool_fwd = pool_fwd;
 	be->pool_bwd = pool_bwd;
 }

@@ -130,7 +130,10 @@ fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 	float *gamma, *beta, *rmean, *rvar;
 
 	bn_params(m, l, &gamma, &beta, &rmean, &rvar);
-	if (bn_batch_mode(m, l))
+	if (bn_batch_mode(m, l) && m->recomputing)
+		be->bn_apply(be, &p, x->y, gamma, beta, l->mean, l->invstd, l->y,
+		             nn_bn_fuses_relu(m, l - m->lay));
+	else if (bn_batch_mode(m, l))
 		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
 		                 rmean, rvar);
 	else
@@ -166,8 +169,23 @@ fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 	}
 }
 
-static void
-fwd_layer(struct nn_model *m, int i)
+/* Profiling kind of layer l's forward. */
+static int
+fwd_kind(const struct nn_model *m, const struct nn_lay *l)
+{
+	static const int k[] = {
+		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_FWD,
+		[NN_BATCHNORM] = NN_PROF_BN_FWD, [NN_RELU] = NN_PROF_RELU_FWD,
+		[NN_MAXPOOL] = NN_PROF_POOL_FWD, [NN_AVGPOOL] = NN_PROF_POOL_FWD,
+		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
+		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
+	};
+
+	return m->recomputing ? NN_PROF_RECOMPUTE : k[l->pub.type];
+}
+
+void
+nn_fwd_layer(struct nn_model *m, int i)
 {
 	struct nn_backend *be = m->be;
 	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
@@ -177,6 +195,7 @@ fwd_layer(struct nn_model *m, int i)
 	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->y_ld };
 	size_t n = (size_t)pixels(m, l) * l->pub.c;
 
+	nn_prof_mark(m);
 	switch (l->pub.type) {
 	case NN_INPUT:
 		break;
@@ -211,6 +230,7 @@ fwd_layer(struct nn_model *m, int i)
 			be->add(be, &ep, x->y, l->y, 0);
 		break;
 	}
+	nn_prof_add(m, fwd_kind(m, l));
 }
 
 int
@@ -224,10 +244,13 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 		return fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
 	m->n = n;
 	m->training = training != 0;
+	m->recomputing = 0;
+	nn_prof_mark(m);
 	m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
 	             m->scale, m->offset, in->y);
+	nn_prof_add(m, NN_PROF_INPUT);
 	for (int i = 1; i < m->nlay; i++)
-		fwd_layer(m, i);
+		nn_fwd_layer(m, i);
 	return 0;
 }
 
@@ -319,6 +342,21 @@ bwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float 
 	              G(m, l, 0), l->bias ? G(m, l, 1) : NULL, beta);
 }
 
+/* Profiling kind of layer l's backward (conv charges its own parts). */
+static int
+bwd_kind(const struct nn_lay *l)
+{
+	static const int k[] = {
+		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_BWD_DATA,
+		[NN_BATCHNORM] = NN_PROF_BN_BWD, [NN_RELU] = NN_PROF_RELU_BWD,
+		[NN_MAXPOOL] = NN_PROF_POOL_BWD, [NN_AVGPOOL] = NN_PROF_POOL_BWD,
+		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
+		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
+	};
+
+	return k[l->pub.type];
+}
+
 static void
 bwd_layer(struct nn_model *m, int i)
 {
@@ -332,6 +370,7 @@ bwd_layer(struct nn_model *m, int i)
 	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->dy_ld };
 	size_t n = (size_t)pixels(m, l) * l->pub.c;
 
+	nn_prof_mark(m);
 	switch (l->pub.type) {
 	case NN_INPUT:
 		return;
@@ -340,9 +379,11 @@ bwd_layer(struct nn_model *m, int i)
 		if (wt)
 			be->conv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0),
 			                     l->bias ? G(m, l, 1) : NULL);
+		nn_prof_add(m, NN_PROF_CONV_BWD_W);
 		cp.x_ld = x->dy_ld;
 		if (dx)
 			be->conv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
+		nn_prof_add(m, NN_PROF_CONV_BWD_DATA);
 		break;
 	case NN_BATCHNORM:
 		bwd_bn(m, l, x, dx, beta);
@@ -358,6 +399,7 @@ bwd_layer(struct nn_model *m, int i)
 		break;
 	case NN_CONCAT:
 		bwd_concat(m, l);
+		nn_prof_add(m, NN_PROF_CONCAT);
 		return;
 	case NN_GAP:
 		if (dx)
@@ -373,6 +415,7 @@ bwd_layer(struct nn_model *m, int i)
 			be->add(be, &ep, l->dy, x->dy, beta);
 		break;
 	}
+	nn_prof_add(m, bwd_kind(l));
 	x->gset |= dx;
 }
 
@@ -394,15 +437,22 @@ nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, flo
 {
 	if (m->be == NULL)
 		return fail(m, "nn_backward: model not planned");
+	if (m->flags & NN_PLAN_INFERENCE)
+		return fail(m, "nn_backward: the model is planned for inference only");
 	if (y == NULL)
 		return fail(m, "nn_backward: no labels");
 	mark_up(m);
+	nn_prof_mark(m);
 	if (run_loss(m, y, w) < 0)
 		return -1;
+	nn_prof_add(m, NN_PROF_LOSS);
+	nn_mark_need(m);
 	m->lay[m->nlay - 1].gset = 1;
-	for (int i = m->nlay - 1; i > 0; i--)
+	for (int i = m->nlay - 1; i > 0; i--) {
+		nn_recompute_at(m, i);
 		if (m->lay[i].gset && m->lay[i].up)
 			bwd_layer(m, i);
+	}
 	if (loss)
 		m->be->download(m->be, loss, m->loss, sizeof *loss);
 	if (probs)
@@ -457,6 +507,9 @@ nn_step(struct nn_model *m, const struct nn_optim *o)
 
 	if (m->be == NULL)
 		return fail(m, "nn_step: model not planned");
+	if (m->g == NULL)
+		return fail(m, "nn_step: the model is planned for inference only");
+	nn_prof_mark(m);
 	m->t++;
 	if (o->type == NN_ADAM)
 		lr_t = (float)(o->lr * sqrt(1 - pow(o->beta2, (double)m->t)) /
@@ -475,6 +528,7 @@ nn_step(struct nn_model *m, const struct nn_optim *o)
 		         decay, lr_t);
 		k = e;
 	}
+	nn_prof_add(m, NN_PROF_OPTIM);
 	return 0;
 }
 
@@ -515,7 +569,7 @@ nn_moments_host(struct nn_model *m, int which)
 void
 nn_moments_download(struct nn_model *m)
 {
-	if (m->be == NULL)
+	if (m->be == NULL || m->m1 == NULL)
 		return;
 	nn_moments_host(m, 0);
 	m->be->download(m->be, m->mhost[0], m->m1, m->arena * sizeof(float));
@@ -525,7 +579,7 @@ nn_moments_download(struct nn_model *m)
 void
 nn_moments_upload(struct nn_model *m)
 {
-	if (m->be == NULL)
+	if (m->be == NULL || m->m1 == NULL)
 		return;
 	nn_moments_host(m, 0);
 	m->be->upload(m->be, m->m1, m->mhost[0], m->arena * sizeof(float));
@@ -543,6 +597,11 @@ nn_layer_output(struct nn_model *m, int layer, float *out)
 	if (layer < 0 || layer >= m->nlay)
 		return fail(m, "nn_layer_output: no layer %d", layer);
 	l = &m->lay[layer];
+	if (m->lay[l->root].tr)
+		nn_recompute_root(m, l->root, 1);
+	else if (m->lay[l->root].pk && m->lay[l->root].clob)
+		return fail(m, "nn_layer_output: %s is not kept by an inference plan",
+		            l->pub.name);
 	px = (size_t)pixels(m, l), c = l->pub.c, ld = l->y_ld;
 	if (ld == c) {
 		m->be->download(m->be, out, l->y, px * c * sizeof *out);

@@ -143,6 +143,7 @@ nn_model_new(const char *name, int h, int w, int c)
 		return NULL;
 	m = XNEW(struct nn_model, 1);
 	*m = (struct nn_model){ .scale = 1, .seed = 1 };
+	m->prof = getenv("RADPIPE_PROFILE") != NULL && atoi(getenv("RADPIPE_PROFILE")) > 0;
 	snprintf(m->name, sizeof m->name, "%s", name ? name : "input_1");
 	if ((l = add_layer(m, NN_INPUT, m->name, NULL, 0)) == NULL) {
 		free(m);

@@ -7,7 +7,10 @@
  *                  (nn_arena_size floats each, same offsets);
  *   acts           activations: one region per "root" output; a concat
  *                  input and an in-place ReLU's input are views into their
- *                  consumer's region (no copies), dropout masks follow;
+ *                  consumer's region (no copies).  Kept roots first, then
+ *                  the packed ones (recomputed BN+ReLU outputs in training,
+ *                  every root in an inference plan) sharing memory by
+ *                  forward liveness; dropout masks follow;
  *   grads          output gradients, planned separately (concat inputs are
  *                  views, ReLU is not in place) and packed by liveness:
  *                  two roots share memory when their backward lifetimes
@@ -43,6 +46,12 @@ struct nn_lay {
 	int y_ld, dy_ld;
 	float *mask;            /* dropout mask (n*h*w*c) */
 	float *mean, *invstd;   /* BN saved batch statistics (c each) */
+	int root;               /* the layer whose activation region holds this output */
+	int alo, ahi;           /* own roots: forward lifetime [first write, last read] */
+	int pk;                 /* own roots: in the liveness-packed part of acts */
+	int tr;                 /* own roots: recomputed in backward (training plan) */
+	int clob;               /* own roots: may be overwritten before the pass ends */
+	int need;               /* backward: a recomputed root some reader needs */
 	/* backward state, recomputed each nn_backward */
 	int up;                 /* some trainable weight at or above */
 	int gset;               /* dy holds a gradient this pass */
@@ -68,14 +77,37 @@ struct nn_model {
 
 	/* plan */
 	struct nn_backend *be;
+	unsigned flags;         /* NN_PLAN_* */
+	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
 	size_t acts_size, grads_size, aux_size;
 	float *scratch;         /* in grads: max n*units of a relu dense */
 	float *labels, *weights, *loss, *prob;
+
+	/* profiling (nn_profile_enable) */
+	int prof;
+	double prof_t, prof_s[NN_PROF_NKIND];
 };
 
-/* Releases the backend memory of the plan, if any (exec.c). */
+/* Releases the backend memory of the plan, if any (plan.c). */
 void nn_plan_release(struct nn_model *m);
+
+/* Recomputes the output of transient root r (and, first, the transient
+ * roots it is computed from when deep) from kept tensors (recompute.c). */
+void nn_recompute_root(struct nn_model *m, int r, int deep);
+/* Forward of layer i (exec.c); with m->recomputing, BN in batch mode
+ * applies the saved statistics (bn_apply) and updates nothing. */
+void nn_fwd_layer(struct nn_model *m, int i);
+/* Is layer i a BN in batch mode whose output an in-place ReLU takes over
+ * (recomputation then fuses the ReLU into bn_apply)? */
+int nn_bn_fuses_relu(const struct nn_model *m, int i);
+/* Backward: marks the transient roots that some reader needs (after the
+ * up flags are set), and recomputes those whose last reader is layer i. */
+void nn_mark_need(struct nn_model *m);
+void nn_recompute_at(struct nn_model *m, int i);
+/* Profiling marks: start an op's clock; charge the time since to kind. */
+void nn_prof_mark(struct nn_model *m);
+void nn_prof_add(struct nn_model *m, int kind);
 
 #endif

@@ -94,29 +94,6 @@ plan_views(struct nn_model *m)
 	}
 }
 
-/* Activation offsets: one region per root, then the dropout masks. */
-static size_t
-plan_acts(struct nn_model *m)
-{
-	size_t off = 0, nb = (size_t)m->max_batch;
-
-	for (int i = 0; i < m->nlay; i++) {
-		struct nn_lay *l = &m->lay[i];
-		if (l->owner < 0) {
-			l->aoff = off;
-			off += al(xmul(nb, sample_size(l), "activations"));
-		}
-	}
-	for (int i = 0; i < m->nlay; i++) {
-		struct nn_lay *l = &m->lay[i];
-		if (l->pub.type == NN_DROPOUT) {
-			l->moff = off;
-			off += al(nb * sample_size(l));
-		}
-	}
-	return off;
-}
-
 /* A gradient root: its size and backward lifetime [lo, hi] in layer
  * indices (written first by the consumer hi, last read by layer lo). */
 struct groot {
@@ -160,6 +137,143 @@ place(struct groot *r, struct groot *placed, int np, struct groot **tmp)
 			at = tmp[k]->off + tmp[k]->size;
 	}
 	return at;
+}
+
+/* ---- activations ---- */
+
+/* Roots and forward lifetimes: lay[i].root, and for each root the span
+ * from its first member's write to the last read of any member. */
+static void
+act_roots(struct nn_model *m)
+{
+	for (int i = m->nlay - 1; i >= 0; i--) {
+		struct nn_lay *l = &m->lay[i];
+		l->root = l->owner < 0 ? i : m->lay[l->owner].root;
+		l->pk = l->tr = l->clob = 0;
+		l->alo = i;
+		l->ahi = -1;
+	}
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i], *r = &m->lay[l->root];
+		int hi = i == m->nlay - 1 ? m->nlay : l->last_cons > i ? l->last_cons : i;
+		r->alo = i < r->alo ? i : r->alo;
+		r->ahi = hi > r->ahi ? hi : r->ahi;
+	}
+}
+
+/* Can layer j be recomputed from its inputs (cheap, no side effects)? */
+static int
+recomputable(const struct nn_model *m, int j)
+{
+	switch (m->lay[j].pub.type) {
+	case NN_BATCHNORM: case NN_RELU: case NN_MAXPOOL: case NN_AVGPOOL:
+	case NN_CONCAT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Training plan: roots all of whose members are recomputable become
+ * transient; the roots they are recomputed from stay alive (in the
+ * forward plan too) until the transient one's last reader. */
+static void
+mark_transient(struct nn_model *m)
+{
+	for (int i = 0; i < m->nlay; i++)
+		if (m->lay[i].root == i && i != m->nlay - 1)
+			m->lay[i].tr = 1;
+	for (int i = 0; i < m->nlay; i++)
+		if (!recomputable(m, i))
+			m->lay[m->lay[i].root].tr = 0;
+	for (int r = m->nlay - 1; r > 0; r--) {
+		struct nn_lay *R = &m->lay[r];
+		if (R->root != r || !R->tr)
+			continue;
+		for (int j = R->alo; j <= r; j++) {
+			const struct nn_lay *l = &m->lay[j];
+			if (l->root != r)
+				continue;
+			for (int k = 0; k < l->pub.nin; k++) {
+				struct nn_lay *X = &m->lay[m->lay[l->pub.in[k]].root];
+				if (X != R && X->ahi < R->ahi)
+					X->ahi = R->ahi;
+			}
+		}
+	}
+	for (int i = 0; i < m->nlay; i++)
+		m->lay[i].pk = m->lay[i].tr;
+}
+
+/* Which packed roots may be overwritten, later in a forward pass, by a
+ * root written after their last reader. */
+static void
+mark_clobbered(struct nn_model *m, const struct groot *r, int nr)
+{
+	for (int a = 0; a < nr; a++)
+		for (int b = 0; b < nr; b++)
+			if (r[b].lo > r[a].hi && r[b].off < r[a].off + r[a].size &&
+			    r[a].off < r[b].off + r[b].size)
+				m->lay[r[a].layer].clob = 1;
+}
+
+/* Packs the pk roots by forward liveness from offset base; returns the end. */
+static size_t
+pack_acts(struct nn_model *m, size_t base)
+{
+	struct groot *r = XNEW(struct groot, m->nlay);
+	struct groot **tmp = XNEW(struct groot *, m->nlay);
+	size_t end = 0;
+	int nr = 0;
+
+	for (int i = 0; i < m->nlay; i++) {
+		const struct nn_lay *l = &m->lay[i];
+		if (l->root == i && l->pk)
+			r[nr++] = (struct groot){ .layer = i, .lo = l->alo, .hi = l->ahi,
+				.size = al((size_t)m->max_batch * sample_size(l)) };
+	}
+	qsort(r, nr, sizeof *r, by_size);
+	for (int k = 0; k < nr; k++) {
+		r[k].off = place(&r[k], r, k, tmp);
+		m->lay[r[k].layer].aoff = base + r[k].off;
+		if (r[k].off + r[k].size > end)
+			end = r[k].off + r[k].size;
+	}
+	mark_clobbered(m, r, nr);
+	free(r);
+	free(tmp);
+	return base + end;
+}
+
+/* Activation offsets: kept roots one region each, then the packed roots,
+ * then the dropout masks; returns the total. */
+static size_t
+plan_acts(struct nn_model *m, int transient)
+{
+	size_t off = 0, nb = (size_t)m->max_batch;
+
+	act_roots(m);
+	if (m->flags & NN_PLAN_INFERENCE) {
+		for (int i = 0; i < m->nlay; i++)
+			m->lay[i].pk = m->lay[i].root == i;
+	} else if (transient)
+		mark_transient(m);
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->owner < 0 && !l->pk) {
+			l->aoff = off;
+			off += al(xmul(nb, sample_size(l), "activations"));
+		}
+	}
+	off = pack_acts(m, off);
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		if (l->pub.type == NN_DROPOUT) {
+			l->moff = off;
+			off += al(nb * sample_size(l));
+		}
+	}
+	return off;
 }
 
 /* Gradient offsets packed by liveness; returns the size of the region. */
@@ -223,7 +337,10 @@ bind_views(struct nn_model *m)
 			l->y = m->lay[l->owner].y + l->choff;
 			l->y_ld = m->lay[l->owner].y_ld;
 		}
-		if (l->gowner < 0) {
+		if (m->flags & NN_PLAN_INFERENCE) {
+			l->dy = i == m->nlay - 1 ? m->grads : NULL;
+			l->dy_ld = l->pub.c;
+		} else if (l->gowner < 0) {
 			l->dy = m->grads + l->goff;
 			l->dy_ld = l->pub.c;
 		} else {
@@ -271,7 +388,9 @@ check_graph(struct nn_model *m)
 			         "view; dense and dropout need dense rows", l->pub.name, x->pub.name);
 			return -1;
 		}
-		if ((l->pub.type == NN_RELU || l->pub.type == NN_DENSE) && l->y_ld != l->dy_ld) {
+		if ((l->pub.type == NN_RELU || l->pub.type == NN_DENSE) &&
+		    !(m->flags & NN_PLAN_INFERENCE) &&
+		    l->y_ld != l->dy_ld) {
 			snprintf(m->err, sizeof m->err, "%s: internal: strides differ", l->pub.name);
 			return -1;
 		}
@@ -322,13 +441,43 @@ save_state(struct nn_model *m)
 	if (m->be == NULL)
 		return;
 	nn_params_download(m);
+	if (m->m1 == NULL)
+		return;
 	nn_moments_host(m, 0);
 	nn_moments_host(m, 1);
 	nn_moments_download(m);
 }
 
+/* The backend allocations of the plan; -1 (error set) when one fails. */
+static int
+plan_alloc(struct nn_model *m, struct nn_backend *be)
+{
+	int inf = (m->flags & NN_PLAN_INFERENCE) != 0;
+
+	m->be = be;
+	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
+	    (!inf && !(m->g = balloc(m, be, m->arena, "gradients"))) ||
+	    (!inf && !(m->m1 = balloc(m, be, m->arena, "moments"))) ||
+	    (!inf && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||
+	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
+	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
+	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
+		nn_plan_release(m);
+		return -1;
+	}
+	m->scratch = inf ? NULL : m->grads + m->grads_size - scratch_size(m);
+	return 0;
+}
+
 int
 nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch)
+{
+	return nn_model_plan_flags(m, be, max_batch, 0);
+}
+
+int
+nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
+                    unsigned flags)
 {
 	if (be == NULL || max_batch <= 0) {
 		snprintf(m->err, sizeof m->err, "nn_model_plan: no backend or batch %d", max_batch);
@@ -337,22 +486,15 @@ nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch)
 	save_state(m);
 	nn_plan_release(m);
 	m->max_batch = max_batch;
+	m->flags = flags;
 	plan_views(m);
-	m->acts_size = plan_acts(m);
-	m->grads_size = plan_grads(m) + scratch_size(m);
+	m->acts_size = plan_acts(m, !(flags & NN_PLAN_KEEP) && be->bn_apply != NULL);
+	/* inference: only the loss's dz (nn_predict runs the loss) */
+	m->grads_size = flags & NN_PLAN_INFERENCE ?
+	    al((size_t)max_batch * nn_output_size(m)) : plan_grads(m) + scratch_size(m);
 	m->aux_size = plan_aux(m, 0);
-	m->be = be;
-	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
-	    !(m->g = balloc(m, be, m->arena, "gradients")) ||
-	    !(m->m1 = balloc(m, be, m->arena, "moments")) ||
-	    !(m->m2 = balloc(m, be, m->arena, "moments")) ||
-	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
-	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
-	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
-		nn_plan_release(m);
+	if (plan_alloc(m, be) < 0)
 		return -1;
-	}
-	m->scratch = m->grads + m->grads_size - scratch_size(m);
 	bind_views(m);
 	plan_aux(m, 1);
 	if (check_graph(m) < 0) {
@@ -360,7 +502,7 @@ nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch)
 		return -1;
 	}
 	nn_params_upload(m);
-	if (m->mhost[0] && m->mhost[1])
+	if (m->mhost[0] && m->mhost[1] && m->m1)
 		nn_moments_upload(m);
 	m->n = 0;
 	return 0;
@@ -374,7 +516,7 @@ nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
 	memset(memP, 0, sizeof *memP);
 	if (m->be == NULL)
 		return;
-	memP->params = 4 * m->arena * f;
+	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 : 4) * m->arena * f;
 	memP->acts = m->acts_size * f;
 	memP->grads = m->grads_size * f;
 	memP->aux = m->aux_size * f;

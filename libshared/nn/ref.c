@@ -124,6 +124,14 @@ bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
 }
 
 static void
+bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
+         const float *gamma, const float *beta, const float *mean,
+         const float *invstd, float *y, int relu)
+{
+	ref_bn_apply(p, x, gamma, beta, mean, invstd, y, relu);
+}
+
+static void
 bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
              const float *gamma, const float *beta, const float *run_mean,
              const float *run_var, float *y)
@@ -266,7 +274,7 @@ nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 		.dense_fwd = dense_fwd, .dense_bwd = dense_bwd,
 		.dropout_fwd = dropout_fwd, .dropout_bwd = dropout_bwd,
 		.bce_logits = bce_logits, .softmax_ce = softmax_ce,
-		.adam = adam, .sgd = sgd,
+		.adam = adam, .sgd = sgd, .bn_apply = bn_apply,
 	};
 	be->impl = XNEW(struct ref, 1);
 	*(struct ref *)be->impl = (struct ref){ 0 };

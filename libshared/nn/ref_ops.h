@@ -140,6 +140,24 @@ ref_conv_bwd_weights(const struct nn_conv *p, const real *x, const real *dy,
  * y = (x - mean)*invstd*gamma + beta; the moving statistics move towards
  * the batch ones (variance times m/(m-1) when p->unbiased).
  * ws: 2*c doubles of workspace. */
+/* y = (x - mean)*invstd*gamma + beta (the batch statistics bn_fwd_train
+ * saved), then max(y, 0) if relu. */
+static inline void
+ref_bn_apply(const struct nn_bn *p, const real *x, const real *gamma,
+             const real *beta, const real *mean, const real *invstd, real *y,
+             int relu)
+{
+	for (int i = 0; i < p->m; i++) {
+		const real *xr = x + (size_t)i * p->x_ld;
+		real *yr = y + (size_t)i * p->y_ld;
+		for (int k = 0; k < p->c; k++) {
+			real v = (xr[k] - mean[k]) * invstd[k];
+			v = v * (gamma ? gamma[k] : 1) + (beta ? beta[k] : 0);
+			yr[k] = relu && !(v > 0) ? 0 : v;
+		}
+	}
+}
+
 static inline void
 ref_bn_fwd_train(const struct nn_bn *p, const real *x, const real *gamma,
                  const real *beta, real *y, real *mean, real *invstd,
@@ -167,14 +185,7 @@ ref_bn_fwd_train(const struct nn_bn *p, const real *x, const real *gamma,
 		run_mean[k] = p->momentum * run_mean[k] + (1 - p->momentum) * (real)s1[k];
 		run_var[k] = p->momentum * run_var[k] + (1 - p->momentum) * (real)uvar;
 	}
-	for (int i = 0; i < p->m; i++) {
-		const real *xr = x + (size_t)i * p->x_ld;
-		real *yr = y + (size_t)i * p->y_ld;
-		for (int k = 0; k < p->c; k++) {
-			real v = (xr[k] - mean[k]) * invstd[k];
-			yr[k] = v * (gamma ? gamma[k] : 1) + (beta ? beta[k] : 0);
-		}
-	}
+	ref_bn_apply(p, x, gamma, beta, mean, invstd, y, 0);
 }
 
 /* Inference mode: y = (x - run_mean)/sqrt(run_var + eps)*gamma + beta. */

@@ -2,7 +2,8 @@
  * structure and parameters, memory planning (concat without copies, ReLU
  * in place, gradients packed by liveness, no allocation while training),
  * gradients through the whole graph, training to a low loss,
- * reproducibility and freezing.
+ * reproducibility and freezing; recomputation in backward (bit-exact
+ * against stored activations) and inference-only plans.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -493,6 +494,100 @@ test_replan(void **state)
 	be->close(be);
 }
 
+/* ---- recomputation and inference plans ---- */
+
+/* Two training steps of the small CNN on backend be planned with flags;
+ * the gradients of the second backward into g, params after into p. */
+static void
+run_plan(struct nn_backend *be, unsigned flags, float *g, float *p, float *loss,
+         struct nn_mem *mem)
+{
+	struct nn_model *m = small(NULL, &HEAD, 21);
+	uint8_t x[BATCH * S * S];
+	float y[BATCH];
+
+	make_data(x, y, BATCH, 8);
+	assert_int_equal(nn_model_plan_flags(m, be, BATCH, flags), 0);
+	nn_plan_memory(m, mem);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(nn_forward(m, NN_IN_U8, x, BATCH, 1), 0);
+		assert_int_equal(nn_backward(m, y, NULL, loss, NULL), 0);
+		if (k == 0)
+			assert_int_equal(nn_step(m, &ADAM), 0);
+	}
+	be->download(be, g, m->g, nn_arena_size(m) * sizeof *g);
+	assert_int_equal(nn_step(m, &ADAM), 0);
+	nn_params_download(m);
+	memcpy(p, nn_params_host(m), nn_arena_size(m) * sizeof *p);
+	nn_model_free(m);
+}
+
+/* Recomputing BN+ReLU outputs (and pools, concats) in backward gives the
+ * stored-activation path's gradients bit for bit, with less memory; on
+ * ref and, when built, cpu. */
+static void
+test_recompute(void **state)
+{
+	static const char *const names[] = { "ref", "cpu" };
+	struct nn_model *m = small(NULL, &HEAD, 21);
+	size_t n = nn_arena_size(m);
+	float *g0 = calloc(n, 4), *g1 = calloc(n, 4), *p0 = calloc(n, 4), *p1 = calloc(n, 4);
+	float l0, l1;
+	struct nn_mem m0, m1;
+	char err[256];
+
+	nn_model_free(m);
+	for (int b = 0; b < 2; b++) {
+		struct nn_backend *be = nn_backend_open(names[b], NULL, err, sizeof err);
+		if (be == NULL)
+			continue;
+		run_plan(be, NN_PLAN_KEEP, g0, p0, &l0, &m0);
+		run_plan(be, 0, g1, p1, &l1, &m1);
+		fprintf(stderr, "%s: activations kept %zu, recomputed %zu bytes\n",
+		        names[b], m0.acts, m1.acts);
+		assert_true(m1.acts < m0.acts);
+		assert_memory_equal(&l0, &l1, sizeof l0);
+		assert_memory_equal(g0, g1, n * sizeof *g0);
+		assert_memory_equal(p0, p1, n * sizeof *p0);
+		be->close(be);
+	}
+	free(g0), free(g1), free(p0), free(p1);
+}
+
+/* An inference plan: the training plan's inference outputs, less memory,
+ * no backward; outputs overwritten later in the pass are refused. */
+static void
+test_inference_plan(void **state)
+{
+	struct nn_backend *be = ref();
+	struct nn_model *m = small(be, &HEAD, 4);
+	uint8_t x[BATCH * S * S];
+	float y[BATCH], p0[BATCH], p1[BATCH], *out = malloc(BATCH * S * S * 8 * 4);
+	struct nn_mem mt, mi;
+	int last = nn_layer_count(m) - 1;
+
+	make_data(x, y, BATCH, 2);
+	nn_plan_memory(m, &mt);
+	assert_int_equal(nn_forward(m, NN_IN_U8, x, BATCH, 0), 0);
+	assert_int_equal(nn_predict(m, p0), 0);
+	assert_int_equal(nn_model_plan_flags(m, be, BATCH, NN_PLAN_INFERENCE), 0);
+	nn_plan_memory(m, &mi);
+	assert_true(mi.acts < mt.acts && mi.grads < mt.grads / 10 && mi.params * 4 == mt.params);
+	assert_int_equal(nn_forward(m, NN_IN_U8, x, BATCH, 0), 0);
+	assert_int_equal(nn_predict(m, p1), 0);
+	assert_memory_equal(p0, p1, sizeof p0);
+	assert_int_equal(nn_layer_output(m, last, out), 0);
+	assert_int_equal(nn_layer_output(m, nn_layer_find(m, "conv2d_1"), out), -1);
+	assert_int_equal(nn_backward(m, y, NULL, NULL, NULL), -1);
+	assert_int_equal(nn_step(m, &ADAM), -1);
+	/* and back to training */
+	assert_int_equal(nn_model_plan(m, be, BATCH), 0);
+	epoch(m, x, y, BATCH);
+	free(out);
+	nn_model_free(m);
+	be->close(be);
+}
+
 int
 main(void)
 {
@@ -506,6 +601,8 @@ main(void)
 		cmocka_unit_test(test_train),
 		cmocka_unit_test(test_freeze),
 		cmocka_unit_test(test_replan),
+		cmocka_unit_test(test_recompute),
+		cmocka_unit_test(test_inference_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

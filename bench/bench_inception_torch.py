@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""bench_inception_torch.py -- PyTorch side of make bench-inception.
+
+torchvision inception_v3(aux_logits=False, init_weights=False) without its
+fc, plus the paper's head (GAP -> Dense 256 relu -> Dropout 0.5 -> Dense 1,
+sigmoid + BCE), channels_last, 2 threads, Adam; 299x299 inputs.  Each
+configuration runs in its own process (peak RSS per configuration).
+Writes "mode batch img/s rss_mb" lines (-o) for bench_inception --torch.
+
+usage: bench_inception_torch.py [--quick] [--time S] [--threads N] [-o FILE]
+"""
+import argparse
+import multiprocessing as mp
+import resource
+import time
+
+FULL = [("infer", 1), ("infer", 5), ("infer", 32),
+        ("train", 5), ("train", 16), ("train", 32)]
+QUICK = [("infer", 5), ("train", 5)]
+
+
+def model(torch, tv):
+    base = tv.models.inception_v3(weights=None, aux_logits=False,
+                                  init_weights=False)
+    base.fc = torch.nn.Identity()
+    base.dropout = torch.nn.Identity()
+    head = torch.nn.Sequential(torch.nn.Linear(2048, 256), torch.nn.ReLU(),
+                               torch.nn.Dropout(0.5), torch.nn.Linear(256, 1))
+    return torch.nn.Sequential(base, head).to(memory_format=torch.channels_last)
+
+
+def run(mode, batch, secs, threads, q):
+    import torch
+    import torchvision as tv
+    torch.set_num_threads(threads)
+    m = model(torch, tv)
+    x = torch.rand(batch, 3, 299, 299).to(memory_format=torch.channels_last)
+    y = (torch.arange(batch) % 2).float().unsqueeze(1)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def step():
+        if mode == "infer":
+            with torch.no_grad():
+                torch.sigmoid(m(x))
+            return
+        opt.zero_grad(set_to_none=True)
+        loss_fn(m(x), y).backward()
+        opt.step()
+
+    m.train(mode == "train")
+    step()
+    n, t0 = 0, time.perf_counter()
+    while n < 2 or time.perf_counter() - t0 < secs:
+        step()
+        n += 1
+    dt = (time.perf_counter() - t0) / n
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    q.put((mode, batch, batch / dt, rss))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--time", type=float, default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("-o", dest="out", default=None)
+    a, _ = ap.parse_known_args()
+    cfgs = QUICK if a.quick else FULL
+    secs = a.time if a.time is not None else (3 if a.quick else 8)
+    ctx = mp.get_context("spawn")
+    lines = []
+    for mode, b in cfgs:
+        q = ctx.Queue()
+        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, q))
+        p.start()
+        r = q.get()
+        p.join()
+        lines.append("%s\t%d\t%.3f\t%.0f" % r)
+        print("torch %s %d: %.2f img/s, %.0f MB" % r, flush=True)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

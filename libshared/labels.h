@@ -1,0 +1,29 @@
+/* labels.h — label tables: a CSV file mapping keys (sample ids, file
+ * names, DICOM UIDs...) to class names, as datasets distributed with a
+ * label table have them (imgload --labels).
+ *
+ * Format: comma-separated, fields optionally in double quotes ("" is a
+ * quote); the first line is a header and is skipped; column 1 is the key,
+ * column 2 the class name, further columns are ignored; empty lines and
+ * lines starting with # are skipped.  A key listed twice with different
+ * classes is an error.  Ownership: labels_free releases everything.
+ */
+#ifndef RADPIPE_LABELS_H
+#define RADPIPE_LABELS_H
+
+#include "idmap.h"
+
+struct labels {
+	struct idmap map;       /* key -> class index */
+	char **classes;         /* distinct class names, in order of first use */
+	int nclasses;
+};
+
+/* Reads the table at path; dies with "path:line: reason" on problems. */
+void labels_load(struct labels *l, const char *path);
+/* The class index of key, or -1. */
+int labels_find(const struct labels *l, const char *key);
+/* Releases everything l owns. */
+void labels_free(struct labels *l);
+
+#endif

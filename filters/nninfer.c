@@ -211,7 +211,7 @@ setup(struct infer *in, const struct options *o)
 	if (nn_preprocess_parse(in->info.preprocess, &scale, &offset) < 0)
 		die("%s: unknown preprocessing '%s'", o->model, in->info.preprocess);
 	nn_set_preprocess(in->m, scale, offset);
-	if (nn_model_plan(in->m, be, bs) < 0)
+	if (nn_model_plan_flags(in->m, be, bs, NN_PLAN_INFERENCE) < 0)
 		die("%s", nn_error(in->m));
 	nn_params_upload(in->m);
 	in->img_bytes = (size_t)in->h * (size_t)in->w * (size_t)in->c * 4;

@@ -218,7 +218,7 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 @test "truncated, non-DICOM, absurd sizes, JPEG 2000: exit 1, a message, no output" {
 	raw p.raw 8 8 1 8
 	mkdcm ok.dcm 8 8 1 8 MONOCHROME2 p.raw
-	head -c 300 ok.dcm > trunc.dcm
+	head -c $(( $(stat -c %s ok.dcm) - 16 )) ok.dcm > trunc.dcm	# cuts into the pixel data
 	head -c 128 /dev/urandom > junk.dcm; printf 'DICM' >> junk.dcm; head -c 200 /dev/urandom >> junk.dcm
 	dcmodify -q -nb -m '(0028,0010)=65535' -m '(0028,0011)=65535' -i '(0028,0008)=99999' \
 		-o ok.dcm huge.dcm 2>/dev/null || cp ok.dcm huge.dcm

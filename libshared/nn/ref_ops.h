@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "nn/backend.h"
+#include "nn/loss_math.h"
 #include "rng.h"
 
 /* dx = beta*dx over m pixels of c channels; beta 0 clears (even NaNs). */
@@ -32,17 +33,34 @@ ref_scale_view(real *dx, int m, int c, int ld, real beta)
 
 /* ---- convolution ---------------------------------------------------- */
 
-/* y (n, oh, ow, oc) = conv(x (n, ih, iw, ic), w (kh, kw, ic, oc)) + bias. */
+/* The operands of a convolution op; each op uses some of them. */
+struct ref_conv_io {
+	const real *x, *w, *bias, *dy;
+	real *y, *dx, *dw, *db;
+};
+
+/* Called once per output pixel, yo its element offset in y/dy. */
+typedef void ref_conv_pixel_fn(const struct nn_conv *p, struct ref_conv_io *io,
+                               size_t yo);
+/* Called once per kernel tap that lands inside the input: yo, xo and wo are
+ * the element offsets of the output pixel in y/dy, the input pixel in x/dx
+ * and the tap's (ic, oc) block in w/dw. */
+typedef void ref_conv_tap_fn(const struct nn_conv *p, struct ref_conv_io *io,
+                             size_t yo, size_t xo, size_t wo);
+
+/* The window walk of every convolution loop: output pixels (b, oy, ox) in
+ * order; for each, pixel() (unless NULL), then tap() for the kernel taps
+ * (ky, kx) in order, skipping those in the padding. */
 static inline void
-ref_conv_fwd(const struct nn_conv *p, const real *x, const real *w,
-             const real *bias, real *y)
+ref_conv_walk(const struct nn_conv *p, struct ref_conv_io *io,
+              ref_conv_pixel_fn *pixel, ref_conv_tap_fn *tap)
 {
 	for (int b = 0; b < p->n; b++)
 	for (int oy = 0; oy < p->oh; oy++)
 	for (int ox = 0; ox < p->ow; ox++) {
-		real *yr = y + ((size_t)(b * p->oh + oy) * p->ow + ox) * p->y_ld;
-		for (int o = 0; o < p->oc; o++)
-			yr[o] = bias ? bias[o] : 0;
+		size_t yo = ((size_t)(b * p->oh + oy) * p->ow + ox) * p->y_ld;
+		if (pixel)
+			pixel(p, io, yo);
 		for (int ky = 0; ky < p->kh; ky++) {
 			int iy = oy * p->sh - p->pt + ky;
 			if (iy < 0 || iy >= p->ih)
@@ -51,16 +69,60 @@ ref_conv_fwd(const struct nn_conv *p, const real *x, const real *w,
 				int ix = ox * p->sw - p->pl + kx;
 				if (ix < 0 || ix >= p->iw)
 					continue;
-				const real *xr = x + ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld;
-				const real *wr = w + (size_t)(ky * p->kw + kx) * p->ic * p->oc;
-				for (int i = 0; i < p->ic; i++) {
-					real xv = xr[i];
-					const real *wi = wr + (size_t)i * p->oc;
-					for (int o = 0; o < p->oc; o++)
-						yr[o] += xv * wi[o];
-				}
+				tap(p, io, yo, ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld,
+				    (size_t)(ky * p->kw + kx) * p->ic * p->oc);
 			}
 		}
+	}
+}
+
+/* Forward: y starts at the bias, then y += x*w over the window. */
+static inline void
+ref_conv_fwd_pixel(const struct nn_conv *p, struct ref_conv_io *io, size_t yo)
+{
+	for (int o = 0; o < p->oc; o++)
+		io->y[yo + o] = io->bias ? io->bias[o] : 0;
+}
+
+static inline void
+ref_conv_fwd_tap(const struct nn_conv *p, struct ref_conv_io *io,
+                 size_t yo, size_t xo, size_t wo)
+{
+	real *yr = io->y + yo;
+	const real *xr = io->x + xo, *wr = io->w + wo;
+
+	for (int i = 0; i < p->ic; i++) {
+		real xv = xr[i];
+		const real *wi = wr + (size_t)i * p->oc;
+		for (int o = 0; o < p->oc; o++)
+			yr[o] += xv * wi[o];
+	}
+}
+
+/* y (n, oh, ow, oc) = conv(x (n, ih, iw, ic), w (kh, kw, ic, oc)) + bias. */
+static inline void
+ref_conv_fwd(const struct nn_conv *p, const real *x, const real *w,
+             const real *bias, real *y)
+{
+	struct ref_conv_io io = { .x = x, .w = w, .bias = bias, .y = y };
+
+	ref_conv_walk(p, &io, ref_conv_fwd_pixel, ref_conv_fwd_tap);
+}
+
+/* Backward data: dx[i] += sum over o of w[i][o]*dy[o], per tap. */
+static inline void
+ref_conv_bwd_data_tap(const struct nn_conv *p, struct ref_conv_io *io,
+                      size_t yo, size_t xo, size_t wo)
+{
+	const real *dyr = io->dy + yo, *wr = io->w + wo;
+	real *dxr = io->dx + xo;
+
+	for (int i = 0; i < p->ic; i++) {
+		const real *wi = wr + (size_t)i * p->oc;
+		real s = 0;
+		for (int o = 0; o < p->oc; o++)
+			s += wi[o] * dyr[o];
+		dxr[i] += s;
 	}
 }
 
@@ -69,30 +131,33 @@ static inline void
 ref_conv_bwd_data(const struct nn_conv *p, const real *dy, const real *w,
                   real *dx, real beta)
 {
+	struct ref_conv_io io = { .w = w, .dy = dy, .dx = dx };
+
 	ref_scale_view(dx, p->n * p->ih * p->iw, p->ic, p->x_ld, beta);
-	for (int b = 0; b < p->n; b++)
-	for (int oy = 0; oy < p->oh; oy++)
-	for (int ox = 0; ox < p->ow; ox++) {
-		const real *dyr = dy + ((size_t)(b * p->oh + oy) * p->ow + ox) * p->y_ld;
-		for (int ky = 0; ky < p->kh; ky++) {
-			int iy = oy * p->sh - p->pt + ky;
-			if (iy < 0 || iy >= p->ih)
-				continue;
-			for (int kx = 0; kx < p->kw; kx++) {
-				int ix = ox * p->sw - p->pl + kx;
-				if (ix < 0 || ix >= p->iw)
-					continue;
-				real *dxr = dx + ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld;
-				const real *wr = w + (size_t)(ky * p->kw + kx) * p->ic * p->oc;
-				for (int i = 0; i < p->ic; i++) {
-					const real *wi = wr + (size_t)i * p->oc;
-					real s = 0;
-					for (int o = 0; o < p->oc; o++)
-						s += wi[o] * dyr[o];
-					dxr[i] += s;
-				}
-			}
-		}
+	ref_conv_walk(p, &io, NULL, ref_conv_bwd_data_tap);
+}
+
+/* Backward weights: db += dy per output pixel, dw += x*dy per tap. */
+static inline void
+ref_conv_bwd_weights_pixel(const struct nn_conv *p, struct ref_conv_io *io,
+                           size_t yo)
+{
+	for (int o = 0; io->db && o < p->oc; o++)
+		io->db[o] += io->dy[yo + o];
+}
+
+static inline void
+ref_conv_bwd_weights_tap(const struct nn_conv *p, struct ref_conv_io *io,
+                         size_t yo, size_t xo, size_t wo)
+{
+	const real *dyr = io->dy + yo, *xr = io->x + xo;
+	real *wr = io->dw + wo;
+
+	for (int i = 0; i < p->ic; i++) {
+		real xv = xr[i];
+		real *wi = wr + (size_t)i * p->oc;
+		for (int o = 0; o < p->oc; o++)
+			wi[o] += xv * dyr[o];
 	}
 }
 
@@ -101,45 +166,18 @@ static inline void
 ref_conv_bwd_weights(const struct nn_conv *p, const real *x, const real *dy,
                      real *dw, real *db)
 {
+	struct ref_conv_io io = { .x = x, .dy = dy, .dw = dw, .db = db };
 	size_t nw = (size_t)p->kh * p->kw * p->ic * p->oc;
 
 	for (size_t i = 0; i < nw; i++)
 		dw[i] = 0;
 	for (int o = 0; db && o < p->oc; o++)
 		db[o] = 0;
-	for (int b = 0; b < p->n; b++)
-	for (int oy = 0; oy < p->oh; oy++)
-	for (int ox = 0; ox < p->ow; ox++) {
-		const real *dyr = dy + ((size_t)(b * p->oh + oy) * p->ow + ox) * p->y_ld;
-		for (int o = 0; db && o < p->oc; o++)
-			db[o] += dyr[o];
-		for (int ky = 0; ky < p->kh; ky++) {
-			int iy = oy * p->sh - p->pt + ky;
-			if (iy < 0 || iy >= p->ih)
-				continue;
-			for (int kx = 0; kx < p->kw; kx++) {
-				int ix = ox * p->sw - p->pl + kx;
-				if (ix < 0 || ix >= p->iw)
-					continue;
-				const real *xr = x + ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld;
-				real *wr = dw + (size_t)(ky * p->kw + kx) * p->ic * p->oc;
-				for (int i = 0; i < p->ic; i++) {
-					real xv = xr[i];
-					real *wi = wr + (size_t)i * p->oc;
-					for (int o = 0; o < p->oc; o++)
-						wi[o] += xv * dyr[o];
-				}
-			}
-		}
-	}
+	ref_conv_walk(p, &io, ref_conv_bwd_weights_pixel, ref_conv_bwd_weights_tap);
 }
 
 /* ---- batch normalisation ---------------------------------------------- */
 
-/* Training mode over x (m, c): batch mean and biased variance per channel;
- * y = (x - mean)*invstd*gamma + beta; the moving statistics move towards
- * the batch ones (variance times m/(m-1) when p->unbiased).
- * ws: 2*c doubles of workspace. */
 /* y = (x - mean)*invstd*gamma + beta (the batch statistics bn_fwd_train
  * saved), then max(y, 0) if relu. */
 static inline void
@@ -158,6 +196,10 @@ ref_bn_apply(const struct nn_bn *p, const real *x, const real *gamma,
 	}
 }
 
+/* Training mode over x (m, c): batch mean and biased variance per channel;
+ * y = (x - mean)*invstd*gamma + beta; the moving statistics move towards
+ * the batch ones (variance times m/(m-1) when p->unbiased).
+ * ws: 2*c doubles of workspace. */
 static inline void
 ref_bn_fwd_train(const struct nn_bn *p, const real *x, const real *gamma,
                  const real *beta, real *y, real *mean, real *invstd,
@@ -482,10 +524,8 @@ ref_dropout_bwd(size_t n, const real *mask, const real *dy, real *dx, real beta)
 
 /* ---- losses -------------------------------------------------------------- */
 
-/* Sigmoid cross-entropy from logits, mean over n with weights w (NULL: 1).
- * Stable form: l = max(z,0) - z*y + log(1 + exp(-|z|)).  clip > 0 (Keras):
- * p = sigmoid(z) clipped to [clip, 1-clip]; where clipped, l uses
- * logit(p) and the gradient is 0. */
+/* Sigmoid cross-entropy from logits, mean over n with weights w (NULL: 1);
+ * the per-sample term is rp_bce_term (loss_math.h). */
 static inline void
 ref_bce_logits(int n, const real *z, const real *y, const real *w, float clip,
                real *loss, real *dz, real *prob)
@@ -493,20 +533,15 @@ ref_bce_logits(int n, const real *z, const real *y, const real *w, float clip,
 	double sum = 0;
 
 	for (int i = 0; i < n; i++) {
-		double zi = z[i], t = y[i], wi = w ? w[i] : 1;
-		double p = 1 / (1 + exp(-zi));
-		double g = p - t;
-		if (clip > 0 && (p < clip || p > 1 - (double)clip)) {
-			double pc = p < clip ? clip : 1 - (double)clip;
-			zi = log(pc / (1 - pc));
-			g = 0;
-		}
-		sum += wi * ((zi > 0 ? zi : 0) - zi * t + log1p(exp(-fabs(zi))));
+		double wi = w ? w[i] : 1, p, g;
+		sum += wi * rp_bce_term(z[i], y[i], clip, &p, &g);
 		dz[i] = (real)(wi * g / n);
 		prob[i] = (real)p;
 	}
 	loss[0] = (real)(sum / n);
 }
+
+RP_DEFINE_SOFTMAX_ROW(ref_softmax_row, real)
 
 /* Softmax over k logits per row + cross-entropy with class label[i]
  * (a float holding the index), mean over n with weights w (NULL: 1). */
@@ -517,19 +552,8 @@ ref_softmax_ce(int n, int k, const real *z, const real *label, const real *w,
 	double sum = 0;
 
 	for (int i = 0; i < n; i++) {
-		const real *zr = z + (size_t)i * k;
-		int c = (int)label[i];
-		double wi = w ? w[i] : 1, mx = zr[0], se = 0;
-		for (int j = 1; j < k; j++)
-			mx = zr[j] > mx ? zr[j] : mx;
-		for (int j = 0; j < k; j++)
-			se += exp(zr[j] - mx);
-		sum += wi * (log(se) + mx - zr[c]);
-		for (int j = 0; j < k; j++) {
-			double pj = exp(zr[j] - mx) / se;
-			prob[(size_t)i * k + j] = (real)pj;
-			dz[(size_t)i * k + j] = (real)(wi * (pj - (j == c)) / n);
-		}
+		size_t o = (size_t)i * k;
+		sum += ref_softmax_row(k, z + o, (int)label[i], w ? w[i] : 1, n, prob + o, dz + o);
 	}
 	loss[0] = (real)(sum / n);
 }

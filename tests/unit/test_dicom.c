@@ -169,22 +169,68 @@ mkdicom(const struct spec *s)
 	return b;
 }
 
-/* Opens s's file and renders frame k with o; returns dicom_open's or
- * dicom_frame's result, the message in err. */
+/* What rendering one frame gives back. */
+struct out {
+	struct dicom_meta m;
+	struct tensor t;
+	char err[256];
+};
+
+/* Opens s's file and renders frame k with o into r; returns dicom_open's
+ * or dicom_frame's result, the message in r->err. */
 static int
-render(const struct spec *s, const struct dicom_opts *o, int k, struct tensor *t,
-    struct dicom_meta *m, char *err)
+render(const struct spec *s, const struct dicom_opts *o, int k, struct out *r)
 {
 	struct buf b = mkdicom(s);
 	struct dicom_file *f;
-	int rc = dicom_open(b.p, b.n, o, &f, m, err, 256);
+	int rc;
 
+	r->err[0] = '\0';
+	rc = dicom_open(b.p, b.n, o, &f, &r->m, r->err, sizeof r->err);
 	free(b.p);
 	if (rc != 0)
 		return rc;
-	rc = dicom_frame(f, k, o, t, m, err, 256);
+	rc = dicom_frame(f, k, o, &r->t, &r->m, r->err, sizeof r->err);
 	dicom_close(f);
 	return rc;
+}
+
+/* render() that must succeed; the caller frees r->t. */
+static void
+render_ok(const struct spec *s, const struct dicom_opts *o, int k, struct out *r)
+{
+	int rc = render(s, o, k, r);
+
+	if (rc != 0)
+		fail_msg("render: rc %d (%s)", rc, r->err);
+}
+
+/* Sample i of a rendered U8 or U16 tensor. */
+static int
+sample(const struct tensor *t, int i)
+{
+	return t->dtype == DT_U16 ? ((const uint16_t *)t->data)[i] : ((const uint8_t *)t->data)[i];
+}
+
+/* Output rounding: floor(y + 0.5). */
+static int
+round_half_up(double y)
+{
+	return (int)floor(y + 0.5);
+}
+
+/* Renders frame 0 of s with o, which must succeed with the n samples of
+ * want and dtype dt; r keeps the metadata. */
+static void
+expect_samples(const struct spec *s, const struct dicom_opts *o, enum dtype dt,
+    const int *want, int n, struct out *r)
+{
+	render_ok(s, o, 0, r);
+	assert_int_equal(r->t.dtype, dt);
+	for (int i = 0; i < n; i++)
+		if (sample(&r->t, i) != want[i])
+			fail_msg("sample %d is %d, want %d", i, sample(&r->t, i), want[i]);
+	tensor_free(&r->t);
 }
 
 static void
@@ -200,22 +246,20 @@ test_mono2_8bit_exact(void **state)
 	uint8_t px[13 * 11];
 	struct spec s = spec8("MONOCHROME2", 11, 13, px);
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
 
 	pattern8(px, (int)sizeof px, 37);
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_int_equal(t.dtype, DT_U8);
-	assert_int_equal(t.shape[0], 11);
-	assert_int_equal(t.shape[1], 13);
-	assert_int_equal(t.shape[2], 1);
-	assert_memory_equal(t.data, px, sizeof px);
-	assert_string_equal(m.voi, "range 0..255");
-	assert_string_equal(m.modality, "CT");
-	assert_string_equal(m.sop_uid, "1.2.3.4.5.6");
-	assert_int_equal(m.frames, 1);
-	tensor_free(&t);
+	render_ok(&s, &o, 0, &r);
+	assert_int_equal(r.t.dtype, DT_U8);
+	assert_int_equal(r.t.shape[0], 11);
+	assert_int_equal(r.t.shape[1], 13);
+	assert_int_equal(r.t.shape[2], 1);
+	assert_memory_equal(r.t.data, px, sizeof px);
+	assert_string_equal(r.m.voi, "range 0..255");
+	assert_string_equal(r.m.modality, "CT");
+	assert_string_equal(r.m.sop_uid, "1.2.3.4.5.6");
+	assert_int_equal(r.m.frames, 1);
+	tensor_free(&r.t);
 }
 
 /* A MONOCHROME1 file holding 255 - p reads back as p. */
@@ -225,26 +269,24 @@ test_monochrome1_inverted(void **state)
 	uint8_t px[9 * 6], inv[9 * 6];
 	struct spec s = spec8("MONOCHROME1", 6, 9, inv);
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
+	int want[9 * 6];
 
 	pattern8(px, (int)sizeof px, 29);
 	for (size_t i = 0; i < sizeof px; i++)
 		inv[i] = (uint8_t)(255 - px[i]);
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_memory_equal(t.data, px, sizeof px);
-	tensor_free(&t);
+	render_ok(&s, &o, 0, &r);
+	assert_memory_equal(r.t.data, px, sizeof px);
+	tensor_free(&r.t);
 	/* with a window too: y = 255 - LINEAR(m) */
 	s.center = "100";
 	s.width = "51";
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (size_t i = 0; i < sizeof px; i++) {
 		double x = inv[i], y;
 		y = x <= 99.5 - 25 ? 0 : x > 99.5 + 25 ? 255 : ((x - 99.5) / 50 + 0.5) * 255;
-		assert_int_equal(((uint8_t *)t.data)[i], 255 - (int)floor(y + 0.5));
+		want[i] = 255 - round_half_up(y);
 	}
-	tensor_free(&t);
+	expect_samples(&s, &o, DT_U8, want, (int)sizeof px, &r);
 }
 
 /* 12 bits stored in 16, slope 2, intercept -1024, window 40/400. */
@@ -263,6 +305,13 @@ ct_spec(void)
 	    .slope = "2", .intercept = "-1024", .center = "40", .width = "400" };
 }
 
+/* The modality value m = s*slope + intercept of ct[i]. */
+static double
+ct_value(int i)
+{
+	return ct[i] * 2.0 - 1024;
+}
+
 static double
 linear(double x, double c, double w, double ymax)
 {
@@ -278,38 +327,30 @@ test_rescale_and_window(void **state)
 {
 	struct spec s = ct_spec();
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
-	uint8_t *y;
+	struct out r;
+	int want[256];
 
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	y = t.data;
+	for (int i = 0; i < 256; i++)
+		want[i] = round_half_up(linear(ct_value(i), 40, 400, 255));
 	/* by hand: m = 40 -> ((40 - 39.5) / 399 + 0.5) * 255 = 127.82 -> 128;
 	 * m = -400 -> 0; m = 240 > 39.5 + 199.5 -> 255 */
-	assert_int_equal(y[0], 128);
-	assert_int_equal(y[1], 0);
-	assert_int_equal(y[2], 255);
-	for (int i = 0; i < 256; i++)
-		assert_int_equal(y[i], (int)floor(linear(ct[i] * 2.0 - 1024, 40, 400, 255) + 0.5));
-	assert_string_equal(m.voi, "window 40,400 LINEAR (file)");
-	tensor_free(&t);
+	assert_int_equal(want[0], 128);
+	assert_int_equal(want[1], 0);
+	assert_int_equal(want[2], 255);
+	expect_samples(&s, &o, DT_U8, want, 256, &r);
+	assert_string_equal(r.m.voi, "window 40,400 LINEAR (file)");
 	/* --window -600,1500 overrides the file's */
 	o.voi = DICOM_VOI_WINDOW;
 	o.center = -600;
 	o.width = 1500;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (int i = 0; i < 256; i++)
-		assert_int_equal(((uint8_t *)t.data)[i],
-		    (int)floor(linear(ct[i] * 2.0 - 1024, -600, 1500, 255) + 0.5));
-	tensor_free(&t);
+		want[i] = round_half_up(linear(ct_value(i), -600, 1500, 255));
+	expect_samples(&s, &o, DT_U8, want, 256, &r);
 	/* range: m from -1024 (s = 0) to 7166 (s = 4095) */
 	o.voi = DICOM_VOI_RANGE;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (int i = 0; i < 256; i++)
-		assert_int_equal(((uint8_t *)t.data)[i],
-		    (int)floor((ct[i] * 2.0 - 1024 + 1024) / 8190 * 255 + 0.5));
-	tensor_free(&t);
+		want[i] = round_half_up((ct_value(i) + 1024) / 8190 * 255);
+	expect_samples(&s, &o, DT_U8, want, 256, &r);
 }
 
 /* LINEAR_EXACT, SIGMOID, minmax, and 16-bit output of a window. */
@@ -318,41 +359,30 @@ test_voi_functions(void **state)
 {
 	struct spec s = ct_spec();
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
+	int want[256];
 	double lo = 1e9, hi = -1e9;
 
 	s.func = "LINEAR_EXACT";
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (int i = 0; i < 256; i++) {
-		double x = ct[i] * 2.0 - 1024;
-		double y = x <= 40 - 200 ? 0 : x > 40 + 200 ? 255 : ((x - 40) / 400 + 0.5) * 255;
-		assert_int_equal(((uint8_t *)t.data)[i], (int)floor(y + 0.5));
+		double x = ct_value(i);
+		want[i] = round_half_up(x <= 40 - 200 ? 0 : x > 40 + 200 ? 255 : ((x - 40) / 400 + 0.5) * 255);
 	}
-	tensor_free(&t);
+	expect_samples(&s, &o, DT_U8, want, 256, &r);
 	s.func = "SIGMOID";
 	o.keep16 = 1;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_int_equal(t.dtype, DT_U16);
-	for (int i = 0; i < 256; i++) {
-		double x = ct[i] * 2.0 - 1024;
-		double y = 65535 / (1 + exp(-4 * (x - 40) / 400));
-		assert_int_equal(((uint16_t *)t.data)[i], (int)floor(y + 0.5));
-	}
-	tensor_free(&t);
+	for (int i = 0; i < 256; i++)
+		want[i] = round_half_up(65535 / (1 + exp(-4 * (ct_value(i) - 40) / 400)));
+	expect_samples(&s, &o, DT_U16, want, 256, &r);
 	o.voi = DICOM_VOI_MINMAX;
 	o.keep16 = 0;
 	for (int i = 0; i < 256; i++) {
-		double x = ct[i] * 2.0 - 1024;
-		lo = x < lo ? x : lo;
-		hi = x > hi ? x : hi;
+		lo = ct_value(i) < lo ? ct_value(i) : lo;
+		hi = ct_value(i) > hi ? ct_value(i) : hi;
 	}
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (int i = 0; i < 256; i++)
-		assert_int_equal(((uint8_t *)t.data)[i],
-		    (int)floor((ct[i] * 2.0 - 1024 - lo) / (hi - lo) * 255 + 0.5));
-	tensor_free(&t);
+		want[i] = round_half_up((ct_value(i) - lo) / (hi - lo) * 255);
+	expect_samples(&s, &o, DT_U8, want, 256, &r);
 }
 
 /* Signed 16-bit values; --depth 16 keeps all 16 bits (range = identity
@@ -364,29 +394,24 @@ test_16bit(void **state)
 	struct spec s = { .photometric = "MONOCHROME2", .rows = 8, .cols = 8, .samples = 1,
 	    .bits = 16, .stored = 16, .high = 15, .pixels = px, .pixlen = sizeof px };
 	struct dicom_opts o = { .keep16 = 1 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
+	int want[64];
 
 	for (int i = 0; i < 64; i++)
 		px[i] = (uint16_t)(i * 1031 + 7);
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_int_equal(t.dtype, DT_U16);
-	assert_memory_equal(t.data, px, sizeof px);
-	tensor_free(&t);
-	s.sign = 1;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
 	for (int i = 0; i < 64; i++)
-		assert_int_equal(((uint16_t *)t.data)[i], (uint16_t)(px[i] ^ 0x8000));
-	tensor_free(&t);
+		want[i] = px[i];
+	expect_samples(&s, &o, DT_U16, want, 64, &r);
+	s.sign = 1;
+	for (int i = 0; i < 64; i++)
+		want[i] = (uint16_t)(px[i] ^ 0x8000);
+	expect_samples(&s, &o, DT_U16, want, 64, &r);
 	/* without --depth 16: round(v * 255 / 65535) */
 	s.sign = 0;
 	o.keep16 = 0;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_int_equal(t.dtype, DT_U8);
 	for (int i = 0; i < 64; i++)
-		assert_int_equal(((uint8_t *)t.data)[i], (int)floor(px[i] * 255.0 / 65535 + 0.5));
-	tensor_free(&t);
+		want[i] = round_half_up(px[i] * 255.0 / 65535);
+	expect_samples(&s, &o, DT_U8, want, 64, &r);
 }
 
 static void
@@ -395,21 +420,19 @@ test_multiframe(void **state)
 	uint8_t px[3 * 4 * 5];
 	struct spec s = spec8("MONOCHROME2", 4, 5, px);
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
 
 	pattern8(px, (int)sizeof px, 5);
 	s.frames = "3";
 	s.pixlen = sizeof px;
 	for (int k = 0; k < 3; k++) {
-		assert_int_equal(render(&s, &o, k, &t, &m, err), 0);
-		assert_int_equal(m.frames, 3);
-		assert_memory_equal(t.data, px + 20 * k, 20);
-		tensor_free(&t);
+		render_ok(&s, &o, k, &r);
+		assert_int_equal(r.m.frames, 3);
+		assert_memory_equal(r.t.data, px + 20 * k, 20);
+		tensor_free(&r.t);
 	}
-	assert_int_equal(render(&s, &o, 3, &t, &m, err), -1);
-	assert_non_null(strstr(err, "out of"));
+	assert_int_equal(render(&s, &o, 3, &r), -1);
+	assert_non_null(strstr(r.err, "out of"));
 }
 
 static void
@@ -418,25 +441,23 @@ test_rgb(void **state)
 	uint8_t px[2 * 3 * 3], planar[2 * 3 * 3];
 	struct spec s = spec8("RGB", 2, 3, px);
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
 
 	pattern8(px, (int)sizeof px, 13);
 	s.samples = 3;
 	s.pixlen = sizeof px;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_int_equal(t.shape[2], 3);
-	assert_memory_equal(t.data, px, sizeof px);
-	tensor_free(&t);
+	render_ok(&s, &o, 0, &r);
+	assert_int_equal(r.t.shape[2], 3);
+	assert_memory_equal(r.t.data, px, sizeof px);
+	tensor_free(&r.t);
 	for (int i = 0; i < 6; i++)
 		for (int k = 0; k < 3; k++)
 			planar[k * 6 + i] = px[3 * i + k];
 	s.planar = 1;
 	s.pixels = planar;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	assert_memory_equal(t.data, px, sizeof px);
-	tensor_free(&t);
+	render_ok(&s, &o, 0, &r);
+	assert_memory_equal(r.t.data, px, sizeof px);
+	tensor_free(&r.t);
 }
 
 /* RFC 4231 case 2, then the patient key and what is never copied. */
@@ -448,9 +469,7 @@ test_patient_data(void **state)
 	char hex[65];
 	struct spec s = spec8("MONOCHROME2", 2, 2, px);
 	struct dicom_opts o = { .key = (const uint8_t *)"secret", .keylen = 6 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256];
+	struct out r;
 
 	sha256_hmac("Jefe", 4, "what do ya want for nothing?", 28, mac);
 	for (int i = 0; i < 32; i++)
@@ -458,19 +477,19 @@ test_patient_data(void **state)
 	assert_string_equal(hex, want);
 	s.patient_id = "PAT123";
 	s.patient_name = "Doe^Jane";
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	tensor_free(&t);
+	render_ok(&s, &o, 0, &r);
+	tensor_free(&r.t);
 	/* python3: hmac.new(b"secret", b"PAT123", hashlib.sha256).hexdigest() */
-	assert_string_equal(m.patient_key, "a06c7004c04c0d30740c73826df163407bfde89b1ac9012b158966fa3427d7fd");
-	assert_string_equal(m.patient_id, "");
-	assert_null(memmem(&m, sizeof m, "Doe", 3));
+	assert_string_equal(r.m.patient_key, "a06c7004c04c0d30740c73826df163407bfde89b1ac9012b158966fa3427d7fd");
+	assert_string_equal(r.m.patient_id, "");
+	assert_null(memmem(&r.m, sizeof r.m, "Doe", 3));
 	o.key = NULL;
 	o.keep_patient_id = 1;
-	assert_int_equal(render(&s, &o, 0, &t, &m, err), 0);
-	tensor_free(&t);
-	assert_string_equal(m.patient_key, "");
-	assert_string_equal(m.patient_id, "PAT123");
-	assert_null(memmem(&m, sizeof m, "Doe", 3));
+	render_ok(&s, &o, 0, &r);
+	tensor_free(&r.t);
+	assert_string_equal(r.m.patient_key, "");
+	assert_string_equal(r.m.patient_id, "PAT123");
+	assert_null(memmem(&r.m, sizeof r.m, "Doe", 3));
 }
 
 /* Must fail (or skip) with a message containing what. */
@@ -478,16 +497,13 @@ static void
 expect_fail(const struct spec *s, int want_rc, const char *what)
 {
 	struct dicom_opts o = { 0 };
-	struct dicom_meta m;
-	struct tensor t;
-	char err[256] = "";
-
-	int rc = render(s, &o, 0, &t, &m, err);
+	struct out r;
+	int rc = render(s, &o, 0, &r);
 
 	if (rc != want_rc)
-		fail_msg("rc %d, want %d (%s) [%s]", rc, want_rc, err, what);
-	if (strstr(err, what) == NULL)
-		fail_msg("message '%s' does not mention '%s'", err, what);
+		fail_msg("rc %d, want %d (%s) [%s]", rc, want_rc, r.err, what);
+	if (strstr(r.err, what) == NULL)
+		fail_msg("message '%s' does not mention '%s'", r.err, what);
 }
 
 static void

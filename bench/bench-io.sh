@@ -48,6 +48,24 @@ best() {
 rate() { echo "scale=6; $1 / $2" | bc -l | xargs printf '%.1f'; }
 gbps() { echo "scale=6; $1 / $2 / 1000000000" | bc -l | xargs printf '%.2f'; }
 
+# pipe_vs_cat FILE N FRAMES UNIT WHAT: times `cat FILE | batch N` next to
+# `cat FILE | cat` and prints the paragraph and table for them; FILE holds
+# FRAMES frames, counted as UNIT/s; WHAT says what they are.
+pipe_vs_cat() {
+	local file=$1 n=$2 nf=$3 unit=$4 what=$5 bytes tc tb
+	bytes=$(stat -c %s "$file")
+	cat "$file" > /dev/null
+	tc=$(best bash -c 'cat "$0" | cat' "$file")
+	tb=$(best bash -c 'cat "$0" | "$1" "$2"' "$file" bin/batch "$n")
+	echo "$what ($((bytes / 1048576)) MiB), \`cat FILE | batch $n\` next to \`cat FILE | cat\`:"
+	echo
+	echo "| pipe | seconds | $unit/s | GB/s |"
+	echo "|---|---|---|---|"
+	echo "| cat \\| cat | $(printf %.3f "$tc") | $(rate "$nf" "$tc") | $(gbps "$bytes" "$tc") |"
+	echo "| cat \\| batch $n | $(printf %.3f "$tb") | $(rate "$nf" "$tb") | $(gbps "$bytes" "$tb") |"
+	echo
+}
+
 {
 echo "# stream I/O: imgload, png_decode, batch"
 echo
@@ -111,31 +129,13 @@ with open(path, "wb") as f:
                                "x": {"dtype": "u8", "shape": [len(data)], "data": data}},
                               use_bin_type=True))
 PYEOF
-bytes=$(stat -c %s "$tmp/blobs.mpk")
-cat "$tmp/blobs.mpk" > /dev/null
-tc=$(best bash -c 'cat "$0" | cat' "$tmp/blobs.mpk")
-tb=$(best bash -c 'cat "$0" | "$1" 1' "$tmp/blobs.mpk" bin/batch)
-echo "Pass-through: $nblob frames of kind \"blob\" with an ${blob_mb} MiB tensor each ($((bytes / 1048576)) MiB), \`cat FILE | batch 1\` next to \`cat FILE | cat\`:"
-echo
-echo "| pipe | seconds | frames/s | GB/s |"
-echo "|---|---|---|---|"
-echo "| cat \\| cat | $(printf %.3f "$tc") | $(rate $nblob "$tc") | $(gbps "$bytes" "$tc") |"
-echo "| cat \\| batch 1 | $(printf %.3f "$tb") | $(rate $nblob "$tb") | $(gbps "$bytes" "$tb") |"
-echo
+pipe_vs_cat "$tmp/blobs.mpk" 1 $nblob frames \
+	"Pass-through: $nblob frames of kind \"blob\" with an ${blob_mb} MiB tensor each"
 if [ -n "${RADPIPE_DATA:-}" ] && [ -d "$RADPIPE_DATA/TRAIN" ]; then
 	bin/imgload -q --size 299 "$RADPIPE_DATA/TRAIN" > "$tmp/one.mpk"
 	for _ in $(seq $reps); do cat "$tmp/one.mpk"; done > "$tmp/samples.mpk"
-	bytes=$(stat -c %s "$tmp/samples.mpk")
-	nf=$((65 * reps))
-	tc=$(best bash -c 'cat "$0" | cat' "$tmp/samples.mpk")
-	tb=$(best bash -c 'cat "$0" | "$1" 5' "$tmp/samples.mpk" bin/batch)
-	echo "Batching: $nf sample frames of u8[299,299,3] ($((bytes / 1048576)) MiB), \`cat FILE | batch 5\` next to \`cat FILE | cat\`:"
-	echo
-	echo "| pipe | seconds | sample frames/s | GB/s |"
-	echo "|---|---|---|---|"
-	echo "| cat \\| cat | $(printf %.3f "$tc") | $(rate $nf "$tc") | $(gbps "$bytes" "$tc") |"
-	echo "| cat \\| batch 5 | $(printf %.3f "$tb") | $(rate $nf "$tb") | $(gbps "$bytes" "$tb") |"
-	echo
+	pipe_vs_cat "$tmp/samples.mpk" 5 $((65 * reps)) "sample frames" \
+		"Batching: $((65 * reps)) sample frames of u8[299,299,3]"
 	echo "For scale: training InceptionV3 consumes a few hundred 299x299 images/s"
 	echo "at most on one GPU, i.e. well under 0.2 GB/s of u8 samples."
 fi

@@ -100,20 +100,47 @@ concat(struct v3_net *t, const char *name, int n, int a, int b, int c, int d)
 	return v3_add(t, V3_CONCAT, name, in, n);
 }
 
+/* conv_bn with stride 1 and 'same' padding, n times in a row from x:
+ * k[i] = { filters, kh, kw }; returns the last activation. */
+static int
+conv_chain(struct v3_net *t, int x, int n, const int (*k)[3])
+{
+	for (int i = 0; i < n; i++)
+		x = conv_bn(t, x, k[i][0], k[i][1], k[i][2], 1, NN_SAME);
+	return x;
+}
+
+/* The pooling branch of mixed0..2, 4..7, 9, 10: 3 x 3 average pool
+ * (stride 1, 'same') -> 1 x 1 conv_bn of filters. */
+static int
+avgpool_branch(struct v3_net *t, int x, int filters)
+{
+	x = pool(t, V3_AVGPOOL, x, 1, NN_SAME);
+	return conv_bn(t, x, filters, 1, 1, 1, NN_SAME);
+}
+
+/* The split of mixed9, mixed10: 1 x 3 and 3 x 1 conv_bn of 384 side by
+ * side on x, concatenated (name NULL: automatic). */
+static int
+split_branch(struct v3_net *t, int x, const char *name)
+{
+	int a, b;
+
+	a = conv_bn(t, x, 384, 1, 3, 1, NN_SAME);
+	b = conv_bn(t, x, 384, 3, 1, 1, NN_SAME);
+	return concat(t, name, 2, a, b, -1, -1);
+}
+
 /* mixed0..mixed2: 35 x 35. */
 static int
 block_a(struct v3_net *t, int x, int pool_filters, const char *name)
 {
 	int b1, b5, b3, bp;
 
-	b1 = conv_bn(t, x, 64, 1, 1, 1, NN_SAME);
-	b5 = conv_bn(t, x, 48, 1, 1, 1, NN_SAME);
-	b5 = conv_bn(t, b5, 64, 5, 5, 1, NN_SAME);
-	b3 = conv_bn(t, x, 64, 1, 1, 1, NN_SAME);
-	b3 = conv_bn(t, b3, 96, 3, 3, 1, NN_SAME);
-	b3 = conv_bn(t, b3, 96, 3, 3, 1, NN_SAME);
-	bp = pool(t, V3_AVGPOOL, x, 1, NN_SAME);
-	bp = conv_bn(t, bp, pool_filters, 1, 1, 1, NN_SAME);
+	b1 = conv_chain(t, x, 1, (const int[][3]){ { 64, 1, 1 } });
+	b5 = conv_chain(t, x, 2, (const int[][3]){ { 48, 1, 1 }, { 64, 5, 5 } });
+	b3 = conv_chain(t, x, 3, (const int[][3]){ { 64, 1, 1 }, { 96, 3, 3 }, { 96, 3, 3 } });
+	bp = avgpool_branch(t, x, pool_filters);
 	return concat(t, name, 4, b1, b5, b3, bp);
 }
 
@@ -124,8 +151,7 @@ reduce_a(struct v3_net *t, int x)
 	int b3, bd, bp;
 
 	b3 = conv_bn(t, x, 384, 3, 3, 2, NN_VALID);
-	bd = conv_bn(t, x, 64, 1, 1, 1, NN_SAME);
-	bd = conv_bn(t, bd, 96, 3, 3, 1, NN_SAME);
+	bd = conv_chain(t, x, 2, (const int[][3]){ { 64, 1, 1 }, { 96, 3, 3 } });
 	bd = conv_bn(t, bd, 96, 3, 3, 2, NN_VALID);
 	bp = pool(t, V3_MAXPOOL, x, 2, NN_VALID);
 	return concat(t, "mixed3", 3, b3, bd, bp, -1);
@@ -137,17 +163,11 @@ block_b(struct v3_net *t, int x, int c7, const char *name)
 {
 	int b1, b7, bd, bp;
 
-	b1 = conv_bn(t, x, 192, 1, 1, 1, NN_SAME);
-	b7 = conv_bn(t, x, c7, 1, 1, 1, NN_SAME);
-	b7 = conv_bn(t, b7, c7, 1, 7, 1, NN_SAME);
-	b7 = conv_bn(t, b7, 192, 7, 1, 1, NN_SAME);
-	bd = conv_bn(t, x, c7, 1, 1, 1, NN_SAME);
-	bd = conv_bn(t, bd, c7, 7, 1, 1, NN_SAME);
-	bd = conv_bn(t, bd, c7, 1, 7, 1, NN_SAME);
-	bd = conv_bn(t, bd, c7, 7, 1, 1, NN_SAME);
-	bd = conv_bn(t, bd, 192, 1, 7, 1, NN_SAME);
-	bp = pool(t, V3_AVGPOOL, x, 1, NN_SAME);
-	bp = conv_bn(t, bp, 192, 1, 1, 1, NN_SAME);
+	b1 = conv_chain(t, x, 1, (const int[][3]){ { 192, 1, 1 } });
+	b7 = conv_chain(t, x, 3, (const int[][3]){ { c7, 1, 1 }, { c7, 1, 7 }, { 192, 7, 1 } });
+	bd = conv_chain(t, x, 5, (const int[][3]){ { c7, 1, 1 }, { c7, 7, 1 }, { c7, 1, 7 },
+	                                            { c7, 7, 1 }, { 192, 1, 7 } });
+	bp = avgpool_branch(t, x, 192);
 	return concat(t, name, 4, b1, b7, bd, bp);
 }
 
@@ -157,11 +177,9 @@ reduce_b(struct v3_net *t, int x)
 {
 	int b3, b7, bp;
 
-	b3 = conv_bn(t, x, 192, 1, 1, 1, NN_SAME);
+	b3 = conv_chain(t, x, 1, (const int[][3]){ { 192, 1, 1 } });
 	b3 = conv_bn(t, b3, 320, 3, 3, 2, NN_VALID);
-	b7 = conv_bn(t, x, 192, 1, 1, 1, NN_SAME);
-	b7 = conv_bn(t, b7, 192, 1, 7, 1, NN_SAME);
-	b7 = conv_bn(t, b7, 192, 7, 1, 1, NN_SAME);
+	b7 = conv_chain(t, x, 3, (const int[][3]){ { 192, 1, 1 }, { 192, 1, 7 }, { 192, 7, 1 } });
 	b7 = conv_bn(t, b7, 192, 3, 3, 2, NN_VALID);
 	bp = pool(t, V3_MAXPOOL, x, 2, NN_VALID);
 	return concat(t, "mixed8", 3, b3, b7, bp, -1);
@@ -172,22 +190,16 @@ static int
 block_c(struct v3_net *t, int x, int i)
 {
 	char n9[24], n[24];
-	int b1, b3, b3a, b3b, bd, bda, bdb, bp;
+	int b1, b3, bd, bp;
 
 	snprintf(n9, sizeof n9, "mixed9_%d", i);
 	snprintf(n, sizeof n, "mixed%d", 9 + i);
-	b1 = conv_bn(t, x, 320, 1, 1, 1, NN_SAME);
-	b3 = conv_bn(t, x, 384, 1, 1, 1, NN_SAME);
-	b3a = conv_bn(t, b3, 384, 1, 3, 1, NN_SAME);
-	b3b = conv_bn(t, b3, 384, 3, 1, 1, NN_SAME);
-	b3 = concat(t, n9, 2, b3a, b3b, -1, -1);
-	bd = conv_bn(t, x, 448, 1, 1, 1, NN_SAME);
-	bd = conv_bn(t, bd, 384, 3, 3, 1, NN_SAME);
-	bda = conv_bn(t, bd, 384, 1, 3, 1, NN_SAME);
-	bdb = conv_bn(t, bd, 384, 3, 1, 1, NN_SAME);
-	bd = concat(t, NULL, 2, bda, bdb, -1, -1);
-	bp = pool(t, V3_AVGPOOL, x, 1, NN_SAME);
-	bp = conv_bn(t, bp, 192, 1, 1, 1, NN_SAME);
+	b1 = conv_chain(t, x, 1, (const int[][3]){ { 320, 1, 1 } });
+	b3 = conv_chain(t, x, 1, (const int[][3]){ { 384, 1, 1 } });
+	b3 = split_branch(t, b3, n9);
+	bd = conv_chain(t, x, 2, (const int[][3]){ { 448, 1, 1 }, { 384, 3, 3 } });
+	bd = split_branch(t, bd, NULL);
+	bp = avgpool_branch(t, x, 192);
 	return concat(t, n, 4, b1, b3, bd, bp);
 }
 

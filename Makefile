@@ -58,9 +58,11 @@ NN_LDLIBS  ?=
 PROGS      := $(sort $(patsubst filters/%.c,%,$(wildcard filters/*.c)))
 BINS       := $(PROGS:%=bin/%)
 
-# ---- tests: tests/unit/test_*.c, each its own binary ----
+# ---- tests: tests/unit/test_*.c, each its own binary, linked with the
+# helpers they share (tests/unit/testutil.c) ----
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_UTIL_O := $(B)/tests/unit/testutil.o
 
 .PHONY: all test unit cli ref bench fuzz clean demo
 BENCH_TARGETS :=
@@ -96,9 +98,9 @@ bin/%: $(B)/filters/%.o $$(call prog_deps,%)
 	$(CXX) $(LDFLAGS) $< -o $@ $(call prog_libs,$*) $(LDLIBS)
 
 # Unit tests link everything they might need; --as-needed drops the rest.
-$(B)/tests/%: $(B)/tests/unit/%.o $(LIBNN) $(LIBSHARED)
+$(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_UTIL_O) $(LIBNN) $(LIBSHARED)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(TEST_LDLIBS) $(LDLIBS) -lcmocka
+	$(CXX) $(LDFLAGS) $< $(UNIT_UTIL_O) -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(TEST_LDLIBS) $(LDLIBS) -lcmocka
 
 TEST_RESULTS := $(abspath $(B))/test-results
 export TEST_RESULTS

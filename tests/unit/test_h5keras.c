@@ -12,10 +12,10 @@
 #include <hdf5.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "nn/h5keras.h"
 #include "nn/nn.h"
-
-static char tmpdir[] = "/tmp/radpipe-h5k-XXXXXX";
+#include "testutil.h"
 
 static int
 weights_path(char *buf, size_t len, const char *file)
@@ -126,16 +126,6 @@ test_place(void **state)
 }
 
 static void
-write_bytes(const char *path, const void *p, size_t n)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(p, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static void
 expect_fail(const char *path, const char *needle)
 {
 	char err[512] = "";
@@ -151,17 +141,17 @@ test_bad_files(void **state)
 	char p[256];
 	hid_t fid, g;
 
-	snprintf(p, sizeof p, "%s/none.h5", tmpdir);
+	snprintf(p, sizeof p, "%s/none.h5", tu_tmpdir);
 	expect_fail(p, "No such file");
-	snprintf(p, sizeof p, "%s/text.h5", tmpdir);
-	write_bytes(p, "hello, not hdf5\n", 16);
+	snprintf(p, sizeof p, "%s/text.h5", tu_tmpdir);
+	tu_write_file(p, "hello, not hdf5\n", 16);
 	expect_fail(p, "not an HDF5 file");
-	snprintf(p, sizeof p, "%s/empty.h5", tmpdir);
-	write_bytes(p, "", 0);
+	snprintf(p, sizeof p, "%s/empty.h5", tu_tmpdir);
+	tu_write_file(p, "", 0);
 	expect_fail(p, "not an HDF5 file");
-	expect_fail(tmpdir, "not a regular file");
+	expect_fail(tu_tmpdir, "not a regular file");
 	/* a valid HDF5 file that is not a Keras weights file */
-	snprintf(p, sizeof p, "%s/plain.h5", tmpdir);
+	snprintf(p, sizeof p, "%s/plain.h5", tu_tmpdir);
 	fid = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	assert_true(fid >= 0);
 	g = H5Gcreate2(fid, "conv2d_1", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -179,29 +169,21 @@ test_truncated(void **state)
 	static const size_t cut[] = { 8, 100, 2048, 100000, 1000000, 2000000 };
 	char path[4096], p[256], err[512];
 	struct h5k_file *f;
-	unsigned char *buf;
-	FILE *fp;
-	long n;
-	size_t i;
+	uint8_t *buf;
+	size_t n, i;
 
 	if (weights_path(path, sizeof path, "keras2_mobilenet_0.25_notop_fixture.h5") < 0)
 		skip();
-	assert_non_null(fp = fopen(path, "rb"));
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	snprintf(p, sizeof p, "%s/cut.h5", tmpdir);
+	assert_int_equal(file_read_all(path, &buf, &n), 0);
+	snprintf(p, sizeof p, "%s/cut.h5", tu_tmpdir);
 	for (i = 0; i < sizeof cut / sizeof cut[0]; i++) {
-		write_bytes(p, buf, cut[i]);
+		tu_write_file(p, buf, cut[i]);
 		f = h5k_open(p, err, sizeof err);
 		assert_null(f);
 		assert_true(strlen(err) > 0);
 	}
 	memset(buf + 800, 0xff, 4000);  /* damage the object headers */
-	write_bytes(p, buf, (size_t)n);
+	tu_write_file(p, buf, n);
 	f = h5k_open(p, err, sizeof err);
 	h5k_close(f);
 	free(buf);
@@ -217,16 +199,8 @@ main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_truncated),
 	};
-	char cmd[300];
-	int rc;
 
 	if (getenv("RADPIPE_WEIGHTS") == NULL)
 		printf("SKIP: RADPIPE_WEIGHTS is not set: fixture tests skipped\n");
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

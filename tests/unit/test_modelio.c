@@ -9,11 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fileio.h"
 #include "nn/modelio.h"
 #include "nn/nn.h"
+#include "testutil.h"
 
-static char tmpdir[] = "/tmp/radpipe-modelio-XXXXXX";
-static char path[256];
+static char path[256];         /* the model file, in tu_tmpdir */
 
 /* A small model: conv/BN/relu, GAP, dense head; filters and an optional
  * extra conv vary it for the mismatch tests. */
@@ -169,42 +170,26 @@ test_mismatch(void **state)
 }
 
 static void
-write_file(const char *p, const void *data, size_t n)
-{
-	FILE *fp = fopen(p, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static void
 test_damaged(void **state)
 {
 	static const char *const trunc[] = { "model.mpk", NULL };
 	static const char *const notmodel[] = { "not a radpipe model file", NULL };
 	struct nn_model *a = small(6, 0);
 	struct nn_model_info info;
-	char err[1024], *buf;
-	FILE *fp;
-	long n;
+	char err[1024];
+	uint8_t *buf;
+	size_t n;
 
 	fill_info(&info);
 	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
-	assert_non_null(fp = fopen(path, "rb"));
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	write_file(path, buf, (size_t)n - 7);
+	assert_int_equal(file_read_all(path, &buf, &n), 0);
+	tu_write_file(path, buf, n - 7);
 	expect(small(6, 0), trunc);
-	write_file(path, buf, 60);
+	tu_write_file(path, buf, 60);
 	expect(small(6, 0), trunc);
-	write_file(path, "\x81\xa4kind\xa6sample", 13);
+	tu_write_file(path, "\x81\xa4kind\xa6sample", 13);
 	expect(small(6, 0), notmodel);
-	write_file(path, "", 0);
+	tu_write_file(path, "", 0);
 	expect(small(6, 0), trunc);
 	free(buf);
 	nn_model_info_free(&info);
@@ -244,6 +229,16 @@ test_load_arch(void **state)
 	nn_model_free(a);
 }
 
+/* Group setup: the temporary folder and the model file's path in it. */
+static int
+setup(void **state)
+{
+	if (tu_tmpdir_setup(state) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/model.mpk", tu_tmpdir);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -253,15 +248,6 @@ main(void)
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_load_arch),
 	};
-	char cmd[300];
-	int rc;
 
-	if (mkdtemp(tmpdir) == NULL)
-		return 1;
-	snprintf(path, sizeof path, "%s/model.mpk", tmpdir);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		rc = 1;
-	return rc;
+	return cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown);
 }

@@ -1,0 +1,20 @@
+/* testutil.h — helpers shared by the unit tests (tests/unit/testutil.c,
+ * linked into every tests/unit/test_*.c binary by the Makefile).  Include
+ * it after <cmocka.h>; a helper that fails fails the running test. */
+#ifndef RADPIPE_TESTUTIL_H
+#define RADPIPE_TESTUTIL_H
+
+#include <stddef.h>
+
+/* The group's temporary folder, "/tmp/radpipe-unit-XXXXXX" until
+ * tu_tmpdir_setup has made it. */
+extern char tu_tmpdir[];
+
+/* cmocka group setup: makes tu_tmpdir (mkdtemp); -1 if it cannot. */
+int tu_tmpdir_setup(void **state);
+/* cmocka group teardown: removes tu_tmpdir and all in it; -1 on failure. */
+int tu_tmpdir_teardown(void **state);
+/* Writes the n bytes at p to path (created or truncated). */
+void tu_write_file(const char *path, const void *p, size_t n);
+
+#endif

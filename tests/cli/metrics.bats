@@ -6,7 +6,7 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	METRICS="$BATS_TEST_DIRNAME/../../bin/metrics"
-	FRAMES="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/frames.py"
+	MK="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/mkframes.py"
 	T="$BATS_TEST_TMPDIR"
 	# Hanley & McNeil 1982, Table 1: 109 CT images rated 1..5 (score r/5).
 	/usr/bin/python3 - >"$T/hanley.jsonl" <<'PY'
@@ -19,7 +19,7 @@ for r in range(5):
                               "class": ["normal", "abnormal"][label], "score": (r + 1) / 5}))
             i += 1
 PY
-	$FRAMES pack <"$T/hanley.jsonl" >"$T/hanley.mpk"
+	$MK pack <"$T/hanley.jsonl" >"$T/hanley.mpk"
 	# A set worked by hand: positives 0.9 0.8 0.4 0.35, negatives 0.7 0.3 0.2 0.1.
 	/usr/bin/python3 - >"$T/tiny.jsonl" <<'PY'
 import json
@@ -27,12 +27,12 @@ for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1,
     print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y,
                       "class": ["chest", "abdomen"][y], "score": s}))
 PY
-	$FRAMES pack <"$T/tiny.jsonl" >"$T/tiny.mpk"
+	$MK pack <"$T/tiny.jsonl" >"$T/tiny.mpk"
 }
 
 # get KEY < frames: the value of KEY in the evaluation frame
 get() {
-	$FRAMES get "$1"
+	$MK get "$1"
 }
 
 round() {
@@ -93,7 +93,7 @@ round() {
 
 @test "metrics: labels joined by id from a CSV file, whatever the order" {
 	grep -v '"label"' /dev/null || true
-	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | tac | $FRAMES pack >"$T/nolab.mpk"
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | tac | $MK pack >"$T/nolab.mpk"
 	printf 'id,label,class\nt7,0,chest\nt0,1,abdomen\nt1,1,abdomen\nt2,1,abdomen\nt3,1,abdomen\nt4,0,chest\nt5,0,chest\nt6,0,chest\n' >"$T/labels.csv"
 	"$METRICS" --labels "$T/labels.csv" "$T/nolab.mpk" >"$T/out.mpk"
 	[ "$(get confusion <"$T/out.mpk")" = "[[3, 1], [2, 2]]" ]
@@ -101,15 +101,15 @@ round() {
 }
 
 @test "metrics: labels from a stream of sample frames" {
-	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | $FRAMES pack >"$T/nolab.mpk"
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' "$T/tiny.jsonl" | $MK pack >"$T/nolab.mpk"
 	sed 's/"prediction"/"sample"/; s/"score": [0-9.]*/"x": {"$tensor": {"dtype": "u8", "shape": [2, 2, 1], "fill": 7}}/' \
-		"$T/tiny.jsonl" | $FRAMES pack >"$T/samples.mpk"
+		"$T/tiny.jsonl" | $MK pack >"$T/samples.mpk"
 	"$METRICS" --labels "$T/samples.mpk" <"$T/nolab.mpk" >"$T/out.mpk"
 	[ "$(get accuracy <"$T/out.mpk")" = 0.625 ]
 }
 
 @test "metrics: predictions without labels are refused; --scores-only summarises them" {
-	sed 's/"label": [01], //' "$T/tiny.jsonl" | $FRAMES pack >"$T/nolab.mpk"
+	sed 's/"label": [01], //' "$T/tiny.jsonl" | $MK pack >"$T/nolab.mpk"
 	run -1 --separate-stderr "$METRICS" "$T/nolab.mpk"
 	[ -z "$output" ]
 	[[ "$stderr" == *"8 of 8 predictions have no label"* ]]
@@ -167,7 +167,7 @@ round() {
 }
 
 @test "metrics: multi-class accuracy and confusion matrix" {
-	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/multi.mpk"
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/multi.mpk"
 import json
 rows = [(0, 0), (0, 0), (0, 1), (1, 1), (1, 1), (1, 2), (2, 2), (2, 2), (2, 2), (2, 0)]
 for i, (y, p) in enumerate(rows):
@@ -181,7 +181,7 @@ PY
 }
 
 @test "metrics: training history: best epoch by val_acc (max) and by val_loss (min)" {
-	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/hist.mpk"
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/hist.mpk"
 import json
 va = [0.6, 0.8, 0.9, 0.85]; vl = [0.9, 0.5, 0.45, 0.3]
 for e in range(4):
@@ -197,7 +197,7 @@ PY
 }
 
 @test "metrics: other frame kinds are ignored" {
-	printf '%s\n' '{"kind":"epoch","index":0,"count":1}' | $FRAMES pack >"$T/epoch.mpk"
+	printf '%s\n' '{"kind":"epoch","index":0,"count":1}' | $MK pack >"$T/epoch.mpk"
 	cat "$T/epoch.mpk" "$T/tiny.mpk" | "$METRICS" | get n | grep -qx 8
 }
 
@@ -205,7 +205,7 @@ PY
 	run -1 --separate-stderr "$METRICS" </dev/null
 	[ -z "$output" ]
 	[[ "$stderr" == "metrics: no prediction or metrics frames"* ]]
-	printf '%s\n' '{"kind":"epoch","index":0}' | $FRAMES pack >"$T/epoch.mpk"
+	printf '%s\n' '{"kind":"epoch","index":0}' | $MK pack >"$T/epoch.mpk"
 	run -1 --separate-stderr "$METRICS" "$T/epoch.mpk"
 	[ -z "$output" ]
 	run -2 --separate-stderr "$METRICS" --nosuch "$T/tiny.mpk"
@@ -217,7 +217,7 @@ PY
 	printf 'garbage' >"$T/bad.mpk"
 	run -1 --separate-stderr "$METRICS" "$T/bad.mpk"
 	[ -z "$output" ]
-	printf '%s\n' '{"kind":"prediction","label":1,"score":0.5}' | $FRAMES pack >"$T/noid.mpk"
+	printf '%s\n' '{"kind":"prediction","label":1,"score":0.5}' | $MK pack >"$T/noid.mpk"
 	run -1 "$METRICS" "$T/noid.mpk"
 	[[ "$output" == *"no string id"* ]]
 }
@@ -226,13 +226,13 @@ PY
 	cd "$T"
 	cp tiny.mpk val.mpk
 	cp hanley.mpk test.mpk
-	/usr/bin/python3 - <<'PY' | $FRAMES pack >history.mpk
+	/usr/bin/python3 - <<'PY' | $MK pack >history.mpk
 import json
 for e in range(3):
     print(json.dumps({"kind": "metrics", "epoch": e + 1, "epochs": 3, "loss": 1.0 / (e + 1),
                       "acc": 0.5 + e / 10, "val_loss": 1.1 / (e + 1), "val_acc": 0.4 + e / 10}))
 PY
-	sed 's/"label": [01], //; s/"class": "[a-z]*", //' tiny.jsonl | $FRAMES pack >unlabelled.mpk
+	sed 's/"label": [01], //; s/"class": "[a-z]*", //' tiny.jsonl | $MK pack >unlabelled.mpk
 	printf 'id,label\nt0,1\nt1,1\nt2,1\nt3,1\nt4,0\nt5,0\nt6,0\nt7,0\n' >labels.csv
 	n=0
 	while IFS= read -r line; do

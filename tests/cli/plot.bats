@@ -7,11 +7,10 @@ bats_require_minimum_version 1.5.0
 setup() {
 	BIN="$BATS_TEST_DIRNAME/../../bin"
 	PLOT="$BIN/plot"
-	FRAMES="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/frames.py"
 	MK="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/mkframes.py"
 	T="$BATS_TEST_TMPDIR"
 	command -v gnuplot >/dev/null || skip "gnuplot is not installed (Debian: gnuplot-nox)"
-	/usr/bin/python3 - <<'PY' | $FRAMES pack >"$T/history.mpk"
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/history.mpk"
 import json, math
 for e in range(1, 11):
     print(json.dumps({"kind": "metrics", "epoch": e, "epochs": 10,
@@ -20,7 +19,7 @@ for e in range(1, 11):
                       "val_acc": 1 - 0.45 * math.exp(-e / 4), "lr": 1e-4}))
 PY
 	printf '%s\n' '{"kind":"roc","auc":0.875,"auc_ci":[0.59,1.0],"threshold":0.5,"operating_point":[0.25,0.5],"fpr":[0,0,0,0.25,0.25,0.25,0.5,0.75,1],"tpr":[0,0.25,0.5,0.5,0.75,1,1,1,1]}' |
-		$FRAMES pack >"$T/roc.mpk"
+		$MK pack >"$T/roc.mpk"
 }
 
 # png_size FILE: "W H" from the IHDR chunk, or fails if FILE is not a PNG
@@ -103,13 +102,13 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 	$MK samples --n 4 --h 64 --w 64 --c 1 --pattern gradient >"$T/s.mpk"
 	printf '%s\n' '{"kind":"prediction","id":"cls/002.png","label":0,"class":"chest","score":0.1,"pred":0,"pred_class":"chest"}' \
 		'{"kind":"prediction","id":"cls/001.png","label":1,"class":"abdomen","score":0.3,"pred":0,"pred_class":"chest"}' |
-		$FRAMES pack >"$T/p.mpk"
+		$MK pack >"$T/p.mpk"
 	"$PLOT" --images "$T/s.mpk" -o "$T/i.png" --keep-script --tile 100 <"$T/p.mpk"
 	[ "$(png_size "$T/i.png")" = "224 166" ]
 	grep -q "P(abdomen) = 0.300 -> chest" "$T/i.png.gp"
 	cat "$T/s.mpk" "$T/p.mpk" | "$PLOT" --images - -o "$T/j.svg" --tile 100
 	grep -q '<svg' "$T/j.svg"
-	printf '%s\n' '{"kind":"prediction","id":"nosuch","score":0.1}' | $FRAMES pack >"$T/q.mpk"
+	printf '%s\n' '{"kind":"prediction","id":"nosuch","score":0.1}' | $MK pack >"$T/q.mpk"
 	run -1 --separate-stderr "$PLOT" --images "$T/s.mpk" -o "$T/k.png" <"$T/q.mpk"
 	[[ "$stderr" == *"join by id"* ]]
 	[ ! -e "$T/k.png" ]
@@ -163,8 +162,8 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 	cd "$T"
 	cp history.mpk out-history.mpk
 	$MK samples --n 6 --h 40 --w 40 --c 1 --pattern gradient >samples.mpk
-	printf '%s\n' '{"kind":"prediction","id":"cls/000.png","score":0.2,"pred":0}' | $FRAMES pack >predictions.mpk
-	/usr/bin/python3 - <<'PY' | $FRAMES pack >test-predictions.mpk
+	printf '%s\n' '{"kind":"prediction","id":"cls/000.png","score":0.2,"pred":0}' | $MK pack >predictions.mpk
+	/usr/bin/python3 - <<'PY' | $MK pack >test-predictions.mpk
 import json
 for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1, 1, 1, 0, 0, 0, 0])):
     print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y, "score": s}))

@@ -6,25 +6,41 @@
                       [--prefix P] [--meta JSON]          > stream
       N sample frames per epoch (ids P/000.png ...; label = i % 2), preceded
       by an epoch frame each when --epochs is given.
-  mkframes.py frame JSON > stream      one frame from a JSON object (no tensors)
   mkframes.py batch [sample options] > stream   the samples as one batch frame
+  mkframes.py frame JSON > stream      one frame from a JSON object
+  mkframes.py pack < jsonl > stream    one frame per JSON line of stdin
+      In frame and pack, a value {"$tensor": {"dtype": "u8", "shape": [h, w, c],
+      "fill": V | "ramp": true | "data": [...]}} becomes a radpipe tensor map
+      {dtype, shape, data: bin}; "NaN" and "Infinity" are read as floats.
   mkframes.py dump < stream            one JSON line per frame; tensors shown
                                        as {dtype, shape, sha256}
+  mkframes.py get K < stream           the value of key K of every frame that
+                                       has it, one JSON value per line (K may
+                                       be a.b for nesting)
   mkframes.py slice START [END] < stream   frames START..END-1, bytes unchanged
   mkframes.py count < stream           the number of frames
 
-Used as a module: read_frames(f), write_frame(f, obj), tensor(array),
-array(tensor_map).  Needs python3-msgpack and python3-numpy.
+In dump and get, other bytes are shown as "<N bytes>" and non-finite floats
+as strings.  Used as a module: read_frames(f), write_frame(f, obj),
+tensor(array), array(tensor_map), tensor_from_spec(spec).  Needs
+python3-msgpack; samples, batch and the array functions need python3-numpy.
 """
 import argparse
 import hashlib
 import json
+import math
+import struct
 import sys
 
 import msgpack
-import numpy as np
 
-DTYPES = {"u8": "<u1", "u16": "<u2", "i32": "<i4", "f32": "<f4"}
+try:
+    import numpy as np
+except ImportError:         # frame, pack, dump, get, slice and count work without it
+    np = None
+
+DTYPES = {"u8": "<u1", "u16": "<u2", "i32": "<i4", "f32": "<f4"}   # numpy
+PACK_CODES = {"u8": "B", "u16": "H", "i32": "i", "f32": "f"}         # struct
 
 
 def tensor(a):
@@ -38,6 +54,35 @@ def tensor(a):
 def array(t):
     """radpipe tensor map -> numpy array (a copy)."""
     return np.frombuffer(t["data"], dtype=DTYPES[t["dtype"]]).reshape(t["shape"]).copy()
+
+
+def tensor_from_spec(spec):
+    """{"dtype", "shape", and "data": [...], "ramp": true or "fill": V}
+    -> radpipe tensor map (no numpy needed)."""
+    dt, shape = spec["dtype"], spec["shape"]
+    n = 1
+    for d in shape:
+        n *= d
+    if "data" in spec:
+        vals = spec["data"]
+    elif spec.get("ramp"):
+        top = 255 if dt == "u8" else 65535 if dt == "u16" else 1
+        vals = [(i * 7) % (top + 1) if dt in ("u8", "u16") else i / n for i in range(n)]
+    else:
+        vals = [spec.get("fill", 0)] * n
+    data = struct.pack("<%d%s" % (n, PACK_CODES[dt]), *vals)
+    return {"dtype": dt, "shape": shape, "data": data}
+
+
+def from_json(v):
+    """A decoded JSON value with its {"$tensor": spec} values made tensors."""
+    if isinstance(v, dict):
+        if "$tensor" in v:
+            return tensor_from_spec(v["$tensor"])
+        return {k: from_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [from_json(x) for x in v]
+    return v
 
 
 def read_frames(f):
@@ -77,22 +122,50 @@ def samples(args):
 
 
 def summarize(v):
+    """A frame value as JSON can show it (see dump and get)."""
     if isinstance(v, dict):
         if set(v) == {"dtype", "shape", "data"} and isinstance(v["data"], bytes):
             return {"dtype": v["dtype"], "shape": v["shape"],
                     "sha256": hashlib.sha256(v["data"]).hexdigest()[:16]}
-        return {k: summarize(x) for k, x in v.items()}
+        return {(k.decode() if isinstance(k, bytes) else k): summarize(x) for k, x in v.items()}
     if isinstance(v, list):
         return [summarize(x) for x in v]
     if isinstance(v, bytes):
         return "<%d bytes>" % len(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
     return v
+
+
+def slice_or_count(args, out):
+    data = sys.stdin.buffer.read()
+    u = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(data) + 1)
+    u.feed(data)
+    offsets = [0]
+    for _ in u:
+        offsets.append(u.tell())
+    n = len(offsets) - 1
+    if args.cmd == "count":
+        print(n)
+        return
+    start = min(int(args.arg), n)
+    end = n if args.end is None else max(start, min(args.end, n))
+    out.write(data[offsets[start]:offsets[end]])
+
+
+def get(key):
+    for fr in read_frames(sys.stdin.buffer):
+        v = fr
+        for part in key.split("."):
+            v = v.get(part) if isinstance(v, dict) else None
+        if v is not None:
+            print(json.dumps(summarize(v)))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cmd", choices=["samples", "batch", "frame", "dump", "slice", "count"])
-    ap.add_argument("json", nargs="?")
+    ap.add_argument("cmd", choices=["samples", "batch", "frame", "pack", "dump", "get", "slice", "count"])
+    ap.add_argument("arg", nargs="?", help="frame: JSON; get: KEY; slice: START")
     ap.add_argument("end", nargs="?", type=int)
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--h", type=int, default=8)
@@ -106,25 +179,21 @@ def main():
     ap.add_argument("--meta")
     args = ap.parse_args()
     out = sys.stdout.buffer
+    if args.cmd in ("samples", "batch") and np is None:
+        sys.exit("mkframes.py: %s needs python3-numpy" % args.cmd)
     if args.cmd in ("slice", "count"):
-        data = sys.stdin.buffer.read()
-        u = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(data) + 1)
-        u.feed(data)
-        offsets = [0]
-        for _ in u:
-            offsets.append(u.tell())
-        if args.cmd == "count":
-            print(len(offsets) - 1)
-        else:
-            n = len(offsets) - 1
-            start = min(int(args.json), n)
-            end = n if args.end is None else max(start, min(args.end, n))
-            out.write(data[offsets[start]:offsets[end]])
+        slice_or_count(args, out)
     elif args.cmd == "dump":
         for fr in read_frames(sys.stdin.buffer):
             print(json.dumps(summarize(fr), sort_keys=False))
+    elif args.cmd == "get":
+        get(args.arg)
     elif args.cmd == "frame":
-        write_frame(out, json.loads(args.json))
+        write_frame(out, from_json(json.loads(args.arg)))
+    elif args.cmd == "pack":
+        for line in sys.stdin:
+            if line.strip():
+                write_frame(out, from_json(json.loads(line)))
     elif args.cmd == "batch":
         s = list(samples(args))
         write_frame(out, {"kind": "batch", "ids": [f["id"] for f in s],

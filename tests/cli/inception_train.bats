@@ -5,12 +5,8 @@
 # About 1 minute on 2 cores (BN frozen, inception preprocessing).
 
 setup() {
-	ROOT="$BATS_TEST_DIRNAME/../.."
-	BIN="$ROOT/bin"
-	PY=python3
-	$PY -c 'import msgpack' 2>/dev/null || PY=/usr/bin/python3
-	T="$BATS_TEST_TMPDIR"
-	[ -n "${RADPIPE_DATA:-}" ] && [ -d "$RADPIPE_DATA/TRAIN" ] || skip "RADPIPE_DATA is not set"
+	load ../lib/io-common
+	need_data
 	W="${RADPIPE_WEIGHTS:-}/inception_v3_imagenet_notop.h5"
 	[ -f "$W" ] || skip "RADPIPE_WEIGHTS has no inception_v3_imagenet_notop.h5"
 	D="$RADPIPE_DATA"

@@ -3,12 +3,8 @@
 # images at 32x32 (fast), checkpoints, exact resumption, bad input.
 
 setup() {
-	ROOT="$BATS_TEST_DIRNAME/../.."
-	BIN="$ROOT/bin"
-	PY=python3
-	$PY -c 'import msgpack' 2>/dev/null || PY=/usr/bin/python3
-	T="$BATS_TEST_TMPDIR"
-	[ -n "${RADPIPE_DATA:-}" ] && [ -d "$RADPIPE_DATA/TRAIN" ] || skip "RADPIPE_DATA is not set"
+	load ../lib/io-common
+	need_data
 	D="$RADPIPE_DATA"
 	"$BIN/imgload" -q --size 32 "$D/VAL" > "$T/val.mpk"
 }
@@ -119,7 +115,7 @@ assert len(p) == 10 and all("ms" in f and "label" in f for f in p)' "$T/t"
 	run bash -c "'$BIN/imgload' -q --size 32 '$D/TEST' | '$BIN/nntrain' --arch small_cnn 2>&1 >'$T/o1'"
 	[ "$status" -eq 1 ]; [[ "$output" == *"batch N"* ]]; [ ! -s "$T/o1" ]
 	# a label outside the classes of a binary model
-	$PY "$ROOT/tests/lib/mkframes.py" batch --n 4 --h 32 --w 32 --c 3 > "$T/b.mpk"
+	mkframes batch --n 4 --h 32 --w 32 --c 3 > "$T/b.mpk"
 	$PY -c '
 import msgpack, sys
 f = msgpack.unpackb(open(sys.argv[1], "rb").read(), raw=False)

@@ -1,5 +1,6 @@
-# io-common.bash — shared set-up for the imgload, batch, peek and stream
-# bats suites.  Source it from setup():  load ../lib/io-common
+# io-common.bash — shared set-up for the bats suites that run the programs
+# on streams and images (imgload, batch, peek, stream, jpeg, dicom, nntrain,
+# inception_train).  Source it from setup():  load ../lib/io-common
 #
 #   ROOT BIN T PY     repository root, its bin/, the test's temp dir, a
 #                     python3 that has msgpack (Debian's /usr/bin/python3

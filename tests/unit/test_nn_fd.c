@@ -125,6 +125,38 @@ prefill(size_t n, double beta)
 	return a;
 }
 
+/* The input gradient of a backward op: dx_begin gives the op its dx,
+ * prefilled (see prefill) for beta; dx_check compares what the op left on
+ * the view with finite differences and frees. */
+struct dxgrad {
+	double *pre, *dx, beta;
+	size_t n;
+};
+
+/* A prefilled dx of n elements for a backward op with beta. */
+static double *
+dx_begin(struct dxgrad *d, size_t n, double beta)
+{
+	d->pre = prefill(n, beta);
+	d->dx = malloc(n * sizeof *d->dx);
+	memcpy(d->dx, d->pre, n * sizeof *d->dx);
+	d->beta = beta;
+	d->n = n;
+	return d->dx;
+}
+
+/* dx (px pixels of c channels at stride ld) against the gradient of f wrt
+ * x[0..n) by central differences (see view_grad); frees d. */
+static void
+dx_check(struct dxgrad *d, const char *what, lossfn *f, void *ctx, double *x,
+         int px, int c, int ld)
+{
+	double *ga = view_grad(d->dx, d->pre, d->beta, px, c, ld);
+
+	expect_close(what, fd_err(f, ctx, x, d->n, ga));
+	free(d->pre), free(d->dx), free(ga);
+}
+
 /* ---- convolution ---- */
 
 struct convc {
@@ -148,6 +180,7 @@ conv_case(int n, int ih, int iw, int ic, int oc, int kh, int kw, int s,
 {
 	struct convc c = { .p = { .n = n, .ih = ih, .iw = iw, .ic = ic, .oc = oc,
 	                          .kh = kh, .kw = kw, .sh = s, .sw = s } };
+	struct dxgrad d;
 	char what[128];
 	int ipx = n * ih * iw, opx;
 
@@ -166,22 +199,20 @@ conv_case(int n, int ih, int iw, int ic, int oc, int kh, int kw, int s,
 	c.b = bias ? vec(oc, 0.1, 1) : NULL;
 	c.y = calloc(ny, sizeof *c.y);
 	double *dy = calloc(ny, sizeof *dy), *dw = calloc(nw, sizeof *dw);
-	double *db = calloc(oc, sizeof *db), *pre = prefill(nx, beta), *dx = calloc(nx, sizeof *dx);
+	double *db = calloc(oc, sizeof *db), *dx = dx_begin(&d, nx, beta);
 	for (int i = 0; i < opx; i++)
 		for (int k = 0; k < oc; k++)
 			dy[(size_t)i * c.p.y_ld + k] = c.r[(size_t)i * c.p.y_ld + k];
-	memcpy(dx, pre, nx * sizeof *dx);
 	ref_conv_bwd_data(&c.p, dy, c.w, dx, beta);
 	ref_conv_bwd_weights(&c.p, c.x, dy, dw, bias ? db : NULL);
-	double *ga = view_grad(dx, pre, beta, ipx, ic, c.p.x_ld);
 	snprintf(what, sizeof what, "conv %dx%dx%d->%d k%dx%d s%d %s bias%d ld+%d/+%d",
 	         ih, iw, ic, oc, kh, kw, s, same ? "same" : "valid", bias, xpad, ypad);
-	expect_close(what, fd_err(conv_loss, &c, c.x, nx, ga));
+	dx_check(&d, what, conv_loss, &c, c.x, ipx, ic, c.p.x_ld);
 	expect_close(what, fd_err(conv_loss, &c, c.w, nw, dw));
 	if (bias)
 		expect_close(what, fd_err(conv_loss, &c, c.b, oc, db));
 	free(c.x), free(c.w), free(c.b), free(c.y), free(c.r);
-	free(dy), free(dw), free(db), free(pre), free(dx), free(ga);
+	free(dy), free(dw), free(db);
 }
 
 static void
@@ -224,6 +255,7 @@ bn_case(int m, int ch, int scale, int center, int xpad, int ypad, int train, dou
 	struct bnc c = { .p = { .m = m, .c = ch, .x_ld = ch + xpad, .y_ld = ch + ypad,
 	                        .eps = 1e-3f, .momentum = 0.99f }, .train = train };
 	size_t nx = (size_t)m * c.p.x_ld, ny = (size_t)m * c.p.y_ld;
+	struct dxgrad d;
 	char what[96];
 
 	c.x = vec(nx, 0.1, 2), c.r = vec(ny, 0.1, 1), c.y = calloc(ny, sizeof *c.y);
@@ -232,26 +264,23 @@ bn_case(int m, int ch, int scale, int center, int xpad, int ypad, int train, dou
 	c.rm = vec(ch, 0.1, 1), c.rv = vec(ch, 0.5, 2);
 	for (int k = 0; k < ch; k++)
 		c.rv[k] = fabs(c.rv[k]);
-	double *dy = calloc(ny, sizeof *dy), *pre = prefill(nx, beta);
-	double *dx = calloc(nx, sizeof *dx), dg[16], db[16];
+	double *dy = calloc(ny, sizeof *dy), *dx = dx_begin(&d, nx, beta), dg[16], db[16];
 	memcpy(dy, c.r, ny * sizeof *dy);
-	memcpy(dx, pre, nx * sizeof *dx);
 	bn_loss(&c);    /* saves mean and invstd */
 	if (train)
 		ref_bn_bwd(&c.p, c.x, dy, c.g, c.mean, c.invstd, dx, scale ? dg : NULL,
 		           center ? db : NULL, beta, c.ws);
 	else
 		ref_bn_bwd_infer(&c.p, dy, c.g, c.rv, dx, beta);
-	double *ga = view_grad(dx, pre, beta, m, ch, c.p.x_ld);
 	snprintf(what, sizeof what, "bn %s m%d c%d scale%d center%d", train ? "train" : "infer",
 	         m, ch, scale, center);
-	expect_close(what, fd_err(bn_loss, &c, c.x, nx, ga));
+	dx_check(&d, what, bn_loss, &c, c.x, m, ch, c.p.x_ld);
 	if (train && scale)
 		expect_close(what, fd_err(bn_loss, &c, c.g, ch, dg));
 	if (train && center)
 		expect_close(what, fd_err(bn_loss, &c, c.b, ch, db));
 	free(c.x), free(c.r), free(c.y), free(c.g), free(c.b), free(c.mean);
-	free(c.invstd), free(c.rm), free(c.rv), free(dy), free(pre), free(dx), free(ga);
+	free(c.invstd), free(c.rm), free(c.rv), free(dy);
 }
 
 static void
@@ -286,16 +315,15 @@ test_relu(void **state)
 {
 	struct ewc c = { .p = { .m = 6, .c = 3, .x_ld = 5, .y_ld = 4 } };
 	size_t nx = 30, ny = 24;
+	struct dxgrad d;
 
 	for (double beta = 0; beta <= 1; beta++) {
 		c.x = vec(nx, 0.05, 1), c.r = vec(ny, 0.1, 1), c.y = calloc(ny, sizeof *c.y);
-		double *pre = prefill(nx, beta), *dx = malloc(nx * sizeof *dx);
-		memcpy(dx, pre, nx * sizeof *dx);
+		double *dx = dx_begin(&d, nx, beta);
 		relu_loss(&c);
 		ref_relu_bwd(&c.p, c.y, c.r, dx, beta);
-		double *ga = view_grad(dx, pre, beta, 6, 3, 5);
-		expect_close("relu", fd_err(relu_loss, &c, c.x, nx, ga));
-		free(c.x), free(c.r), free(c.y), free(pre), free(dx), free(ga);
+		dx_check(&d, "relu", relu_loss, &c, c.x, 6, 3, 5);
+		free(c.x), free(c.r), free(c.y);
 	}
 }
 
@@ -320,6 +348,7 @@ pool_case(int avg, int ih, int iw, int k, int s, int same, int xpad, double beta
 {
 	struct poolc c = { .p = { .n = 2, .ih = ih, .iw = iw, .c = 3, .kh = k, .kw = k,
 	                          .sh = s, .sw = s, .avg = avg } };
+	struct dxgrad d;
 	char what[64];
 
 	if (same) {
@@ -333,14 +362,11 @@ pool_case(int avg, int ih, int iw, int k, int s, int same, int xpad, double beta
 	int ipx = 2 * ih * iw, opx = 2 * c.p.oh * c.p.ow;
 	size_t nx = (size_t)ipx * c.p.x_ld, ny = (size_t)opx * 3;
 	c.x = vec(nx, 0.1, 1), c.r = vec(ny, 0.1, 1), c.y = calloc(ny, sizeof *c.y);
-	double *pre = prefill(nx, beta), *dx = malloc(nx * sizeof *dx);
-	memcpy(dx, pre, nx * sizeof *dx);
-	ref_pool_bwd(&c.p, c.x, c.r, dx, beta);
-	double *ga = view_grad(dx, pre, beta, ipx, 3, c.p.x_ld);
+	ref_pool_bwd(&c.p, c.x, c.r, dx_begin(&d, nx, beta), beta);
 	snprintf(what, sizeof what, "%s pool %dx%d k%d s%d %s", avg ? "avg" : "max",
 	         ih, iw, k, s, same ? "same" : "valid");
-	expect_close(what, fd_err(pool_loss, &c, c.x, nx, ga));
-	free(c.x), free(c.r), free(c.y), free(pre), free(dx), free(ga);
+	dx_check(&d, what, pool_loss, &c, c.x, ipx, 3, c.p.x_ld);
+	free(c.x), free(c.r), free(c.y);
 }
 
 static void
@@ -375,14 +401,12 @@ test_gap(void **state)
 {
 	struct gapc c = { .p = { .n = 2, .hw = 6, .c = 3, .x_ld = 5 } };
 	size_t nx = 60;
+	struct dxgrad d;
 
 	c.x = vec(nx, 0.1, 1), c.r = vec(6, 0.1, 1), c.y = calloc(6, sizeof *c.y);
-	double *pre = prefill(nx, 1), *dx = malloc(nx * sizeof *dx);
-	memcpy(dx, pre, nx * sizeof *dx);
-	ref_gap_bwd(&c.p, c.r, dx, 1);
-	double *ga = view_grad(dx, pre, 1, 12, 3, 5);
-	expect_close("gap", fd_err(gap_loss, &c, c.x, nx, ga));
-	free(c.x), free(c.r), free(c.y), free(pre), free(dx), free(ga);
+	ref_gap_bwd(&c.p, c.r, dx_begin(&d, nx, 1), 1);
+	dx_check(&d, "gap", gap_loss, &c, c.x, 12, 3, 5);
+	free(c.x), free(c.r), free(c.y);
 }
 
 struct densec {
@@ -404,17 +428,15 @@ test_dense(void **state)
 {
 	struct densec c = { .p = { .n = 3, .in = 5, .out = 4 } };
 	double dw[20], db[4];
+	struct dxgrad d;
 
 	c.x = vec(15, 0.1, 1), c.w = vec(20, 0.1, 1), c.b = vec(4, 0.1, 1);
 	c.r = vec(12, 0.1, 1), c.y = calloc(12, sizeof *c.y);
-	double *pre = prefill(15, 1), *dx = malloc(15 * sizeof *dx);
-	memcpy(dx, pre, 15 * sizeof *dx);
-	ref_dense_bwd(&c.p, c.x, c.w, c.r, dx, dw, db, 1);
-	double *ga = view_grad(dx, pre, 1, 3, 5, 5);
-	expect_close("dense dx", fd_err(dense_loss, &c, c.x, 15, ga));
+	ref_dense_bwd(&c.p, c.x, c.w, c.r, dx_begin(&d, 15, 1), dw, db, 1);
+	dx_check(&d, "dense dx", dense_loss, &c, c.x, 3, 5, 5);
 	expect_close("dense dw", fd_err(dense_loss, &c, c.w, 20, dw));
 	expect_close("dense db", fd_err(dense_loss, &c, c.b, 4, db));
-	free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(pre), free(dx), free(ga);
+	free(c.x), free(c.w), free(c.b), free(c.r), free(c.y);
 }
 
 struct dropc {

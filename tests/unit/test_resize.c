@@ -173,6 +173,33 @@ test_identity_copy(void **state)
 		}
 }
 
+/* Resizes an ih x iw x c image of dt (u8, u16 or f32) with every sample v
+ * to oh x ow with how: every output sample must be v (f32: within 1e-6). */
+static void
+expect_constant(enum dtype dt, int c, double v, const int size[4], int how)
+{
+	struct tensor s, o;
+
+	tensor_alloc_hwc(&s, dt, size[0], size[1], c);
+	for (size_t i = 0; i < tensor_count(&s); i++)
+		if (dt == DT_U8)
+			((uint8_t *)s.data)[i] = (uint8_t)v;
+		else if (dt == DT_U16)
+			((uint16_t *)s.data)[i] = (uint16_t)v;
+		else
+			((float *)s.data)[i] = (float)v;
+	resize_image(&s, size[2], size[3], how, &o);
+	for (size_t i = 0; i < tensor_count(&o); i++)
+		if (dt == DT_U8)
+			assert_int_equal(((uint8_t *)o.data)[i], v);
+		else if (dt == DT_U16)
+			assert_int_equal(((uint16_t *)o.data)[i], v);
+		else
+			assert_true(fabsf(((float *)o.data)[i] - (float)v) < 1e-6f);
+	tensor_free(&s);
+	tensor_free(&o);
+}
+
 /* A constant image stays constant, up and down, odd sizes, every dtype. */
 static void
 test_constant_stays_constant(void **state)
@@ -181,34 +208,9 @@ test_constant_stays_constant(void **state)
 
 	for (int how = INTERP_BILINEAR; how <= INTERP_AREA; how++)
 		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-			struct tensor s, o;
-			int ih = sizes[k][0], iw = sizes[k][1], oh = sizes[k][2], ow = sizes[k][3];
-
-			tensor_alloc_hwc(&s, DT_U8, ih, iw, 3);
-			memset(s.data, 137, s.nbytes);
-			resize_image(&s, oh, ow, how, &o);
-			for (size_t i = 0; i < o.nbytes; i++)
-				assert_int_equal(((uint8_t *)o.data)[i], 137);
-			tensor_free(&s);
-			tensor_free(&o);
-
-			tensor_alloc_hwc(&s, DT_U16, ih, iw, 1);
-			for (size_t i = 0; i < tensor_count(&s); i++)
-				((uint16_t *)s.data)[i] = 40000;
-			resize_image(&s, oh, ow, how, &o);
-			for (size_t i = 0; i < tensor_count(&o); i++)
-				assert_int_equal(((uint16_t *)o.data)[i], 40000);
-			tensor_free(&s);
-			tensor_free(&o);
-
-			tensor_alloc_hwc(&s, DT_F32, ih, iw, 2);
-			for (size_t i = 0; i < tensor_count(&s); i++)
-				((float *)s.data)[i] = 0.3f;
-			resize_image(&s, oh, ow, how, &o);
-			for (size_t i = 0; i < tensor_count(&o); i++)
-				assert_true(fabsf(((float *)o.data)[i] - 0.3f) < 1e-6f);
-			tensor_free(&s);
-			tensor_free(&o);
+			expect_constant(DT_U8, 3, 137, sizes[k], how);
+			expect_constant(DT_U16, 1, 40000, sizes[k], how);
+			expect_constant(DT_F32, 2, 0.3, sizes[k], how);
 		}
 }
 

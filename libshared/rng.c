@@ -1,5 +1,6 @@
 /* rng.c — Philox4x32-10 (Salmon et al., SC'11) and the draws built on it. */
 #include "rng.h"
+#include "philox.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -7,42 +8,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
 void
 rng_philox(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
-	uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
-	uint32_t k0 = key[0], k1 = key[1];
-
-	for (int i = 0; i < 10; i++) {
-		uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
-		uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
-		uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-		uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-		c1 = (uint32_t)p1;
-		c3 = (uint32_t)p0;
-		c0 = n0;
-		c2 = n2;
-		k0 += PHILOX_W0;
-		k1 += PHILOX_W1;
-	}
-	out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+	for (int i = 0; i < 4; i++)
+		out[i] = ctr[i];
+	rp_philox4x32(out, key[0], key[1]);
 }
 
 float
 rng_philox_uniform(uint64_t seed, uint64_t counter, uint64_t index)
 {
-	uint32_t ctr[4] = { (uint32_t)index, (uint32_t)(index >> 32),
-	                    (uint32_t)counter, (uint32_t)(counter >> 32) };
-	uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
-	uint32_t out[4];
-
-	rng_philox(ctr, key, out);
-	return (float)(out[0] >> 8) * (1.0f / 16777216.0f);
+	return rp_philox_uniform(seed, counter, index);
 }
 
 void

@@ -27,7 +27,9 @@ static const char usage[] =
 "                        average the scores\n"
 "  --timing              add the per-image time (ms) to each prediction\n"
 "  --device D            cpu (default), ref, cuda or auto\n"
-"  --threads N           CPU threads (default: all cores)\n";
+"  --threads N           CPU threads (default: all cores)\n"
+"  --precision P         fp32 (default), tf32, bf16 or fp16 conv/dense math\n"
+"                        (all but fp32 need cuda)\n";
 
 struct options {
 	const char *model;
@@ -37,6 +39,7 @@ struct options {
 	int timing;
 	const char *device;
 	int threads;
+	int precision;          /* enum nn_precision */
 };
 
 struct infer {
@@ -57,7 +60,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "model", 1, NULL, 'm' }, { "batch", 1, NULL, 'b' }, { "threshold", 1, NULL, 't' },
 		{ "tta", 1, NULL, 'a' }, { "timing", 0, NULL, 'T' }, { "device", 1, NULL, 'd' },
-		{ "threads", 1, NULL, 'j' }, { NULL, 0, NULL, 0 }
+		{ "threads", 1, NULL, 'j' }, { "precision", 1, NULL, 'e' }, { NULL, 0, NULL, 0 }
 	};
 	int ch;
 
@@ -71,9 +74,14 @@ parse_command_line(int argc, char **argv, struct options *o)
 		case 'T': o->timing = 1; break;
 		case 'd': o->device = optarg; break;
 		case 'j': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
+		case 'e': o->precision = cli_choice(optarg, "--precision",
+		              (const char *const[]){ "fp32", "tf32", "bf16", "fp16", NULL }); break;
 		default: die_usage("unknown option");
 		}
 	}
+	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
+		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
+		    nn_precision_name(o->precision), o->device);
 	if (o->model == NULL)
 		die_usage("--model FILE is required");
 	if (optind != argc)
@@ -147,11 +155,11 @@ run_pending(struct infer *in)
 
 	if (fb->n == 0)
 		return;
-	if (nn_forward(in->m, fb->dt, fb->x, fb->n, 0) < 0 || nn_predict(in->m, in->probs) < 0)
+	if (nn_infer(in->m, fb->dt, fb->x, fb->n, in->probs) < 0)
 		die("%s", nn_error(in->m));
 	if (in->o->tta) {
 		flip_images(fb, in->flipped);
-		if (nn_forward(in->m, fb->dt, in->flipped, fb->n, 0) < 0 || nn_predict(in->m, in->probs2) < 0)
+		if (nn_infer(in->m, fb->dt, in->flipped, fb->n, in->probs2) < 0)
 			die("%s", nn_error(in->m));
 		for (size_t j = 0; j < out; j++)
 			in->probs[j] = 0.5f * (in->probs[j] + in->probs2[j]);
@@ -195,7 +203,7 @@ add_images(struct infer *in, const struct frame *f)
 static void
 setup(struct infer *in, const struct options *o)
 {
-	struct nn_backend_opts bo = { .threads = o->threads };
+	struct nn_backend_opts bo = { .threads = o->threads, .precision = o->precision };
 	struct nn_backend *be;
 	char err[512];
 	float scale, offset;

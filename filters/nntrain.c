@@ -64,6 +64,9 @@ static const char usage[] =
 "  --device D            cpu (default), ref, cuda or auto\n"
 "  --threads N           CPU threads (default: all cores)\n"
 "  --deterministic       only bit-reproducible algorithms (cuda)\n"
+"  --precision P         fp32 (default), tf32, bf16 or fp16 conv/dense math\n"
+"                        (all but fp32 need cuda; fp16 scales the loss)\n"
+"  --cuda-graphs on|off  replay each step as a CUDA graph (default on)\n"
 "  -q, --quiet           no progress on stderr\n";
 
 static volatile int stop_signal;
@@ -148,7 +151,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		{ "monitor", 1, NULL, 'm' }, { "seed", 1, NULL, 'r' }, { "val", 1, NULL, 'v' },
 		{ "save", 1, NULL, 's' }, { "checkpoint", 1, NULL, 'c' }, { "best", 1, NULL, 'b' },
 		{ "resume", 1, NULL, 'R' }, { "device", 1, NULL, 'd' }, { "threads", 1, NULL, 't' },
-		{ "deterministic", 0, NULL, 'D' }, { "max-steps", 1, NULL, 'x' }, { NULL, 0, NULL, 0 }
+		{ "deterministic", 0, NULL, 'D' }, { "max-steps", 1, NULL, 'x' },
+		{ "precision", 1, NULL, 'e' }, { "cuda-graphs", 1, NULL, 'g' }, { NULL, 0, NULL, 0 }
 	};
 	int ch;
 
@@ -173,11 +177,18 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		case 't': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
 		case 'D': o->deterministic = 1; break;
 		case 'x': o->max_steps = cli_int(optarg, "--max-steps", 1, (long long)1 << 50); break;
+		case 'e': o->precision = cli_choice(optarg, "--precision",
+		              (const char *const[]){ "fp32", "tf32", "bf16", "fp16", NULL }); break;
+		case 'g': o->graphs = cli_choice(optarg, "--cuda-graphs",
+		              (const char *const[]){ "off", "on", NULL }) ? 1 : -1; break;
 		default: parse_more(ch, o);
 		}
 	}
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
+	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
+		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
+		    nn_precision_name(o->precision), o->device);
 }
 
 /* SIGINT/SIGTERM set stop_signal and interrupt a blocked read (no

@@ -26,12 +26,15 @@ CUDA_CSRC  := $(sort $(wildcard libshared/nn/cuda/*.c))
 CUDA_O     := $(CUDA_CU:libshared/nn/cuda/%.cu=$(B)/cuda/%.cu.o) \
               $(CUDA_CSRC:libshared/nn/cuda/%.c=$(B)/cuda/%.c.o)
 
-$(B)/cuda/%.cu.o: libshared/nn/cuda/%.cu libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h
+CUDA_HDRS  := libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h libshared/hostdev.h \
+              libshared/philox.h libshared/nn/loss_math.h
+
+$(B)/cuda/%.cu.o: libshared/nn/cuda/%.cu $(CUDA_HDRS)
 	@mkdir -p $(@D)
 	$(NVCC) $(CUDA_ARCH) $(NVCCFLAGS) -std=c++17 $(CUDA_INC) \
 		-Xcompiler -fPIC,-fvisibility=hidden,-Wall -c $< -o $@
 
-$(B)/cuda/%.c.o: libshared/nn/cuda/%.c libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h
+$(B)/cuda/%.c.o: libshared/nn/cuda/%.c $(CUDA_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(OPT) -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC \
 		-fvisibility=hidden $(CUDA_INC) -c $< -o $@

@@ -1,4 +1,5 @@
-/* backend.c — choosing a backend by name, and TF padding geometry. */
+/* backend.c — choosing a backend by name, precision names, and TF padding
+ * geometry. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,12 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 		o = &def;
 	if (err && errlen)
 		err[0] = '\0';
+	if (o->precision != NN_PREC_FP32 && (strcmp(name, "ref") == 0 || strcmp(name, "cpu") == 0)) {
+		if (err && errlen)
+			snprintf(err, errlen, "backend %s computes in fp32 only (precision %s needs cuda)",
+			         name, nn_precision_name(o->precision));
+		return NULL;
+	}
 	if (strcmp(name, "ref") == 0)
 		return nn_ref_open(o, err, errlen);
 	if (strcmp(name, "cpu") == 0)
@@ -26,6 +33,12 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 		why[0] = '\0';
 		if ((be = nn_cuda_open(o, why, sizeof why)) != NULL)
 			return be;
+		if (o->precision != NN_PREC_FP32) {
+			if (err && errlen)
+				snprintf(err, errlen, "precision %s needs cuda: %s",
+				         nn_precision_name(o->precision), why);
+			return NULL;
+		}
 		if ((be = nn_cpu_open(o, err, errlen)) != NULL)
 			return be;
 		if (err && errlen) {
@@ -38,6 +51,23 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 	if (err && errlen)
 		snprintf(err, errlen, "unknown backend '%s' (ref, cpu, cuda, auto)", name);
 	return NULL;
+}
+
+static const char *prec_names[] = { "fp32", "tf32", "bf16", "fp16" };
+
+int
+nn_precision_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s && strcmp(s, prec_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+nn_precision_name(int p)
+{
+	return p >= 0 && p < 4 ? prec_names[p] : "?";
 }
 
 void

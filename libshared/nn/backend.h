@@ -20,6 +20,9 @@
  * Accumulation rule: an op that writes a gradient wrt its input (dx) takes
  * `beta`: dx = beta*dx + new (beta is 0 or 1).  That is how a tensor read
  * by several layers sums its gradients.  Weight gradients are overwritten.
+ *
+ * Loss scaling (cuda, fp16): the loss ops write S*dz, so every gradient of
+ * the backward pass is S times the true one; the optimisers divide by S.
  */
 #ifndef RADPIPE_NN_BACKEND_H
 #define RADPIPE_NN_BACKEND_H
@@ -75,13 +78,24 @@ struct nn_gap {
 
 enum nn_dtype_in { NN_IN_U8, NN_IN_U16, NN_IN_F32 };
 
+/* Math of convolutions and dense layers (cuda only; ref and cpu: fp32).
+ * Activations, BN, pooling, losses, optimisers and the parameters stay
+ * fp32 in every mode ("master weights").
+ *   FP32  fp32 FMA math (matches ref closely)
+ *   TF32  TF32 tensor-core math, fp32 operands
+ *   BF16  bf16 copies of weights and inputs, fp32 accumulation
+ *   FP16  fp16 copies, fp32 accumulation, dynamic loss scaling */
+enum nn_precision { NN_PREC_FP32, NN_PREC_TF32, NN_PREC_BF16, NN_PREC_FP16 };
+
 struct nn_backend_opts {
 	int threads;            /* 0: the backend's default (all cores) */
 	int deterministic;      /* 1: only bit-reproducible algorithms */
 	int device;             /* device index (cuda) */
-	int precision;          /* cuda: 0 fp32 (FMA math, matches ref closely);
-	                           1 mixed: TF32 tensor-core math in conv/dense,
-	                           fp32 storage (also RADPIPE_CUDA_PRECISION=tf32) */
+	int precision;          /* enum nn_precision; cuda also reads
+	                           RADPIPE_CUDA_PRECISION when this is FP32 */
+	int graphs;             /* cuda: step hooks capture CUDA graphs; 0: the
+	                           default (RADPIPE_CUDA_GRAPHS, else on), 1 on,
+	                           -1 off */
 };
 
 struct nn_backend {
@@ -210,6 +224,21 @@ struct nn_backend {
 	void (*bn_apply)(struct nn_backend *be, const struct nn_bn *p,
 	                 const float *x, const float *gamma, const float *beta,
 	                 const float *mean, const float *invstd, float *y, int relu);
+
+	/* Step hooks: the engine calls step_begin before the first op of a
+	 * step (a training step, or an inference forward and its outputs) and
+	 * step_end after its last op, before reading results.  key names the
+	 * op sequence: two steps with one key issue the same ops on the same
+	 * memory, differing only in host scalars and uploaded bytes.  No
+	 * alloc, free, download or sync between the two.  step_end returns 0
+	 * when the step ran, 1 when its ops were recorded but not run (the
+	 * engine then runs the step again without the hooks); abort = 1 ends a
+	 * step that failed half-way. */
+	void (*step_begin)(struct nn_backend *be, uint64_t key);
+	int (*step_end)(struct nn_backend *be, int abort);
+	/* Loss scaling (fp16): steps skipped for non-finite gradients so far and
+	 * the scale the next step uses (waits for pending ops). */
+	void (*amp_stats)(struct nn_backend *be, long long *skippedP, float *scaleP);
 };
 
 /* Opens backend "ref", "cpu", "cuda" or "auto" (cuda when a GPU can be
@@ -222,6 +251,11 @@ struct nn_backend *nn_backend_open(const char *name, const struct nn_backend_opt
 struct nn_backend *nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen);
 struct nn_backend *nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen);
 struct nn_backend *nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen);
+
+/* The precision called s ("fp32", "tf32", "bf16", "fp16"), or -1. */
+int nn_precision_parse(const char *s);
+/* The name of precision p ("fp32", ...). */
+const char *nn_precision_name(int p);
 
 /* TF 'same'/'valid' geometry: output size and leading padding for one axis. */
 void nn_pad_same(int in, int k, int s, int *out, int *pad_before);

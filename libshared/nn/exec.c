@@ -256,6 +256,18 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 
 /* ---- loss and backward ---- */
 
+int
+nn_output_check(struct nn_model *m)
+{
+	enum nn_act act = nn_output_act(m);
+	int k = nn_output_size(m);
+
+	if (!(act == NN_ACT_SIGMOID && k == 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
+		return fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
+		            "or softmax", m->lay[m->nlay - 1].pub.name);
+	return 0;
+}
+
 /* Runs the output loss: labels y (and weights w) to the backend; writes
  * loss, prob and the last layer's dy. */
 static int
@@ -268,9 +280,8 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 
 	if (m->n == 0)
 		return fail(m, "no forward pass to take the loss of");
-	if (!(act == NN_ACT_SIGMOID && k == 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
-		return fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
-		            "or softmax", out->pub.name);
+	if (nn_output_check(m) < 0)
+		return -1;
 	if (y)
 		be->upload(be, m->labels, y, (size_t)m->n * sizeof *y);
 	else
@@ -433,7 +444,7 @@ mark_up(struct nn_model *m)
 }
 
 int
-nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs)
+nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 {
 	if (m->be == NULL)
 		return fail(m, "nn_backward: model not planned");
@@ -453,6 +464,14 @@ nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, flo
 		if (m->lay[i].gset && m->lay[i].up)
 			bwd_layer(m, i);
 	}
+	return 0;
+}
+
+int
+nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs)
+{
+	if (nn_backward_ops(m, y, w) < 0)
+		return -1;
 	if (loss)
 		m->be->download(m->be, loss, m->loss, sizeof *loss);
 	if (probs)
@@ -462,11 +481,17 @@ nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, flo
 }
 
 int
-nn_predict(struct nn_model *m, float *probs)
+nn_predict_ops(struct nn_model *m)
 {
 	if (m->be == NULL)
 		return fail(m, "nn_predict: model not planned");
-	if (run_loss(m, NULL, NULL) < 0)
+	return run_loss(m, NULL, NULL);
+}
+
+int
+nn_predict(struct nn_model *m, float *probs)
+{
+	if (nn_predict_ops(m) < 0)
 		return -1;
 	m->be->download(m->be, probs, m->prob,
 	                (size_t)m->n * nn_output_size(m) * sizeof *probs);

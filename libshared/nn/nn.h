@@ -184,6 +184,19 @@ float *nn_moments_host(struct nn_model *m, int which /* 0: m, 1: v */);
 void nn_moments_download(struct nn_model *m);
 void nn_moments_upload(struct nn_model *m);
 
+/* One training step: nn_forward (training), nn_backward and nn_step in
+ * one call, with loss and probs (each may be NULL) read back after the
+ * step's last op.  Same results as the three calls; a backend with step
+ * hooks (cuda) may run it as a replayed CUDA graph. */
+int nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
+                  const float *y, const float *w, const struct nn_optim *o,
+                  float *loss, float *probs);
+/* nn_forward (inference) and nn_predict in one call, likewise. */
+int nn_infer(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, float *probs);
+/* Loss scaling (cuda fp16): optimiser steps skipped so far for inf/NaN
+ * gradients and the current scale (0 and 1 elsewhere); waits for the backend. */
+void nn_amp_stats(const struct nn_model *m, long long *skippedP, float *scaleP);
+
 /* Sets layer i's trainable flag (weights still get no gradient if 0). */
 void nn_set_trainable(struct nn_model *m, int layer, int trainable);
 /* Batchnorm layers: 1 = always use moving statistics (frozen BN). */

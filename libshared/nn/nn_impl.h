@@ -106,6 +106,13 @@ int nn_bn_fuses_relu(const struct nn_model *m, int i);
  * up flags are set), and recomputes those whose last reader is layer i. */
 void nn_mark_need(struct nn_model *m);
 void nn_recompute_at(struct nn_model *m, int i);
+/* Fails (-1, with the reason) unless the output layer has a loss
+ * (sigmoid with 1 unit, or softmax) (exec.c). */
+int nn_output_check(struct nn_model *m);
+/* nn_backward and nn_predict without reading results back: the ops only,
+ * so that a step's ops can be bracketed by the backend's step hooks. */
+int nn_backward_ops(struct nn_model *m, const float *y, const float *w);
+int nn_predict_ops(struct nn_model *m);
 /* Profiling marks: start an op's clock; charge the time since to kind. */
 void nn_prof_mark(struct nn_model *m);
 void nn_prof_add(struct nn_model *m, int kind);

@@ -184,7 +184,8 @@ check_writable(const struct train_options *o, char *err, size_t errlen)
 int
 trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen)
 {
-	struct nn_backend_opts bo = { .threads = t->o->threads, .deterministic = t->o->deterministic };
+	struct nn_backend_opts bo = { .threads = t->o->threads, .deterministic = t->o->deterministic,
+	                              .precision = t->o->precision, .graphs = t->o->graphs };
 	struct feed fb;
 	float scale, offset;
 
@@ -259,7 +260,7 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 
 	for (int i = 0; i < t->val.n; i++) {
 		const struct feed *b = &t->val.b[i];
-		if (nn_forward(t->m, b->dt, b->x, b->n, 0) < 0 || nn_predict(t->m, t->probs) < 0)
+		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
 			die("validation: %s", nn_error(t->m));
 		for (int j = 0; j < b->n; j++) {
 			loss += image_loss(t->probs + (size_t)j * t->k, t->k, b->y[j]);
@@ -365,9 +366,8 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	for (int i = 0; i < fb.n; i++)
 		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb.y[i] != 0] : 1.0f;
 	opt.lr = t->lr;
-	if (nn_forward(t->m, fb.dt, fb.x, fb.n, 1) < 0 ||
-	    nn_backward(t->m, fb.y, t->o->has_class_weight ? t->wts : NULL, &loss, t->probs) < 0 ||
-	    nn_step(t->m, &opt) < 0)
+	if (nn_train_step(t->m, fb.dt, fb.x, fb.n, fb.y, t->o->has_class_weight ? t->wts : NULL,
+	    &opt, &loss, t->probs) < 0)
 		die("training step: %s", nn_error(t->m));
 	if (!isfinite(loss))
 		die("training diverged: the loss is %g at step %lld (lower --lr?)", loss,
@@ -505,6 +505,21 @@ write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
 	frame_flush(w);
 }
 
+/* fp16 loss scaling: says on stderr how many steps of the epoch were
+ * skipped for inf/NaN gradients, if any. */
+static void
+note_skipped(struct trainer *t)
+{
+	long long skipped;
+	float scale;
+
+	nn_amp_stats(t->m, &skipped, &scale);
+	if (skipped > t->amp_skipped)
+		info("epoch %d: %lld steps skipped for inf/NaN gradients (fp16 loss scale now %g)",
+		    t->epoch + 1, skipped - t->amp_skipped, scale);
+	t->amp_skipped = skipped;
+}
+
 static void
 end_epoch(struct trainer *t)
 {
@@ -528,6 +543,7 @@ end_epoch(struct trainer *t)
 	    t->epochs, t->steps);
 	t->prog.t0 = now_seconds() - secs;
 	progress_done(&t->prog, line, cap);
+	note_skipped(t);
 	schedules(t, v, t->epoch);
 	t->active = 0;
 	t->loss_sum = t->acc_sum = t->seconds = 0;

@@ -34,6 +34,8 @@ struct train_options {
 	const char *val, *save, *checkpoint, *best, *resume;
 	const char *device;
 	int threads, deterministic, quiet;
+	int precision;          /* enum nn_precision (--precision) */
+	int graphs;             /* struct nn_backend_opts.graphs (--cuda-graphs) */
 	long long max_steps;     /* stop (with a checkpoint) after this many steps */
 };
 
@@ -60,6 +62,7 @@ struct trainer {
 	double best;
 	int bad_epochs, plateau_bad, stopped;
 	int halted;             /* --max-steps reached */
+	long long amp_skipped;  /* fp16 steps skipped, as of the last epoch's end */
 	struct progress prog;
 };
 

@@ -150,3 +150,16 @@ open(sys.argv[1], "wb").write(msgpack.packb(f, use_bin_type=True))' "$T/b.mpk"
 	run bash -c "'$BIN/nninfer' --model '$T/nope.mpk' < /dev/null 2>&1"
 	[ "$status" -eq 1 ]; [[ "$output" == *nope.mpk* ]]
 }
+
+@test "nntrain, nninfer: --precision other than fp32 needs cuda (exit 2 on cpu/ref)" {
+	run bash -c "'$BIN/nntrain' --precision bf16 < /dev/null 2>&1"
+	[ "$status" -eq 2 ]; [[ "$output" == "nntrain: --precision bf16: the cpu backend computes in fp32 only"* ]]
+	run bash -c "'$BIN/nntrain' --device ref --precision fp16 < /dev/null 2>/dev/null"
+	[ "$status" -eq 2 ]; [ -z "$output" ]
+	run bash -c "'$BIN/nntrain' --precision fp64 < /dev/null 2>/dev/null"
+	[ "$status" -eq 2 ]; [ -z "$output" ]
+	run bash -c "'$BIN/nntrain' --cuda-graphs maybe < /dev/null 2>/dev/null"
+	[ "$status" -eq 2 ]; [ -z "$output" ]
+	run bash -c "'$BIN/nninfer' --model x --precision tf32 < /dev/null 2>&1"
+	[ "$status" -eq 2 ]; [[ "$output" == "nninfer: --precision tf32: the cpu backend"* ]]
+}

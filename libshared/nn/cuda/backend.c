@@ -3,7 +3,10 @@
  * Loaded by cuda_loader.c through radpipe_cuda_entry, the only exported
  * symbol of libradpipe_cuda.so.  Options read here (environment, for the
  * benchmark and experiments; struct nn_backend_opts wins where it says):
- *   RADPIPE_CUDA_PRECISION=fp32|tf32   conv and dense math (opts->precision)
+ *   RADPIPE_CUDA_PRECISION=fp32|tf32|bf16|fp16   conv and dense math, when
+ *                                      opts->precision is fp32 (mixed = tf32)
+ *   RADPIPE_CUDA_GRAPHS=0|1            step hooks capture CUDA graphs (default
+ *                                      1), when opts->graphs is 0
  *   RADPIPE_CUDNN_FIND=1               time every conv algorithm once per shape
  *   RADPIPE_CUDNN_WORKSPACE_MB=N       cap on a conv algorithm's workspace
  */
@@ -16,10 +19,22 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+int cu_capturing, cu_capture_failed;
+
+/* While capturing, a failure is recorded and the step later runs eagerly. */
+static int
+capture_failure(void)
+{
+	if (!cu_capturing)
+		return 0;
+	cu_capture_failed = 1;
+	return 1;
+}
+
 void
 cu_check_rt(cudaError_t e, const char *call, const char *file, int line)
 {
-	if (e == cudaSuccess)
+	if (e == cudaSuccess || capture_failure())
 		return;
 	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cudaGetErrorString(e));
 	exit(1);
@@ -28,7 +43,7 @@ cu_check_rt(cudaError_t e, const char *call, const char *file, int line)
 void
 cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line)
 {
-	if (s == CUDNN_STATUS_SUCCESS)
+	if (s == CUDNN_STATUS_SUCCESS || capture_failure())
 		return;
 	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cudnnGetErrorString(s));
 	exit(1);
@@ -54,7 +69,7 @@ cu_blas_string(cublasStatus_t s)
 void
 cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line)
 {
-	if (s == CUBLAS_STATUS_SUCCESS)
+	if (s == CUBLAS_STATUS_SUCCESS || capture_failure())
 		return;
 	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cu_blas_string(s));
 	exit(1);
@@ -65,6 +80,11 @@ cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
 {
 	if (size <= st->slot_size[slot] && st->slot[slot])
 		return st->slot[slot];
+	if (st->gmode == CU_CAPTURE) {  /* no allocation while capturing: the warm-up grows */
+		cu_capture_failed = 1;
+		return st->slot[slot];
+	}
+	st->mem_gen++;
 	size = size < 256 ? 256 : size + size / 4;      /* grow with headroom */
 	if (st->slot[slot]) {
 		CUDA_CHECK(cudaStreamSynchronize(st->stream));  /* old buffer may be in use */
@@ -84,7 +104,8 @@ cu_alloc(struct nn_backend *be, size_t size)
 {
 	void *p = NULL;
 
-	(void)be;
+	cu_no_graph(cu_st(be), "alloc");
+	cu_st(be)->mem_gen++;
 	if (cudaMalloc(&p, size ? size : 64) != cudaSuccess) {
 		cudaGetLastError();     /* allocation failures are not sticky */
 		return NULL;
@@ -95,19 +116,33 @@ cu_alloc(struct nn_backend *be, size_t size)
 static void
 cu_free(struct nn_backend *be, void *p)
 {
+	struct cu_state *st = cu_st(be);
+
 	if (!p)
 		return;
-	CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+	cu_no_graph(st, "free");
+	st->mem_gen++;
+	cu_wcache_touch(st, p, 0);
+	CUDA_CHECK(cudaStreamSynchronize(st->stream));
 	CUDA_CHECK(cudaFree(p));
 }
 
 /* From pageable memory cudaMemcpyAsync returns once src has been staged,
- * so the caller may reuse src at once. */
+ * so the caller may reuse src at once.  In a graph step the bytes go
+ * through pinned staging (graph.c). */
 static void
 cu_upload(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
-	if (size)
-		CUDA_CHECK(cudaMemcpyAsync(dst, src, size, cudaMemcpyHostToDevice, cu_st(be)->stream));
+	struct cu_state *st = cu_st(be);
+	const void *h;
+
+	if (!size)
+		return;
+	cu_wcache_touch(st, dst, size);
+	h = cu_stage(st, src, size);
+	if (st->gmode == CU_REPLAY)
+		return;
+	CUDA_CHECK(cudaMemcpyAsync(dst, h ? h : src, size, cudaMemcpyHostToDevice, st->stream));
 }
 
 static void
@@ -115,6 +150,7 @@ cu_download(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
 	struct cu_state *st = cu_st(be);
 
+	cu_no_graph(st, "download");
 	if (size)
 		CUDA_CHECK(cudaMemcpyAsync(dst, src, size, cudaMemcpyDeviceToHost, st->stream));
 	CUDA_CHECK(cudaStreamSynchronize(st->stream));
@@ -123,13 +159,18 @@ cu_download(struct nn_backend *be, void *dst, const void *src, size_t size)
 static void
 cu_zero(struct nn_backend *be, void *p, size_t size)
 {
+	struct cu_state *st = cu_st(be);
+
+	CU_REPLAY_RETURN(st);
+	cu_wcache_touch(st, p, size);
 	if (size)
-		CUDA_CHECK(cudaMemsetAsync(p, 0, size, cu_st(be)->stream));
+		CUDA_CHECK(cudaMemsetAsync(p, 0, size, st->stream));
 }
 
 static void
 cu_sync(struct nn_backend *be)
 {
+	cu_no_graph(cu_st(be), "sync");
 	CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
 }
 
@@ -144,6 +185,12 @@ cu_close(struct nn_backend *be)
 	if (st) {
 		if (st->stream)
 			cudaStreamSynchronize(st->stream);
+		cu_graph_free(st);
+		cu_wcache_free(st);
+		cudaFree(st->amp);
+		cudaFree(st->blas_ws);
+		if (st->step_done)
+			cudaEventDestroy(st->step_done);
 		cu_conv_free_plans(st);
 		for (int i = 0; i < CU_NSLOT; i++)
 			cudaFree(st->slot[i]);
@@ -184,8 +231,13 @@ read_env(struct cu_state *st, const struct nn_backend_opts *o)
 	st->deterministic = o ? o->deterministic : 0;
 	st->precision = o ? o->precision : 0;
 	s = getenv("RADPIPE_CUDA_PRECISION");
-	if (st->precision == 0 && s && (!strcmp(s, "tf32") || !strcmp(s, "mixed")))
-		st->precision = CU_TF32;
+	if (st->precision == NN_PREC_FP32 && s && !strcmp(s, "mixed"))
+		st->precision = NN_PREC_TF32;
+	else if (st->precision == NN_PREC_FP32 && s)
+		st->precision = !strcmp(s, "tf32") ? NN_PREC_TF32 : !strcmp(s, "bf16") ? NN_PREC_BF16 :
+		                !strcmp(s, "fp16") ? NN_PREC_FP16 : NN_PREC_FP32;
+	s = getenv("RADPIPE_CUDA_GRAPHS");
+	st->graphs = o && o->graphs ? o->graphs > 0 : !(s && *s == '0');
 	s = getenv("RADPIPE_CUDNN_FIND");
 	st->find = s && *s == '1';
 	st->ws_limit = (size_t)1 << 30;
@@ -194,14 +246,44 @@ read_env(struct cu_state *st, const struct nn_backend_opts *o)
 		st->ws_limit = (size_t)atol(s) << 20;
 }
 
+/* cuDNN and cuBLAS handles on the stream, the cuBLAS workspace (so that
+ * a captured GEMM allocates nothing) and the loss-scaling state; returns
+ * 0, or -1 with err set. */
+static int
+open_libs(struct cu_state *st, char *err, size_t errlen)
+{
+	size_t ws = (size_t)32 << 20;
+	cudnnStatus_t ds;
+	cublasStatus_t bs;
+
+	if ((ds = cudnnCreate(&st->dnn)) != CUDNN_STATUS_SUCCESS) {
+		fail(err, errlen, "cuda: cudnnCreate: %s", cudnnGetErrorString(ds));
+		return -1;
+	}
+	if ((bs = cublasCreate(&st->blas)) != CUBLAS_STATUS_SUCCESS) {
+		fail(err, errlen, "cuda: cublasCreate: %s", cu_blas_string(bs));
+		return -1;
+	}
+	if (cudaMalloc(&st->blas_ws, ws) != cudaSuccess ||
+	    (st->precision == NN_PREC_FP16 && cu_amp_open(st) < 0)) {
+		cudaGetLastError();
+		fail(err, errlen, "cuda: device %d: out of memory", st->device);
+		return -1;
+	}
+	CUDNN_CHECK(cudnnSetStream(st->dnn, st->stream));
+	CUBLAS_CHECK(cublasSetStream(st->blas, st->stream));
+	CUBLAS_CHECK(cublasSetWorkspace(st->blas, st->blas_ws, ws));
+	CUBLAS_CHECK(cublasSetMathMode(st->blas, st->precision == CU_TF32 ?
+	                               CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+	return 0;
+}
+
 /* Device selection and library handles; returns 0, or -1 with err set. */
 static int
 open_device(struct cu_state *st, char *err, size_t errlen)
 {
 	int count = 0;
 	cudaError_t e = cudaGetDeviceCount(&count);
-	cudnnStatus_t ds;
-	cublasStatus_t bs;
 
 	if (e != cudaSuccess) {
 		fail(err, errlen, "cuda: no CUDA device found (cudaGetDeviceCount: %s)", cudaGetErrorString(e));
@@ -214,6 +296,7 @@ open_device(struct cu_state *st, char *err, size_t errlen)
 	if ((e = cudaSetDevice(st->device)) != cudaSuccess ||
 	    (e = cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking)) != cudaSuccess ||
 	    (e = cudaEventCreateWithFlags(&st->pin_free, cudaEventDisableTiming)) != cudaSuccess ||
+	    (e = cudaEventCreateWithFlags(&st->step_done, cudaEventDisableTiming)) != cudaSuccess ||
 	    (e = cudaDeviceGetAttribute(&st->sm_count, cudaDevAttrMultiProcessorCount, st->device)) != cudaSuccess) {
 		fail(err, errlen, "cuda: device %d: %s", st->device, cudaGetErrorString(e));
 		return -1;
@@ -222,19 +305,7 @@ open_device(struct cu_state *st, char *err, size_t errlen)
 		fail(err, errlen, "cuda: cuDNN %zu found, built against %d.x", cudnnGetVersion(), CUDNN_MAJOR);
 		return -1;
 	}
-	if ((ds = cudnnCreate(&st->dnn)) != CUDNN_STATUS_SUCCESS) {
-		fail(err, errlen, "cuda: cudnnCreate: %s", cudnnGetErrorString(ds));
-		return -1;
-	}
-	if ((bs = cublasCreate(&st->blas)) != CUBLAS_STATUS_SUCCESS) {
-		fail(err, errlen, "cuda: cublasCreate: %s", cu_blas_string(bs));
-		return -1;
-	}
-	CUDNN_CHECK(cudnnSetStream(st->dnn, st->stream));
-	CUBLAS_CHECK(cublasSetStream(st->blas, st->stream));
-	CUBLAS_CHECK(cublasSetMathMode(st->blas, st->precision == CU_TF32 ?
-	                               CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-	return 0;
+	return open_libs(st, err, errlen);
 }
 
 static void
@@ -257,6 +328,8 @@ fill_table(struct nn_backend *be)
 	be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;
 	be->bce_logits = cu_bce_logits; be->softmax_ce = cu_softmax_ce;
 	be->adam = cu_adam; be->sgd = cu_sgd;
+	be->step_begin = cu_step_begin; be->step_end = cu_step_end;
+	be->amp_stats = cu_amp_stats;
 }
 
 /* The shared object's entry point: checks that the loader and this object
@@ -285,6 +358,11 @@ radpipe_cuda_entry(int abi, size_t table_size, size_t opts_size,
 	be->impl = st;
 	st->device = o ? o->device : 0;
 	read_env(st, o);
+	if (st->precision < NN_PREC_FP32 || st->precision > NN_PREC_FP16) {
+		fail(err, errlen, "cuda: unknown precision %d", st->precision);
+		cu_close(be);
+		return NULL;
+	}
 	if (open_device(st, err, errlen) < 0) {
 		cu_close(be);
 		return NULL;

@@ -63,6 +63,7 @@ cu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p,
 	dim3 g, b;
 	int s;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	s = cu_launch_chan_partial(st, 0, p->m, p->c, x, p->x_ld, NULL, 0, NULL, &part);
@@ -83,6 +84,7 @@ cu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p,
 	struct cu_state *st = cu_st(be);
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
@@ -145,6 +147,7 @@ cu_bn_bwd(struct nn_backend *be, const struct nn_bn *p,
 	dim3 g, b;
 	int s;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	s = cu_launch_chan_partial(st, 1, p->m, p->c, x, p->x_ld, dy, p->y_ld, mean, &part);
@@ -156,6 +159,8 @@ cu_bn_bwd(struct nn_backend *be, const struct nn_bn *p,
 	k_bn_bwd_dx<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, dy, p->y_ld, mean, coef,
 		dx, beta_acc);
 	CUDA_LAUNCHED();
+	cu_launch_finite_check(st, dgamma, dgamma ? p->c : 0);
+	cu_launch_finite_check(st, dbeta, dbeta ? p->c : 0);
 }
 
 __global__ void
@@ -183,6 +188,7 @@ cu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p,
 	struct cu_state *st = cu_st(be);
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);

@@ -10,9 +10,15 @@
  *
  * Layouts: activations are described to cuDNN as NHWC with explicit
  * strides (cudnnSetTensor4dDescriptorEx), so a channel slice (ld > c) is
- * read or written in place.  Kernels are transposed HWIO -> OHWI into a
- * scratch buffer at each call (cuDNN has no HWIO format); weight gradients
+ * read or written in place.  Kernels are converted HWIO -> OHWI once per
+ * parameter write (wcache.c; cuDNN has no HWIO format); weight gradients
  * come back OHWI and are transposed into HWIO.
+ *
+ * bf16/fp16: the plan is "packed": x and dy are cast into dense half
+ * copies, the kernel comes from the cache in half, cuDNN accumulates in
+ * fp32 (compute type float, tensor cores), and y, dx and dw come back
+ * through half buffers into fp32, honouring beta.  With fp16 loss scaling
+ * the weight gradients are checked for inf/NaN (amp.cu).
  *
  * Staged mode: cuDNN pads symmetrically, TF 'same' with an odd total puts
  * the extra cell at the bottom/right.  When cuDNN's output size differs
@@ -32,6 +38,8 @@ enum { FWD, BWD_DATA, BWD_FILTER, NDIR };
 struct cu_plan {
 	struct nn_conv key;
 	int staged;
+	int packed;                     /* staged, or half: dense copies of x, y */
+	int dt;                         /* enum cu_dtype of the cuDNN tensors */
 	int ph, pw;                     /* staged: padded input size */
 	cudnnTensorDescriptor_t xd, yd;
 	cudnnFilterDescriptor_t wd;
@@ -44,10 +52,22 @@ struct cu_plan {
 
 static const float one = 1.0f, zero = 0.0f;
 
-static void
-nhwc_desc(cudnnTensorDescriptor_t d, int n, int h, int w, int c, int ld)
+static cudnnDataType_t
+dnn_type(int dt)
 {
-	CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(d, CUDNN_DATA_FLOAT, n, c, h, w,
+	return dt == CU_F16 ? CUDNN_DATA_HALF : dt == CU_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+static size_t
+esize(const struct cu_plan *pl)
+{
+	return pl->dt == CU_F32 ? 4 : 2;
+}
+
+static void
+nhwc_desc(cudnnTensorDescriptor_t d, int dt, int n, int h, int w, int c, int ld)
+{
+	CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(d, dnn_type(dt), n, c, h, w,
 	                                         h * w * ld, 1, w * ld, ld));
 }
 
@@ -58,23 +78,25 @@ describe(struct cu_state *st, struct cu_plan *pl, int staged)
 	const struct nn_conv *p = &pl->key;
 
 	pl->staged = staged;
-	pl->ph = (p->oh - 1) * p->sh + p->kh;
-	pl->pw = (p->ow - 1) * p->sw + p->kw;
+	pl->dt = cu_gemm_dtype(st);
+	pl->packed = staged || pl->dt != CU_F32;
+	pl->ph = staged ? (p->oh - 1) * p->sh + p->kh : p->ih;
+	pl->pw = staged ? (p->ow - 1) * p->sw + p->kw : p->iw;
 	memset(pl->chosen, 0, sizeof pl->chosen);
-	if (staged) {
-		nhwc_desc(pl->xd, p->n, pl->ph, pl->pw, p->ic, p->ic);
-		nhwc_desc(pl->yd, p->n, p->oh, p->ow, p->oc, p->oc);
+	if (pl->packed) {
+		nhwc_desc(pl->xd, pl->dt, p->n, pl->ph, pl->pw, p->ic, p->ic);
+		nhwc_desc(pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->oc);
 	} else {
-		nhwc_desc(pl->xd, p->n, p->ih, p->iw, p->ic, p->x_ld);
-		nhwc_desc(pl->yd, p->n, p->oh, p->ow, p->oc, p->y_ld);
+		nhwc_desc(pl->xd, pl->dt, p->n, p->ih, p->iw, p->ic, p->x_ld);
+		nhwc_desc(pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->y_ld);
 	}
-	CUDNN_CHECK(cudnnSetFilter4dDescriptor(pl->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC,
+	CUDNN_CHECK(cudnnSetFilter4dDescriptor(pl->wd, dnn_type(pl->dt), CUDNN_TENSOR_NHWC,
 	                                       p->oc, p->ic, p->kh, p->kw));
 	CUDNN_CHECK(cudnnSetConvolution2dDescriptor(pl->cd, staged ? 0 : p->pt, staged ? 0 : p->pl,
 	                                            p->sh, p->sw, 1, 1, CUDNN_CROSS_CORRELATION,
 	                                            CUDNN_DATA_FLOAT));
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, st->precision == CU_TF32 ?
-	                                        CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, st->precision == CU_FP32 ?
+	                                        CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
 }
 
 /* 1 when cuDNN's symmetric padding gives our output size. */
@@ -221,9 +243,15 @@ plan_get(struct cu_state *st, const struct nn_conv *p, int dir)
 	for (int i = 0; i < st->nplans && !pl; i++)
 		if (!memcmp(&st->plans[i]->key, p, sizeof *p))
 			pl = st->plans[i];
+	if (pl && pl->chosen[dir])
+		return pl;
+	if (st->gmode == CU_CAPTURE) {          /* the warm-up step chooses */
+		cu_capture_failed = 1;
+		return NULL;
+	}
 	if (!pl)
 		pl = plan_new(st, p);
-	if (pl->chosen[dir] || choose_dir(st, pl, dir) == 0)
+	if (choose_dir(st, pl, dir) == 0)
 		return pl;
 	if (!pl->staged) {
 		describe(st, pl, 1);
@@ -234,72 +262,89 @@ plan_get(struct cu_state *st, const struct nn_conv *p, int dir)
 	return NULL;
 }
 
-/* Runs one direction; returns cuDNN's status (staged copies included). */
-static cudnnStatus_t
-run_fwd(struct cu_state *st, struct cu_plan *pl, const float *x, const float *wt, float *y)
+/* x (strided fp32) as the plan's packed input: type dt, dense, padded
+ * when staged. */
+static void *
+pack_x(struct cu_state *st, struct cu_plan *pl, const float *x, int ld)
 {
 	const struct nn_conv *p = &pl->key;
-	const float *xin = x;
-	float *yout = y;
+	void *xp = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * esize(pl));
+
+	cu_launch_pack(st, pl->dt, x, p->n, p->ih, p->iw, p->ic, ld, xp, pl->ph, pl->pw,
+	               pl->staged ? p->pt : 0, pl->staged ? p->pl : 0);
+	return xp;
+}
+
+/* y or dy (strided fp32) as a dense copy of type dt. */
+static void *
+pack_y(struct cu_state *st, struct cu_plan *pl, const float *y)
+{
+	const struct nn_conv *p = &pl->key;
+	void *yp = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * esize(pl));
+
+	cu_launch_pack(st, pl->dt, y, p->n, p->oh, p->ow, p->oc, p->y_ld, yp, p->oh, p->ow, 0, 0);
+	return yp;
+}
+
+/* Runs one direction; returns cuDNN's status (packed copies included). */
+static cudnnStatus_t
+run_fwd(struct cu_state *st, struct cu_plan *pl, const float *x, const void *wt, float *y)
+{
+	const struct nn_conv *p = &pl->key;
+	const void *xin = x;
+	void *yout = y;
 	void *ws = pl->ws[FWD] ? cu_scratch(st, CU_WS, pl->ws[FWD]) : NULL;
 	cudnnStatus_t s;
 
-	if (pl->staged) {
-		float *xp = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * 4);
-		cu_launch_pad(st, x, p->n, p->ih, p->iw, p->ic, p->x_ld, xp, pl->ph, pl->pw, p->pt, p->pl);
-		xin = xp;
-		yout = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * 4);
+	if (pl->packed) {
+		xin = pack_x(st, pl, x, p->x_ld);
+		yout = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * esize(pl));
 	}
 	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[FWD]));
 	s = cudnnConvolutionForward(st->dnn, &one, pl->xd, xin, pl->wd, wt, pl->cd,
 	                            (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->ws[FWD],
 	                            &zero, pl->yd, yout);
-	if (s == CUDNN_STATUS_SUCCESS && pl->staged)
-		cu_launch_add(st, (long long)p->n * p->oh * p->ow, p->oc, yout, p->oc, y, p->y_ld, 0.0f);
+	if (s == CUDNN_STATUS_SUCCESS && pl->packed)
+		cu_launch_unpack(st, pl->dt, yout, p->oh, p->ow, 0, 0, y, p->n, p->oh, p->ow, p->oc,
+		                 p->y_ld, 0.0f);
 	return s;
 }
 
 static cudnnStatus_t
-run_bwd_data(struct cu_state *st, struct cu_plan *pl, const float *dy, const float *wt,
+run_bwd_data(struct cu_state *st, struct cu_plan *pl, const float *dy, const void *wt,
              float *dx, float beta)
 {
 	const struct nn_conv *p = &pl->key;
 	void *ws = pl->ws[BWD_DATA] ? cu_scratch(st, CU_WS, pl->ws[BWD_DATA]) : NULL;
-	const float *dyin = dy;
-	float *dxout = dx;
+	const void *dyin = dy;
+	void *dxout = dx;
 	cudnnStatus_t s;
 
-	if (pl->staged) {
-		float *dyp = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * 4);
-		cu_launch_add(st, (long long)p->n * p->oh * p->ow, p->oc, dy, p->y_ld, dyp, p->oc, 0.0f);
-		dyin = dyp;
-		dxout = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * 4);
+	if (pl->packed) {
+		dyin = pack_y(st, pl, dy);
+		dxout = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * esize(pl));
 	}
 	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_DATA]));
 	s = cudnnConvolutionBackwardData(st->dnn, &one, pl->wd, wt, pl->yd, dyin, pl->cd,
 	                                 (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws,
-	                                 pl->ws[BWD_DATA], pl->staged ? &zero : &beta, pl->xd, dxout);
-	if (s == CUDNN_STATUS_SUCCESS && pl->staged)
-		cu_launch_unpad_add(st, dxout, pl->ph, pl->pw, p->pt, p->pl, dx, p->n, p->ih, p->iw,
-		                    p->ic, p->x_ld, beta);
+	                                 pl->ws[BWD_DATA], pl->packed ? &zero : &beta, pl->xd, dxout);
+	if (s == CUDNN_STATUS_SUCCESS && pl->packed)
+		cu_launch_unpack(st, pl->dt, dxout, pl->ph, pl->pw, pl->staged ? p->pt : 0,
+		                 pl->staged ? p->pl : 0, dx, p->n, p->ih, p->iw, p->ic, p->x_ld, beta);
 	return s;
 }
 
 static cudnnStatus_t
 run_bwd_filter(struct cu_state *st, struct cu_plan *pl, const float *x, const float *dy,
-               float *dwt)
+               void *dwt)
 {
 	const struct nn_conv *p = &pl->key;
 	void *ws = pl->ws[BWD_FILTER] ? cu_scratch(st, CU_WS, pl->ws[BWD_FILTER]) : NULL;
-	const float *xin = x, *dyin = dy;
+	const void *xin = x, *dyin = dy;
 
-	if (pl->staged) {
-		float *xp = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * 4);
-		float *dyp = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * 4);
-		cu_launch_pad(st, x, p->n, p->ih, p->iw, p->ic, p->x_ld, xp, pl->ph, pl->pw, p->pt, p->pl);
-		cu_launch_add(st, (long long)p->n * p->oh * p->ow, p->oc, dy, p->y_ld, dyp, p->oc, 0.0f);
-		xin = xp;
-		dyin = dyp;
+	if (pl->packed) {
+		xin = pack_x(st, pl, x, p->x_ld);
+		dyin = pack_y(st, pl, dy);
 	}
 	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_FILTER]));
 	return cudnnConvolutionBackwardFilter(st->dnn, &one, pl->xd, xin, pl->yd, dyin, pl->cd,
@@ -307,13 +352,19 @@ run_bwd_filter(struct cu_state *st, struct cu_plan *pl, const float *x, const fl
 	                                      ws, pl->ws[BWD_FILTER], &zero, pl->wd, dwt);
 }
 
-/* A direct plan whose run failed: stage it and choose again. */
-static void
+/* A direct plan whose run failed: stage it and choose again.  Returns 0
+ * to retry, -1 when the step is being captured (it will run eagerly). */
+static int
 restage(struct cu_state *st, struct cu_plan *pl, int dir)
 {
+	if (st->gmode == CU_CAPTURE || pl->staged) {
+		cu_capture_failed |= st->gmode == CU_CAPTURE;
+		return -1;
+	}
 	describe(st, pl, 1);
 	if (choose_dir(st, pl, dir) < 0)
 		no_algo(&pl->key, dir);
+	return 0;
 }
 
 void
@@ -321,14 +372,16 @@ cu_conv_fwd(struct nn_backend *be, const struct nn_conv *p,
             const float *x, const float *w, const float *bias, float *y)
 {
 	struct cu_state *st = cu_st(be);
-	struct cu_plan *pl = plan_get(st, p, FWD);
-	float *wt = cu_scratch(st, CU_WT, (size_t)p->kh * p->kw * p->ic * p->oc * 4);
+	struct cu_plan *pl;
+	const void *wt;
 	cudnnStatus_t s;
 
-	cu_launch_hwio_to_ohwi(st, w, wt, p->kh, p->kw, p->ic, p->oc);
+	CU_REPLAY_RETURN(st);
+	if (!(pl = plan_get(st, p, FWD)) || !(wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1)))
+		return;
 	s = run_fwd(st, pl, x, wt, y);
-	if (s != CUDNN_STATUS_SUCCESS && !pl->staged) {
-		restage(st, pl, FWD);
+	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, FWD) == 0) {
+		wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1);
 		s = run_fwd(st, pl, x, wt, y);
 	}
 	CUDNN_CHECK(s);
@@ -341,16 +394,16 @@ cu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p,
                  const float *dy, const float *w, float *dx, float beta)
 {
 	struct cu_state *st = cu_st(be);
-	struct cu_plan *pl = plan_get(st, p, BWD_DATA);
-	float *wt = cu_scratch(st, CU_WT, (size_t)p->kh * p->kw * p->ic * p->oc * 4);
+	struct cu_plan *pl;
+	const void *wt;
 	cudnnStatus_t s;
 
-	cu_launch_hwio_to_ohwi(st, w, wt, p->kh, p->kw, p->ic, p->oc);
+	CU_REPLAY_RETURN(st);
+	if (!(pl = plan_get(st, p, BWD_DATA)) || !(wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1)))
+		return;
 	s = run_bwd_data(st, pl, dy, wt, dx, beta);
-	if (s != CUDNN_STATUS_SUCCESS && !pl->staged) {
-		restage(st, pl, BWD_DATA);
+	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, BWD_DATA) == 0)
 		s = run_bwd_data(st, pl, dy, wt, dx, beta);
-	}
 	CUDNN_CHECK(s);
 }
 
@@ -359,17 +412,22 @@ cu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p,
                     const float *x, const float *dy, float *dw, float *db)
 {
 	struct cu_state *st = cu_st(be);
-	struct cu_plan *pl = plan_get(st, p, BWD_FILTER);
-	float *dwt = cu_scratch(st, CU_WT, (size_t)p->kh * p->kw * p->ic * p->oc * 4);
+	size_t nw = (size_t)p->kh * p->kw * p->ic * p->oc;
+	struct cu_plan *pl;
+	void *dwt;
 	cudnnStatus_t s;
 
+	CU_REPLAY_RETURN(st);
+	if (!(pl = plan_get(st, p, BWD_FILTER)))
+		return;
+	dwt = cu_scratch(st, CU_WT, nw * esize(pl));
 	s = run_bwd_filter(st, pl, x, dy, dwt);
-	if (s != CUDNN_STATUS_SUCCESS && !pl->staged) {
-		restage(st, pl, BWD_FILTER);
+	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, BWD_FILTER) == 0)
 		s = run_bwd_filter(st, pl, x, dy, dwt);
-	}
 	CUDNN_CHECK(s);
-	cu_launch_ohwi_to_hwio(st, dwt, dw, p->kh, p->kw, p->ic, p->oc);
+	cu_launch_ohwi_to_hwio_t(st, pl->dt, dwt, dw, p->kh, p->kw, p->ic, p->oc);
 	if (db)
 		cu_launch_chan_sum(st, (long long)p->n * p->oh * p->ow, p->oc, dy, p->y_ld, db);
+	cu_launch_finite_check(st, dw, nw);
+	cu_launch_finite_check(st, db, db ? (size_t)p->oc : 0);
 }

@@ -25,9 +25,11 @@ extern "C" {
 #endif
 
 /* Bumped when struct nn_backend or the entry's contract changes. */
-#define RADPIPE_CUDA_ABI 1
+#define RADPIPE_CUDA_ABI 2
 
-/* Dies with file, line, the call and the library's error string. */
+/* Dies with file, line, the call and the library's error string; while a
+ * step is being captured into a CUDA graph (cu_capturing) a failure is
+ * recorded in cu_capture_failed instead, and graph.c runs the step eagerly. */
 #define CUDA_CHECK(call) cu_check_rt((call), #call, __FILE__, __LINE__)
 #define CUDNN_CHECK(call) cu_check_dnn((call), #call, __FILE__, __LINE__)
 #define CUBLAS_CHECK(call) cu_check_blas((call), #call, __FILE__, __LINE__)
@@ -39,15 +41,41 @@ void cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line)
 void cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line);
 /* Name of a cuBLAS status (cuBLAS has no cudaGetErrorString of its own). */
 const char *cu_blas_string(cublasStatus_t s);
+extern int cu_capturing, cu_capture_failed;
 
-enum cu_precision { CU_FP32 = 0, CU_TF32 = 1 };
+/* Precisions: enum nn_precision of backend.h. */
+#define CU_FP32 NN_PREC_FP32
+#define CU_TF32 NN_PREC_TF32
+
+/* Element types of copies made for the GEMMs (bf16/fp16 modes). */
+enum cu_dtype { CU_F32, CU_F16, CU_BF16 };
+
+/* Dynamic loss scaling (fp16), one device struct: the loss op multiplies dz
+ * by scale; ops writing weight gradients set flag on a non-finite value;
+ * the optimisers set consumed, skip the update when flag is set and divide
+ * g by scale otherwise; the next loss op settles the step (halve on
+ * overflow and count it in skipped; double after CU_AMP_GROWTH clean
+ * steps) and clears flag and consumed. */
+struct cu_amp {
+	float scale;
+	unsigned flag, consumed, good, skipped;
+};
+#define CU_AMP_INIT 32768.0f
+#define CU_AMP_GROWTH 2000
+#define CU_AMP_MAX 16777216.0f
+
+/* Graph modes of a step (graph.c): ops run (eager), are recorded into a
+ * graph (capture), or only refresh their scalar slots and staged host data
+ * (replay; the graph is launched at the step's end). */
+enum cu_gmode { CU_EAGER, CU_CAPTURE, CU_REPLAY };
+#define CU_NGRAPH 4
 
 /* Scratch slots: one growable device buffer per purpose. */
 enum cu_slot {
 	CU_WS,          /* cuDNN workspace */
 	CU_WT,          /* conv weights in cuDNN's OHWI order */
-	CU_XPACK,       /* conv: packed/padded copy of x or dx */
-	CU_YPACK,       /* conv: packed copy of y or dy */
+	CU_XPACK,       /* conv: packed/padded copy of x or dx; dense: half x */
+	CU_YPACK,       /* conv: packed copy of y or dy; dense: half dy */
 	CU_RED,         /* reduction partials (doubles) */
 	CU_COEF,        /* per-channel coefficients */
 	CU_STAGE,       /* raw input bytes on the device */
@@ -55,11 +83,22 @@ enum cu_slot {
 };
 
 struct cu_plan;     /* conv.c */
+struct cu_graph;    /* graph.c */
+
+/* A cached copy of a parameter tensor (wcache.c): conv kernels in OHWI,
+ * dense kernels as they are, in the GEMM element type. */
+struct cu_wc {
+	const float *w;
+	size_t n;               /* elements */
+	int ohwi, dt;           /* layout, enum cu_dtype */
+	void *buf;
+	unsigned long gen;      /* st->wgen when converted; 0: stale */
+};
 
 struct cu_state {
 	int device;
 	int deterministic;
-	int precision;          /* enum cu_precision */
+	int precision;          /* enum nn_precision */
 	int find;               /* 1: cudnnFind once per shape, 0: heuristics */
 	int sm_count;
 	size_t ws_limit;        /* bytes of cuDNN workspace an algorithm may use */
@@ -76,6 +115,26 @@ struct cu_state {
 
 	struct cu_plan **plans; /* conv plans, one per shape (conv.c) */
 	int nplans, cap_plans;
+
+	struct cu_amp *amp;     /* device; fp16 only (amp.cu) */
+	unsigned long wgen;     /* parameter write generation (adam, sgd) */
+	struct cu_wc *wc;       /* weight copies (wcache.c) */
+	int nwc, cap_wc;
+	void *blas_ws;          /* cuBLAS workspace (no allocation in a graph) */
+
+	/* CUDA graphs (graph.c) */
+	int graphs;             /* 1: step hooks capture and replay */
+	int gmode;              /* enum cu_gmode of the step in progress */
+	unsigned long mem_gen;  /* bumped by every (re)allocation graphs may use */
+	struct cu_graph *graph, *cur;
+	int gnext;
+	uint64_t *hslot;        /* pinned scalar slots, copied to dslot by a graph */
+	uint64_t *dslot;
+	int nslot, cap_slot;
+	unsigned char *hstage;  /* pinned staging of uploads and input in graphs */
+	size_t stage_off, cap_stage;
+	cudaEvent_t step_done;  /* recorded after each graph launch */
+	int noted;              /* the fallback note was printed */
 };
 
 /* The backend's state. */
@@ -87,6 +146,56 @@ cu_st(struct nn_backend *be)
 
 /* Device buffer of slot, at least size bytes (grows; contents not kept). */
 void *cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size);
+
+/* 1 in bf16/fp16 modes: conv and dense run on half copies. */
+static inline int
+cu_half(const struct cu_state *st)
+{
+	return st->precision == NN_PREC_BF16 || st->precision == NN_PREC_FP16;
+}
+
+/* GEMM element type of the precision. */
+static inline int
+cu_gemm_dtype(const struct cu_state *st)
+{
+	return st->precision == NN_PREC_BF16 ? CU_BF16 : st->precision == NN_PREC_FP16 ? CU_F16 : CU_F32;
+}
+
+/* Ops start with it: in replay only the graph runs the op's work. */
+#define CU_REPLAY_RETURN(st) do { if ((st)->gmode == CU_REPLAY) return; } while (0)
+
+/* --- graph.c --- */
+/* The step hooks of struct nn_backend. */
+void cu_step_begin(struct nn_backend *be, uint64_t key);
+int cu_step_end(struct nn_backend *be, int abort);
+/* A device copy of the size bytes at val that a graph refreshes at each
+ * replay (capture), or NULL (eager: use the value; replay: return). */
+const void *cu_slot(struct cu_state *st, const void *val, size_t size);
+/* Pinned host copy of src for a captured copy (capture, replay), or NULL
+ * (eager: copy from src as usual). */
+const void *cu_stage(struct cu_state *st, const void *src, size_t size);
+/* Dies unless ops may allocate or wait now (not inside a graph step). */
+void cu_no_graph(struct cu_state *st, const char *what);
+/* Releases graphs and their buffers. */
+void cu_graph_free(struct cu_state *st);
+
+/* --- wcache.c --- */
+/* The weights w (HWIO conv kernel kh,kw,ic,oc; or dense (in,out) with
+ * kh = kw = 1, ohwi = 0) in the GEMM element type, conv kernels in OHWI;
+ * converted at most once per write generation (always, when capturing). */
+const void *cu_weights(struct cu_state *st, const float *w, int kh, int kw, int ic, int oc, int ohwi);
+/* Forgets the copies of weights in [p, p+size) (written), or all of them
+ * (size 0: memory was freed). */
+void cu_wcache_touch(struct cu_state *st, const void *p, size_t size);
+void cu_wcache_free(struct cu_state *st);
+
+/* --- amp.cu --- */
+/* Allocates and initialises st->amp (fp16); 0, or -1. */
+int cu_amp_open(struct cu_state *st);
+/* Sets the overflow flag when one of n gradients is not finite (fp16 only). */
+void cu_launch_finite_check(struct cu_state *st, const float *g, size_t n);
+/* The amp_stats entry of struct nn_backend. */
+void cu_amp_stats(struct nn_backend *be, long long *skippedP, float *scaleP);
 
 /* --- ops, one group per file; each is a struct nn_backend entry --- */
 
@@ -178,6 +287,17 @@ int cu_launch_chan_partial(struct cu_state *st, int mode, long long m, int c,
 /* layout.cu: HWIO (kh,kw,ic,oc) -> OHWI (oc,kh,kw,ic) and back. */
 void cu_launch_hwio_to_ohwi(struct cu_state *st, const float *w, float *o, int kh, int kw, int ic, int oc);
 void cu_launch_ohwi_to_hwio(struct cu_state *st, const float *o, float *w, int kh, int kw, int ic, int oc);
+/* layout.cu: the kernel w (HWIO) as OHWI (ohwi) or as it is, in type dt. */
+void cu_launch_convert_w(struct cu_state *st, int dt, const float *w, void *o,
+                         int kh, int kw, int ic, int oc, int ohwi);
+/* layout.cu: w (HWIO, fp32) = the OHWI kernel o of type dt. */
+void cu_launch_ohwi_to_hwio_t(struct cu_state *st, int dt, const void *o, float *w,
+                              int kh, int kw, int ic, int oc);
+/* layout.cu: cu_launch_pad / cu_launch_unpad_add with xp of type dt. */
+void cu_launch_pack(struct cu_state *st, int dt, const float *x, int n, int h, int w, int c,
+                    int ld, void *xp, int ph, int pw, int pt, int pl);
+void cu_launch_unpack(struct cu_state *st, int dt, const void *xp, int ph, int pw, int pt,
+                      int pl, float *x, int n, int h, int w, int c, int ld, float beta);
 /* layout.cu: xp (n, ph, pw, c) dense = x (n, h, w, c; pixel stride ld)
  * shifted by (pt, pl), zero outside. */
 void cu_launch_pad(struct cu_state *st, const float *x, int n, int h, int w, int c, int ld,

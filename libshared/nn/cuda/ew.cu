@@ -124,6 +124,7 @@ cu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float 
 	struct cu_state *st = cu_st(be);
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
@@ -138,6 +139,7 @@ cu_relu_bwd(struct nn_backend *be, const struct nn_ew *p,
 	struct cu_state *st = cu_st(be);
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
@@ -148,5 +150,6 @@ cu_relu_bwd(struct nn_backend *be, const struct nn_ew *p,
 extern "C" void
 cu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta)
 {
+	CU_REPLAY_RETURN(cu_st(be));
 	cu_launch_add(cu_st(be), p->m, p->c, x, p->x_ld, y, p->y_ld, beta);
 }

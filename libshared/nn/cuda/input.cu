@@ -1,18 +1,26 @@
 // input.cu — host samples (u8/u16/f32) to float activations.  The raw bytes
 // travel (4x fewer than floats for u8): host -> pinned staging (memcpy) ->
 // device staging (async copy) -> conversion kernel.  The pinned buffer is
-// reused once the event recorded after its last copy has fired.
+// reused once the event recorded after its last copy has fired.  In a
+// graph step the bytes go through the graph's pinned staging instead
+// (graph.c), and the scale and offset through a scalar slot.
 #include <string.h>
 
 #include "cuda_impl.h"
 
+struct in_hp {
+	float scale, offset;
+};
+
 template <typename T>
 __global__ void
-k_convert(size_t n, const T *src, float scale, float offset, float *dst)
+k_convert(size_t n, const T *src, struct in_hp hp, const struct in_hp *dhp, float *dst)
 {
+	if (dhp)
+		hp = *dhp;
 	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
 	     i += (size_t)gridDim.x * blockDim.x)
-		dst[i] = __fadd_rn(__fmul_rn((float)src[i], scale), offset);   // as ref: v*scale + offset, no FMA
+		dst[i] = __fadd_rn(__fmul_rn((float)src[i], hp.scale), hp.offset);     // as ref: no FMA
 }
 
 // Pinned host buffer of at least size bytes, free to overwrite.
@@ -32,27 +40,48 @@ pinned(struct cu_state *st, size_t size)
 	return st->pin;
 }
 
+// The device copy of n raw elements: through pin (eager) or through the
+// graph's staging (capture, replay); NULL in replay.
+static const void *
+stage_in(struct cu_state *st, const void *src, size_t bytes)
+{
+	const void *h = cu_stage(st, src, bytes);
+	void *dev;
+
+	if (st->gmode == CU_REPLAY)
+		return NULL;
+	dev = cu_scratch(st, CU_STAGE, bytes);
+	if (!h) {
+		h = pinned(st, bytes);
+		memcpy((void *)h, src, bytes);
+	}
+	CUDA_CHECK(cudaMemcpyAsync(dev, h, bytes, cudaMemcpyHostToDevice, st->stream));
+	if (st->gmode == CU_EAGER)
+		CUDA_CHECK(cudaEventRecord(st->pin_free, st->stream));
+	return dev;
+}
+
 extern "C" void
 cu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
          size_t n, float scale, float offset, float *dst)
 {
 	struct cu_state *st = cu_st(be);
-	size_t es = dt == NN_IN_U8 ? 1 : dt == NN_IN_U16 ? 2 : 4, bytes = n * es;
-	void *pin, *dev;
+	size_t es = dt == NN_IN_U8 ? 1 : dt == NN_IN_U16 ? 2 : 4;
+	struct in_hp hp = { scale, offset };
+	const struct in_hp *dhp;
+	const void *dev;
 	unsigned g = cu_grid1d(st, n);
 
 	if (!n)
 		return;
-	pin = pinned(st, bytes);
-	dev = cu_scratch(st, CU_STAGE, bytes);
-	memcpy(pin, src, bytes);
-	CUDA_CHECK(cudaMemcpyAsync(dev, pin, bytes, cudaMemcpyHostToDevice, st->stream));
-	CUDA_CHECK(cudaEventRecord(st->pin_free, st->stream));
+	dev = stage_in(st, src, n * es);
+	dhp = (const struct in_hp *)cu_slot(st, &hp, sizeof hp);
+	CU_REPLAY_RETURN(st);
 	if (dt == NN_IN_U8)
-		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint8_t *)dev, scale, offset, dst);
+		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint8_t *)dev, hp, dhp, dst);
 	else if (dt == NN_IN_U16)
-		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint16_t *)dev, scale, offset, dst);
+		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint16_t *)dev, hp, dhp, dst);
 	else
-		k_convert<<<g, 256, 0, st->stream>>>(n, (const float *)dev, scale, offset, dst);
+		k_convert<<<g, 256, 0, st->stream>>>(n, (const float *)dev, hp, dhp, dst);
 	CUDA_LAUNCHED();
 }

@@ -125,6 +125,7 @@ cu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, floa
 	long long m = (long long)p->n * p->oh * p->ow;
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);
@@ -140,6 +141,7 @@ cu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
 	long long m = (long long)p->n * p->ih * p->iw;
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);
@@ -184,6 +186,7 @@ cu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float 
 	struct cu_state *st = cu_st(be);
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (p->n <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->n, p->c, &g, &b);
@@ -198,6 +201,7 @@ cu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy, float
 	long long m = (long long)p->n * p->hw;
 	dim3 g, b;
 
+	CU_REPLAY_RETURN(st);
 	if (m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);

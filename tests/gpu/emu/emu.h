@@ -1,6 +1,8 @@
 // emu.h — host emulation of the CUDA subset the cuda backend's kernels use
 // (tests/gpu/emu/run.sh): thread/block indices, __syncthreads, launches.
 #include <cuda_runtime.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
 #include <thread>
 #include <barrier>
 #include <vector>

@@ -1,7 +1,10 @@
 /* emu_test.c — test_nn_cuda.c's op tests, run on the host-emulated kernels
  * (tests/gpu/emu/run.sh): nn_cuda_open here returns a table of the .cu
  * files' ops over host memory; convolutions and dense (cuDNN, cuBLAS) are
- * left out, the layout/reduction helpers they use are tested directly. */
+ * left out, the layout/reduction/cast helpers they use are tested directly.
+ * graph.c is not emulated: cu_slot hands out host copies when the test
+ * sets gmode to CU_CAPTURE (and poisons the op's by-value copy), so
+ * kernels are checked reading their scalars from slots. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -18,6 +21,21 @@ cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
 	}
 	return st->slot[slot];
 }
+int cu_capturing, cu_capture_failed;
+const void *
+cu_slot(struct cu_state *st, const void *val, size_t size)
+{
+	void *p;
+
+	if (st->gmode != CU_CAPTURE)
+		return NULL;
+	p = malloc(size);
+	memcpy(p, val, size);
+	memset((void *)val, 0xff, size);        /* only a kernel reading its slot passes */
+	return p;               /* leaked: a test */
+}
+const void *cu_stage(struct cu_state *st, const void *src, size_t size) { return NULL; }
+void cu_no_graph(struct cu_state *st, const char *what) {}
 static void *e_alloc(struct nn_backend *be, size_t s) { return calloc(1, s ? s : 64); }
 static void e_free(struct nn_backend *be, void *p) { free(p); }
 static void e_up(struct nn_backend *be, void *d, const void *s, size_t n) { memcpy(d, s, n); }
@@ -31,7 +49,11 @@ nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	struct nn_backend *be = calloc(1, sizeof *be);
 	struct cu_state *st = calloc(1, sizeof *st);
 	st->sm_count = 2;
+	st->precision = o->precision;
 	be->impl = st;
+	if (st->precision == NN_PREC_FP16)
+		cu_amp_open(st);
+	be->amp_stats = cu_amp_stats;
 	be->name = "emu";
 	be->alloc = e_alloc; be->free = e_free; be->upload = e_up; be->download = e_up;
 	be->zero = e_zero; be->sync = e_sync; be->close = e_close;
@@ -85,6 +107,85 @@ test_layout(void **state)
 	for (int c = 0; c < Cc; c++) { double a = 0; for (int p = 0; p < N * H * W; p++) a += x[p * ld + c]; assert_true(fabs(a - s[c]) < 1e-3); }
 }
 
+/* fp32 -> half -> fp32 copies (pack/unpack, weight conversion): exact on
+ * values both types hold, within half an ulp otherwise; padding is zero;
+ * beta accumulates. */
+static void
+half_roundtrip(int dt, double ulp)
+{
+	struct cu_state *st = C->impl;
+	int n = 2, h = 5, w = 4, c = 3, ld = 6, ph = 7, pw = 6, pt = 1, pl = 2;
+	size_t nx = (size_t)n * h * w * ld;
+	float *x = calloc(nx, 4), *x2 = calloc(nx, 4), *x3 = calloc(nx, 4);
+	uint16_t *xp = calloc((size_t)n * ph * pw * c, 2);
+
+	for (size_t i = 0; i < nx; i++)
+		x[i] = i % ld < (size_t)c ? (float)rng_range(&rg, -4, 4) : 0;
+	cu_launch_pack(st, dt, x, n, h, w, c, ld, xp, ph, pw, pt, pl);
+	cu_launch_unpack(st, dt, xp, ph, pw, pt, pl, x2, n, h, w, c, ld, 0);
+	for (size_t i = 0; i < nx; i++)
+		assert_true(fabs(x2[i] - x[i]) <= ulp * fabs(x[i]));
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (float)(int)(x[i] * 4) / 4;        /* exact in both */
+	cu_launch_pack(st, dt, x, n, h, w, c, ld, xp, ph, pw, pt, pl);
+	memcpy(x3, x, nx * 4);
+	cu_launch_unpack(st, dt, xp, ph, pw, pt, pl, x3, n, h, w, c, ld, 1);
+	for (size_t i = 0; i < nx; i++)
+		assert_true(x3[i] == 2 * x[i]);
+	/* a conv kernel HWIO -> OHWI half -> HWIO fp32 */
+	int kh = 3, kw = 2, ic = 5, oc = 7, nw = kh * kw * ic * oc;
+	float *k = malloc(nw * 4), *k2 = malloc(nw * 4);
+	uint16_t *o = malloc(nw * 2);
+	for (int i = 0; i < nw; i++)
+		k[i] = (float)(i % 61 - 30) / 8;
+	cu_launch_convert_w(st, dt, k, o, kh, kw, ic, oc, 1);
+	cu_launch_ohwi_to_hwio_t(st, dt, o, k2, kh, kw, ic, oc);
+	assert_memory_equal(k, k2, nw * 4);
+	free(x); free(x2); free(x3); free(xp); free(k); free(k2); free(o);
+}
+
+static void
+test_casts(void **state)
+{
+	half_roundtrip(CU_F16, 1.0 / 2048);
+	half_roundtrip(CU_BF16, 1.0 / 256);
+}
+
+/* The finite check sets the flag on inf or NaN only. */
+static void
+test_finite(void **state)
+{
+	struct cu_state st = { .sm_count = 2 };
+	float g[300];
+
+	cu_amp_open(&st);
+	for (int i = 0; i < 300; i++)
+		g[i] = (float)i * 1e30f;
+	cu_launch_finite_check(&st, g, 300);
+	assert_int_equal(st.amp->flag, 0);
+	g[177] = NAN;
+	cu_launch_finite_check(&st, g, 300);
+	assert_int_equal(st.amp->flag, 1);
+	st.amp->flag = 0;
+	g[177] = -INFINITY;
+	cu_launch_finite_check(&st, g, 300);
+	assert_int_equal(st.amp->flag, 1);
+	free(st.amp);
+}
+
+/* Kernels reading their per-step scalars from graph slots. */
+static void
+test_slots(void **state)
+{
+	struct cu_state *st = C->impl;
+
+	st->gmode = CU_CAPTURE;
+	test_input(state);
+	test_dropout(state);
+	test_optim(state);
+	st->gmode = CU_EAGER;
+}
+
 int
 main(void)
 {
@@ -98,6 +199,10 @@ main(void)
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_optim),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_casts),
+		cmocka_unit_test(test_finite),
+		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_amp),
 	};
 	struct nn_backend_opts o = { 0 };
 	char err[256];

@@ -1,0 +1,127 @@
+/* step.c — whole steps: nn_train_step (forward, loss, backward, optimiser)
+ * and nn_infer (forward, probabilities) issue their ops between the
+ * backend's step hooks (struct nn_backend step_begin/step_end), under a
+ * key that names the op sequence, and read results back only after the
+ * last op.  A backend may then record the step once and replay it (CUDA
+ * graphs); one without hooks (ref, cpu) runs the same ops as the separate
+ * calls, with the same results.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn_impl.h"
+
+static uint64_t
+mix(uint64_t h, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 0xff)) * 0x100000001b3ull;        /* FNV-1a */
+	return h;
+}
+
+/* What decides the op sequence of a step, and the memory it touches:
+ * the model and its plan, the batch, the mode, which layers train, the
+ * loss and optimiser variants.  Per-step values (learning rate, step
+ * counter, input scaling, the bytes of x, y and w) are not in it. */
+static uint64_t
+step_key(const struct nn_model *m, enum nn_dtype_in dt, int n, int training,
+         int weighted, const struct nn_optim *o)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint32_t clip;
+
+	memcpy(&clip, &m->clip, sizeof clip);
+	h = mix(h, (uint64_t)(uintptr_t)m->acts);
+	h = mix(h, (uint64_t)n << 32 | (uint64_t)training << 8 | (uint64_t)dt << 1 | (weighted != 0));
+	h = mix(h, (uint64_t)m->flags << 32 | clip);
+	h = mix(h, (uint64_t)m->unbiased << 8 | (o ? (uint64_t)o->type << 1 | (o->nesterov != 0) : 0xff));
+	for (int i = 0; i < m->nlay; i++)
+		h = mix(h, (uint64_t)(m->lay[i].pub.trainable != 0) << 1 | (m->lay[i].pub.frozen_bn != 0));
+	return h;
+}
+
+static int
+hooked(const struct nn_model *m)
+{
+	return m->be->step_begin && m->be->step_end && !m->prof;
+}
+
+/* The checks of the separate calls, made before the first op. */
+static int
+step_check(struct nn_model *m, int n, int training, const float *y)
+{
+	const char *why = NULL;
+
+	if (m->be == NULL)
+		why = "model not planned";
+	else if (n <= 0 || n > m->max_batch)
+		why = "batch size outside the plan";
+	else if (training && m->g == NULL)
+		why = "the model is planned for inference only";
+	else if (training && y == NULL)
+		why = "no labels";
+	if (why) {
+		snprintf(m->err, sizeof m->err, "%s: %s (batch %d, planned for %d)",
+		         training ? "nn_train_step" : "nn_infer", why, n, m->max_batch);
+		return -1;
+	}
+	return nn_output_check(m);
+}
+
+int
+nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
+              const float *y, const float *w, const struct nn_optim *o,
+              float *loss, float *probs)
+{
+	int64_t t = m->t;
+	int hooks, rc;
+
+	if (step_check(m, n, 1, y) < 0)
+		return -1;
+	for (hooks = hooked(m);; hooks = 0) {
+		if (hooks)
+			m->be->step_begin(m->be, step_key(m, dt, n, 1, w != NULL, o));
+		rc = nn_forward(m, dt, x, n, 1) < 0 || nn_backward_ops(m, y, w) < 0 ||
+		     nn_step(m, o) < 0 ? -1 : 0;
+		if (!hooks || m->be->step_end(m->be, rc < 0) == 0)
+			break;
+		m->t = t;       /* recorded but not run: once more, eagerly */
+	}
+	if (rc < 0)
+		return -1;
+	if (loss)
+		m->be->download(m->be, loss, m->loss, sizeof *loss);
+	if (probs)
+		m->be->download(m->be, probs, m->prob,
+		                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	return 0;
+}
+
+int
+nn_infer(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, float *probs)
+{
+	int hooks, rc;
+
+	if (step_check(m, n, 0, NULL) < 0)
+		return -1;
+	for (hooks = hooked(m);; hooks = 0) {
+		if (hooks)
+			m->be->step_begin(m->be, step_key(m, dt, n, 0, 0, NULL));
+		rc = nn_forward(m, dt, x, n, 0) < 0 || nn_predict_ops(m) < 0 ? -1 : 0;
+		if (!hooks || m->be->step_end(m->be, rc < 0) == 0)
+			break;
+	}
+	if (rc < 0)
+		return -1;
+	m->be->download(m->be, probs, m->prob, (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	return 0;
+}
+
+void
+nn_amp_stats(const struct nn_model *m, long long *skippedP, float *scaleP)
+{
+	*skippedP = 0;
+	*scaleP = 1;
+	if (m->be && m->be->amp_stats)
+		m->be->amp_stats(m->be, skippedP, scaleP);
+}

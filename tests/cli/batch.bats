@@ -173,32 +173,17 @@ for f in msgpack.Unpacker(open("big.mpk", "rb"), raw=False):
 # bad N and unknown options: exit 2, nothing on stdout
 @test "bad arguments: exit 2 and empty stdout" {
 	mkframes samples --n 2 > s.mpk
-	for args in "" "0" "-1" "abc" "2.5" "1 2" "--bogus 2" "--drop-last" "1048577"; do
-		run_split "$BIN/batch" $args < s.mpk
-		[ "$status" -eq 2 ] || { echo "'$args': status $status"; false; }
-		[ ! -s out ] || { echo "'$args': stdout not empty"; false; }
-		[[ "$err" == batch:* ]] || { echo "'$args': $err"; false; }
-	done
+	expect_usage_errors batch s.mpk "" "0" "-1" "abc" "2.5" "1 2" "--bogus 2" "--drop-last" "1048577"
 }
 
 # the page is lint-clean and names every option
 @test "batch(1) documents every option and passes mandoc -Tlint" {
-	command -v mandoc >/dev/null || skip "mandoc is not installed"
-	run mandoc -Tlint -W warning "$ROOT/man/man1/batch.1"
-	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
-	for o in $("$BIN/batch" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
-		grep -q -- "Fl Fl ${o#--}" "$ROOT/man/man1/batch.1" || { echo "undocumented $o"; false; }
-	done
+	check_man batch
 }
 
 # the EXAMPLES of batch(1) run on the data as written
 @test "batch(1) EXAMPLES run" {
 	need_data
-	man_examples "$ROOT/man/man1/batch.1" > ex.sh
-	[ "$(wc -l < ex.sh)" -ge 3 ]
-	while IFS= read -r cmd; do
-		echo "example: $cmd"
-		PATH="$BIN:$PATH" bash -o pipefail -c "$cmd" > ex.out 2> ex.err || { cat ex.err; false; }
-	done < ex.sh
+	run_man_examples batch 3
 	[ "$(cat ex.out)" = "batch 5" ]
 }

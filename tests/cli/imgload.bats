@@ -233,15 +233,10 @@ assert f["meta"]["gray_rgb"] is False
 
 @test "bad arguments: exit 2 and empty stdout" {
 	mkpng a.png 3 3
-	for args in "--bogus a.png" "--size 0 a.png" "--size abc a.png" "--size 10x a.png" \
-	    "--size 3x0 a.png" "--size -5 a.png" "--channels 2 a.png" "--channels 4 a.png" \
-	    "--interp cubic a.png" "--depth 12 a.png" "--epochs 0 a.png" "--epochs 1.5 a.png" \
-	    "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size"; do
-		run_split "$BIN/imgload" $args
-		[ "$status" -eq 2 ] || { echo "'$args': status $status"; false; }
-		[ ! -s out ] || { echo "'$args': stdout not empty"; false; }
-		[[ "$err" == imgload:* ]] || { echo "'$args': $err"; false; }
-	done
+	expect_usage_errors imgload /dev/null "--bogus a.png" "--size 0 a.png" "--size abc a.png" \
+	    "--size 10x a.png" "--size 3x0 a.png" "--size -5 a.png" "--channels 2 a.png" \
+	    "--channels 4 a.png" "--interp cubic a.png" "--depth 12 a.png" "--epochs 0 a.png" \
+	    "--epochs 1.5 a.png" "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size"
 }
 
 # --help and --version go to stdout and succeed
@@ -261,22 +256,11 @@ assert f["meta"]["gray_rgb"] is False
 
 # every option of --help is in the man page and the page is lint-clean
 @test "imgload(1) documents every option and passes mandoc -Tlint" {
-	command -v mandoc >/dev/null || skip "mandoc is not installed"
-	run mandoc -Tlint -W warning "$ROOT/man/man1/imgload.1"
-	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
-	for o in $("$BIN/imgload" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
-		grep -q -- "Fl Fl ${o#--}" "$ROOT/man/man1/imgload.1" || { echo "undocumented $o"; false; }
-	done
+	check_man imgload
 }
 
 # the EXAMPLES of imgload(1) run on the data as written
 @test "imgload(1) EXAMPLES run" {
 	need_data
-	man_examples "$ROOT/man/man1/imgload.1" > ex.sh
-	[ "$(wc -l < ex.sh)" -ge 3 ]
-	while IFS= read -r cmd; do
-		echo "example: $cmd"
-		PATH="$BIN:$PATH" bash -o pipefail -c "$cmd" > ex.out 2> ex.err ||
-			{ cat ex.err; false; }
-	done < ex.sh
+	run_man_examples imgload 3
 }

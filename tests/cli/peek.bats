@@ -107,34 +107,19 @@ setup() {
 # bad options: exit 2, nothing on stdout
 @test "bad arguments: exit 2 and empty stdout" {
 	mkframes samples --n 1 > s.mpk
-	for args in "--bogus s.mpk" "--width 2 s.mpk" "--width x s.mpk" "--width 100001 s.mpk" \
-	    "s.mpk --width" "--png"; do
-		run_split "$BIN/peek" $args < s.mpk
-		[ "$status" -eq 2 ] || { echo "'$args': status $status"; false; }
-		[ ! -s out ] || { echo "'$args': stdout not empty"; false; }
-		[[ "$err" == peek:* ]] || { echo "'$args': $err"; false; }
-	done
+	expect_usage_errors peek s.mpk "--bogus s.mpk" "--width 2 s.mpk" "--width x s.mpk" \
+	    "--width 100001 s.mpk" "s.mpk --width" "--png"
 }
 
 # the page is lint-clean and names every option
 @test "peek(1) documents every option and passes mandoc -Tlint" {
-	command -v mandoc >/dev/null || skip "mandoc is not installed"
-	run mandoc -Tlint -W warning "$ROOT/man/man1/peek.1"
-	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
-	for o in $("$BIN/peek" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
-		grep -q -- "Fl Fl ${o#--}" "$ROOT/man/man1/peek.1" || { echo "undocumented $o"; false; }
-	done
+	check_man peek
 }
 
 # the EXAMPLES of peek(1) run on the data as written
 @test "peek(1) EXAMPLES run" {
 	need_data
-	man_examples "$ROOT/man/man1/peek.1" > ex.sh
-	[ "$(wc -l < ex.sh)" -ge 4 ]
-	while IFS= read -r cmd; do
-		echo "example: $cmd"
-		PATH="$BIN:$PATH" bash -o pipefail -c "$cmd" > ex.out 2> ex.err || { cat ex.err; false; }
-	done < ex.sh
+	run_man_examples peek 4
 	[ "$(cat ex.out)" = "sample 20" ]
 	[ "$(ls shots | wc -l)" -eq 10 ]
 	[ "$(wc -l < frames.txt)" -eq 65 ]

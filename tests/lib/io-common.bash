@@ -12,6 +12,15 @@
 #                     one per line (see extract below)
 #   run_split CMD     like bats' run, but stdout and stderr apart: $status,
 #                     $T/out (stdout bytes), $T/err, $err (stderr text)
+#   expect_usage_errors PROG INPUT ARGS...
+#                     for each ARGS (a word list): bin/PROG ARGS < INPUT
+#                     exits 2, writes nothing on stdout, "PROG: ..." on stderr
+#   check_man PROG    man/man1/PROG.1 is clean under mandoc -Tlint and names
+#                     every option of PROG --help (skips without mandoc)
+#   run_man_examples PROG MIN
+#                     runs the EXAMPLES of PROG(1), at least MIN of them, in
+#                     the current folder with bin/ first on PATH; the last
+#                     one's stdout stays in ex.out
 
 # shellcheck disable=SC2034,SC2015  # variables for the .bats files that load this
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
@@ -36,6 +45,38 @@ read_stream() { $PY "$ROOT/tests/py/read_stream.py" "$@"; }
 run_split() {
 	"$@" >"$T/out" 2>"$T/err" && status=0 || status=$?
 	err=$(cat "$T/err")
+}
+
+expect_usage_errors() {
+	local prog=$1 input=$2 args
+	shift 2
+	for args in "$@"; do
+		# shellcheck disable=SC2086  # args is a word list on purpose
+		run_split "$BIN/$prog" $args < "$input"
+		[ "$status" -eq 2 ] || { echo "'$args': status $status"; false; }
+		[ ! -s "$T/out" ] || { echo "'$args': stdout not empty"; false; }
+		[[ "$err" == "$prog":* ]] || { echo "'$args': $err"; false; }
+	done
+}
+
+check_man() {
+	local page="$ROOT/man/man1/$1.1" o
+	command -v mandoc >/dev/null || skip "mandoc is not installed"
+	run mandoc -Tlint -W warning "$page"
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
+	for o in $("$BIN/$1" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+		grep -q -- "Fl Fl ${o#--}" "$page" || { echo "undocumented $o"; false; }
+	done
+}
+
+run_man_examples() {
+	local cmd
+	man_examples "$ROOT/man/man1/$1.1" > ex.sh
+	[ "$(wc -l < ex.sh)" -ge "$2" ]
+	while IFS= read -r cmd; do
+		echo "example: $cmd"
+		PATH="$BIN:$PATH" bash -o pipefail -c "$cmd" > ex.out 2> ex.err || { cat ex.err; false; }
+	done < ex.sh
 }
 
 # The EXAMPLES of an mdoc page, one command per output line: the lines of

@@ -139,14 +139,8 @@ open(sys.argv[1], "wb").write(msgpack.packb(f, use_bin_type=True))' "$T/b.mpk"
 }
 
 @test "nntrain, nninfer: bad usage exits 2 with empty stdout" {
-	run bash -c "'$BIN/nntrain' --lr abc < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
-	run bash -c "'$BIN/nntrain' --bogus < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
-	run bash -c "'$BIN/nninfer' < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
-	run bash -c "'$BIN/nninfer' --model x --tta rotate < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
+	expect_usage_errors nntrain /dev/null "--lr abc" "--bogus"
+	expect_usage_errors nninfer /dev/null "" "--model x --tta rotate"
 	run bash -c "'$BIN/nninfer' --model '$T/nope.mpk' < /dev/null 2>&1"
 	[ "$status" -eq 1 ]; [[ "$output" == *nope.mpk* ]]
 }
@@ -154,12 +148,8 @@ open(sys.argv[1], "wb").write(msgpack.packb(f, use_bin_type=True))' "$T/b.mpk"
 @test "nntrain, nninfer: --precision other than fp32 needs cuda (exit 2 on cpu/ref)" {
 	run bash -c "'$BIN/nntrain' --precision bf16 < /dev/null 2>&1"
 	[ "$status" -eq 2 ]; [[ "$output" == "nntrain: --precision bf16: the cpu backend computes in fp32 only"* ]]
-	run bash -c "'$BIN/nntrain' --device ref --precision fp16 < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
-	run bash -c "'$BIN/nntrain' --precision fp64 < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
-	run bash -c "'$BIN/nntrain' --cuda-graphs maybe < /dev/null 2>/dev/null"
-	[ "$status" -eq 2 ]; [ -z "$output" ]
+	expect_usage_errors nntrain /dev/null "--device ref --precision fp16" "--precision fp64" \
+	    "--cuda-graphs maybe"
 	run bash -c "'$BIN/nninfer' --model x --precision tf32 < /dev/null 2>&1"
 	[ "$status" -eq 2 ]; [[ "$output" == "nninfer: --precision tf32: the cpu backend"* ]]
 }

@@ -28,19 +28,45 @@ weights_path(char *buf, size_t len, const char *file)
 	return access(buf, R_OK);
 }
 
+/* Opens fixture file of $RADPIPE_WEIGHTS (the test is skipped when it is
+ * not there). */
+static struct h5k_file *
+open_fixture(const char *file)
+{
+	char path[4096], err[512];
+	struct h5k_file *f;
+
+	if (weights_path(path, sizeof path, file) < 0)
+		skip();
+	if ((f = h5k_open(path, err, sizeof err)) == NULL)
+		fail_msg("%s: %s", path, err);
+	return f;
+}
+
+/* Reads weight w of layer l; returns its first value, after checking that
+ * all are finite. */
+static float
+read_first(struct h5k_file *f, const struct h5k_layer *l, const struct h5k_weight *w)
+{
+	char err[512];
+	float *v = calloc(w->count, sizeof *v), first;
+
+	assert_int_equal(h5k_read(f, l, w, v, err, sizeof err), 0);
+	for (size_t i = 0; i < w->count; i++)
+		assert_true(isfinite(v[i]));
+	first = v[0];
+	free(v);
+	return first;
+}
+
 static void
 test_mobilenet(void **state)
 {
-	char path[4096], err[512], shp[64];
-	struct h5k_file *f;
+	struct h5k_file *f = open_fixture("keras2_mobilenet_0.25_notop_fixture.h5");
 	const struct h5k_layer *l;
-	float *v;
+	char shp[64];
 	int i, nw = 0;
 
-	if (weights_path(path, sizeof path, "keras2_mobilenet_0.25_notop_fixture.h5") < 0)
-		skip();
-	f = h5k_open(path, err, sizeof err);
-	assert_non_null(f);
 	assert_string_equal(f->keras_version, "2.0.4");
 	assert_string_equal(f->backend, "tensorflow");
 	assert_int_equal(f->nlayers, 83);
@@ -56,11 +82,7 @@ test_mobilenet(void **state)
 	assert_true(i >= 0);
 	assert_int_equal(f->layers[i].nweights, 4);    /* gamma beta mean var */
 	assert_non_null(h5k_weight_find(&f->layers[i], "conv1_bn/gamma:0"));
-	v = calloc(l->w[0].count, sizeof *v);
-	assert_int_equal(h5k_read(f, l, &l->w[0], v, err, sizeof err), 0);
-	for (i = 0; i < (int)l->w[0].count; i++)
-		assert_true(isfinite(v[i]));
-	free(v);
+	read_first(f, l, &l->w[0]);
 	for (i = 0; i < f->nlayers; i++)
 		nw += f->layers[i].nweights;
 	assert_true(nw > 100);
@@ -70,16 +92,11 @@ test_mobilenet(void **state)
 static void
 test_inception(void **state)
 {
-	char path[4096], err[512], shp[64];
-	struct h5k_file *f;
+	struct h5k_file *f = open_fixture("inception_v3_imagenet_notop.h5");
 	const struct h5k_layer *l;
-	float *v;
+	char shp[64];
 	int i, nw = 0;
 
-	if (weights_path(path, sizeof path, "inception_v3_imagenet_notop.h5") < 0)
-		skip();
-	f = h5k_open(path, err, sizeof err);
-	assert_non_null(f);
 	assert_int_equal(f->nlayers, 311);
 	assert_string_equal(f->layers[310].name, "mixed10");
 	for (i = 0; i < f->nlayers; i++)
@@ -88,10 +105,7 @@ test_inception(void **state)
 	assert_int_equal(f->nparams, 21802784);
 	l = &f->layers[h5k_layer_find(f, "conv2d_1")];
 	assert_string_equal(h5k_shape_str(&l->w[0], shp, sizeof shp), "[3,3,3,32]");
-	v = calloc(l->w[0].count, sizeof *v);
-	assert_int_equal(h5k_read(f, l, &l->w[0], v, err, sizeof err), 0);
-	assert_true(isfinite(v[0]) && v[0] != 0);
-	free(v);
+	assert_true(read_first(f, l, &l->w[0]) != 0);
 	h5k_close(f);
 }
 

@@ -4,14 +4,22 @@
  * table (-o FILE) and prints it.  Exits 0 with "SKIP: reason" when the
  * backend cannot be opened (no GPU).
  *
- * usage: bench_cuda [--backend NAME] [--precision fp32|tf32]... [--train N]...
- *                   [--infer N]... [--time S] [--deterministic] [-o FILE]
+ * Steps go through nn_train_step / nn_infer, so on cuda they replay CUDA
+ * graphs; the smallest training and inference batches are measured again
+ * with graphs off, to show what the graphs save.
+ *
+ * usage: bench_cuda [--backend NAME] [--precision P]... [--train N]...
+ *                   [--infer N]... [--time S] [--deterministic] [--no-graph-rows]
+ *                   [-o FILE]
  *   --backend NAME     cuda (default), cpu, ref
- *   --precision P      fp32 and/or tf32 (repeatable; default both)
+ *   --precision P      fp32, tf32, bf16, fp16 (repeatable; default all four;
+ *                      cpu and ref: fp32 only)
  *   --train N          training batch sizes (repeatable; default 5 32 128)
  *   --infer N          inference batch sizes (repeatable; default 1 32 256)
- *   --time S           seconds measured per row, after 2 warm-up steps (default 2)
+ *   --time S           seconds measured per row, after 3 warm-up steps
+ *                      (eager, capture, first replay; default 2)
  *   --deterministic    deterministic cuDNN algorithms only
+ *   --no-graph-rows    skip the graphs-off rows
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +34,8 @@
 
 struct opts {
 	const char *backend, *out;
-	int prec[2], nprec;
+	int prec[4], nprec;
+	int graph_rows;
 	int train[MAXN], ntrain, infer[MAXN], ninfer;
 	double time;
 	int deterministic;
@@ -44,8 +53,9 @@ now(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_cuda [--backend NAME] [--precision fp32|tf32]... [--train N]...\n"
-	        "                  [--infer N]... [--time S] [--deterministic] [-o FILE]\n");
+	fprintf(stderr, "usage: bench_cuda [--backend NAME] [--precision fp32|tf32|bf16|fp16]...\n"
+	        "                  [--train N]... [--infer N]... [--time S] [--deterministic]\n"
+	        "                  [--no-graph-rows] [-o FILE]\n");
 	exit(2);
 }
 
@@ -63,10 +73,11 @@ posint(const char *s)
 static void
 parse(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){ .backend = "cuda", .time = 2 };
+	*o = (struct opts){ .backend = "cuda", .time = 2, .graph_rows = 1 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--deterministic")) { o->deterministic = 1; continue; }
+		if (!strcmp(a, "--no-graph-rows")) { o->graph_rows = 0; continue; }
 		if (!v)
 			usage();
 		i++;
@@ -75,8 +86,8 @@ parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(a, "--time")) o->time = atof(v);
 		else if (!strcmp(a, "--train") && o->ntrain < MAXN) o->train[o->ntrain++] = posint(v);
 		else if (!strcmp(a, "--infer") && o->ninfer < MAXN) o->infer[o->ninfer++] = posint(v);
-		else if (!strcmp(a, "--precision") && o->nprec < 2 && (!strcmp(v, "fp32") || !strcmp(v, "tf32")))
-			o->prec[o->nprec++] = !strcmp(v, "tf32");
+		else if (!strcmp(a, "--precision") && o->nprec < 4 && nn_precision_parse(v) >= 0)
+			o->prec[o->nprec++] = nn_precision_parse(v);
 		else usage();
 	}
 	if (!o->ntrain && !o->ninfer) {
@@ -85,7 +96,9 @@ parse(int argc, char **argv, struct opts *o)
 		memcpy(o->infer, f, sizeof f); o->ninfer = 3;
 	}
 	if (!o->nprec) {
-		o->prec[0] = 0; o->prec[1] = 1; o->nprec = 2;
+		for (int p = 0; p < 4; p++)
+			o->prec[p] = p;
+		o->nprec = strcmp(o->backend, "cuda") ? 1 : 4;
 	}
 }
 
@@ -119,19 +132,18 @@ measure(struct nn_backend *be, int batch, int training, double secs, char *err, 
 		goto out;
 	}
 	for (;;) {
-		if (it == 2)
-			t0 = now();     /* two warm-up steps: algorithm choice, allocations */
-		if (nn_forward(m, NN_IN_U8, x, batch, training) < 0 ||
-		    (training ? nn_backward(m, y, NULL, &loss, prob) < 0 || nn_step(m, &adam) < 0
-		              : nn_predict(m, prob) < 0)) {
+		if (it == 3)
+			t0 = now();     /* warm-up: algorithms, allocations, graph capture */
+		if (training ? nn_train_step(m, NN_IN_U8, x, batch, y, NULL, &adam, &loss, prob) < 0
+		             : nn_infer(m, NN_IN_U8, x, batch, prob) < 0) {
 			snprintf(err, len, "%s", nn_error(m));
 			goto out;
 		}
 		it++;
-		if (it >= 5 && now() - t0 >= secs)
+		if (it >= 6 && now() - t0 >= secs)
 			break;
 	}
-	rate = (double)(it - 2) * batch / (now() - t0);
+	rate = (double)(it - 3) * batch / (now() - t0);
 out:
 	nn_model_free(m);
 	free(x);
@@ -149,6 +161,34 @@ emit(FILE *f, const char *line)
 	fflush(stdout);
 }
 
+/* The rows of one backend (a precision, graphs on or off). */
+static int
+rows(struct nn_backend *be, const struct opts *o, int prec, int graphs, FILE *f)
+{
+	char line[640], err[256];
+	int rc = 0;
+
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < (t ? o->ninfer : o->ntrain); i++) {
+			int b = t ? o->infer[i] : o->train[i];
+			double r;
+			if (!graphs && i > 0)
+				break;          /* graphs off: the smallest batch only */
+			r = measure(be, b, !t, o->time, err, sizeof err);
+			rc |= r < 0;
+			if (r < 0)
+				snprintf(line, sizeof line, "| %s | %s | %s | %d | failed: %s |\n",
+				         nn_precision_name(prec), graphs ? "on" : "off",
+				         t ? "infer" : "train", b, err);
+			else
+				snprintf(line, sizeof line, "| %s | %s | %s | %d | %.1f |\n",
+				         nn_precision_name(prec), graphs ? "on" : "off",
+				         t ? "infer" : "train", b, r);
+			emit(f, line);
+		}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -163,34 +203,23 @@ main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(line, sizeof line, "# InceptionV3 299x299x3 on backend %s%s\n\n"
-	         "| precision | mode | batch | images/s |\n|---|---|---|---|\n",
+	         "| precision | graphs | mode | batch | images/s |\n|---|---|---|---|---|\n",
 	         o.backend, o.deterministic ? " (deterministic)" : "");
 	emit(f, line);
-	for (int p = 0; p < o.nprec; p++) {
-		struct nn_backend_opts bo = { .deterministic = o.deterministic, .precision = o.prec[p] };
-		struct nn_backend *be = nn_backend_open(o.backend, &bo, err, sizeof err);
-		const char *pn = o.prec[p] ? "tf32" : "fp32";
-		if (!be) {
-			snprintf(line, sizeof line, "SKIP: %s\n", err);
-			emit(f, line);
-			break;
-		}
-		for (int t = 0; t < 2; t++)
-			for (int i = 0; i < (t ? o.ninfer : o.ntrain); i++) {
-				int b = t ? o.infer[i] : o.train[i];
-				double r = measure(be, b, !t, o.time, err, sizeof err);
-				if (r < 0) {
-					snprintf(line, sizeof line, "| %s | %s | %d | failed: %s |\n", pn,
-					         t ? "infer" : "train", b, err);
-					rc = 1;
-				} else {
-					snprintf(line, sizeof line, "| %s | %s | %d | %.1f |\n", pn,
-					         t ? "infer" : "train", b, r);
-				}
+	for (int p = 0; p < o.nprec; p++)
+		for (int g = 1; g >= (o.graph_rows ? 0 : 1); g--) {
+			struct nn_backend_opts bo = { .deterministic = o.deterministic,
+			                              .precision = o.prec[p], .graphs = g ? 1 : -1 };
+			struct nn_backend *be = nn_backend_open(o.backend, &bo, err, sizeof err);
+			if (!be) {
+				snprintf(line, sizeof line, "SKIP: %s\n", err);
 				emit(f, line);
+				goto done;
 			}
-		be->close(be);
-	}
+			rc |= rows(be, &o, o.prec[p], g, f);
+			be->close(be);
+		}
+done:
 	if (f && fclose(f) != 0) {
 		perror(o.out);
 		rc = 1;

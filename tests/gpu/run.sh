@@ -4,11 +4,13 @@
 # (well inside 10 minutes on an H100/H200):
 #   1. nvidia-smi                         -> OUTDIR/nvidia-smi.txt
 #   2. build with CUDA=1 (or use the prebuilt copy, see below) -> OUTDIR/build.log
-#   3. test_nn_cuda: every op vs ref      -> OUTDIR/test_nn_cuda.log
+#   3. test_nn_cuda: every op vs ref in fp32/tf32/bf16/fp16, loss scaling,
+#      graph replay == eager      -> OUTDIR/test_nn_cuda.log
 #   4. bench_cuda: InceptionV3 images/s, training at batch 5/32/128 and
-#      inference at 1/32/256, fp32 and tf32 -> OUTDIR/bench_cuda.md
-#   5. PyTorch's InceptionV3 at the same settings, if python3 has torch
-#      -> OUTDIR/torch.md
+#      inference at 1/32/256, in fp32, tf32, bf16 and fp16, CUDA graphs on,
+#      plus graphs off at batch 5 (train) and 1 (infer) -> OUTDIR/bench_cuda.md
+#   5. PyTorch's InceptionV3 at the same settings (channels_last; AMP for
+#      bf16/fp16), if python3 has torch -> OUTDIR/torch.md
 #   6. a summary                          -> OUTDIR/summary.txt
 # Exit status: 1 if the build or test_nn_cuda failed, else 0.
 #
@@ -55,19 +57,19 @@ else
 	summary "build: prebuilt $B"
 fi
 
-TEST_VERBOSE=1 timeout 240 "$B/tests/test_nn_cuda" > "$out/test_nn_cuda.log" 2>&1
+TEST_VERBOSE=1 timeout 180 "$B/tests/test_nn_cuda" > "$out/test_nn_cuda.log" 2>&1
 test_rc=$?
 summary "test_nn_cuda: rc=$test_rc ($((SECONDS - t0)) s)"
 grep -E "SKIP|FAILED|PASSED|error .* >" "$out/test_nn_cuda.log" | head -20 | tee -a "$out/summary.txt"
 
-timeout 300 "$B/bench/bench_cuda" --time 2 -o "$out/bench_cuda.md" > "$out/bench.log" 2>&1
+timeout 300 "$B/bench/bench_cuda" --time 1.5 -o "$out/bench_cuda.md" > "$out/bench.log" 2>&1
 summary "bench_cuda: rc=$? ($((SECONDS - t0)) s)"
 cat "$out/bench_cuda.md" >> "$out/summary.txt" 2>/dev/null
 cat "$out/bench.log" >> "$out/build.log"; rm -f "$out/bench.log"
 
 if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/dev/null &&
-   [ $((SECONDS - t0)) -lt 420 ]; then
-	timeout 150 python3 tests/gpu/torch_bench.py > "$out/torch.md" 2>&1
+   [ $((SECONDS - t0)) -lt 450 ]; then
+	timeout 120 python3 tests/gpu/torch_bench.py 1 > "$out/torch.md" 2>&1
 	summary "torch: rc=$? ($((SECONDS - t0)) s)"
 	cat "$out/torch.md" >> "$out/summary.txt"
 else

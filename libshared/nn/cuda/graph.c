@@ -213,9 +213,11 @@ cu_slot(struct cu_state *st, const void *val, size_t size)
 {
 	int k = st->nslot, n = (int)((size + 7) / 8);
 
-	st->nslot += n;
-	if (st->gmode == CU_EAGER)
+	if (st->gmode == CU_EAGER) {
+		st->nslot += st->cur ? n : 0;   /* a warm-up counts */
 		return NULL;
+	}
+	st->nslot += n;
 	if (st->nslot > st->cap_slot) {
 		cu_capture_failed = 1;  /* capture: the warm-up saw fewer; replay: checked at the end */
 		return NULL;
@@ -227,11 +229,13 @@ cu_slot(struct cu_state *st, const void *val, size_t size)
 const void *
 cu_stage(struct cu_state *st, const void *src, size_t size)
 {
-	size_t off = st->stage_off;
+	size_t off = st->stage_off, n = (size + 63) & ~(size_t)63;
 
-	st->stage_off += (size + 63) & ~(size_t)63;
-	if (st->gmode == CU_EAGER)
+	if (st->gmode == CU_EAGER) {
+		st->stage_off += st->cur ? n : 0;
 		return NULL;
+	}
+	st->stage_off += n;
 	if (st->stage_off > st->cap_stage) {
 		cu_capture_failed = 1;
 		return NULL;

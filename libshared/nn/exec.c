@@ -467,16 +467,22 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 	return 0;
 }
 
-int
-nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs)
+void
+nn_read_results(struct nn_model *m, float *loss, float *probs)
 {
-	if (nn_backward_ops(m, y, w) < 0)
-		return -1;
 	if (loss)
 		m->be->download(m->be, loss, m->loss, sizeof *loss);
 	if (probs)
 		m->be->download(m->be, probs, m->prob,
 		                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+}
+
+int
+nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs)
+{
+	if (nn_backward_ops(m, y, w) < 0)
+		return -1;
+	nn_read_results(m, loss, probs);
 	return 0;
 }
 
@@ -493,8 +499,7 @@ nn_predict(struct nn_model *m, float *probs)
 {
 	if (nn_predict_ops(m) < 0)
 		return -1;
-	m->be->download(m->be, probs, m->prob,
-	                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	nn_read_results(m, NULL, probs);
 	return 0;
 }
 

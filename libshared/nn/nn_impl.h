@@ -113,6 +113,8 @@ int nn_output_check(struct nn_model *m);
  * so that a step's ops can be bracketed by the backend's step hooks. */
 int nn_backward_ops(struct nn_model *m, const float *y, const float *w);
 int nn_predict_ops(struct nn_model *m);
+/* Reads the last loss and probabilities back (each may be NULL). */
+void nn_read_results(struct nn_model *m, float *loss, float *probs);
 /* Profiling marks: start an op's clock; charge the time since to kind. */
 void nn_prof_mark(struct nn_model *m);
 void nn_prof_add(struct nn_model *m, int kind);

@@ -89,11 +89,7 @@ nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
 	}
 	if (rc < 0)
 		return -1;
-	if (loss)
-		m->be->download(m->be, loss, m->loss, sizeof *loss);
-	if (probs)
-		m->be->download(m->be, probs, m->prob,
-		                (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	nn_read_results(m, loss, probs);
 	return 0;
 }
 
@@ -113,7 +109,7 @@ nn_infer(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, float *p
 	}
 	if (rc < 0)
 		return -1;
-	m->be->download(m->be, probs, m->prob, (size_t)m->n * nn_output_size(m) * sizeof *probs);
+	nn_read_results(m, NULL, probs);
 	return 0;
 }
 

@@ -17,8 +17,9 @@
  * bf16/fp16: the plan is "packed": x and dy are cast into dense half
  * copies, the kernel comes from the cache in half, cuDNN accumulates in
  * fp32 (compute type float, tensor cores), and y, dx and dw come back
- * through half buffers into fp32, honouring beta.  With fp16 loss scaling
- * the weight gradients are checked for inf/NaN (amp.cu).
+ * through half buffers into fp32, honouring beta.  A shape for which cuDNN
+ * offers no half algorithm runs in fp32 (TF32 allowed).  With fp16 loss
+ * scaling the weight gradients are checked for inf/NaN (amp.cu).
  *
  * Staged mode: cuDNN pads symmetrically, TF 'same' with an odd total puts
  * the extra cell at the bottom/right.  When cuDNN's output size differs
@@ -40,6 +41,7 @@ struct cu_plan {
 	int staged;
 	int packed;                     /* staged, or half: dense copies of x, y */
 	int dt;                         /* enum cu_dtype of the cuDNN tensors */
+	int f32;                        /* half precision found no algorithm: fp32 */
 	int ph, pw;                     /* staged: padded input size */
 	cudnnTensorDescriptor_t xd, yd;
 	cudnnFilterDescriptor_t wd;
@@ -78,7 +80,7 @@ describe(struct cu_state *st, struct cu_plan *pl, int staged)
 	const struct nn_conv *p = &pl->key;
 
 	pl->staged = staged;
-	pl->dt = cu_gemm_dtype(st);
+	pl->dt = pl->f32 ? CU_F32 : cu_gemm_dtype(st);
 	pl->packed = staged || pl->dt != CU_F32;
 	pl->ph = staged ? (p->oh - 1) * p->sh + p->kh : p->ih;
 	pl->pw = staged ? (p->ow - 1) * p->sw + p->kw : p->iw;
@@ -258,6 +260,14 @@ plan_get(struct cu_state *st, const struct nn_conv *p, int dir)
 		if (choose_dir(st, pl, dir) == 0)
 			return pl;
 	}
+	if (pl->dt != CU_F32) {         /* bf16/fp16 unsupported for this shape */
+		pl->f32 = 1;
+		describe(st, pl, 0);
+		if (!direct_ok(pl))
+			describe(st, pl, 1);
+		if (choose_dir(st, pl, dir) == 0)
+			return pl;
+	}
 	no_algo(p, dir);
 	return NULL;
 }
@@ -377,11 +387,12 @@ cu_conv_fwd(struct nn_backend *be, const struct nn_conv *p,
 	cudnnStatus_t s;
 
 	CU_REPLAY_RETURN(st);
-	if (!(pl = plan_get(st, p, FWD)) || !(wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1)))
+	if (!(pl = plan_get(st, p, FWD)) ||
+	    !(wt = cu_weights(st, pl->dt, w, p->kh, p->kw, p->ic, p->oc, 1)))
 		return;
 	s = run_fwd(st, pl, x, wt, y);
 	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, FWD) == 0) {
-		wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1);
+		wt = cu_weights(st, pl->dt, w, p->kh, p->kw, p->ic, p->oc, 1);
 		s = run_fwd(st, pl, x, wt, y);
 	}
 	CUDNN_CHECK(s);
@@ -399,7 +410,8 @@ cu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p,
 	cudnnStatus_t s;
 
 	CU_REPLAY_RETURN(st);
-	if (!(pl = plan_get(st, p, BWD_DATA)) || !(wt = cu_weights(st, w, p->kh, p->kw, p->ic, p->oc, 1)))
+	if (!(pl = plan_get(st, p, BWD_DATA)) ||
+	    !(wt = cu_weights(st, pl->dt, w, p->kh, p->kw, p->ic, p->oc, 1)))
 		return;
 	s = run_bwd_data(st, pl, dy, wt, dx, beta);
 	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, BWD_DATA) == 0)

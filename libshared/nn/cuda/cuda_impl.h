@@ -92,7 +92,8 @@ struct cu_wc {
 	size_t n;               /* elements */
 	int ohwi, dt;           /* layout, enum cu_dtype */
 	void *buf;
-	unsigned long gen;      /* st->wgen when converted; 0: stale */
+	unsigned long gen;      /* st->wgen + 1 when converted; 0: stale */
+	unsigned long cap;      /* the capture that converts it (cap_id) */
 };
 
 struct cu_state {
@@ -124,6 +125,7 @@ struct cu_state {
 
 	/* CUDA graphs (graph.c) */
 	int graphs;             /* 1: step hooks capture and replay */
+	unsigned long cap_id;   /* counts captures */
 	int gmode;              /* enum cu_gmode of the step in progress */
 	unsigned long mem_gen;  /* bumped by every (re)allocation graphs may use */
 	struct cu_graph *graph, *cur;
@@ -181,9 +183,10 @@ void cu_graph_free(struct cu_state *st);
 
 /* --- wcache.c --- */
 /* The weights w (HWIO conv kernel kh,kw,ic,oc; or dense (in,out) with
- * kh = kw = 1, ohwi = 0) in the GEMM element type, conv kernels in OHWI;
+ * kh = kw = 1, ohwi = 0) in element type dt, conv kernels in OHWI;
  * converted at most once per write generation (always, when capturing). */
-const void *cu_weights(struct cu_state *st, const float *w, int kh, int kw, int ic, int oc, int ohwi);
+const void *cu_weights(struct cu_state *st, int dt, const float *w, int kh, int kw, int ic,
+                       int oc, int ohwi);
 /* Forgets the copies of weights in [p, p+size) (written), or all of them
  * (size 0: memory was freed). */
 void cu_wcache_touch(struct cu_state *st, const void *p, size_t size);

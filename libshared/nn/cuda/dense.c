@@ -49,7 +49,7 @@ cu_dense_fwd(struct nn_backend *be, const struct nn_dense *p,
 	if (p->in <= 0) {
 		CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)p->n * p->out * sizeof(float), st->stream));
 	} else if (cu_half(st)) {
-		const void *wh = cu_weights(st, w, 1, 1, p->in, p->out, 0);
+		const void *wh = cu_weights(st, cu_gemm_dtype(st), w, 1, 1, p->in, p->out, 0);
 		const void *xh = half_copy(st, CU_XPACK, x, p->n, p->in);
 		gemm_half(st, CUBLAS_OP_N, CUBLAS_OP_N, p->out, p->n, p->in, wh, p->out, xh, p->in,
 		          &zero, y, p->out);
@@ -69,7 +69,7 @@ bwd_half(struct cu_state *st, const struct nn_dense *p, const float *x, const fl
 	const void *xh = half_copy(st, CU_XPACK, x, p->n, p->in);
 
 	if (dx) {
-		const void *wh = cu_weights(st, w, 1, 1, p->in, p->out, 0);
+		const void *wh = cu_weights(st, cu_gemm_dtype(st), w, 1, 1, p->in, p->out, 0);
 		gemm_half(st, CUBLAS_OP_T, CUBLAS_OP_N, p->in, p->n, p->out, wh, p->out, dyh, p->out,
 		          &beta, dx, p->in);
 	}

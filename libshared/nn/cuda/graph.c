@@ -101,6 +101,7 @@ begin_capture(struct cu_state *st, struct cu_graph *g)
 	}
 	cu_capturing = 1;
 	st->gmode = CU_CAPTURE;
+	st->cap_id++;
 	if (st->cap_slot)
 		CUDA_CHECK(cudaMemcpyAsync(st->dslot, st->hslot, (size_t)st->cap_slot * 8,
 		                           cudaMemcpyHostToDevice, st->stream));

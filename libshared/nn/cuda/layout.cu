@@ -11,7 +11,8 @@
 template <typename T> __device__ static inline T to_t(float v);
 template <> __device__ inline float to_t<float>(float v) { return v; }
 template <> __device__ inline __half to_t<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ inline __nv_bfloat16 to_t<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ inline __nv_bfloat16
+to_t<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 __device__ static inline float to_f(float v) { return v; }
 __device__ static inline float to_f(__half v) { return __half2float(v); }
 __device__ static inline float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }

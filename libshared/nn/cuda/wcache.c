@@ -5,9 +5,11 @@
  * the converted tensor and the write generation it was made at: adam and
  * sgd bump st->wgen (they may write any parameter); upload, zero and free
  * make the entries they overlap stale.  While a step is captured into a
- * graph the conversion is captured too, whatever the generation: a graph
- * replays after weight updates it cannot see.  Entries are allocated when
- * first asked for, which a graph's warm-up step does (mem_gen).
+ * graph the conversion is captured too (once per tensor and step),
+ * whatever the generation: a graph replays after weight updates it cannot
+ * see; the entry counts as stale afterwards (the graph may never run).
+ * Entries are allocated when first asked for, which a graph's warm-up
+ * step does (mem_gen).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,14 +49,19 @@ entry(struct cu_state *st, const float *w, size_t n, int ohwi, int dt)
 }
 
 const void *
-cu_weights(struct cu_state *st, const float *w, int kh, int kw, int ic, int oc, int ohwi)
+cu_weights(struct cu_state *st, int dt, const float *w, int kh, int kw, int ic, int oc, int ohwi)
 {
 	size_t n = (size_t)kh * kw * ic * oc;
-	struct cu_wc *e = entry(st, w, n, ohwi, cu_gemm_dtype(st));
+	struct cu_wc *e = entry(st, w, n, ohwi, dt);
 
 	if (!e)
 		return NULL;
-	if (e->gen != st->wgen + 1 || st->gmode == CU_CAPTURE) {
+	if (st->gmode == CU_CAPTURE) {          /* runs at each launch, or never */
+		if (e->cap != st->cap_id)       /* once per step: weights change after */
+			cu_launch_convert_w(st, e->dt, w, e->buf, kh, kw, ic, oc, ohwi);
+		e->cap = st->cap_id;
+		e->gen = 0;
+	} else if (e->gen != st->wgen + 1) {
 		cu_launch_convert_w(st, e->dt, w, e->buf, kh, kw, ic, oc, ohwi);
 		e->gen = st->wgen + 1;  /* 0 stays "stale" */
 	}

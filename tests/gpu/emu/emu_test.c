@@ -38,7 +38,7 @@ const void *cu_stage(struct cu_state *st, const void *src, size_t size) { return
 void cu_no_graph(struct cu_state *st, const char *what) {}
 static void *e_alloc(struct nn_backend *be, size_t s) { return calloc(1, s ? s : 64); }
 static void e_free(struct nn_backend *be, void *p) { free(p); }
-static void e_up(struct nn_backend *be, void *d, const void *s, size_t n) { memcpy(d, s, n); }
+static void e_up(struct nn_backend *be, void *d, const void *s, size_t n) { memmove(d, s, n); cu_wcache_touch(be->impl, d, n); }
 static void e_zero(struct nn_backend *be, void *d, size_t n) { memset(d, 0, n); }
 static void e_sync(struct nn_backend *be) {}
 static void e_close(struct nn_backend *be) {}
@@ -173,6 +173,46 @@ test_finite(void **state)
 	free(st.amp);
 }
 
+/* The weight cache converts once per write generation: a write it is not
+ * told about is not seen; adam, upload and free are; a capture converts
+ * once per step, whatever the generation, and leaves the copy stale. */
+static void
+test_wcache(void **state)
+{
+	struct nn_backend_opts o = { .precision = NN_PREC_FP32 };
+	char err[64];
+	struct nn_backend *be = nn_cuda_open(&o, err, sizeof err);
+	struct cu_state *st = be->impl;
+	float w[2 * 3 * 4] = { 0 }, g[24] = { 0 }, m[24] = { 0 }, v[24] = { 0 };
+	const float *c;
+
+#define W(i) (c = cu_weights(st, CU_F32, w, 1, 2, 3, 4, 0), c[i])
+	w[5] = 1;
+	assert_true(W(5) == 1);
+	w[5] = 2;                       /* behind the cache's back */
+	assert_true(W(5) == 1);
+	be->adam(be, 24, w, g, m, v, 0, 0.9f, 0.999f, 1e-7f, 0);     /* bumps the generation */
+	assert_true(W(5) == 2);
+	w[5] = 3;
+	be->upload(be, w + 4, w + 4, 8);        /* overlaps: stale */
+	assert_true(W(5) == 3);
+	w[5] = 4;
+	be->upload(be, g, g, 4);                /* another tensor */
+	assert_true(W(5) == 3);
+	st->gmode = CU_CAPTURE;
+	st->cap_id++;
+	assert_true(W(5) == 4);                 /* converted in the capture */
+	w[5] = 5;
+	assert_true(W(5) == 4);                 /* once per captured step */
+	st->gmode = CU_EAGER;
+	assert_true(W(5) == 5);                 /* stale after a capture */
+	assert_int_equal(st->nwc, 1);
+	assert_true(cu_weights(st, CU_F32, w, 2, 1, 3, 4, 1) != c);    /* OHWI: its own copy */
+	assert_int_equal(st->nwc, 2);
+#undef W
+	cu_wcache_free(st);
+}
+
 /* Kernels reading their per-step scalars from graph slots. */
 static void
 test_slots(void **state)
@@ -202,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_casts),
 		cmocka_unit_test(test_finite),
 		cmocka_unit_test(test_slots),
+		cmocka_unit_test(test_wcache),
 		cmocka_unit_test(test_amp),
 	};
 	struct nn_backend_opts o = { 0 };

@@ -184,7 +184,7 @@ cpu_free(struct nn_backend *be, void *p)
 static void
 cpu_upload(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
-	cpu_of(be)->gen++;
+	cpu_wcopy_touch(cpu_of(be), dst, size);
 	memcpy(dst, src, size);
 }
 
@@ -197,7 +197,7 @@ cpu_download(struct nn_backend *be, void *dst, const void *src, size_t size)
 static void
 cpu_zero(struct nn_backend *be, void *p, size_t size)
 {
-	cpu_of(be)->gen++;
+	cpu_wcopy_touch(cpu_of(be), p, size);
 	memset(p, 0, size);
 }
 
@@ -212,7 +212,7 @@ cpu_close(struct nn_backend *be)
 {
 	struct cpu *c;
 	struct cpu_entry *e, *next;
-	int i;
+	int i, j;
 
 	if (be == NULL)
 		return;
@@ -222,6 +222,8 @@ cpu_close(struct nn_backend *be)
 			next = e->next;
 			exe_free(&e->main);
 			exe_free(&e->wre);
+			for (j = 0; j < CPU_NIO; j++)
+				exe_free(&e->io[j]);
 			free(e);
 		}
 	}
@@ -235,6 +237,22 @@ cpu_close(struct nn_backend *be)
 	free(be);
 }
 
+/* RADPIPE_CPU_LAYOUT: nhwc, blocked or auto (the default). */
+static int
+cpu_layout_env(void)
+{
+	const char *s = getenv("RADPIPE_CPU_LAYOUT");
+
+	if (s == NULL || *s == '\0' || strcmp(s, "auto") == 0)
+		return CPU_LAYOUT_AUTO;
+	if (strcmp(s, "nhwc") == 0)
+		return CPU_LAYOUT_NHWC;
+	if (strcmp(s, "blocked") == 0)
+		return CPU_LAYOUT_BLOCKED;
+	warnx("cpu backend: RADPIPE_CPU_LAYOUT=%s: not nhwc, blocked or auto; using auto", s);
+	return CPU_LAYOUT_AUTO;
+}
+
 struct nn_backend *
 nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 {
@@ -245,6 +263,7 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	c = xcalloc(1, sizeof *c);
 	c->threads = o != NULL && o->threads > 0 ? o->threads : omp_get_num_procs();
 	omp_set_num_threads(c->threads);
+	c->layout = cpu_layout_env();
 	if ((s = dnnl_engine_create(&c->eng, dnnl_cpu, 0)) != dnnl_success ||
 	    (s = dnnl_stream_create(&c->strm, c->eng, dnnl_stream_default_flags)) != dnnl_success) {
 		snprintf(err, errlen, "cpu backend: oneDNN: %s", dnnl_status2str(s));

@@ -13,9 +13,11 @@
 #include "nn/backend.h"
 #include "nn/cpu_impl.h"
 
-/* The descriptors of a convolution, oneDNN style. */
+/* The descriptors of a convolution, oneDNN style: x and y as the
+ * primitive sees them (dense NHWC, or "any" to let oneDNN block them),
+ * ux and uy as the caller holds them (NHWC with pixel strides x_ld, y_ld). */
 struct conv_geom {
-	dnnl_memory_desc_t x, w, hwio, b, y;
+	dnnl_memory_desc_t x, w, hwio, b, y, ux, uy;
 	dnnl_dims_t st, pl, pr;
 };
 
@@ -27,13 +29,27 @@ pad_after(int in, int out, int k, int s, int before)
 	return r > 0 ? r : 0;
 }
 
+/* NHWC {n, ch, h, w} with pixel stride ld. */
 static void
-conv_geom(const struct nn_conv *p, struct conv_geom *g)
+md_strided(dnnl_memory_desc_t *md, int n, int ch, int h, int w, int ld)
+{
+	dnnl_dims_t d = { n, ch, h, w };
+	dnnl_dims_t s = { (dnnl_dim_t)h * w * ld, 1, (dnnl_dim_t)w * ld, ld };
+
+	DNNL_CHECK(dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
+}
+
+static void
+conv_geom(const struct nn_conv *p, int blocked, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
+	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
+	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
 
-	cpu_md_nhwc(&g->x, p->n, p->ic, p->ih, p->iw);
-	cpu_md_nhwc(&g->y, p->n, p->oc, p->oh, p->ow);
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->x, 4, xd, dnnl_f32, t));
+	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->y, 4, yd, dnnl_f32, t));
+	md_strided(&g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
+	md_strided(&g->uy, p->n, p->oc, p->oh, p->ow, p->y_ld);
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->w, 4, wd, dnnl_f32, dnnl_format_tag_any));
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->hwio, 4, wd, dnnl_f32, dnnl_hwio));
 	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->b, 1, bd, dnnl_f32, dnnl_a));
@@ -77,6 +93,18 @@ conv_bwd_pd(struct cpu *c, struct conv_geom *g, int op, int bias, const_dnnl_pri
 	return pd;
 }
 
+/* The primitive's own x and y descriptors (what oneDNN chose for "any"). */
+static void
+conv_chosen(const_dnnl_primitive_desc_t pd, int op, struct conv_geom *g)
+{
+	int fwd = op == CPU_CONV_FWD, bwd_w = op == CPU_CONV_BWD_WEIGHTS;
+
+	g->x = *dnnl_primitive_desc_query_md(pd, fwd || bwd_w ?
+	    dnnl_query_src_md : dnnl_query_diff_src_md, 0);
+	g->y = *dnnl_primitive_desc_query_md(pd, fwd ?
+	    dnnl_query_dst_md : dnnl_query_diff_dst_md, 0);
+}
+
 /* Adds the primitive's arguments in the order the ops pass pointers. */
 static void
 conv_args(struct cpu *c, struct cpu_entry *e, struct conv_geom *g, int op, int bias)
@@ -106,38 +134,95 @@ conv_args(struct cpu *c, struct cpu_entry *e, struct conv_geom *g, int op, int b
 	}
 }
 
-/* The reorder between HWIO and the primitive's weights layout, if any. */
+/* x: a reorder from -> to (adding to what to holds when sum), or nothing
+ * when the layouts agree and there is nothing to add. */
 static void
-conv_reorder(struct cpu *c, struct cpu_entry *e, struct conv_geom *g, int op)
+reorder_init(struct cpu *c, struct cpu_exe *x, const dnnl_memory_desc_t *from,
+    const dnnl_memory_desc_t *to, int sum)
 {
-	const dnnl_memory_desc_t *from, *to;
 	dnnl_primitive_desc_t pd;
 	dnnl_primitive_attr_t a;
+	dnnl_post_ops_t po;
 
-	if (dnnl_memory_desc_equal(&e->wmd, &g->hwio))
+	if (!sum && dnnl_memory_desc_equal(from, to))
 		return;
-	from = op == CPU_CONV_BWD_WEIGHTS ? &e->wmd : &g->hwio;
-	to = op == CPU_CONV_BWD_WEIGHTS ? &g->hwio : &e->wmd;
 	a = cpu_attr();
+	if (sum) {
+		DNNL_CHECK(dnnl_post_ops_create(&po));
+		DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
+		DNNL_CHECK(dnnl_primitive_attr_set_post_ops(a, po));
+		DNNL_CHECK(dnnl_post_ops_destroy(po));
+	}
 	DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, a));
-	cpu_exe_init(c, &e->wre, pd);
-	cpu_exe_arg(c, &e->wre, DNNL_ARG_SRC, from);
-	cpu_exe_arg(c, &e->wre, DNNL_ARG_DST, to);
+	cpu_exe_init(c, x, pd);
+	cpu_exe_arg(c, x, DNNL_ARG_FROM, from);
+	cpu_exe_arg(c, x, DNNL_ARG_TO, to);
 	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
 	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
 }
 
-/* The cached primitive of convolution op on p (bias: with bias or db). */
+/* The reorders between the caller's activations and the primitive's:
+ * weights (HWIO <-> wmd) and activations (strided NHWC <-> chosen). */
+static void
+conv_reorders(struct cpu *c, struct cpu_entry *e, struct conv_geom *g, int op, int acc)
+{
+	if (op == CPU_CONV_BWD_WEIGHTS)
+		reorder_init(c, &e->wre, &e->wmd, &g->hwio, 0);
+	else
+		reorder_init(c, &e->wre, &g->hwio, &e->wmd, 0);
+	switch (op) {
+	case CPU_CONV_FWD:
+		reorder_init(c, &e->io[CPU_IO_IN0], &g->ux, &g->x, 0);
+		reorder_init(c, &e->io[CPU_IO_OUT], &g->y, &g->uy, 0);
+		e->iosize[CPU_IO_IN0] = dnnl_memory_desc_get_size(&g->x);
+		e->iosize[CPU_IO_OUT] = dnnl_memory_desc_get_size(&g->y);
+		break;
+	case CPU_CONV_BWD_DATA:
+		reorder_init(c, &e->io[CPU_IO_IN0], &g->uy, &g->y, 0);
+		reorder_init(c, &e->io[CPU_IO_OUT], &g->x, &g->ux, acc);
+		e->iosize[CPU_IO_IN0] = dnnl_memory_desc_get_size(&g->y);
+		e->iosize[CPU_IO_OUT] = dnnl_memory_desc_get_size(&g->x);
+		break;
+	default:
+		reorder_init(c, &e->io[CPU_IO_IN0], &g->ux, &g->x, 0);
+		reorder_init(c, &e->io[CPU_IO_IN1], &g->uy, &g->y, 0);
+		e->iosize[CPU_IO_IN0] = dnnl_memory_desc_get_size(&g->x);
+		e->iosize[CPU_IO_IN1] = dnnl_memory_desc_get_size(&g->y);
+		break;
+	}
+}
+
+/* Blocked activations for a convolution on p?  CPU_LAYOUT_AUTO blocks
+ * the spatial kernels (3x3, 5x5, 1x7, ...: the blocked kernels run them
+ * 1.1-4x faster, far more than the reorders cost) and the 1x1 kernels on
+ * grids of 17x17 and less; it keeps NHWC for 1x1 kernels on larger grids
+ * (there the reorders cost more than the kernels save: 0.3-0.8x) and for
+ * the 3-channel stem.  Measured per shape with bench_ops, AVX2, oneDNN
+ * 2.6 (bench/results/ops.md). */
+static int
+conv_blocked(const struct cpu *c, const struct nn_conv *p)
+{
+	if (c->layout != CPU_LAYOUT_AUTO)
+		return c->layout == CPU_LAYOUT_BLOCKED;
+	if (p->ic % 8 != 0 || p->oc % 8 != 0)
+		return 0;
+	return p->kh * p->kw > 1 || (long)p->oh * p->ow <= 17 * 17;
+}
+
+/* The cached primitive of convolution op on p (bias: with bias or db;
+ * acc: bwd-data adds to dx). */
 static struct cpu_entry *
-conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias)
+conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 {
 	struct cpu_key k;
 	struct cpu_entry *e;
 	struct conv_geom g;
 	dnnl_primitive_desc_t pd;
 	dnnl_primitive_attr_t a;
+	int blocked = conv_blocked(c, p);
 	int v[] = { p->n, p->ih, p->iw, p->ic, p->oh, p->ow, p->oc, p->kh,
-	            p->kw, p->sh, p->sw, p->pt, p->pl, bias };
+	            p->kw, p->sh, p->sw, p->pt, p->pl, bias, p->x_ld, p->y_ld,
+	            acc, blocked };
 
 	memset(&k, 0, sizeof k);
 	k.op = op;
@@ -146,20 +231,56 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(p, &g);
+	conv_geom(p, blocked, &g);
 	a = cpu_attr();
 	pd = op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) : conv_bwd_pd(c, &g, op, bias, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?
 	    dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
 	e->wsize = dnnl_memory_desc_get_size(&e->wmd);
-	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(pd));
+	conv_chosen(pd, op, &g);
+	snprintf(e->impl, sizeof e->impl, "%s%s", cpu_impl_of(pd),
+	    blocked && !dnnl_memory_desc_equal(&g.x, &g.ux) ? "/blocked" : "");
 	cpu_exe_init(c, &e->main, pd);
 	conv_args(c, e, &g, op, bias);
-	conv_reorder(c, e, &g, op);
+	conv_reorders(c, e, &g, op, acc);
 	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
 	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
 	cpu_insert(c, e);
 	return e;
+}
+
+/* Input activation k of e: the caller's u itself, or its copy in the
+ * primitive's layout (scratch slot). */
+static void *
+io_in(struct cpu *c, struct cpu_entry *e, int k, int slot, const float *u)
+{
+	void *ptr[2];
+
+	if (e->io[k].prim == NULL)
+		return (void *)u;
+	ptr[0] = (void *)u;
+	ptr[1] = cpu_buf(c, slot, e->iosize[k]);
+	cpu_run(c, &e->io[k], ptr);
+	return ptr[1];
+}
+
+/* Where the primitive writes output u: u itself or a scratch slot. */
+static void *
+io_out(struct cpu *c, struct cpu_entry *e, int slot, float *u)
+{
+	if (e->io[CPU_IO_OUT].prim == NULL)
+		return u;
+	return cpu_buf(c, slot, e->iosize[CPU_IO_OUT]);
+}
+
+/* Moves the output from the scratch s to the caller's u (if apart). */
+static void
+io_done(struct cpu *c, struct cpu_entry *e, void *s, float *u)
+{
+	void *ptr[2] = { s, u };
+
+	if (s != u)
+		cpu_run(c, &e->io[CPU_IO_OUT], ptr);
 }
 
 /* The weights at w in the layout e wants: w itself, or a cached copy
@@ -178,6 +299,8 @@ conv_weights(struct cpu *c, struct cpu_entry *e, const float *w)
 	if (wc == NULL) {
 		wc = xcalloc(1, sizeof *wc);
 		wc->w = w;
+		wc->wbytes = (size_t)e->key.v[7] * e->key.v[8] * e->key.v[3] *
+		    e->key.v[6] * sizeof(float);
 		wc->md = e->wmd;
 		wc->buf = xaligned(e->wsize);
 		wc->gen = c->gen - 1;
@@ -191,6 +314,19 @@ conv_weights(struct cpu *c, struct cpu_entry *e, const float *w)
 		wc->gen = c->gen;
 	}
 	return wc->buf;
+}
+
+void
+cpu_wcopy_touch(struct cpu *c, const void *p, size_t size)
+{
+	const struct cpu_wcopy *wc;
+	const char *lo = p, *hi = lo + size;
+
+	for (wc = c->wcopies; wc != NULL; wc = wc->next)
+		if ((const char *)wc->w < hi && (const char *)wc->w + wc->wbytes > lo) {
+			c->gen++;
+			return;
+		}
 }
 
 void
@@ -227,27 +363,17 @@ conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
     const float *w, const float *bias, float *y)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, p, bias != NULL);
-	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
-	const float *xs = x;
-	float *ys = y;
-	void *ptr[4];
+	struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, p, bias != NULL, 0);
+	void *ptr[4], *ys = io_out(c, e, 1, y);
 	int k = 0;
 
-	if (p->x_ld != p->ic) {
-		xs = cpu_buf(c, 0, mx * p->ic * sizeof(float));
-		cpu_pack((float *)xs, x, mx, p->ic, p->x_ld);
-	}
-	if (p->y_ld != p->oc)
-		ys = cpu_buf(c, 1, my * p->oc * sizeof(float));
-	ptr[k++] = (void *)xs;
+	ptr[k++] = io_in(c, e, CPU_IO_IN0, 0, x);
 	ptr[k++] = (void *)conv_weights(c, e, w);
 	if (bias != NULL)
 		ptr[k++] = (void *)bias;
 	ptr[k++] = ys;
 	cpu_run(c, &e->main, ptr);
-	if (ys != y)
-		cpu_unpack(y, p->y_ld, ys, my, p->oc, 0.0f);
+	io_done(c, e, ys, y);
 }
 
 static void
@@ -255,24 +381,14 @@ conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
     const float *w, float *dx, float beta)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, p, 0);
-	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
-	const float *dys = dy;
-	float *dxs = dx;
-	void *ptr[3];
+	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, beta != 0.0f);
+	void *ptr[3], *dxs = io_out(c, e, 0, dx);
 
-	if (p->y_ld != p->oc) {
-		dys = cpu_buf(c, 1, my * p->oc * sizeof(float));
-		cpu_pack((float *)dys, dy, my, p->oc, p->y_ld);
-	}
-	if (p->x_ld != p->ic || beta != 0.0f)
-		dxs = cpu_buf(c, 0, mx * p->ic * sizeof(float));
-	ptr[0] = (void *)dys;
+	ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dy);
 	ptr[1] = (void *)conv_weights(c, e, w);
 	ptr[2] = dxs;
 	cpu_run(c, &e->main, ptr);
-	if (dxs != dx)
-		cpu_unpack(dx, p->x_ld, dxs, mx, p->ic, beta);
+	io_done(c, e, dxs, dx);
 }
 
 static void
@@ -280,25 +396,15 @@ conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
     const float *dy, float *dw, float *db)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, db != NULL);
-	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
-	const float *xs = x, *dys = dy;
+	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, db != NULL, 0);
 	float *dws = dw;
 	void *ptr[4];
 	int k = 0;
 
-	if (p->x_ld != p->ic) {
-		xs = cpu_buf(c, 0, mx * p->ic * sizeof(float));
-		cpu_pack((float *)xs, x, mx, p->ic, p->x_ld);
-	}
-	if (p->y_ld != p->oc) {
-		dys = cpu_buf(c, 1, my * p->oc * sizeof(float));
-		cpu_pack((float *)dys, dy, my, p->oc, p->y_ld);
-	}
 	if (e->wre.prim != NULL)
 		dws = cpu_buf(c, 2, e->wsize);
-	ptr[k++] = (void *)xs;
-	ptr[k++] = (void *)dys;
+	ptr[k++] = io_in(c, e, CPU_IO_IN0, 0, x);
+	ptr[k++] = io_in(c, e, CPU_IO_IN1, 1, dy);
 	ptr[k++] = dws;
 	if (db != NULL)
 		ptr[k++] = db;
@@ -316,9 +422,9 @@ nn_cpu_conv_impl(struct nn_backend *be, const struct nn_conv *p, char *buf, size
 	struct cpu *c = cpu_of(be);
 
 	snprintf(buf, len, "%s | %s | %s",
-	    conv_entry(c, CPU_CONV_FWD, p, 0)->impl,
-	    conv_entry(c, CPU_CONV_BWD_DATA, p, 0)->impl,
-	    conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0)->impl);
+	    conv_entry(c, CPU_CONV_FWD, p, 0, 0)->impl,
+	    conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0)->impl,
+	    conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0)->impl);
 }
 
 void

@@ -15,7 +15,10 @@
  *     change made by one Adam step (lr 1e-4, eps 1e-8).  Gradients go
  *     through 94 batch-normalised layers of a batch of 2 and many ReLU and
  *     max-pool decisions, so they are compared in 2-norm (ref: 0.2 to 1.5 %
- *     in the base, 4e-5 in the head).
+ *     in the base, cpu 0.2 to 2.1 %; both under 4e-5 in the head).  The
+ *     cpu backend used to reach 8 % on conv2d_50: oneDNN's training-mode
+ *     BN sums its batch statistics in float; cpu_norm.c now sums them in
+ *     double, as ref does, and GRAD_TOL was tightened from 1e-1.
  * RADPIPE_PARITY_REF=forward (default) runs only inference on ref,
  * =full the training step too (about a minute), =none skips ref.
  * RADPIPE_PARITY_VERBOSE=1 prints the worst entry of each comparison.
@@ -34,7 +37,8 @@
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
 #define LOSS_TOL 1e-4           /* loss and probabilities, relative */
-#define GRAD_TOL 1e-1           /* gradients: ||diff|| / ||keras|| (ref: <= 1.5e-2) */
+#define GRAD_TOL 4e-2           /* gradients: ||diff|| / ||keras|| (measured: ref
+                                   <= 1.5e-2, cpu <= 2.1e-2) */
 #define STAT_TOL 1e-5           /* moving statistics, relative to max |value| */
 #define STEP_TOL 1e-2           /* Adam's change, relative to its largest (lr) */
 #define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */

@@ -209,13 +209,25 @@ conv_case(const struct conv_case *t)
 	buf_free(&dy); buf_free(&dx); buf_free(&dw); buf_free(&db);
 }
 
+/* Every case in each activation layout the backend can pick for a
+ * convolution (RADPIPE_CPU_LAYOUT, read when the backend opens). */
 static void
 test_conv(void **state)
 {
-	size_t i;
+	static const char *layouts[] = { "nhwc", "blocked", "auto" };
+	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
+	char err[256];
+	size_t i, l;
 
-	for (i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
-		conv_case(&conv_cases[i]);
+	for (l = 0; l < 3; l++) {
+		setenv("RADPIPE_CPU_LAYOUT", layouts[l], 1);
+		cpu->close(cpu);
+		cpu = nn_cpu_open(&o, err, sizeof err);
+		assert_non_null(cpu);
+		for (i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
+			conv_case(&conv_cases[i]);
+	}
+	unsetenv("RADPIPE_CPU_LAYOUT");
 }
 
 /* Weights change between steps: the cached reorder must follow. */
@@ -232,6 +244,13 @@ test_conv_weights_update(void **state)
 	cpu->conv_fwd(cpu, &p, x.c, w.c, NULL, y.c);
 	ref->conv_fwd(ref, &p, x.r, w.r, NULL, y.r);
 	check("conv_fwd after adam", &y, TOL_CONV);
+	/* an upload elsewhere keeps the copy; one into the kernel renews it */
+	cpu->upload(cpu, g.c, g.r, g.n * sizeof(float));
+	cpu->upload(cpu, w.c + 5, g.r, 7 * sizeof(float));
+	memcpy(w.r + 5, g.r, 7 * sizeof(float));
+	cpu->conv_fwd(cpu, &p, x.c, w.c, NULL, y.c);
+	ref->conv_fwd(ref, &p, x.r, w.r, NULL, y.r);
+	check("conv_fwd after an upload into the kernel", &y, TOL_CONV);
 	buf_free(&x); buf_free(&w); buf_free(&y);
 	buf_free(&g); buf_free(&m); buf_free(&v);
 }

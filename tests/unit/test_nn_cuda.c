@@ -621,9 +621,12 @@ test_amp(void **state)
 
 /* ---- CUDA graphs: replayed steps give the eager steps' results ---- */
 
+#ifndef GR_S
+#define GR_S 32         /* image size (the host emulator runs it smaller) */
 #define GR_N 6
 #define GR_STEPS 6
-#define GR_PX (32 * 32 * 3)
+#endif
+#define GR_PX (GR_S * GR_S * 3)
 
 /* The parameters (malloc'ed, *sizeP floats) of a small CNN after GR_STEPS
  * training steps, each followed by an inference whose probabilities go to
@@ -636,7 +639,7 @@ graph_run(int graphs, size_t *sizeP, float *probs)
 	char err[256];
 	struct nn_backend *be = nn_cuda_open(&o, err, sizeof err);
 	struct nn_head head = { 16, 0.5f, 1 };
-	struct nn_model *m = nn_small_cnn(32, 32, 3, &head);
+	struct nn_model *m = nn_small_cnn(GR_S, GR_S, 3, &head);
 	struct nn_optim adam = { NN_ADAM, 1e-3f, 0.9f, 0.999f, 1e-7f, 0, 0, 1e-4f };
 	static uint8_t x[GR_N * GR_PX];
 	float y[GR_N], loss, p[GR_N], *out;

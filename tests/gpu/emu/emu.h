@@ -7,6 +7,7 @@
 #include <barrier>
 #include <vector>
 #include <functional>
+#include <tuple>
 #include <cmath>
 #include <cstring>
 #include <cstdint>

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """launch2host.py IN.cu OUT.cpp — rewrites a radpipe .cu file for the host
 emulator (emu.h): `k<<<grid, block, shm, stream>>>(args);` becomes
-`emu_launch(dim3(grid), dim3(block), [&]{ k(args); });`."""
+`emu_launch(dim3(grid), dim3(block), F);` where F calls k with copies of
+the arguments taken at the launch, as CUDA does (a captured launch runs
+later, see emu.cpp)."""
 import re
 import sys
 
@@ -22,7 +24,10 @@ def split_top(s):
 
 def launch(m):
     cfg = split_top(m.group(2))
-    return f'emu_launch(dim3({cfg[0]}), dim3({cfg[1]}), [&]{{ {m.group(1)}({m.group(3)}); }});'
+    args = re.sub(r'\bNULL\b', 'nullptr', m.group(3))
+    return (f'emu_launch(dim3({cfg[0]}), dim3({cfg[1]}), '
+            f'[_a = std::make_tuple({args})]() mutable {{ '
+            f'std::apply([](auto... v) {{ {m.group(1)}(v...); }}, _a); }});')
 
 
 src = open(sys.argv[1]).read()

@@ -264,6 +264,10 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	c->threads = o != NULL && o->threads > 0 ? o->threads : omp_get_num_procs();
 	omp_set_num_threads(c->threads);
 	c->layout = cpu_layout_env();
+	c->chunk = getenv("RADPIPE_CPU_CHUNK_KB") != NULL ?
+	    (size_t)strtoul(getenv("RADPIPE_CPU_CHUNK_KB"), NULL, 10) << 10 : 32u << 20;
+	if (c->chunk == 0)
+		c->chunk = 32u << 20;
 	if ((s = dnnl_engine_create(&c->eng, dnnl_cpu, 0)) != dnnl_success ||
 	    (s = dnnl_stream_create(&c->strm, c->eng, dnnl_stream_default_flags)) != dnnl_success) {
 		snprintf(err, errlen, "cpu backend: oneDNN: %s", dnnl_status2str(s));

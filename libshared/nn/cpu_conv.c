@@ -358,22 +358,55 @@ cpu_wcopy_free(struct cpu *c)
 	c->wcopies = NULL;
 }
 
+/* Samples per oneDNN call.  A blocked convolution copies its activations
+ * into scratch; on the 147x147 stem at batch 32 that is 180 MB a copy, so
+ * the batch is cut into chunks whose copies stay under CPU_CONV_CHUNK
+ * bytes (c->chunk: 32 MiB, or RADPIPE_CPU_CHUNK_KB; fixed per shape: results do not depend on timing). */
+static int
+conv_chunk(const struct cpu *c, const struct nn_conv *p)
+{
+	size_t xs = (size_t)p->ih * p->iw * ((p->ic + 7) & ~7);
+	size_t ys = (size_t)p->oh * p->ow * ((p->oc + 7) & ~7);
+	size_t k;
+
+	if (!conv_blocked(c, p))
+		return p->n;
+	k = c->chunk / ((xs > ys ? xs : ys) * sizeof(float));
+	return k < 1 ? 1 : k > (size_t)p->n ? p->n : (int)k;
+}
+
+/* Chunk q of p: samples [n0, n0 + q->n). */
+static int
+conv_next(const struct nn_conv *p, int k, int n0, struct nn_conv *q)
+{
+	*q = *p;
+	q->n = p->n - n0 < k ? p->n - n0 : k;
+	return n0 < p->n;
+}
+
 static void
 conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
     const float *w, const float *bias, float *y)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, p, bias != NULL, 0);
-	void *ptr[4], *ys = io_out(c, e, 1, y);
-	int k = 0;
+	struct nn_conv q;
+	int k = conv_chunk(c, p);
 
-	ptr[k++] = io_in(c, e, CPU_IO_IN0, 0, x);
-	ptr[k++] = (void *)conv_weights(c, e, w);
-	if (bias != NULL)
-		ptr[k++] = (void *)bias;
-	ptr[k++] = ys;
-	cpu_run(c, &e->main, ptr);
-	io_done(c, e, ys, y);
+	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0);
+		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
+		float *yq = y + (size_t)n0 * p->oh * p->ow * p->y_ld;
+		void *ptr[4], *ys = io_out(c, e, 1, yq);
+		int a = 0;
+
+		ptr[a++] = io_in(c, e, CPU_IO_IN0, 0, xq);
+		ptr[a++] = (void *)conv_weights(c, e, w);
+		if (bias != NULL)
+			ptr[a++] = (void *)bias;
+		ptr[a++] = ys;
+		cpu_run(c, &e->main, ptr);
+		io_done(c, e, ys, yq);
+	}
 }
 
 static void
@@ -381,38 +414,70 @@ conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
     const float *w, float *dx, float beta)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, beta != 0.0f);
-	void *ptr[3], *dxs = io_out(c, e, 0, dx);
+	struct nn_conv q;
+	int k = conv_chunk(c, p);
 
-	ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dy);
-	ptr[1] = (void *)conv_weights(c, e, w);
-	ptr[2] = dxs;
-	cpu_run(c, &e->main, ptr);
-	io_done(c, e, dxs, dx);
+	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f);
+		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
+		float *dxq = dx + (size_t)n0 * p->ih * p->iw * p->x_ld;
+		void *ptr[3], *dxs = io_out(c, e, 0, dxq);
+
+		ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dyq);
+		ptr[1] = (void *)conv_weights(c, e, w);
+		ptr[2] = dxs;
+		cpu_run(c, &e->main, ptr);
+		io_done(c, e, dxs, dxq);
+	}
 }
 
+/* Chunk e's dw (HWIO, at dw) and db from the samples at x, dy. */
 static void
-conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+conv_bwd_weights_chunk(struct cpu *c, struct cpu_entry *e, const float *x,
     const float *dy, float *dw, float *db)
 {
-	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, db != NULL, 0);
-	float *dws = dw;
+	float *dws = e->wre.prim != NULL ? cpu_buf(c, 2, e->wsize) : dw;
 	void *ptr[4];
-	int k = 0;
+	int a = 0;
 
-	if (e->wre.prim != NULL)
-		dws = cpu_buf(c, 2, e->wsize);
-	ptr[k++] = io_in(c, e, CPU_IO_IN0, 0, x);
-	ptr[k++] = io_in(c, e, CPU_IO_IN1, 1, dy);
-	ptr[k++] = dws;
+	ptr[a++] = io_in(c, e, CPU_IO_IN0, 0, x);
+	ptr[a++] = io_in(c, e, CPU_IO_IN1, 1, dy);
+	ptr[a++] = dws;
 	if (db != NULL)
-		ptr[k++] = db;
+		ptr[a++] = db;
 	cpu_run(c, &e->main, ptr);
 	if (dws != dw) {
 		ptr[0] = dws;
 		ptr[1] = dw;
 		cpu_run(c, &e->wre, ptr);
+	}
+}
+
+/* Chunks after the first land in slot 3 and are added to dw and db. */
+static void
+conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *dy, float *dw, float *db)
+{
+	struct cpu *c = cpu_of(be);
+	struct nn_conv q;
+	int k = conv_chunk(c, p);
+	int nw = p->kh * p->kw * p->ic * p->oc;
+
+	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0);
+		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
+		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
+		float *part;
+
+		if (n0 == 0) {
+			conv_bwd_weights_chunk(c, e, xq, dyq, dw, db);
+			continue;
+		}
+		part = cpu_buf(c, 3, ((size_t)nw + p->oc) * sizeof(float));
+		conv_bwd_weights_chunk(c, e, xq, dyq, part, db ? part + nw : NULL);
+		cpu_unpack(dw, nw, part, 1, nw, 1.0f);
+		if (db != NULL)
+			cpu_unpack(db, p->oc, part + nw, 1, p->oc, 1.0f);
 	}
 }
 

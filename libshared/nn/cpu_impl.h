@@ -97,6 +97,7 @@ struct cpu {
 	dnnl_stream_t strm;
 	int threads;
 	int layout;                     /* enum cpu_layout */
+	size_t chunk;                   /* bytes a blocked conv copy may take */
 	unsigned long gen;              /* write generation (see top) */
 	struct cpu_entry *tab[CPU_NBUCKET];
 	struct cpu_wcopy *wcopies;

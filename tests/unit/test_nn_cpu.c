@@ -230,6 +230,28 @@ test_conv(void **state)
 	unsetenv("RADPIPE_CPU_LAYOUT");
 }
 
+/* A batch cut into chunks (4 + 1 samples: a 256 KiB blocked copy per
+ * sample against a 1 MiB cap): dw and db summed over the chunks. */
+static void
+test_conv_chunks(void **state)
+{
+	static const struct conv_case big = { 5, 32, 32, 64, 64, 3, 3, 1, 1, 8, 16, 1 };
+	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
+	char err[256];
+
+	setenv("RADPIPE_CPU_LAYOUT", "blocked", 1);
+	setenv("RADPIPE_CPU_CHUNK_KB", "1024", 1);
+	cpu->close(cpu);
+	cpu = nn_cpu_open(&o, err, sizeof err);
+	assert_non_null(cpu);
+	conv_case(&big);
+	unsetenv("RADPIPE_CPU_LAYOUT");
+	unsetenv("RADPIPE_CPU_CHUNK_KB");
+	cpu->close(cpu);
+	cpu = nn_cpu_open(&o, err, sizeof err);
+	assert_non_null(cpu);
+}
+
 /* Weights change between steps: the cached reorder must follow. */
 static void
 test_conv_weights_update(void **state)
@@ -565,6 +587,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv),
+		cmocka_unit_test(test_conv_chunks),
 		cmocka_unit_test(test_conv_weights_update),
 		cmocka_unit_test(test_bn),
 		cmocka_unit_test(test_pool),

@@ -3,9 +3,10 @@
 # RSS, time per op kind), with PyTorch side by side when bench/venv has
 # torch -> bench/results/inception.md.
 #   BENCH_INCEPTION_ARGS="--quick" for a short run.
-#   BENCH_BEFORE_BIN=path: an older build of bench_inception, run right
-#   before each configuration (same machine load) for the "before"
-#   columns; else bench/results/inception_before.tsv if present.
+#   BENCH_BEFORE_BIN=cmd: an older build of bench_inception (or a command
+#   such as "env RADPIPE_CPU_LAYOUT=nhwc build/bench/bench_inception"),
+#   run right before each configuration (same machine load) for the
+#   "before" columns; else bench/results/inception_before.tsv if present.
 BENCH_TARGETS += bench-inception
 BENCH_INCEPTION_ARGS ?=
 BENCH_TORCH_PY := bench/venv/bin/python
@@ -27,5 +28,5 @@ bench-inception: $(B)/bench/bench_inception
 	fi
 	$(B)/bench/bench_inception $(BENCH_INCEPTION_ARGS) \
 	    --torch $(B)/bench/inception_torch.tsv \
-	    $(if $(BENCH_BEFORE_BIN),--before-bin $(BENCH_BEFORE_BIN),--before bench/results/inception_before.tsv) \
+	    $(if $(BENCH_BEFORE_BIN),--before-bin '$(BENCH_BEFORE_BIN)',--before bench/results/inception_before.tsv) \
 	    -t $(B)/bench/inception.tsv -o bench/results/inception.md

@@ -27,15 +27,16 @@ cpu_pack(float *dst, const float *src, size_t m, int c, int ld)
 		memcpy(dst + (size_t)i * c, src + (size_t)i * ld, c * sizeof(float));
 }
 
-void
-cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta)
+/* dst (m pixels, stride dld) = beta*dst + src (m pixels, stride sld). */
+static void
+strided_axpy(float *dst, int dld, const float *src, int sld, size_t m, int c, float beta)
 {
 	long i;
 
 	#pragma omp parallel for schedule(static) if (m * c > PAR_MIN)
 	for (i = 0; i < (long)m; i++) {
-		float *d = dst + (size_t)i * ld;
-		const float *s = src + (size_t)i * c;
+		float *d = dst + (size_t)i * dld;
+		const float *s = src + (size_t)i * sld;
 		int j;
 
 		if (beta == 0.0f) {
@@ -46,6 +47,12 @@ cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta)
 				d[j] = beta * d[j] + s[j];
 		}
 	}
+}
+
+void
+cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta)
+{
+	strided_axpy(dst, ld, src, c, m, c, beta);
 }
 
 static void
@@ -121,24 +128,7 @@ cpu_relu_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
 static void
 cpu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta)
 {
-	const long m = p->m;
-	const int c = p->c, xl = p->x_ld, yl = p->y_ld;
-	long i;
-
-	#pragma omp parallel for schedule(static) if ((size_t)m * c > PAR_MIN)
-	for (i = 0; i < m; i++) {
-		const float *a = x + (size_t)i * xl;
-		float *b = y + (size_t)i * yl;
-		int j;
-
-		if (beta == 0.0f) {
-			memcpy(b, a, c * sizeof(float));
-		} else {
-			#pragma omp simd
-			for (j = 0; j < c; j++)
-				b[j] = beta * b[j] + a[j];
-		}
-	}
+	strided_axpy(y, p->y_ld, x, p->x_ld, (size_t)p->m, p->c, beta);
 }
 
 static void

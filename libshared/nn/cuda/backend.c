@@ -31,6 +31,16 @@ capture_failure(void)
 	return 1;
 }
 
+void *
+cu_nonnull(void *p)
+{
+	if (p == NULL) {
+		fprintf(stderr, "radpipe: cuda: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
 void
 cu_check_rt(cudaError_t e, const char *call, const char *file, int line)
 {

@@ -117,13 +117,11 @@ direct_ok(struct cu_plan *pl)
 static struct cu_plan *
 plan_new(struct cu_state *st, const struct nn_conv *p)
 {
-	struct cu_plan *pl = calloc(1, sizeof *pl);
+	struct cu_plan *pl = cu_nonnull(calloc(1, sizeof *pl));
 
-	if (!pl || (st->nplans == st->cap_plans &&
-	            !(st->plans = realloc(st->plans, (st->cap_plans = st->cap_plans * 2 + 16) *
-	                                  sizeof *st->plans)))) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
+	if (st->nplans == st->cap_plans) {
+		st->cap_plans = st->cap_plans * 2 + 16;
+		st->plans = cu_nonnull(realloc(st->plans, st->cap_plans * sizeof *st->plans));
 	}
 	pl->key = *p;
 	CUDNN_CHECK(cudnnCreateTensorDescriptor(&pl->xd));

@@ -36,6 +36,9 @@ extern "C" {
 /* Checks the last kernel launch. */
 #define CUDA_LAUNCHED() cu_check_rt(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
 
+/* p itself, or (p NULL) "out of memory" on stderr and exit 1: the host
+ * allocations of the backend (the object links no libshared). */
+void *cu_nonnull(void *p);
 void cu_check_rt(cudaError_t e, const char *call, const char *file, int line);
 void cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line);
 void cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line);

@@ -51,10 +51,8 @@ lookup(struct cu_state *st, uint64_t key)
 {
 	struct cu_graph *g;
 
-	if (!st->graph && !(st->graph = calloc(CU_NGRAPH, sizeof *st->graph))) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
-	}
+	if (!st->graph)
+		st->graph = cu_nonnull(calloc(CU_NGRAPH, sizeof *st->graph));
 	for (int i = 0; i < CU_NGRAPH; i++)
 		if (st->graph[i].used && st->graph[i].key == key)
 			return &st->graph[i];

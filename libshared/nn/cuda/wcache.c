@@ -36,10 +36,9 @@ entry(struct cu_state *st, const float *w, size_t n, int ohwi, int dt)
 		cu_capture_failed = 1;  /* no allocation while capturing */
 		return NULL;
 	}
-	if (st->nwc == st->cap_wc &&
-	    !(st->wc = realloc(st->wc, (st->cap_wc = st->cap_wc * 2 + 32) * sizeof *st->wc))) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
+	if (st->nwc == st->cap_wc) {
+		st->cap_wc = st->cap_wc * 2 + 32;
+		st->wc = cu_nonnull(realloc(st->wc, st->cap_wc * sizeof *st->wc));
 	}
 	e = &st->wc[st->nwc++];
 	*e = (struct cu_wc){ .w = w, .n = n, .ohwi = ohwi, .dt = dt };

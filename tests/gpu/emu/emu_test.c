@@ -13,6 +13,15 @@
 
 void cu_check_rt(cudaError_t e, const char *c, const char *f, int l) {}
 void *
+cu_nonnull(void *p)                     /* as backend.c */
+{
+	if (p == NULL) {
+		fprintf(stderr, "radpipe: cuda: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+void *
 cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
 {
 	if (size > st->slot_size[slot]) {      /* as backend.c: not while capturing */

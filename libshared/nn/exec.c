@@ -7,24 +7,12 @@
  * says whether the first share has been written).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "nn/nn_impl.h"
-
-static int
-fail(struct nn_model *m, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->err, sizeof m->err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* k-th parameter of layer l in the backend arena (w) or gradient arena. */
 static float *
@@ -239,9 +227,9 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 	struct nn_lay *in = &m->lay[0];
 
 	if (m->be == NULL)
-		return fail(m, "nn_forward: model not planned");
+		return nn_fail(m, "nn_forward: model not planned");
 	if (n <= 0 || n > m->max_batch)
-		return fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
+		return nn_fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
 	m->n = n;
 	m->training = training != 0;
 	m->recomputing = 0;
@@ -263,7 +251,7 @@ nn_output_check(struct nn_model *m)
 	int k = nn_output_size(m);
 
 	if (!(act == NN_ACT_SIGMOID && k == 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
-		return fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
+		return nn_fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
 		            "or softmax", m->lay[m->nlay - 1].pub.name);
 	return 0;
 }
@@ -279,7 +267,7 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 	int k = nn_output_size(m);
 
 	if (m->n == 0)
-		return fail(m, "no forward pass to take the loss of");
+		return nn_fail(m, "no forward pass to take the loss of");
 	if (nn_output_check(m) < 0)
 		return -1;
 	if (y)
@@ -447,11 +435,11 @@ int
 nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 {
 	if (m->be == NULL)
-		return fail(m, "nn_backward: model not planned");
+		return nn_fail(m, "nn_backward: model not planned");
 	if (m->flags & NN_PLAN_INFERENCE)
-		return fail(m, "nn_backward: the model is planned for inference only");
+		return nn_fail(m, "nn_backward: the model is planned for inference only");
 	if (y == NULL)
-		return fail(m, "nn_backward: no labels");
+		return nn_fail(m, "nn_backward: no labels");
 	mark_up(m);
 	nn_prof_mark(m);
 	if (run_loss(m, y, w) < 0)
@@ -490,7 +478,7 @@ int
 nn_predict_ops(struct nn_model *m)
 {
 	if (m->be == NULL)
-		return fail(m, "nn_predict: model not planned");
+		return nn_fail(m, "nn_predict: model not planned");
 	return run_loss(m, NULL, NULL);
 }
 
@@ -536,9 +524,9 @@ nn_step(struct nn_model *m, const struct nn_optim *o)
 	float lr_t = o->lr;
 
 	if (m->be == NULL)
-		return fail(m, "nn_step: model not planned");
+		return nn_fail(m, "nn_step: model not planned");
 	if (m->g == NULL)
-		return fail(m, "nn_step: the model is planned for inference only");
+		return nn_fail(m, "nn_step: the model is planned for inference only");
 	nn_prof_mark(m);
 	m->t++;
 	if (o->type == NN_ADAM)
@@ -623,14 +611,14 @@ nn_layer_output(struct nn_model *m, int layer, float *out)
 	size_t px, c, ld;
 
 	if (m->be == NULL || m->n == 0)
-		return fail(m, "nn_layer_output: no forward pass yet");
+		return nn_fail(m, "nn_layer_output: no forward pass yet");
 	if (layer < 0 || layer >= m->nlay)
-		return fail(m, "nn_layer_output: no layer %d", layer);
+		return nn_fail(m, "nn_layer_output: no layer %d", layer);
 	l = &m->lay[layer];
 	if (m->lay[l->root].tr)
 		nn_recompute_root(m, l->root, 1);
 	else if (m->lay[l->root].pk && m->lay[l->root].clob)
-		return fail(m, "nn_layer_output: %s is not kept by an inference plan",
+		return nn_fail(m, "nn_layer_output: %s is not kept by an inference plan",
 		            l->pub.name);
 	px = (size_t)pixels(m, l), c = l->pub.c, ld = l->y_ld;
 	if (ld == c) {

@@ -11,8 +11,8 @@
 #include "rng.h"
 #include "nn/nn_impl.h"
 
-static int
-fail(struct nn_model *m, const char *fmt, ...)
+int
+nn_fail(struct nn_model *m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -31,24 +31,24 @@ add_layer(struct nn_model *m, enum nn_layer_type type, const char *name,
 	struct nn_lay *l;
 
 	if (m->be != NULL) {
-		fail(m, "%s: cannot add layers after nn_model_plan", name);
+		nn_fail(m, "%s: cannot add layers after nn_model_plan", name);
 		return NULL;
 	}
 	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof l->pub.name) {
-		fail(m, "layer name empty or longer than %zu", sizeof l->pub.name - 1);
+		nn_fail(m, "layer name empty or longer than %zu", sizeof l->pub.name - 1);
 		return NULL;
 	}
 	if (nn_layer_find(m, name) >= 0) {
-		fail(m, "%s: duplicate layer name", name);
+		nn_fail(m, "%s: duplicate layer name", name);
 		return NULL;
 	}
 	if (nin > 8) {
-		fail(m, "%s: more than 8 inputs", name);
+		nn_fail(m, "%s: more than 8 inputs", name);
 		return NULL;
 	}
 	for (int j = 0; j < nin; j++)
 		if (in[j] < 0 || in[j] >= m->nlay) {
-			fail(m, "%s: input %d is not a layer", name, in[j]);
+			nn_fail(m, "%s: input %d is not a layer", name, in[j]);
 			return NULL;
 		}
 	if (m->nlay == m->laycap) {
@@ -185,13 +185,13 @@ geometry(struct nn_model *m, const char *name, int in, int k, int s,
          enum nn_padding pad, int *out, int *before)
 {
 	if (k <= 0 || s <= 0)
-		return fail(m, "%s: kernel and stride must be positive", name);
+		return nn_fail(m, "%s: kernel and stride must be positive", name);
 	if (pad == NN_SAME)
 		nn_pad_same(in, k, s, out, before);
 	else
 		nn_pad_valid(in, k, s, out, before);
 	if (*out <= 0)
-		return fail(m, "%s: input %d too small for kernel %d", name, in, k);
+		return nn_fail(m, "%s: input %d too small for kernel %d", name, in, k);
 	return 0;
 }
 
@@ -205,7 +205,7 @@ nn_conv2d(struct nn_model *m, const char *name, int in, int filters, int kh,
 	if ((l = add_layer(m, NN_CONV2D, name, &in, 1)) == NULL)
 		return -1;
 	if (filters <= 0)
-		return fail(m, "%s: filters must be positive", name);
+		return nn_fail(m, "%s: filters must be positive", name);
 	if (geometry(m, name, l->pub.h, kh, sh, pad, &oh, &l->pt) < 0 ||
 	    geometry(m, name, l->pub.w, kw, sw, pad, &ow, &l->pl) < 0)
 		return -1;
@@ -227,7 +227,7 @@ nn_batchnorm(struct nn_model *m, const char *name, int in, float eps,
 	if ((l = add_layer(m, NN_BATCHNORM, name, &in, 1)) == NULL)
 		return -1;
 	if (!(eps > 0) || !(momentum >= 0 && momentum <= 1))
-		return fail(m, "%s: bad epsilon or momentum", name);
+		return nn_fail(m, "%s: bad epsilon or momentum", name);
 	l->eps = eps, l->momentum = momentum, l->scale = scale, l->center = center;
 	if (scale)
 		add_param(m, l, "gamma", 1, &l->pub.c, 1, 0, '1');
@@ -282,13 +282,13 @@ nn_concat(struct nn_model *m, const char *name, const int *in, int nin)
 	int c = 0;
 
 	if (nin < 1)
-		return fail(m, "%s: concatenate needs inputs", name);
+		return nn_fail(m, "%s: concatenate needs inputs", name);
 	if ((l = add_layer(m, NN_CONCAT, name, in, nin)) == NULL)
 		return -1;
 	for (int j = 0; j < nin; j++) {
 		const struct nn_layer *s = &m->lay[in[j]].pub;
 		if (s->h != l->pub.h || s->w != l->pub.w)
-			return fail(m, "%s: input %s is %dx%d, not %dx%d", name,
+			return nn_fail(m, "%s: input %s is %dx%d, not %dx%d", name,
 			            s->name, s->h, s->w, l->pub.h, l->pub.w);
 		c += s->c;
 	}
@@ -316,7 +316,7 @@ nn_dense(struct nn_model *m, const char *name, int in, int units, int use_bias,
 	if ((l = add_layer(m, NN_DENSE, name, &in, 1)) == NULL)
 		return -1;
 	if (units <= 0)
-		return fail(m, "%s: units must be positive", name);
+		return nn_fail(m, "%s: units must be positive", name);
 	int ks[2] = { l->pub.h * l->pub.w * l->pub.c, units };
 	l->bias = use_bias, l->act = act;
 	add_param(m, l, "kernel", 2, ks, 1, 1, 'g');
@@ -334,7 +334,7 @@ nn_dropout(struct nn_model *m, const char *name, int in, float rate)
 	if ((l = add_layer(m, NN_DROPOUT, name, &in, 1)) == NULL)
 		return -1;
 	if (!(rate >= 0 && rate < 1))
-		return fail(m, "%s: dropout rate must be in [0, 1)", name);
+		return nn_fail(m, "%s: dropout rate must be in [0, 1)", name);
 	l->rate = rate;
 	return commit(m);
 }

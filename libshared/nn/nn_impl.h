@@ -92,6 +92,8 @@ struct nn_model {
 
 /* Releases the backend memory of the plan, if any (plan.c). */
 void nn_plan_release(struct nn_model *m);
+/* Writes the printf-style message into m->err; returns -1. */
+int nn_fail(struct nn_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Recomputes the output of transient root r (and, first, the transient
  * roots it is computed from when deep) from kept tensors (recompute.c). */

@@ -60,11 +60,9 @@ step_check(struct nn_model *m, int n, int training, const float *y)
 		why = "the model is planned for inference only";
 	else if (training && y == NULL)
 		why = "no labels";
-	if (why) {
-		snprintf(m->err, sizeof m->err, "%s: %s (batch %d, planned for %d)",
-		         training ? "nn_train_step" : "nn_infer", why, n, m->max_batch);
-		return -1;
-	}
+	if (why)
+		return nn_fail(m, "%s: %s (batch %d, planned for %d)",
+		               training ? "nn_train_step" : "nn_infer", why, n, m->max_batch);
 	return nn_output_check(m);
 }
 

@@ -22,6 +22,17 @@ LDFLAGS    += -pthread -Wl,--as-needed
 LDLIBS     += $(shell pkg-config --libs libpng msgpack 2>/dev/null) -lm
 
 B          := build
+
+# ---- Debian packages: checked when something is built, never when the
+# Makefile is read, so that `make demo` and `make test` can install them
+# first (pipelines/deps).  need_header,HEADER,PACKAGE records a missing one.
+INCLUDE_ROOT ?= /usr/include
+MISSING_PKGS :=
+need_header = $(if $(wildcard $(INCLUDE_ROOT)/$(1)),,$(eval MISSING_PKGS += $(2)))
+$(call need_header,png.h,libpng-dev)
+$(call need_header,msgpack.h,libmsgpack-dev)
+$(call need_header,zlib.h,zlib1g-dev)
+$(call need_header,cmocka.h,libcmocka-dev)
 VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CPPFLAGS   += -DRADPIPE_VERSION='"$(VERSION)"'
 
@@ -64,7 +75,7 @@ UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_UTIL_O := $(B)/tests/unit/testutil.o
 
-.PHONY: all test unit cli ref bench fuzz clean demo
+.PHONY: all test test-run unit cli ref bench fuzz clean demo check-deps
 BENCH_TARGETS :=
 EXTRA_TESTS :=
 EXTRA_TEST_DEPS :=
@@ -72,11 +83,20 @@ all: $(BINS)
 
 -include $(sort $(wildcard mk/*.mk))
 
-$(B)/%.o: %.c
+# Every compilation waits for the package check (order-only: it never makes
+# anything out of date).
+check-deps:
+	@if [ -n "$(strip $(MISSING_PKGS))" ]; then \
+		echo "make: missing Debian packages: $(sort $(MISSING_PKGS))" >&2; \
+		echo "make: 'make deps' installs every package radpipe needs (as root), or run:" >&2; \
+		echo "  apt-get install -y --no-install-recommends $(sort $(MISSING_PKGS))" >&2; \
+		exit 1; fi
+
+$(B)/%.o: %.c | check-deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/%.o: %.cc
+$(B)/%.o: %.cc | check-deps
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
@@ -92,6 +112,8 @@ $(LIBNN): $(NN_O)
 prog_libs = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN) $(LIBSHARED) $(NN_LDLIBS),$(LIBSHARED)) $(LDLIBS_$(1))
 prog_deps = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN)) $(LIBSHARED)
 
+# The programs' objects are kept (not deleted as intermediates).
+.SECONDARY: $(PROGS:%=$(B)/filters/%.o)
 .SECONDEXPANSION:
 bin/%: $(B)/filters/%.o $$(call prog_deps,%)
 	@mkdir -p $(@D)
@@ -111,8 +133,14 @@ unit: $(UNIT_BINS)
 cli: all
 	@tests/run-cli
 
+# `make test` first makes sure the Debian packages are there (installing
+# them as root), then runs test-run in a new make that sees them.
+test:
+	@pipelines/deps
+	@$(MAKE) --no-print-directory test-run
+
 # Every suite runs even when one fails; the closing line sums them all.
-test: all $(UNIT_BINS) $(EXTRA_TEST_DEPS)
+test-run: all $(UNIT_BINS) $(EXTRA_TEST_DEPS)
 	@mkdir -p $(B); rm -f $(TEST_RESULTS); st=0; \
 	tests/run-unit $(UNIT_BINS) || st=1; \
 	tests/run-cli || st=1; \

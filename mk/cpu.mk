@@ -2,9 +2,7 @@
 # benchmark.  oneDNN (Debian libdnnl-dev) runs on OpenMP (libgomp); the
 # backend's own loops use OpenMP too.
 
-ifeq ($(wildcard /usr/include/oneapi/dnnl/dnnl.h),)
-  $(error oneDNN not found (oneapi/dnnl/dnnl.h): install libdnnl-dev)
-endif
+$(call need_header,oneapi/dnnl/dnnl.h,libdnnl-dev)
 
 $(B)/libshared/nn/cpu%.o: CFLAGS += -fopenmp -fno-math-errno
 NN_LDLIBS += -ldnnl -fopenmp

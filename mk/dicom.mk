@@ -8,12 +8,8 @@
 # missing sndfile.pc breaks it), so the list is spelled out; --as-needed
 # drops whatever a program does not use.
 
-ifeq ($(wildcard /usr/include/dcmtk/dcmdata/dctk.h),)
-  $(error DCMTK not found (dcmtk/dcmdata/dctk.h): install libdcmtk-dev)
-endif
-ifeq ($(wildcard /usr/include/jpeglib.h),)
-  $(error libjpeg not found (jpeglib.h): install libjpeg62-turbo-dev)
-endif
+$(call need_header,dcmtk/dcmdata/dctk.h,libdcmtk-dev)
+$(call need_header,jpeglib.h,libjpeg62-turbo-dev)
 
 DICOM_LIBS := -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimage -ldcmimgle \
               -ldcmdata -loflog -lofstd -lz

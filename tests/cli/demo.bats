@@ -245,3 +245,19 @@ check_results() {
 	grep -q '^ARCH=inception_v3$' "$T/demo/hello-world/settings.txt"
 	grep -q 'A reduced run: 1 of' "$T/demo/hello-world/summary.md"
 }
+
+# Issue 15.1: reading the Makefile never fails for want of a -dev package;
+# the check runs where it can be acted on (make deps, make demo, make test).
+@test "make: the Makefile reads without the -dev packages; building names the apt-get line" {
+	for goal in demo test deps data weights; do
+		run make -C "$ROOT" -n INCLUDE_ROOT=/nonexistent "$goal"
+		[ "$status" -eq 0 ] || { echo "make -n $goal: $output"; false; }
+		[[ "$output" != *"***"* ]] || { echo "$output"; false; }
+	done
+	run make -C "$ROOT" -n INCLUDE_ROOT=/nonexistent demo
+	[[ "$output" == *pipelines/deps* ]]
+	run make -C "$ROOT" B="$T/build" INCLUDE_ROOT=/nonexistent all
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"missing Debian packages"* ]]
+	[[ "$output" == *"apt-get install"*libdnnl-dev*libpng-dev* ]]
+}

@@ -352,10 +352,8 @@ encode_sample(const struct options *o, const struct dataset *ds, const struct la
 
 	*outP = NULL;
 	*lenP = 0;
-	if (file_read_all(it->path, &file, &flen) < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
+	if (file_read_regular(it->path, &file, &flen, err, errlen) < 0)
 		return -1;
-	}
 	rc = image_open(file, flen, &io, &f, &ii, err, errlen);
 	if (rc == 0)
 		sha256_hex(file, flen, hex);
@@ -464,6 +462,44 @@ setup_labels(const struct options *o, struct dataset *ds, struct labelling *lab)
 	}
 }
 
+/* Says what was found: the images of each class (the first few named),
+ * and those without a class. */
+static void
+say_found(const struct options *o, const struct dataset *ds)
+{
+	char msg[1024];
+	size_t len = 0, unlabelled = 0, *count = xcalloc((size_t)ds->nclasses + 1, sizeof *count);
+
+	for (size_t i = 0; i < ds->n; i++) {
+		if (ds->items[i].label >= 0)
+			count[ds->items[i].label]++;
+		else
+			unlabelled++;
+	}
+	if (o->labels) {
+		info("%zu image%s; labels from %s (%d classes)", ds->n, ds->n == 1 ? "" : "s",
+		    o->labels, ds->nclasses);
+	} else if (unlabelled == ds->n) {
+		info("%zu unlabelled image%s (no class folders)", ds->n, ds->n == 1 ? "" : "s");
+	} else {
+		for (int c = 0; c < ds->nclasses && len < sizeof msg - 100; c++) {
+			if (c == 8 && ds->nclasses > 9) {
+				len += (size_t)snprintf(msg + len, sizeof msg - len, ", ... %d more",
+				    ds->nclasses - c);
+				break;
+			}
+			len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%.60s: %zu",
+			    c ? ", " : "", ds->classes[c], count[c]);
+		}
+		info("%zu image%s in %d class%s (%s)", ds->n - unlabelled,
+		    ds->n - unlabelled == 1 ? "" : "s", ds->nclasses, ds->nclasses == 1 ? "" : "es", msg);
+		if (unlabelled)
+			info("and %zu unlabelled image%s (not in a class folder)", unlabelled,
+			    unlabelled == 1 ? "" : "s");
+	}
+	free(count);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -482,7 +518,7 @@ main(int argc, char **argv)
 	} else {
 		dataset_collect(&ds, argv + optind, argc - optind, o.classes);
 	}
-	info("%zu images in %d classes", ds.n, ds.nclasses);
+	say_found(&o, &ds);
 	w = frame_writer_fd(1, "stdout");
 	order = XNEW(size_t, ds.n ? ds.n : 1);
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);

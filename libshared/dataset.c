@@ -111,24 +111,134 @@ add_item(struct dataset *ds, char *path, char *id, int label)
 	ds->items[ds->n++] = (struct ds_item){ path, id, label };
 }
 
-/* Adds the images under root/rel, depth first, sorted. */
+/* The folders and files a walk has taken, by device and inode: an open
+ * addressing hash set that remembers the first path of each. */
+struct seen_slot {
+	dev_t dev;
+	ino_t ino;
+	char *path;             /* owned; NULL: free slot */
+};
+
+struct walk {
+	struct dataset *ds;
+	struct seen_slot *slot;
+	size_t n, cap;          /* cap: a power of two */
+	int fixed, flat;
+};
+
+static size_t
+seen_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+
+	return (size_t)(h ^ h >> 29) * 0xbf58476d1ce4e5b9ull;
+}
+
 static void
-walk_class(struct dataset *ds, const char *root, const char *rel, int label)
+seen_grow(struct walk *w)
+{
+	struct seen_slot *old = w->slot;
+	size_t oldcap = w->cap;
+
+	w->cap = oldcap ? 2 * oldcap : 256;
+	w->slot = xcalloc(w->cap, sizeof *w->slot);
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t j;
+		if (old[i].path == NULL)
+			continue;
+		for (j = seen_hash(old[i].dev, old[i].ino) & (w->cap - 1); w->slot[j].path;
+		    j = (j + 1) & (w->cap - 1))
+			;
+		w->slot[j] = old[i];
+	}
+	free(old);
+}
+
+/* Records the file st of path; returns NULL when it is new, else the
+ * path under which it was taken before. */
+static const char *
+seen_add(struct walk *w, const struct stat *st, const char *path)
+{
+	size_t j;
+
+	if (2 * (w->n + 1) > w->cap)
+		seen_grow(w);
+	for (j = seen_hash(st->st_dev, st->st_ino) & (w->cap - 1); w->slot[j].path;
+	    j = (j + 1) & (w->cap - 1))
+		if (w->slot[j].dev == st->st_dev && w->slot[j].ino == st->st_ino)
+			return w->slot[j].path;
+	w->slot[j] = (struct seen_slot){ st->st_dev, st->st_ino, xstrdup(path) };
+	w->n++;
+	return NULL;
+}
+
+static void
+seen_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->cap; i++)
+		free(w->slot[i].path);
+	free(w->slot);
+}
+
+/* 1 if folder dir is new to the walk; else says why it is left out. */
+static int
+first_visit_dir(struct walk *w, const char *dir)
+{
+	struct stat st;
+	const char *before;
+	size_t n;
+
+	if (stat(dir, &st) != 0)
+		die("%s: %s", dir, strerror(errno));
+	if ((before = seen_add(w, &st, dir)) == NULL)
+		return 1;
+	n = strlen(before);
+	if (strncmp(dir, before, n) == 0 && dir[n] == '/')
+		warnx("%s: a link back to %s (a cycle): not followed", dir, before);
+	else
+		warnx("%s: the same folder as %s, taken already: skipped", dir, before);
+	return 0;
+}
+
+/* Adds file dir/name (id: rel/name) if it is an image not taken before. */
+static void
+add_file(struct walk *w, const char *dir, const char *rel, const char *name, int label)
+{
+	char *full = join(dir, name);
+	const char *before;
+	struct stat st;
+
+	if (!image_path_ok(full)) {
+		free(full);
+		return;
+	}
+	/* a broken link or a FIFO stays: loading it says what is wrong */
+	if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && (before = seen_add(w, &st, full))) {
+		warnx("%s: the same file as %s (a link): skipped", full, before);
+		free(full);
+		return;
+	}
+	add_item(w->ds, full, join(rel, name), label);
+}
+
+/* Adds the images under root/rel, depth first, sorted; each folder and
+ * file once, however many links lead to it. */
+static void
+walk_class(struct walk *w, const char *root, const char *rel, int label)
 {
 	char *dir = join(root, rel);
 	struct names files = { 0 }, dirs = { 0 };
 
-	list_dir(dir, &files, &dirs);
-	for (size_t i = 0; i < files.n; i++) {
-		char *full = join(dir, files.v[i]);
-		if (image_path_ok(full))
-			add_item(ds, full, join(rel, files.v[i]), label);
-		else
-			free(full);
+	if (!first_visit_dir(w, dir)) {
+		free(dir);
+		return;
 	}
+	list_dir(dir, &files, &dirs);
+	for (size_t i = 0; i < files.n; i++)
+		add_file(w, dir, rel, files.v[i], label);
 	for (size_t i = 0; i < dirs.n; i++) {
 		char *sub = join(rel, dirs.v[i]);
-		walk_class(ds, root, sub, label);
+		walk_class(w, root, sub, label);
 		free(sub);
 	}
 	names_free(&files);
@@ -136,27 +246,43 @@ walk_class(struct dataset *ds, const char *root, const char *rel, int label)
 	free(dir);
 }
 
+/* Images of root itself that class folders leave out: says so. */
+static void
+warn_loose_files(const char *root, const struct names *files)
+{
+	size_t n = 0;
+	char *full;
+
+	for (size_t i = 0; i < files->n; i++) {
+		full = join(root, files->v[i]);
+		n += image_path_ok(full);
+		free(full);
+	}
+	if (n > 0)
+		warnx("%s: %zu image%s beside the class folders belong%s to no class: ignored",
+		    root, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+}
+
 /* flat: no class folders; every image at any depth, unlabelled. */
 static void
-add_folder(struct dataset *ds, const char *root, int fixed, int flat)
+add_folder(struct walk *w, const char *root)
 {
 	struct names files = { 0 }, dirs = { 0 };
+	struct dataset *ds = w->ds;
 	size_t before = ds->n;
 
+	if (!first_visit_dir(w, root))
+		return;
 	list_dir(root, &files, &dirs);
-	if (dirs.n > 0 && !flat) {
+	if (dirs.n > 0 && !w->flat) {
+		warn_loose_files(root, &files);
 		for (size_t i = 0; i < dirs.n; i++)
-			walk_class(ds, root, dirs.v[i], class_index(ds, dirs.v[i], fixed));
+			walk_class(w, root, dirs.v[i], class_index(ds, dirs.v[i], w->fixed));
 	} else {
-		for (size_t i = 0; i < files.n; i++) {
-			char *full = join(root, files.v[i]);
-			if (image_path_ok(full))
-				add_item(ds, full, xstrdup(files.v[i]), -1);
-			else
-				free(full);
-		}
+		for (size_t i = 0; i < files.n; i++)
+			add_file(w, root, "", files.v[i], -1);
 		for (size_t i = 0; i < dirs.n; i++)
-			walk_class(ds, root, dirs.v[i], -1);
+			walk_class(w, root, dirs.v[i], -1);
 	}
 	if (ds->n == before)
 		die("%s: no images found (expected %s/<class>/<image> or %s/<image>)", root, root, root);
@@ -204,20 +330,20 @@ add_list(struct dataset *ds, const char *list, int fixed)
 }
 
 static void
-add_path(struct dataset *ds, const char *p, int fixed, int flat)
+add_path(struct walk *w, const char *p)
 {
 	struct stat st;
 
 	if (p[0] == '@') {
-		add_list(ds, p + 1, fixed);
+		add_list(w->ds, p + 1, w->fixed);
 		return;
 	}
 	if (stat(p, &st) != 0)
 		die("%s: %s", p, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		add_folder(ds, p, fixed, flat);
+		add_folder(w, p);
 	else
-		add_item(ds, xstrdup(p), xstrdup(p), -1);
+		add_item(w->ds, xstrdup(p), xstrdup(p), -1);
 }
 
 /* Sorts the discovered class names and renumbers the labels. */
@@ -244,6 +370,7 @@ static void
 collect(struct dataset *ds, char **paths, int npaths, const char *classes, int flat)
 {
 	int fixed = classes != NULL;
+	struct walk w = { .ds = ds, .fixed = fixed, .flat = flat };
 
 	memset(ds, 0, sizeof *ds);
 	if (fixed) {
@@ -255,7 +382,8 @@ collect(struct dataset *ds, char **paths, int npaths, const char *classes, int f
 			die_usage("--classes: no class names given");
 	}
 	for (int i = 0; i < npaths; i++)
-		add_path(ds, paths[i], fixed, flat);
+		add_path(&w, paths[i]);
+	seen_free(&w);
 	if (!fixed)
 		sort_classes(ds);
 	if (ds->n == 0)

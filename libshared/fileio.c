@@ -10,24 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
+/* Reads fd (opened on a file of size hint bytes, 0 if unknown) to its
+ * end into a new buffer.  Returns 0, or -1 with errno set. */
+static int
+read_fd(int fd, off_t hint, uint8_t **bufP, size_t *lenP)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t len = 0, cap;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = hint > 0 ? (size_t)hint + 1 : 65536;
+	uint8_t *buf = xmalloc(cap);
 
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
-	buf = xmalloc(cap);
 	for (;;) {
 		ssize_t n;
 		if (len == cap)
@@ -38,7 +28,6 @@ file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
 		if (n < 0) {
 			int e = errno;
 			free(buf);
-			close(fd);
 			errno = e;
 			return -1;
 		}
@@ -46,10 +35,77 @@ file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	*bufP = buf;
 	*lenP = len;
 	return 0;
+}
+
+int
+file_read_all(const char *path, uint8_t **bufP, size_t *lenP)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc, e;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	rc = read_fd(fd, st.st_size, bufP, lenP);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+const char *
+file_kind(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+int
+file_read_regular(const char *path, uint8_t **bufP, size_t *lenP, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file (%s)", file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	/* a regular file never blocks; the flag only mattered for open */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	rc = read_fd(fd, st.st_size, bufP, lenP);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", strerror(errno));
+	close(fd);
+	return rc;
 }
 
 int

@@ -4,10 +4,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Reads the whole file at path into a new buffer (*bufP, caller frees;
  * *lenP bytes).  Returns 0, or -1 with errno set. */
 int file_read_all(const char *path, uint8_t **bufP, size_t *lenP);
+/* Like file_read_all, but path is opened without blocking and read only
+ * when it is a regular file (a FIFO, device or socket is refused at once).
+ * Returns 0, or -1 with a one-line reason in err. */
+int file_read_regular(const char *path, uint8_t **bufP, size_t *lenP, char *err, size_t errlen);
+/* What kind of file mode (st_mode) is, for messages: "a FIFO", ... */
+const char *file_kind(mode_t mode);
 /* Writes n bytes to path atomically (temporary file in the same directory,
  * fsync, rename); dies with a message on any error, leaving path as it was. */
 void file_write_atomic(const char *path, const void *data, size_t n);

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int
 image_name_ok(const char *name)
@@ -28,16 +31,21 @@ image_path_ok(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	uint8_t head[132];
-	size_t n;
-	FILE *f;
+	struct stat st;
+	ssize_t n = 0;
+	int fd;
 
 	if (image_name_ok(slash ? slash + 1 : path))
 		return 1;
-	if ((f = fopen(path, "rb")) == NULL)
+	/* only a regular file is sniffed: opening a FIFO or a terminal blocks */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return 0;
-	n = fread(head, 1, sizeof head, f);
-	fclose(f);
-	return dicom_sniff(head, n);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, head, sizeof head);
+	close(fd);
+	return n > 0 && dicom_sniff(head, (size_t)n);
 }
 
 struct image_file {

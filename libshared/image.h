@@ -40,8 +40,9 @@ struct image_file;
 /* 1 if name has an extension of a format radpipe reads (.png, .jpg,
  * .jpeg, .dcm, .dicom; any case). */
 int image_name_ok(const char *name);
-/* 1 if the file at path has such a name, or starts like a DICOM file
- * (which needs no extension); reads at most 132 bytes. */
+/* 1 if the file at path has such a name, or is a regular file that
+ * starts like a DICOM file (which needs no extension); reads at most 132
+ * bytes, and never opens a FIFO or a device. */
 int image_path_ok(const char *path);
 /* Parses an image file held in memory (buf is not needed afterwards) and
  * fills info (frames, and for frame 0 the format fields).  Returns 0 with

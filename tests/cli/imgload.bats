@@ -229,6 +229,99 @@ assert f["meta"]["gray_rgb"] is False
 	grep -q 'id=c/1.png' out.txt; grep -q 'id=c/5.png' out.txt
 }
 
+# --- special files, links, what was found (issues 14.2, 14.3, 15.6) ----
+
+# a FIFO named like an image: an error at once, or skipped with --skip-bad;
+# a FIFO with no image extension is not even opened (no DICOM sniffing)
+@test "a FIFO in the folder: an error naming it, no hang; --skip-bad skips it" {
+	mkdir -p d/c
+	mkpng d/c/1.png 4 4
+	mkfifo d/c/2.png d/c/noext
+	run_split timeout 20 "$BIN/imgload" -q d
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: d/c/2.png: not a regular file (a FIFO)" ]
+	[ ! -s out ]
+	run_split timeout 20 "$BIN/imgload" -q --skip-bad d
+	[ "$status" -eq 0 ]
+	[ "$err" = "imgload: d/c/2.png: not a regular file (a FIFO) (skipped)" ]
+	[ "$(read_stream < out | tail -1)" = "frames 1" ]
+	# named on the command line, and a character device
+	run_split timeout 20 "$BIN/imgload" -q d/c/2.png
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: d/c/2.png: not a regular file (a FIFO)" ]
+	run_split timeout 20 "$BIN/imgload" -q /dev/null
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: /dev/null: not a regular file (a character device)" ]
+}
+
+# /proc/self/fd/0 is a FIFO that has a writer (itself) but no data:
+# reading it to sniff for DICOM blocked for ever; now the walk ends (with an
+# error: a descriptor of the walk itself is gone when it is visited)
+@test "/proc/self with stdin an idle FIFO: no hang" {
+	[ -d /proc/self/fd ] || skip "no /proc"
+	mkfifo idle
+	run_split timeout 30 "$BIN/imgload" -q /proc/self 0<>idle
+	[ "$status" -le 1 ]
+	[ "$(wc -l < err)" -le 3 ]
+}
+
+# a link from a class folder back to its parent: followed once, said so
+@test "a directory link back to the root: no cycle, a warning, each image once" {
+	mkdir -p set/a set/b
+	mkpng set/a/1.png 4 4; mkpng set/b/2.png 4 4 --seed 1
+	ln -s .. set/b/up
+	run_split timeout 20 "$BIN/imgload" -q set
+	[ "$status" -eq 0 ]
+	[ "$err" = "imgload: set/b/up: a link back to set (a cycle): not followed" ]
+	read_stream < out > out.txt
+	[ "$(tail -1 out.txt)" = "frames 2" ]
+	grep -q '^0 sample id=a/1.png label=0' out.txt
+	grep -q '^1 sample id=b/2.png label=1' out.txt
+}
+
+# a class folder that links to another, and a linked file: taken once
+@test "two links to one folder or file: taken once, the rest skipped with a warning" {
+	mkdir -p set/a set/c
+	mkpng set/a/1.png 4 4; mkpng set/c/3.png 4 4 --seed 3
+	ln -s a set/b                   # class b is the folder of class a
+	ln -s ../a/1.png set/c/4.png    # a file of class a, again in c
+	run_split timeout 20 "$BIN/imgload" set
+	[ "$status" -eq 0 ]
+	grep -qx 'imgload: set/b: the same folder as set/a, taken already: skipped' err
+	grep -qx 'imgload: set/c/4.png: the same file as set/a/1.png (a link): skipped' err
+	grep -qx 'imgload: 2 images in 3 classes (a: 1, b: 0, c: 1)' err
+	[ "$(read_stream < out | tail -1)" = "frames 2" ]
+}
+
+# what was loaded is said: unlabelled images, or the classes and counts
+@test "the summary says unlabelled images, or each class with its count" {
+	mkdir -p flat set/a set/b
+	mkpng flat/1.png 4 4; mkpng flat/2.png 4 4
+	mkpng set/a/1.png 4 4; mkpng set/b/2.png 4 4; mkpng set/b/3.png 4 4
+	run_split "$BIN/imgload" flat
+	[ "$err" = "imgload: 2 unlabelled images (no class folders)" ]
+	run_split "$BIN/imgload" set
+	[ "$err" = "imgload: 3 images in 2 classes (a: 1, b: 2)" ]
+	run_split "$BIN/imgload" set/a
+	[ "$err" = "imgload: 1 unlabelled image (no class folders)" ]
+	run_split "$BIN/imgload" set flat/1.png
+	[[ "$err" == *"imgload: 3 images in 2 classes (a: 1, b: 2)"* ]]
+	[[ "$err" == *"imgload: and 1 unlabelled image (not in a class folder)"* ]]
+	run_split "$BIN/imgload" -q set
+	[ -z "$err" ]
+}
+
+# images beside class folders are in no class: Keras leaves them out, and
+# so does imgload, but not silently
+@test "images beside the class folders: left out with a warning" {
+	mkdir -p set/a
+	mkpng set/a/1.png 4 4; mkpng set/loose.png 4 4
+	run_split "$BIN/imgload" -q set
+	[ "$status" -eq 0 ]
+	[ "$err" = "imgload: set: 1 image beside the class folders belongs to no class: ignored" ]
+	[ "$(read_stream < out | tail -1)" = "frames 1" ]
+}
+
 # --- bad arguments: exit 2, nothing on stdout ---------------------------
 
 @test "bad arguments: exit 2 and empty stdout" {

@@ -40,6 +40,9 @@ static const char usage[] =
 "  --cache-mb N          keep up to N MiB of decoded frames for later epochs\n"
 "                        (default 2048; 0 disables)\n"
 "  --skip-bad            warn about unreadable images and go on\n"
+"  --max-pixels N        refuse an image (a frame) of more than N pixels,\n"
+"                        width x height, before decoding it (default\n"
+"                        100000000; 0: no limit)\n"
 "DICOM:\n"
 "  --window C,W|file|range|minmax   VOI: a window, the file's (default),\n"
 "                        the full stored range, or the frame's min..max\n"
@@ -55,6 +58,9 @@ static const char usage[] =
 "  --unlabeled error|skip  a sample with no label: stop (default) or skip it\n"
 "  -q, --quiet           no progress messages\n";
 
+/* Default --max-pixels: 10^8, so a 10000 x 10000 mammogram still loads. */
+#define IMGLOAD_MAX_PIXELS 100000000ull
+
 struct options {
 	int h, w;               /* 0: keep */
 	enum interp interp;
@@ -67,6 +73,7 @@ struct options {
 	int seed_given;
 	size_t cache_bytes;
 	int skip_bad;
+	uint64_t max_pixels;    /* 0: no limit */
 	char *classes;
 	struct dicom_opts dicom;
 	char *labels;           /* --labels FILE */
@@ -165,6 +172,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		{ "classes", required_argument, NULL, 'C' },
 		{ "cache-mb", required_argument, NULL, 'm' },
 		{ "skip-bad", no_argument, NULL, 'b' },
+		{ "max-pixels", required_argument, NULL, 'M' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "window-preset", required_argument, NULL, 'P' },
 		{ "patient-key-file", required_argument, NULL, 'K' },
@@ -179,7 +187,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int ch;
 
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
-	                       .cache_bytes = (size_t)2048 << 20 };
+	                       .cache_bytes = (size_t)2048 << 20,
+	                       .max_pixels = IMGLOAD_MAX_PIXELS };
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': parse_size(optarg, &o->h, &o->w); break;
@@ -205,6 +214,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		case 'C': o->classes = optarg; break;
 		case 'm': o->cache_bytes = (size_t)cli_int(optarg, "--cache-mb", 0, 1 << 24) << 20; break;
 		case 'b': o->skip_bad = 1; break;
+		case 'M': o->max_pixels = cli_u64(optarg, "--max-pixels"); break;
 		case 'w': parse_window(optarg, 0, &o->dicom); break;
 		case 'P': parse_window(optarg, 1, &o->dicom); break;
 		case 'K': keyfile = optarg; break;
@@ -280,12 +290,54 @@ find_label(const struct options *o, const struct labelling *lab, const struct ds
 	return -1;
 }
 
-static void
-append(char **bufP, size_t *lenP, const char *p, size_t n)
+/* Appends n bytes at p to *bufP (*lenP bytes); *bufP NULL: p itself
+ * (malloc'd) becomes the buffer.  Returns 0, or -1 when out of memory. */
+static int
+append(char **bufP, size_t *lenP, char *p, size_t n)
 {
-	*bufP = xreallocarray(*bufP, *lenP + n + 1, 1);
-	memcpy(*bufP + *lenP, p, n);
+	char *more;
+
+	if (*bufP == NULL) {
+		*bufP = p;
+		*lenP = n;
+		return 0;
+	}
+	more = *lenP + n >= *lenP ? realloc(*bufP, *lenP + n + 1) : NULL;
+	if (more == NULL) {
+		free(p);
+		return -1;
+	}
+	memcpy(more + *lenP, p, n);
+	free(p);
+	*bufP = more;
 	*lenP += n;
+	return 0;
+}
+
+/* Converts decoded image t to the options' channels and size (resizing
+ * first when channels are added, so the larger image is never made).
+ * Returns 0, or -1 with the reason in err (out of memory). */
+static int
+shape_image(const struct options *o, struct tensor *t, int *gray_rgb, char *err, size_t errlen)
+{
+	struct tensor r;
+	int grow = t->shape[2] < o->channels;
+
+	*gray_rgb = 0;
+	if (!grow && image_to_channels(t, o->channels, gray_rgb) < 0)
+		goto oom;
+	if (o->h > 0) {
+		resize_image(t, o->h, o->w, o->interp, &r);
+		tensor_free(t);
+		*t = r;
+	}
+	if (grow && image_to_channels(t, o->channels, gray_rgb) < 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory converting a %lldx%lld image to %d channel%s",
+	    (long long)t->shape[1], (long long)t->shape[0], o->channels, o->channels == 1 ? "" : "s");
+	return -1;
 }
 
 /* Encodes the nframes frames of image f, opened from item it, appending
@@ -299,7 +351,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 
 	for (int k = 0; k < nframes; k++) {
 		struct image_info ii;
-		struct tensor t, r;
+		struct tensor t;
 		struct ds_item s = *it;
 		char id[4096];
 		int gray_rgb = 0, rc = 1;
@@ -321,16 +373,16 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 				return -1;
 			continue;
 		}
-		image_to_channels(&t, o->channels, &gray_rgb);
-		if (o->h > 0) {
-			resize_image(&t, o->h, o->w, o->interp, &r);
+		if (shape_image(o, &t, &gray_rgb, err, errlen) < 0) {
 			tensor_free(&t);
-			t = r;
+			return -1;
 		}
 		buf = sample_frame_encode(ds, &s, &t, &ii, hex, gray_rgb, &n);
 		tensor_free(&t);
-		append(outP, lenP, buf, n);
-		free(buf);
+		if (buf == NULL || append(outP, lenP, buf, n) < 0) {
+			snprintf(err, errlen, "out of memory encoding the sample");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -342,7 +394,7 @@ static int
 encode_sample(const struct options *o, const struct dataset *ds, const struct labelling *lab,
     const struct ds_item *it, char **outP, size_t *lenP, char *err, size_t errlen)
 {
-	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom };
+	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom, .max_pixels = o->max_pixels };
 	struct image_file *f;
 	struct image_info ii;
 	uint8_t *file;

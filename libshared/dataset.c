@@ -501,16 +501,34 @@ pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int 
 	}
 }
 
+/* A msgpack_sbuffer that remembers a failed write (out of memory), so
+ * that a frame is never left with a piece missing. */
+struct safe_sbuffer {
+	msgpack_sbuffer sb;
+	int failed;
+};
+
+static int
+safe_write(void *data, const char *buf, size_t len)
+{
+	struct safe_sbuffer *s = data;
+
+	if (!s->failed && msgpack_sbuffer_write(&s->sb, buf, len) != 0)
+		s->failed = 1;
+	return s->failed ? -1 : 0;
+}
+
 char *
 sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const struct tensor *x,
     const struct image_info *ii, const char *hex, int gray_rgb, size_t *lenP)
 {
+	struct safe_sbuffer ssb = { .failed = 0 };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	int labelled = it->label >= 0;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_sbuffer_init(&ssb.sb);
+	msgpack_packer_init(&pk, &ssb, safe_write);
 	msgpack_pack_map(&pk, labelled ? 6 : 4);
 	pack_str(&pk, "kind"); pack_str(&pk, "sample");
 	pack_str(&pk, "id"); pack_str(&pk, it->id);
@@ -520,8 +538,11 @@ sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const st
 	}
 	pack_str(&pk, "x"); tensor_pack(&pk, x);
 	pack_str(&pk, "meta"); pack_meta(&pk, ii, hex, gray_rgb);
-	if (sb.data == NULL)
-		die("out of memory");
+	sb = ssb.sb;
+	if (ssb.failed || sb.data == NULL) {
+		msgpack_sbuffer_destroy(&sb);
+		return NULL;
+	}
 	*lenP = sb.size;
 	return msgpack_sbuffer_release(&sb);
 }

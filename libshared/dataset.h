@@ -38,8 +38,9 @@ void dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
 /* Releases everything ds owns. */
 void dataset_free(struct dataset *ds);
 /* Encodes a sample frame for it with image x into a new malloc'd buffer
- * (caller frees); *lenP gets its size.  meta gets ii's source fields and,
- * when ii->dicom is set, meta.dicom (never names or birth dates). */
+ * (caller frees); *lenP gets its size; NULL when memory ran out.  meta gets
+ * ii's source fields and, when ii->dicom is set, meta.dicom (never names or
+ * birth dates). */
 char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
                           const struct tensor *x, const struct image_info *ii,
                           const char *sha256hex, int gray_rgb, size_t *lenP);

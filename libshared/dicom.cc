@@ -503,7 +503,15 @@ open_impl(const uint8_t *buf, size_t len, const struct dicom_opts *o, struct dic
 
 	if (rc != 0)
 		return rc;
-	if (read_pixel_attrs(f, ds, err, errlen) < 0 || decode_pixels(f, ds, err, errlen) < 0)
+	if (read_pixel_attrs(f, ds, err, errlen) < 0)
+		return -1;
+	uint64_t npix = (uint64_t)f->px.rows * (uint64_t)f->px.cols;
+	if (o->max_pixels > 0 && npix > o->max_pixels) {
+		snprintf(err, errlen, "%dx%d image: %llu pixels, more than the limit of %llu (--max-pixels)", f->px.cols,
+		    f->px.rows, (unsigned long long)npix, (unsigned long long)o->max_pixels);
+		return -1;
+	}
+	if (decode_pixels(f, ds, err, errlen) < 0)
 		return -1;
 	fill_meta(f, ds, o, m);
 	return 0;

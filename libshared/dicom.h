@@ -38,6 +38,8 @@ struct dicom_opts {
 	const uint8_t *key;             /* secret for the patient key, or NULL: none */
 	size_t keylen;
 	int keep_patient_id;            /* copy PatientID itself into the meta */
+	uint64_t max_pixels;            /* Rows x Columns above this: refused before
+	                                 * decompression; 0: no limit */
 };
 
 #define DICOM_STR 68

@@ -11,17 +11,26 @@
 #include <unistd.h>
 
 /* Reads fd (opened on a file of size hint bytes, 0 if unknown) to its
- * end into a new buffer.  Returns 0, or -1 with errno set. */
+ * end into a new buffer.  Returns 0, or -1 with errno set (ENOMEM when
+ * the file does not fit in memory). */
 static int
 read_fd(int fd, off_t hint, uint8_t **bufP, size_t *lenP)
 {
-	size_t len = 0, cap = hint > 0 ? (size_t)hint + 1 : 65536;
-	uint8_t *buf = xmalloc(cap);
+	size_t len = 0, cap = hint > 0 && (uint64_t)hint < SIZE_MAX / 2 ? (size_t)hint + 1 : 65536;
+	uint8_t *buf = malloc(cap), *more;
 
+	if (buf == NULL)
+		return errno = ENOMEM, -1;
 	for (;;) {
 		ssize_t n;
-		if (len == cap)
-			buf = xreallocarray(buf, 2, cap), cap *= 2;
+		if (len == cap) {
+			if (cap > SIZE_MAX / 2 || (more = realloc(buf, 2 * cap)) == NULL) {
+				free(buf);
+				return errno = ENOMEM, -1;
+			}
+			buf = more;
+			cap *= 2;
+		}
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -83,14 +83,15 @@ open_dicom(struct image_file *f, const uint8_t *buf, size_t len, char *err, size
 
 /* PNG or JPEG: decoded whole, now. */
 static int
-open_single(struct image_file *f, const uint8_t *buf, size_t len, int keep16, char *err, size_t errlen)
+open_single(struct image_file *f, const uint8_t *buf, size_t len, int keep16, uint64_t max_pixels,
+    char *err, size_t errlen)
 {
 	struct image_info *ii = &f->info;
 
 	ii->frames = 1;
 	if (png_is_png(buf, len)) {
 		struct png_info pi;
-		if (png_decode(buf, len, keep16, &f->t, &pi, err, errlen) < 0)
+		if (png_decode_max(buf, len, keep16, max_pixels, &f->t, &pi, err, errlen) < 0)
 			return -1;
 		ii->format = "png";
 		ii->width = pi.width;
@@ -100,7 +101,7 @@ open_single(struct image_file *f, const uint8_t *buf, size_t len, int keep16, ch
 		return 0;
 	}
 	struct jpeg_image_info ji;
-	if (jpeg_decode_image(buf, len, &f->t, &ji, err, errlen) < 0)
+	if (jpeg_decode_max(buf, len, max_pixels, &f->t, &ji, err, errlen) < 0)
 		return -1;
 	ii->format = "jpeg";
 	ii->width = ji.width;
@@ -123,11 +124,12 @@ image_open(const uint8_t *buf, size_t len, const struct image_opts *o,
 	if (o->dicom)
 		f->dopts = *o->dicom;
 	f->dopts.keep16 = o->keep16;
+	f->dopts.max_pixels = o->max_pixels;
 	if (len == 0) {
 		snprintf(err, errlen, "empty file");
 		rc = -1;
 	} else if (png_is_png(buf, len) || jpeg_is_jpeg(buf, len)) {
-		rc = open_single(f, buf, len, o->keep16, err, errlen);
+		rc = open_single(f, buf, len, o->keep16, o->max_pixels, err, errlen);
 	} else if (dicom_sniff(buf, len) || maybe_raw_dicom(buf, len)) {
 		rc = open_dicom(f, buf, len, err, errlen);
 	} else {
@@ -221,7 +223,7 @@ put(struct tensor *t, size_t i, uint32_t v)
 		((uint16_t *)t->data)[i] = (uint16_t)v;
 }
 
-void
+int
 image_to_channels(struct tensor *t, int channels, int *gray_rgb)
 {
 	int c = (int)t->shape[2];
@@ -232,8 +234,9 @@ image_to_channels(struct tensor *t, int channels, int *gray_rgb)
 	if (gray_rgb)
 		*gray_rgb = c >= 3 && gray;
 	if (c == channels)
-		return;
-	tensor_alloc_hwc(&o, t->dtype, t->shape[0], t->shape[1], channels);
+		return 0;
+	if (tensor_try_alloc_hwc(&o, t->dtype, t->shape[0], t->shape[1], channels) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t v;
 		if (gray) {
@@ -253,6 +256,7 @@ image_to_channels(struct tensor *t, int channels, int *gray_rgb)
 	}
 	tensor_free(t);
 	*t = o;
+	return 0;
 }
 
 void

@@ -33,6 +33,8 @@ struct image_info {
 struct image_opts {
 	int keep16;                     /* keep more than 8 bits as u16 */
 	const struct dicom_opts *dicom; /* DICOM rendering; NULL: the defaults */
+	uint64_t max_pixels;            /* larger images (width x height, per
+	                                 * frame) are refused before decoding; 0: none */
 };
 
 struct image_file;
@@ -65,8 +67,9 @@ int image_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
 /* Converts t in place to `channels` (1 or 3): gray is replicated to RGB,
  * alpha dropped, RGB turned to luma (ITU-R 601, as PIL's convert('L'))
  * unless its channels are equal, in which case one is kept exactly.
- * Sets *gray_rgb when an RGB image was found to be gray. */
-void image_to_channels(struct tensor *t, int channels, int *gray_rgb);
+ * Sets *gray_rgb when an RGB image was found to be gray.  Returns 0, or
+ * -1 (t unchanged) when there is no memory for the result. */
+int image_to_channels(struct tensor *t, int channels, int *gray_rgb);
 /* Converts a u16 tensor in place to u8 (rounded v*255/65535). */
 void image_to_u8(struct tensor *t);
 

@@ -132,8 +132,16 @@ orientation_of(struct jpeg_decompress_struct *d)
 
 /* Checks what libjpeg found in the header; picks the output colour space. */
 static int
-check_header(struct jpeg_decompress_struct *d, char *err, size_t errlen)
+check_header(struct jpeg_decompress_struct *d, uint64_t max_pixels, char *err, size_t errlen)
 {
+	uint64_t npix = (uint64_t)d->image_width * d->image_height;
+
+	if (max_pixels > 0 && npix > max_pixels) {
+		snprintf(err, errlen, "%ux%u image: %llu pixels, more than the limit of %llu (--max-pixels)",
+		    d->image_width, d->image_height, (unsigned long long)npix,
+		    (unsigned long long)max_pixels);
+		return -1;
+	}
 	if (d->data_precision != 8) {
 		snprintf(err, errlen, "%d-bit JPEG is not supported (this libjpeg reads 8-bit samples only)",
 		    d->data_precision);
@@ -155,18 +163,23 @@ check_header(struct jpeg_decompress_struct *d, char *err, size_t errlen)
 
 /* The libjpeg part; longjmp target set by the caller.  t is allocated here. */
 static int
-decode(struct jpeg_decompress_struct *d, const uint8_t *buf, size_t len, struct tensor *t,
-    struct jpeg_image_info *info, char *err, size_t errlen)
+decode(struct jpeg_decompress_struct *d, const uint8_t *buf, size_t len, uint64_t max_pixels,
+    struct tensor *t, struct jpeg_image_info *info, char *err, size_t errlen)
 {
 	jpeg_mem_src(d, buf, (unsigned long)len);
 	jpeg_save_markers(d, JPEG_APP0 + 1, 0xffff);
 	jpeg_read_header(d, TRUE);
-	if (check_header(d, err, errlen) < 0)
+	if (check_header(d, max_pixels, err, errlen) < 0)
 		return -1;
 	info->progressive = jpeg_has_multiple_scans(d);
 	info->orientation = orientation_of(d);
 	jpeg_start_decompress(d);
-	tensor_alloc_hwc(t, DT_U8, d->output_height, d->output_width, d->output_components);
+	if (tensor_try_alloc_hwc(t, DT_U8, d->output_height, d->output_width, d->output_components) < 0) {
+		snprintf(err, errlen, "out of memory for a %ux%u image (%llu bytes)", d->output_width,
+		    d->output_height, (unsigned long long)d->output_width * d->output_height *
+		    (unsigned)d->output_components);
+		return -1;
+	}
 	while (d->output_scanline < d->output_height) {
 		JSAMPROW row = (uint8_t *)t->data + (size_t)d->output_scanline * d->output_width * d->output_components;
 		jpeg_read_scanlines(d, &row, 1);
@@ -177,6 +190,13 @@ decode(struct jpeg_decompress_struct *d, const uint8_t *buf, size_t len, struct 
 
 int
 jpeg_decode_image(const uint8_t *buf, size_t len, struct tensor *t,
+    struct jpeg_image_info *info, char *err, size_t errlen)
+{
+	return jpeg_decode_max(buf, len, 0, t, info, err, errlen);
+}
+
+int
+jpeg_decode_max(const uint8_t *buf, size_t len, uint64_t max_pixels, struct tensor *t,
     struct jpeg_image_info *info, char *err, size_t errlen)
 {
 	struct jpeg_decompress_struct d;
@@ -195,7 +215,7 @@ jpeg_decode_image(const uint8_t *buf, size_t len, struct tensor *t,
 		jpeg_destroy_decompress(&d);
 		return -1;
 	}
-	rc = decode(&d, buf, len, t, info, err, errlen);
+	rc = decode(&d, buf, len, max_pixels, t, info, err, errlen);
 	jpeg_destroy_decompress(&d);
 	if (rc < 0)
 		return -1;

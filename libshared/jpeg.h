@@ -27,6 +27,11 @@ int jpeg_is_jpeg(const uint8_t *buf, size_t len);
  * Returns 0, or -1 with a one-line reason in err. */
 int jpeg_decode_image(const uint8_t *buf, size_t len, struct tensor *t,
                       struct jpeg_image_info *info, char *err, size_t errlen);
+/* Like jpeg_decode_image, but an image of more than max_pixels pixels (0:
+ * no limit) is refused from its header, before any allocation; running
+ * out of memory for the image is an error (-1 and a message), not an exit. */
+int jpeg_decode_max(const uint8_t *buf, size_t len, uint64_t max_pixels, struct tensor *t,
+                    struct jpeg_image_info *info, char *err, size_t errlen);
 /* The EXIF Orientation (1..8) in an APP1 payload of len bytes (starting
  * "Exif\0\0"), or 1 when there is none or the payload is malformed; every
  * offset is bounds-checked. */

@@ -18,6 +18,7 @@ struct membuf {
 
 struct pngerr {
 	char msg[200];
+	int plain;              /* 1: msg is not about corrupt data */
 };
 
 static void
@@ -77,16 +78,39 @@ set_transforms(png_structp png, png_infop pi, int keep16, struct png_info *info)
 	return png_get_bit_depth(png, pi) == 16 ? 2 : 1;
 }
 
+/* Stops decoding with a message that is not prefixed "corrupt PNG". */
+static void
+fail_plain(png_structp png, const char *msg)
+{
+	struct pngerr *e = png_get_error_ptr(png);
+
+	e->plain = 1;
+	snprintf(e->msg, sizeof e->msg, "%s", msg);
+	png_longjmp(png, 1);
+}
+
 static int
-decode(png_structp png, png_infop pi, int keep16, struct tensor *t, struct png_info *info,
-    png_bytep **rowsP)
+decode(png_structp png, png_infop pi, int keep16, uint64_t max_pixels, struct tensor *t,
+    struct png_info *info, png_bytep **rowsP)
 {
 	int bps = set_transforms(png, pi, keep16, info);
 	size_t rowbytes = png_get_rowbytes(png, pi);
+	uint64_t npix = (uint64_t)info->width * (uint64_t)info->height;
+	char msg[200];
 
 	if (info->width <= 0 || info->height <= 0 || info->width > 65536 || info->height > 65536)
 		png_error(png, "image dimensions out of range");
-	tensor_alloc_hwc(t, bps == 2 ? DT_U16 : DT_U8, info->height, info->width, info->channels);
+	if (max_pixels > 0 && npix > max_pixels) {
+		snprintf(msg, sizeof msg, "%dx%d image: %llu pixels, more than the limit of %llu (--max-pixels)",
+		    info->width, info->height, (unsigned long long)npix, (unsigned long long)max_pixels);
+		fail_plain(png, msg);
+	}
+	if (tensor_try_alloc_hwc(t, bps == 2 ? DT_U16 : DT_U8, info->height, info->width,
+	    info->channels) < 0) {
+		snprintf(msg, sizeof msg, "out of memory for a %dx%d image (%llu bytes)", info->width,
+		    info->height, (unsigned long long)npix * (uint64_t)info->channels * (uint64_t)bps);
+		fail_plain(png, msg);
+	}
 	if (rowbytes != (size_t)info->width * (size_t)info->channels * (size_t)bps)
 		png_error(png, "unexpected row size");
 	*rowsP = xmallocarray((size_t)info->height, sizeof **rowsP);
@@ -101,8 +125,15 @@ int
 png_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
     struct png_info *info, char *err, size_t errlen)
 {
+	return png_decode_max(buf, len, keep16, 0, t, info, err, errlen);
+}
+
+int
+png_decode_max(const uint8_t *buf, size_t len, int keep16, uint64_t max_pixels,
+    struct tensor *t, struct png_info *info, char *err, size_t errlen)
+{
 	struct membuf m = { .p = buf, .len = len };
-	struct pngerr e = { "" };
+	struct pngerr e = { "", 0 };
 	struct png_info dummy;
 	struct png_info *volatile inf = info ? info : &dummy;
 	png_structp png;
@@ -120,14 +151,14 @@ png_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
 	if (pi == NULL)
 		die("out of memory (libpng)");
 	if (setjmp(png_jmpbuf(png))) {
-		snprintf(err, errlen, "corrupt PNG: %s", e.msg);
+		snprintf(err, errlen, "%s%s", e.plain ? "" : "corrupt PNG: ", e.msg);
 		tensor_free(t);
 		rc = -1;
 	} else {
 		png_set_read_fn(png, &m, read_mem);
 		png_set_user_limits(png, 65536, 65536);
 		png_read_info(png, pi);
-		decode(png, pi, keep16, t, inf, (png_bytep **)&rows);
+		decode(png, pi, keep16, max_pixels, t, inf, (png_bytep **)&rows);
 	}
 	free(rows);
 	png_destroy_read_struct(&png, &pi, NULL);
@@ -180,7 +211,7 @@ int
 png_encode(const struct tensor *t, uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct membuf m = { 0 };
-	struct pngerr e = { "" };
+	struct pngerr e = { "", 0 };
 	png_structp png;
 	png_infop pi;
 	volatile int rc = 0;

@@ -27,6 +27,11 @@ int png_is_png(const uint8_t *buf, size_t len);
  * a one-line reason in err (corrupt data, bad CRC, truncated). */
 int png_decode(const uint8_t *buf, size_t len, int keep16, struct tensor *t,
                struct png_info *info, char *err, size_t errlen);
+/* Like png_decode, but an image of more than max_pixels pixels (0: no
+ * limit) is refused from its header, before any allocation; running out
+ * of memory for the image is an error (-1 and a message), not an exit. */
+int png_decode_max(const uint8_t *buf, size_t len, int keep16, uint64_t max_pixels,
+                   struct tensor *t, struct png_info *info, char *err, size_t errlen);
 /* Encodes a u8 or u16 HWC tensor with 1-4 channels as PNG into a new
  * malloc'd buffer (*out, *outlen; caller frees).  Returns 0 or -1. */
 int png_encode(const struct tensor *t, uint8_t **out, size_t *outlen, char *err, size_t errlen);

@@ -77,6 +77,30 @@ tensor_alloc_hwc(struct tensor *t, enum dtype dt, int64_t h, int64_t w, int64_t 
 	tensor_alloc(t, dt, 3, shape);
 }
 
+int
+tensor_try_alloc_hwc(struct tensor *t, enum dtype dt, int64_t h, int64_t w, int64_t c)
+{
+	uint64_t n = (uint64_t)h * (uint64_t)w;
+	size_t sz;
+	void *p = NULL;
+
+	memset(t, 0, sizeof *t);
+	if (h < 0 || w < 0 || c < 0 || h > INT32_MAX || w > INT32_MAX || c > INT32_MAX ||
+	    (c > 0 && n > SIZE_MAX / 64 / (uint64_t)c / dtype_size(dt)))
+		return -1;
+	sz = (size_t)n * (size_t)c * dtype_size(dt);
+	if (posix_memalign(&p, 64, ((sz + 63) & ~(size_t)63) + (sz == 0) * 64) != 0)
+		return -1;
+	t->dtype = dt;
+	t->rank = 3;
+	t->shape[0] = h;
+	t->shape[1] = w;
+	t->shape[2] = c;
+	t->nbytes = sz;
+	t->owned = t->data = p;
+	return 0;
+}
+
 void
 tensor_free(struct tensor *t)
 {

@@ -40,6 +40,9 @@ size_t tensor_count(const struct tensor *t);
 void tensor_alloc(struct tensor *t, enum dtype dt, int rank, const int64_t *shape);
 /* Shorthand for an owned rank-3 HWC image tensor. */
 void tensor_alloc_hwc(struct tensor *t, enum dtype dt, int64_t h, int64_t w, int64_t c);
+/* Like tensor_alloc_hwc, but returns -1 (t cleared) instead of dying when
+ * the size overflows or memory runs out; 0 when allocated. */
+int tensor_try_alloc_hwc(struct tensor *t, enum dtype dt, int64_t h, int64_t w, int64_t c);
 /* Frees an owned tensor's memory and clears it (views: only clears). */
 void tensor_free(struct tensor *t);
 /* Makes t own an aligned copy of its data if it is a view whose data is

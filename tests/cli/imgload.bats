@@ -322,6 +322,111 @@ assert f["meta"]["gray_rgb"] is False
 	[ "$(read_stream < out | tail -1)" = "frames 1" ]
 }
 
+# --- image size limit and memory (issue 14.12) --------------------------
+
+# craft OUT W H DEPTH COLORTYPE [full]: a PNG whose header claims W x H;
+# its IDAT holds two rows of zeros (or all rows with "full")
+craft() {
+	$PY - "$@" <<-'END'
+	import struct, sys, zlib
+	def chunk(k, d):
+	    return struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d) & 0xffffffff)
+	out, w, h, depth, ctype = sys.argv[1], *map(int, sys.argv[2:6])
+	ch = {0: 1, 2: 3, 4: 2, 6: 4}[ctype]
+	row = b"\0" * (1 + w * ch * depth // 8)
+	z = zlib.compressobj(9)
+	data = b"".join(z.compress(row) for _ in range(h if len(sys.argv) > 6 else 2)) + z.flush()
+	ihdr = struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0)
+	open(out, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+	END
+}
+
+# a 1 KB PNG that claims 65536 x 65536 16-bit RGBA: refused from its
+# header, naming the file, before any allocation (the address space is
+# limited to 1 GiB, far below the 16 GiB it would take); --skip-bad goes on
+@test "--max-pixels: a small PNG claiming a huge size is refused by name, skippable" {
+	mkdir -p d/c
+	craft d/c/huge.png 65536 65536 16 6
+	mkpng d/c/ok.png 4 4
+	[ "$(stat -c %s d/c/huge.png)" -lt 2000 ]
+	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q d
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: d/c/huge.png: 65536x65536 image: 4294967296 pixels, more than the limit of 100000000 (--max-pixels)" ]
+	[ ! -s out ]
+	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --skip-bad d
+	[ "$status" -eq 0 ]
+	[ "$err" = "imgload: d/c/huge.png: 65536x65536 image: 4294967296 pixels, more than the limit of 100000000 (--max-pixels) (skipped)" ]
+	[ "$(read_stream < out | tail -1)" = "frames 1" ]
+}
+
+# without the limit, running out of memory for one image names the file
+# and is skipped under --skip-bad (it stopped the run, with no name)
+@test "--max-pixels 0: out of memory for one image names it and is skippable" {
+	mkdir -p d/c
+	craft d/c/huge.png 30000 30000 8 2
+	mkpng d/c/ok.png 4 4
+	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --max-pixels 0 d
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: d/c/huge.png: out of memory for a 30000x30000 image (2700000000 bytes)" ]
+	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --max-pixels 0 --skip-bad d
+	[ "$status" -eq 0 ]
+	[[ "$err" == "imgload: d/c/huge.png: out of memory for a 30000x30000 image"*"(skipped)" ]]
+	[ "$(read_stream < out | tail -1)" = "frames 1" ]
+}
+
+# the limit is width x height, inclusive: a 16-bit 10000 x 10000 image
+# (a large mammogram) loads with the default, one more row does not
+@test "--max-pixels: the default takes a 16-bit 10000x10000 image, not 10000x10001" {
+	craft big.png 10000 10000 16 0 full
+	craft bigger.png 10000 10001 16 0
+	run_split timeout 120 "$BIN/imgload" -q --channels 1 --size 8 --depth 16 big.png
+	[ "$status" -eq 0 ]
+	read_stream < out | grep -q '^0 sample id=big.png x=u16\[8,8,1\]'
+	run_split timeout 20 "$BIN/imgload" -q bigger.png
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"bigger.png: 10000x10001 image: 100010000 pixels, more than the limit of 100000000"* ]]
+}
+
+# the same limit for JPEG and DICOM, checked on their headers
+@test "--max-pixels N applies to PNG, JPEG and DICOM alike" {
+	mkpng p.png 20 10
+	run_split "$BIN/imgload" -q --max-pixels 200 p.png
+	[ "$status" -eq 0 ]
+	run_split "$BIN/imgload" -q --max-pixels 199 p.png
+	[ "$status" -eq 1 ]
+	[ "$err" = "imgload: p.png: 20x10 image: 200 pixels, more than the limit of 199 (--max-pixels)" ]
+	if command -v cjpeg >/dev/null; then
+		printf 'P5\n20 10\n255\n' > g.pgm; head -c 200 /dev/zero >> g.pgm
+		cjpeg g.pgm > j.jpg
+		run_split "$BIN/imgload" -q --max-pixels 200 j.jpg
+		[ "$status" -eq 0 ]
+		run_split "$BIN/imgload" -q --max-pixels 199 j.jpg
+		[ "$err" = "imgload: j.jpg: 20x10 image: 200 pixels, more than the limit of 199 (--max-pixels)" ]
+		# a JPEG whose frame header claims 60000 x 60000
+		$PY -c '
+import sys
+b = bytearray(open("j.jpg", "rb").read())
+i = b.index(b"\xff\xc0")
+b[i + 5:i + 9] = (60000).to_bytes(2, "big") * 2
+open("huge.jpg", "wb").write(b)'
+		run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q huge.jpg
+		[ "$status" -eq 1 ]
+		[ "$err" = "imgload: huge.jpg: 60000x60000 image: 3600000000 pixels, more than the limit of 100000000 (--max-pixels)" ]
+	fi
+	if command -v dump2dcm >/dev/null; then
+		head -c 400 /dev/zero > px.raw
+		printf '%s\n' '(0002,0010) UI =LittleEndianExplicit' '(0008,0016) UI =SecondaryCaptureImageStorage' \
+		    '(0008,0018) UI [1.2.3.4.5]' '(0028,0002) US 1' '(0028,0004) CS [MONOCHROME2]' \
+		    '(0028,0010) US 10' '(0028,0011) US 20' '(0028,0100) US 16' '(0028,0101) US 12' \
+		    '(0028,0102) US 11' '(0028,0103) US 0' '(7fe0,0010) OW =px.raw' > d.dump
+		dump2dcm -q d.dump d.dcm
+		run_split "$BIN/imgload" -q --max-pixels 200 d.dcm
+		[ "$status" -eq 0 ]
+		run_split "$BIN/imgload" -q --max-pixels 199 d.dcm
+		[ "$err" = "imgload: d.dcm: 20x10 image: 200 pixels, more than the limit of 199 (--max-pixels)" ]
+	fi
+}
+
 # --- bad arguments: exit 2, nothing on stdout ---------------------------
 
 @test "bad arguments: exit 2 and empty stdout" {
@@ -329,7 +434,8 @@ assert f["meta"]["gray_rgb"] is False
 	expect_usage_errors imgload /dev/null "--bogus a.png" "--size 0 a.png" "--size abc a.png" \
 	    "--size 10x a.png" "--size 3x0 a.png" "--size -5 a.png" "--channels 2 a.png" \
 	    "--channels 4 a.png" "--interp cubic a.png" "--depth 12 a.png" "--epochs 0 a.png" \
-	    "--epochs 1.5 a.png" "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size"
+	    "--epochs 1.5 a.png" "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size" \
+	    "--max-pixels -1 a.png" "--max-pixels x a.png" "--max-pixels"
 }
 
 # --help and --version go to stdout and succeed
@@ -337,7 +443,7 @@ assert f["meta"]["gray_rgb"] is False
 	run "$BIN/imgload" --help
 	[ "$status" -eq 0 ]
 	for o in --size --interp --channels --depth --epochs --shuffle --seed --classes \
-	    --cache-mb --skip-bad --quiet; do
+	    --cache-mb --skip-bad --max-pixels --quiet; do
 		[[ "$output" == *"$o"* ]] || { echo "missing $o"; false; }
 	done
 	run "$BIN/imgload" --version

@@ -418,6 +418,29 @@ test_broken_files(void **state)
 	}
 }
 
+/* png_decode_max: W x H (143 pixels) passes a limit of 143 and is refused
+ * at 142 with a message giving the size and the limit, nothing allocated;
+ * 0 is no limit. */
+static void
+test_max_pixels(void **state)
+{
+	struct pcase c = { PNG_COLOR_TYPE_RGB, 8, 0, 0 };
+	size_t len;
+	uint8_t *file = write_case(&c, &len);
+	struct tensor t;
+	char err[256] = "";
+
+	assert_int_equal(png_decode_max(file, len, 0, (uint64_t)W * H, &t, NULL, err, sizeof err), 0);
+	assert_int_equal(t.shape[0], H);
+	tensor_free(&t);
+	assert_int_equal(png_decode_max(file, len, 0, 0, &t, NULL, err, sizeof err), 0);
+	tensor_free(&t);
+	assert_int_equal(png_decode_max(file, len, 0, (uint64_t)W * H - 1, &t, NULL, err, sizeof err), -1);
+	assert_null(t.owned);
+	assert_string_equal(err, "13x11 image: 143 pixels, more than the limit of 142 (--max-pixels)");
+	free(file);
+}
+
 int
 main(void)
 {
@@ -427,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_encode_round_trip),
 		cmocka_unit_test(test_encode_rejects),
 		cmocka_unit_test(test_broken_files),
+		cmocka_unit_test(test_max_pixels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,6 +252,27 @@ test_describe_short(void **state)
 	assert_int_equal(strncmp(buf, "bf16[1000", 9), 0);
 }
 
+/* tensor_try_alloc_hwc: a small image is allocated and aligned; a size
+ * that overflows, or that no memory can hold, gives -1 and a cleared
+ * tensor instead of an exit. */
+static void
+test_try_alloc(void **state)
+{
+	struct tensor t;
+
+	assert_int_equal(tensor_try_alloc_hwc(&t, DT_U16, 3, 5, 2), 0);
+	assert_int_equal(t.nbytes, 60);
+	assert_int_equal(t.rank, 3);
+	assert_int_equal((uintptr_t)t.data % 64, 0);
+	tensor_free(&t);
+	assert_int_equal(tensor_try_alloc_hwc(&t, DT_U8, (int64_t)1 << 31, (int64_t)1 << 31, 1 << 30), -1);
+	assert_null(t.data);
+	assert_int_equal(tensor_try_alloc_hwc(&t, DT_F32, -1, 5, 1), -1);
+	/* 2^57 bytes: no overflow, but more than any address space */
+	assert_int_equal(tensor_try_alloc_hwc(&t, DT_U8, (int64_t)1 << 29, (int64_t)1 << 28, 1), -1);
+	assert_null(t.owned);
+}
+
 int
 main(void)
 {
@@ -262,6 +283,7 @@ main(void)
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_pack_round_trip),
 		cmocka_unit_test(test_describe_short),
+		cmocka_unit_test(test_try_alloc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

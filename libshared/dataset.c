@@ -436,6 +436,69 @@ pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when s[0] does not
+ * start one (RFC 3629: no overlong forms, surrogates or values > 10FFFF). */
+static int
+utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* Packs a name from the file system (an id, a class) as a valid UTF-8
+ * str: a byte that is not part of valid UTF-8, a control byte (below 0x20,
+ * or 0x7f) and the backslash itself are written \xHH (lower-case hex) and
+ * \\, so the original bytes can be recovered (radpipe-stream(5)). */
+static void
+pack_name(msgpack_packer *pk, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name), len = 0;
+	char *out = xmallocarray(n + 1, 4);
+
+	while (*s) {
+		int k = utf8_len(s);
+		if (*s == '\\') {
+			out[len++] = '\\';
+			out[len++] = '\\';
+		} else if (k == 0 || *s < 0x20 || *s == 0x7f) {
+			len += (size_t)snprintf(out + len, 5, "\\x%02x", *s);
+			k = 1;
+		} else {
+			memcpy(out + len, s, (size_t)k);
+			len += (size_t)k;
+		}
+		s += k ? k : 1;
+	}
+	msgpack_pack_str_with_body(pk, out, len);
+	free(out);
+}
+
 static void
 pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
@@ -531,10 +594,10 @@ sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const st
 	msgpack_packer_init(&pk, &ssb, safe_write);
 	msgpack_pack_map(&pk, labelled ? 6 : 4);
 	pack_str(&pk, "kind"); pack_str(&pk, "sample");
-	pack_str(&pk, "id"); pack_str(&pk, it->id);
+	pack_str(&pk, "id"); pack_name(&pk, it->id);
 	if (labelled) {
 		pack_str(&pk, "label"); msgpack_pack_int(&pk, it->label);
-		pack_str(&pk, "class"); pack_str(&pk, ds->classes[it->label]);
+		pack_str(&pk, "class"); pack_name(&pk, ds->classes[it->label]);
 	}
 	pack_str(&pk, "x"); tensor_pack(&pk, x);
 	pack_str(&pk, "meta"); pack_meta(&pk, ii, hex, gray_rgb);

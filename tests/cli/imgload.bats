@@ -427,6 +427,52 @@ open("huge.jpg", "wb").write(b)'
 	fi
 }
 
+# --- names that are not UTF-8 (issue 14.14) -----------------------------
+
+# ids and classes are valid UTF-8 str: a byte that is not UTF-8, a control
+# byte and the backslash are escaped (\xHH, \\), which a reader undoes to
+# get the file's name back; valid UTF-8 passes unchanged
+@test "ids and classes of names that are not UTF-8 are escaped, reversibly" {
+	ROOT="$ROOT" $PY - <<-'END'
+	import os, subprocess, sys
+	names = [b"caf\xe9.png", b"back\\slash.png", b"tab\tnew\nline.png", b"\xc3\xa9t\xc3\xa9.png",
+	         b"sur\xed\xa0\x80.png", b"x\\xe9.png", b"bad\xc3.png"]
+	os.makedirs(b"set/cl\xe4ss")
+	os.makedirs(b"set/ok")
+	for n in names:
+	    subprocess.run([sys.executable, os.environ["ROOT"] + "/tests/lib/mkpng.py",
+	                    b"set/cl\xe4ss/" + n, "3", "3"], check=True)
+	subprocess.run([sys.executable, os.environ["ROOT"] + "/tests/lib/mkpng.py", "set/ok/a.png", "3", "3"], check=True)
+	END
+	run_split "$BIN/imgload" -q set
+	[ "$status" -eq 0 ]
+	$PY - <<-'END'
+	import msgpack, os, re
+	fr = list(msgpack.Unpacker(open("out", "rb"), raw=False))   # raw=False: str must be UTF-8
+	def unescape(s):
+	    out, i = bytearray(), 0
+	    while i < len(s):
+	        if s[i] == "\\" and s[i + 1] == "\\":
+	            out += b"\\"; i += 2
+	        elif s[i] == "\\" and s[i + 1] == "x":
+	            out.append(int(s[i + 2:i + 4], 16)); i += 4
+	        else:
+	            out += s[i].encode(); i += 1
+	    return bytes(out)
+	got = sorted(unescape(f["id"]) for f in fr)
+	want = sorted([b"ok/a.png"] + [b"cl\xe4ss/" + n for n in os.listdir(b"set/cl\xe4ss")])
+	assert got == want, (got, want)
+	ids = {f["id"] for f in fr}
+	assert "cl\\xe4ss/caf\\xe9.png" in ids, ids
+	assert "cl\\xe4ss/\u00e9t\u00e9.png" in ids, ids
+	assert "cl\\xe4ss/back\\\\slash.png" in ids, ids
+	assert "cl\\xe4ss/tab\\x09new\\x0aline.png" in ids, ids
+	assert "cl\\xe4ss/sur\\xed\\xa0\\x80.png" in ids, ids
+	assert "cl\\xe4ss/x\\\\xe9.png" in ids, ids
+	assert {f["class"] for f in fr} == {"cl\\xe4ss", "ok"}
+	END
+}
+
 # --- bad arguments: exit 2, nothing on stdout ---------------------------
 
 @test "bad arguments: exit 2 and empty stdout" {

@@ -361,7 +361,11 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		if (image_frame(f, k, &t, &ii, err, errlen) < 0)
 			return -1;
 		if (nframes > 1) {
-			snprintf(id, sizeof id, "%s#%d", it->id, k + 1);
+			if ((size_t)snprintf(id, sizeof id, "%s#%d", it->id, k + 1) >= sizeof id) {
+				tensor_free(&t);
+				snprintf(err, errlen, "the path is too long for a frame id");
+				return -1;
+			}
 			s.id = id;
 		}
 		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL && !warned++)

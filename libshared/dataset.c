@@ -63,8 +63,11 @@ list_dir(const char *dir, struct names *files, struct names *dirs)
 
 	if (d == NULL)
 		die("%s: %s", dir, strerror(errno));
-	while ((e = readdir(d)) != NULL) {
+	for (;;) {
 		char *full;
+		errno = 0;
+		if ((e = readdir(d)) == NULL)
+			break;
 		if (e->d_name[0] == '.')
 			continue;
 		full = join(dir, e->d_name);
@@ -74,6 +77,8 @@ list_dir(const char *dir, struct names *files, struct names *dirs)
 			names_add(files, xstrdup(e->d_name));
 		free(full);
 	}
+	if (errno != 0)         /* not the end: part of the folder is unread */
+		die("%s: %s", dir, strerror(errno));
 	closedir(d);
 	qsort(files->v, files->n, sizeof *files->v, cmp_str);
 	qsort(dirs->v, dirs->n, sizeof *dirs->v, cmp_str);

@@ -427,6 +427,32 @@ open("huge.jpg", "wb").write(b)'
 	fi
 }
 
+# gray images are resized before they are replicated to RGB (less memory):
+# each of the three channels must equal the one-channel result exactly
+@test "gray to RGB with --size: each channel equals the one-channel result" {
+	mkdir -p g/c
+	mkpng g/c/a.png 53 41 --seed 3; mkpng g/c/b.png 6 6 --depth 16 --seed 4
+	for how in nearest bilinear area; do
+		for depth in 8 16; do
+			"$BIN/imgload" -q --interp $how --depth $depth --size 17x30 g > c3.mpk
+			"$BIN/imgload" -q --interp $how --depth $depth --size 17x30 --channels 1 g > c1.mpk
+			$PY - <<-'END'
+			import msgpack
+			a = list(msgpack.Unpacker(open("c3.mpk", "rb"), raw=False))
+			b = list(msgpack.Unpacker(open("c1.mpk", "rb"), raw=False))
+			assert len(a) == len(b) == 2
+			for f3, f1 in zip(a, b):
+			    x3, x1 = f3["x"], f1["x"]
+			    assert x3["shape"] == [17, 30, 3] and x1["shape"] == [17, 30, 1], (x3["shape"], x1["shape"])
+			    k = 2 if x1["dtype"] == "u16" else 1
+			    d1, d3 = x1["data"], x3["data"]
+			    for i in range(17 * 30):
+			        assert d3[3 * k * i:3 * k * (i + 1)] == d1[k * i:k * (i + 1)] * 3, (f1["id"], i)
+			END
+		done
+	done
+}
+
 # --- names that are not UTF-8 (issue 14.14) -----------------------------
 
 # ids and classes are valid UTF-8 str: a byte that is not UTF-8, a control

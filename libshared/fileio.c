@@ -108,10 +108,12 @@ file_read_regular(const char *path, uint8_t **bufP, size_t *lenP, char *err, siz
 		close(fd);
 		return -1;
 	}
-	/* a regular file never blocks; the flag only mattered for open */
-	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* O_NONBLOCK stays: it changes nothing for a plain file, and a
+	 * "regular" file that would block (/proc/kmsg) fails instead (EAGAIN) */
 	rc = read_fd(fd, st.st_size, bufP, lenP);
-	if (rc < 0)
+	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		snprintf(err, errlen, "reading it would block (not a plain file)");
+	else if (rc < 0)
 		snprintf(err, errlen, "%s", strerror(errno));
 	close(fd);
 	return rc;

@@ -788,8 +788,7 @@ write_output(const struct options *o)
 	case FMT_CSV: report_table(stdout, outbuf.data, outbuf.size, ',', roc_cols); break;
 	default: report_text(stdout, outbuf.data, outbuf.size); break;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
-		die("stdout: write error: %s", strerror(errno));
+	stdout_finish();
 }
 
 int

@@ -436,8 +436,8 @@ plot_montage(const struct options *o)
 	} else {
 		if (png_encode(&s.m.canvas, &png, &len, err, sizeof err) < 0)
 			die("PNG encoding: %s", err);
-		if (fwrite(png, 1, len, stdout) != len || fflush(stdout) != 0)
-			die("stdout: write error: %s", strerror(errno));
+		fwrite(png, 1, len, stdout);
+		stdout_check();
 		free(png);
 	}
 	montage_free(&s.m);
@@ -657,7 +657,6 @@ main(int argc, char **argv)
 	case MODE_IMAGES: plot_images(&o); break;
 	default: plot_montage(&o); break;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die("stdout: write error: %s", strerror(errno));
+	stdout_finish();
 	return 0;
 }

@@ -22,6 +22,10 @@ PY
 		$MK pack >"$T/roc.mpk"
 }
 
+teardown() {
+	if mountpoint -q "$T/mnt" 2>/dev/null; then umount "$T/mnt"; fi
+}
+
 # png_size FILE: "W H" from the IHDR chunk, or fails if FILE is not a PNG
 png_size() {
 	/usr/bin/python3 -c '
@@ -175,4 +179,39 @@ PY
 	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/plot.1" |
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain -e augment | sed 's/\\-/-/g; s/\\e/\\/g')
 	[ "$n" -ge 5 ]
+}
+
+@test "plot: an output that cannot be written is an error, never exit 0 (issue 14.9)" {
+	# gnuplot's exit status does not report write errors: plot checks the file
+	run -1 --separate-stderr sh -c '"$0" --history -f dumb -o - "$1" >/dev/full' \
+		"$PLOT" "$T/history.mpk"
+	[[ "$stderr" == *"plot: stdout: write error: No space left on device"* ]]
+	run -1 sh -c '"$0" --roc -o - -f dumb "$1" >/dev/full' "$PLOT" "$T/roc.mpk"
+	mkdir "$T/mnt"
+	mount -t tmpfs -o size=64k tmpfs "$T/mnt" 2>/dev/null ||
+		skip "cannot mount a small tmpfs (needs root)"
+	head -c 56000 /dev/zero >"$T/mnt/fill"
+	echo old >"$T/mnt/keep.png"
+	for f in keep.png c.svg c.pdf; do
+		run -1 --separate-stderr "$PLOT" --history -o "$T/mnt/$f" "$T/history.mpk"
+		[[ "$stderr" == *"plot: $T/mnt/$f: gnuplot's "*" output is "*"(full file system?)"* ]]
+	done
+	[ "$(cat "$T/mnt/keep.png")" = old ]
+	[ ! -e "$T/mnt/c.svg" ] && [ ! -e "$T/mnt/c.pdf" ]
+	[ -z "$(ls "$T/mnt" | grep tmp)" ]
+}
+
+@test "plot -q: gnuplot's warnings are not shown, its errors are (issue 14.14)" {
+	printf '%s\n' '{"kind":"metrics","epoch":1,"epochs":1,"loss":0.5,"acc":0.5}' |
+		$MK pack >"$T/h1.mpk"
+	run -0 --separate-stderr "$PLOT" --history -o "$T/h1.png" "$T/h1.mpk"
+	[[ "$stderr" == *"arning"* ]]           # gnuplot: empty y range
+	run -0 --separate-stderr "$PLOT" -q --history -o "$T/h1.png" "$T/h1.mpk"
+	[ -z "$stderr" ]
+	[ "$(png_size "$T/h1.png")" = "1200 500" ]
+	mkdir "$T/fake"
+	printf '#!/bin/sh\ncat >/dev/null\necho "gnuplot: broken" >&2\nexit 3\n' >"$T/fake/gnuplot"
+	chmod +x "$T/fake/gnuplot"
+	run -1 --separate-stderr env PATH="$T/fake:$PATH" "$PLOT" -q --roc -o "$T/r.png" "$T/roc.mpk"
+	[[ "$stderr" == *"gnuplot: broken"*"gnuplot failed (exit status 3)"* ]]
 }

@@ -3,6 +3,7 @@
 #include "frame.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -68,11 +69,26 @@ json_str(FILE *fp, const char *s, size_t n)
 	putc('"', fp);
 }
 
+char *
+report_shortest(char *buf, size_t len, double v)
+{
+	static const int prec[] = { 15, 16, 17 };
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(buf, len, "%.*g", prec[i], v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 static void
 json_num(FILE *fp, double v)
 {
+	char b[32];
+
 	if (isfinite(v))
-		fprintf(fp, "%.17g", v);
+		fputs(report_shortest(b, sizeof b, v), fp);
 	else
 		fputs("null", fp);
 }
@@ -165,11 +181,13 @@ cell(FILE *fp, const char *s, size_t n, char sep)
 static void
 scalar_cell(FILE *fp, const msgpack_object *o, char sep)
 {
+	char b[32];
+
 	switch (o->type) {
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		if (isfinite(o->via.f64))
-			fprintf(fp, "%.10g", o->via.f64);
+			fputs(report_shortest(b, sizeof b, o->via.f64), fp);
 		break;
 	case MSGPACK_OBJECT_STR: cell(fp, o->via.str.ptr, o->via.str.size, sep); break;
 	case MSGPACK_OBJECT_NIL: break;

@@ -242,3 +242,30 @@ PY
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain | sed 's/\\-/-/g; s/\\e/\\/g')
 	[ "$n" -ge 5 ]
 }
+
+@test "metrics: JSON, TSV and CSV numbers are the shortest that read back exactly (issue 15.5)" {
+	"$METRICS" -t 0.827 --roc --format json "$T/hanley.mpk" >"$T/out.json"
+	grep -q '"threshold":0.827,' "$T/out.json"
+	! grep -Eq '[0-9]\.[0-9]*(0000000|9999999)[0-9]' "$T/out.json"
+	"$METRICS" -t 0.827 --roc --format frames "$T/hanley.mpk" >"$T/out.mpk"
+	# python3's json and msgpack read the same doubles, bit for bit
+	/usr/bin/python3 - "$T/out.json" "$T/out.mpk" <<'PY'
+import json, math, msgpack, sys
+js = [json.loads(l) for l in open(sys.argv[1])]
+mp = list(msgpack.Unpacker(open(sys.argv[2], "rb"), raw=False))
+def same(a, b):
+    if isinstance(b, float) and not math.isfinite(b):
+        return a is None
+    if isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+    return a == b
+assert len(js) == len(mp) == 2 and all(same(a, b) for a, b in zip(js, mp))
+PY
+	"$METRICS" -t 0.827 --format tsv "$T/hanley.mpk" | grep -q $'^evaluation\tthreshold\t0.827\t'
+	# TSV/CSV cells too (they had 10 digits): auc_se as in the frame, exactly
+	"$METRICS" --format csv "$T/hanley.mpk" | grep '^evaluation,auc_se,' | cut -d, -f3 >"$T/se.txt"
+	/usr/bin/python3 -c 'import msgpack, sys; f = next(msgpack.Unpacker(open(sys.argv[1], "rb"))); assert float(open(sys.argv[2]).read()) == f["auc_se"]' \
+		"$T/out.mpk" "$T/se.txt"
+}

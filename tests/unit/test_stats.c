@@ -8,6 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
 #include "stats.h"
 
 #define Z95 1.959963984540054
@@ -191,6 +195,41 @@ test_quantile(void **state)
 	assert_true(isnan(stats_quantile_sorted(x, 0, 0.5)));
 }
 
+/* report_shortest: the shortest %.15g/%.16g/%.17g that reads back exactly
+ * (issue 15.5); C's own strtod is the reader, and a longer form never wins. */
+static void
+test_shortest(void **state)
+{
+	static const struct { double v; const char *s; } ex[] = {
+		{ 0.827, "0.827" }, { 0.1 + 0.2, "0.30000000000000004" }, { 0.5, "0.5" },
+		{ 1e-300, "1e-300" }, { -2.5e10, "-25000000000" }, { 0.1, "0.1" },
+		{ 1.0 / 3, "0.3333333333333333" }, { 0, "0" },
+	};
+	char b[32], c[32];
+	uint64_t x = 88172645463325252ull;
+
+	for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
+		assert_string_equal(report_shortest(b, sizeof b, ex[i].v), ex[i].s);
+	for (int i = 0; i < 100000; i++) {
+		double v;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;        /* xorshift64 */
+		memcpy(&v, &x, sizeof v);
+		if (!isfinite(v))
+			continue;
+		report_shortest(b, sizeof b, v);
+		if (strtod(b, NULL) != v)
+			fail_msg("%s does not read back as %.17g", b, v);
+		/* one digit fewer would not read back */
+		for (int p = 15; p <= 17; p++) {
+			snprintf(c, sizeof c, "%.*g", p, v);
+			if (strtod(c, NULL) == v) {
+				assert_string_equal(b, c);
+				break;
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -203,6 +242,7 @@ main(void)
 		cmocka_unit_test(test_roc_and_youden),
 		cmocka_unit_test(test_bootstrap),
 		cmocka_unit_test(test_quantile),
+		cmocka_unit_test(test_shortest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,7 @@ static const char usage[] =
 "usage: metrics [options] [FILE...]\n"
 "  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n"
 "  -l, --labels FILE        labels by id: sample frames or CSV lines id,label\n"
-"  -t, --threshold T        predict the positive class when score >= T (0.5)\n"
+"  -t, --threshold T        predict the positive class when score >= T, in [0, 1] (0.5)\n"
 "      --youden             choose the threshold maximising Youden's J here\n"
 "      --threshold-from F   choose the Youden threshold on predictions in F\n"
 "      --roc                also write the ROC curve (a roc frame)\n"
@@ -69,6 +69,7 @@ struct predset {
 	struct idmap map;
 	char **names;           /* class names by index (NULL: unnamed) */
 	int k;                  /* classes seen: 1 + the largest index */
+	int kpred;              /* classes the predictions know (pred, scores) */
 	int allow_dup;
 };
 
@@ -106,7 +107,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "l:t:B:f:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->labels = optarg; break;
-		case 't': o->threshold = cli_double(optarg, "--threshold", -HUGE_VAL, HUGE_VAL);
+		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1);
 			o->thr_mode = THR_FIXED, nthr++; break;
 		case 'Y': o->thr_mode = THR_YOUDEN, nthr++; break;
 		case 'T': o->thr_from = optarg, o->thr_mode = THR_FROM, nthr++; break;
@@ -226,6 +227,8 @@ read_scores(const struct frame_reader *r, const struct frame *f, struct predset 
 			best = i;
 	}
 	set_class(ps, (int)k - 1, NULL);
+	if ((int)k > ps->kpred)
+		ps->kpred = (int)k;
 	if (x->pred < 0)
 		x->pred = (int)best;
 	if (k == 2 && isnan(x->score))
@@ -245,6 +248,8 @@ add_prediction(struct predset *ps, const struct frame_reader *r, const struct fr
 	if (mp_num(&f->root, "score", &x.score) < 0)
 		bad(r, f, "score is not a number");
 	read_scores(r, f, ps, &x);
+	if (x.pred >= ps->kpred)
+		ps->kpred = x.pred + 1;
 	if (isinf(x.score))
 		bad(r, f, "score is infinite");
 	x.id = mp_strdup(id);
@@ -696,6 +701,11 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 		    missing, ps->n);
 	set_class(ps, 1, NULL);
 	if (ps->k > 2) {
+		if (ps->kpred <= 2)
+			warnx("a label %d among predictions of 2 classes: evaluating %d classes, "
+			    "not a binary task (check the labels)", ps->k - 1, ps->k);
+		else
+			info("%d classes: a multi-class evaluation", ps->k);
 		if (o->thr_mode != THR_FIXED || o->roc)
 			die("%d classes: thresholds and --roc apply to binary tasks only", ps->k);
 		eval_multiclass(o, ps);

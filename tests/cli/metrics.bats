@@ -269,3 +269,38 @@ PY
 	/usr/bin/python3 -c 'import msgpack, sys; f = next(msgpack.Unpacker(open(sys.argv[1], "rb"))); assert float(open(sys.argv[2]).read()) == f["auc_se"]' \
 		"$T/out.mpk" "$T/se.txt"
 }
+
+@test "metrics: a label 2 among binary predictions is said on stderr; -t outside [0, 1] is bad usage (issues 14.5, 14.14)" {
+	# nninfer's binary predictions (score, scores, pred) with one label 2
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/three.mpk"
+import json
+for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3], [1, 2, 1, 1, 0, 0])):
+    print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y, "score": s,
+                      "scores": [1 - s, s], "pred": int(s >= 0.5)}))
+PY
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/multi.mpk"
+import json
+for i, (y, p) in enumerate([(0, 0), (1, 1), (2, 2), (2, 0)]):
+    sc = [0.1, 0.1, 0.1]; sc[p] = 0.8
+    print(json.dumps({"kind": "prediction", "id": "m%d" % i, "label": y, "scores": sc}))
+PY
+	run -0 --separate-stderr "$METRICS" -q "$T/three.mpk"
+	[[ "$stderr" == *"metrics: a label 2 among predictions of 2 classes: evaluating 3 classes, not a binary task"* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	# a real multi-class set gets a note that -q silences
+	run -0 --separate-stderr "$METRICS" "$T/multi.mpk"
+	[[ "$stderr" == *"3 classes: a multi-class evaluation"* ]]
+	run -0 --separate-stderr "$METRICS" -q "$T/multi.mpk"
+	[ -z "$stderr" ]
+	# negative labels are refused, never read as "unknown"
+	sed '1s/"label": [01]/"label": -7/' "$T/tiny.jsonl" | $MK pack >"$T/neg.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/neg.mpk"
+	[[ "$stderr" == *"class index out of range"* ]]
+	for t in 2 -1 1.0001 -0.0001; do
+		run -2 --separate-stderr "$METRICS" -t "$t" "$T/tiny.mpk"
+		[ -z "$output" ]
+		[[ "$stderr" == *"--threshold: $t is out of range [0, 1]"* ]]
+	done
+	run -0 "$METRICS" -t 1 "$T/tiny.mpk"
+	run -0 "$METRICS" -t 0 "$T/tiny.mpk"
+}

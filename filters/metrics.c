@@ -467,27 +467,29 @@ binary_arrays(const struct predset *ps, double **sP, int **pP)
 }
 
 /* Youden threshold of a labelled binary set; dies if it has no ROC. */
+/* Youden threshold of a labelled binary set (0.5 when it lies among the
+ * tied best thresholds) into *yP; dies if the set has no ROC. */
 static double
-youden_of(struct predset *ps, const char *src)
+youden_of(struct predset *ps, const char *src, struct stats_youden *yP)
 {
 	struct stats_roc r;
-	double *s, j, t;
+	double *s;
 	int *p;
 
 	if (ps->k > 2)
 		die("%s: Youden's threshold needs a binary task, not %d classes", src, ps->k);
 	binary_arrays(ps, &s, &p);
 	stats_roc(s, p, ps->n, &r);
-	t = stats_youden(&r, &j);
-	if (isnan(t) || isnan(j))
+	if (stats_youden(&r, 0.5, yP) < 0 || isnan(yP->j))
 		die("%s: Youden's threshold needs both classes among the labels", src);
 	stats_roc_free(&r);
 	free(s), free(p);
-	return t;
+	return yP->t;
 }
 
 static double
-choose_threshold(const struct options *o, struct predset *ps, struct predset *lab)
+choose_threshold(const struct options *o, struct predset *ps, struct predset *lab,
+                 struct stats_youden *yP)
 {
 	struct predset ref = { .allow_dup = o->allow_dup };
 	size_t ignored = 0, missing;
@@ -495,14 +497,14 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 	if (o->thr_mode == THR_FIXED)
 		return o->threshold;
 	if (o->thr_mode == THR_YOUDEN)
-		return youden_of(ps, "input");
+		return youden_of(ps, "input", yP);
 	read_stream(o->thr_from, &ref, NULL, &ignored);
 	if (ref.n == 0)
 		die("%s: no prediction frames", o->thr_from);
 	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
 		die("%s: %zu of %zu predictions have no label", o->thr_from, missing, ref.n);
 	set_class(&ref, 1, NULL);
-	return youden_of(&ref, o->thr_from);
+	return youden_of(&ref, o->thr_from, yP);
 }
 
 static void
@@ -533,15 +535,32 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 	stats_roc_free(&r);
 }
 
-/* AUC, its DeLong interval (clipped to [0, 1]) and the bootstrap ones. */
+/* k_rule (how Youden's threshold was taken among the tied best ones) and
+ * k_interval (those thresholds: (lo, hi]). */
+static void
+fb_youden(struct fb *b, const char *k, const struct stats_youden *y)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "%s_rule", k);
+	fb_str(b, key, stats_youden_rules[y->how]);
+	snprintf(key, sizeof key, "%s_interval", k);
+	fb_nums(b, key, (double[]){ y->lo, y->hi }, 2);
+}
+
+/* AUC, its DeLong interval (clipped to [0, 1]; NaN when DeLong's variance
+ * is 0 or undefined, as under perfect separation) and the bootstrap ones. */
 static void
 fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const double boot[2],
        double ci[2])
 {
 	double z = stats_norm_quantile(0.975);
 
-	ci[0] = fmax(0, a->auc - z * a->se_delong);
-	ci[1] = fmin(1, a->auc + z * a->se_delong);
+	ci[0] = ci[1] = NAN;
+	if (a->se_delong > 0) {
+		ci[0] = fmax(0, a->auc - z * a->se_delong);
+		ci[1] = fmin(1, a->auc + z * a->se_delong);
+	}
 	fb_est(b, "auc", a->auc, ci[0], ci[1]);
 	fb_num(b, "auc_se", a->se_delong);
 	fb_str(b, "auc_ci_method", "delong");
@@ -551,13 +570,15 @@ fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const d
 }
 
 static void
-eval_binary(const struct options *o, struct predset *ps, double thr)
+eval_binary(const struct options *o, struct predset *ps, double thr,
+            const struct stats_youden *ty)
 {
 	struct stats_confusion c;
 	struct stats_auc a;
 	struct stats_roc r;
 	struct fb b;
-	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2], yj, yt;
+	struct stats_youden y;
+	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2];
 	size_t B = o->bootstrap ? o->bootstrap : 2000, n = ps->n;
 	int *p;
 	char buf[16];
@@ -569,7 +590,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	a.auc = a.n_pos && a.n_neg ? a.auc : NAN;
 	stats_bootstrap(s, p, n, thr, B, o->seed, 0.05, boot, f1ci);
 	stats_roc(s, p, n, &r);
-	yt = stats_youden(&r, &yj);
+	stats_youden(&r, 0.5, &y);
 	stats_roc_free(&r);
 	fb_begin(&b);
 	fb_str(&b, "kind", "evaluation");
@@ -580,6 +601,8 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
 	fb_num(&b, "threshold", thr);
 	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	if (ty)
+		fb_youden(&b, "threshold", ty);
 	fb_key(&b, "confusion");
 	msgpack_pack_array(&b.pk, 2);
 	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.tn), msgpack_pack_uint64(&b.pk, c.fp);
@@ -597,8 +620,9 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	fb_int(&b, "bootstrap", (int64_t)B);
 	fb_int(&b, "seed", (int64_t)o->seed);
 	fb_num(&b, "brier", stats_brier(s, p, n));
-	fb_num(&b, "youden_threshold", yt);
-	fb_num(&b, "youden_j", yj);
+	fb_num(&b, "youden_threshold", y.t);
+	fb_num(&b, "youden_j", y.j);
+	fb_youden(&b, "youden", &y);
 	fb_num(&b, "ci_level", 0.95);
 	fb_end(&b, &outbuf);
 	if (o->roc && a.n_pos && a.n_neg)
@@ -688,6 +712,7 @@ static void
 evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 {
 	size_t missing = join_labels(ps, lab, "input");
+	struct stats_youden y;
 	double thr;
 
 	if (o->scores_only) {
@@ -711,8 +736,8 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 		eval_multiclass(o, ps);
 		return;
 	}
-	thr = choose_threshold(o, ps, lab);
-	eval_binary(o, ps, thr);
+	thr = choose_threshold(o, ps, lab, &y);
+	eval_binary(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 }
 
 /* ---- training histories ---- */

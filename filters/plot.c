@@ -314,7 +314,8 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	fputs("\n\n", c->gp.data);
 	if (mp_str(&f->root, "label", name, sizeof name) != 1 && c->n > 0)
 		snprintf(name, sizeof name, "curve %d", c->n + 1);
-	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2)
+	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2 &&
+	    isfinite(ci->via.array.ptr[0].via.f64))
 		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", ci->via.array.ptr[0].via.f64,
 		    ci->via.array.ptr[1].via.f64);
 	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",

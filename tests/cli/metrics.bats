@@ -71,15 +71,20 @@ round() {
 	[ "$(get threshold_method <"$T/out.mpk")" = '"fixed"' ]
 }
 
-@test "metrics: --youden chooses 0.35 (J = 0.75) on this set" {
+# logit middle of (0.3, 0.35], the thresholds that give the best point
+youden_tiny=$(/usr/bin/python3 -c 'import math; l = lambda p: math.log(p / (1 - p)); print(round(1 / (1 + math.exp(-(l(0.3) + l(0.35)) / 2)), 6))')
+
+@test "metrics: --youden: J = 0.75 for every threshold in (0.3, 0.35]; their logit middle" {
 	"$METRICS" --youden "$T/tiny.mpk" >"$T/out.mpk"
-	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
 	[ "$(get youden_j <"$T/out.mpk")" = 0.75 ]
+	[ "$(get threshold_rule <"$T/out.mpk")" = '"logit-middle"' ]
+	[ "$(get threshold_interval <"$T/out.mpk")" = "[0.3, 0.35]" ]
 }
 
 @test "metrics: --threshold-from chooses on VAL and applies to TEST" {
 	"$METRICS" --threshold-from "$T/tiny.mpk" "$T/hanley.mpk" >"$T/out.mpk"
-	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
 	[ "$(get threshold_method <"$T/out.mpk")" = '"threshold-from"' ]
 	[ "$(get n <"$T/out.mpk")" = 109 ]
 }
@@ -303,4 +308,31 @@ PY
 	done
 	run -0 "$METRICS" -t 1 "$T/tiny.mpk"
 	run -0 "$METRICS" -t 0 "$T/tiny.mpk"
+}
+
+# issue 15.7: two runs' 10 VAL images, chest scores below 0.001 and abdomen
+# scores from 0.975 (or 0.9939): every threshold in the gap has J = 1, and
+# 0.5 lies in it, so 0.5 stays; DeLong's interval is not estimable
+@test "metrics: perfectly separated VAL: Youden keeps 0.5 inside the gap, says so; AUC interval not estimable (issue 15.7)" {
+	for top in 0.975 0.9939; do
+		/usr/bin/python3 - "$top" <<'PY' | $MK pack >"$T/val.mpk"
+import json, sys
+ab = [float(sys.argv[1]), 0.998, 0.9991, 0.99995, 0.9999]
+ch = [0.0009, 0.0001, 0.00002, 0.0004, 0.00071]
+for i, s in enumerate(ab + ch):
+    print(json.dumps({"kind": "prediction", "id": "v%d" % i, "label": int(i < 5), "score": s}))
+PY
+		"$METRICS" --threshold-from "$T/val.mpk" "$T/tiny.mpk" >"$T/out.mpk"
+		[ "$(get threshold <"$T/out.mpk")" = 0.5 ]
+		[ "$(get threshold_rule <"$T/out.mpk")" = '"default"' ]
+		[ "$(get threshold_interval <"$T/out.mpk")" = "[0.0009, $top]" ]
+		"$METRICS" --youden "$T/val.mpk" >"$T/out.mpk"
+		[ "$(get threshold <"$T/out.mpk")" = 0.5 ]
+		[ "$(get auc <"$T/out.mpk")" = 1.0 ]
+		[ "$(get auc_ci <"$T/out.mpk")" = '["nan", "nan"]' ]
+		run -0 "$METRICS" --youden -f text "$T/val.mpk"
+		[[ "$output" == *"threshold 0.5 (youden: the default 0.5 is one of the tied best thresholds (0.0009, $top])"* ]]
+		[[ "$output" == *"AUC            1.0000   not estimable"* ]]
+		"$METRICS" -f json "$T/val.mpk" | grep -q '"auc_ci":\[null,null\]'
+	done
 }

@@ -109,7 +109,7 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 		$MK pack >"$T/p.mpk"
 	"$PLOT" --images "$T/s.mpk" -o "$T/i.png" --keep-script --tile 100 <"$T/p.mpk"
 	[ "$(png_size "$T/i.png")" = "224 166" ]
-	grep -q "P(abdomen) = 0.300 -> chest" "$T/i.png.gp"
+	grep -q "'chest (0.700)'" "$T/i.png.gp"
 	cat "$T/s.mpk" "$T/p.mpk" | "$PLOT" --images - -o "$T/j.svg" --tile 100
 	grep -q '<svg' "$T/j.svg"
 	printf '%s\n' '{"kind":"prediction","id":"nosuch","score":0.1}' | $MK pack >"$T/q.mpk"
@@ -214,4 +214,53 @@ PY
 	chmod +x "$T/fake/gnuplot"
 	run -1 --separate-stderr env PATH="$T/fake:$PATH" "$PLOT" -q --roc -o "$T/r.png" "$T/roc.mpk"
 	[[ "$stderr" == *"gnuplot: broken"*"gnuplot failed (exit status 3)"* ]]
+}
+
+# issue 15.4: every caption stays within its tile: the columns between the
+# tiles (and the canvas margins) are white in the caption band, at 1, 2,
+# 10 and 50 images, with the demo's long class and file names
+@test "plot --images: captions fit their tiles at 1, 2, 10 and 50 images" {
+	$MK samples --n 50 --h 64 --w 64 --c 1 --pattern gradient --prefix openI_abd_xray >"$T/s.mpk"
+	# long file names as in the data set (PMC3913410_ukmss-55553-f10.png)
+	/usr/bin/python3 - "$T/s.mpk" "$T/s2.mpk" <<'PY' | $MK pack >"$T/p.jsonl.mpk"
+import json, msgpack, sys
+out = open(sys.argv[2], "wb")
+for i, f in enumerate(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)):
+    if f["kind"] != "sample": continue
+    f["id"] = "openI_abd_xray/PMC3913410_ukmss-55553-f%02d.png" % i
+    out.write(msgpack.packb(f, use_bin_type=True))
+    y, s = i % 2, (i * 0.37) % 1
+    print(json.dumps({"kind": "prediction", "id": f["id"], "label": y,
+        "class": ["openI_CXR", "openI_abd_xray"][y], "score": s, "pred": int(s >= 0.5),
+        "pred_class": ["openI_CXR", "openI_abd_xray"][int(s >= 0.5)]}))
+PY
+	for n in 1 2 10 50; do
+		for tile in 200 120; do
+			"$PLOT" -q --images "$T/s2.mpk" --max "$n" --tile "$tile" -t "n=$n" -o "$T/g.png" "$T/p.jsonl.mpk"
+			"$BIN/imgload" -q "$T/g.png" >"$T/g.mpk"
+			/usr/bin/python3 - "$T/g.mpk" "$n" "$tile" <<'PY'
+import math, msgpack, sys
+import numpy as np
+f = next(f for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False) if f["kind"] == "sample")
+img = np.frombuffer(f["x"]["data"], np.uint8).reshape(f["x"]["shape"])
+n, tw = int(sys.argv[2]), int(sys.argv[3])
+pad, cap, top = 6, 54, 30                 # plot.c: PAD, CAPTION_H, title band
+cols = math.ceil(math.sqrt(n))
+rows = (n + cols - 1) // cols
+assert img.shape[1] == cols * (tw + 2 * pad), img.shape
+dark = img.min(axis=2) < 200
+for r in range(rows):
+    y0 = top + r * (tw + 2 * pad + cap) + pad + tw + 2
+    band = dark[y0:y0 + cap]
+    for c in range(cols):
+        x0 = c * (tw + 2 * pad) + pad
+        if r * cols + c < n:
+            assert band[:, x0:x0 + tw].sum() > 50, ("no caption", r, c)
+        # the columns outside tile c's image area, up to the next tile's
+        outside = band[:, x0 + tw:x0 + tw + 2 * pad]
+        assert not outside.any(), ("caption of tile", r * cols + c, "runs past its tile", n, tw)
+    assert not band[:, :pad].any(), ("caption past the left edge", n, tw)
+PY
+		done
+	done
 }

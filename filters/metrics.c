@@ -675,7 +675,7 @@ eval_multiclass(const struct options *o, struct predset *ps)
 }
 
 static void
-eval_scores(struct predset *ps, double thr)
+eval_scores(const struct options *o, struct predset *ps, double thr, const struct stats_youden *ty)
 {
 	double *s = XNEW(double, ps->n), sum = 0, ss = 0;
 	size_t n = 0, above = 0, labelled = 0;
@@ -703,6 +703,9 @@ eval_scores(struct predset *ps, double thr)
 	fb_num(&b, "q3", stats_quantile_sorted(s, n, 0.75));
 	fb_num(&b, "max", s[n - 1]);
 	fb_num(&b, "threshold", thr);
+	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	if (ty)
+		fb_youden(&b, "threshold", ty);
 	fb_int(&b, "n_at_or_above", (int64_t)above);
 	fb_end(&b, &outbuf);
 	free(s);
@@ -716,9 +719,10 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 	double thr;
 
 	if (o->scores_only) {
-		if (o->thr_mode != THR_FIXED)
-			die_usage("--scores-only takes only a fixed --threshold");
-		eval_scores(ps, o->threshold);
+		if (o->thr_mode == THR_YOUDEN)
+			die_usage("--scores-only: --youden needs labels (--threshold-from F chooses on F)");
+		thr = choose_threshold(o, ps, lab, &y);
+		eval_scores(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 		return;
 	}
 	if (missing > 0)

@@ -122,6 +122,13 @@ youden_tiny=$(/usr/bin/python3 -c 'import math; l = lambda p: math.log(p / (1 - 
 	[ "$(get kind <"$T/out.mpk")" = '"score_summary"' ]
 	[ "$(get median <"$T/out.mpk")" = 0.375 ]
 	[ "$(get n_at_or_above <"$T/out.mpk")" = 3 ]
+	# unlabelled TEST scores at the threshold chosen on labelled VAL
+	"$METRICS" --scores-only --threshold-from "$T/tiny.mpk" "$T/nolab.mpk" >"$T/out.mpk"
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
+	[ "$(get threshold_method <"$T/out.mpk")" = '"threshold-from"' ]
+	[ "$(get threshold_rule <"$T/out.mpk")" = '"logit-middle"' ]
+	[ "$(get n_at_or_above <"$T/out.mpk")" = 5 ]
+	run -2 "$METRICS" --scores-only --youden "$T/nolab.mpk"
 }
 
 @test "metrics: a repeated id is an error unless --allow-duplicates (the last one counts)" {

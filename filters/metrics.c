@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
+#include "history.h"
 #include "idmap.h"
 #include "report.h"
 #include "stats.h"
@@ -21,7 +22,6 @@
 #include <unistd.h>
 
 #define MAX_CLASSES 4096
-#define HIST_MAXKEYS 128
 
 static const char usage[] =
 "usage: metrics [options] [FILE...]\n"
@@ -71,14 +71,6 @@ struct predset {
 	int k;                  /* classes seen: 1 + the largest index */
 	int kpred;              /* classes the predictions know (pred, scores) */
 	int allow_dup;
-};
-
-/* Training history: one row of values per metrics frame. */
-struct hist {
-	char *keys[HIST_MAXKEYS];
-	size_t nkeys, nrows, cap;
-	double *val;            /* nrows x HIST_MAXKEYS, NaN when absent */
-	int dropped;
 };
 
 /* Everything written, in order, as complete frames. */
@@ -256,43 +248,6 @@ add_prediction(struct predset *ps, const struct frame_reader *r, const struct fr
 	put_rec(ps, &x, frame_reader_name(r));
 }
 
-static void
-add_history(struct hist *h, const struct frame *f)
-{
-	const msgpack_object *m = &f->root;
-	double *row;
-
-	if (h->nrows == h->cap) {
-		h->cap = h->cap ? 2 * h->cap : 64;
-		h->val = xreallocarray(h->val, h->cap * HIST_MAXKEYS, sizeof *h->val);
-	}
-	row = h->val + h->nrows++ * HIST_MAXKEYS;
-	for (size_t j = 0; j < HIST_MAXKEYS; j++)
-		row[j] = NAN;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-		double v;
-		size_t j;
-		char *name;
-		if (k->type != MSGPACK_OBJECT_STR)
-			continue;
-		name = mp_strdup(k);
-		if (mp_num(m, name, &v) != 1 || strcmp(name, "epochs") == 0) {
-			free(name);
-			continue;
-		}
-		for (j = 0; j < h->nkeys && strcmp(h->keys[j], name) != 0; j++)
-			;
-		if (j == h->nkeys && h->nkeys < HIST_MAXKEYS)
-			h->keys[h->nkeys++] = xstrdup(name);
-		else if (j == h->nkeys)
-			h->dropped = 1;
-		if (j < HIST_MAXKEYS)
-			row[j] = v;
-		free(name);
-	}
-}
-
 /* Reads path ("-": stdin): predictions into ps, metrics frames into h (if
  * not NULL); counts other frames in *ignored. */
 static void
@@ -307,7 +262,7 @@ read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignore
 		if (frame_is(&f, "prediction"))
 			add_prediction(ps, r, &f);
 		else if (h && frame_is(&f, "metrics"))
-			add_history(h, &f);
+			hist_add(h, &f);
 		else
 			(*ignored)++;
 	}
@@ -744,77 +699,6 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 	eval_binary(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 }
 
-/* ---- training histories ---- */
-
-static long
-hist_key(const struct hist *h, const char *k)
-{
-	for (size_t j = 0; j < h->nkeys; j++)
-		if (strcmp(h->keys[j], k) == 0)
-			return (long)j;
-	return -1;
-}
-
-static void
-fb_row(struct fb *b, const char *k, const struct hist *h, size_t row)
-{
-	const double *v = h->val + row * HIST_MAXKEYS;
-	size_t n = 0;
-
-	for (size_t j = 0; j < h->nkeys; j++)
-		n += !isnan(v[j]);
-	fb_key(b, k);
-	msgpack_pack_map(&b->pk, n);
-	for (size_t j = 0; j < h->nkeys; j++) {
-		if (isnan(v[j]))
-			continue;
-		msgpack_pack_str_with_body(&b->pk, h->keys[j], strlen(h->keys[j]));
-		msgpack_pack_double(&b->pk, v[j]);
-	}
-}
-
-/* Best epoch by --by (default val_acc, acc, val_loss, loss: the first
- * present); keys containing "loss" or "err" are minimised, others
- * maximised; ties go to the earliest epoch. */
-static void
-summarise_history(const struct options *o, const struct hist *h)
-{
-	static const char *const defaults[] = { "val_acc", "acc", "val_loss", "loss", NULL };
-	long key = -1, ep = hist_key(h, "epoch");
-	size_t best = 0, last = h->nrows - 1;
-	int minimise, found = 0;
-	struct fb b;
-
-	for (int i = 0; !o->by && key < 0 && defaults[i]; i++)
-		key = hist_key(h, defaults[i]);
-	if (o->by && (key = hist_key(h, o->by)) < 0)
-		die("--by %s: no such number in the metrics frames", o->by);
-	if (key < 0)
-		die("metrics frames have none of val_acc, acc, val_loss, loss: give --by KEY");
-	minimise = strstr(h->keys[key], "loss") || strstr(h->keys[key], "err");
-	for (size_t r = 0; r < h->nrows; r++) {
-		double v = h->val[r * HIST_MAXKEYS + (size_t)key];
-		double bv = h->val[best * HIST_MAXKEYS + (size_t)key];
-		if (!isnan(v) && (!found || (minimise ? v < bv : v > bv)))
-			best = r, found = 1;
-	}
-	if (!found)
-		die("--by %s: no epoch has a value", h->keys[key]);
-	if (h->dropped)
-		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
-	fb_begin(&b);
-	fb_str(&b, "kind", "training_summary");
-	fb_int(&b, "epochs", (int64_t)h->nrows);
-	fb_str(&b, "by", h->keys[key]);
-	fb_str(&b, "goal", minimise ? "min" : "max");
-	fb_num(&b, "best_epoch", ep >= 0 ? h->val[best * HIST_MAXKEYS + (size_t)ep] : (double)best + 1);
-	fb_num(&b, "best_value", h->val[best * HIST_MAXKEYS + (size_t)key]);
-	fb_num(&b, "final_epoch", ep >= 0 ? h->val[last * HIST_MAXKEYS + (size_t)ep] : (double)last + 1);
-	fb_row(&b, "best", h, best);
-	fb_row(&b, "final", h, last);
-	fb_end(&b, &outbuf);
-}
-
 static void
 write_output(const struct options *o)
 {
@@ -837,6 +721,7 @@ main(int argc, char **argv)
 	struct predset ps = { 0 }, lab = { 0 };
 	struct hist h = { 0 };
 	size_t ignored = 0;
+	char err[256];
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
@@ -853,7 +738,10 @@ main(int argc, char **argv)
 	if (ps.n)
 		evaluate(&o, &ps, o.labels ? &lab : NULL);
 	if (h.nrows)
-		summarise_history(&o, &h);
+		if (hist_summarise(&h, o.by, &outbuf, err, sizeof err) < 0)
+			die("%s", err);
+	if (h.dropped)
+		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
 	write_output(&o);
 	return 0;
 }

@@ -295,7 +295,8 @@ main(int argc, char **argv)
 		for (int i = 0; i < k.len; i++)
 			fprintf(out, "%s %llu\n", k.name[i], (unsigned long long)k.n[i]);
 	if (w)
-		frame_writer_close(w);
-	stdout_finish();
+		frame_writer_close(w);  /* it owns stdout; the text went to stderr */
+	else
+		stdout_finish();
 	return 0;
 }

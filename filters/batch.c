@@ -4,6 +4,7 @@
  * at each epoch frame and at the end of the stream (unless --drop-last).
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct pending {
 	struct tensor x;        /* n x H x W x C, allocated at the first sample */
 	size_t item_bytes;
 	char **ids, **classes;
-	int *labels;
+	int32_t *labels;        /* -1: the sample has no label */
 	msgpack_sbuffer metas;  /* packed meta maps, one per sample */
 	msgpack_packer mpk;
 };
@@ -154,7 +155,10 @@ add_sample(struct pending *p, const struct frame_reader *r, const struct frame *
 	check_shape(p, &t, n, p->ids[i]);
 	if (mp_int(&f->root, "label", &label) < 0)
 		die("sample %s: label is not an integer", p->ids[i]);
-	p->labels[i] = (int)label;
+	if (frame_get(f, "label") && (label < 0 || label > INT32_MAX))
+		die("sample %s: label %lld is not a class index (0 to %d)", p->ids[i],
+		    (long long)label, INT32_MAX);
+	p->labels[i] = (int32_t)label;
 	p->classes[i] = cls ? mp_strdup(cls) : xstrdup("");
 	memcpy((char *)p->x.data + p->item_bytes * (size_t)i, t.data, t.nbytes);
 	if (meta)

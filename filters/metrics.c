@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
+#include "history.h"
 #include "idmap.h"
 #include "report.h"
 #include "stats.h"
@@ -21,13 +22,12 @@
 #include <unistd.h>
 
 #define MAX_CLASSES 4096
-#define HIST_MAXKEYS 128
 
 static const char usage[] =
 "usage: metrics [options] [FILE...]\n"
 "  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n"
 "  -l, --labels FILE        labels by id: sample frames or CSV lines id,label\n"
-"  -t, --threshold T        predict the positive class when score >= T (0.5)\n"
+"  -t, --threshold T        predict the positive class when score >= T, in [0, 1] (0.5)\n"
 "      --youden             choose the threshold maximising Youden's J here\n"
 "      --threshold-from F   choose the Youden threshold on predictions in F\n"
 "      --roc                also write the ROC curve (a roc frame)\n"
@@ -69,15 +69,8 @@ struct predset {
 	struct idmap map;
 	char **names;           /* class names by index (NULL: unnamed) */
 	int k;                  /* classes seen: 1 + the largest index */
+	int kpred;              /* classes the predictions know (pred, scores) */
 	int allow_dup;
-};
-
-/* Training history: one row of values per metrics frame. */
-struct hist {
-	char *keys[HIST_MAXKEYS];
-	size_t nkeys, nrows, cap;
-	double *val;            /* nrows x HIST_MAXKEYS, NaN when absent */
-	int dropped;
 };
 
 /* Everything written, in order, as complete frames. */
@@ -106,7 +99,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "l:t:B:f:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->labels = optarg; break;
-		case 't': o->threshold = cli_double(optarg, "--threshold", -HUGE_VAL, HUGE_VAL);
+		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1);
 			o->thr_mode = THR_FIXED, nthr++; break;
 		case 'Y': o->thr_mode = THR_YOUDEN, nthr++; break;
 		case 'T': o->thr_from = optarg, o->thr_mode = THR_FROM, nthr++; break;
@@ -226,6 +219,8 @@ read_scores(const struct frame_reader *r, const struct frame *f, struct predset 
 			best = i;
 	}
 	set_class(ps, (int)k - 1, NULL);
+	if ((int)k > ps->kpred)
+		ps->kpred = (int)k;
 	if (x->pred < 0)
 		x->pred = (int)best;
 	if (k == 2 && isnan(x->score))
@@ -245,47 +240,12 @@ add_prediction(struct predset *ps, const struct frame_reader *r, const struct fr
 	if (mp_num(&f->root, "score", &x.score) < 0)
 		bad(r, f, "score is not a number");
 	read_scores(r, f, ps, &x);
+	if (x.pred >= ps->kpred)
+		ps->kpred = x.pred + 1;
 	if (isinf(x.score))
 		bad(r, f, "score is infinite");
 	x.id = mp_strdup(id);
 	put_rec(ps, &x, frame_reader_name(r));
-}
-
-static void
-add_history(struct hist *h, const struct frame *f)
-{
-	const msgpack_object *m = &f->root;
-	double *row;
-
-	if (h->nrows == h->cap) {
-		h->cap = h->cap ? 2 * h->cap : 64;
-		h->val = xreallocarray(h->val, h->cap * HIST_MAXKEYS, sizeof *h->val);
-	}
-	row = h->val + h->nrows++ * HIST_MAXKEYS;
-	for (size_t j = 0; j < HIST_MAXKEYS; j++)
-		row[j] = NAN;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-		double v;
-		size_t j;
-		char *name;
-		if (k->type != MSGPACK_OBJECT_STR)
-			continue;
-		name = mp_strdup(k);
-		if (mp_num(m, name, &v) != 1 || strcmp(name, "epochs") == 0) {
-			free(name);
-			continue;
-		}
-		for (j = 0; j < h->nkeys && strcmp(h->keys[j], name) != 0; j++)
-			;
-		if (j == h->nkeys && h->nkeys < HIST_MAXKEYS)
-			h->keys[h->nkeys++] = xstrdup(name);
-		else if (j == h->nkeys)
-			h->dropped = 1;
-		if (j < HIST_MAXKEYS)
-			row[j] = v;
-		free(name);
-	}
 }
 
 /* Reads path ("-": stdin): predictions into ps, metrics frames into h (if
@@ -302,7 +262,7 @@ read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignore
 		if (frame_is(&f, "prediction"))
 			add_prediction(ps, r, &f);
 		else if (h && frame_is(&f, "metrics"))
-			add_history(h, &f);
+			hist_add(h, &f);
 		else
 			(*ignored)++;
 	}
@@ -462,27 +422,29 @@ binary_arrays(const struct predset *ps, double **sP, int **pP)
 }
 
 /* Youden threshold of a labelled binary set; dies if it has no ROC. */
+/* Youden threshold of a labelled binary set (0.5 when it lies among the
+ * tied best thresholds) into *yP; dies if the set has no ROC. */
 static double
-youden_of(struct predset *ps, const char *src)
+youden_of(struct predset *ps, const char *src, struct stats_youden *yP)
 {
 	struct stats_roc r;
-	double *s, j, t;
+	double *s;
 	int *p;
 
 	if (ps->k > 2)
 		die("%s: Youden's threshold needs a binary task, not %d classes", src, ps->k);
 	binary_arrays(ps, &s, &p);
 	stats_roc(s, p, ps->n, &r);
-	t = stats_youden(&r, &j);
-	if (isnan(t) || isnan(j))
+	if (stats_youden(&r, 0.5, yP) < 0 || isnan(yP->j))
 		die("%s: Youden's threshold needs both classes among the labels", src);
 	stats_roc_free(&r);
 	free(s), free(p);
-	return t;
+	return yP->t;
 }
 
 static double
-choose_threshold(const struct options *o, struct predset *ps, struct predset *lab)
+choose_threshold(const struct options *o, struct predset *ps, struct predset *lab,
+                 struct stats_youden *yP)
 {
 	struct predset ref = { .allow_dup = o->allow_dup };
 	size_t ignored = 0, missing;
@@ -490,14 +452,14 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 	if (o->thr_mode == THR_FIXED)
 		return o->threshold;
 	if (o->thr_mode == THR_YOUDEN)
-		return youden_of(ps, "input");
+		return youden_of(ps, "input", yP);
 	read_stream(o->thr_from, &ref, NULL, &ignored);
 	if (ref.n == 0)
 		die("%s: no prediction frames", o->thr_from);
 	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
 		die("%s: %zu of %zu predictions have no label", o->thr_from, missing, ref.n);
 	set_class(&ref, 1, NULL);
-	return youden_of(&ref, o->thr_from);
+	return youden_of(&ref, o->thr_from, yP);
 }
 
 static void
@@ -528,15 +490,32 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 	stats_roc_free(&r);
 }
 
-/* AUC, its DeLong interval (clipped to [0, 1]) and the bootstrap ones. */
+/* k_rule (how Youden's threshold was taken among the tied best ones) and
+ * k_interval (those thresholds: (lo, hi]). */
+static void
+fb_youden(struct fb *b, const char *k, const struct stats_youden *y)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "%s_rule", k);
+	fb_str(b, key, stats_youden_rules[y->how]);
+	snprintf(key, sizeof key, "%s_interval", k);
+	fb_nums(b, key, (double[]){ y->lo, y->hi }, 2);
+}
+
+/* AUC, its DeLong interval (clipped to [0, 1]; NaN when DeLong's variance
+ * is 0 or undefined, as under perfect separation) and the bootstrap ones. */
 static void
 fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const double boot[2],
        double ci[2])
 {
 	double z = stats_norm_quantile(0.975);
 
-	ci[0] = fmax(0, a->auc - z * a->se_delong);
-	ci[1] = fmin(1, a->auc + z * a->se_delong);
+	ci[0] = ci[1] = NAN;
+	if (a->se_delong > 0) {
+		ci[0] = fmax(0, a->auc - z * a->se_delong);
+		ci[1] = fmin(1, a->auc + z * a->se_delong);
+	}
 	fb_est(b, "auc", a->auc, ci[0], ci[1]);
 	fb_num(b, "auc_se", a->se_delong);
 	fb_str(b, "auc_ci_method", "delong");
@@ -546,13 +525,15 @@ fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const d
 }
 
 static void
-eval_binary(const struct options *o, struct predset *ps, double thr)
+eval_binary(const struct options *o, struct predset *ps, double thr,
+            const struct stats_youden *ty)
 {
 	struct stats_confusion c;
 	struct stats_auc a;
 	struct stats_roc r;
 	struct fb b;
-	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2], yj, yt;
+	struct stats_youden y;
+	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2];
 	size_t B = o->bootstrap ? o->bootstrap : 2000, n = ps->n;
 	int *p;
 	char buf[16];
@@ -564,7 +545,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	a.auc = a.n_pos && a.n_neg ? a.auc : NAN;
 	stats_bootstrap(s, p, n, thr, B, o->seed, 0.05, boot, f1ci);
 	stats_roc(s, p, n, &r);
-	yt = stats_youden(&r, &yj);
+	stats_youden(&r, 0.5, &y);
 	stats_roc_free(&r);
 	fb_begin(&b);
 	fb_str(&b, "kind", "evaluation");
@@ -575,6 +556,8 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
 	fb_num(&b, "threshold", thr);
 	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	if (ty)
+		fb_youden(&b, "threshold", ty);
 	fb_key(&b, "confusion");
 	msgpack_pack_array(&b.pk, 2);
 	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.tn), msgpack_pack_uint64(&b.pk, c.fp);
@@ -592,8 +575,9 @@ eval_binary(const struct options *o, struct predset *ps, double thr)
 	fb_int(&b, "bootstrap", (int64_t)B);
 	fb_int(&b, "seed", (int64_t)o->seed);
 	fb_num(&b, "brier", stats_brier(s, p, n));
-	fb_num(&b, "youden_threshold", yt);
-	fb_num(&b, "youden_j", yj);
+	fb_num(&b, "youden_threshold", y.t);
+	fb_num(&b, "youden_j", y.j);
+	fb_youden(&b, "youden", &y);
 	fb_num(&b, "ci_level", 0.95);
 	fb_end(&b, &outbuf);
 	if (o->roc && a.n_pos && a.n_neg)
@@ -646,7 +630,7 @@ eval_multiclass(const struct options *o, struct predset *ps)
 }
 
 static void
-eval_scores(struct predset *ps, double thr)
+eval_scores(const struct options *o, struct predset *ps, double thr, const struct stats_youden *ty)
 {
 	double *s = XNEW(double, ps->n), sum = 0, ss = 0;
 	size_t n = 0, above = 0, labelled = 0;
@@ -674,6 +658,9 @@ eval_scores(struct predset *ps, double thr)
 	fb_num(&b, "q3", stats_quantile_sorted(s, n, 0.75));
 	fb_num(&b, "max", s[n - 1]);
 	fb_num(&b, "threshold", thr);
+	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	if (ty)
+		fb_youden(&b, "threshold", ty);
 	fb_int(&b, "n_at_or_above", (int64_t)above);
 	fb_end(&b, &outbuf);
 	free(s);
@@ -683,12 +670,14 @@ static void
 evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 {
 	size_t missing = join_labels(ps, lab, "input");
+	struct stats_youden y;
 	double thr;
 
 	if (o->scores_only) {
-		if (o->thr_mode != THR_FIXED)
-			die_usage("--scores-only takes only a fixed --threshold");
-		eval_scores(ps, o->threshold);
+		if (o->thr_mode == THR_YOUDEN)
+			die_usage("--scores-only: --youden needs labels (--threshold-from F chooses on F)");
+		thr = choose_threshold(o, ps, lab, &y);
+		eval_scores(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 		return;
 	}
 	if (missing > 0)
@@ -696,84 +685,18 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 		    missing, ps->n);
 	set_class(ps, 1, NULL);
 	if (ps->k > 2) {
+		if (ps->kpred <= 2)
+			warnx("a label %d among predictions of 2 classes: evaluating %d classes, "
+			    "not a binary task (check the labels)", ps->k - 1, ps->k);
+		else
+			info("%d classes: a multi-class evaluation", ps->k);
 		if (o->thr_mode != THR_FIXED || o->roc)
 			die("%d classes: thresholds and --roc apply to binary tasks only", ps->k);
 		eval_multiclass(o, ps);
 		return;
 	}
-	thr = choose_threshold(o, ps, lab);
-	eval_binary(o, ps, thr);
-}
-
-/* ---- training histories ---- */
-
-static long
-hist_key(const struct hist *h, const char *k)
-{
-	for (size_t j = 0; j < h->nkeys; j++)
-		if (strcmp(h->keys[j], k) == 0)
-			return (long)j;
-	return -1;
-}
-
-static void
-fb_row(struct fb *b, const char *k, const struct hist *h, size_t row)
-{
-	const double *v = h->val + row * HIST_MAXKEYS;
-	size_t n = 0;
-
-	for (size_t j = 0; j < h->nkeys; j++)
-		n += !isnan(v[j]);
-	fb_key(b, k);
-	msgpack_pack_map(&b->pk, n);
-	for (size_t j = 0; j < h->nkeys; j++) {
-		if (isnan(v[j]))
-			continue;
-		msgpack_pack_str_with_body(&b->pk, h->keys[j], strlen(h->keys[j]));
-		msgpack_pack_double(&b->pk, v[j]);
-	}
-}
-
-/* Best epoch by --by (default val_acc, acc, val_loss, loss: the first
- * present); keys containing "loss" or "err" are minimised, others
- * maximised; ties go to the earliest epoch. */
-static void
-summarise_history(const struct options *o, const struct hist *h)
-{
-	static const char *const defaults[] = { "val_acc", "acc", "val_loss", "loss", NULL };
-	long key = -1, ep = hist_key(h, "epoch");
-	size_t best = 0, last = h->nrows - 1;
-	int minimise, found = 0;
-	struct fb b;
-
-	for (int i = 0; !o->by && key < 0 && defaults[i]; i++)
-		key = hist_key(h, defaults[i]);
-	if (o->by && (key = hist_key(h, o->by)) < 0)
-		die("--by %s: no such number in the metrics frames", o->by);
-	if (key < 0)
-		die("metrics frames have none of val_acc, acc, val_loss, loss: give --by KEY");
-	minimise = strstr(h->keys[key], "loss") || strstr(h->keys[key], "err");
-	for (size_t r = 0; r < h->nrows; r++) {
-		double v = h->val[r * HIST_MAXKEYS + (size_t)key];
-		double bv = h->val[best * HIST_MAXKEYS + (size_t)key];
-		if (!isnan(v) && (!found || (minimise ? v < bv : v > bv)))
-			best = r, found = 1;
-	}
-	if (!found)
-		die("--by %s: no epoch has a value", h->keys[key]);
-	if (h->dropped)
-		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
-	fb_begin(&b);
-	fb_str(&b, "kind", "training_summary");
-	fb_int(&b, "epochs", (int64_t)h->nrows);
-	fb_str(&b, "by", h->keys[key]);
-	fb_str(&b, "goal", minimise ? "min" : "max");
-	fb_num(&b, "best_epoch", ep >= 0 ? h->val[best * HIST_MAXKEYS + (size_t)ep] : (double)best + 1);
-	fb_num(&b, "best_value", h->val[best * HIST_MAXKEYS + (size_t)key]);
-	fb_num(&b, "final_epoch", ep >= 0 ? h->val[last * HIST_MAXKEYS + (size_t)ep] : (double)last + 1);
-	fb_row(&b, "best", h, best);
-	fb_row(&b, "final", h, last);
-	fb_end(&b, &outbuf);
+	thr = choose_threshold(o, ps, lab, &y);
+	eval_binary(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 }
 
 static void
@@ -788,8 +711,7 @@ write_output(const struct options *o)
 	case FMT_CSV: report_table(stdout, outbuf.data, outbuf.size, ',', roc_cols); break;
 	default: report_text(stdout, outbuf.data, outbuf.size); break;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
-		die("stdout: write error: %s", strerror(errno));
+	stdout_finish();
 }
 
 int
@@ -799,6 +721,7 @@ main(int argc, char **argv)
 	struct predset ps = { 0 }, lab = { 0 };
 	struct hist h = { 0 };
 	size_t ignored = 0;
+	char err[256];
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
@@ -815,7 +738,10 @@ main(int argc, char **argv)
 	if (ps.n)
 		evaluate(&o, &ps, o.labels ? &lab : NULL);
 	if (h.nrows)
-		summarise_history(&o, &h);
+		if (hist_summarise(&h, o.by, &outbuf, err, sizeof err) < 0)
+			die("%s", err);
+	if (h.dropped)
+		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
 	write_output(&o);
 	return 0;
 }

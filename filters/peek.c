@@ -249,6 +249,8 @@ peek_stream(const struct options *o, struct frame_reader *r, struct frame_writer
 		count_kind(k, &f);
 		if (!o->count)
 			print_frame(out, &f, *index, o->width);
+		if (ferror(stdout))
+			stdout_check();
 		if (o->png_dir) {
 			struct tensor t;
 			for (uint32_t i = 0; i < f.root.via.map.size; i++) {
@@ -293,8 +295,8 @@ main(int argc, char **argv)
 		for (int i = 0; i < k.len; i++)
 			fprintf(out, "%s %llu\n", k.name[i], (unsigned long long)k.n[i]);
 	if (w)
-		frame_writer_close(w);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die("stdout: write error: %s", strerror(errno));
+		frame_writer_close(w);  /* it owns stdout; the text went to stderr */
+	else
+		stdout_finish();
 	return 0;
 }

@@ -314,7 +314,8 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	fputs("\n\n", c->gp.data);
 	if (mp_str(&f->root, "label", name, sizeof name) != 1 && c->n > 0)
 		snprintf(name, sizeof name, "curve %d", c->n + 1);
-	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2)
+	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2 &&
+	    isfinite(ci->via.array.ptr[0].via.f64))
 		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", ci->via.array.ptr[0].via.f64,
 		    ci->via.array.ptr[1].via.f64);
 	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
@@ -436,8 +437,8 @@ plot_montage(const struct options *o)
 	} else {
 		if (png_encode(&s.m.canvas, &png, &len, err, sizeof err) < 0)
 			die("PNG encoding: %s", err);
-		if (fwrite(png, 1, len, stdout) != len || fflush(stdout) != 0)
-			die("stdout: write error: %s", strerror(errno));
+		fwrite(png, 1, len, stdout);
+		stdout_check();
 		free(png);
 	}
 	montage_free(&s.m);
@@ -543,19 +544,66 @@ gallery_class(const struct gallery *g, int c, char *buf, size_t len)
 	return buf;
 }
 
-/* Label text at pixel (x, y) of a canvas h pixels high, centred. */
+/* Caption text: DejaVu Sans averages under 0.64 em a character, and
+ * pngcairo draws a point as 4/3 pixels; lines are LINE_H canvas pixels. */
+#define CHAR_EM 0.64
+#define LINE_H 15
+
+struct captions {
+	FILE *s;
+	int h;                  /* canvas height */
+	double pt;              /* font size, points */
+	int chars;              /* characters that fit a tile's width */
+};
+
+/* Font size for tiles of tile_w canvas pixels drawn at scale (output pixels
+ * per canvas pixel): at most 9 pt, small enough for 24 characters a tile
+ * and for the line spacing; and how many characters then fit. */
 static void
-caption(FILE *s, const char *text, int x, int y, int h, const char *colour)
+caption_font(struct captions *c, int tile_w, double scale)
 {
-	fputs("set label ", s);
-	gp_quote(s, text);
-	fprintf(s, " at %d,%d center front font ',9' tc rgb '%s'\n", x, h - 1 - y, colour);
+	double tile_px = tile_w * scale, px;
+
+	px = fmin(12, fmin(tile_px / (24 * CHAR_EM), LINE_H * scale / 1.25));
+	px = fmax(px, 4);
+	c->pt = px * 0.75;
+	c->chars = (int)(tile_px / (CHAR_EM * px));
 }
 
-static void
-gallery_captions(const struct gallery *g, const struct montage *m, FILE *s, int H)
+/* text shortened to n characters with "..." in the middle (file names keep
+ * their start and their extension). */
+static const char *
+fit(const char *text, int n, char *buf, size_t len)
 {
-	char line[256], b1[16], b2[16];
+	size_t k = strlen(text), head;
+
+	if (n < 4 || (int)k <= n) {
+		snprintf(buf, len, "%.*s", n < 1 ? 1 : n, text);
+		return buf;
+	}
+	head = (size_t)(n - 3 + 1) / 2;
+	snprintf(buf, len, "%.*s...%s", (int)head, text, text + k - (size_t)(n - 3 - (int)head));
+	return buf;
+}
+
+/* Label text centred at canvas pixel (x, y), fitted to the tile width. */
+static void
+caption(const struct captions *c, const char *text, int x, int y, const char *colour)
+{
+	char buf[256];
+
+	fputs("set label ", c->s);
+	gp_quote(c->s, fit(text, c->chars, buf, sizeof buf));
+	fprintf(c->s, " at %d,%d center front font ',%.1f' tc rgb '%s'\n", x, c->h - 1 - y,
+	    c->pt, colour);
+}
+
+/* Three lines under each tile: the file name, the predicted class with its
+ * probability (green when right, red when wrong), the true class. */
+static void
+gallery_captions(const struct gallery *g, const struct montage *m, const struct captions *c)
+{
+	char line[320], name[256], b1[16];
 	int k = 0;
 
 	for (int i = 0; i < g->n; i++) {
@@ -566,14 +614,18 @@ gallery_captions(const struct gallery *g, const struct montage *m, FILE *s, int 
 			continue;
 		montage_tile_xy(m, k++, &x, &y);
 		x += m->tile_w / 2, y += m->tile_h + 12;
-		snprintf(line, sizeof line, "%.32s", base ? base + 1 : p->id);
-		caption(s, line, x, y, H, "#000000");
-		snprintf(line, sizeof line, "P(%s) = %.3f -> %s", gallery_class(g, 1, b1, sizeof b1),
-		    p->score, p->pred >= 0 ? gallery_class(g, p->pred, b2, sizeof b2) : "?");
-		caption(s, line, x, y + 15, H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
+		caption(c, base ? base + 1 : p->id, x, y, "#000000");
+		fit(p->pred >= 0 ? gallery_class(g, p->pred, b1, sizeof b1) : "?",
+		    c->chars - 8, name, sizeof name);
+		if (isfinite(p->score) && p->pred >= 0 && p->pred < 2)
+			snprintf(line, sizeof line, "%s (%.3f)", name,
+			    p->pred == 1 ? p->score : 1 - p->score);
+		else
+			snprintf(line, sizeof line, "%s", name);
+		caption(c, line, x, y + LINE_H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
 		if (p->label >= 0) {
 			snprintf(line, sizeof line, "true: %s", gallery_class(g, p->label, b1, sizeof b1));
-			caption(s, line, x, y + 30, H, "#444444");
+			caption(c, line, x, y + 2 * LINE_H, "#444444");
 		}
 	}
 }
@@ -583,6 +635,7 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 {
 	struct montage m;
 	struct gp_plot gp;
+	struct captions c;
 	int W, H, top = o->title ? 30 : 0, k = 0;
 
 	montage_begin(&m, shown, o->cols, o->tile, o->tile, PAD, CAPTION_H);
@@ -599,12 +652,16 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 	    "set rmargin at screen 1\nset bmargin at screen 0\nset tmargin at screen %.6f\n"
 	    "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\nset size ratio -1\n",
 	    1.0 - (double)top / (H + top), W - 1, H - 1);
-	if (o->title) {
-		fputs("set title ", gp.script);
+	if (o->title) {         /* in the band above the images, whatever their aspect */
+		fputs("set label ", gp.script);
 		gp_quote(gp.script, o->title);
-		fputc('\n', gp.script);
+		fprintf(gp.script, " at screen 0.5, screen %.6f center front\n",
+		    1.0 - 0.5 * top / (H + top));
 	}
-	gallery_captions(g, &m, gp.script, H);
+	c = (struct captions){ .s = gp.script, .h = H };
+	caption_font(&c, m.tile_w, o->sized ? fmin((double)gp.width / W,
+	    (double)(gp.height - top) / H) : 1);
+	gallery_captions(g, &m, &c);
 	fprintf(gp.script, "plot RAW binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy "
 	    "with rgbimage notitle\n", W, H);
 	gp_render(&gp);
@@ -657,7 +714,6 @@ main(int argc, char **argv)
 	case MODE_IMAGES: plot_images(&o); break;
 	default: plot_montage(&o); break;
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		die("stdout: write error: %s", strerror(errno));
+	stdout_finish();
 	return 0;
 }

@@ -40,11 +40,13 @@ cli_begin(int *argc, char **argv, const char *usage)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(usage, stdout);
 			printf("See %s(1).\n", progname);
-			exit(fflush(stdout) == 0 ? 0 : 1);
+			stdout_finish();
+			exit(0);
 		}
 		if (strcmp(a, "--version") == 0) {
 			printf("%s (radpipe) %s\n", progname, RADPIPE_VERSION);
-			exit(fflush(stdout) == 0 ? 0 : 1);
+			stdout_finish();
+			exit(0);
 		}
 		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			err_quiet = 1;

@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-/* Sets progname, ignores SIGPIPE (a closed pipe becomes a write error),
+/* Sets progname, ignores SIGPIPE (a closed pipe becomes a write error, which
+ * die_write turns back into a quiet death by SIGPIPE when it is stdout's),
  * handles --help (usage on stdout, exit 0),
  * --version and --quiet.  usage: the synopsis and option summary. */
 void cli_begin(int *argc, char **argv, const char *usage);

@@ -2,6 +2,8 @@
 #include "err.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +54,51 @@ die_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s: try '%s --help'\n", progname, progname);
 	exit(2);
+}
+
+void
+die_write(const char *name, int e)
+{
+	if (e == EPIPE) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(SIGPIPE);
+	}
+	die("%s: write error: %s", name, strerror(e));
+}
+
+/* 1 if fd is a pipe or socket whose reading end has been closed. */
+static int
+reader_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+void
+stdout_check(void)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return;
+	e = errno ? errno : EIO;
+	if (e != EPIPE && reader_gone(1))
+		e = EPIPE;
+	die_write("stdout", e);
+}
+
+void
+stdout_finish(void)
+{
+	stdout_check();
+	if (fclose(stdout) != 0)
+		die_write("stdout", errno);
 }
 
 void

@@ -19,6 +19,15 @@ void err_init(const char *argv0);
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "prog: message" and a hint to --help, exits 2. */
 noreturn void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ends the program after a failed write to name with errno e: when e is
+ * EPIPE (the reader went away) quietly, killed by SIGPIPE as cat is (the
+ * shell sees status 141); otherwise "prog: name: write error: ..." and 1. */
+noreturn void die_write(const char *name, int e);
+/* Dies with die_write("stdout", ...) if stdio output to stdout failed so
+ * far or fails to flush; a pipe whose reader has gone counts as EPIPE. */
+void stdout_check(void);
+/* stdout_check, then closes stdout and checks the close (call at the end). */
+void stdout_finish(void);
 /* Prints "prog: message" (a warning; always shown). */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "prog: message" unless --quiet was given. */

@@ -37,7 +37,7 @@ write_all(struct frame_writer *w, const void *p, size_t n)
 			int e = errno;
 			if (w->tmp)
 				unlink(w->tmp);
-			die("%s: write error: %s", w->name, strerror(e));
+			die_write(w->name, e);
 		}
 		b += k;
 		n -= (size_t)k;

@@ -4,6 +4,8 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -144,6 +146,17 @@ temp_beside(const char *base, const char *suffix)
 	return t;
 }
 
+/* A new empty file in $TMPDIR (or /tmp) for output that has no folder. */
+static char *
+temp_private(const char *suffix)
+{
+	const char *dir = getenv("TMPDIR");
+	char base[4096];
+
+	snprintf(base, sizeof base, "%s/plot", dir && *dir ? dir : "/tmp");
+	return temp_beside(base, suffix);
+}
+
 static void
 feed(int fd, const struct gp_plot *p, const char *out, const char *rawfile)
 {
@@ -166,9 +179,10 @@ feed(int fd, const struct gp_plot *p, const char *out, const char *rawfile)
 		warnx("writing to gnuplot: %s", strerror(errno));
 }
 
-/* Runs gnuplot with its stdin fed from the plot; returns its exit status. */
+/* Runs gnuplot with its stdin fed from the plot and its stderr to errfd
+ * (-1: ours); returns its exit status, -2 if missing, -1 if it cannot run. */
 static int
-run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile)
+run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile, int errfd)
 {
 	char *argv[] = { "gnuplot", NULL };
 	posix_spawn_file_actions_t fa;
@@ -181,6 +195,8 @@ run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile)
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	if (errfd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	e = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[0]);
@@ -195,27 +211,125 @@ run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Looks for s (n bytes) in the last `within` bytes of b[0..len). */
+static int
+ends_with(const uint8_t *b, size_t len, const char *s, size_t n, size_t within)
+{
+	size_t from = len > within ? len - within : 0;
+
+	for (size_t i = from; i + n <= len; i++)
+		if (memcmp(b + i, s, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+gp_output_complete(int format, const uint8_t *b, size_t len)
+{
+	static const uint8_t png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	static const uint8_t png_end[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82 };
+
+	if (len == 0)
+		return 0;
+	switch (format) {
+	case GP_PNG:
+		return len >= 20 && memcmp(b, png_sig, 8) == 0 &&
+		    memcmp(b + len - 12, png_end, 12) == 0;
+	case GP_SVG:
+		return ends_with(b, len, "</svg>", 6, 64);
+	case GP_PDF:
+		return len >= 8 && memcmp(b, "%PDF-", 5) == 0 && ends_with(b, len, "%%EOF", 5, 64);
+	default:
+		return b[len - 1] == '\n';
+	}
+}
+
+/* Checks what gnuplot wrote to tmp, then renames it to p->path or copies
+ * it to stdout; dies (removing tmp) when it is missing or incomplete. */
+static void
+deliver(const struct gp_plot *p, const char *tmp, int to_stdout)
+{
+	const char *name = to_stdout ? "stdout" : p->path;
+	uint8_t *buf;
+	size_t len;
+
+	if (file_read_all(tmp, &buf, &len) != 0) {
+		int e = errno;
+		unlink(tmp);
+		die("%s: gnuplot wrote nothing: %s", name, strerror(e));
+	}
+	if (!gp_output_complete(p->format, buf, len)) {
+		unlink(tmp);
+		die("%s: gnuplot's %s output is %s (full file system?)", name,
+		    gp_format_names[p->format], len ? "incomplete" : "empty");
+	}
+	if (to_stdout) {
+		unlink(tmp);
+		fwrite(buf, 1, len, stdout);
+		stdout_check();
+	} else if (rename(tmp, p->path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		die("%s: cannot rename into place: %s", p->path, strerror(e));
+	}
+	free(buf);
+}
+
+/* With --quiet, gnuplot's messages go to a temporary file shown only when
+ * it fails; returns that file's fd (its name in *nameP), or -1. */
+static int
+quiet_stderr(char **nameP)
+{
+	int fd;
+
+	*nameP = NULL;
+	if (!err_quiet)
+		return -1;
+	*nameP = temp_private(".log");
+	if ((fd = open(*nameP, O_WRONLY | O_TRUNC)) < 0)
+		die("%s: %s", *nameP, strerror(errno));
+	return fd;
+}
+
+/* Shows the saved messages of a failed gnuplot, and removes their file. */
+static void
+show_stderr(const char *name, int fd, int failed)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (name == NULL)
+		return;
+	close(fd);
+	if (failed && file_read_all(name, &buf, &len) == 0) {
+		fwrite(buf, 1, len, stderr);
+		free(buf);
+	}
+	unlink(name);
+}
+
 void
 gp_render(struct gp_plot *p)
 {
-	int to_stdout = strcmp(p->path, "-") == 0, rc;
-	char *tmp = NULL, *rawfile = NULL;
+	int to_stdout = strcmp(p->path, "-") == 0, rc, errfd;
+	char *tmp, *rawfile = NULL, *errname;
 
 	fflush(p->script);
 	fflush(p->data);
 	if (p->keep_script && !to_stdout)
 		keep_script(p);
-	if (!to_stdout)
-		tmp = temp_beside(p->path, "");
+	tmp = to_stdout ? temp_private(".txt") : temp_beside(p->path, "");
 	if (p->raw) {
-		rawfile = temp_beside(to_stdout ? "plot" : p->path, ".raw");
+		rawfile = to_stdout ? temp_private(".raw") : temp_beside(p->path, ".raw");
 		file_write_atomic(rawfile, p->raw, p->raw_len);
 	}
 	fflush(stdout);
-	rc = run_gnuplot(p, tmp, rawfile);
+	errfd = quiet_stderr(&errname);
+	rc = run_gnuplot(p, tmp, rawfile, errfd);
+	show_stderr(errname, errfd, rc != 0);
 	if (rawfile)
 		unlink(rawfile);
-	if (rc != 0 && tmp)
+	if (rc != 0)
 		unlink(tmp);
 	if (rc == -2)
 		die("gnuplot not found: install the Debian package gnuplot-nox (or gnuplot)");
@@ -223,10 +337,8 @@ gp_render(struct gp_plot *p)
 		die("cannot run gnuplot: %s", strerror(errno));
 	if (rc != 0)
 		die("gnuplot failed (exit status %d); see its messages above", rc);
-	if (tmp && rename(tmp, p->path) != 0) {
-		unlink(tmp);
-		die("%s: cannot rename into place: %s", p->path, strerror(errno));
-	}
+	deliver(p, tmp, to_stdout);
 	free(tmp);
 	free(rawfile);
+	free(errname);
 }

@@ -4,14 +4,18 @@
  * both built in memory.  The script refers to its text data as DATA (a
  * string: `plot DATA index 1 using 1:2`; blocks are separated by two blank
  * lines) and to binary data as RAW.  gp_render writes the image to a
- * temporary name beside the output and renames it over the output only
- * when gnuplot exits 0, so a reader never sees a partial file.  The plot
+ * temporary name beside the output (for stdout, in $TMPDIR) and renames it
+ * over the output (or copies it to stdout) only when gnuplot exits 0 and
+ * the file is complete (gnuplot's status does not report write errors), so
+ * a reader never sees a partial file.  With --quiet gnuplot's warnings are
+ * shown only when it fails.  The plot
  * owns its buffers; gp_free releases them.
  */
 #ifndef RADPIPE_GNUPLOT_H
 #define RADPIPE_GNUPLOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 enum gp_format { GP_PNG, GP_SVG, GP_PDF, GP_DUMB };
@@ -38,6 +42,10 @@ void gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int
  * p can be rendered again after more script or data was appended only
  * through gp_reset (used by --follow). */
 void gp_render(struct gp_plot *p);
+/* 1 if b[0..len) looks like a whole file of format (enum gp_format): PNG
+ * signature and IEND chunk, SVG closing tag, PDF header and %%EOF, dumb
+ * text ending in a newline; 0 if it is empty or cut short. */
+int gp_output_complete(int format, const uint8_t *b, size_t len);
 /* Empties p's script and data for a fresh drawing to the same output. */
 void gp_reset(struct gp_plot *p);
 /* Frees p's buffers. */

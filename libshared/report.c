@@ -3,6 +3,7 @@
 #include "frame.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void
@@ -68,11 +69,26 @@ json_str(FILE *fp, const char *s, size_t n)
 	putc('"', fp);
 }
 
+char *
+report_shortest(char *buf, size_t len, double v)
+{
+	static const int prec[] = { 15, 16, 17 };
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(buf, len, "%.*g", prec[i], v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 static void
 json_num(FILE *fp, double v)
 {
+	char b[32];
+
 	if (isfinite(v))
-		fprintf(fp, "%.17g", v);
+		fputs(report_shortest(b, sizeof b, v), fp);
 	else
 		fputs("null", fp);
 }
@@ -165,11 +181,13 @@ cell(FILE *fp, const char *s, size_t n, char sep)
 static void
 scalar_cell(FILE *fp, const msgpack_object *o, char sep)
 {
+	char b[32];
+
 	switch (o->type) {
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		if (isfinite(o->via.f64))
-			fprintf(fp, "%.10g", o->via.f64);
+			fputs(report_shortest(b, sizeof b, o->via.f64), fp);
 		break;
 	case MSGPACK_OBJECT_STR: cell(fp, o->via.str.ptr, o->via.str.size, sep); break;
 	case MSGPACK_OBJECT_NIL: break;
@@ -327,11 +345,31 @@ text_stat(FILE *fp, const msgpack_object *o, const char *label, const char *k,
 	char ci[64];
 
 	snprintf(ci, sizeof ci, "%s_ci", k);
-	if (mp_get(o, ci))
+	if (mp_get(o, ci) && isnan(elem(o, ci, 0)) && !isnan(num(o, k)))
+		fprintf(fp, "  %-13s %7.4f   %-18s%s\n", label, num(o, k), "not estimable", note);
+	else if (mp_get(o, ci))
 		fprintf(fp, "  %-13s %7.4f   [%.4f, %.4f]  %s\n", label, num(o, k),
 		    elem(o, ci, 0), elem(o, ci, 1), note);
 	else
 		fprintf(fp, "  %-13s %7.4f   %-18s%s\n", label, num(o, k), "", note);
+}
+
+/* How a Youden threshold k was chosen (k_rule, k_interval), in words. */
+static const char *
+youden_words(const msgpack_object *o, const char *k, char *buf, size_t len)
+{
+	char key[64], rule[32] = "";
+
+	snprintf(key, sizeof key, "%s_rule", k);
+	if (mp_str(o, key, rule, sizeof rule) != 1)
+		return "";
+	snprintf(key, sizeof key, "%s_interval", k);
+	snprintf(buf, len, "%s of the tied best thresholds (%.4g, %.4g]",
+	    strcmp(rule, "default") == 0 ? "the default 0.5 is one" :
+	    strcmp(rule, "logit-middle") == 0 ? "the middle (logit scale)" :
+	    strcmp(rule, "middle") == 0 ? "the middle" : "the upper end",
+	    elem(o, key, 0), elem(o, key, 1));
+	return buf;
 }
 
 static void
@@ -359,12 +397,15 @@ text_evaluation(FILE *fp, const msgpack_object *o)
 {
 	const msgpack_object *conf = mp_get(o, "confusion");
 	double tp = num(o, "tp"), fp_ = num(o, "fp"), tn = num(o, "tn"), fn = num(o, "fn");
-	char note[6][64], pos[64] = "", meth[32] = "";
+	char note[6][64], pos[64] = "", meth[32] = "", how[128];
 
 	fprintf(fp, "evaluation of %.0f predictions", num(o, "n"));
 	if (mp_str(o, "positive_class", pos, sizeof pos) == 1) {
 		mp_str(o, "threshold_method", meth, sizeof meth);
-		fprintf(fp, "; positive class %s; threshold %.4g (%s)", pos, num(o, "threshold"), meth);
+		fprintf(fp, "; positive class %s; threshold %.4g (%s", pos, num(o, "threshold"), meth);
+		if (*youden_words(o, "threshold", how, sizeof how))
+			fprintf(fp, ": %s", how);
+		fputc(')', fp);
 	}
 	fputc('\n', fp);
 	text_confusion(fp, o, conf->via.array.size);
@@ -393,7 +434,8 @@ text_evaluation(FILE *fp, const msgpack_object *o)
 	text_stat(fp, o, "Brier score", "brier", "");
 	fprintf(fp, "  %-13s %7.4f   %-18s%s\n", "Youden J", num(o, "youden_j"), "",
 	    "at the threshold below, on this set");
-	fprintf(fp, "  %-13s %7.4g\n", "  threshold", num(o, "youden_threshold"));
+	fprintf(fp, "  %-13s %7.4g   %s\n", "  threshold", num(o, "youden_threshold"),
+	    youden_words(o, "youden", how, sizeof how));
 }
 
 static void

@@ -36,6 +36,10 @@ void fb_nums(struct fb *b, const char *k, const double *v, size_t n);
 /* Packs b as one map into *out (appended); frees b's body. */
 void fb_end(struct fb *b, msgpack_sbuffer *out);
 
+/* Writes into buf (len >= 32) the shortest of v's %.15g, %.16g and %.17g
+ * that reads back (strtod) as exactly v, and returns buf: 0.827 prints as
+ * 0.827, not 0.82699999999999996.  Every number in JSON, TSV and CSV. */
+char *report_shortest(char *buf, size_t len, double v);
 /* Writes every frame of buf[0..len) to fp as one JSON object per line. */
 void report_json(FILE *fp, const char *buf, size_t len);
 /* Writes the frames of buf as a long table: kind, key, value, ci_low,

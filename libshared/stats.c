@@ -234,20 +234,60 @@ stats_roc_free(struct stats_roc *r)
 	memset(r, 0, sizeof *r);
 }
 
-double
-stats_youden(const struct stats_roc *r, double *jP)
-{
-	double best = -INFINITY, t = NAN;
+const char *const stats_youden_rules[] = { "default", "logit-middle", "middle", "edge" };
 
-	for (size_t i = 0; i < r->n; i++) {
-		double j = r->tpr[i] - r->fpr[i];
-		if (isfinite(r->thr[i]) && j > best) {
-			best = j;
-			t = r->thr[i];
+/* A threshold strictly inside (lo, hi], hi finite: the middle on the logit
+ * scale for probabilities, else the plain middle, else hi. */
+static double
+youden_middle(double lo, double hi, int *howP)
+{
+	if (lo > 0 && hi < 1) {
+		double m = (log(lo / (1 - lo)) + log(hi / (1 - hi))) / 2;
+		*howP = STATS_YOUDEN_LOGIT_MIDDLE;
+		return 1 / (1 + exp(-m));
+	}
+	if (isfinite(lo)) {
+		*howP = STATS_YOUDEN_MIDDLE;
+		return lo + (hi - lo) / 2;
+	}
+	*howP = STATS_YOUDEN_EDGE;
+	return hi;
+}
+
+int
+stats_youden(const struct stats_roc *r, double dflt, struct stats_youden *yP)
+{
+	double best = -INFINITY;
+	size_t i, k;
+	int found = 0;
+
+	*yP = (struct stats_youden){ NAN, NAN, NAN, NAN, STATS_YOUDEN_EDGE };
+	for (i = 1; i < r->n; i++)
+		if (isfinite(r->thr[i]) && r->tpr[i] - r->fpr[i] > best)
+			best = r->tpr[i] - r->fpr[i];
+	if (!isfinite(best))
+		return -1;
+	/* runs of tied points i..k: every t in (thr[k+1], thr[i]] gives J */
+	for (i = 1; i < r->n; i = k) {
+		double lo, hi;
+		for (k = i; k < r->n && r->tpr[k] - r->fpr[k] >= best - 1e-12; k++)
+			;
+		if (k == i) {
+			k++;
+			continue;
+		}
+		/* points i..k-1 tie */
+		hi = r->thr[i], lo = k < r->n ? r->thr[k] : -INFINITY;
+		if (!found)
+			yP->lo = lo, yP->hi = hi, found = 1;
+		if (dflt > lo && dflt <= hi) {
+			*yP = (struct stats_youden){ dflt, best, lo, hi, STATS_YOUDEN_DEFAULT };
+			return 0;
 		}
 	}
-	*jP = isfinite(best) ? best : NAN;
-	return t;
+	yP->j = best;
+	yP->t = youden_middle(yP->lo, yP->hi, &yP->how);
+	return 0;
 }
 
 double

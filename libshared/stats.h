@@ -53,9 +53,22 @@ struct stats_roc {
 void stats_roc(const double *score, const int *pos, size_t n, struct stats_roc *rP);
 /* Frees the arrays of r. */
 void stats_roc_free(struct stats_roc *r);
-/* Youden threshold: the point maximising tpr - fpr (ties: the highest
- * threshold); returns its threshold, J in *jP; NaN if r has no finite point. */
-double stats_youden(const struct stats_roc *r, double *jP);
+/* The threshold maximising Youden's J = tpr - fpr.  J is the same for every
+ * threshold t in (lo, hi]: between an ROC point's score and the next lower
+ * one (or several such gaps when consecutive points tie).  The choice: dflt
+ * if it lies in a tied interval (STATS_YOUDEN_DEFAULT), else the middle of
+ * the highest tied interval on the logit scale when both ends are in
+ * (0, 1) (LOGIT_MIDDLE), the plain middle otherwise (MIDDLE), or hi when
+ * lo is -inf (EDGE: the best is to call every case positive). */
+struct stats_youden {
+	double t, j;            /* the threshold chosen and its J */
+	double lo, hi;          /* the tied interval (lo, hi] */
+	int how;                /* STATS_YOUDEN_* */
+};
+enum { STATS_YOUDEN_DEFAULT, STATS_YOUDEN_LOGIT_MIDDLE, STATS_YOUDEN_MIDDLE, STATS_YOUDEN_EDGE };
+extern const char *const stats_youden_rules[];  /* names of STATS_YOUDEN_* */
+/* Fills *yP as above; returns 0, or -1 (NaNs) if r has no finite point. */
+int stats_youden(const struct stats_roc *r, double dflt, struct stats_youden *yP);
 
 /* Stratified percentile bootstrap of the AUC and of F1 at threshold: B
  * resamples (positives and negatives resampled separately, so each keeps

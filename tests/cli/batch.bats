@@ -142,6 +142,27 @@ for f in msgpack.Unpacker(open("big.mpk", "rb"), raw=False):
 	[[ "$err" == *"x is u16[8,8,3] but the batch holds u8[8,8,3]"* ]]
 }
 
+# labels are class indices: never truncated to 32 bits or made -1 (issue 14.5)
+@test "labels out of range: exit 1 naming the sample and the label" {
+	# sample LABEL: one 1-pixel sample frame with that label
+	sample() { $PY -c '
+import msgpack, sys
+sys.stdout.buffer.write(msgpack.packb({"kind": "sample", "id": "bad" + sys.argv[1],
+    "label": int(sys.argv[1]), "x": {"dtype": "u8", "shape": [1], "data": b"x"}}, use_bin_type=True))' "$1"; }
+	for lab in 4294967297 -7 -1 2147483648; do
+		sample "$lab" > s.mpk
+		run_split "$BIN/batch" 2 < s.mpk
+		[ "$status" -eq 1 ]
+		[ ! -s "$T/out" ]
+		[[ "$err" == *"batch: sample bad$lab: label $lab is not a class index (0 to 2147483647)"* ]]
+	done
+	# the largest index goes through exactly
+	sample 2147483647 | "$BIN/batch" 2 | $PY -c '
+import msgpack, sys
+f = msgpack.unpackb(sys.stdin.buffer.read(), raw=False)
+assert f["labels"] == [2147483647], f["labels"]'
+}
+
 # broken input: exit 1 naming the frame
 @test "truncated or malformed input: exit 1" {
 	mkframes samples --n 3 > s.mpk

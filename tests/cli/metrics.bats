@@ -71,15 +71,20 @@ round() {
 	[ "$(get threshold_method <"$T/out.mpk")" = '"fixed"' ]
 }
 
-@test "metrics: --youden chooses 0.35 (J = 0.75) on this set" {
+# logit middle of (0.3, 0.35], the thresholds that give the best point
+youden_tiny=$(/usr/bin/python3 -c 'import math; l = lambda p: math.log(p / (1 - p)); print(round(1 / (1 + math.exp(-(l(0.3) + l(0.35)) / 2)), 6))')
+
+@test "metrics: --youden: J = 0.75 for every threshold in (0.3, 0.35]; their logit middle" {
 	"$METRICS" --youden "$T/tiny.mpk" >"$T/out.mpk"
-	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
 	[ "$(get youden_j <"$T/out.mpk")" = 0.75 ]
+	[ "$(get threshold_rule <"$T/out.mpk")" = '"logit-middle"' ]
+	[ "$(get threshold_interval <"$T/out.mpk")" = "[0.3, 0.35]" ]
 }
 
 @test "metrics: --threshold-from chooses on VAL and applies to TEST" {
 	"$METRICS" --threshold-from "$T/tiny.mpk" "$T/hanley.mpk" >"$T/out.mpk"
-	[ "$(get threshold <"$T/out.mpk")" = 0.35 ]
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
 	[ "$(get threshold_method <"$T/out.mpk")" = '"threshold-from"' ]
 	[ "$(get n <"$T/out.mpk")" = 109 ]
 }
@@ -117,6 +122,13 @@ round() {
 	[ "$(get kind <"$T/out.mpk")" = '"score_summary"' ]
 	[ "$(get median <"$T/out.mpk")" = 0.375 ]
 	[ "$(get n_at_or_above <"$T/out.mpk")" = 3 ]
+	# unlabelled TEST scores at the threshold chosen on labelled VAL
+	"$METRICS" --scores-only --threshold-from "$T/tiny.mpk" "$T/nolab.mpk" >"$T/out.mpk"
+	[ "$(round "$(get threshold <"$T/out.mpk")" 6)" = "$youden_tiny" ]
+	[ "$(get threshold_method <"$T/out.mpk")" = '"threshold-from"' ]
+	[ "$(get threshold_rule <"$T/out.mpk")" = '"logit-middle"' ]
+	[ "$(get n_at_or_above <"$T/out.mpk")" = 5 ]
+	run -2 "$METRICS" --scores-only --youden "$T/nolab.mpk"
 }
 
 @test "metrics: a repeated id is an error unless --allow-duplicates (the last one counts)" {
@@ -241,4 +253,93 @@ PY
 	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/metrics.1" |
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain | sed 's/\\-/-/g; s/\\e/\\/g')
 	[ "$n" -ge 5 ]
+}
+
+@test "metrics: JSON, TSV and CSV numbers are the shortest that read back exactly (issue 15.5)" {
+	"$METRICS" -t 0.827 --roc --format json "$T/hanley.mpk" >"$T/out.json"
+	grep -q '"threshold":0.827,' "$T/out.json"
+	! grep -Eq '[0-9]\.[0-9]*(0000000|9999999)[0-9]' "$T/out.json"
+	"$METRICS" -t 0.827 --roc --format frames "$T/hanley.mpk" >"$T/out.mpk"
+	# python3's json and msgpack read the same doubles, bit for bit
+	/usr/bin/python3 - "$T/out.json" "$T/out.mpk" <<'PY'
+import json, math, msgpack, sys
+js = [json.loads(l) for l in open(sys.argv[1])]
+mp = list(msgpack.Unpacker(open(sys.argv[2], "rb"), raw=False))
+def same(a, b):
+    if isinstance(b, float) and not math.isfinite(b):
+        return a is None
+    if isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in b)
+    return a == b
+assert len(js) == len(mp) == 2 and all(same(a, b) for a, b in zip(js, mp))
+PY
+	"$METRICS" -t 0.827 --format tsv "$T/hanley.mpk" | grep -q $'^evaluation\tthreshold\t0.827\t'
+	# TSV/CSV cells too (they had 10 digits): auc_se as in the frame, exactly
+	"$METRICS" --format csv "$T/hanley.mpk" | grep '^evaluation,auc_se,' | cut -d, -f3 >"$T/se.txt"
+	/usr/bin/python3 -c 'import msgpack, sys; f = next(msgpack.Unpacker(open(sys.argv[1], "rb"))); assert float(open(sys.argv[2]).read()) == f["auc_se"]' \
+		"$T/out.mpk" "$T/se.txt"
+}
+
+@test "metrics: a label 2 among binary predictions is said on stderr; -t outside [0, 1] is bad usage (issues 14.5, 14.14)" {
+	# nninfer's binary predictions (score, scores, pred) with one label 2
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/three.mpk"
+import json
+for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3], [1, 2, 1, 1, 0, 0])):
+    print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y, "score": s,
+                      "scores": [1 - s, s], "pred": int(s >= 0.5)}))
+PY
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/multi.mpk"
+import json
+for i, (y, p) in enumerate([(0, 0), (1, 1), (2, 2), (2, 0)]):
+    sc = [0.1, 0.1, 0.1]; sc[p] = 0.8
+    print(json.dumps({"kind": "prediction", "id": "m%d" % i, "label": y, "scores": sc}))
+PY
+	run -0 --separate-stderr "$METRICS" -q "$T/three.mpk"
+	[[ "$stderr" == *"metrics: a label 2 among predictions of 2 classes: evaluating 3 classes, not a binary task"* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	# a real multi-class set gets a note that -q silences
+	run -0 --separate-stderr "$METRICS" "$T/multi.mpk"
+	[[ "$stderr" == *"3 classes: a multi-class evaluation"* ]]
+	run -0 --separate-stderr "$METRICS" -q "$T/multi.mpk"
+	[ -z "$stderr" ]
+	# negative labels are refused, never read as "unknown"
+	sed '1s/"label": [01]/"label": -7/' "$T/tiny.jsonl" | $MK pack >"$T/neg.mpk"
+	run -1 --separate-stderr "$METRICS" "$T/neg.mpk"
+	[[ "$stderr" == *"class index out of range"* ]]
+	for t in 2 -1 1.0001 -0.0001; do
+		run -2 --separate-stderr "$METRICS" -t "$t" "$T/tiny.mpk"
+		[ -z "$output" ]
+		[[ "$stderr" == *"--threshold: $t is out of range [0, 1]"* ]]
+	done
+	run -0 "$METRICS" -t 1 "$T/tiny.mpk"
+	run -0 "$METRICS" -t 0 "$T/tiny.mpk"
+}
+
+# issue 15.7: two runs' 10 VAL images, chest scores below 0.001 and abdomen
+# scores from 0.975 (or 0.9939): every threshold in the gap has J = 1, and
+# 0.5 lies in it, so 0.5 stays; DeLong's interval is not estimable
+@test "metrics: perfectly separated VAL: Youden keeps 0.5 inside the gap, says so; AUC interval not estimable (issue 15.7)" {
+	for top in 0.975 0.9939; do
+		/usr/bin/python3 - "$top" <<'PY' | $MK pack >"$T/val.mpk"
+import json, sys
+ab = [float(sys.argv[1]), 0.998, 0.9991, 0.99995, 0.9999]
+ch = [0.0009, 0.0001, 0.00002, 0.0004, 0.00071]
+for i, s in enumerate(ab + ch):
+    print(json.dumps({"kind": "prediction", "id": "v%d" % i, "label": int(i < 5), "score": s}))
+PY
+		"$METRICS" --threshold-from "$T/val.mpk" "$T/tiny.mpk" >"$T/out.mpk"
+		[ "$(get threshold <"$T/out.mpk")" = 0.5 ]
+		[ "$(get threshold_rule <"$T/out.mpk")" = '"default"' ]
+		[ "$(get threshold_interval <"$T/out.mpk")" = "[0.0009, $top]" ]
+		"$METRICS" --youden "$T/val.mpk" >"$T/out.mpk"
+		[ "$(get threshold <"$T/out.mpk")" = 0.5 ]
+		[ "$(get auc <"$T/out.mpk")" = 1.0 ]
+		[ "$(get auc_ci <"$T/out.mpk")" = '["nan", "nan"]' ]
+		run -0 "$METRICS" --youden -f text "$T/val.mpk"
+		[[ "$output" == *"threshold 0.5 (youden: the default 0.5 is one of the tied best thresholds (0.0009, $top])"* ]]
+		[[ "$output" == *"AUC            1.0000   not estimable"* ]]
+		"$METRICS" -f json "$T/val.mpk" | grep -q '"auc_ci":\[null,null\]'
+	done
 }

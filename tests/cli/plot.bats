@@ -22,6 +22,10 @@ PY
 		$MK pack >"$T/roc.mpk"
 }
 
+teardown() {
+	if mountpoint -q "$T/mnt" 2>/dev/null; then umount "$T/mnt"; fi
+}
+
 # png_size FILE: "W H" from the IHDR chunk, or fails if FILE is not a PNG
 png_size() {
 	/usr/bin/python3 -c '
@@ -105,7 +109,7 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 		$MK pack >"$T/p.mpk"
 	"$PLOT" --images "$T/s.mpk" -o "$T/i.png" --keep-script --tile 100 <"$T/p.mpk"
 	[ "$(png_size "$T/i.png")" = "224 166" ]
-	grep -q "P(abdomen) = 0.300 -> chest" "$T/i.png.gp"
+	grep -q "'chest (0.700)'" "$T/i.png.gp"
 	cat "$T/s.mpk" "$T/p.mpk" | "$PLOT" --images - -o "$T/j.svg" --tile 100
 	grep -q '<svg' "$T/j.svg"
 	printf '%s\n' '{"kind":"prediction","id":"nosuch","score":0.1}' | $MK pack >"$T/q.mpk"
@@ -175,4 +179,88 @@ PY
 	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/plot.1" |
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain -e augment | sed 's/\\-/-/g; s/\\e/\\/g')
 	[ "$n" -ge 5 ]
+}
+
+@test "plot: an output that cannot be written is an error, never exit 0 (issue 14.9)" {
+	# gnuplot's exit status does not report write errors: plot checks the file
+	run -1 --separate-stderr sh -c '"$0" --history -f dumb -o - "$1" >/dev/full' \
+		"$PLOT" "$T/history.mpk"
+	[[ "$stderr" == *"plot: stdout: write error: No space left on device"* ]]
+	run -1 sh -c '"$0" --roc -o - -f dumb "$1" >/dev/full' "$PLOT" "$T/roc.mpk"
+	mkdir "$T/mnt"
+	mount -t tmpfs -o size=64k tmpfs "$T/mnt" 2>/dev/null ||
+		skip "cannot mount a small tmpfs (needs root)"
+	head -c 56000 /dev/zero >"$T/mnt/fill"
+	echo old >"$T/mnt/keep.png"
+	for f in keep.png c.svg c.pdf; do
+		run -1 --separate-stderr "$PLOT" --history -o "$T/mnt/$f" "$T/history.mpk"
+		[[ "$stderr" == *"plot: $T/mnt/$f: gnuplot's "*" output is "*"(full file system?)"* ]]
+	done
+	[ "$(cat "$T/mnt/keep.png")" = old ]
+	[ ! -e "$T/mnt/c.svg" ] && [ ! -e "$T/mnt/c.pdf" ]
+	[ -z "$(ls "$T/mnt" | grep tmp)" ]
+}
+
+@test "plot -q: gnuplot's warnings are not shown, its errors are (issue 14.14)" {
+	printf '%s\n' '{"kind":"metrics","epoch":1,"epochs":1,"loss":0.5,"acc":0.5}' |
+		$MK pack >"$T/h1.mpk"
+	run -0 --separate-stderr "$PLOT" --history -o "$T/h1.png" "$T/h1.mpk"
+	[[ "$stderr" == *"arning"* ]]           # gnuplot: empty y range
+	run -0 --separate-stderr "$PLOT" -q --history -o "$T/h1.png" "$T/h1.mpk"
+	[ -z "$stderr" ]
+	[ "$(png_size "$T/h1.png")" = "1200 500" ]
+	mkdir "$T/fake"
+	printf '#!/bin/sh\ncat >/dev/null\necho "gnuplot: broken" >&2\nexit 3\n' >"$T/fake/gnuplot"
+	chmod +x "$T/fake/gnuplot"
+	run -1 --separate-stderr env PATH="$T/fake:$PATH" "$PLOT" -q --roc -o "$T/r.png" "$T/roc.mpk"
+	[[ "$stderr" == *"gnuplot: broken"*"gnuplot failed (exit status 3)"* ]]
+}
+
+# issue 15.4: every caption stays within its tile: the columns between the
+# tiles (and the canvas margins) are white in the caption band, at 1, 2,
+# 10 and 50 images, with the demo's long class and file names
+@test "plot --images: captions fit their tiles at 1, 2, 10 and 50 images" {
+	$MK samples --n 50 --h 64 --w 64 --c 1 --pattern gradient --prefix openI_abd_xray >"$T/s.mpk"
+	# long file names as in the data set (PMC3913410_ukmss-55553-f10.png)
+	/usr/bin/python3 - "$T/s.mpk" "$T/s2.mpk" <<'PY' | $MK pack >"$T/p.jsonl.mpk"
+import json, msgpack, sys
+out = open(sys.argv[2], "wb")
+for i, f in enumerate(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)):
+    if f["kind"] != "sample": continue
+    f["id"] = "openI_abd_xray/PMC3913410_ukmss-55553-f%02d.png" % i
+    out.write(msgpack.packb(f, use_bin_type=True))
+    y, s = i % 2, (i * 0.37) % 1
+    print(json.dumps({"kind": "prediction", "id": f["id"], "label": y,
+        "class": ["openI_CXR", "openI_abd_xray"][y], "score": s, "pred": int(s >= 0.5),
+        "pred_class": ["openI_CXR", "openI_abd_xray"][int(s >= 0.5)]}))
+PY
+	for n in 1 2 10 50; do
+		for tile in 200 120; do
+			"$PLOT" -q --images "$T/s2.mpk" --max "$n" --tile "$tile" -t "n=$n" -o "$T/g.png" "$T/p.jsonl.mpk"
+			"$BIN/imgload" -q "$T/g.png" >"$T/g.mpk"
+			/usr/bin/python3 - "$T/g.mpk" "$n" "$tile" <<'PY'
+import math, msgpack, sys
+import numpy as np
+f = next(f for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False) if f["kind"] == "sample")
+img = np.frombuffer(f["x"]["data"], np.uint8).reshape(f["x"]["shape"])
+n, tw = int(sys.argv[2]), int(sys.argv[3])
+pad, cap, top = 6, 54, 30                 # plot.c: PAD, CAPTION_H, title band
+cols = math.ceil(math.sqrt(n))
+rows = (n + cols - 1) // cols
+assert img.shape[1] == cols * (tw + 2 * pad), img.shape
+dark = img.min(axis=2) < 200
+for r in range(rows):
+    y0 = top + r * (tw + 2 * pad + cap) + pad + tw + 2
+    band = dark[y0:y0 + cap]
+    for c in range(cols):
+        x0 = c * (tw + 2 * pad) + pad
+        if r * cols + c < n:
+            assert band[:, x0:x0 + tw].sum() > 50, ("no caption", r, c)
+        # the columns outside tile c's image area, up to the next tile's
+        outside = band[:, x0 + tw:x0 + tw + 2 * pad]
+        assert not outside.any(), ("caption of tile", r * cols + c, "runs past its tile", n, tw)
+    assert not band[:, :pad].any(), ("caption past the left edge", n, tw)
+PY
+		done
+	done
 }

@@ -8,6 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
 #include "stats.h"
 
 #define Z95 1.959963984540054
@@ -139,7 +143,7 @@ static void
 test_roc_and_youden(void **state)
 {
 	struct stats_roc r;
-	double j, t;
+	struct stats_youden y;
 	static const double fpr[] = { 0, 0, 0, .25, .25, .25, .5, .75, 1 };
 	static const double tpr[] = { 0, .25, .5, .5, .75, 1, 1, 1, 1 };
 
@@ -150,14 +154,77 @@ test_roc_and_youden(void **state)
 		near(r.fpr[i], fpr[i], 1e-12);
 		near(r.tpr[i], tpr[i], 1e-12);
 	}
-	t = stats_youden(&r, &j);
-	near(t, 0.35, 1e-12);
-	near(j, 0.75, 1e-12);
+	/* best point: score >= 0.35 (J 0.75); every t in (0.3, 0.35] ties and
+	 * 0.5 is not among them: the logit middle, sqrt of the odds product */
+	assert_int_equal(stats_youden(&r, 0.5, &y), 0);
+	near(y.j, 0.75, 1e-12);
+	near(y.lo, 0.3, 0), near(y.hi, 0.35, 0);
+	assert_int_equal(y.how, STATS_YOUDEN_LOGIT_MIDDLE);
+	{
+		double odds = sqrt(0.3 / 0.7 * (0.35 / 0.65));
+		near(y.t, odds / (1 + odds), 1e-12);
+	}
+	/* a default inside the interval is kept */
+	assert_int_equal(stats_youden(&r, 0.32, &y), 0);
+	near(y.t, 0.32, 0);
+	assert_int_equal(y.how, STATS_YOUDEN_DEFAULT);
+	/* the upper end of the interval belongs to it, the lower does not */
+	stats_youden(&r, 0.35, &y);
+	assert_int_equal(y.how, STATS_YOUDEN_DEFAULT);
+	stats_youden(&r, 0.3, &y);
+	assert_int_equal(y.how, STATS_YOUDEN_LOGIT_MIDDLE);
 	/* trapezoid area of the curve equals the Mann-Whitney AUC */
 	double area = 0;
 	for (size_t i = 1; i < r.n; i++)
 		area += (r.fpr[i] - r.fpr[i - 1]) * (r.tpr[i] + r.tpr[i - 1]) / 2;
 	near(area, 0.875, 1e-12);
+	stats_roc_free(&r);
+}
+
+/* Perfect separation (issue 15.7): chest scores below 0.001, abdomen
+ * scores from 0.975: every threshold in the gap gives J = 1. */
+static void
+test_youden_separated(void **state)
+{
+	static const double s[6] = { 0.0001, 0.0009, 0.0003, 0.975, 0.999, 0.99 };
+	static const int p[6] = { 0, 0, 0, 1, 1, 1 };
+	static const double s2[4] = { 2, 3, 7, 9 }, s3[4] = { 0.6, 0.7, 0.8, 0.9 };
+	static const int p2[4] = { 0, 0, 1, 1 };
+	struct stats_roc r;
+	struct stats_youden y;
+
+	stats_roc(s, p, 6, &r);
+	assert_int_equal(stats_youden(&r, 0.5, &y), 0);
+	near(y.j, 1, 0);
+	near(y.t, 0.5, 0);
+	near(y.lo, 0.0009, 0), near(y.hi, 0.975, 0);
+	assert_int_equal(y.how, STATS_YOUDEN_DEFAULT);
+	stats_roc_free(&r);
+	/* scores that are not probabilities: the plain middle of (3, 7] */
+	stats_roc(s2, p2, 4, &r);
+	stats_youden(&r, 0.5, &y);
+	near(y.t, 5, 0);
+	assert_int_equal(y.how, STATS_YOUDEN_MIDDLE);
+	stats_roc_free(&r);
+	/* two separate tied gaps, (0.8, 0.9] and (0.6, 0.7]: the higher one's
+	 * middle, unless the default lies in either */
+	static const int p3[4] = { 0, 1, 0, 1 };
+	stats_roc(s3, p3, 4, &r);
+	stats_youden(&r, 0.5, &y);
+	near(y.j, 0.5, 1e-12);
+	near(y.lo, 0.8, 0), near(y.hi, 0.9, 0);
+	near(y.t, sqrt(4.0 * 9) / (1 + sqrt(4.0 * 9)), 1e-12);
+	stats_youden(&r, 0.65, &y);
+	near(y.t, 0.65, 0), near(y.lo, 0.6, 0), near(y.hi, 0.7, 0);
+	stats_roc_free(&r);
+	/* consecutive tied points (a tie of both classes at 0.5): one (0.2, 0.9] */
+	stats_roc((const double[]){ 0.9, 0.5, 0.5, 0.2 }, (const int[]){ 1, 1, 0, 0 }, 4, &r);
+	stats_youden(&r, 0.4, &y);
+	near(y.lo, 0.2, 0), near(y.hi, 0.9, 0), near(y.t, 0.4, 0);
+	stats_roc_free(&r);
+	/* no negatives: J is NaN everywhere */
+	stats_roc(s, (const int[]){ 1, 1, 1, 1, 1, 1 }, 6, &r);
+	assert_int_equal(stats_youden(&r, 0.5, &y), -1);
 	stats_roc_free(&r);
 }
 
@@ -191,6 +258,41 @@ test_quantile(void **state)
 	assert_true(isnan(stats_quantile_sorted(x, 0, 0.5)));
 }
 
+/* report_shortest: the shortest %.15g/%.16g/%.17g that reads back exactly
+ * (issue 15.5); C's own strtod is the reader, and a longer form never wins. */
+static void
+test_shortest(void **state)
+{
+	static const struct { double v; const char *s; } ex[] = {
+		{ 0.827, "0.827" }, { 0.1 + 0.2, "0.30000000000000004" }, { 0.5, "0.5" },
+		{ 1e-300, "1e-300" }, { -2.5e10, "-25000000000" }, { 0.1, "0.1" },
+		{ 1.0 / 3, "0.3333333333333333" }, { 0, "0" },
+	};
+	char b[32], c[32];
+	uint64_t x = 88172645463325252ull;
+
+	for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++)
+		assert_string_equal(report_shortest(b, sizeof b, ex[i].v), ex[i].s);
+	for (int i = 0; i < 100000; i++) {
+		double v;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;        /* xorshift64 */
+		memcpy(&v, &x, sizeof v);
+		if (!isfinite(v))
+			continue;
+		report_shortest(b, sizeof b, v);
+		if (strtod(b, NULL) != v)
+			fail_msg("%s does not read back as %.17g", b, v);
+		/* one digit fewer would not read back */
+		for (int p = 15; p <= 17; p++) {
+			snprintf(c, sizeof c, "%.*g", p, v);
+			if (strtod(c, NULL) == v) {
+				assert_string_equal(b, c);
+				break;
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -201,8 +303,10 @@ main(void)
 		cmocka_unit_test(test_auc_by_hand),
 		cmocka_unit_test(test_confusion_by_hand),
 		cmocka_unit_test(test_roc_and_youden),
+		cmocka_unit_test(test_youden_separated),
 		cmocka_unit_test(test_bootstrap),
 		cmocka_unit_test(test_quantile),
+		cmocka_unit_test(test_shortest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

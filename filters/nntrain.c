@@ -135,6 +135,21 @@ parse_more(int ch, struct train_options *o)
 	}
 }
 
+/* --classes must name each class of the head once, none empty. */
+static void
+check_classes(const char *list, int k)
+{
+	int n = 1;
+
+	for (const char *s = list; *s; s++) {
+		if (*s == ',' && (s == list || s[1] == ',' || s[1] == '\0'))
+			die_usage("--classes: empty class name in '%s'", list);
+		n += *s == ',';
+	}
+	if (*list == '\0' || n != k)
+		die_usage("--classes: %d names for a head of %d classes (--num-classes)", *list ? n : 0, k);
+}
+
 static void
 parse_command_line(int argc, char **argv, struct train_options *o)
 {
@@ -186,6 +201,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	}
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
+	if (o->classes && !o->resume)
+		check_classes(o->classes, o->head.classes == 1 ? 2 : o->head.classes);
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
 		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
 		    nn_precision_name(o->precision), o->device);

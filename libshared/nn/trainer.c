@@ -74,8 +74,14 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	struct nn_model_info winfo = { 0 };
 
 	if (o->resume) {
-		t->m = nn_model_load(o->resume, &t->info, err, errlen);
-		return t->m ? 0 : -1;
+		if ((t->m = nn_model_load(o->resume, &t->info, err, errlen)) == NULL)
+			return -1;
+		if (!t->info.has_optim || !t->info.has_train_state) {
+			snprintf(err, errlen, "--resume %s: not a checkpoint (no optimizer state or "
+			    "train_state; use --weights to start a new run from its parameters)", o->resume);
+			return -1;
+		}
+		return 0;
 	}
 	t->m = nn_arch_build(o->arch, t->h, t->w, t->c, &o->head);
 	if (t->m == NULL) {
@@ -95,6 +101,48 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	t->info.input[0] = t->h, t->info.input[1] = t->w, t->info.input[2] = t->c;
 	t->info.head = o->head;
 	snprintf(t->info.preprocess, sizeof t->info.preprocess, "%s", o->preprocess);
+	return 0;
+}
+
+/* Adds name as the class name of label y (growing the list with ""). */
+static void
+set_name(struct trainer *t, int y, const char *name)
+{
+	if (y >= t->nnames) {
+		t->names = xreallocarray(t->names, (size_t)y + 1, sizeof *t->names);
+		for (int j = t->nnames; j <= y; j++)
+			t->names[j] = xstrdup("");
+		t->nnames = y + 1;
+	}
+	free(t->names[y]);
+	t->names[y] = xstrdup(name);
+}
+
+/* The class names saved with the model: --classes, else those of the
+ * checkpoint being resumed; labels still unnamed take the names the
+ * batch frames carry (note_classes). */
+static int
+init_classes(struct trainer *t, char *err, size_t errlen)
+{
+	int nclass = t->k == 1 ? 2 : t->k, n = 0;
+	char *s, *tok, *save = NULL;
+
+	if (t->o->classes == NULL) {
+		for (int i = 0; i < t->info.nclasses && i < nclass; i++)
+			set_name(t, i, t->info.classes[i]);
+		return 0;
+	}
+	s = xstrdup(t->o->classes);
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (n < nclass)
+			set_name(t, n++, tok);
+		else
+			n++;
+	free(s);
+	if (n != nclass) {
+		snprintf(err, errlen, "--classes: %d names for a model of %d classes", n, nclass);
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,6 +239,12 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 
 	if (check_writable(t->o, err, errlen) < 0 || feed_from_frame(first, &fb, err, errlen) < 0)
 		return -1;
+	if (fb.n == 0) {
+		snprintf(err, errlen, "stdin: frame %llu: batch %d of epoch %d holds no images",
+		    (unsigned long long)first->index, t->batch_in_epoch + 1, t->epoch + 1);
+		feed_free(&fb);
+		return -1;
+	}
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	feed_free(&fb);
 	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
@@ -203,7 +257,7 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		return -1;
 	}
 	t->k = nn_output_size(t->m);
-	if (apply_freeze(t, err, errlen) < 0)
+	if (init_classes(t, err, errlen) < 0 || apply_freeze(t, err, errlen) < 0)
 		return -1;
 	nn_preprocess_parse(t->info.preprocess, &scale, &offset);
 	nn_set_preprocess(t->m, scale, offset);
@@ -286,18 +340,9 @@ note_classes(struct trainer *t, const struct feed *fb)
 {
 	for (int i = 0; i < fb->n; i++) {
 		int y = (int)fb->y[i];
-		if (y < t->nnames && t->names[y][0])
+		if ((y < t->nnames && t->names[y][0]) || !fb->classes[i][0])
 			continue;
-		if (y >= t->nnames) {
-			t->names = xreallocarray(t->names, (size_t)y + 1, sizeof *t->names);
-			for (int j = t->nnames; j <= y; j++)
-				t->names[j] = xstrdup("");
-			t->nnames = y + 1;
-		}
-		if (fb->classes[i][0]) {
-			free(t->names[y]);
-			t->names[y] = xstrdup(fb->classes[i]);
-		}
+		set_name(t, y, fb->classes[i]);
 	}
 }
 
@@ -307,6 +352,9 @@ check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
 	char err[400];
 	int nclass = t->k == 1 ? 2 : t->k;
 
+	if (fb->n == 0)
+		die("stdin: frame %llu: batch %d of epoch %d holds no images",
+		    (unsigned long long)index, t->batch_in_epoch, t->epoch + 1);
 	if (feed_check_shape(fb, t->h, t->w, t->c, err, sizeof err) < 0)
 		die("stdin: frame %llu: %s", (unsigned long long)index, err);
 	if (fb->n > t->bs)
@@ -425,7 +473,7 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 	nn_params_download(t->m);
 	if (with_state)
 		nn_moments_download(t->m);
-	if (t->nnames > 0 && !t->o->classes)
+	if (t->nnames > 0)
 		nn_model_info_set_classes(&t->info, t->names, t->nnames);
 	t->info.optim = t->o->optim;
 	t->info.optim.lr = t->lr;

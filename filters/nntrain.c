@@ -232,13 +232,30 @@ interrupted(struct trainer *t, const struct train_options *o)
 	    o->checkpoint ? o->checkpoint : "");
 }
 
+/* Tests: RADPIPE_TEST_SIGNAL_AFTER_STEP=N raises SIGTERM right after
+ * optimizer step N, so that an interruption lands at an exact place of the
+ * stream (an epoch boundary, after the last step). */
+static void
+test_signal_hook(struct trainer *t)
+{
+	static long long last = -1;
+	const char *e = getenv("RADPIPE_TEST_SIGNAL_AFTER_STEP");
+	long long step = nn_step_count(t->m);
+
+	if (e != NULL && step != last && step == strtoll(e, NULL, 10))
+		raise(SIGTERM);
+	last = step;
+}
+
 /* frame_next that turns an interrupted read into a checkpoint. */
 static int
 next_frame(struct frame_reader *r, struct frame *f, struct trainer *t, const struct train_options *o)
 {
-	int s = frame_read(r, f);
+	int s;
 
-	if (s < 0 && stop_signal)
+	if (stop_signal)
+		interrupted(t, o);
+	if ((s = frame_read(r, f)) < 0 && stop_signal)
 		interrupted(t, o);
 	if (s < 0)
 		die("stdin: %s%s", frame_reader_error(r), t->o->checkpoint ?
@@ -287,8 +304,10 @@ main(int argc, char **argv)
 			interrupted(&t, &o);
 		if (frame_is(&f, "epoch"))
 			trainer_epoch_frame(&t, &f);
-		else if (frame_is(&f, "batch"))
+		else if (frame_is(&f, "batch")) {
 			trainer_batch(&t, &f);
+			test_signal_hook(&t);
+		}
 		else if (frame_is(&f, "sample"))
 			die("stdin: frame %llu: a sample frame among batches: put 'batch N' before nntrain",
 			    (unsigned long long)f.index);

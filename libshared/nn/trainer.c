@@ -389,6 +389,15 @@ halt(struct trainer *t)
 	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
 }
 
+/* The epoch in progress has begun (or been resumed). */
+static void
+activate(struct trainer *t)
+{
+	t->active = 1;
+	t->t0 = now_seconds();
+	progress_start(&t->prog, 0, t->o->quiet);
+}
+
 void
 trainer_batch(struct trainer *t, const struct frame *f)
 {
@@ -398,15 +407,17 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	float loss;
 
 	t->batch_in_epoch++;
-	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches))
+	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches)) {
+		/* the checkpoint's epoch in progress, with its sums restored:
+		 * it is reported at its end even when no batch is left */
+		if (t->epoch == t->skip_epoch && t->batch_in_epoch == t->skip_batches && !t->stopped)
+			activate(t);
 		return;
+	}
 	if (t->stopped || t->halted)
 		return;
-	if (!t->active) {
-		t->active = 1;
-		t->t0 = now_seconds();
-		progress_start(&t->prog, 0, t->o->quiet);
-	}
+	if (!t->active)
+		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		die("stdin: frame %llu: %s", (unsigned long long)f->index, err);
 	check_batch(t, &fb, f->index);

@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# nntrain and nninfer on hostile input and interrupted runs (issue 14):
+# class names, interruptions at epoch boundaries, model checksums,
+# non-finite values, runs that cannot resume.  The small CNN at 32x32.
+
+setup() {
+	load ../lib/io-common
+	need_data
+	D="$RADPIPE_DATA"
+	"$BIN/imgload" -q --size 32 "$D/VAL" > "$T/val.mpk"
+}
+
+feed() {	# feed EPOCHS: the shuffled, batched training stream
+	"$BIN/imgload" -q --size 32 --epochs "$1" --shuffle --seed 1 "$D/TRAIN" | "$BIN/batch" 5
+}
+
+train() {	# train EPOCHS [options...]: history on stdout
+	local e=$1; shift
+	feed "$e" | "$BIN/nntrain" -q --arch small_cnn --lr 1e-3 --seed 3 --val "$T/val.mpk" "$@"
+}
+
+# history without the timing keys, one JSON line per epoch
+history() {
+	$PY -c '
+import msgpack, sys, json
+for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    for k in ("seconds", "images_per_s", "peak_rss_mb"): f.pop(k, None)
+    print(json.dumps(f, sort_keys=True))' "$1"
+}
+
+pred_classes() {	# pred_classes MODEL: "id pred_class" per test image
+	"$BIN/imgload" -q --size 32 "$D/TEST" | "$BIN/nninfer" --model "$1" > "$T/p.mpk"
+	$PY -c '
+import msgpack, sys
+for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
+    print(f["id"], f["pred"], f["pred_class"])' "$T/p.mpk"
+}
+
+@test "nntrain --classes: the names reach the model and nninfer's pred_class" {
+	train 1 --classes chest,abdomen --save "$T/m.mpk" > /dev/null
+	"$BIN/peek" "$T/m.mpk" | head -1 | grep -q 'classes=\["chest","abdomen"\]'
+	run pred_classes "$T/m.mpk"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		[[ "$l" == *" 0 chest" || "$l" == *" 1 abdomen" ]] || { echo "$l"; false; }
+	done
+	# a wrong count is bad usage
+	expect_usage_errors nntrain /dev/null "--classes a,b,c" "--classes a,,b" \
+	    "--num-classes 3 --classes a,b"
+}
+
+@test "nntrain without --classes: names from the batch frames, kept across --resume" {
+	train 1 --save "$T/m.mpk" > /dev/null
+	"$BIN/peek" "$T/m.mpk" | head -1 | grep -q 'classes=\["openI_CXR","openI_abd_xray"\]'
+	run pred_classes "$T/m.mpk"
+	[ "$status" -eq 0 ]
+	for l in "${lines[@]}"; do
+		[[ "$l" == *" 0 openI_CXR" || "$l" == *" 1 openI_abd_xray" ]] || { echo "$l"; false; }
+	done
+	# a run resumed after its last batch sees no batch: the names come
+	# from the checkpoint
+	RADPIPE_TEST_SIGNAL_AFTER_STEP=13 train 1 --checkpoint "$T/ck.mpk" > /dev/null 2>&1 || true
+	train 1 --resume "$T/ck.mpk" --save "$T/r.mpk" > /dev/null
+	"$BIN/peek" "$T/r.mpk" | head -1 | grep -q 'classes=\["openI_CXR","openI_abd_xray"\]'
+}
+
+# interrupt [SIGNAL_AFTER_STEP]: kill a 3-epoch run after that step, resume
+# it, and compare history, final and best model with the uninterrupted run
+interrupt_and_compare() {
+	train 3 --save "$T/full.mpk" --best "$T/fbest.mpk" --lr-plateau 1,0.5 > "$T/full.h"
+	RADPIPE_TEST_SIGNAL_AFTER_STEP=$1 run_split timeout 120 bash -c "$(declare -f feed train);
+	    D='$D' BIN='$BIN' T='$T'; train 3 --checkpoint '$T/ck.mpk' --best '$T/best.mpk' --lr-plateau 1,0.5"
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"interrupted by signal 15; checkpoint saved"* ]]
+	cp "$T/out" "$T/part1.h"
+	timeout 120 bash -c "$(declare -f feed train); D='$D' BIN='$BIN' T='$T';
+	    train 3 --resume '$T/ck.mpk' --save '$T/res.mpk' --best '$T/best.mpk' --lr-plateau 1,0.5" > "$T/part2.h"
+	cat "$T/part1.h" "$T/part2.h" > "$T/both.h"
+	diff <(history "$T/full.h") <(history "$T/both.h")
+	cmp "$T/full.mpk" "$T/res.mpk"
+	cmp "$T/fbest.mpk" "$T/best.mpk"
+}
+
+@test "nntrain: SIGTERM at an epoch boundary, then --resume, equals the uninterrupted run" {
+	interrupt_and_compare 13        # the last step of epoch 1 (13 batches of 5)
+}
+
+@test "nntrain: SIGTERM after the final step, then --resume, equals the uninterrupted run" {
+	interrupt_and_compare 39
+}
+
+@test "nntrain: --max-steps at an epoch boundary, then --resume, equals the uninterrupted run" {
+	train 2 --save "$T/full.mpk" > "$T/full.h"
+	train 2 --checkpoint "$T/ck.mpk" --max-steps 13 > "$T/part1.h"
+	train 2 --resume "$T/ck.mpk" --save "$T/res.mpk" > "$T/part2.h"
+	cat "$T/part1.h" "$T/part2.h" > "$T/both.h"
+	diff <(history "$T/full.h") <(history "$T/both.h")
+	cmp "$T/full.mpk" "$T/res.mpk"
+}
+
+@test "nntrain --resume: a model file that is not a checkpoint is refused" {
+	train 1 --save "$T/m.mpk" > /dev/null
+	run_split timeout 60 bash -c "$(declare -f feed train); D='$D' BIN='$BIN' T='$T'; train 1 --resume '$T/m.mpk'"
+	[ "$status" -eq 1 ]
+	[ ! -s "$T/out" ]
+	[[ "$err" == "nntrain: --resume $T/m.mpk: not a checkpoint"*"--weights"* ]]
+}
+
+@test "nntrain: a batch of 0 images is a one-line error naming batch and epoch" {
+	$PY -c '
+import msgpack, sys
+b = {"kind": "batch", "ids": [], "labels": [], "classes": [],
+     "x": {"dtype": "u8", "shape": [0, 32, 32, 3], "data": b""}}
+sys.stdout.buffer.write(msgpack.packb({"kind": "epoch", "index": 0, "count": 1}) +
+                        msgpack.packb(b, use_bin_type=True))' > "$T/empty.mpk"
+	run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn < "$T/empty.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[ "$err" = "nntrain: stdin: frame 1: batch 1 of epoch 1 holds no images" ]
+	# after good batches (the empty one without its epoch frame)
+	$PY -c '
+import msgpack, sys
+u = msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False); next(u)
+sys.stdout.buffer.write(msgpack.packb(next(u), use_bin_type=True))' "$T/empty.mpk" > "$T/empty1.mpk"
+	run_split timeout 60 bash -c "{ '$BIN/imgload' -q --size 32 '$D/TRAIN' | '$BIN/batch' 5; cat '$T/empty1.mpk'; } | '$BIN/nntrain' -q --arch small_cnn"
+	[ "$status" -eq 1 ]
+	[[ "$err" == "nntrain: stdin: frame "*": batch 14 of epoch 1 holds no images" ]]
+}

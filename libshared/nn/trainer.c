@@ -66,6 +66,15 @@ apply_freeze(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* A model file from before checksums loads, with a word on stderr. */
+static void
+note_unverified(const char *path, const struct nn_model_info *info)
+{
+	if (info->unverified > 0)
+		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
+		    "not verified", path, info->unverified);
+}
+
 /* A new model from --arch/--weights, or the checkpoint of --resume. */
 static int
 build_model(struct trainer *t, char *err, size_t errlen)
@@ -76,6 +85,7 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	if (o->resume) {
 		if ((t->m = nn_model_load(o->resume, &t->info, err, errlen)) == NULL)
 			return -1;
+		note_unverified(o->resume, &t->info);
 		if (!t->info.has_optim || !t->info.has_train_state) {
 			snprintf(err, errlen, "--resume %s: not a checkpoint (no optimizer state or "
 			    "train_state; use --weights to start a new run from its parameters)", o->resume);
@@ -95,6 +105,7 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	} else if (o->weights) {
 		if (nn_model_load_into(o->weights, t->m, &winfo, err, errlen) < 0)
 			return -1;
+		note_unverified(o->weights, &winfo);
 		nn_model_info_free(&winfo);
 	}
 	snprintf(t->info.arch, sizeof t->info.arch, "%s", o->arch);
@@ -316,6 +327,11 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
 			die("validation: %s", nn_error(t->m));
+		for (int j = 0; j < b->n * t->k; j++)
+			if (!isfinite(t->probs[j]))
+				die("--val %s: %s: the model's output is %g after step %lld: training "
+				    "diverged (lower --lr?); nothing saved", t->o->val, b->ids[j / t->k],
+				    t->probs[j], (long long)nn_step_count(t->m));
 		for (int j = 0; j < b->n; j++) {
 			loss += image_loss(t->probs + (size_t)j * t->k, t->k, b->y[j]);
 			acc += predicted(t->probs + (size_t)j * t->k, t->k) == (int)b->y[j];
@@ -389,6 +405,31 @@ halt(struct trainer *t)
 	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
 }
 
+static int
+finite_all(const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 0;
+	return 1;
+}
+
+/* Stops the run if a parameter (with_moments: or a moment) is NaN/Inf:
+ * the cheap per-step checks (loss, outputs) miss a NaN that ReLU hides.
+ * Downloads the parameters (and moments) to the host copies. */
+static void
+check_params(struct trainer *t, int with_moments, const char *when)
+{
+	char why[300];
+
+	nn_params_download(t->m);
+	if (with_moments)
+		nn_moments_download(t->m);
+	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
+		die("training diverged: %s after step %lld (lower --lr?); %s", why,
+		    (long long)nn_step_count(t->m), when);
+}
+
 /* The epoch in progress has begun (or been resumed). */
 static void
 activate(struct trainer *t)
@@ -428,8 +469,9 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	if (nn_train_step(t->m, fb.dt, fb.x, fb.n, fb.y, t->o->has_class_weight ? t->wts : NULL,
 	    &opt, &loss, t->probs) < 0)
 		die("training step: %s", nn_error(t->m));
-	if (!isfinite(loss))
-		die("training diverged: the loss is %g at step %lld (lower --lr?)", loss,
+	if (!isfinite(loss) || !finite_all(t->probs, (size_t)fb.n * (size_t)t->k))
+		die("training diverged: the %s is %g at step %lld (lower --lr?); nothing saved",
+		    isfinite(loss) ? "output" : "loss", isfinite(loss) ? NAN : loss,
 		    (long long)nn_step_count(t->m));
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n; i++)
@@ -481,9 +523,8 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 	char err[512];
 	size_t off = 0;
 
-	nn_params_download(t->m);
-	if (with_state)
-		nn_moments_download(t->m);
+	snprintf(err, sizeof err, "%s not written", path);
+	check_params(t, with_state, err);
 	if (t->nnames > 0)
 		nn_model_info_set_classes(&t->info, t->names, t->nnames);
 	t->info.optim = t->o->optim;
@@ -494,7 +535,7 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
 	}
 	if (nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL, err, sizeof err) < 0)
-		die("%s: %s", path, err);
+		die("%s", err);
 	msgpack_zone_destroy(&z);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -588,6 +629,7 @@ end_epoch(struct trainer *t)
 
 	if (!t->active || t->halted)
 		return;
+	check_params(t, 0, "nothing saved for this epoch");
 	v[MON_LOSS] = t->loss_sum / t->seen;
 	v[MON_ACC] = t->acc_sum / t->seen;
 	if (has_val)

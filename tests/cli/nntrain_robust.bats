@@ -126,3 +126,82 @@ sys.stdout.buffer.write(msgpack.packb(next(u), use_bin_type=True))' "$T/empty.mp
 	[ "$status" -eq 1 ]
 	[[ "$err" == "nntrain: stdin: frame "*": batch 14 of epoch 1 holds no images" ]]
 }
+
+edit() { $PY "$ROOT/tests/lib/model_edit.py" "$@"; }
+
+@test "model files: every param and moment frame carries a sha256 an independent reader verifies" {
+	train 1 --save "$T/m.mpk" --checkpoint "$T/ck.mpk" > /dev/null
+	run edit verify "$T/m.mpk"
+	[ "$status" -eq 0 ]; [ "$output" -eq 26 ]
+	run edit verify "$T/ck.mpk"
+	[ "$status" -eq 0 ]; [ "$output" -gt 26 ]
+}
+
+@test "model files: a flipped byte in a weight fails nninfer, --weights and --resume naming file and parameter" {
+	train 1 --save "$T/m.mpk" --checkpoint "$T/ck.mpk" > /dev/null
+	edit flip "$T/m.mpk" "$T/bad.mpk" conv2d_1/kernel:0
+	"$BIN/imgload" -q --size 32 "$D/TEST" > "$T/test.mpk"
+	run_split timeout 60 "$BIN/nninfer" --model "$T/bad.mpk" < "$T/test.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[ "$err" = "nninfer: $T/bad.mpk: checksum mismatch in param conv2d_1/kernel:0 (the file is damaged or was changed after it was written)" ]
+	feed 1 > "$T/s.mpk"
+	run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn --weights "$T/bad.mpk" < "$T/s.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[[ "$err" == "nntrain: $T/bad.mpk: checksum mismatch in param conv2d_1/kernel:0 "* ]]
+	edit flip "$T/ck.mpk" "$T/badck.mpk" dense_1/kernel:0 moment
+	run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn --resume "$T/badck.mpk" < "$T/s.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[[ "$err" == "nntrain: $T/badck.mpk: checksum mismatch in moment m of dense_1/kernel:0 "* ]]
+	[ "$(echo "$err" | wc -l)" -eq 1 ]
+	# a file from before checksums loads, with a note
+	edit strip "$T/m.mpk" "$T/old.mpk"
+	run_split timeout 60 "$BIN/nninfer" --model "$T/old.mpk" < "$T/test.mpk"
+	[ "$status" -eq 0 ]; [ -s "$T/out" ]
+	[[ "$err" == *"old.mpk: 26 tensors have no checksum"*"not verified" ]]
+}
+
+@test "nntrain: NaN pixels in a float batch are refused, naming frame and image; no model saved" {
+	feed 1 | $PY -c '
+import msgpack, sys, numpy as np
+nb = 0
+for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 30):
+    if f.get("kind") == "batch":
+        x = np.frombuffer(f["x"]["data"], np.uint8).astype("<f4")
+        nb += 1
+        if nb == 3:
+            x[x.size // f["x"]["shape"][0] + 7] = np.nan
+        f["x"] = {"dtype": "f32", "shape": f["x"]["shape"], "data": x.tobytes()}
+    sys.stdout.buffer.write(msgpack.packb(f, use_bin_type=True))' > "$T/nan.mpk"
+	run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn --save "$T/m.mpk" < "$T/nan.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]; [ ! -e "$T/m.mpk" ]
+	[[ "$err" == "nntrain: stdin: frame 3: "*": pixel 7 is NaN (float images must be finite)" ]]
+	# the same batches as a validation set
+	run_split timeout 60 bash -c "'$BIN/nntrain' -q --arch small_cnn --val '$T/nan.mpk' < '$T/nan.mpk'"
+	[ "$status" -eq 1 ]
+	[[ "$err" == "nntrain: --val $T/nan.mpk: "*"pixel 7 is NaN"* ]]
+	# and in nninfer
+	train 1 --save "$T/good.mpk" > /dev/null
+	run_split timeout 60 "$BIN/nninfer" --model "$T/good.mpk" < "$T/nan.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[[ "$err" == "nninfer: stdin: frame 3: "*": pixel 7 is NaN (float images must be finite)" ]]
+}
+
+@test "nninfer: a model holding NaN is refused at load; a non-finite score is an error naming the id" {
+	train 1 --save "$T/m.mpk" > /dev/null
+	"$BIN/imgload" -q --size 32 "$D/TEST" > "$T/test.mpk"
+	edit set "$T/m.mpk" "$T/nan.mpk" dense_2/bias:0 nan
+	edit verify "$T/nan.mpk"
+	run_split timeout 60 "$BIN/nninfer" --model "$T/nan.mpk" < "$T/test.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[ "$err" = "nninfer: $T/nan.mpk: param dense_2/bias:0 holds non-finite values (NaN or Inf)" ]
+	feed 1 > "$T/s.mpk"
+	run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn --weights "$T/nan.mpk" < "$T/s.mpk"
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"param dense_2/bias:0 holds non-finite values"* ]]
+	# finite weights whose output overflows: inf - inf in the last layer
+	edit set "$T/m.mpk" "$T/b1.mpk" dense_1/kernel:0 3e38
+	edit set "$T/b1.mpk" "$T/big.mpk" dense_2/kernel:0 0.1,-0.1
+	run_split timeout 60 "$BIN/nninfer" --model "$T/big.mpk" < "$T/test.mpk"
+	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
+	[ "$err" = "nninfer: $T/big.mpk: the model's output for abd2.png is nan (not finite): no prediction written" ]
+}

@@ -21,7 +21,7 @@
 
 static const char usage[] =
 "usage: nninfer --model FILE [options] < samples > predictions\n"
-"  --model FILE          a radpipe model (from nntrain --save or nnimport)\n"
+"  --model FILE          a radpipe model (saved by nntrain or nnimport)\n"
 "  --batch N             images per forward pass (default 32)\n"
 "  --threshold T         class 1 when score >= T (binary; default 0.5)\n"
 "  --tta flip            also predict the horizontally flipped image and\n"

@@ -205,3 +205,8 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 30):
 	[ "$status" -eq 1 ]; [ ! -s "$T/out" ]
 	[ "$err" = "nninfer: $T/big.mpk: the model's output for abd2.png is nan (not finite): no prediction written" ]
 }
+
+@test "nntrain(1), nninfer(1): lint-clean and name every option of --help" {
+	check_man nntrain
+	check_man nninfer
+}

@@ -210,3 +210,26 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 30):
 	check_man nntrain
 	check_man nninfer
 }
+
+@test "nntrain: parameters that overflow with a finite loss stop the run at that step, naming the parameter" {
+	# finite but huge pixels: BN's moving variance overflows to inf while
+	# the loss stays finite; the check after every step catches it
+	feed 1 | $PY -c '
+import msgpack, sys, numpy as np
+nb = 0
+for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 30):
+    if f.get("kind") == "batch":
+        x = np.frombuffer(f["x"]["data"], np.uint8).astype("<f4")
+        nb += 1
+        if nb == 3:
+            x[x.size // f["x"]["shape"][0] + 7] = 3e38
+        f["x"] = {"dtype": "f32", "shape": f["x"]["shape"], "data": x.tobytes()}
+    sys.stdout.buffer.write(msgpack.packb(f, use_bin_type=True))' > "$T/big.mpk"
+	for dev in cpu ref; do
+		rm -f "$T/m.mpk" "$T/ck.mpk"
+		run_split timeout 60 "$BIN/nntrain" -q --arch small_cnn --device $dev --save "$T/m.mpk" \
+		    --checkpoint "$T/ck.mpk" < "$T/big.mpk"
+		[ "$status" -eq 1 ]; [ ! -s "$T/out" ]; [ ! -e "$T/m.mpk" ]; [ ! -e "$T/ck.mpk" ]
+		[ "$err" = "nntrain: training diverged: parameter batch_normalization_1/moving_variance:0 holds non-finite values (NaN or Inf) after step 3 (lower --lr?); nothing saved" ]
+	done
+}

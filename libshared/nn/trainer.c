@@ -473,8 +473,11 @@ trainer_batch(struct trainer *t, const struct frame *f)
 		die("training diverged: the %s is %g at step %lld (lower --lr?); nothing saved",
 		    isfinite(loss) ? "output" : "loss", isfinite(loss) ? NAN : loss,
 		    (long long)nn_step_count(t->m));
-	if (nn_params_nonfinite(t->m))
+	if (nn_params_nonfinite(t->m)) {
 		check_params(t, 0, "nothing saved");
+		die("training diverged: a parameter is NaN or Inf after step %lld (lower --lr?); "
+		    "nothing saved", (long long)nn_step_count(t->m));
+	}
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n; i++)
 		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];

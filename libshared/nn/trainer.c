@@ -682,7 +682,9 @@ trainer_finish(struct trainer *t)
 void
 trainer_interrupted(struct trainer *t)
 {
-	if (!t->o->checkpoint)
+	/* after --max-steps the batches read are not trained on: the
+	 * checkpoint written at the halt is the position to resume from */
+	if (!t->o->checkpoint || t->halted)
 		return;
 	if (t->active)
 		t->seconds += now_seconds() - t->t0;

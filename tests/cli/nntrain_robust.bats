@@ -233,3 +233,23 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, max_buffer_size=1 << 30):
 		[ "$err" = "nntrain: training diverged: parameter batch_normalization_1/moving_variance:0 holds non-finite values (NaN or Inf) after step 3 (lower --lr?); nothing saved" ]
 	done
 }
+
+@test "nntrain: a signal after --max-steps keeps the checkpoint of the halt" {
+	train 1 --save "$T/full.mpk" > "$T/full.h"
+	feed 1 > "$T/s.mpk"
+	( echo "$BASHPID" > "$T/feeder.pid"; cat "$T/s.mpk"; exec sleep 30 ) 3>&- | "$BIN/nntrain" -q --arch small_cnn \
+	    --lr 1e-3 --seed 3 --val "$T/val.mpk" --checkpoint "$T/ck.mpk" --max-steps 4 \
+	    > "$T/part1.h" 2> "$T/err" 3>&- &
+	pid=$!
+	for _ in $(seq 100); do [ -s "$T/ck.mpk" ] && break; sleep 0.2; done
+	sleep 2         # the rest of the epoch is read (and ignored) meanwhile
+	kill -TERM "$pid"
+	for _ in $(seq 100); do grep -q 'interrupted by signal 15' "$T/err" && break; sleep 0.1; done
+	kill "$(cat "$T/feeder.pid")" 2>/dev/null || true     # wait waits for the whole pipeline
+	wait "$pid" || true
+	grep -q 'interrupted by signal 15' "$T/err"
+	train 1 --resume "$T/ck.mpk" --save "$T/res.mpk" > "$T/part2.h"
+	cat "$T/part1.h" "$T/part2.h" > "$T/both.h"
+	diff <(history "$T/full.h") <(history "$T/both.h")
+	cmp "$T/full.mpk" "$T/res.mpk"
+}

@@ -201,6 +201,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	}
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
+	if (o->resume && o->weights)
+		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
 	if (o->classes && !o->resume)
 		check_classes(o->classes, o->head.classes == 1 ? 2 : o->head.classes);
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))

@@ -47,7 +47,7 @@ for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
 	done
 	# a wrong count is bad usage
 	expect_usage_errors nntrain /dev/null "--classes a,b,c" "--classes a,,b" \
-	    "--num-classes 3 --classes a,b"
+	    "--num-classes 3 --classes a,b" "--resume ck.mpk --weights m.mpk"
 }
 
 @test "nntrain without --classes: names from the batch frames, kept across --resume" {

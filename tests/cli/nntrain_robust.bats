@@ -2,6 +2,7 @@
 # nntrain and nninfer on hostile input and interrupted runs (issue 14):
 # class names, interruptions at epoch boundaries, model checksums,
 # non-finite values, runs that cannot resume.  The small CNN at 32x32.
+# shellcheck disable=SC2030,SC2031,SC2154  # run_split (io-common) sets status and err
 
 setup() {
 	load ../lib/io-common

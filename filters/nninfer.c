@@ -6,6 +6,7 @@
  * through unchanged, in order.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 
 static const char usage[] =
 "usage: nninfer --model FILE [options] < samples > predictions\n"
-"  --model FILE          a radpipe model (from nntrain --save or nnimport)\n"
+"  --model FILE          a radpipe model (saved by nntrain or nnimport)\n"
 "  --batch N             images per forward pass (default 32)\n"
 "  --threshold T         class 1 when score >= T (binary; default 0.5)\n"
 "  --tta flip            also predict the horizontally flipped image and\n"
@@ -164,6 +165,11 @@ run_pending(struct infer *in)
 		for (size_t j = 0; j < out; j++)
 			in->probs[j] = 0.5f * (in->probs[j] + in->probs2[j]);
 	}
+	for (size_t j = 0; j < out; j++)
+		if (!isfinite(in->probs[j]))
+			die("%s: the model's output for %s is %g (not finite): no prediction written",
+			    in->o->model, fb->ids[j / (size_t)in->k][0] ? fb->ids[j / (size_t)in->k] : "an image",
+			    in->probs[j]);
 	ms = (now_seconds() - t0) * 1000.0 / fb->n;
 	for (int i = 0; i < fb->n; i++)
 		write_prediction(in, fb, i, in->probs + (size_t)i * in->k, in->o->timing ? ms : -1);
@@ -211,7 +217,10 @@ setup(struct infer *in, const struct options *o)
 
 	in->o = o;
 	if ((in->m = nn_model_load(o->model, &in->info, err, sizeof err)) == NULL)
-		die("%s: %s", o->model, err);
+		die("%s", err);
+	if (in->info.unverified > 0)
+		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
+		    "not verified", o->model, in->info.unverified);
 	if ((be = nn_backend_open(o->device, &bo, err, sizeof err)) == NULL)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];

@@ -135,6 +135,21 @@ parse_more(int ch, struct train_options *o)
 	}
 }
 
+/* --classes must name each class of the head once, none empty. */
+static void
+check_classes(const char *list, int k)
+{
+	int n = 1;
+
+	for (const char *s = list; *s; s++) {
+		if (*s == ',' && (s == list || s[1] == ',' || s[1] == '\0'))
+			die_usage("--classes: empty class name in '%s'", list);
+		n += *s == ',';
+	}
+	if (*list == '\0' || n != k)
+		die_usage("--classes: %d names for a head of %d classes (--num-classes)", *list ? n : 0, k);
+}
+
 static void
 parse_command_line(int argc, char **argv, struct train_options *o)
 {
@@ -186,6 +201,10 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	}
 	if (optind != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
+	if (o->resume && o->weights)
+		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
+	if (o->classes && !o->resume)
+		check_classes(o->classes, o->head.classes == 1 ? 2 : o->head.classes);
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
 		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
 		    nn_precision_name(o->precision), o->device);
@@ -215,13 +234,30 @@ interrupted(struct trainer *t, const struct train_options *o)
 	    o->checkpoint ? o->checkpoint : "");
 }
 
+/* Tests: RADPIPE_TEST_SIGNAL_AFTER_STEP=N raises SIGTERM right after
+ * optimizer step N, so that an interruption lands at an exact place of the
+ * stream (an epoch boundary, after the last step). */
+static void
+test_signal_hook(struct trainer *t)
+{
+	static long long last = -1;
+	const char *e = getenv("RADPIPE_TEST_SIGNAL_AFTER_STEP");
+	long long step = nn_step_count(t->m);
+
+	if (e != NULL && step != last && step == strtoll(e, NULL, 10))
+		raise(SIGTERM);
+	last = step;
+}
+
 /* frame_next that turns an interrupted read into a checkpoint. */
 static int
 next_frame(struct frame_reader *r, struct frame *f, struct trainer *t, const struct train_options *o)
 {
-	int s = frame_read(r, f);
+	int s;
 
-	if (s < 0 && stop_signal)
+	if (stop_signal)
+		interrupted(t, o);
+	if ((s = frame_read(r, f)) < 0 && stop_signal)
 		interrupted(t, o);
 	if (s < 0)
 		die("stdin: %s%s", frame_reader_error(r), t->o->checkpoint ?
@@ -270,8 +306,10 @@ main(int argc, char **argv)
 			interrupted(&t, &o);
 		if (frame_is(&f, "epoch"))
 			trainer_epoch_frame(&t, &f);
-		else if (frame_is(&f, "batch"))
+		else if (frame_is(&f, "batch")) {
 			trainer_batch(&t, &f);
+			test_signal_hook(&t);
+		}
 		else if (frame_is(&f, "sample"))
 			die("stdin: frame %llu: a sample frame among batches: put 'batch N' before nntrain",
 			    (unsigned long long)f.index);

@@ -236,6 +236,10 @@ struct nn_backend {
 	 * step that failed half-way. */
 	void (*step_begin)(struct nn_backend *be, uint64_t key);
 	int (*step_end)(struct nn_backend *be, int abort);
+	/* 1 if one of the n floats at x (backend memory) is NaN or infinite,
+	 * else 0; waits for pending ops.  Never between the step hooks.  The
+	 * trainer checks the parameters with it after every step. */
+	int (*nonfinite)(struct nn_backend *be, const float *x, size_t n);
 	/* Loss scaling (fp16): steps skipped for non-finite gradients so far and
 	 * the scale the next step uses (waits for pending ops). */
 	void (*amp_stats)(struct nn_backend *be, long long *skippedP, float *scaleP);

@@ -319,6 +319,18 @@ cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
 	}
 }
 
+static int
+cpu_nonfinite(struct nn_backend *be, const float *x, size_t n)
+{
+	long i;
+	int bad = 0;
+
+	#pragma omp parallel for schedule(static) reduction(|:bad) if (n > PAR_MIN)
+	for (i = 0; i < (long)n; i++)
+		bad |= !isfinite(x[i]);
+	return bad;
+}
+
 void
 cpu_fill_misc(struct nn_backend *be)
 {
@@ -336,4 +348,5 @@ cpu_fill_misc(struct nn_backend *be)
 	be->softmax_ce = cpu_softmax_ce;
 	be->adam = cpu_adam;
 	be->sgd = cpu_sgd;
+	be->nonfinite = cpu_nonfinite;
 }

@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,29 @@ read_labels(const struct frame *f, struct feed *fb, int batch, char *err, size_t
 	return 0;
 }
 
+/* Float images must hold finite pixels: a NaN would reach the network's
+ * weights and statistics unseen (ReLU hides it from the loss). */
+static int
+check_finite(const struct feed *fb, char *err, size_t errlen)
+{
+	size_t per = (size_t)fb->h * (size_t)fb->w * (size_t)fb->c, n = per * (size_t)fb->n;
+	const float *x = fb->x;
+
+	if (fb->dt != NN_IN_F32)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (isfinite(x[i]))
+			continue;
+		const char *id = fb->ids[i / per];
+		char num[32];
+		snprintf(num, sizeof num, "image %zu", i / per + 1);
+		snprintf(err, errlen, "%s: pixel %zu is %s (float images must be finite)",
+		    id[0] ? id : num, i % per, isnan(x[i]) ? "NaN" : "Inf");
+		return -1;
+	}
+	return 0;
+}
+
 int
 feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen)
 {
@@ -98,7 +122,7 @@ feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen
 	r = read_labels(f, fb, batch, err, errlen);
 	fb->ids = strings(frame_get(f, batch ? "ids" : "id"), fb->n, "");
 	fb->classes = strings(frame_get(f, batch ? "classes" : "class"), fb->n, "");
-	return r;
+	return r < 0 ? r : check_finite(fb, err, errlen);
 }
 
 static size_t

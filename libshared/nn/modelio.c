@@ -1,5 +1,6 @@
 /* modelio.c — radpipe model files (see modelio.h for the format). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "err.h"
 #include "frame.h"
+#include "sha256.h"
 #include "tensor.h"
 #include "nn/modelio.h"
 
@@ -66,6 +68,73 @@ nn_model_info_free(struct nn_model_info *info)
 		msgpack_zone_free(info->ts_zone);
 	free(info->ts_raw);
 	memset(info, 0, sizeof *info);
+}
+
+/* --- checksums and finite values ------------------------------------- */
+
+/* The sha256 key of a param or moment frame: SHA-256, as hex, of
+ * label NUL dims NUL data, where label is the parameter name (for a moment
+ * frame "m:" or "v:" before it), dims the shape in decimal joined by commas
+ * and data the bytes of the tensor (radpipe-stream(5)). */
+static void
+tensor_digest(const char *label, const struct tensor *t, char hex[65])
+{
+	size_t n = strlen(label) + 1, cap = n + (size_t)t->rank * 22 + 1 + t->nbytes;
+	char *buf = xmalloc(cap);
+	int i;
+
+	memcpy(buf, label, n);
+	for (i = 0; i < t->rank; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+	buf[n++] = '\0';
+	memcpy(buf + n, t->data, t->nbytes);
+	sha256_hex(buf, n + t->nbytes, hex);
+	free(buf);
+}
+
+static void
+moment_label(char *buf, size_t len, int which, const char *name)
+{
+	snprintf(buf, len, "%c:%s", which ? 'v' : 'm', name);
+}
+
+/* 1 if the n floats at x (which may be unaligned) are all finite. */
+static int
+all_finite(const void *x, size_t n)
+{
+	float v;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(&v, (const char *)x + i * sizeof v, sizeof v);
+		if (!isfinite(v))
+			return 0;
+	}
+	return 1;
+}
+
+int
+nn_model_check_finite(struct nn_model *m, int with_moments, char *err, size_t errlen)
+{
+	float *base[3] = { nn_params_host(m), NULL, NULL };
+	static const char *const what[3] = { "", "the Adam/SGD moment m of ", "the Adam moment v of " };
+
+	if (with_moments)
+		base[1] = nn_moments_host(m, 0), base[2] = nn_moments_host(m, 1);
+	for (int k = 0; k < 3; k++) {
+		if (base[k] == NULL)
+			continue;
+		for (int i = 0; i < nn_param_count(m); i++) {
+			const struct nn_param *p = nn_param_at(m, i);
+			if (k > 0 && !p->trainable)
+				continue;
+			if (!all_finite(base[k] + p->offset, p->size)) {
+				seterr(err, errlen, "%sparameter %s holds non-finite values (NaN or Inf)",
+				       what[k], p->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 /* --- saving ------------------------------------------------------------ */
@@ -136,18 +205,21 @@ write_params(struct frame_writer *w, struct nn_model *m)
 	float *host = nn_params_host(m);
 	const struct nn_param *p;
 	struct tensor t;
+	char hex[65];
 	int i;
 
 	for (i = 0; i < nn_param_count(m); i++) {
 		p = nn_param_at(m, i);
 		t = param_tensor(p, host);
-		fw_map(w, 5);
+		tensor_digest(p->name, &t, hex);
+		fw_map(w, 6);
 		fw_kv_str(w, "kind", "param");
 		fw_kv_str(w, "name", p->name);
 		fw_str(w, "shape");
 		pack_shape(w, p->shape, p->rank);
 		fw_kv_bool(w, "trainable", param_trained(m, p));
 		fw_kv_tensor(w, "x", &t);
+		fw_kv_str(w, "sha256", hex);
 	}
 }
 
@@ -158,6 +230,7 @@ write_optim(struct frame_writer *w, struct nn_model *m, const struct nn_optim *o
 	const struct nn_param *p;
 	struct tensor t;
 	float *mom;
+	char hex[65], label[160];
 	int k, i;
 
 	fw_map(w, 10);
@@ -178,11 +251,14 @@ write_optim(struct frame_writer *w, struct nn_model *m, const struct nn_optim *o
 			if (!p->trainable)
 				continue;
 			t = param_tensor(p, mom);
-			fw_map(w, 4);
+			moment_label(label, sizeof label, k, p->name);
+			tensor_digest(label, &t, hex);
+			fw_map(w, 5);
 			fw_kv_str(w, "kind", "moment");
 			fw_kv_str(w, "which", which[k]);
 			fw_kv_str(w, "name", p->name);
 			fw_kv_tensor(w, "x", &t);
+			fw_kv_str(w, "sha256", hex);
 		}
 	}
 }
@@ -194,8 +270,14 @@ nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *
 {
 	struct frame_writer *w;
 
+	char why[300];
+
 	if (nn_param_count(m) > 0 && nn_params_host(m) == NULL) {
 		seterr(err, errlen, "%s: the model has no host parameters", path);
+		return -1;
+	}
+	if (nn_model_check_finite(m, with_optimizer, why, sizeof why) < 0) {
+		seterr(err, errlen, "%s: not written: %s", path, why);
 		return -1;
 	}
 	if ((w = frame_writer_open(path)) == NULL) {
@@ -349,6 +431,7 @@ struct mio_load {
 	struct nn_model_info *info;
 	unsigned char *seen;            /* per param: 1 value, 2 m, 4 v, 8 wrong shape */
 	struct mio_list missing, extra, shape, other;
+	struct mio_list damaged, nonfinite;     /* checksum mismatch, NaN/Inf */
 };
 
 static void
@@ -379,10 +462,41 @@ shape_str(char *buf, size_t len, const int64_t *shape, int rank)
 		snprintf(buf + n, len - n, "]");
 }
 
+/* Checks the tensor of a param/moment frame against its sha256 key (a
+ * frame without one is counted in info->unverified) and for NaN/Inf;
+ * which: -1 for a param, 0/1 for moment m/v.  0, or -1 after noting it. */
+static int
+verify_tensor(struct mio_load *L, const struct frame *f, const char *name, int which,
+              const struct tensor *t)
+{
+	char want[80], hex[65], label[160];
+	const char *what = which < 0 ? "param" : which ? "moment v of" : "moment m of";
+
+	if (mp_str(&f->root, "sha256", want, sizeof want) != 1) {
+		L->info->unverified++;
+	} else {
+		if (which < 0)
+			snprintf(label, sizeof label, "%s", name);
+		else
+			moment_label(label, sizeof label, which, name);
+		tensor_digest(label, t, hex);
+		if (strcmp(hex, want) != 0) {
+			list_add(&L->damaged, "%s %s", what, name);
+			return -1;
+		}
+	}
+	if (!all_finite(t->data, t->nbytes / sizeof(float))) {
+		list_add(&L->nonfinite, "%s %s", what, name);
+		return -1;
+	}
+	return 0;
+}
+
 /* Finds the parameter a param/moment frame names and checks its tensor;
  * returns the parameter index, or -1 after noting the mismatch. */
 static int
-match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct tensor *t)
+match_tensor(struct mio_load *L, const struct frame *f, const char *what, int which,
+             struct tensor *t)
 {
 	const struct nn_param *p;
 	int64_t ps[4];
@@ -398,6 +512,8 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct
 		list_add(&L->other, "%s %s: %s", what, name, t->dtype != DT_F32 ? "not f32" : why);
 		return -1;
 	}
+	if (verify_tensor(L, f, name, which, t) < 0)
+		return -1;
 	if ((i = nn_param_find(L->m, name)) < 0) {
 		list_add(&L->extra, "%s%s", strcmp(what, "param") ? "moment of " : "", name);
 		return -1;
@@ -426,7 +542,7 @@ load_param(struct mio_load *L, const struct frame *f)
 	struct tensor t;
 	int i;
 
-	if ((i = match_tensor(L, f, "param", &t)) < 0)
+	if ((i = match_tensor(L, f, "param", -1, &t)) < 0)
 		return;
 	p = nn_param_at(L->m, i);
 	if (L->seen[i] & 1) {
@@ -459,7 +575,7 @@ load_moment(struct mio_load *L, const struct frame *f)
 		return;
 	}
 	k = which[0] == 'v';
-	if ((i = match_tensor(L, f, "moment", &t)) < 0)
+	if ((i = match_tensor(L, f, "moment", k, &t)) < 0)
 		return;
 	p = nn_param_at(L->m, i);
 	if ((dst = nn_moments_host(L->m, k)) == NULL) {
@@ -561,6 +677,18 @@ report(struct mio_load *L, char *err, size_t errlen)
 	size_t n;
 	int i;
 
+	if (L->damaged.n > 0) {
+		seterr(err, errlen, "%s: checksum mismatch in %s%s (the file is damaged or was "
+		       "changed after it was written)", L->path, L->damaged.text,
+		       L->damaged.n > MIO_LIST ? ", ..." : "");
+		return -1;
+	}
+	if (L->nonfinite.n > 0) {
+		seterr(err, errlen, "%s: %s%s hold%s non-finite values (NaN or Inf)", L->path,
+		       L->nonfinite.text, L->nonfinite.n > MIO_LIST ? ", ..." : "",
+		       L->nonfinite.n > 1 ? "" : "s");
+		return -1;
+	}
 	if (L->missing.n + L->extra.n + L->shape.n + L->other.n == 0)
 		return 0;
 	n = (size_t)snprintf(err, errlen, "%s: does not match the model", L->path);

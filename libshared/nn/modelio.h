@@ -7,16 +7,22 @@
  *                 classes:[names], radpipe_version}
  *   param        one per parameter, in the model's order:
  *                {kind:"param", name:"conv2d_1/kernel:0", shape:[Keras shape],
- *                 trainable:bool, x: f32 tensor of that shape}
+ *                 trainable:bool, x: f32 tensor of that shape,
+ *                 sha256: hex SHA-256 of name NUL dims NUL data, dims the
+ *                 shape in decimal joined by commas}
  *   optim        optional: {kind:"optim", type:"adam"|"sgd", step, lr, beta1,
  *                 beta2, eps, momentum, nesterov, l2}
  *   moment       after optim, one per trainable parameter and moment:
- *                {kind:"moment", which:"m"|"v", name, x} (SGD: "m" only)
+ *                {kind:"moment", which:"m"|"v", name, x, sha256} (SGD: "m"
+ *                only; sha256 as for param, of which ":" name)
  *   train_state  optional, last: {kind:"train_state", state: any msgpack
  *                value the trainer wants back (epoch, RNG state, stream
  *                position, history...)}; radpipe does not interpret it.
  *
  * Frames of other kinds are skipped on load, so a file may carry more.
+ * Load refuses a tensor whose sha256 differs or that holds NaN/Inf; frames
+ * without sha256 (files written before it) load, counted in unverified.
+ * Save refuses a model whose parameters (or moments) are not all finite.
  * Ownership: an nn_model_info filled by a load owns its class names and
  * train state; release them with nn_model_info_free.  Functions returning
  * int return 0 on success and -1 with a one-line reason in err.
@@ -49,6 +55,7 @@ struct nn_model_info {
 	msgpack_object train_state;
 	void *ts_raw;                   /* owned bytes the state points into */
 	msgpack_zone *ts_zone;
+	int unverified;                 /* load: param/moment frames without sha256 */
 };
 
 /* Writes m to path atomically (temp file + rename).  Saves the host copies:
@@ -58,6 +65,10 @@ struct nn_model_info {
 int nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *info,
                   int with_optimizer, const msgpack_object *train_state,
                   char *err, size_t errlen);
+
+/* 0 if every parameter of m's host copy (with_moments: and every moment of
+ * a trainable one) is finite, else -1 with err naming the first that is not. */
+int nn_model_check_finite(struct nn_model *m, int with_moments, char *err, size_t errlen);
 
 /* Reads only the model frame of path into info (free with nn_model_info_free). */
 int nn_model_info_read(const char *path, struct nn_model_info *info, char *err, size_t errlen);

@@ -184,6 +184,11 @@ float *nn_moments_host(struct nn_model *m, int which /* 0: m, 1: v */);
 void nn_moments_download(struct nn_model *m);
 void nn_moments_upload(struct nn_model *m);
 
+/* 1 if a parameter of the planned model (its backend copy) is NaN or
+ * infinite, else 0 (also when the backend lacks the nonfinite op); one
+ * pass over the parameters on the backend, then a wait.  Call between
+ * steps. */
+int nn_params_nonfinite(struct nn_model *m);
 /* One training step: nn_forward (training), nn_backward and nn_step in
  * one call, with loss and probs (each may be NULL) read back after the
  * step's last op.  Same results as the three calls; a backend with step

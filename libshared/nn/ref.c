@@ -2,6 +2,7 @@
  * memory.  Single-threaded and synchronous; it is the specification the
  * other backends are tested against, and it trains the small CNN in tests.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,15 @@ sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
 	ref_sgd(n, p, g, v, lr, mom, nesterov, l2);
 }
 
+static int
+nonfinite(struct nn_backend *be, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 1;
+	return 0;
+}
+
 struct nn_backend *
 nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 {
@@ -274,7 +284,7 @@ nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 		.dense_fwd = dense_fwd, .dense_bwd = dense_bwd,
 		.dropout_fwd = dropout_fwd, .dropout_bwd = dropout_bwd,
 		.bce_logits = bce_logits, .softmax_ce = softmax_ce,
-		.adam = adam, .sgd = sgd, .bn_apply = bn_apply,
+		.adam = adam, .sgd = sgd, .bn_apply = bn_apply, .nonfinite = nonfinite,
 	};
 	be->impl = XNEW(struct ref, 1);
 	*(struct ref *)be->impl = (struct ref){ 0 };

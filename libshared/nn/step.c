@@ -111,6 +111,14 @@ nn_infer(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, float *p
 	return 0;
 }
 
+int
+nn_params_nonfinite(struct nn_model *m)
+{
+	if (m->be == NULL || m->be->nonfinite == NULL || m->p == NULL)
+		return 0;
+	return m->be->nonfinite(m->be, m->p, m->arena);
+}
+
 void
 nn_amp_stats(const struct nn_model *m, long long *skippedP, float *scaleP)
 {

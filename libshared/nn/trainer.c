@@ -66,6 +66,15 @@ apply_freeze(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* A model file from before checksums loads, with a word on stderr. */
+static void
+note_unverified(const char *path, const struct nn_model_info *info)
+{
+	if (info->unverified > 0)
+		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
+		    "not verified", path, info->unverified);
+}
+
 /* A new model from --arch/--weights, or the checkpoint of --resume. */
 static int
 build_model(struct trainer *t, char *err, size_t errlen)
@@ -74,8 +83,15 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	struct nn_model_info winfo = { 0 };
 
 	if (o->resume) {
-		t->m = nn_model_load(o->resume, &t->info, err, errlen);
-		return t->m ? 0 : -1;
+		if ((t->m = nn_model_load(o->resume, &t->info, err, errlen)) == NULL)
+			return -1;
+		note_unverified(o->resume, &t->info);
+		if (!t->info.has_optim || !t->info.has_train_state) {
+			snprintf(err, errlen, "--resume %s: not a checkpoint (no optimizer state or "
+			    "train_state; use --weights to start a new run from its parameters)", o->resume);
+			return -1;
+		}
+		return 0;
 	}
 	t->m = nn_arch_build(o->arch, t->h, t->w, t->c, &o->head);
 	if (t->m == NULL) {
@@ -89,12 +105,55 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	} else if (o->weights) {
 		if (nn_model_load_into(o->weights, t->m, &winfo, err, errlen) < 0)
 			return -1;
+		note_unverified(o->weights, &winfo);
 		nn_model_info_free(&winfo);
 	}
 	snprintf(t->info.arch, sizeof t->info.arch, "%s", o->arch);
 	t->info.input[0] = t->h, t->info.input[1] = t->w, t->info.input[2] = t->c;
 	t->info.head = o->head;
 	snprintf(t->info.preprocess, sizeof t->info.preprocess, "%s", o->preprocess);
+	return 0;
+}
+
+/* Adds name as the class name of label y (growing the list with ""). */
+static void
+set_name(struct trainer *t, int y, const char *name)
+{
+	if (y >= t->nnames) {
+		t->names = xreallocarray(t->names, (size_t)y + 1, sizeof *t->names);
+		for (int j = t->nnames; j <= y; j++)
+			t->names[j] = xstrdup("");
+		t->nnames = y + 1;
+	}
+	free(t->names[y]);
+	t->names[y] = xstrdup(name);
+}
+
+/* The class names saved with the model: --classes, else those of the
+ * checkpoint being resumed; labels still unnamed take the names the
+ * batch frames carry (note_classes). */
+static int
+init_classes(struct trainer *t, char *err, size_t errlen)
+{
+	int nclass = t->k == 1 ? 2 : t->k, n = 0;
+	char *s, *tok, *save = NULL;
+
+	if (t->o->classes == NULL) {
+		for (int i = 0; i < t->info.nclasses && i < nclass; i++)
+			set_name(t, i, t->info.classes[i]);
+		return 0;
+	}
+	s = xstrdup(t->o->classes);
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (n < nclass)
+			set_name(t, n++, tok);
+		else
+			n++;
+	free(s);
+	if (n != nclass) {
+		snprintf(err, errlen, "--classes: %d names for a model of %d classes", n, nclass);
+		return -1;
+	}
 	return 0;
 }
 
@@ -191,6 +250,12 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 
 	if (check_writable(t->o, err, errlen) < 0 || feed_from_frame(first, &fb, err, errlen) < 0)
 		return -1;
+	if (fb.n == 0) {
+		snprintf(err, errlen, "stdin: frame %llu: batch %d of epoch %d holds no images",
+		    (unsigned long long)first->index, t->batch_in_epoch + 1, t->epoch + 1);
+		feed_free(&fb);
+		return -1;
+	}
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	feed_free(&fb);
 	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
@@ -203,7 +268,7 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		return -1;
 	}
 	t->k = nn_output_size(t->m);
-	if (apply_freeze(t, err, errlen) < 0)
+	if (init_classes(t, err, errlen) < 0 || apply_freeze(t, err, errlen) < 0)
 		return -1;
 	nn_preprocess_parse(t->info.preprocess, &scale, &offset);
 	nn_set_preprocess(t->m, scale, offset);
@@ -262,6 +327,11 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
 			die("validation: %s", nn_error(t->m));
+		for (int j = 0; j < b->n * t->k; j++)
+			if (!isfinite(t->probs[j]))
+				die("--val %s: %s: the model's output is %g after step %lld: training "
+				    "diverged (lower --lr?); nothing saved", t->o->val, b->ids[j / t->k],
+				    t->probs[j], (long long)nn_step_count(t->m));
 		for (int j = 0; j < b->n; j++) {
 			loss += image_loss(t->probs + (size_t)j * t->k, t->k, b->y[j]);
 			acc += predicted(t->probs + (size_t)j * t->k, t->k) == (int)b->y[j];
@@ -286,18 +356,9 @@ note_classes(struct trainer *t, const struct feed *fb)
 {
 	for (int i = 0; i < fb->n; i++) {
 		int y = (int)fb->y[i];
-		if (y < t->nnames && t->names[y][0])
+		if ((y < t->nnames && t->names[y][0]) || !fb->classes[i][0])
 			continue;
-		if (y >= t->nnames) {
-			t->names = xreallocarray(t->names, (size_t)y + 1, sizeof *t->names);
-			for (int j = t->nnames; j <= y; j++)
-				t->names[j] = xstrdup("");
-			t->nnames = y + 1;
-		}
-		if (fb->classes[i][0]) {
-			free(t->names[y]);
-			t->names[y] = xstrdup(fb->classes[i]);
-		}
+		set_name(t, y, fb->classes[i]);
 	}
 }
 
@@ -307,6 +368,9 @@ check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
 	char err[400];
 	int nclass = t->k == 1 ? 2 : t->k;
 
+	if (fb->n == 0)
+		die("stdin: frame %llu: batch %d of epoch %d holds no images",
+		    (unsigned long long)index, t->batch_in_epoch, t->epoch + 1);
 	if (feed_check_shape(fb, t->h, t->w, t->c, err, sizeof err) < 0)
 		die("stdin: frame %llu: %s", (unsigned long long)index, err);
 	if (fb->n > t->bs)
@@ -341,6 +405,40 @@ halt(struct trainer *t)
 	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
 }
 
+static int
+finite_all(const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return 0;
+	return 1;
+}
+
+/* Stops the run if a parameter (with_moments: or a moment) is NaN/Inf:
+ * the cheap per-step checks (loss, outputs) miss a NaN that ReLU hides.
+ * Downloads the parameters (and moments) to the host copies. */
+static void
+check_params(struct trainer *t, int with_moments, const char *when)
+{
+	char why[300];
+
+	nn_params_download(t->m);
+	if (with_moments)
+		nn_moments_download(t->m);
+	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
+		die("training diverged: %s after step %lld (lower --lr?); %s", why,
+		    (long long)nn_step_count(t->m), when);
+}
+
+/* The epoch in progress has begun (or been resumed). */
+static void
+activate(struct trainer *t)
+{
+	t->active = 1;
+	t->t0 = now_seconds();
+	progress_start(&t->prog, 0, t->o->quiet);
+}
+
 void
 trainer_batch(struct trainer *t, const struct frame *f)
 {
@@ -350,15 +448,17 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	float loss;
 
 	t->batch_in_epoch++;
-	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches))
+	if (t->epoch < t->skip_epoch || (t->epoch == t->skip_epoch && t->batch_in_epoch <= t->skip_batches)) {
+		/* the checkpoint's epoch in progress, with its sums restored:
+		 * it is reported at its end even when no batch is left */
+		if (t->epoch == t->skip_epoch && t->batch_in_epoch == t->skip_batches && !t->stopped)
+			activate(t);
 		return;
+	}
 	if (t->stopped || t->halted)
 		return;
-	if (!t->active) {
-		t->active = 1;
-		t->t0 = now_seconds();
-		progress_start(&t->prog, 0, t->o->quiet);
-	}
+	if (!t->active)
+		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		die("stdin: frame %llu: %s", (unsigned long long)f->index, err);
 	check_batch(t, &fb, f->index);
@@ -369,9 +469,15 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	if (nn_train_step(t->m, fb.dt, fb.x, fb.n, fb.y, t->o->has_class_weight ? t->wts : NULL,
 	    &opt, &loss, t->probs) < 0)
 		die("training step: %s", nn_error(t->m));
-	if (!isfinite(loss))
-		die("training diverged: the loss is %g at step %lld (lower --lr?)", loss,
+	if (!isfinite(loss) || !finite_all(t->probs, (size_t)fb.n * (size_t)t->k))
+		die("training diverged: the %s is %g at step %lld (lower --lr?); nothing saved",
+		    isfinite(loss) ? "output" : "loss", isfinite(loss) ? NAN : loss,
 		    (long long)nn_step_count(t->m));
+	if (nn_params_nonfinite(t->m)) {
+		check_params(t, 0, "nothing saved");
+		die("training diverged: a parameter is NaN or Inf after step %lld (lower --lr?); "
+		    "nothing saved", (long long)nn_step_count(t->m));
+	}
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n; i++)
 		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];
@@ -422,10 +528,9 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 	char err[512];
 	size_t off = 0;
 
-	nn_params_download(t->m);
-	if (with_state)
-		nn_moments_download(t->m);
-	if (t->nnames > 0 && !t->o->classes)
+	snprintf(err, sizeof err, "%s not written", path);
+	check_params(t, with_state, err);
+	if (t->nnames > 0)
 		nn_model_info_set_classes(&t->info, t->names, t->nnames);
 	t->info.optim = t->o->optim;
 	t->info.optim.lr = t->lr;
@@ -435,7 +540,7 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
 	}
 	if (nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL, err, sizeof err) < 0)
-		die("%s: %s", path, err);
+		die("%s", err);
 	msgpack_zone_destroy(&z);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -529,6 +634,7 @@ end_epoch(struct trainer *t)
 
 	if (!t->active || t->halted)
 		return;
+	check_params(t, 0, "nothing saved for this epoch");
 	v[MON_LOSS] = t->loss_sum / t->seen;
 	v[MON_ACC] = t->acc_sum / t->seen;
 	if (has_val)
@@ -576,7 +682,9 @@ trainer_finish(struct trainer *t)
 void
 trainer_interrupted(struct trainer *t)
 {
-	if (!t->o->checkpoint)
+	/* after --max-steps the batches read are not trained on: the
+	 * checkpoint written at the halt is the position to resume from */
+	if (!t->o->checkpoint || t->halted)
 		return;
 	if (t->active)
 		t->seconds += now_seconds() - t->t0;

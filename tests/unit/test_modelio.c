@@ -1,5 +1,6 @@
 /* test_modelio.c — model files: round trip of parameters, optimizer state
  * and train state; every kind of mismatch named; damaged files refused. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,6 +230,66 @@ test_load_arch(void **state)
 	nn_model_free(a);
 }
 
+/* A flipped byte inside a weight fails the checksum; the error names the
+ * file and the parameter. */
+static void
+test_checksum(void **state)
+{
+	static const char *const flipped[] = { "model.mpk", "checksum mismatch",
+		"param conv2d_1/kernel:0", NULL };
+	struct nn_model *a = small(6, 0);
+	const struct nn_param *p = nn_param_at(a, nn_param_find(a, "conv2d_1/kernel:0"));
+	const float *w = nn_params_host(a) + p->offset;
+	struct nn_model_info info;
+	char err[1024];
+	uint8_t *buf, *at = NULL;
+	size_t n, wb = p->size * sizeof(float);
+
+	fill_info(&info);
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	assert_int_equal(file_read_all(path, &buf, &n), 0);
+	for (size_t i = 0; i + wb <= n && at == NULL; i++)
+		if (memcmp(buf + i, w, wb) == 0)
+			at = buf + i;
+	assert_non_null(at);
+	at[wb / 2] ^= 0x10;
+	tu_write_file(path, buf, n);
+	expect(small(6, 0), flipped);
+	free(buf);
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
+/* A NaN/Inf parameter or moment is named, and such a model is not saved. */
+static void
+test_nonfinite(void **state)
+{
+	struct nn_model *a = small(6, 0);
+	const struct nn_param *p = nn_param_at(a, nn_param_find(a, "batch_normalization_1/moving_mean:0"));
+	const struct nn_param *q = nn_param_at(a, nn_param_find(a, "dense_1/kernel:0"));
+	struct nn_model_info info;
+	char err[1024];
+	float keep;
+
+	fill_info(&info);
+	assert_int_equal(nn_model_check_finite(a, 1, err, sizeof err), 0);
+	keep = nn_params_host(a)[p->offset + 1];
+	nn_params_host(a)[p->offset + 1] = NAN;
+	unlink(path);
+	assert_int_equal(nn_model_check_finite(a, 0, err, sizeof err), -1);
+	assert_non_null(strstr(err, "batch_normalization_1/moving_mean:0"));
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "not written"));
+	assert_int_equal(access(path, F_OK), -1);
+	nn_params_host(a)[p->offset + 1] = keep;
+	nn_moments_host(a, 1)[q->offset] = INFINITY;
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	assert_int_equal(nn_model_save(path, a, &info, 1, NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "moment v of parameter dense_1/kernel:0"));
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
 /* Group setup: the temporary folder and the model file's path in it. */
 static int
 setup(void **state)
@@ -247,6 +308,8 @@ main(void)
 		cmocka_unit_test(test_mismatch),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_load_arch),
+		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_nonfinite),
 	};
 
 	return cmocka_run_group_tests(tests, setup, tu_tmpdir_teardown);

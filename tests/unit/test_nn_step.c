@@ -4,6 +4,7 @@
  * called once around each step; precision names and the fp32-only rule of
  * ref and cpu.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +128,44 @@ test_errors(void **state)
 	be->close(be);
 }
 
+/* nn_params_nonfinite on ref and cpu: one NaN or Inf anywhere in the
+ * parameters (first, last) is seen on the backend copy; 0 when finite
+ * and when the model is not planned. */
+static void
+test_params_nonfinite(void **state)
+{
+	static const char *const names[] = { "ref", "cpu" };
+	struct nn_backend_opts bo = { .threads = 1 };
+	char err[256];
+
+	for (int b = 0; b < 2; b++) {
+		struct nn_backend *be = nn_backend_open(names[b], &bo, err, sizeof err);
+		struct nn_model *m = nn_small_cnn(S, S, 3, &HEAD);
+		const struct nn_param *last;
+		float *h, keep;
+
+		assert_non_null(be);
+		nn_model_init_params(m, 1);
+		assert_int_equal(nn_params_nonfinite(m), 0);
+		assert_int_equal(nn_model_plan(m, be, N), 0);
+		assert_int_equal(nn_params_nonfinite(m), 0);
+		h = nn_params_host(m);
+		last = nn_param_at(m, nn_param_count(m) - 1);
+		keep = h[last->offset + last->size - 1];
+		h[last->offset + last->size - 1] = NAN;
+		nn_params_upload(m);
+		assert_int_equal(nn_params_nonfinite(m), 1);
+		h[last->offset + last->size - 1] = keep;
+		nn_params_upload(m);
+		assert_int_equal(nn_params_nonfinite(m), 0);
+		h[0] = -INFINITY;
+		nn_params_upload(m);
+		assert_int_equal(nn_params_nonfinite(m), 1);
+		nn_model_free(m);
+		be->close(be);
+	}
+}
+
 static void
 test_precision(void **state)
 {
@@ -152,6 +191,7 @@ main(void)
 		cmocka_unit_test(test_whole_steps),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_precision),
+		cmocka_unit_test(test_params_nonfinite),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,25 @@ cu_launch_finite_check(struct cu_state *st, const float *g, size_t n)
 	CUDA_LAUNCHED();
 }
 
+extern "C" int
+cu_nonfinite(struct nn_backend *be, const float *x, size_t n)
+{
+	struct cu_state *st = cu_st(be);
+	unsigned flag = 0;
+
+	cu_no_graph(st, "nonfinite");
+	if (!x || !n)
+		return 0;
+	if (!st->nf_flag)
+		CUDA_CHECK(cudaMalloc((void **)&st->nf_flag, sizeof *st->nf_flag));
+	CUDA_CHECK(cudaMemsetAsync(st->nf_flag, 0, sizeof *st->nf_flag, st->stream));
+	k_finite_check<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, x, st->nf_flag);
+	CUDA_LAUNCHED();
+	CUDA_CHECK(cudaMemcpyAsync(&flag, st->nf_flag, sizeof flag, cudaMemcpyDeviceToHost, st->stream));
+	CUDA_CHECK(cudaStreamSynchronize(st->stream));
+	return flag != 0;
+}
+
 extern "C" void
 cu_amp_stats(struct nn_backend *be, long long *skippedP, float *scaleP)
 {

@@ -198,6 +198,7 @@ cu_close(struct nn_backend *be)
 		cu_graph_free(st);
 		cu_wcache_free(st);
 		cudaFree(st->amp);
+		cudaFree(st->nf_flag);
 		cudaFree(st->blas_ws);
 		if (st->step_done)
 			cudaEventDestroy(st->step_done);
@@ -340,6 +341,7 @@ fill_table(struct nn_backend *be)
 	be->adam = cu_adam; be->sgd = cu_sgd;
 	be->step_begin = cu_step_begin; be->step_end = cu_step_end;
 	be->amp_stats = cu_amp_stats;
+	be->nonfinite = cu_nonfinite;
 }
 
 /* The shared object's entry point: checks that the loader and this object

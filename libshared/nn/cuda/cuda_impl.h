@@ -121,6 +121,7 @@ struct cu_state {
 	int nplans, cap_plans;
 
 	struct cu_amp *amp;     /* device; fp16 only (amp.cu) */
+	unsigned *nf_flag;      /* device; the nonfinite op's flag (amp.cu) */
 	unsigned long wgen;     /* parameter write generation (adam, sgd) */
 	struct cu_wc *wc;       /* weight copies (wcache.c) */
 	int nwc, cap_wc;
@@ -200,6 +201,9 @@ void cu_wcache_free(struct cu_state *st);
 int cu_amp_open(struct cu_state *st);
 /* Sets the overflow flag when one of n gradients is not finite (fp16 only). */
 void cu_launch_finite_check(struct cu_state *st, const float *g, size_t n);
+/* The nonfinite entry of struct nn_backend: the finite check into its own
+ * flag, read back (outside graph capture). */
+int cu_nonfinite(struct nn_backend *be, const float *x, size_t n);
 /* The amp_stats entry of struct nn_backend. */
 void cu_amp_stats(struct nn_backend *be, long long *skippedP, float *scaleP);
 

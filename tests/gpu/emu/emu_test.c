@@ -89,6 +89,7 @@ nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	if (st->precision == NN_PREC_FP16)
 		cu_amp_open(st);
 	be->amp_stats = cu_amp_stats;
+	be->nonfinite = cu_nonfinite;
 	be->name = "emu";
 	be->alloc = e_alloc; be->free = e_free; be->upload = e_up; be->download = e_down;
 	be->zero = e_zero; be->sync = e_sync; be->close = e_close;
@@ -300,6 +301,27 @@ test_finite(void **state)
 	free(st.amp);
 }
 
+/* The nonfinite op: 1 on inf or NaN anywhere in the range, else 0, and
+ * the flag starts clean on every call. */
+static void
+test_nonfinite(void **state)
+{
+	struct cu_state st = { .sm_count = 2 };
+	struct nn_backend be = { .impl = &st };
+	float g[1000];
+
+	for (int i = 0; i < 1000; i++)
+		g[i] = (float)(i - 500) * 3e35f;
+	assert_int_equal(cu_nonfinite(&be, g, 1000), 0);
+	g[999] = NAN;
+	assert_int_equal(cu_nonfinite(&be, g, 1000), 1);
+	assert_int_equal(cu_nonfinite(&be, g, 999), 0);
+	g[0] = INFINITY;
+	assert_int_equal(cu_nonfinite(&be, g, 999), 1);
+	assert_int_equal(cu_nonfinite(&be, g + 1, 998), 0);
+	free(st.nf_flag);
+}
+
 /* The weight cache converts once per write generation: a write it is not
  * told about is not seen; adam, upload and free are; a capture converts
  * once per step, whatever the generation, and leaves the copy stale. */
@@ -355,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_casts),
 		cmocka_unit_test(test_finite),
+		cmocka_unit_test(test_nonfinite),
 		cmocka_unit_test(test_wcache),
 		cmocka_unit_test(test_graph_steps),
 		cmocka_unit_test(test_amp),

@@ -192,8 +192,7 @@ main(int argc, char **argv)
 		list_weights(f);
 		h5k_close(f);
 		nn_model_info_free(&info);
-		if (fflush(stdout) != 0 || fclose(stdout) != 0)
-			die("stdout: write error");
+		stdout_finish();
 		return 0;
 	}
 	if ((m = nn_inception_v3(o.size, o.size, &o.head)) == NULL)

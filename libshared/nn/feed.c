@@ -31,18 +31,26 @@ strings(const msgpack_object *o, int n, const char *dflt)
 	return v;
 }
 
+/* A label is a class index in [0, 2^24) (exact in a float), or -1 / nil for
+ * "unknown"; anything else is refused, never truncated or folded into -1. */
 static int
-label_value(const msgpack_object *e, float *y)
+label_value(const msgpack_object *e, float *y, char *err, size_t errlen)
 {
-	if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 < (1u << 24))
-		*y = (float)e->via.u64;
+	if ((e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 < (1u << 24)) ||
+	    (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e->via.i64 == -1) ||
+	    e->type == MSGPACK_OBJECT_NIL) {
+		*y = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (float)e->via.u64 : -1;
+		return 0;
+	}
+	if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		snprintf(err, errlen, "label %llu is out of range (class indices are 0 to 16777215)",
+		    (unsigned long long)e->via.u64);
 	else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		*y = -1;
-	else if (e->type == MSGPACK_OBJECT_NIL)
-		*y = -1;
+		snprintf(err, errlen, "label %lld is out of range (-1 means unknown; class indices are 0 to 16777215)",
+		    (long long)e->via.i64);
 	else
-		return -1;
-	return 0;
+		snprintf(err, errlen, "labels must be integers");
+	return -1;
 }
 
 static int
@@ -56,12 +64,12 @@ read_labels(const struct frame *f, struct feed *fb, int batch, char *err, size_t
 	if (o == NULL)
 		return 0;
 	if (!batch)
-		return label_value(o, fb->y) < 0 ? fail(err, errlen, "label is not an integer%s", "") : 0;
+		return label_value(o, fb->y, err, errlen);
 	if (o->type != MSGPACK_OBJECT_ARRAY || (int)o->via.array.size != fb->n)
 		return fail(err, errlen, "labels must be an array with one integer per image%s", "");
 	for (int i = 0; i < fb->n; i++)
-		if (label_value(&o->via.array.ptr[i], &fb->y[i]) < 0)
-			return fail(err, errlen, "labels must be integers%s", "");
+		if (label_value(&o->via.array.ptr[i], &fb->y[i], err, errlen) < 0)
+			return -1;
 	return 0;
 }
 

@@ -4,8 +4,9 @@
 # against a loopback HTTP server, the scripts' lint, radpipe(7).
 #
 # Data from $RADPIPE_DATA (the Open_I_abd_vs_CXRs folder), weights from
-# $RADPIPE_WEIGHTS (a folder or an .h5 file); the tests that need them skip
-# when they are unset.  The InceptionV3 demo runs 1 epoch (a few minutes on
+# $RADPIPE_WEIGHTS (a folder or an .h5 file), else from data/ and weights/
+# of the repository (tests/lib/inputs.bash); the tests that need them skip
+# when there are none.  The InceptionV3 demo runs 1 epoch (a few minutes on
 # two cores); the rest uses the small CNN at 64x64.
 
 setup() {
@@ -19,17 +20,10 @@ teardown() {
 	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
 }
 
-need_data() {
-	[ -d "${RADPIPE_DATA:-/nonexistent}/TRAIN" ] ||
-		skip "RADPIPE_DATA is not set (the Open_I_abd_vs_CXRs folder with TRAIN, VAL, TEST)"
-}
-
-need_weights() {
-	if [ -n "${RADPIPE_WEIGHTS:-}" ]; then
-		[ -f "$RADPIPE_WEIGHTS" ] || ls "$RADPIPE_WEIGHTS"/*.h5 >/dev/null 2>&1 && return 0
-	fi
-	skip "RADPIPE_WEIGHTS is not set (a folder holding the InceptionV3 notop .h5, or the file)"
-}
+# need_data, need_weights NAME, weights_file NAME: the one rule of the tests
+# shellcheck source=tests/lib/inputs.bash
+. "$BATS_TEST_DIRNAME/../lib/inputs.bash"
+tests_find_inputs "$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -236,7 +230,7 @@ check_results() {
 
 @test "make demo: InceptionV3 with the ImageNet weights, 1 epoch, end to end" {
 	need_data
-	need_weights
+	need_weights inception_v3_imagenet_notop.h5
 	"$ROOT/pipelines/deps" --check 2>/dev/null || skip "Debian packages are missing (pipelines/deps --check)"
 	run env EPOCHS=1 OUT="$T/demo/hello-world" make --no-print-directory -C "$ROOT" demo
 	[ "$status" -eq 0 ] || { echo "$output"; false; }

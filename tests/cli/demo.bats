@@ -21,7 +21,7 @@ teardown() {
 }
 
 # need_data, need_weights NAME, weights_file NAME: the one rule of the tests
-# shellcheck source=tests/lib/inputs.bash
+# shellcheck disable=SC1091
 . "$BATS_TEST_DIRNAME/../lib/inputs.bash"
 tests_find_inputs "$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 
@@ -212,20 +212,49 @@ check_results() {
 @test "pipelines/Makefile: an experiment runs once, again only when a setting changes; compare" {
 	need_data
 	args=(-C "$ROOT/pipelines" RESULTS="$T/res" ARCH=small_cnn SIZE=64 LR=1e-3)
+	tag1=+EPOCHS-1+SIZE-64+ARCH-small_cnn+LR-1e-3 tag2=+EPOCHS-2+SIZE-64+ARCH-small_cnn+LR-1e-3
 	run make "${args[@]}" EPOCHS=1 no-augment
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	check_results "$T/res/no-augment"
-	grep -q '^AUGMENT=none$' "$T/res/no-augment/settings.txt"
+	check_results "$T/res/no-augment$tag1"
+	grep -q '^AUGMENT=none$' "$T/res/no-augment$tag1/settings.txt"
 	run make "${args[@]}" EPOCHS=1 no-augment
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"[2/7]"* ]]
 	run make "${args[@]}" EPOCHS=2 COMPARE="no-augment freeze-base" compare
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[[ "$output" == *"experiment no-augment"* ]]
-	[[ "$output" == *"experiment freeze-base"* ]]
-	grep -q '^| \[no-augment\](../no-augment/summary.md) | ' "$T/res/compare/compare.md"
-	grep -q '^| \[freeze-base\](../freeze-base/summary.md) | .*--freeze-base' "$T/res/compare/compare.md"
-	is_png "$T/res/compare/compare.png"
+	[[ "$output" == *"experiment no-augment$tag2"* ]]
+	[[ "$output" == *"experiment freeze-base$tag2"* ]]
+	grep -q "^| \[no-augment$tag2\](../no-augment$tag2/summary.md) | random init, no augmentation, small_cnn at 64, lr 1e-3 | 2 | " "$T/res/compare$tag2/compare.md"
+	grep -q "^| \[freeze-base$tag2\](../freeze-base$tag2/summary.md) | random init, --freeze-base, small_cnn at 64, lr 1e-3 | 2 | " "$T/res/compare$tag2/compare.md"
+	is_png "$T/res/compare$tag2/compare.png"
+}
+
+# Issue 14.10: runs with other settings do not replace each other.
+@test "pipelines/Makefile: a run with other settings keeps the earlier one; settings equal to the defaults name no folder" {
+	need_data
+	args=(-C "$ROOT/pipelines" RESULTS="$T/res" ARCH=small_cnn SIZE=64 LR=1e-3 AUGMENT=none)
+	tag=+SIZE-64+ARCH-small_cnn+LR-1e-3+AUGMENT-none
+	run make "${args[@]}" EPOCHS=2 hello-world
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	before=$(listing "$T/res/hello-world+EPOCHS-2$tag"; sha256sum "$T/res/hello-world+EPOCHS-2$tag"/*.mpk)
+	run make "${args[@]}" EPOCHS=1 hello-world
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	check_results "$T/res/hello-world+EPOCHS-1$tag"
+	[ "$(listing "$T/res/hello-world+EPOCHS-2$tag"; sha256sum "$T/res/hello-world+EPOCHS-2$tag"/*.mpk)" = "$before" ]
+	grep -q '^EPOCHS=2$' "$T/res/hello-world+EPOCHS-2$tag/settings.txt"
+	grep -q '^EPOCHS=1$' "$T/res/hello-world+EPOCHS-1$tag/settings.txt"
+	# the paper's values, given or not, name the same folder
+	run make -s -C "$ROOT/pipelines" EPOCHS=20 SEED=1 DEVICE=cpu AUGMENT="--rotate 20 --shift 0.2 --shear-rad 0.2 --zoom 0.2 --hflip" tag
+	[ "$output" = "" ]
+	run make -s -C "$ROOT/pipelines" EPOCHS=5 TRAIN_OPTS="--freeze-until mixed7" tag
+	[ "$output" = "+EPOCHS-5+TRAIN_OPTS---freeze-until_mixed7" ]
+	# the Makefile's defaults are the pipeline's
+	run env -u EPOCHS -u SEED -u SIZE -u ARCH -u PREPROCESS -u LR -u BATCH -u AUGMENT -u TRAIN_OPTS \
+		-u DEVICE -u TEST_IMAGES -u WEIGHTS "$ROOT/pipelines/hello-world" --inputs
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	diff <(grep -v '^WEIGHTS=' <<<"$output" | grep '^[A-Z_]*=' | grep -v '^THREADS=' | sort) \
+		<(env -u EPOCHS -u SEED -u SIZE -u ARCH -u PREPROCESS -u LR -u BATCH -u AUGMENT -u TRAIN_OPTS \
+			-u DEVICE -u TEST_IMAGES -u WEIGHTS make -s -C "$ROOT/pipelines" defaults | grep -v '^WEIGHTS=' | sort)
 }
 
 @test "make demo: InceptionV3 with the ImageNet weights, 1 epoch, end to end" {

@@ -159,13 +159,18 @@ complete_words() {
 	r="$T/repo"
 	mkdir -p "$r/data/Open_I_abd_vs_CXRs/TRAIN" "$r/weights"
 	touch "$r/weights/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-	run env -u RADPIPE_DATA -u RADPIPE_WEIGHTS bash -c '. "$1/tests/lib/inputs.bash"; tests_find_inputs "$2"
+	run env -u RADPIPE_DATA -u RADPIPE_WEIGHTS XDG_DATA_HOME="$T/none" bash -c '. "$1/tests/lib/inputs.bash"; tests_find_inputs "$2"
 		echo "$RADPIPE_DATA"; echo "$RADPIPE_WEIGHTS"; weights_file inception_v3_imagenet_notop.h5
 		weights_file keras2_mobilenet_0.25_notop_fixture.h5 || echo none' x "$ROOT" "$r"
 	[ "${lines[0]}" = "$r/data/Open_I_abd_vs_CXRs" ]
 	[ "${lines[1]}" = "$r/weights" ]
 	[ "${lines[2]}" = "$r/weights/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5" ]
 	[ "${lines[3]}" = none ]
+	# then XDG_DATA_HOME/radpipe, as the pipelines
+	mkdir -p "$T/xdg/radpipe/data/TRAIN" "$T/xdg/radpipe/weights"
+	run env -u RADPIPE_DATA -u RADPIPE_WEIGHTS XDG_DATA_HOME="$T/xdg" bash -c '. "$1/tests/lib/inputs.bash"; tests_find_inputs "$2"
+		echo "$RADPIPE_DATA $RADPIPE_WEIGHTS"' x "$ROOT" "$T/elsewhere"
+	[ "$output" = "$T/xdg/radpipe/data $T/xdg/radpipe/weights" ]
 	# the variables win, even when wrong (the tests then skip and say so)
 	run env RADPIPE_DATA=/nonexistent RADPIPE_WEIGHTS="$T" bash -c '. "$1/tests/lib/inputs.bash"; tests_find_inputs "$2"
 		echo "$RADPIPE_DATA $RADPIPE_WEIGHTS"' x "$ROOT" "$r"
@@ -176,11 +181,11 @@ complete_words() {
 	w=$(weights_file inception_v3_imagenet_notop.h5) || skip "needs RADPIPE_WEIGHTS (or weights/) for the C half"
 	ln -sf "$w" "$r/weights/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 	cd "$r"
-	run env -u RADPIPE_WEIGHTS "$ROOT/build/tests/test_inception"
+	run env -u RADPIPE_WEIGHTS XDG_DATA_HOME="$T/none" "$ROOT/build/tests/test_inception"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[[ "$output" != *SKIP* ]] && [[ "$output" == *"[       OK ] test_against_h5"* ]]
 	rm "$r/weights/"*
-	run env -u RADPIPE_WEIGHTS "$ROOT/build/tests/test_inception"
+	run env -u RADPIPE_WEIGHTS XDG_DATA_HOME="$T/none" "$ROOT/build/tests/test_inception"
 	[[ "$output" == *"SKIP: needs RADPIPE_WEIGHTS"* ]]
 }
 

@@ -2,10 +2,12 @@
 # ImageNet weights: one rule (issue 15.8), the one pipelines/hello-world
 # and make demo follow.
 #   images:  $RADPIPE_DATA when set, else data/Open_I_abd_vs_CXRs or data/
-#            of the repository (where make data puts them) when it holds TRAIN
+#            of the repository (where make data puts them) when it holds
+#            TRAIN, else the same under $XDG_DATA_HOME/radpipe/
 #   weights: $RADPIPE_WEIGHTS when set, else weights/ of the repository
-#            (make weights); inception_v3_imagenet_notop.h5 is also found
-#            under the name of Keras' download
+#            (make weights), else $XDG_DATA_HOME/radpipe/weights/;
+#            inception_v3_imagenet_notop.h5 is also found under the name of
+#            Keras' download
 # The C unit tests follow the same rule (tu_weights_file, tests/unit/testutil.c).
 #
 #   tests_find_inputs ROOT   exports RADPIPE_DATA and RADPIPE_WEIGHTS when
@@ -19,13 +21,16 @@
 # shellcheck disable=SC2034,SC2015
 tests_find_inputs() {
 	local root=$1 d
+	local xdg=${XDG_DATA_HOME:-${HOME:-/nonexistent}/.local/share}/radpipe
 	if [ -z "${RADPIPE_DATA:-}" ]; then
-		for d in "$root/data/Open_I_abd_vs_CXRs" "$root/data"; do
+		for d in "$root/data/Open_I_abd_vs_CXRs" "$root/data" "$xdg/data/Open_I_abd_vs_CXRs" "$xdg/data"; do
 			if [ -d "$d/TRAIN" ]; then export RADPIPE_DATA=$d; break; fi
 		done
 	fi
-	if [ -z "${RADPIPE_WEIGHTS:-}" ] && [ -d "$root/weights" ]; then
-		export RADPIPE_WEIGHTS=$root/weights
+	if [ -z "${RADPIPE_WEIGHTS:-}" ]; then
+		for d in "$root/weights" "$xdg/weights"; do
+			if [ -d "$d" ]; then export RADPIPE_WEIGHTS=$d; break; fi
+		done
 	fi
 	return 0
 }

@@ -48,6 +48,7 @@ install_here() {
 	[ "$output" = "$D$P/share/man/man1/nntrain.1" ]
 	run env MANPATH="$D$P/share/man" apropos radpipe
 	[[ "$output" == *"radpipe (7)"* ]] && [[ "$output" == *"radpipe-stream (5)"* ]]
+	for p in $(programs); do [[ "$output" == *"$p (1)"* ]] || { echo "apropos radpipe misses $p"; false; }; done
 }
 
 @test "install: radpipe-hello-world runs the installed programs, data from XDG_DATA_HOME/radpipe or ./data" {

@@ -150,6 +150,10 @@ complete_words() {
 	[ "$(complete_words plot -o d/m)" = d/model.mpk ]
 	[ "$(complete_words metrics d/v)" = d/val.mpk ]
 	[ "$(complete_words peek --c)" = --count ]
+	# choices that --help shows as "--opt a|b|c"
+	[ "$(complete_words imgload --interp b)" = bilinear ]
+	[ "$(complete_words nntrain --optimizer = | tr '\n' ' ')" = "adam sgd " ]
+	[ "$(complete_words imgload --size 6 --unlabeled s)" = skip ]
 	# the value of an option that takes one is not taken for an option name
 	[ "$(complete_words nntrain --lr -)" = "" ]
 }

@@ -229,3 +229,11 @@ complete_words() {
 	run "$ROOT/tests/summary" test "$T/results"
 	[ "$output" = "test: 1 passed, 0 failed, 1 skipped (1 need a GPU)" ]
 }
+
+@test "install: the generator, the generated completion and the test runners are shellcheck-clean" {
+	command -v shellcheck >/dev/null || skip "needs shellcheck"
+	cd "$ROOT"
+	shellcheck completion/mkcompletion tests/summary tests/run-unit tests/run-cli tests/lib/inputs.bash
+	for p in $(programs); do shellcheck -s bash "build/bash-completion/$p"; done
+	shellcheck -s bash "$BATS_TEST_FILENAME"
+}

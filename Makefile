@@ -4,6 +4,9 @@
 #   make bench        benchmarks; results are written under bench/results/
 #   make fuzz         build and run the libFuzzer targets for a short while
 #   make demo         the paper, end to end (see pipelines/)
+#   make install      PREFIX=/usr/local DESTDIR=: programs, pipelines, man
+#                     pages, bash completion, CUDA backend; make uninstall
+#                     (mk/install.mk)
 #   CUDA=auto|0|1     build the CUDA backend: auto = when nvcc and cudnn.h are found
 #
 # Components add themselves through mk/*.mk fragments (one per component), so
@@ -139,13 +142,14 @@ test:
 	@pipelines/deps
 	@$(MAKE) --no-print-directory test-run
 
-# Every suite runs even when one fails; the closing line sums them all.
+# Every suite runs even when one fails; the closing line sums them all and
+# says why tests were skipped (tests/summary).
 test-run: all $(UNIT_BINS) $(EXTRA_TEST_DEPS)
 	@mkdir -p $(B); rm -f $(TEST_RESULTS); st=0; \
 	tests/run-unit $(UNIT_BINS) || st=1; \
 	tests/run-cli || st=1; \
 	for t in $(EXTRA_TESTS); do $$t || st=1; done; \
-	awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "test: %d passed, %d failed, %d skipped\n", p, f, s}' $(TEST_RESULTS); \
+	tests/summary test $(TEST_RESULTS); \
 	exit $$st
 
 bench: all $(BENCH_TARGETS)

@@ -202,7 +202,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	o->fill = AFFINE_FILL_NEAREST;
 	o->interp = AFFINE_INTERP_BILINEAR;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1)
 		if (!geometric_option(ch, optarg, o) && !other_option(ch, optarg, o))
 			die_usage("unknown option or missing value: %s", argv[optind - 1]);
 	if (optind != argc)

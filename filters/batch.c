@@ -44,7 +44,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int ch;
 
 	*o = (struct options){ 0 };
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
 		if (ch == 'd')
 			o->drop_last = 1;
 		else

@@ -189,7 +189,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
 	                       .cache_bytes = (size_t)2048 << 20,
 	                       .max_pixels = IMGLOAD_MAX_PIXELS };
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 's': parse_size(optarg, &o->h, &o->w); break;
 		case 'i': {

@@ -96,7 +96,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int c, nthr = 0;
 
 	*o = (struct options){ .threshold = 0.5, .seed = 1, .format = -1 };
-	while ((c = getopt_long(argc, argv, "l:t:B:f:", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "l:t:B:f:", longopts)) != -1) {
 		switch (c) {
 		case 'l': o->labels = optarg; break;
 		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1);

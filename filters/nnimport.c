@@ -78,7 +78,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .arch = "inception_v3", .size = 299,
 	                       .head = { 256, 0.5f, 1 }, .preprocess = "rescale", .seed = 1 };
-	while ((ch = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "o:", longopts)) != -1) {
 		switch (ch) {
 		case 'a': o->arch = archs[cli_choice(optarg, "--arch", archs)]; break;
 		case 's': o->size = (int)cli_int(optarg, "--size", 75, 4096); break;

@@ -66,7 +66,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int ch;
 
 	*o = (struct options){ .batch = 32, .threshold = 0.5, .device = "cpu" };
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 'm': o->model = optarg; break;
 		case 'b': o->batch = (int)cli_int(optarg, "--batch", 1, 65536); break;

@@ -172,7 +172,7 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	int ch;
 
 	trainer_defaults(o);
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 'a': o->arch = optarg; break;
 		case 'w': o->weights = optarg; break;

@@ -53,7 +53,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int ch;
 
 	*o = (struct options){ .width = 48 };
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
 		switch (ch) {
 		case 'p': o->png_dir = optarg; break;
 		case 'P': o->pass = 1; break;

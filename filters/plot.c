@@ -84,7 +84,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .format = -1, .max = 16, .tile = 200 };
-	while ((c = getopt_long(argc, argv, "o:f:s:t:", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:f:s:t:", longopts)) != -1) {
 		switch (c) {
 		case 'H': set_mode(o, MODE_HISTORY); break;
 		case 'R': set_mode(o, MODE_ROC); break;

@@ -3,6 +3,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +57,33 @@ cli_begin(int *argc, char **argv, const char *usage)
 	}
 	argv[j] = NULL;
 	*argc = j;
+}
+
+/* Prints the options of a program for its completion; exits. */
+static void
+list_options(const char *shortopts, const struct option *longopts)
+{
+	static const char *const common[] = { "--help", "--version", "--quiet", "-h", "-q" };
+	const char *s;
+	size_t i;
+
+	for (i = 0; longopts[i].name != NULL; i++)
+		printf("--%s%s\n", longopts[i].name,
+		    longopts[i].has_arg == no_argument ? "" : "=");
+	for (s = shortopts; *s != '\0'; s++)
+		if (*s != ':' && *s != '+' && *s != '-')
+			printf("-%c%s\n", *s, s[1] == ':' ? "=" : "");
+	for (i = 0; i < sizeof common / sizeof common[0]; i++)
+		printf("%s\n", common[i]);
+	exit(fflush(stdout) == 0 ? 0 : 1);
+}
+
+int
+cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	if (argc == 2 && optind <= 1 && strcmp(argv[1], "--list-options") == 0)
+		list_options(shortopts, longopts);
+	return getopt_long(argc, argv, shortopts, longopts, NULL);
 }
 
 double

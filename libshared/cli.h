@@ -8,6 +8,7 @@
 #ifndef RADPIPE_CLI_H
 #define RADPIPE_CLI_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 /* Sets progname, ignores SIGPIPE (a closed pipe becomes a write error, which
@@ -17,6 +18,13 @@
 void cli_begin(int *argc, char **argv, const char *usage);
 /* Prints the usage text given to cli_begin to stderr. */
 void cli_usage(void);
+
+/* getopt_long(argc, argv, shortopts, longopts, NULL), except that a program
+ * run as "PROG --list-options" prints its options, one a line (--name, or
+ * --name= when it takes a value; -x or -x= for shortopts, then the options
+ * cli_begin handles) on stdout and exits 0: the bash completion is made from
+ * this list (mk/install.mk). */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 /* Parses a floating-point option value in [lo, hi]. */
 double cli_double(const char *s, const char *opt, double lo, double hi);

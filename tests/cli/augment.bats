@@ -4,6 +4,8 @@
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	. "$ROOT/tests/lib/inputs.bash"	# RADPIPE_DATA, else data/
+	tests_find_inputs "$ROOT"
 	AUG=$ROOT/bin/augment
 	MK="/usr/bin/python3 $ROOT/tests/lib/mkframes.py"
 	T=$BATS_TEST_TMPDIR
@@ -208,7 +210,7 @@ put("batchids", {"kind": "batch", "ids": ["a"], "x": tensor(np.zeros((2, 4, 4, 1
 	export PATH="$ROOT/bin:$PATH"
 	for ex in "$T"/ex*.sh; do
 		if grep -q RADPIPE_DATA "$ex"; then
-			if [ -z "${RADPIPE_DATA:-}" ] || [ ! -x "$ROOT/bin/imgload" ] || [ ! -x "$ROOT/bin/batch" ]; then
+			if [ ! -d "${RADPIPE_DATA:-/nonexistent}/TRAIN" ] || [ ! -x "$ROOT/bin/imgload" ] || [ ! -x "$ROOT/bin/batch" ]; then
 				echo "# skipping $(basename "$ex"): needs RADPIPE_DATA, bin/imgload, bin/batch" >&3
 				continue
 			fi

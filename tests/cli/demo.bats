@@ -4,8 +4,9 @@
 # against a loopback HTTP server, the scripts' lint, radpipe(7).
 #
 # Data from $RADPIPE_DATA (the Open_I_abd_vs_CXRs folder), weights from
-# $RADPIPE_WEIGHTS (a folder or an .h5 file); the tests that need them skip
-# when they are unset.  The InceptionV3 demo runs 1 epoch (a few minutes on
+# $RADPIPE_WEIGHTS (a folder or an .h5 file), else from data/ and weights/
+# of the repository (tests/lib/inputs.bash); the tests that need them skip
+# when there are none.  The InceptionV3 demo runs 1 epoch (a few minutes on
 # two cores); the rest uses the small CNN at 64x64.
 
 setup() {
@@ -19,17 +20,10 @@ teardown() {
 	if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
 }
 
-need_data() {
-	[ -d "${RADPIPE_DATA:-/nonexistent}/TRAIN" ] ||
-		skip "RADPIPE_DATA is not set (the Open_I_abd_vs_CXRs folder with TRAIN, VAL, TEST)"
-}
-
-need_weights() {
-	if [ -n "${RADPIPE_WEIGHTS:-}" ]; then
-		[ -f "$RADPIPE_WEIGHTS" ] || ls "$RADPIPE_WEIGHTS"/*.h5 >/dev/null 2>&1 && return 0
-	fi
-	skip "RADPIPE_WEIGHTS is not set (a folder holding the InceptionV3 notop .h5, or the file)"
-}
+# need_data, need_weights NAME, weights_file NAME: the one rule of the tests
+# shellcheck disable=SC1091
+. "$BATS_TEST_DIRNAME/../lib/inputs.bash"
+tests_find_inputs "$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -218,25 +212,54 @@ check_results() {
 @test "pipelines/Makefile: an experiment runs once, again only when a setting changes; compare" {
 	need_data
 	args=(-C "$ROOT/pipelines" RESULTS="$T/res" ARCH=small_cnn SIZE=64 LR=1e-3)
+	tag1=+EPOCHS-1+SIZE-64+ARCH-small_cnn+LR-1e-3 tag2=+EPOCHS-2+SIZE-64+ARCH-small_cnn+LR-1e-3
 	run make "${args[@]}" EPOCHS=1 no-augment
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	check_results "$T/res/no-augment"
-	grep -q '^AUGMENT=none$' "$T/res/no-augment/settings.txt"
+	check_results "$T/res/no-augment$tag1"
+	grep -q '^AUGMENT=none$' "$T/res/no-augment$tag1/settings.txt"
 	run make "${args[@]}" EPOCHS=1 no-augment
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"[2/7]"* ]]
 	run make "${args[@]}" EPOCHS=2 COMPARE="no-augment freeze-base" compare
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[[ "$output" == *"experiment no-augment"* ]]
-	[[ "$output" == *"experiment freeze-base"* ]]
-	grep -q '^| \[no-augment\](../no-augment/summary.md) | ' "$T/res/compare/compare.md"
-	grep -q '^| \[freeze-base\](../freeze-base/summary.md) | .*--freeze-base' "$T/res/compare/compare.md"
-	is_png "$T/res/compare/compare.png"
+	[[ "$output" == *"experiment no-augment$tag2"* ]]
+	[[ "$output" == *"experiment freeze-base$tag2"* ]]
+	grep -q "^| \[no-augment$tag2\](../no-augment$tag2/summary.md) | random init, no augmentation, small_cnn at 64, lr 1e-3 | 2 | " "$T/res/compare$tag2/compare.md"
+	grep -q "^| \[freeze-base$tag2\](../freeze-base$tag2/summary.md) | random init, --freeze-base, small_cnn at 64, lr 1e-3 | 2 | " "$T/res/compare$tag2/compare.md"
+	is_png "$T/res/compare$tag2/compare.png"
+}
+
+# Issue 14.10: runs with other settings do not replace each other.
+@test "pipelines/Makefile: a run with other settings keeps the earlier one; settings equal to the defaults name no folder" {
+	need_data
+	args=(-C "$ROOT/pipelines" RESULTS="$T/res" ARCH=small_cnn SIZE=64 LR=1e-3 AUGMENT=none)
+	tag=+SIZE-64+ARCH-small_cnn+LR-1e-3+AUGMENT-none
+	run make "${args[@]}" EPOCHS=2 hello-world
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	before=$(listing "$T/res/hello-world+EPOCHS-2$tag"; sha256sum "$T/res/hello-world+EPOCHS-2$tag"/*.mpk)
+	run make "${args[@]}" EPOCHS=1 hello-world
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	check_results "$T/res/hello-world+EPOCHS-1$tag"
+	[ "$(listing "$T/res/hello-world+EPOCHS-2$tag"; sha256sum "$T/res/hello-world+EPOCHS-2$tag"/*.mpk)" = "$before" ]
+	grep -q '^EPOCHS=2$' "$T/res/hello-world+EPOCHS-2$tag/settings.txt"
+	grep -q '^EPOCHS=1$' "$T/res/hello-world+EPOCHS-1$tag/settings.txt"
+	# the paper's values, given or not, name the same folder
+	run make -s -C "$ROOT/pipelines" EPOCHS=20 SEED=1 DEVICE=cpu AUGMENT="--rotate 20 --shift 0.2 --shear-rad 0.2 --zoom 0.2 --hflip" tag
+	[ "$output" = "" ]
+	run make -s -C "$ROOT/pipelines" EPOCHS=5 TRAIN_OPTS="--freeze-until mixed7" tag
+	[ "$output" = "+EPOCHS-5+TRAIN_OPTS---freeze-until_mixed7" ]
+	# the Makefile's defaults are the pipeline's
+	run env -u EPOCHS -u SEED -u SIZE -u ARCH -u PREPROCESS -u LR -u BATCH -u AUGMENT -u TRAIN_OPTS \
+		-u DEVICE -u TEST_IMAGES -u WEIGHTS "$ROOT/pipelines/hello-world" --inputs
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	diff <(grep -v '^WEIGHTS=' <<<"$output" | grep '^[A-Z_]*=' | grep -v '^THREADS=' | sort) \
+		<(env -u EPOCHS -u SEED -u SIZE -u ARCH -u PREPROCESS -u LR -u BATCH -u AUGMENT -u TRAIN_OPTS \
+			-u DEVICE -u TEST_IMAGES -u WEIGHTS make -s -C "$ROOT/pipelines" defaults | grep -v '^WEIGHTS=' | sort)
 }
 
 @test "make demo: InceptionV3 with the ImageNet weights, 1 epoch, end to end" {
 	need_data
-	need_weights
+	need_weights inception_v3_imagenet_notop.h5
 	"$ROOT/pipelines/deps" --check 2>/dev/null || skip "Debian packages are missing (pipelines/deps --check)"
 	run env EPOCHS=1 OUT="$T/demo/hello-world" make --no-print-directory -C "$ROOT" demo
 	[ "$status" -eq 0 ] || { echo "$output"; false; }

@@ -7,8 +7,8 @@
 setup() {
 	load ../lib/io-common
 	need_data
-	W="${RADPIPE_WEIGHTS:-}/inception_v3_imagenet_notop.h5"
-	[ -f "$W" ] || skip "RADPIPE_WEIGHTS has no inception_v3_imagenet_notop.h5"
+	need_weights inception_v3_imagenet_notop.h5
+	W=$(weights_file inception_v3_imagenet_notop.h5)
 	D="$RADPIPE_DATA"
 }
 

@@ -1,18 +1,18 @@
 #!/usr/bin/env bats
 # nnimport as a user runs it.  Tests that need the weights fixtures read
-# them from $RADPIPE_WEIGHTS and are skipped when it is not set.
+# them from $RADPIPE_WEIGHTS, else weights/ (tests/lib/inputs.bash), and
+# are skipped when they are not there.
 
 bats_require_minimum_version 1.5.0
 
 setup() {
 	NNIMPORT="$BATS_TEST_DIRNAME/../../bin/nnimport"
-	V3="${RADPIPE_WEIGHTS:-}/inception_v3_imagenet_notop.h5"
-	MOBILENET="${RADPIPE_WEIGHTS:-}/keras2_mobilenet_0.25_notop_fixture.h5"
+	# weights_file, need_weights: tests/lib/inputs.bash
+	. "$BATS_TEST_DIRNAME/../lib/inputs.bash"
+	tests_find_inputs "$BATS_TEST_DIRNAME/../.."
+	V3=$(weights_file inception_v3_imagenet_notop.h5) || true
+	MOBILENET=$(weights_file keras2_mobilenet_0.25_notop_fixture.h5) || true
 	T="$BATS_TEST_TMPDIR"
-}
-
-need_weights() {
-	[ -n "${RADPIPE_WEIGHTS:-}" ] && [ -r "$1" ] || skip "RADPIPE_WEIGHTS is not set"
 }
 
 @test "nnimport --help prints the usage and exits 0" {
@@ -22,7 +22,7 @@ need_weights() {
 }
 
 @test "nnimport --list shows the layers and weights of the Keras 2.0.4 MobileNet file" {
-	need_weights "$MOBILENET"
+	need_weights keras2_mobilenet_0.25_notop_fixture.h5
 	run "$NNIMPORT" --list "$MOBILENET"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "# "*"keras_version 2.0.4"*"83 layers"* ]]
@@ -34,7 +34,7 @@ need_weights() {
 }
 
 @test "nnimport converts the InceptionV3 weights: 376 weights placed, head initialised" {
-	need_weights "$V3"
+	need_weights inception_v3_imagenet_notop.h5
 	run "$NNIMPORT" --classes openI_CXR,openI_abd_xray -o "$T/m.mpk" "$V3"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"placed 376 weights (21802784 parameters)"*"dense_1, dense_2"* ]]
@@ -44,14 +44,14 @@ need_weights() {
 }
 
 @test "nnimport -o - writes the model to a pipe, and nothing else to stdout" {
-	need_weights "$V3"
+	need_weights inception_v3_imagenet_notop.h5
 	"$NNIMPORT" -q --head 0,0,1 -o - "$V3" >"$T/out.mpk" 2>"$T/err"
 	[ ! -s "$T/err" ]
 	[ "$(stat -c %s "$T/out.mpk")" -gt 87000000 ]
 }
 
 @test "nnimport refuses weights of another architecture, naming them, and writes nothing" {
-	need_weights "$MOBILENET"
+	need_weights keras2_mobilenet_0.25_notop_fixture.h5
 	run --separate-stderr "$NNIMPORT" -o "$T/x.mpk" "$MOBILENET"
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
@@ -69,7 +69,7 @@ need_weights() {
 }
 
 @test "nnimport fails cleanly on a truncated HDF5 file and a missing one" {
-	need_weights "$MOBILENET"
+	need_weights keras2_mobilenet_0.25_notop_fixture.h5
 	head -c 100000 "$MOBILENET" >"$T/cut.h5"
 	run --separate-stderr "$NNIMPORT" --list "$T/cut.h5"
 	[ "$status" -eq 1 ]

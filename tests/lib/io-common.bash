@@ -5,7 +5,10 @@
 #   ROOT BIN T PY     repository root, its bin/, the test's temp dir, a
 #                     python3 that has msgpack (Debian's /usr/bin/python3
 #                     when the first python3 on PATH lacks it)
-#   need_data         skip unless $RADPIPE_DATA holds TRAIN/VAL/TEST
+#   need_data, need_weights NAME, weights_file NAME
+#                     tests/lib/inputs.bash: the images and weights from
+#                     $RADPIPE_DATA / $RADPIPE_WEIGHTS, else data/ and
+#                     weights/ of the repository (exported when found there)
 #   mkpng ARGS        tests/lib/mkpng.py
 #   mkframes ARGS     tests/lib/mkframes.py (needs numpy)
 #   man_examples PAGE the commands of the EXAMPLES section of man page PAGE,
@@ -29,10 +32,9 @@ T="$BATS_TEST_TMPDIR"
 PY=python3
 $PY -c 'import msgpack' 2>/dev/null || PY=/usr/bin/python3
 
-need_data() {
-	[ -n "${RADPIPE_DATA:-}" ] && [ -d "$RADPIPE_DATA/TRAIN" ] ||
-		skip "RADPIPE_DATA is not set (the Open-I folder with TRAIN, VAL, TEST)"
-}
+# shellcheck source=tests/lib/inputs.bash
+. "$ROOT/tests/lib/inputs.bash"
+tests_find_inputs "$ROOT"
 
 need_numpy() {
 	$PY -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"

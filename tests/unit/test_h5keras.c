@@ -20,12 +20,7 @@
 static int
 weights_path(char *buf, size_t len, const char *file)
 {
-	const char *d = getenv("RADPIPE_WEIGHTS");
-
-	if (d == NULL || *d == '\0')
-		return -1;
-	snprintf(buf, len, "%s/%s", d, file);
-	return access(buf, R_OK);
+	return tu_weights_file(file, buf, len);
 }
 
 /* Opens fixture file of $RADPIPE_WEIGHTS (the test is skipped when it is
@@ -214,7 +209,10 @@ main(void)
 		cmocka_unit_test(test_truncated),
 	};
 
-	if (getenv("RADPIPE_WEIGHTS") == NULL)
-		printf("SKIP: RADPIPE_WEIGHTS is not set: fixture tests skipped\n");
+	char path[4096];
+
+	if (tu_weights_file("keras2_mobilenet_0.25_notop_fixture.h5", path, sizeof path) < 0 ||
+	    tu_weights_file("inception_v3_imagenet_notop.h5", path, sizeof path) < 0)
+		printf("SKIP: needs RADPIPE_WEIGHTS (or weights/) with the .h5 fixtures: fixture tests skipped\n");
 	return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

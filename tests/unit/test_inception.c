@@ -12,6 +12,7 @@
 
 #include "nn/nn.h"
 #include "nn/h5keras.h"
+#include "testutil.h"
 
 static void
 count_params(const struct nn_model *m, size_t *all, size_t *trainable)
@@ -115,7 +116,6 @@ test_sizes(void **state)
 static void
 test_against_h5(void **state)
 {
-	const char *d = getenv("RADPIPE_WEIGHTS");
 	char path[4096], err[512];
 	struct h5k_file *f;
 	struct nn_model *m;
@@ -123,10 +123,7 @@ test_against_h5(void **state)
 	const struct nn_param *p;
 	int i, j, k, pi, placed = 0;
 
-	if (d == NULL || *d == '\0')
-		skip();
-	snprintf(path, sizeof path, "%s/inception_v3_imagenet_notop.h5", d);
-	if (access(path, R_OK) < 0)
+	if (tu_weights_file("inception_v3_imagenet_notop.h5", path, sizeof path) < 0)
 		skip();
 	assert_non_null(f = h5k_open(path, err, sizeof err));
 	assert_non_null(m = nn_inception_v3(299, 299, NULL));
@@ -161,7 +158,9 @@ main(void)
 		cmocka_unit_test(test_against_h5),
 	};
 
-	if (getenv("RADPIPE_WEIGHTS") == NULL)
-		printf("SKIP: RADPIPE_WEIGHTS is not set: comparison with the weights file skipped\n");
+	char path[4096];
+
+	if (tu_weights_file("inception_v3_imagenet_notop.h5", path, sizeof path) < 0)
+		printf("SKIP: needs RADPIPE_WEIGHTS (or weights/): comparison with the weights file skipped\n");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

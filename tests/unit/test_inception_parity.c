@@ -33,6 +33,7 @@
 #include "frame.h"
 #include "nn/h5keras.h"
 #include "nn/nn.h"
+#include "testutil.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -393,7 +394,7 @@ run_backend(const char *name, const char *wpath, int train)
 int
 main(int argc, char **argv)
 {
-	const char *wdir = getenv("RADPIPE_WEIGHTS"), *fx = getenv("RADPIPE_PARITY_FIXTURE");
+	const char *fx = getenv("RADPIPE_PARITY_FIXTURE");
 	const char *mode = getenv("RADPIPE_PARITY_REF");
 	static const char *const backends[2] = { "ref", "cpu" };
 	char wpath[4096];
@@ -406,11 +407,11 @@ main(int argc, char **argv)
 		fx = "tests/ref/keras_inception.mpk";
 	if (mode == NULL)
 		mode = "forward";
-	if (wdir == NULL || *wdir == '\0' || access(fx, R_OK) < 0) {
-		printf("SKIP: needs RADPIPE_WEIGHTS and %s\n", fx);
+	if (tu_weights_file("inception_v3_imagenet_notop.h5", wpath, sizeof wpath) < 0 ||
+	    access(fx, R_OK) < 0) {
+		printf("SKIP: needs RADPIPE_WEIGHTS (or weights/) and %s\n", fx);
 		return 0;
 	}
-	snprintf(wpath, sizeof wpath, "%s/inception_v3_imagenet_notop.h5", wdir);
 	if ((r = frame_reader_open(fx)) == NULL)
 		die("%s: cannot open", fx);
 	while (frame_next(r, &f) == 1)

@@ -712,7 +712,7 @@ main(void)
 
 	unsetenv("RADPIPE_CUDA_PRECISION");     /* the fp32 tolerances need fp32 */
 	if (!(C = nn_cuda_open(&o, err, sizeof err))) {
-		printf("SKIP: %s\n", err);
+		printf("SKIP: needs a GPU: %s\n", err);
 		return 0;
 	}
 	if (!(R = nn_ref_open(&o, err, sizeof err))) {

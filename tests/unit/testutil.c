@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "testutil.h"
@@ -33,4 +35,38 @@ tu_write_file(const char *path, const void *p, size_t n)
 	assert_non_null(fp);
 	assert_int_equal(fwrite(p, 1, n, fp), n);
 	assert_int_equal(fclose(fp), 0);
+}
+
+/* Writes dir/name into buf; 0 when it is readable, else -1. */
+static int
+weights_in(const char *dir, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+	return access(buf, R_OK) == 0 ? 0 : -1;
+}
+
+int
+tu_weights_file(const char *name, char *buf, size_t len)
+{
+	static const char v3[] = "inception_v3_imagenet_notop.h5";
+	static const char keras[] = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5";
+	const char *env = getenv("RADPIPE_WEIGHTS"), *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	char dirs[2][4096];
+	int n = 0, i;
+
+	if (env != NULL && *env != '\0') {
+		snprintf(dirs[n++], sizeof dirs[0], "%s", env);
+	} else {
+		snprintf(dirs[n++], sizeof dirs[0], "weights");
+		if (xdg != NULL && *xdg != '\0')
+			snprintf(dirs[n++], sizeof dirs[0], "%s/radpipe/weights", xdg);
+		else if (home != NULL)
+			snprintf(dirs[n++], sizeof dirs[0], "%s/.local/share/radpipe/weights", home);
+	}
+	for (i = 0; i < n; i++)
+		if (weights_in(dirs[i], name, buf, len) == 0 ||
+		    (strcmp(name, v3) == 0 && weights_in(dirs[i], keras, buf, len) == 0))
+			return 0;
+	return -1;
 }

@@ -17,4 +17,12 @@ int tu_tmpdir_teardown(void **state);
 /* Writes the n bytes at p to path (created or truncated). */
 void tu_write_file(const char *path, const void *p, size_t n);
 
+/* The path of weights file name, in the one place every test looks (issue
+ * 15.8, as pipelines/hello-world does): $RADPIPE_WEIGHTS when set, else
+ * weights/ of the current folder (the repository, when make runs the
+ * tests), else $XDG_DATA_HOME/radpipe/weights; inception_v3_imagenet_notop.h5
+ * is also found under the name of Keras' download (make weights).  Written
+ * into buf; 0 when that file is readable, -1 when not. */
+int tu_weights_file(const char *name, char *buf, size_t len);
+
 #endif

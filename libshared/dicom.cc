@@ -187,33 +187,41 @@ read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	    px->slope == 1 && px->intercept == 0, f->vlut, &px->voi_lut, err, errlen);
 }
 
-// DCMTK 3.6.7's JPEG decoder first walks each fragment's markers to find
-// the sample precision (DJCodecDecoder::scanJpegDataForBitDepth), and that
-// walk never moves past a TEM marker (FF 01): it loops forever.  This walks
-// the same way and says whether it would get there.
+// DCMTK 3.6.7's JPEG decoder first walks the markers of a frame's first
+// fragment to find the sample precision
+// (DJCodecDecoder::scanJpegDataForBitDepth, dcmjpeg/libsrc/djcodecd.cc).
+// Its switch has no step for TEM (FF 01): "case 0xff01: break;" leaves the
+// offset where it is and the walk spins forever.  Every other case moves on
+// (a fill byte FF FF by one byte, so FF FF 01 reaches the TEM too), stops at
+// a SOF or stops on a marker it does not know.  jpeg_walk_spins repeats
+// that walk step for step and says whether it would reach a TEM.
 static int
-jpeg_walk_hits_tem(const uint8_t *d, size_t n)
+jpeg_walk_spins(const uint8_t *d, size_t n)
 {
 	size_t off = 0;
 
 	while (off + 4 < n) {
 		unsigned m = (unsigned)d[off] << 8 | d[off + 1];
-		unsigned seg = (unsigned)d[off + 2] << 8 | d[off + 3];
+		size_t seg = (size_t)((unsigned)d[off + 2] << 8 | d[off + 3]) + 2;
 		if (m == 0xff01)
 			return 1;
-		if (m >= 0xffc0 && m <= 0xffcf && m != 0xffc4 && m != 0xffc8 && m != 0xffcc)
-			return 0;       // a SOF: the walk ends here
-		if ((m >= 0xffd0 && m <= 0xffd9) || (d[off] == 0xff && d[off + 1] > 2 && d[off + 1] <= 0xbf))
-			off += 2;
+		if (m == 0xffff)
+			off += 1;               // fill byte
 		else if (m == 0xffc4 || m == 0xffc8 || m == 0xffcc || (m >= 0xffda && m <= 0xfffe))
-			off += seg + 2;
+			off += seg;             // DHT, JPG, DAC, SOS..COM: a segment
+		else if (m >= 0xffc0 && m <= 0xffcf)
+			return 0;               // a SOF: the walk ends here
+		else if ((m >= 0xffd0 && m <= 0xffd9) || (d[off] == 0xff && d[off + 1] > 2 && d[off + 1] <= 0xbf))
+			off += 2;               // RSTn, SOI, EOI, RES
 		else
-			return 0;       // DCMTK stops: syntax error
+			return 0;               // DCMTK stops: syntax error
 	}
 	return 0;
 }
 
-// Refuses JPEG fragments that would hang DCMTK's decoder (see above).
+// Refuses JPEG fragments that would hang DCMTK's decoder (see above).  The
+// walk starts at a frame's first fragment, which may be any item after the
+// offset table (item 0): all of them are checked.
 static int
 check_jpeg_fragments(DcmDataset *ds, const DcmXfer &x, char *err, size_t errlen)
 {
@@ -228,11 +236,11 @@ check_jpeg_fragments(DcmDataset *ds, const DcmXfer &x, char *err, size_t errlen)
 	if (OFstatic_cast(DcmPixelData *, pe)->getEncapsulatedRepresentation(x.getXfer(), nullptr, seq).bad() ||
 	    seq == nullptr)
 		return 0;
-	for (unsigned long i = 0; i < seq->card(); i++) {
+	for (unsigned long i = 1; i < seq->card(); i++) {
 		DcmPixelItem *item = nullptr;
 		Uint8 *d = nullptr;
 		if (seq->getItem(item, i).good() && item && item->getUint8Array(d).good() && d &&
-		    jpeg_walk_hits_tem(d, item->getLength())) {
+		    jpeg_walk_spins(d, item->getLength())) {
 			snprintf(err, errlen, "corrupt %s data: a TEM marker before the frame header", x.getXferName());
 			return -1;
 		}

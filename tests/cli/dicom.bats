@@ -236,6 +236,24 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
 }
 
+# data/jpeg-fill-tem.dcm (422 bytes): JPEG Baseline, 8x8, one fragment
+# FF D8 FF FF 01 FF D9.  DCMTK 3.6.7 looks for the sample precision by
+# walking the markers; it steps over the fill byte FF FF by one byte, lands
+# on TEM (FF 01) and never moves again (issue 14.1).
+@test "a JPEG fragment that spins DCMTK's marker walk: an error, also under --skip-bad" {
+	raw p.raw 8 8 1 8
+	mkdcm ok.dcm 8 8 1 8 MONOCHROME2 p.raw
+	cp "$ROOT/tests/cli/data/jpeg-fill-tem.dcm" tem.dcm
+	run_split timeout 20 "$BIN/imgload" -q tem.dcm
+	[ "$status" -eq 1 ] || { echo "status $status (124: hung)"; false; }
+	[ ! -s "$T/out" ]
+	[ "$err" = "imgload: tem.dcm: corrupt JPEG Baseline data: a TEM marker before the frame header" ]
+	run_split timeout 20 "$BIN/imgload" --skip-bad -q tem.dcm ok.dcm
+	[ "$status" -eq 0 ]
+	[[ "$err" == *"tem.dcm: corrupt JPEG Baseline data"*"(skipped)"* ]]
+	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
+}
+
 @test "--labels by id, by SOP Instance UID; --unlabeled skip; bad values" {
 	raw p.raw 4 4 1 8
 	mkdir -p d/sub

@@ -538,6 +538,14 @@ test_hostile(void **state)
 	static const uint8_t tem[16] = { 0xff, 0xd8, 0xff, 0x01, 0xff, 0xd9 };
 	h.pixels = tem; h.pixlen = sizeof tem;
 	expect_fail(&h, -1, "TEM marker");
+	/* ... and so it does when a fill byte (FF FF, one step) leads to it */
+	static const uint8_t fill_tem[16] = { 0xff, 0xd8, 0xff, 0xff, 0x01, 0xff, 0xd9 };
+	h.pixels = fill_tem; h.pixlen = sizeof fill_tem;
+	expect_fail(&h, -1, "TEM marker");
+	/* a TEM inside a segment is skipped by the walk: DCMTK decodes (and fails) */
+	static const uint8_t in_app[16] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0xff, 0x01, 0xff, 0xd9 };
+	h.pixels = in_app; h.pixlen = sizeof in_app;
+	expect_fail(&h, -1, "cannot decode JPEG Baseline");
 	h = s; h.no_pixels = 1; h.sop_class = "1.2.840.10008.5.1.4.1.1.88.11";
 	expect_fail(&h, DICOM_SKIP, "no pixel data");
 	h = s; h.no_pixels = 1; h.sop_class = "1.2.840.10008.1.3.10";

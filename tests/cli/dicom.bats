@@ -254,6 +254,24 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
 }
 
+@test "nothing loaded at all (a report alone, every file bad under --skip-bad): exit 1" {
+	raw p.raw 4 4 1 8
+	mkdcm b.dcm 4 4 1 8 MONOCHROME2 p.raw
+	grep -v 7fe0 b.dcm.dump > sr.dump
+	dump2dcm -q sr.dump sr.dcm
+	run_split "$BIN/imgload" -q sr.dcm
+	[ "$status" -eq 1 ]
+	[ ! -s "$T/out" ]
+	[[ "$err" == "imgload: no sample loaded from 1 file(s); last: sr.dcm: no pixel data"* ]]
+	head -c 300 b.dcm > trunc.dcm
+	run_split "$BIN/imgload" -q --skip-bad trunc.dcm sr.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"trunc.dcm: "*"(skipped)"*"imgload: no sample loaded from 2 file(s)"* ]]
+	run_split "$BIN/imgload" -q sr.dcm b.dcm
+	[ "$status" -eq 0 ]
+	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
+}
+
 @test "--labels by id, by SOP Instance UID; --unlabeled skip; bad values" {
 	raw p.raw 4 4 1 8
 	mkdir -p d/sub

@@ -398,6 +398,83 @@ long_vr(const uint8_t *v)
 	return 0;
 }
 
+static unsigned
+rd16(const uint8_t *p, int big)
+{
+	return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
+}
+
+static uint32_t
+rd32(const uint8_t *p, int big)
+{
+	return big ? (uint32_t)rd16(p, 1) << 16 | rd16(p + 2, 1) : (uint32_t)rd16(p + 2, 0) << 16 | rd16(p, 0);
+}
+
+// Whether the first elements of b (at most 6) read sensibly as a dataset
+// in this encoding: the first in group 0008, tags ascending, explicit VRs
+// made of capitals, every length within the buffer.
+static int
+raw_walk_ok(const uint8_t *b, size_t len, int big, int explicit_vr)
+{
+	size_t at = 0;
+	uint32_t prev = 0;
+
+	for (int k = 0; k < 6 && at + 8 <= len; k++) {
+		uint32_t tag = (uint32_t)rd16(b + at, big) << 16 | rd16(b + at + 2, big), n;
+		size_t hdr = 8;
+		if ((k == 0 && tag >> 16 != 0x0008) || (k > 0 && tag <= prev))
+			return 0;
+		prev = tag;
+		if (!explicit_vr) {
+			n = rd32(b + at + 4, big);
+		} else if (!isupper(b[at + 4]) || !isupper(b[at + 5])) {
+			return 0;
+		} else if (long_vr(b + at + 4)) {
+			if (at + 12 > len)
+				return 0;
+			n = rd32(b + at + 8, big);
+			hdr = 12;
+		} else {
+			n = rd16(b + at + 6, big);
+		}
+		if (n == 0xffffffff)
+			return 1;       // a sequence of undefined length: plausible so far
+		if (n > len - at - hdr)
+			return 0;
+		at += hdr + n;
+	}
+	return at > 0;
+}
+
+// The transfer syntax of a dataset stored without preamble and meta
+// header, when exactly one of implicit LE, explicit LE and explicit BE
+// reads it; else EXS_Unknown.
+static E_TransferSyntax
+raw_dataset_xfer(const uint8_t *b, size_t len)
+{
+	static const struct { int big, explicit_vr; E_TransferSyntax x; } enc[] = {
+		{ 0, 0, EXS_LittleEndianImplicit }, { 0, 1, EXS_LittleEndianExplicit },
+		{ 1, 1, EXS_BigEndianExplicit },
+	};
+	E_TransferSyntax found = EXS_Unknown;
+	int hits = 0;
+
+	if (len < 8)
+		return EXS_Unknown;
+	for (const auto &e : enc)
+		if (raw_walk_ok(b, len, e.big, e.explicit_vr)) {
+			found = e.x;
+			hits++;
+		}
+	return hits == 1 ? found : EXS_Unknown;
+}
+
+extern "C" int
+dicom_sniff_dataset(const uint8_t *buf, size_t len)
+{
+	return !dicom_sniff(buf, len) && raw_dataset_xfer(buf, len) != EXS_Unknown;
+}
+
 static int
 prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 {
@@ -466,12 +543,18 @@ parse(struct dicom_file *f, const uint8_t *buf, size_t len, struct dicom_meta *m
 	DcmInputBufferStream is;
 	DcmDataset *ds;
 
-	if (prescan(buf, len, err, errlen) < 0)
+	E_TransferSyntax raw = dicom_sniff(buf, len) ? EXS_Unknown : raw_dataset_xfer(buf, len);
+
+	if (!dicom_sniff(buf, len) && raw == EXS_Unknown) {
+		snprintf(err, errlen, "no DICOM preamble and meta header, and the dataset's encoding is not clear");
+		return -1;
+	}
+	if (raw != EXS_BigEndianExplicit && prescan(buf, len, err, errlen) < 0)
 		return -1;
 	is.setBuffer(buf, (offile_off_t)len);
 	is.setEos();
 	f->ff.transferInit();
-	OFCondition c = f->ff.read(is, EXS_Unknown, EGL_noChange, 0xfffffffe);
+	OFCondition c = f->ff.read(is, raw, EGL_noChange, 0xfffffffe);
 	f->ff.transferEnd();
 	if (c == EC_StreamNotifyClient) {
 		snprintf(err, errlen, "truncated DICOM file");

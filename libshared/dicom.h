@@ -87,6 +87,10 @@ struct dicom_file;
 /* 1 if buf starts like a DICOM file: "DICM" after a 128-byte preamble, or
  * at offset 0. */
 int dicom_sniff(const uint8_t *buf, size_t len);
+/* 1 if buf is a DICOM dataset without preamble and meta header whose
+ * encoding (implicit LE, explicit LE or explicit BE) is unambiguous: its
+ * first elements, group 0008 first, read sensibly in exactly one. */
+int dicom_sniff_dataset(const uint8_t *buf, size_t len);
 /* Largest decoded pixel data accepted, in bytes (all frames); default 2 GiB. */
 void dicom_set_limit(size_t bytes);
 /* Parses and decompresses a DICOM file held in memory; fills meta (frames,

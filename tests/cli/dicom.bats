@@ -272,6 +272,22 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
 }
 
+@test "datasets without preamble and meta header: read when the encoding is clear" {
+	raw p.raw 7 5 1 16
+	mkdcm a.dcm 7 5 1 16 MONOCHROME2 p.raw
+	"$BIN/imgload" -q --depth 16 a.dcm > a.mpk
+	for t in ti te tb; do
+		dcmconv -q -F +$t a.dcm raw-$t.dcm     # -F: the dataset alone
+		run_split "$BIN/imgload" -q --depth 16 raw-$t.dcm
+		[ "$status" -eq 0 ] || { echo "$t: $err"; false; }
+		[ "$(pixels "$T/out")" = "$(pixels a.mpk)" ]
+	done
+	{ printf ' '; cat raw-te.dcm; } > shifted.dcm   # one stray byte: no encoding fits
+	run_split "$BIN/imgload" -q shifted.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == "imgload: shifted.dcm: not an image radpipe can read"* ]]
+}
+
 @test "--labels by id, by SOP Instance UID; --unlabeled skip; bad values" {
 	raw p.raw 4 4 1 8
 	mkdir -p d/sub

@@ -39,7 +39,32 @@ struct dicom_file {
 	size_t pixel_len = 0, frame_bytes = 0;
 	int frames = 1;
 	std::vector<uint16_t> mlut, vlut;
+	std::vector<uint8_t> decoded;           // JPEG 2000 frames (dicom_j2k.c)
 };
+
+// Where the pixels of a dataset come from, for the photometric
+// interpretations accepted: stored natively; decoded by a DCMTK codec (which
+// turns YBR into RGB and says so); decoded by OpenJPEG (which undoes the
+// RCT/ICT component transform).
+enum pixel_source { SRC_NATIVE, SRC_DCMTK, SRC_J2K };
+
+static int
+is_j2k(E_TransferSyntax x)
+{
+	return x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000;
+}
+
+static unsigned
+rd16(const uint8_t *p, int big)
+{
+	return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
+}
+
+static uint32_t
+rd32(const uint8_t *p, int big)
+{
+	return big ? (uint32_t)rd16(p, 1) << 16 | rd16(p + 2, 1) : (uint32_t)rd16(p + 2, 0) << 16 | rd16(p, 0);
+}
 
 static size_t limit_bytes = (size_t)2 << 30;
 
@@ -145,7 +170,7 @@ get_lut(DcmItem *ds, const DcmTagKey &seq, int is_signed, std::vector<uint16_t> 
 // Fills f->px from the dataset's Image Pixel, Modality LUT and VOI LUT
 // attributes.  Returns 0 or -1 with a reason.
 static int
-read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
+read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, enum pixel_source src, char *err, size_t errlen)
 {
 	struct dicom_pixels *px = &f->px;
 	char pi[DICOM_STR], fn[DICOM_STR];
@@ -161,12 +186,18 @@ read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	px->high_bit = (int)get_int(ds, DCM_HighBit, px->bits_stored - 1);
 	px->pixel_rep = get_int(ds, DCM_PixelRepresentation, 0) == 1;
 	get_str(ds, DCM_PhotometricInterpretation, pi, sizeof pi);
-	if (strcmp(pi, "MONOCHROME1") == 0)
+	if (strcmp(pi, "MONOCHROME1") == 0) {
 		px->monochrome1 = 1;
-	else if (strcmp(pi, "YBR_FULL") == 0)
+	} else if (strcmp(pi, "YBR_FULL") == 0) {
 		px->ybr_full = 1;
-	else if (strcmp(pi, "MONOCHROME2") != 0 && strcmp(pi, "RGB") != 0) {
-		snprintf(err, errlen, "PhotometricInterpretation '%s' is not supported", pi);
+	} else if (strcmp(pi, "YBR_FULL_422") == 0 && src != SRC_J2K) {
+		px->ybr_full = 1;       // DCMTK's JPEG codec upsamples (and converts)
+		px->ybr422 = src == SRC_NATIVE;
+	} else if ((strcmp(pi, "YBR_RCT") == 0 || strcmp(pi, "YBR_ICT") == 0) && src == SRC_J2K) {
+		;                       // OpenJPEG gives RGB
+	} else if (strcmp(pi, "MONOCHROME2") != 0 && strcmp(pi, "RGB") != 0) {
+		snprintf(err, errlen, "PhotometricInterpretation '%s' is not supported%s", pi,
+		    strncmp(pi, "YBR_", 4) == 0 ? " with this transfer syntax" : "");
 		return -1;
 	}
 	if ((px->samples == 3) != (pi[0] != 'M')) {
@@ -248,6 +279,94 @@ check_jpeg_fragments(DcmDataset *ds, const DcmXfer &x, char *err, size_t errlen)
 	return 0;
 }
 
+// The fragments (items after the offset table) of the pixel sequence.
+static int
+fragments(DcmDataset *ds, const DcmXfer &x, std::vector<DcmPixelItem *> &frag,
+    DcmPixelItem **bot, char *err, size_t errlen)
+{
+	DcmElement *pe = nullptr;
+	DcmPixelSequence *seq = nullptr;
+
+	if (ds->findAndGetElement(DCM_PixelData, pe).bad() || pe == nullptr ||
+	    OFstatic_cast(DcmPixelData *, pe)->getEncapsulatedRepresentation(x.getXfer(), nullptr, seq).bad() ||
+	    seq == nullptr || seq->card() < 2 || seq->getItem(*bot, 0).bad()) {
+		snprintf(err, errlen, "%s: no encapsulated pixel data", x.getXferName());
+		return -1;
+	}
+	for (unsigned long i = 1; i < seq->card(); i++) {
+		DcmPixelItem *it = nullptr;
+		if (seq->getItem(it, i).bad() || it == nullptr)
+			return -1;
+		frag.push_back(it);
+	}
+	return 0;
+}
+
+// Which fragments make frame k: [*firstP, *endP).  One frame takes all;
+// one fragment a frame; else the Basic Offset Table says.
+static int
+frame_fragments(const std::vector<DcmPixelItem *> &frag, DcmPixelItem *bot, int frames, int k,
+    size_t *firstP, size_t *endP)
+{
+	Uint8 *t = nullptr;
+
+	if (frames == 1 || (size_t)frames == frag.size()) {
+		*firstP = frames == 1 ? 0 : (size_t)k;
+		*endP = frames == 1 ? frag.size() : (size_t)k + 1;
+		return 0;
+	}
+	if (bot->getLength() != 4 * (Uint32)frames || bot->getUint8Array(t).bad() || t == nullptr)
+		return -1;
+	uint64_t lo = rd32(t + 4 * k, 0), hi = k + 1 < frames ? rd32(t + 4 * k + 4, 0) : UINT64_MAX, at = 0;
+	*firstP = *endP = frag.size();
+	for (size_t i = 0; i < frag.size(); i++) {
+		if (at == lo)
+			*firstP = i;
+		if (at == hi)
+			*endP = i;
+		at += 8 + (uint64_t)frag[i]->getLength();
+	}
+	return *firstP < *endP ? 0 : -1;
+}
+
+// JPEG 2000: each frame's fragments joined and decoded by OpenJPEG into
+// f->decoded; the pixels are then RGB (or gray), interleaved.
+static int
+decode_j2k(struct dicom_file *f, DcmDataset *ds, const DcmXfer &x, size_t total, char *err, size_t errlen)
+{
+	std::vector<DcmPixelItem *> frag;
+	std::vector<uint8_t> cs;
+	DcmPixelItem *bot = nullptr;
+	char why[200];
+
+	if (fragments(ds, x, frag, &bot, err, errlen) < 0)
+		return -1;
+	f->decoded.assign(total, 0);
+	f->px.planar = 0;
+	for (int k = 0; k < f->frames; k++) {
+		size_t a, b;
+		if (frame_fragments(frag, bot, f->frames, k, &a, &b) < 0) {
+			snprintf(err, errlen, "%s: %zu fragments for %d frames and no usable offset table",
+			    x.getXferName(), frag.size(), f->frames);
+			return -1;
+		}
+		cs.clear();
+		for (size_t i = a; i < b; i++) {
+			Uint8 *d = nullptr;
+			if (frag[i]->getUint8Array(d).good() && d)
+				cs.insert(cs.end(), d, d + frag[i]->getLength());
+		}
+		if (dicom_j2k_decode(cs.data(), cs.size(), &f->px, f->decoded.data() + (size_t)k * f->frame_bytes,
+		    why, sizeof why) < 0) {
+			snprintf(err, errlen, "frame %d: %s", k + 1, why);
+			return -1;
+		}
+	}
+	f->pixels = f->decoded.data();
+	f->pixel_len = total;
+	return 0;
+}
+
 // Size checks, then decompression when the syntax is encapsulated.
 static int
 decode_pixels(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
@@ -268,14 +387,15 @@ decode_pixels(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	f->frames = (int)nf;
 	if (dicom_pixels_check(&f->px, err, errlen) < 0)
 		return -1;
-	f->frame_bytes = (size_t)f->px.rows * (size_t)f->px.cols * (size_t)f->px.samples *
-	    (size_t)(f->px.bits_allocated / 8);
+	f->frame_bytes = dicom_frame_bytes(&f->px);
 	if ((size_t)nf > limit_bytes / f->frame_bytes) {
 		snprintf(err, errlen, "%d frames of %dx%d: more than the %zu MiB limit", (int)nf,
 		    f->px.cols, f->px.rows, limit_bytes >> 20);
 		return -1;
 	}
 	total = f->frame_bytes * (size_t)nf;
+	if (is_j2k(xfer))
+		return decode_j2k(f, ds, x, total, err, errlen);
 	if (x.isEncapsulated()) {
 		if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit)) {
 			snprintf(err, errlen, "%s (%s) is not supported", x.getXferName(), x.getXferID());
@@ -291,7 +411,7 @@ decode_pixels(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 		}
 		// the decoder may have turned YBR into RGB and changed the layout
 		char save[256];
-		if (read_pixel_attrs(f, ds, save, sizeof save) < 0 || dicom_pixels_check(&f->px, save, sizeof save) < 0) {
+		if (read_pixel_attrs(f, ds, SRC_DCMTK, save, sizeof save) < 0 || dicom_pixels_check(&f->px, save, sizeof save) < 0) {
 			snprintf(err, errlen, "after decoding %s: %s", x.getXferName(), save);
 			return -1;
 		}
@@ -396,18 +516,6 @@ long_vr(const uint8_t *v)
 		if (v[0] == vrs[i][0] && v[1] == vrs[i][1])
 			return 1;
 	return 0;
-}
-
-static unsigned
-rd16(const uint8_t *p, int big)
-{
-	return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
-}
-
-static uint32_t
-rd32(const uint8_t *p, int big)
-{
-	return big ? (uint32_t)rd16(p, 1) << 16 | rd16(p + 2, 1) : (uint32_t)rd16(p + 2, 0) << 16 | rd16(p, 0);
 }
 
 // Whether the first elements of b (at most 6) read sensibly as a dataset
@@ -594,7 +702,10 @@ open_impl(const uint8_t *buf, size_t len, const struct dicom_opts *o, struct dic
 
 	if (rc != 0)
 		return rc;
-	if (read_pixel_attrs(f, ds, err, errlen) < 0 || decode_pixels(f, ds, err, errlen) < 0)
+	E_TransferSyntax x = ds->getOriginalXfer();
+	enum pixel_source src = is_j2k(x) ? SRC_J2K : DcmXfer(x).isEncapsulated() ? SRC_DCMTK : SRC_NATIVE;
+
+	if (read_pixel_attrs(f, ds, src, err, errlen) < 0 || decode_pixels(f, ds, err, errlen) < 0)
 		return -1;
 	fill_meta(f, ds, o, m);
 	return 0;

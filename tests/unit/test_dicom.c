@@ -460,6 +460,52 @@ test_rgb(void **state)
 	tensor_free(&r.t);
 }
 
+static void expect_fail(const struct spec *s, int want_rc, const char *what);
+
+/* Native YBR_FULL_422 (Y1 Y2 Cb Cr for each two pixels, also across row
+ * ends when the width is odd) gives what its expansion to YBR_FULL gives;
+ * YBR_FULL is checked against values worked out by hand from PS3.3
+ * C.7.6.3.1.2. */
+static void
+test_ybr(void **state)
+{
+	uint8_t sub[8 * 4], full[3 * 15];
+	struct spec s = spec8("YBR_FULL_422", 3, 5, sub);       /* 15 pixels: 8 pairs */
+	struct dicom_opts o = { 0 };
+	struct out r422, r;
+
+	pattern8(sub, (int)sizeof sub, 29);
+	s.samples = 3;
+	s.pixlen = sizeof sub;
+	render_ok(&s, &o, 0, &r422);
+	for (int i = 0; i < 15; i++) {
+		full[3 * i] = sub[i / 2 * 4 + i % 2];
+		full[3 * i + 1] = sub[i / 2 * 4 + 2];
+		full[3 * i + 2] = sub[i / 2 * 4 + 3];
+	}
+	s.photometric = "YBR_FULL";
+	s.pixels = full;
+	s.pixlen = sizeof full;
+	render_ok(&s, &o, 0, &r);
+	assert_memory_equal(r422.t.data, r.t.data, 45);
+	tensor_free(&r.t);
+	tensor_free(&r422.t);
+	/* R = 100 + 1.402(-38) = 46.7; G = 100 - 0.34414(22) - 0.71414(-38)
+	 * = 119.56; B = 100 + 1.772(22) = 138.98 */
+	static const uint8_t one[3] = { 100, 150, 90 };
+	s = spec8("YBR_FULL", 1, 1, one);
+	s.samples = 3;
+	s.pixlen = 3;
+	render_ok(&s, &o, 0, &r);
+	const uint8_t want[3] = { 47, 120, 139 };
+	assert_memory_equal(r.t.data, want, 3);
+	tensor_free(&r.t);
+	s = spec8("YBR_FULL_422", 1, 2, sub);
+	s.samples = 3;
+	s.pixlen = 2;           /* a pair needs 4 bytes */
+	expect_fail(&s, -1, "PixelData holds");
+}
+
 /* RFC 4231 case 2, then the patient key and what is never copied. */
 static void
 test_patient_data(void **state)
@@ -529,9 +575,11 @@ test_hostile(void **state)
 	expect_fail(&h, -1, "BitsAllocated 32");
 	h = s; h.photometric = "PALETTE COLOR";
 	expect_fail(&h, -1, "PALETTE COLOR");
-	h = s; h.ts = "1.2.840.10008.1.2.4.90"; h.encapsulated = 1;
-	expect_fail(&h, -1, "JPEG 2000");
-	expect_fail(&h, -1, "(1.2.840.10008.1.2.4.90) is not supported");
+	h = s; h.ts = "1.2.840.10008.1.2.4.90"; h.encapsulated = 1;    /* not J2K data */
+	expect_fail(&h, -1, "frame 1: corrupt JPEG 2000 data");
+	h = s; h.ts = "1.2.840.10008.1.2.4.100"; h.encapsulated = 1;
+	expect_fail(&h, -1, "MPEG2");
+	expect_fail(&h, -1, "(1.2.840.10008.1.2.4.100) is not supported");
 	h = s; h.ts = "1.2.840.10008.1.2.4.50"; h.encapsulated = 1;   /* not JPEG data */
 	expect_fail(&h, -1, "cannot decode JPEG Baseline");
 	/* DCMTK 3.6.7 loops forever on a TEM marker before the SOF: refused */
@@ -632,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_16bit),
 		cmocka_unit_test(test_multiframe),
 		cmocka_unit_test(test_rgb),
+		cmocka_unit_test(test_ybr),
 		cmocka_unit_test(test_patient_data),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_truncated_and_garbage),

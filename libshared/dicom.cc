@@ -74,6 +74,9 @@ init_once()
 	static std::once_flag once;
 	std::call_once(once, [] {
 		OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+		// an uncompressed dataset whose encoding differs from what its
+		// meta header says is read as it is encoded (pydicom does too)
+		dcmAutoDetectDatasetXfer.set(OFTrue);
 		DJDecoderRegistration::registerCodecs();
 		DJLSDecoderRegistration::registerCodecs();
 		DcmRLEDecoderRegistration::registerCodecs();
@@ -599,8 +602,14 @@ prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 			meta = 0;
 			if (strcmp(ts, "1.2.840.10008.1.2.2") == 0 || strcmp(ts, "1.2.840.10008.1.2.1.99") == 0)
 				return 0;
-			explicit_vr = strcmp(ts, "1.2.840.10008.1.2") != 0 &&
-			    (ts[0] != '\0' || (isupper(b[at + 4]) && isupper(b[at + 5])));
+			int looks_explicit = isupper(b[at + 4]) && isupper(b[at + 5]);
+			int native = ts[0] == '\0' || strcmp(ts, "1.2.840.10008.1.2.1") == 0;
+			explicit_vr = strcmp(ts, "1.2.840.10008.1.2") != 0 && looks_explicit;
+			if (strcmp(ts, "1.2.840.10008.1.2") != 0 && !looks_explicit && !native) {
+				snprintf(err, errlen, "corrupt DICOM file: the dataset is in implicit VR, "
+				    "not in its transfer syntax %s", ts);
+				return -1;
+			}
 		}
 		if (g == 0xfffe) {
 			n = b[at + 4] | b[at + 5] << 8 | b[at + 6] << 16 | (uint32_t)b[at + 7] << 24;

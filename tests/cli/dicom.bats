@@ -346,3 +346,40 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	read_stream < ct.mpk | grep -q 'x=u16\[4,4,1\]'
 	[ "$(read_stream < train.mpk | tail -1)" = "frames 1" ]
 }
+
+# pydicom's test files (python3-pydicom; python3-gdcm decodes the
+# compressed ones): written by GDCM, DCMTK and various vendors.  Every image
+# both decode must match exactly (tests/lib/dicom_corpus.py says how the
+# stored values are recovered); lossy JPEG colour within 8 levels.  What
+# imgload refuses while pydicom decodes it is exactly the out-of-scope list
+# of imgload(1).
+@test "pydicom's test files: the same pixels as pydicom; refusals only the documented ones" {
+	PYD=/usr/bin/python3
+	$PYD -c 'import pydicom, numpy, msgpack' 2>/dev/null || skip "python3-pydicom is not installed"
+	$PYD -c 'import gdcm' 2>/dev/null || skip "python3-gdcm is not installed"
+	dir=$($PYD -c 'import pydicom.data, os; print(os.path.dirname(pydicom.data.__file__))')/test_files
+	[ -d "$dir" ] || skip "pydicom's test files are not installed"
+	cat > refused.txt <<-'END'
+	# BitsAllocated 1 (a segmentation) and 32 (RT dose, 32-bit RLE colour)
+	liver_1frame.dcm
+	liver_expb_1frame.dcm
+	rtdose.dcm
+	rtdose_1frame.dcm
+	rtdose_expb.dcm
+	rtdose_expb_1frame.dcm
+	rtdose_rle.dcm
+	rtdose_rle_1frame.dcm
+	SC_rgb_rle_32bit.dcm
+	SC_rgb_rle_32bit_2frame.dcm
+	# corrupt: a JPEG 2000 header overwritten; a JPEG file whose dataset is
+	# in implicit VR
+	JPEG2000-embedded-sequence-delimiter.dcm
+	SC_rgb_jpeg.dcm
+	END
+	run timeout 600 $PYD "$ROOT/tests/lib/dicom_corpus.py" "$BIN/imgload" "$dir" refused.txt
+	echo "$output" | grep -v '^Warning\|^Error\|warn' || true    # shown on failure
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c ' match$')" -ge 50 ]
+	echo "$output" | grep -q '^693_J2KI.dcm  *match$'
+	echo "$output" | grep -q '^SC_ybr_full_422_uncompressed.dcm  *match$'
+}

@@ -67,8 +67,12 @@ keep_error(const char *msg, void *user)
 	char *e = user;
 
 	if (e[0] == '\0') {
+		size_t n;
 		snprintf(e, 160, "%s", msg);
-		e[strcspn(e, "\n")] = '\0';
+		n = strcspn(e, "\n");
+		while (n > 0 && e[n - 1] == ' ')
+			n--;
+		e[n] = '\0';
 	}
 }
 

@@ -215,7 +215,7 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[[ "$err" == *"x/DICOMDIR: a DICOMDIR (media directory), not an image: skipped"* ]]
 }
 
-@test "truncated, non-DICOM, absurd sizes, JPEG 2000: exit 1, a message, no output" {
+@test "truncated, non-DICOM, absurd sizes: exit 1, a message, no output" {
 	raw p.raw 8 8 1 8
 	mkdcm ok.dcm 8 8 1 8 MONOCHROME2 p.raw
 	head -c $(( $(stat -c %s ok.dcm) - 16 )) ok.dcm > trunc.dcm	# cuts into the pixel data
@@ -236,7 +236,7 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
 }
 
-# data/jpeg-fill-tem.dcm (422 bytes): JPEG Baseline, 8x8, one fragment
+# data/jpeg-fill-tem.dcm (tests/lib/mkencaps.py, see there): JPEG Baseline, 8x8, one fragment
 # FF D8 FF FF 01 FF D9.  DCMTK 3.6.7 looks for the sample precision by
 # walking the markers; it steps over the fill byte FF FF by one byte, lands
 # on TEM (FF 01) and never moves again (issue 14.1).
@@ -382,4 +382,60 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(echo "$output" | grep -c ' match$')" -ge 50 ]
 	echo "$output" | grep -q '^693_J2KI.dcm  *match$'
 	echo "$output" | grep -q '^SC_ybr_full_422_uncompressed.dcm  *match$'
+}
+
+# JPEG 2000 codestreams from opj_compress (libopenjp2-tools), wrapped by
+# tests/lib/mkencaps.py: lossless, so the pixels come back exactly.
+@test "JPEG 2000: lossless gray 16-bit (2 frames, split fragments) and RGB (YBR_RCT)" {
+	command -v opj_compress >/dev/null || skip "opj_compress (libopenjp2-tools) is not installed"
+	raw p16.raw 13 7 2 16
+	raw rgb.raw 13 7 3 8
+	$PY - <<-'END'
+	d = open("p16.raw", "rb").read()
+	for k in range(2):
+	    f = d[k * 182:(k + 1) * 182]
+	    be = b"".join(f[i + 1:i + 2] + f[i:i + 1] for i in range(0, len(f), 2))
+	    open("f%d.pgm" % k, "wb").write(b"P5\n13 7\n65535\n" + be)
+	open("rgb.ppm", "wb").write(b"P6\n13 7\n255\n" + open("rgb.raw", "rb").read())
+	END
+	for f in f0 f1; do opj_compress -n 2 -i $f.pgm -o $f.j2k >/dev/null; done
+	opj_compress -n 2 -i rgb.ppm -o rgb.j2k -mct 1 >/dev/null
+	mkenc() { $PY "$ROOT/tests/lib/mkencaps.py" "$@"; }
+	mkenc gray.dcm 1.2.840.10008.1.2.4.90 7 13 1 16 MONOCHROME2 2 f0.j2k f1.j2k
+	mkenc color.dcm 1.2.840.10008.1.2.4.91 7 13 3 8 YBR_RCT 1 rgb.j2k
+	head -c 100 f0.j2k > a.part; tail -c +101 f0.j2k > b.part
+	mkenc split.dcm 1.2.840.10008.1.2.4.90 7 13 1 16 MONOCHROME2 1 a.part b.part
+	hexof() { $PY -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d[int(sys.argv[2]):int(sys.argv[3])].hex())' "$@"; }
+	"$BIN/imgload" -q --depth 16 --channels 1 gray.dcm > gray.mpk
+	[ "$(pixels gray.mpk 0)" = "$(hexof p16.raw 0 182)" ]
+	[ "$(pixels gray.mpk 1)" = "$(hexof p16.raw 182 364)" ]
+	"$BIN/imgload" -q --depth 16 --channels 1 split.dcm > split.mpk
+	[ "$(pixels split.mpk)" = "$(hexof p16.raw 0 182)" ]
+	"$BIN/imgload" -q color.dcm > color.mpk
+	[ "$(pixels color.mpk)" = "$(hexof rgb.raw 0 273)" ]
+}
+
+@test "JPEG 2000: corrupt, truncated, wrong size or fragments: exit 1 with a message, no hang" {
+	command -v opj_compress >/dev/null || skip "opj_compress (libopenjp2-tools) is not installed"
+	raw p.raw 9 5 1 8
+	$PY -c 'open("p.pgm", "wb").write(b"P5\n9 5\n255\n" + open("p.raw", "rb").read())'
+	opj_compress -n 2 -i p.pgm -o p.j2k >/dev/null
+	mkenc() { $PY "$ROOT/tests/lib/mkencaps.py" "$@"; }
+	head -c 60 p.j2k > cut.j2k
+	head -c 300 /dev/urandom > junk.j2k
+	mkenc cut.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 1 cut.j2k
+	mkenc junk.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 1 junk.j2k
+	mkenc size.dcm 1.2.840.10008.1.2.4.90 6 9 1 8 MONOCHROME2 1 p.j2k
+	mkenc comps.dcm 1.2.840.10008.1.2.4.90 5 9 3 8 RGB 1 p.j2k
+	mkenc frames.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 3 p.j2k p.j2k
+	for f in cut junk size comps frames; do
+		run_split timeout 20 "$BIN/imgload" -q "$f.dcm"
+		[ "$status" -eq 1 ] || { echo "$f: status $status"; false; }
+		[ ! -s "$T/out" ]
+		[[ "$err" == "imgload: $f.dcm: "* ]] || { echo "$f: $err"; false; }
+	done
+	run_split "$BIN/imgload" -q size.dcm
+	[[ "$err" == *"JPEG 2000 frame is 9x5, the image 9x6"* ]]
+	run_split "$BIN/imgload" -q frames.dcm
+	[[ "$err" == *"2 fragments for 3 frames and no usable offset table"* ]]
 }

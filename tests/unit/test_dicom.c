@@ -663,6 +663,17 @@ test_image_dispatch(void **state)
 	assert_int_equal(image_decode(b.p, b.n, 0, &t, &ii, err, sizeof err), 0);
 	assert_memory_equal(t.data, px, 16);
 	tensor_free(&t);
+	/* the dataset alone (explicit VR LE, after preamble and meta group) */
+	size_t at = 132 + 12 + (size_t)(b.p[140] | b.p[141] << 8);
+	assert_int_equal(b.p[at], 0x08);
+	assert_true(dicom_sniff_dataset(b.p + at, b.n - at));
+	assert_false(dicom_sniff(b.p + at, b.n - at));
+	assert_int_equal(image_decode(b.p + at, b.n - at, 0, &t, &ii, err, sizeof err), 0);
+	assert_memory_equal(t.data, px, 16);
+	tensor_free(&t);
+	assert_false(dicom_sniff_dataset(b.p + at + 1, b.n - at - 1));  /* shifted: no encoding fits */
+	assert_false(dicom_sniff_dataset(b.p, b.n));                    /* has a preamble */
+	assert_false(dicom_sniff_dataset((const uint8_t *)"\x89PNG\r\n\x1a\n....", 12));
 	free(b.p);
 	assert_true(image_name_ok("x.DCM"));
 	assert_true(image_name_ok("a/b.jpeg"));

@@ -31,6 +31,7 @@
 extern "C" {
 #include "sha256.h"
 }
+#include "dicom_codec.h"
 
 struct dicom_file {
 	DcmFileFormat ff;
@@ -39,7 +40,8 @@ struct dicom_file {
 	size_t pixel_len = 0, frame_bytes = 0;
 	int frames = 1;
 	std::vector<uint16_t> mlut, vlut;
-	std::vector<uint8_t> decoded;           // JPEG 2000 frames (dicom_j2k.c)
+	uint8_t *owned = nullptr;               // decoded pixels (malloc'd, dicom_codec.cc)
+	~dicom_file() { free(owned); }
 };
 
 // Where the pixels of a dataset come from, for the photometric
@@ -48,11 +50,7 @@ struct dicom_file {
 // RCT/ICT component transform).
 enum pixel_source { SRC_NATIVE, SRC_DCMTK, SRC_J2K };
 
-static int
-is_j2k(E_TransferSyntax x)
-{
-	return x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000;
-}
+
 
 static unsigned
 rd16(const uint8_t *p, int big)
@@ -221,152 +219,38 @@ read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, enum pixel_source src, ch
 	    px->slope == 1 && px->intercept == 0, f->vlut, &px->voi_lut, err, errlen);
 }
 
-// DCMTK 3.6.7's JPEG decoder first walks the markers of a frame's first
-// fragment to find the sample precision
-// (DJCodecDecoder::scanJpegDataForBitDepth, dcmjpeg/libsrc/djcodecd.cc).
-// Its switch has no step for TEM (FF 01): "case 0xff01: break;" leaves the
-// offset where it is and the walk spins forever.  Every other case moves on
-// (a fill byte FF FF by one byte, so FF FF 01 reaches the TEM too), stops at
-// a SOF or stops on a marker it does not know.  jpeg_walk_spins repeats
-// that walk step for step and says whether it would reach a TEM.
+// Compressed pixel data, decoded in a guarded child process
+// (dicom_codec.cc) into f->owned.
 static int
-jpeg_walk_spins(const uint8_t *d, size_t n)
+decode_encapsulated(struct dicom_file *f, DcmDataset *ds, const DcmXfer &x, size_t total,
+    char *err, size_t errlen)
 {
-	size_t off = 0;
+	E_TransferSyntax xfer = x.getXfer();
+	size_t len;
+	char why[256];
 
-	while (off + 4 < n) {
-		unsigned m = (unsigned)d[off] << 8 | d[off + 1];
-		size_t seg = (size_t)((unsigned)d[off + 2] << 8 | d[off + 3]) + 2;
-		if (m == 0xff01)
-			return 1;
-		if (m == 0xffff)
-			off += 1;               // fill byte
-		else if (m == 0xffc4 || m == 0xffc8 || m == 0xffcc || (m >= 0xffda && m <= 0xfffe))
-			off += seg;             // DHT, JPG, DAC, SOS..COM: a segment
-		else if (m >= 0xffc0 && m <= 0xffcf)
-			return 0;               // a SOF: the walk ends here
-		else if ((m >= 0xffd0 && m <= 0xffd9) || (d[off] == 0xff && d[off + 1] > 2 && d[off + 1] <= 0xbf))
-			off += 2;               // RSTn, SOI, EOI, RES
-		else
-			return 0;               // DCMTK stops: syntax error
-	}
-	return 0;
-}
-
-// Refuses JPEG fragments that would hang DCMTK's decoder (see above).  The
-// walk starts at a frame's first fragment, which may be any item after the
-// offset table (item 0): all of them are checked.
-static int
-check_jpeg_fragments(DcmDataset *ds, const DcmXfer &x, char *err, size_t errlen)
-{
-	DcmElement *pe = nullptr;
-	DcmPixelSequence *seq = nullptr;
-	const char *id = x.getXferID();
-
-	if (strncmp(id, "1.2.840.10008.1.2.4.", 20) != 0 || atoi(id + 20) >= 80)
-		return 0;       // not a JPEG process handled by dcmjpeg
-	if (ds->findAndGetElement(DCM_PixelData, pe).bad() || pe == nullptr)
-		return 0;
-	if (OFstatic_cast(DcmPixelData *, pe)->getEncapsulatedRepresentation(x.getXfer(), nullptr, seq).bad() ||
-	    seq == nullptr)
-		return 0;
-	for (unsigned long i = 1; i < seq->card(); i++) {
-		DcmPixelItem *item = nullptr;
-		Uint8 *d = nullptr;
-		if (seq->getItem(item, i).good() && item && item->getUint8Array(d).good() && d &&
-		    jpeg_walk_spins(d, item->getLength())) {
-			snprintf(err, errlen, "corrupt %s data: a TEM marker before the frame header", x.getXferName());
-			return -1;
-		}
-	}
-	return 0;
-}
-
-// The fragments (items after the offset table) of the pixel sequence.
-static int
-fragments(DcmDataset *ds, const DcmXfer &x, std::vector<DcmPixelItem *> &frag,
-    DcmPixelItem **bot, char *err, size_t errlen)
-{
-	DcmElement *pe = nullptr;
-	DcmPixelSequence *seq = nullptr;
-
-	if (ds->findAndGetElement(DCM_PixelData, pe).bad() || pe == nullptr ||
-	    OFstatic_cast(DcmPixelData *, pe)->getEncapsulatedRepresentation(x.getXfer(), nullptr, seq).bad() ||
-	    seq == nullptr || seq->card() < 2 || seq->getItem(*bot, 0).bad()) {
-		snprintf(err, errlen, "%s: no encapsulated pixel data", x.getXferName());
+	if (!is_j2k(xfer) && !DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit)) {
+		snprintf(err, errlen, "%s (%s) is not supported", x.getXferName(), x.getXferID());
 		return -1;
 	}
-	for (unsigned long i = 1; i < seq->card(); i++) {
-		DcmPixelItem *it = nullptr;
-		if (seq->getItem(it, i).bad() || it == nullptr)
-			return -1;
-		frag.push_back(it);
-	}
-	return 0;
-}
-
-// Which fragments make frame k: [*firstP, *endP).  One frame takes all;
-// one fragment a frame; else the Basic Offset Table says.
-static int
-frame_fragments(const std::vector<DcmPixelItem *> &frag, DcmPixelItem *bot, int frames, int k,
-    size_t *firstP, size_t *endP)
-{
-	Uint8 *t = nullptr;
-
-	if (frames == 1 || (size_t)frames == frag.size()) {
-		*firstP = frames == 1 ? 0 : (size_t)k;
-		*endP = frames == 1 ? frag.size() : (size_t)k + 1;
-		return 0;
-	}
-	if (bot->getLength() != 4 * (Uint32)frames || bot->getUint8Array(t).bad() || t == nullptr)
+	if (codec_decode(ds, &f->px, f->frames, total, &f->owned, &len, err, errlen) < 0)
 		return -1;
-	uint64_t lo = rd32(t + 4 * k, 0), hi = k + 1 < frames ? rd32(t + 4 * k + 4, 0) : UINT64_MAX, at = 0;
-	*firstP = *endP = frag.size();
-	for (size_t i = 0; i < frag.size(); i++) {
-		if (at == lo)
-			*firstP = i;
-		if (at == hi)
-			*endP = i;
-		at += 8 + (uint64_t)frag[i]->getLength();
+	if (!is_j2k(xfer)) {    // DCMTK may have turned YBR into RGB and changed the layout
+		if (read_pixel_attrs(f, ds, SRC_DCMTK, why, sizeof why) < 0 ||
+		    dicom_pixels_check(&f->px, why, sizeof why) < 0) {
+			snprintf(err, errlen, "after decoding %s: %s", x.getXferName(), why);
+			return -1;
+		}
+		f->frame_bytes = dicom_frame_bytes(&f->px);
+		total = f->frame_bytes * (size_t)f->frames;
 	}
-	return *firstP < *endP ? 0 : -1;
-}
-
-// JPEG 2000: each frame's fragments joined and decoded by OpenJPEG into
-// f->decoded; the pixels are then RGB (or gray), interleaved.
-static int
-decode_j2k(struct dicom_file *f, DcmDataset *ds, const DcmXfer &x, size_t total, char *err, size_t errlen)
-{
-	std::vector<DcmPixelItem *> frag;
-	std::vector<uint8_t> cs;
-	DcmPixelItem *bot = nullptr;
-	char why[200];
-
-	if (fragments(ds, x, frag, &bot, err, errlen) < 0)
+	if (len < total) {
+		snprintf(err, errlen, "%s: %zu bytes decoded, %d frame(s) need %zu", x.getXferName(), len,
+		    f->frames, total);
 		return -1;
-	f->decoded.assign(total, 0);
-	f->px.planar = 0;
-	for (int k = 0; k < f->frames; k++) {
-		size_t a, b;
-		if (frame_fragments(frag, bot, f->frames, k, &a, &b) < 0) {
-			snprintf(err, errlen, "%s: %zu fragments for %d frames and no usable offset table",
-			    x.getXferName(), frag.size(), f->frames);
-			return -1;
-		}
-		cs.clear();
-		for (size_t i = a; i < b; i++) {
-			Uint8 *d = nullptr;
-			if (frag[i]->getUint8Array(d).good() && d)
-				cs.insert(cs.end(), d, d + frag[i]->getLength());
-		}
-		if (dicom_j2k_decode(cs.data(), cs.size(), &f->px, f->decoded.data() + (size_t)k * f->frame_bytes,
-		    why, sizeof why) < 0) {
-			snprintf(err, errlen, "frame %d: %s", k + 1, why);
-			return -1;
-		}
 	}
-	f->pixels = f->decoded.data();
-	f->pixel_len = total;
+	f->pixels = f->owned;
+	f->pixel_len = len;
 	return 0;
 }
 
@@ -397,28 +281,8 @@ decode_pixels(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 		return -1;
 	}
 	total = f->frame_bytes * (size_t)nf;
-	if (is_j2k(xfer))
-		return decode_j2k(f, ds, x, total, err, errlen);
-	if (x.isEncapsulated()) {
-		if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit)) {
-			snprintf(err, errlen, "%s (%s) is not supported", x.getXferName(), x.getXferID());
-			return -1;
-		}
-		if (check_jpeg_fragments(ds, x, err, errlen) < 0)
-			return -1;
-		OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-		if (c.bad() || !ds->hasRepresentation(EXS_LittleEndianExplicit, nullptr)) {
-			snprintf(err, errlen, "cannot decode %s (%s): %s", x.getXferName(), x.getXferID(),
-			    c.bad() ? c.text() : "no decoded representation");
-			return -1;
-		}
-		// the decoder may have turned YBR into RGB and changed the layout
-		char save[256];
-		if (read_pixel_attrs(f, ds, SRC_DCMTK, save, sizeof save) < 0 || dicom_pixels_check(&f->px, save, sizeof save) < 0) {
-			snprintf(err, errlen, "after decoding %s: %s", x.getXferName(), save);
-			return -1;
-		}
-	}
+	if (x.isEncapsulated())
+		return decode_encapsulated(f, ds, x, total, err, errlen);
 	DcmElement *pe = nullptr;
 	OFCondition c = ds->findAndGetElement(DCM_PixelData, pe);
 	if (c.bad() || pe == nullptr) {

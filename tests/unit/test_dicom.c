@@ -17,11 +17,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dicom.h"
+#include "dicom_guard.h"
 #include "image.h"
 #include "sha256.h"
 
@@ -680,6 +682,63 @@ test_image_dispatch(void **state)
 	assert_false(image_name_ok("notes.txt"));
 }
 
+static int
+guard_spin(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	for (volatile int i = 0;; i++)
+		;
+	return 0;
+}
+
+static int
+guard_crash(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int
+guard_fail(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "no good: %s", (const char *)arg);
+	return -1;
+}
+
+static int
+guard_bytes(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	*lenP = 300000;         /* more than a pipe holds */
+	*outP = malloc(*lenP);
+	for (size_t i = 0; i < *lenP; i++)
+		(*outP)[i] = (uint8_t)(i * 7);
+	return 0;
+}
+
+/* The decoder guard: a loop that never ends is stopped at the deadline, a
+ * crash and an error are reported, bytes come back whole. */
+static void
+test_guard(void **state)
+{
+	uint8_t *b;
+	size_t n;
+	char err[256];
+
+	assert_int_equal(dicom_guard_run(guard_spin, NULL, 1, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ran for more than 1 s"));
+	assert_int_equal(dicom_guard_run(guard_crash, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "crashed (signal 11"));
+	assert_int_equal(dicom_guard_run(guard_fail, "x", 10, 100, &b, &n, err, sizeof err), -1);
+	assert_string_equal(err, "no good: x");
+	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "at most 100 expected"));
+	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 300000, &b, &n, err, sizeof err), 0);
+	assert_int_equal(n, 300000);
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != (uint8_t)(i * 7))
+			fail_msg("byte %zu", i);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -696,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_truncated_and_garbage),
 		cmocka_unit_test(test_image_dispatch),
+		cmocka_unit_test(test_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

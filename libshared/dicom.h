@@ -95,6 +95,10 @@ int dicom_sniff(const uint8_t *buf, size_t len);
 int dicom_sniff_dataset(const uint8_t *buf, size_t len);
 /* Largest decoded pixel data accepted, in bytes (all frames); default 2 GiB. */
 void dicom_set_limit(size_t bytes);
+/* 1 (the default): compressed pixel data is decoded in a child process
+ * under a time limit (dicom_guard.h); 0: in this process, without a limit
+ * (for the fuzzer, which must see hangs and coverage). */
+void dicom_set_isolation(int on);
 /* Parses and decompresses a DICOM file held in memory; fills meta (frames,
  * attributes, patient key under o's key).  Returns 0, DICOM_SKIP when the
  * file is not an image (with the reason in err), or -1 with a reason. */

@@ -450,6 +450,27 @@ dicom_sniff_dataset(const uint8_t *buf, size_t len)
 	return !dicom_sniff(buf, len) && raw_dataset_xfer(buf, len) != EXS_Unknown;
 }
 
+// How prescan reads the dataset that starts at d (8 bytes there) under
+// transfer syntax ts: 1 explicit VR, 0 implicit, -2 not at all (big
+// endian, deflated), -1 with a reason when a compressed syntax's dataset
+// is in implicit VR.  An uncompressed dataset is read as it is encoded
+// (DCMTK detects it too: dcmAutoDetectDatasetXfer).
+static int
+dataset_vr(const char *ts, const uint8_t *d, char *err, size_t errlen)
+{
+	int looks_explicit = isupper(d[4]) && isupper(d[5]);
+	int implicit_ts = strcmp(ts, "1.2.840.10008.1.2") == 0;
+
+	if (strcmp(ts, "1.2.840.10008.1.2.2") == 0 || strcmp(ts, "1.2.840.10008.1.2.1.99") == 0)
+		return -2;
+	if (!implicit_ts && !looks_explicit && ts[0] != '\0' && strcmp(ts, "1.2.840.10008.1.2.1") != 0) {
+		snprintf(err, errlen, "corrupt DICOM file: the dataset is in implicit VR, "
+		    "not in its transfer syntax %s", ts);
+		return -1;
+	}
+	return !implicit_ts && looks_explicit;
+}
+
 static int
 prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 {
@@ -464,16 +485,8 @@ prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 		int sq = 0;
 		if (meta && g != 2) {           // end of the meta group: the dataset's syntax
 			meta = 0;
-			if (strcmp(ts, "1.2.840.10008.1.2.2") == 0 || strcmp(ts, "1.2.840.10008.1.2.1.99") == 0)
-				return 0;
-			int looks_explicit = isupper(b[at + 4]) && isupper(b[at + 5]);
-			int native = ts[0] == '\0' || strcmp(ts, "1.2.840.10008.1.2.1") == 0;
-			explicit_vr = strcmp(ts, "1.2.840.10008.1.2") != 0 && looks_explicit;
-			if (strcmp(ts, "1.2.840.10008.1.2") != 0 && !looks_explicit && !native) {
-				snprintf(err, errlen, "corrupt DICOM file: the dataset is in implicit VR, "
-				    "not in its transfer syntax %s", ts);
-				return -1;
-			}
+			if ((explicit_vr = dataset_vr(ts, b + at, err, errlen)) < 0)
+				return explicit_vr == -2 ? 0 : -1;
 		}
 		if (g == 0xfffe) {
 			n = b[at + 4] | b[at + 5] << 8 | b[at + 6] << 16 | (uint32_t)b[at + 7] << 24;

@@ -588,6 +588,11 @@ open_impl(const uint8_t *buf, size_t len, const struct dicom_opts *o, struct dic
 
 	if (rc != 0)
 		return rc;
+	if (m->transfer_syntax[0] && DcmXfer(m->transfer_syntax).getXfer() == EXS_Unknown) {
+		snprintf(err, errlen, "transfer syntax %s is not supported (unknown to DCMTK %s)",
+		    m->transfer_syntax, OFFIS_DCMTK_VERSION_STRING);
+		return -1;
+	}
 	E_TransferSyntax x = ds->getOriginalXfer();
 	enum pixel_source src = is_j2k(x) ? SRC_J2K : DcmXfer(x).isEncapsulated() ? SRC_DCMTK : SRC_NATIVE;
 

@@ -438,4 +438,8 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[[ "$err" == *"JPEG 2000 frame is 9x5, the image 9x6"* ]]
 	run_split "$BIN/imgload" -q frames.dcm
 	[[ "$err" == *"2 fragments for 3 frames and no usable offset table"* ]]
+	mkenc ht.dcm 1.2.840.10008.1.2.4.201 5 9 1 8 MONOCHROME2 1 p.j2k    # HTJ2K: not in DCMTK 3.6.7
+	run_split "$BIN/imgload" -q ht.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == "imgload: ht.dcm: transfer syntax 1.2.840.10008.1.2.4.201 is not supported"* ]]
 }

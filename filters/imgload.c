@@ -437,10 +437,12 @@ struct cache {
 	char **frame;
 	size_t *len;
 	size_t used, limit;
+	char last_skip[600];    /* the last "not an image" note, for the error */
 };
 
-/* Writes item i's frames, from the cache when they are there. */
-static void
+/* Writes item i's frames, from the cache when they are there.  Returns
+ * the number of bytes written (0: the item gave no sample). */
+static size_t
 emit(const struct options *o, const struct dataset *ds, const struct labelling *lab,
     struct cache *c, size_t i, struct frame_writer *w)
 {
@@ -452,18 +454,19 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 	if (c->frame[i]) {
 		if (c->len[i] > 0)
 			frame_write_bytes(w, c->frame[i], c->len[i]);
-		return;
+		return c->len[i];
 	}
 	rc = encode_sample(o, ds, lab, &ds->items[i], &buf, &len, err, sizeof err);
 	if (rc == IMAGE_SKIP) {
 		info("%s: %s", ds->items[i].path, err);
+		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", ds->items[i].path, err);
 		buf = xmalloc(0);
 		len = 0;
 	} else if (rc < 0) {
 		if (!o->skip_bad)
 			die("%s: %s", ds->items[i].path, err);
 		warnx("%s: %s (skipped)", ds->items[i].path, err);
-		return;
+		return 0;
 	}
 	if (len > 0)
 		frame_write_bytes(w, buf, len);
@@ -474,6 +477,7 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 	} else {
 		free(buf);
 	}
+	return len;
 }
 
 static void
@@ -564,7 +568,7 @@ main(int argc, char **argv)
 	struct cache c = { 0 };
 	struct frame_writer *w;
 	struct labelling lab = { 0 };
-	size_t *order;
+	size_t *order, written = 0;
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
@@ -588,8 +592,10 @@ main(int argc, char **argv)
 		if (o.epochs_given)
 			write_epoch(w, e, o.epochs);
 		for (size_t i = 0; i < ds.n; i++)
-			emit(&o, &ds, o.labels ? &lab : NULL, &c, order[i], w);
+			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[i], w);
 	}
+	if (written == 0)
+		die("no sample loaded from %zu file(s)%s%s", ds.n, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(w);
 	for (size_t i = 0; i < ds.n; i++)
 		free(c.frame[i]);

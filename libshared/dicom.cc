@@ -31,6 +31,7 @@
 extern "C" {
 #include "sha256.h"
 }
+#include "dicom_codec.h"
 
 struct dicom_file {
 	DcmFileFormat ff;
@@ -39,7 +40,29 @@ struct dicom_file {
 	size_t pixel_len = 0, frame_bytes = 0;
 	int frames = 1;
 	std::vector<uint16_t> mlut, vlut;
+	uint8_t *owned = nullptr;               // decoded pixels (malloc'd, dicom_codec.cc)
+	~dicom_file() { free(owned); }
 };
+
+// Where the pixels of a dataset come from, for the photometric
+// interpretations accepted: stored natively; decoded by a DCMTK codec (which
+// turns YBR into RGB and says so); decoded by OpenJPEG (which undoes the
+// RCT/ICT component transform).
+enum pixel_source { SRC_NATIVE, SRC_DCMTK, SRC_J2K };
+
+
+
+static unsigned
+rd16(const uint8_t *p, int big)
+{
+	return big ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
+}
+
+static uint32_t
+rd32(const uint8_t *p, int big)
+{
+	return big ? (uint32_t)rd16(p, 1) << 16 | rd16(p + 2, 1) : (uint32_t)rd16(p + 2, 0) << 16 | rd16(p, 0);
+}
 
 static size_t limit_bytes = (size_t)2 << 30;
 
@@ -49,6 +72,9 @@ init_once()
 	static std::once_flag once;
 	std::call_once(once, [] {
 		OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+		// an uncompressed dataset whose encoding differs from what its
+		// meta header says is read as it is encoded (pydicom does too)
+		dcmAutoDetectDatasetXfer.set(OFTrue);
 		DJDecoderRegistration::registerCodecs();
 		DJLSDecoderRegistration::registerCodecs();
 		DcmRLEDecoderRegistration::registerCodecs();
@@ -145,7 +171,7 @@ get_lut(DcmItem *ds, const DcmTagKey &seq, int is_signed, std::vector<uint16_t> 
 // Fills f->px from the dataset's Image Pixel, Modality LUT and VOI LUT
 // attributes.  Returns 0 or -1 with a reason.
 static int
-read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
+read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, enum pixel_source src, char *err, size_t errlen)
 {
 	struct dicom_pixels *px = &f->px;
 	char pi[DICOM_STR], fn[DICOM_STR];
@@ -161,12 +187,18 @@ read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	px->high_bit = (int)get_int(ds, DCM_HighBit, px->bits_stored - 1);
 	px->pixel_rep = get_int(ds, DCM_PixelRepresentation, 0) == 1;
 	get_str(ds, DCM_PhotometricInterpretation, pi, sizeof pi);
-	if (strcmp(pi, "MONOCHROME1") == 0)
+	if (strcmp(pi, "MONOCHROME1") == 0) {
 		px->monochrome1 = 1;
-	else if (strcmp(pi, "YBR_FULL") == 0)
+	} else if (strcmp(pi, "YBR_FULL") == 0) {
 		px->ybr_full = 1;
-	else if (strcmp(pi, "MONOCHROME2") != 0 && strcmp(pi, "RGB") != 0) {
-		snprintf(err, errlen, "PhotometricInterpretation '%s' is not supported", pi);
+	} else if (strcmp(pi, "YBR_FULL_422") == 0 && src != SRC_J2K) {
+		px->ybr_full = 1;       // DCMTK's JPEG codec upsamples (and converts)
+		px->ybr422 = src == SRC_NATIVE;
+	} else if ((strcmp(pi, "YBR_RCT") == 0 || strcmp(pi, "YBR_ICT") == 0) && src == SRC_J2K) {
+		;                       // OpenJPEG gives RGB
+	} else if (strcmp(pi, "MONOCHROME2") != 0 && strcmp(pi, "RGB") != 0) {
+		snprintf(err, errlen, "PhotometricInterpretation '%s' is not supported%s", pi,
+		    strncmp(pi, "YBR_", 4) == 0 ? " with this transfer syntax" : "");
 		return -1;
 	}
 	if ((px->samples == 3) != (pi[0] != 'M')) {
@@ -187,56 +219,38 @@ read_pixel_attrs(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	    px->slope == 1 && px->intercept == 0, f->vlut, &px->voi_lut, err, errlen);
 }
 
-// DCMTK 3.6.7's JPEG decoder first walks each fragment's markers to find
-// the sample precision (DJCodecDecoder::scanJpegDataForBitDepth), and that
-// walk never moves past a TEM marker (FF 01): it loops forever.  This walks
-// the same way and says whether it would get there.
+// Compressed pixel data, decoded in a guarded child process
+// (dicom_codec.cc) into f->owned.
 static int
-jpeg_walk_hits_tem(const uint8_t *d, size_t n)
+decode_encapsulated(struct dicom_file *f, DcmDataset *ds, const DcmXfer &x, size_t total,
+    char *err, size_t errlen)
 {
-	size_t off = 0;
+	E_TransferSyntax xfer = x.getXfer();
+	size_t len;
+	char why[256];
 
-	while (off + 4 < n) {
-		unsigned m = (unsigned)d[off] << 8 | d[off + 1];
-		unsigned seg = (unsigned)d[off + 2] << 8 | d[off + 3];
-		if (m == 0xff01)
-			return 1;
-		if (m >= 0xffc0 && m <= 0xffcf && m != 0xffc4 && m != 0xffc8 && m != 0xffcc)
-			return 0;       // a SOF: the walk ends here
-		if ((m >= 0xffd0 && m <= 0xffd9) || (d[off] == 0xff && d[off + 1] > 2 && d[off + 1] <= 0xbf))
-			off += 2;
-		else if (m == 0xffc4 || m == 0xffc8 || m == 0xffcc || (m >= 0xffda && m <= 0xfffe))
-			off += seg + 2;
-		else
-			return 0;       // DCMTK stops: syntax error
+	if (!is_j2k(xfer) && !DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit)) {
+		snprintf(err, errlen, "%s (%s) is not supported", x.getXferName(), x.getXferID());
+		return -1;
 	}
-	return 0;
-}
-
-// Refuses JPEG fragments that would hang DCMTK's decoder (see above).
-static int
-check_jpeg_fragments(DcmDataset *ds, const DcmXfer &x, char *err, size_t errlen)
-{
-	DcmElement *pe = nullptr;
-	DcmPixelSequence *seq = nullptr;
-	const char *id = x.getXferID();
-
-	if (strncmp(id, "1.2.840.10008.1.2.4.", 20) != 0 || atoi(id + 20) >= 80)
-		return 0;       // not a JPEG process handled by dcmjpeg
-	if (ds->findAndGetElement(DCM_PixelData, pe).bad() || pe == nullptr)
-		return 0;
-	if (OFstatic_cast(DcmPixelData *, pe)->getEncapsulatedRepresentation(x.getXfer(), nullptr, seq).bad() ||
-	    seq == nullptr)
-		return 0;
-	for (unsigned long i = 0; i < seq->card(); i++) {
-		DcmPixelItem *item = nullptr;
-		Uint8 *d = nullptr;
-		if (seq->getItem(item, i).good() && item && item->getUint8Array(d).good() && d &&
-		    jpeg_walk_hits_tem(d, item->getLength())) {
-			snprintf(err, errlen, "corrupt %s data: a TEM marker before the frame header", x.getXferName());
+	if (codec_decode(ds, &f->px, f->frames, total, &f->owned, &len, err, errlen) < 0)
+		return -1;
+	if (!is_j2k(xfer)) {    // DCMTK may have turned YBR into RGB and changed the layout
+		if (read_pixel_attrs(f, ds, SRC_DCMTK, why, sizeof why) < 0 ||
+		    dicom_pixels_check(&f->px, why, sizeof why) < 0) {
+			snprintf(err, errlen, "after decoding %s: %s", x.getXferName(), why);
 			return -1;
 		}
+		f->frame_bytes = dicom_frame_bytes(&f->px);
+		total = f->frame_bytes * (size_t)f->frames;
 	}
+	if (len < total) {
+		snprintf(err, errlen, "%s: %zu bytes decoded, %d frame(s) need %zu", x.getXferName(), len,
+		    f->frames, total);
+		return -1;
+	}
+	f->pixels = f->owned;
+	f->pixel_len = len;
 	return 0;
 }
 
@@ -260,34 +274,15 @@ decode_pixels(struct dicom_file *f, DcmDataset *ds, char *err, size_t errlen)
 	f->frames = (int)nf;
 	if (dicom_pixels_check(&f->px, err, errlen) < 0)
 		return -1;
-	f->frame_bytes = (size_t)f->px.rows * (size_t)f->px.cols * (size_t)f->px.samples *
-	    (size_t)(f->px.bits_allocated / 8);
+	f->frame_bytes = dicom_frame_bytes(&f->px);
 	if ((size_t)nf > limit_bytes / f->frame_bytes) {
 		snprintf(err, errlen, "%d frames of %dx%d: more than the %zu MiB limit", (int)nf,
 		    f->px.cols, f->px.rows, limit_bytes >> 20);
 		return -1;
 	}
 	total = f->frame_bytes * (size_t)nf;
-	if (x.isEncapsulated()) {
-		if (!DcmCodecList::canChangeCoding(xfer, EXS_LittleEndianExplicit)) {
-			snprintf(err, errlen, "%s (%s) is not supported", x.getXferName(), x.getXferID());
-			return -1;
-		}
-		if (check_jpeg_fragments(ds, x, err, errlen) < 0)
-			return -1;
-		OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-		if (c.bad() || !ds->hasRepresentation(EXS_LittleEndianExplicit, nullptr)) {
-			snprintf(err, errlen, "cannot decode %s (%s): %s", x.getXferName(), x.getXferID(),
-			    c.bad() ? c.text() : "no decoded representation");
-			return -1;
-		}
-		// the decoder may have turned YBR into RGB and changed the layout
-		char save[256];
-		if (read_pixel_attrs(f, ds, save, sizeof save) < 0 || dicom_pixels_check(&f->px, save, sizeof save) < 0) {
-			snprintf(err, errlen, "after decoding %s: %s", x.getXferName(), save);
-			return -1;
-		}
-	}
+	if (x.isEncapsulated())
+		return decode_encapsulated(f, ds, x, total, err, errlen);
 	DcmElement *pe = nullptr;
 	OFCondition c = ds->findAndGetElement(DCM_PixelData, pe);
 	if (c.bad() || pe == nullptr) {
@@ -390,6 +385,92 @@ long_vr(const uint8_t *v)
 	return 0;
 }
 
+// Whether the first elements of b (at most 6) read sensibly as a dataset
+// in this encoding: the first in group 0008, tags ascending, explicit VRs
+// made of capitals, every length within the buffer.
+static int
+raw_walk_ok(const uint8_t *b, size_t len, int big, int explicit_vr)
+{
+	size_t at = 0;
+	uint32_t prev = 0;
+
+	for (int k = 0; k < 6 && at + 8 <= len; k++) {
+		uint32_t tag = (uint32_t)rd16(b + at, big) << 16 | rd16(b + at + 2, big), n;
+		size_t hdr = 8;
+		if ((k == 0 && tag >> 16 != 0x0008) || (k > 0 && tag <= prev))
+			return 0;
+		prev = tag;
+		if (!explicit_vr) {
+			n = rd32(b + at + 4, big);
+		} else if (!isupper(b[at + 4]) || !isupper(b[at + 5])) {
+			return 0;
+		} else if (long_vr(b + at + 4)) {
+			if (at + 12 > len)
+				return 0;
+			n = rd32(b + at + 8, big);
+			hdr = 12;
+		} else {
+			n = rd16(b + at + 6, big);
+		}
+		if (n == 0xffffffff)
+			return 1;       // a sequence of undefined length: plausible so far
+		if (n > len - at - hdr)
+			return 0;
+		at += hdr + n;
+	}
+	return at > 0;
+}
+
+// The transfer syntax of a dataset stored without preamble and meta
+// header, when exactly one of implicit LE, explicit LE and explicit BE
+// reads it; else EXS_Unknown.
+static E_TransferSyntax
+raw_dataset_xfer(const uint8_t *b, size_t len)
+{
+	static const struct { int big, explicit_vr; E_TransferSyntax x; } enc[] = {
+		{ 0, 0, EXS_LittleEndianImplicit }, { 0, 1, EXS_LittleEndianExplicit },
+		{ 1, 1, EXS_BigEndianExplicit },
+	};
+	E_TransferSyntax found = EXS_Unknown;
+	int hits = 0;
+
+	if (len < 8)
+		return EXS_Unknown;
+	for (const auto &e : enc)
+		if (raw_walk_ok(b, len, e.big, e.explicit_vr)) {
+			found = e.x;
+			hits++;
+		}
+	return hits == 1 ? found : EXS_Unknown;
+}
+
+extern "C" int
+dicom_sniff_dataset(const uint8_t *buf, size_t len)
+{
+	return !dicom_sniff(buf, len) && raw_dataset_xfer(buf, len) != EXS_Unknown;
+}
+
+// How prescan reads the dataset that starts at d (8 bytes there) under
+// transfer syntax ts: 1 explicit VR, 0 implicit, -2 not at all (big
+// endian, deflated), -1 with a reason when a compressed syntax's dataset
+// is in implicit VR.  An uncompressed dataset is read as it is encoded
+// (DCMTK detects it too: dcmAutoDetectDatasetXfer).
+static int
+dataset_vr(const char *ts, const uint8_t *d, char *err, size_t errlen)
+{
+	int looks_explicit = isupper(d[4]) && isupper(d[5]);
+	int implicit_ts = strcmp(ts, "1.2.840.10008.1.2") == 0;
+
+	if (strcmp(ts, "1.2.840.10008.1.2.2") == 0 || strcmp(ts, "1.2.840.10008.1.2.1.99") == 0)
+		return -2;
+	if (!implicit_ts && !looks_explicit && ts[0] != '\0' && strcmp(ts, "1.2.840.10008.1.2.1") != 0) {
+		snprintf(err, errlen, "corrupt DICOM file: the dataset is in implicit VR, "
+		    "not in its transfer syntax %s", ts);
+		return -1;
+	}
+	return !implicit_ts && looks_explicit;
+}
+
 static int
 prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 {
@@ -404,10 +485,8 @@ prescan(const uint8_t *b, size_t len, char *err, size_t errlen)
 		int sq = 0;
 		if (meta && g != 2) {           // end of the meta group: the dataset's syntax
 			meta = 0;
-			if (strcmp(ts, "1.2.840.10008.1.2.2") == 0 || strcmp(ts, "1.2.840.10008.1.2.1.99") == 0)
-				return 0;
-			explicit_vr = strcmp(ts, "1.2.840.10008.1.2") != 0 &&
-			    (ts[0] != '\0' || (isupper(b[at + 4]) && isupper(b[at + 5])));
+			if ((explicit_vr = dataset_vr(ts, b + at, err, errlen)) < 0)
+				return explicit_vr == -2 ? 0 : -1;
 		}
 		if (g == 0xfffe) {
 			n = b[at + 4] | b[at + 5] << 8 | b[at + 6] << 16 | (uint32_t)b[at + 7] << 24;
@@ -458,12 +537,18 @@ parse(struct dicom_file *f, const uint8_t *buf, size_t len, struct dicom_meta *m
 	DcmInputBufferStream is;
 	DcmDataset *ds;
 
-	if (prescan(buf, len, err, errlen) < 0)
+	E_TransferSyntax raw = dicom_sniff(buf, len) ? EXS_Unknown : raw_dataset_xfer(buf, len);
+
+	if (!dicom_sniff(buf, len) && raw == EXS_Unknown) {
+		snprintf(err, errlen, "no DICOM preamble and meta header, and the dataset's encoding is not clear");
+		return -1;
+	}
+	if (raw != EXS_BigEndianExplicit && prescan(buf, len, err, errlen) < 0)
 		return -1;
 	is.setBuffer(buf, (offile_off_t)len);
 	is.setEos();
 	f->ff.transferInit();
-	OFCondition c = f->ff.read(is, EXS_Unknown, EGL_noChange, 0xfffffffe);
+	OFCondition c = f->ff.read(is, raw, EGL_noChange, 0xfffffffe);
 	f->ff.transferEnd();
 	if (c == EC_StreamNotifyClient) {
 		snprintf(err, errlen, "truncated DICOM file");
@@ -503,7 +588,15 @@ open_impl(const uint8_t *buf, size_t len, const struct dicom_opts *o, struct dic
 
 	if (rc != 0)
 		return rc;
-	if (read_pixel_attrs(f, ds, err, errlen) < 0)
+	if (m->transfer_syntax[0] && DcmXfer(m->transfer_syntax).getXfer() == EXS_Unknown) {
+		snprintf(err, errlen, "transfer syntax %s is not supported (unknown to DCMTK %s)",
+		    m->transfer_syntax, OFFIS_DCMTK_VERSION_STRING);
+		return -1;
+	}
+	E_TransferSyntax x = ds->getOriginalXfer();
+	enum pixel_source src = is_j2k(x) ? SRC_J2K : DcmXfer(x).isEncapsulated() ? SRC_DCMTK : SRC_NATIVE;
+
+	if (read_pixel_attrs(f, ds, src, err, errlen) < 0)
 		return -1;
 	uint64_t npix = (uint64_t)f->px.rows * (uint64_t)f->px.cols;
 	if (o->max_pixels > 0 && npix > o->max_pixels) {

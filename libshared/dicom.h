@@ -76,6 +76,8 @@ struct dicom_pixels {
 	int bits_allocated, bits_stored, high_bit, pixel_rep;
 	int monochrome1;                /* 1: MONOCHROME1 (0 is white) */
 	int ybr_full;                   /* 1: YBR_FULL, converted to RGB */
+	int ybr422;                     /* 1: (with ybr_full) native YBR_FULL_422: Y1 Y2 Cb Cr
+	                                 * for each two pixels (8 bits) */
 	double slope, intercept;        /* Rescale Slope/Intercept (1, 0 if absent) */
 	struct dicom_lut modality_lut;  /* used instead of slope/intercept when n > 0 */
 	int has_window;
@@ -89,8 +91,16 @@ struct dicom_file;
 /* 1 if buf starts like a DICOM file: "DICM" after a 128-byte preamble, or
  * at offset 0. */
 int dicom_sniff(const uint8_t *buf, size_t len);
+/* 1 if buf is a DICOM dataset without preamble and meta header whose
+ * encoding (implicit LE, explicit LE or explicit BE) is unambiguous: its
+ * first elements, group 0008 first, read sensibly in exactly one. */
+int dicom_sniff_dataset(const uint8_t *buf, size_t len);
 /* Largest decoded pixel data accepted, in bytes (all frames); default 2 GiB. */
 void dicom_set_limit(size_t bytes);
+/* 1 (the default): compressed pixel data is decoded in a child process
+ * under a time limit (dicom_guard.h); 0: in this process, without a limit
+ * (for the fuzzer, which must see hangs and coverage). */
+void dicom_set_isolation(int on);
 /* Parses and decompresses a DICOM file held in memory; fills meta (frames,
  * attributes, patient key under o's key).  Returns 0, DICOM_SKIP when the
  * file is not an image (with the reason in err), or -1 with a reason. */
@@ -109,6 +119,13 @@ void dicom_close(struct dicom_file *f);
 int dicom_render(const struct dicom_pixels *px, const uint8_t *frame, size_t len,
                  const struct dicom_opts *o, struct tensor *t, char *voi, size_t voilen,
                  char *err, size_t errlen);
+/* Decodes one JPEG 2000 frame (a J2K codestream or a JP2 file, len bytes)
+ * of px's size into out (rows*cols*samples samples, interleaved, 16 bits
+ * little-endian when BitsAllocated is 16).  Returns 0 or -1 with a reason. */
+int dicom_j2k_decode(const uint8_t *cs, size_t len, const struct dicom_pixels *px,
+                     uint8_t *out, char *err, size_t errlen);
+/* Bytes of one frame of px as stored natively (YBR_FULL_422: 2 a pixel). */
+size_t dicom_frame_bytes(const struct dicom_pixels *px);
 /* Checks px's geometry and bit layout; returns 0 or -1 with a reason. */
 int dicom_pixels_check(const struct dicom_pixels *px, char *err, size_t errlen);
 

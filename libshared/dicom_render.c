@@ -54,7 +54,21 @@ dicom_pixels_check(const struct dicom_pixels *px, char *err, size_t errlen)
 		snprintf(err, errlen, "YBR_FULL with %d bits is not supported", px->bits_allocated);
 		return -1;
 	}
+	if (px->ybr422 && (px->samples != 3 || px->planar)) {
+		snprintf(err, errlen, "YBR_FULL_422 must be pixel-interleaved with 3 samples");
+		return -1;
+	}
 	return 0;
+}
+
+size_t
+dicom_frame_bytes(const struct dicom_pixels *px)
+{
+	size_t n = (size_t)px->rows * (size_t)px->cols;
+
+	if (px->ybr422)
+		return (n + 1) / 2 * 4;
+	return n * (size_t)px->samples * (size_t)(px->bits_allocated / 8);
 }
 
 /* Stored value of sample index i (sign-extended when signed). */
@@ -217,12 +231,18 @@ render_color(const struct dicom_pixels *px, const uint8_t *p, const struct dicom
 	tensor_alloc_hwc(t, wide ? DT_U16 : DT_U8, px->rows, px->cols, 3);
 	for (size_t i = 0; i < n; i++) {
 		double c[3];
-		for (int k = 0; k < 3; k++)
-			c[k] = stored(px, p, px->planar ? k * n + i : 3 * i + k);
+		if (px->ybr422) {       /* Y1 Y2 Cb Cr: two pixels share Cb, Cr */
+			c[0] = p[i / 2 * 4 + i % 2];
+			c[1] = p[i / 2 * 4 + 2];
+			c[2] = p[i / 2 * 4 + 3];
+		} else {
+			for (int k = 0; k < 3; k++)
+				c[k] = stored(px, p, px->planar ? k * n + i : 3 * i + k);
+		}
 		if (px->ybr_full) {     /* PS3.3 C.7.6.3.1.2, 8 bits */
 			double y = c[0], cb = c[1] - 128, cr = c[2] - 128;
 			c[0] = clamp255(y + 1.402 * cr);
-			c[1] = clamp255(y - 0.344136 * cb - 0.714136 * cr);
+			c[1] = clamp255(y - 0.114 * 1.772 / 0.587 * cb - 0.299 * 1.402 / 0.587 * cr);
 			c[2] = clamp255(y + 1.772 * cb);
 		}
 		for (int k = 0; k < 3; k++) {
@@ -245,7 +265,7 @@ dicom_render(const struct dicom_pixels *px, const uint8_t *frame, size_t len,
 
 	if (dicom_pixels_check(px, err, errlen) < 0)
 		return -1;
-	need = (size_t)px->rows * (size_t)px->cols * (size_t)px->samples * (size_t)(px->bits_allocated / 8);
+	need = dicom_frame_bytes(px);
 	if (len < need) {
 		snprintf(err, errlen, "frame holds %zu bytes, %zu needed", len, need);
 		return -1;

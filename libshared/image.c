@@ -56,14 +56,6 @@ struct image_file {
 	struct dicom_opts dopts;
 };
 
-/* A DICOM dataset without the Part 10 header starts with a group 0008
- * element (little endian) more often than not. */
-static int
-maybe_raw_dicom(const uint8_t *buf, size_t len)
-{
-	return len >= 8 && buf[0] == 0x08 && buf[1] == 0x00 && buf[3] == 0x00;
-}
-
 static int
 open_dicom(struct image_file *f, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
@@ -130,7 +122,7 @@ image_open(const uint8_t *buf, size_t len, const struct image_opts *o,
 		rc = -1;
 	} else if (png_is_png(buf, len) || jpeg_is_jpeg(buf, len)) {
 		rc = open_single(f, buf, len, o->keep16, o->max_pixels, err, errlen);
-	} else if (dicom_sniff(buf, len) || maybe_raw_dicom(buf, len)) {
+	} else if (dicom_sniff(buf, len) || dicom_sniff_dataset(buf, len)) {
 		rc = open_dicom(f, buf, len, err, errlen);
 	} else {
 		snprintf(err, errlen, "not an image radpipe can read (unknown format)");

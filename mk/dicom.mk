@@ -1,7 +1,8 @@
 # mk/dicom.mk — DICOM (DCMTK, libshared/dicom.cc) and JPEG (libjpeg-turbo,
 # libshared/jpeg.c) input for imgload; the DICOM fuzz target.
 # Debian: libdcmtk-dev dcmtk (tools used by the tests), libjpeg62-turbo-dev
-# libjpeg-turbo-progs (cjpeg, jpegtran for the tests).
+# libjpeg-turbo-progs (cjpeg, jpegtran for the tests), libopenjp2-7-dev
+# (JPEG 2000 in DICOM, libshared/dicom_j2k.c).
 #   make fuzz-dicom                     build and run tests/fuzz/fuzz_dicom.cc
 #   make fuzz-dicom FUZZ_SECONDS=600    for longer
 # DCMTK's pkg-config file names libraries radpipe does not need (and a
@@ -10,9 +11,11 @@
 
 $(call need_header,dcmtk/dcmdata/dctk.h,libdcmtk-dev)
 $(call need_header,jpeglib.h,libjpeg62-turbo-dev)
+$(call need_header,openjpeg-2.5/openjpeg.h,libopenjp2-7-dev)
+CPPFLAGS   += -I$(INCLUDE_ROOT)/openjpeg-2.5
 
 DICOM_LIBS := -ldcmjpls -ldcmtkcharls -ldcmjpeg -lijg8 -lijg12 -lijg16 -ldcmimage -ldcmimgle \
-              -ldcmdata -loflog -lofstd -lz
+              -ldcmdata -loflog -lofstd -lz -lopenjp2
 LDLIBS     += $(DICOM_LIBS) -ljpeg
 
 # ---- fuzzing dicom_open/dicom_frame (clang, ASan + UBSan, libFuzzer) ----
@@ -21,7 +24,8 @@ LDLIBS     += $(DICOM_LIBS) -ljpeg
 # memory is never touched, so single mallocs up to 4200 MB are allowed while
 # the RSS limit stays at 2 GiB.
 FUZZ_CXX        ?= clang++
-FUZZ_DICOM_SRC  := libshared/dicom.cc libshared/dicom_render.c libshared/sha256.c \
+FUZZ_DICOM_SRC  := libshared/dicom.cc libshared/dicom_codec.cc libshared/dicom_render.c libshared/dicom_j2k.c \
+                   libshared/dicom_guard.c libshared/sha256.c \
                    libshared/tensor.c libshared/err.c
 FUZZ_DICOM_OBJ  := $(FUZZ_DICOM_SRC:%=$(B)/fuzz/dicom/%.o)
 FUZZ_DICOM_CFL  := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \

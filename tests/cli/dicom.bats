@@ -215,7 +215,7 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[[ "$err" == *"x/DICOMDIR: a DICOMDIR (media directory), not an image: skipped"* ]]
 }
 
-@test "truncated, non-DICOM, absurd sizes, JPEG 2000: exit 1, a message, no output" {
+@test "truncated, non-DICOM, absurd sizes: exit 1, a message, no output" {
 	raw p.raw 8 8 1 8
 	mkdcm ok.dcm 8 8 1 8 MONOCHROME2 p.raw
 	head -c $(( $(stat -c %s ok.dcm) - 16 )) ok.dcm > trunc.dcm	# cuts into the pixel data
@@ -234,6 +234,58 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	run_split "$BIN/imgload" --skip-bad -q trunc.dcm ok.dcm
 	[ "$status" -eq 0 ]
 	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
+}
+
+# data/jpeg-fill-tem.dcm (tests/lib/mkencaps.py, see there): JPEG Baseline, 8x8, one fragment
+# FF D8 FF FF 01 FF D9.  DCMTK 3.6.7 looks for the sample precision by
+# walking the markers; it steps over the fill byte FF FF by one byte, lands
+# on TEM (FF 01) and never moves again (issue 14.1).
+@test "a JPEG fragment that spins DCMTK's marker walk: an error, also under --skip-bad" {
+	raw p.raw 8 8 1 8
+	mkdcm ok.dcm 8 8 1 8 MONOCHROME2 p.raw
+	cp "$ROOT/tests/cli/data/jpeg-fill-tem.dcm" tem.dcm
+	run_split timeout 20 "$BIN/imgload" -q tem.dcm
+	[ "$status" -eq 1 ] || { echo "status $status (124: hung)"; false; }
+	[ ! -s "$T/out" ]
+	[ "$err" = "imgload: tem.dcm: corrupt JPEG Baseline data: a TEM marker before the frame header" ]
+	run_split timeout 20 "$BIN/imgload" --skip-bad -q tem.dcm ok.dcm
+	[ "$status" -eq 0 ]
+	[[ "$err" == *"tem.dcm: corrupt JPEG Baseline data"*"(skipped)"* ]]
+	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
+}
+
+@test "nothing loaded at all (a report alone, every file bad under --skip-bad): exit 1" {
+	raw p.raw 4 4 1 8
+	mkdcm b.dcm 4 4 1 8 MONOCHROME2 p.raw
+	grep -v 7fe0 b.dcm.dump > sr.dump
+	dump2dcm -q sr.dump sr.dcm
+	run_split "$BIN/imgload" -q sr.dcm
+	[ "$status" -eq 1 ]
+	[ ! -s "$T/out" ]
+	[[ "$err" == "imgload: no sample loaded from 1 file(s); last: sr.dcm: no pixel data"* ]]
+	head -c $(( $(stat -c %s b.dcm) - 8 )) b.dcm > trunc.dcm	# cuts into the pixel data
+	run_split "$BIN/imgload" -q --skip-bad trunc.dcm sr.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"trunc.dcm: "*"(skipped)"*"imgload: no sample loaded from 2 file(s)"* ]] || { echo "$err"; false; }
+	run_split "$BIN/imgload" -q sr.dcm b.dcm
+	[ "$status" -eq 0 ]
+	[ "$(read_stream < "$T/out" | tail -1)" = "frames 1" ]
+}
+
+@test "datasets without preamble and meta header: read when the encoding is clear" {
+	raw p.raw 7 5 1 16
+	mkdcm a.dcm 7 5 1 16 MONOCHROME2 p.raw
+	"$BIN/imgload" -q --depth 16 a.dcm > a.mpk
+	for t in ti te tb; do
+		dcmconv -q -F +$t a.dcm raw-$t.dcm     # -F: the dataset alone
+		run_split "$BIN/imgload" -q --depth 16 raw-$t.dcm
+		[ "$status" -eq 0 ] || { echo "$t: $err"; false; }
+		[ "$(pixels "$T/out")" = "$(pixels a.mpk)" ]
+	done
+	{ printf ' '; cat raw-te.dcm; } > shifted.dcm   # one stray byte: no encoding fits
+	run_split "$BIN/imgload" -q shifted.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == "imgload: shifted.dcm: not an image radpipe can read"* ]]
 }
 
 @test "--labels by id, by SOP Instance UID; --unlabeled skip; bad values" {
@@ -293,4 +345,101 @@ assert d["study_uid"] == "1.2.3" and d["series_uid"] == "1.2.3.4" and d["sop_uid
 	[ "$(read_stream < ct.mpk | tail -1)" = "frames 2" ]
 	read_stream < ct.mpk | grep -q 'x=u16\[4,4,1\]'
 	[ "$(read_stream < train.mpk | tail -1)" = "frames 1" ]
+}
+
+# pydicom's test files (python3-pydicom; python3-gdcm decodes the
+# compressed ones): written by GDCM, DCMTK and various vendors.  Every image
+# both decode must match exactly (tests/lib/dicom_corpus.py says how the
+# stored values are recovered); lossy JPEG colour within 8 levels.  What
+# imgload refuses while pydicom decodes it is exactly the out-of-scope list
+# of imgload(1).
+@test "pydicom's test files: the same pixels as pydicom; refusals only the documented ones" {
+	PYD=/usr/bin/python3
+	$PYD -c 'import pydicom, numpy, msgpack' 2>/dev/null || skip "python3-pydicom is not installed"
+	$PYD -c 'import gdcm' 2>/dev/null || skip "python3-gdcm is not installed"
+	dir=$($PYD -c 'import pydicom.data, os; print(os.path.dirname(pydicom.data.__file__))')/test_files
+	[ -d "$dir" ] || skip "pydicom's test files are not installed"
+	cat > refused.txt <<-'END'
+	# BitsAllocated 1 (a segmentation) and 32 (RT dose, 32-bit RLE colour)
+	liver_1frame.dcm
+	liver_expb_1frame.dcm
+	rtdose.dcm
+	rtdose_1frame.dcm
+	rtdose_expb.dcm
+	rtdose_expb_1frame.dcm
+	rtdose_rle.dcm
+	rtdose_rle_1frame.dcm
+	SC_rgb_rle_32bit.dcm
+	SC_rgb_rle_32bit_2frame.dcm
+	# corrupt: a JPEG 2000 header overwritten; a JPEG file whose dataset is
+	# in implicit VR
+	JPEG2000-embedded-sequence-delimiter.dcm
+	SC_rgb_jpeg.dcm
+	END
+	run timeout 600 $PYD "$ROOT/tests/lib/dicom_corpus.py" "$BIN/imgload" "$dir" refused.txt
+	echo "$output" | grep -v '^Warning\|^Error\|warn' || true    # shown on failure
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c ' match$')" -ge 50 ]
+	echo "$output" | grep -q '^693_J2KI.dcm  *match$'
+	echo "$output" | grep -q '^SC_ybr_full_422_uncompressed.dcm  *match$'
+}
+
+# JPEG 2000 codestreams from opj_compress (libopenjp2-tools), wrapped by
+# tests/lib/mkencaps.py: lossless, so the pixels come back exactly.
+@test "JPEG 2000: lossless gray 16-bit (2 frames, split fragments) and RGB (YBR_RCT)" {
+	command -v opj_compress >/dev/null || skip "opj_compress (libopenjp2-tools) is not installed"
+	raw p16.raw 13 7 2 16
+	raw rgb.raw 13 7 3 8
+	$PY - <<-'END'
+	d = open("p16.raw", "rb").read()
+	for k in range(2):
+	    f = d[k * 182:(k + 1) * 182]
+	    be = b"".join(f[i + 1:i + 2] + f[i:i + 1] for i in range(0, len(f), 2))
+	    open("f%d.pgm" % k, "wb").write(b"P5\n13 7\n65535\n" + be)
+	open("rgb.ppm", "wb").write(b"P6\n13 7\n255\n" + open("rgb.raw", "rb").read())
+	END
+	for f in f0 f1; do opj_compress -n 2 -i $f.pgm -o $f.j2k >/dev/null; done
+	opj_compress -n 2 -i rgb.ppm -o rgb.j2k -mct 1 >/dev/null
+	mkenc() { $PY "$ROOT/tests/lib/mkencaps.py" "$@"; }
+	mkenc gray.dcm 1.2.840.10008.1.2.4.90 7 13 1 16 MONOCHROME2 2 f0.j2k f1.j2k
+	mkenc color.dcm 1.2.840.10008.1.2.4.91 7 13 3 8 YBR_RCT 1 rgb.j2k
+	head -c 100 f0.j2k > a.part; tail -c +101 f0.j2k > b.part
+	mkenc split.dcm 1.2.840.10008.1.2.4.90 7 13 1 16 MONOCHROME2 1 a.part b.part
+	hexof() { $PY -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d[int(sys.argv[2]):int(sys.argv[3])].hex())' "$@"; }
+	"$BIN/imgload" -q --depth 16 --channels 1 gray.dcm > gray.mpk
+	[ "$(pixels gray.mpk 0)" = "$(hexof p16.raw 0 182)" ]
+	[ "$(pixels gray.mpk 1)" = "$(hexof p16.raw 182 364)" ]
+	"$BIN/imgload" -q --depth 16 --channels 1 split.dcm > split.mpk
+	[ "$(pixels split.mpk)" = "$(hexof p16.raw 0 182)" ]
+	"$BIN/imgload" -q color.dcm > color.mpk
+	[ "$(pixels color.mpk)" = "$(hexof rgb.raw 0 273)" ]
+}
+
+@test "JPEG 2000: corrupt, truncated, wrong size or fragments: exit 1 with a message, no hang" {
+	command -v opj_compress >/dev/null || skip "opj_compress (libopenjp2-tools) is not installed"
+	raw p.raw 9 5 1 8
+	$PY -c 'open("p.pgm", "wb").write(b"P5\n9 5\n255\n" + open("p.raw", "rb").read())'
+	opj_compress -n 2 -i p.pgm -o p.j2k >/dev/null
+	mkenc() { $PY "$ROOT/tests/lib/mkencaps.py" "$@"; }
+	head -c 60 p.j2k > cut.j2k
+	head -c 300 /dev/urandom > junk.j2k
+	mkenc cut.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 1 cut.j2k
+	mkenc junk.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 1 junk.j2k
+	mkenc size.dcm 1.2.840.10008.1.2.4.90 6 9 1 8 MONOCHROME2 1 p.j2k
+	mkenc comps.dcm 1.2.840.10008.1.2.4.90 5 9 3 8 RGB 1 p.j2k
+	mkenc frames.dcm 1.2.840.10008.1.2.4.90 5 9 1 8 MONOCHROME2 3 p.j2k p.j2k
+	for f in cut junk size comps frames; do
+		run_split timeout 20 "$BIN/imgload" -q "$f.dcm"
+		[ "$status" -eq 1 ] || { echo "$f: status $status"; false; }
+		[ ! -s "$T/out" ]
+		[[ "$err" == "imgload: $f.dcm: "* ]] || { echo "$f: $err"; false; }
+	done
+	run_split "$BIN/imgload" -q size.dcm
+	[[ "$err" == *"JPEG 2000 frame is 9x5, the image 9x6"* ]]
+	run_split "$BIN/imgload" -q frames.dcm
+	[[ "$err" == *"2 fragments for 3 frames and no usable offset table"* ]]
+	mkenc ht.dcm 1.2.840.10008.1.2.4.201 5 9 1 8 MONOCHROME2 1 p.j2k    # HTJ2K: not in DCMTK 3.6.7
+	run_split "$BIN/imgload" -q ht.dcm
+	[ "$status" -eq 1 ]
+	[[ "$err" == "imgload: ht.dcm: transfer syntax 1.2.840.10008.1.2.4.201 is not supported"* ]]
 }

@@ -24,6 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 
 	dicom_set_limit((size_t)64 << 20);
+	dicom_set_isolation(0);         // decoders in-process: libFuzzer sees hangs and coverage
 	if (size > 0 && (data[0] & 1)) {
 		buf.assign(128, 0);
 		buf.insert(buf.end(), { 'D', 'I', 'C', 'M' });

@@ -17,11 +17,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dicom.h"
+#include "dicom_guard.h"
 #include "image.h"
 #include "sha256.h"
 
@@ -460,6 +462,52 @@ test_rgb(void **state)
 	tensor_free(&r.t);
 }
 
+static void expect_fail(const struct spec *s, int want_rc, const char *what);
+
+/* Native YBR_FULL_422 (Y1 Y2 Cb Cr for each two pixels, also across row
+ * ends when the width is odd) gives what its expansion to YBR_FULL gives;
+ * YBR_FULL is checked against values worked out by hand from PS3.3
+ * C.7.6.3.1.2. */
+static void
+test_ybr(void **state)
+{
+	uint8_t sub[8 * 4], full[3 * 15];
+	struct spec s = spec8("YBR_FULL_422", 3, 5, sub);       /* 15 pixels: 8 pairs */
+	struct dicom_opts o = { 0 };
+	struct out r422, r;
+
+	pattern8(sub, (int)sizeof sub, 29);
+	s.samples = 3;
+	s.pixlen = sizeof sub;
+	render_ok(&s, &o, 0, &r422);
+	for (int i = 0; i < 15; i++) {
+		full[3 * i] = sub[i / 2 * 4 + i % 2];
+		full[3 * i + 1] = sub[i / 2 * 4 + 2];
+		full[3 * i + 2] = sub[i / 2 * 4 + 3];
+	}
+	s.photometric = "YBR_FULL";
+	s.pixels = full;
+	s.pixlen = sizeof full;
+	render_ok(&s, &o, 0, &r);
+	assert_memory_equal(r422.t.data, r.t.data, 45);
+	tensor_free(&r.t);
+	tensor_free(&r422.t);
+	/* R = 100 + 1.402(-38) = 46.7; G = 100 - 0.34414(22) - 0.71414(-38)
+	 * = 119.56; B = 100 + 1.772(22) = 138.98 */
+	static const uint8_t one[3] = { 100, 150, 90 };
+	s = spec8("YBR_FULL", 1, 1, one);
+	s.samples = 3;
+	s.pixlen = 3;
+	render_ok(&s, &o, 0, &r);
+	const uint8_t want[3] = { 47, 120, 139 };
+	assert_memory_equal(r.t.data, want, 3);
+	tensor_free(&r.t);
+	s = spec8("YBR_FULL_422", 1, 2, sub);
+	s.samples = 3;
+	s.pixlen = 2;           /* a pair needs 4 bytes */
+	expect_fail(&s, -1, "PixelData holds");
+}
+
 /* RFC 4231 case 2, then the patient key and what is never copied. */
 static void
 test_patient_data(void **state)
@@ -529,15 +577,25 @@ test_hostile(void **state)
 	expect_fail(&h, -1, "BitsAllocated 32");
 	h = s; h.photometric = "PALETTE COLOR";
 	expect_fail(&h, -1, "PALETTE COLOR");
-	h = s; h.ts = "1.2.840.10008.1.2.4.90"; h.encapsulated = 1;
-	expect_fail(&h, -1, "JPEG 2000");
-	expect_fail(&h, -1, "(1.2.840.10008.1.2.4.90) is not supported");
+	h = s; h.ts = "1.2.840.10008.1.2.4.90"; h.encapsulated = 1;    /* not J2K data */
+	expect_fail(&h, -1, "frame 1: corrupt JPEG 2000 data");
+	h = s; h.ts = "1.2.840.10008.1.2.4.100"; h.encapsulated = 1;
+	expect_fail(&h, -1, "MPEG2");
+	expect_fail(&h, -1, "(1.2.840.10008.1.2.4.100) is not supported");
 	h = s; h.ts = "1.2.840.10008.1.2.4.50"; h.encapsulated = 1;   /* not JPEG data */
 	expect_fail(&h, -1, "cannot decode JPEG Baseline");
 	/* DCMTK 3.6.7 loops forever on a TEM marker before the SOF: refused */
 	static const uint8_t tem[16] = { 0xff, 0xd8, 0xff, 0x01, 0xff, 0xd9 };
 	h.pixels = tem; h.pixlen = sizeof tem;
 	expect_fail(&h, -1, "TEM marker");
+	/* ... and so it does when a fill byte (FF FF, one step) leads to it */
+	static const uint8_t fill_tem[16] = { 0xff, 0xd8, 0xff, 0xff, 0x01, 0xff, 0xd9 };
+	h.pixels = fill_tem; h.pixlen = sizeof fill_tem;
+	expect_fail(&h, -1, "TEM marker");
+	/* a TEM inside a segment is skipped by the walk: DCMTK decodes (and fails) */
+	static const uint8_t in_app[16] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0xff, 0x01, 0xff, 0xd9 };
+	h.pixels = in_app; h.pixlen = sizeof in_app;
+	expect_fail(&h, -1, "cannot decode JPEG Baseline");
 	h = s; h.no_pixels = 1; h.sop_class = "1.2.840.10008.5.1.4.1.1.88.11";
 	expect_fail(&h, DICOM_SKIP, "no pixel data");
 	h = s; h.no_pixels = 1; h.sop_class = "1.2.840.10008.1.3.10";
@@ -607,10 +665,78 @@ test_image_dispatch(void **state)
 	assert_int_equal(image_decode(b.p, b.n, 0, &t, &ii, err, sizeof err), 0);
 	assert_memory_equal(t.data, px, 16);
 	tensor_free(&t);
+	/* the dataset alone (explicit VR LE, after preamble and meta group) */
+	size_t at = 132 + 12 + (size_t)(b.p[140] | b.p[141] << 8);
+	assert_int_equal(b.p[at], 0x08);
+	assert_true(dicom_sniff_dataset(b.p + at, b.n - at));
+	assert_false(dicom_sniff(b.p + at, b.n - at));
+	assert_int_equal(image_decode(b.p + at, b.n - at, 0, &t, &ii, err, sizeof err), 0);
+	assert_memory_equal(t.data, px, 16);
+	tensor_free(&t);
+	assert_false(dicom_sniff_dataset(b.p + at + 1, b.n - at - 1));  /* shifted: no encoding fits */
+	assert_false(dicom_sniff_dataset(b.p, b.n));                    /* has a preamble */
+	assert_false(dicom_sniff_dataset((const uint8_t *)"\x89PNG\r\n\x1a\n....", 12));
 	free(b.p);
 	assert_true(image_name_ok("x.DCM"));
 	assert_true(image_name_ok("a/b.jpeg"));
 	assert_false(image_name_ok("notes.txt"));
+}
+
+static int
+guard_spin(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	for (volatile int i = 0;; i++)
+		;
+	return 0;
+}
+
+static int
+guard_crash(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int
+guard_fail(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "no good: %s", (const char *)arg);
+	return -1;
+}
+
+static int
+guard_bytes(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
+{
+	*lenP = 300000;         /* more than a pipe holds */
+	*outP = malloc(*lenP);
+	for (size_t i = 0; i < *lenP; i++)
+		(*outP)[i] = (uint8_t)(i * 7);
+	return 0;
+}
+
+/* The decoder guard: a loop that never ends is stopped at the deadline, a
+ * crash and an error are reported, bytes come back whole. */
+static void
+test_guard(void **state)
+{
+	uint8_t *b;
+	size_t n;
+	char err[256];
+
+	assert_int_equal(dicom_guard_run(guard_spin, NULL, 1, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ran for more than 1 s"));
+	assert_int_equal(dicom_guard_run(guard_crash, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "crashed (signal 11"));
+	assert_int_equal(dicom_guard_run(guard_fail, "x", 10, 100, &b, &n, err, sizeof err), -1);
+	assert_string_equal(err, "no good: x");
+	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_non_null(strstr(err, "at most 100 expected"));
+	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 300000, &b, &n, err, sizeof err), 0);
+	assert_int_equal(n, 300000);
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != (uint8_t)(i * 7))
+			fail_msg("byte %zu", i);
+	free(b);
 }
 
 int
@@ -624,10 +750,12 @@ main(void)
 		cmocka_unit_test(test_16bit),
 		cmocka_unit_test(test_multiframe),
 		cmocka_unit_test(test_rgb),
+		cmocka_unit_test(test_ybr),
 		cmocka_unit_test(test_patient_data),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_truncated_and_garbage),
 		cmocka_unit_test(test_image_dispatch),
+		cmocka_unit_test(test_guard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,7 +86,9 @@ setup() {
 	run closed_pipe "$BIN/peek" --pass --count
 	[ "$output" = 141 ]
 	# text output through stdio: peek's lines, metrics' report, --help
-	for i in $(seq 300); do echo "{\"kind\":\"prediction\",\"id\":\"$i\",\"label\":$((i % 2)),\"score\":0.$i}"; done |
+	# (3000 predictions: the ROC text is larger than a pipe's 64 KiB buffer,
+	# so the writer always meets the closed pipe)
+	for i in $(seq 3000); do echo "{\"kind\":\"prediction\",\"id\":\"$i\",\"label\":$((i % 2)),\"score\":0.$i}"; done |
 		mkframes pack > p.mpk
 	run bash -c '"$0" --format json --roc "$1" 2>err.txt | head -c 1 > /dev/null; echo "${PIPESTATUS[0]}"; cat err.txt' \
 	    "$BIN/metrics" p.mpk

@@ -116,7 +116,7 @@ prog_libs = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN) $(LIBSHARED) $(NN_LDLIBS),$
 prog_deps = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN)) $(LIBSHARED)
 
 # The programs' objects are kept (not deleted as intermediates).
-.SECONDARY: $(PROGS:%=$(B)/filters/%.o)
+.SECONDARY: $(PROGS:%=$(B)/filters/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(UNIT_UTIL_O)
 .SECONDEXPANSION:
 bin/%: $(B)/filters/%.o $$(call prog_deps,%)
 	@mkdir -p $(@D)

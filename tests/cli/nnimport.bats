@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-	NNIMPORT="$BATS_TEST_DIRNAME/../../bin/nnimport"
+	NNIMPORT="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}/nnimport"
 	V3="${RADPIPE_WEIGHTS:-}/inception_v3_imagenet_notop.h5"
 	MOBILENET="${RADPIPE_WEIGHTS:-}/keras2_mobilenet_0.25_notop_fixture.h5"
 	T="$BATS_TEST_TMPDIR"

@@ -385,8 +385,9 @@ static int
 match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct tensor *t)
 {
 	const struct nn_param *p;
+	const msgpack_object *x;
 	int64_t ps[4];
-	char name[128], why[200], a[96], b[96];
+	char name[128], why[200] = "", a[96], b[96];
 	int i, k, ok;
 
 	if (mp_str(&f->root, "name", name, sizeof name) != 1) {
@@ -394,8 +395,10 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, struct
 		         (unsigned long long)f->index, what);
 		return -1;
 	}
-	if (tensor_from_object(t, mp_get(&f->root, "x"), why, sizeof why) < 0 || t->dtype != DT_F32) {
-		list_add(&L->other, "%s %s: %s", what, name, t->dtype != DT_F32 ? "not f32" : why);
+	x = mp_get(&f->root, "x");
+	if (x == NULL || tensor_from_object(t, x, why, sizeof why) < 0 || t->dtype != DT_F32) {
+		list_add(&L->other, "%s %s: %s", what, name, x == NULL ? "no tensor 'x'" :
+		         why[0] != '\0' ? why : "not f32");
 		return -1;
 	}
 	if ((i = nn_param_find(L->m, name)) < 0) {

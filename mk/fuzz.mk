@@ -62,15 +62,18 @@ fuzz: fuzz-build
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 	@$(foreach t,$(FUZZ_TARGETS),mkdir -p tests/fuzz/corpus-work/$(t) && \
 		echo "fuzz: $(t) for $(FUZZ_SECONDS) s" && \
-		$(B)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp $(B)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
 		    -print_final_stats=1 -artifact_prefix=$(B)/fuzz/$(t)- $(FUZZ_OPTS_$(t)) \
 		    tests/fuzz/corpus-work/$(t) tests/fuzz/corpus/$(t) && ) true
 
 # make test: each target over its seeds and regressions, briefly (skips
-# with a message when clang or its fuzzer runtime is missing).
+# with a message when clang or its fuzzer runtime is missing).  Not under
+# SAN=1: the targets are built with the sanitizers anyway.
+ifneq ($(SAN),1)
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 EXTRA_TEST_DEPS += fuzz-build
 endif
 EXTRA_TESTS += tests/fuzz/run-ci
+endif
 RADPIPE_FUZZ_DIR := $(abspath $(B))/fuzz
 export RADPIPE_FUZZ_DIR

@@ -1,7 +1,8 @@
 /* fuzz_h5keras.c — libFuzzer target for the Keras HDF5 reader
  * (libshared/nn/h5keras.c on libhdf5): each input, as the bytes of a
  * weights file (h5k_open takes a path, and libhdf5 wants the real path of
- * a file: one file in /dev/shm, or $TMPDIR, rewritten for each input), is
+ * a file: /dev/shm/fuzz_h5keras-PID, or in $TMPDIR, rewritten for each
+ * input; a run that crashed leaves it, the next run removes it), is
  * opened, its directory checked, and every weight of up to 1 Mi elements
  * read.  FUZZ_VERBOSE=1 prints why each input was refused.  libhdf5 is the system's, not instrumented: what
  * ASan sees is radpipe's side of the calls.
@@ -9,6 +10,10 @@
  *   make fuzz-seeds                   regenerates tests/fuzz/corpus/fuzz_h5keras
  *   build/fuzz/fuzz_h5keras CORPUS    by hand
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,14 +67,37 @@ cleanup(void)
 		unlink(path);
 }
 
+/* Removes the files of earlier runs that died (a crash skips atexit):
+ * DIR/fuzz_h5keras-PID where no process PID is left. */
+static void
+remove_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[4096];
+	long pid;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (sscanf(e->d_name, "fuzz_h5keras-%ld", &pid) != 1 || pid <= 0 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" :
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 
-	snprintf(path, sizeof path, "%s/fuzz_h5keras-XXXXXX", dir);
-	if ((fd = mkstemp(path)) < 0) {
+	remove_stale(dir);
+	snprintf(path, sizeof path, "%s/fuzz_h5keras-%ld", dir, (long)getpid());
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		perror(path);
 		return 1;
 	}

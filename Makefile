@@ -8,6 +8,8 @@
 #                     pages, bash completion, CUDA backend; make uninstall
 #                     (mk/install.mk)
 #   CUDA=auto|0|1     build the CUDA backend: auto = when nvcc and cudnn.h are found
+#   SAN=1             ASan + UBSan build in build-san/ and bin-san/ (mk/san.mk);
+#                     `make SAN=1 test` runs the whole suite on it
 #
 # Components add themselves through mk/*.mk fragments (one per component), so
 # that adding a filter, a test or a backend never edits this file.
@@ -25,6 +27,15 @@ LDFLAGS    += -pthread -Wl,--as-needed
 LDLIBS     += $(shell pkg-config --libs libpng msgpack 2>/dev/null) -lm
 
 B          := build
+BINDIR     := bin
+
+# SAN=1: sanitizers, in their own build and bin folders (flags in mk/san.mk).
+SAN        ?= 0
+ifeq ($(SAN),1)
+  B        := build-san
+  BINDIR   := bin-san
+  CUDA     := 0
+endif
 
 # ---- Debian packages: checked when something is built, never when the
 # Makefile is read, so that `make demo` and `make test` can install them
@@ -70,7 +81,7 @@ NN_LDLIBS  ?=
 
 # ---- programs: one .c per program in filters/ (linked with $(CXX): DCMTK is C++) ----
 PROGS      := $(sort $(patsubst filters/%.c,%,$(wildcard filters/*.c)))
-BINS       := $(PROGS:%=bin/%)
+BINS       := $(PROGS:%=$(BINDIR)/%)
 
 # ---- tests: tests/unit/test_*.c, each its own binary, linked with the
 # helpers they share (tests/unit/testutil.c) ----
@@ -118,7 +129,7 @@ prog_deps = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN)) $(LIBSHARED)
 # The programs' objects are kept (not deleted as intermediates).
 .SECONDARY: $(PROGS:%=$(B)/filters/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(UNIT_UTIL_O)
 .SECONDEXPANSION:
-bin/%: $(B)/filters/%.o $$(call prog_deps,%)
+$(BINDIR)/%: $(B)/filters/%.o $$(call prog_deps,%)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $< -o $@ $(call prog_libs,$*) $(LDLIBS)
 
@@ -129,6 +140,9 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_UTIL_O) $(LIBNN) $(LIBSHARED)
 
 TEST_RESULTS := $(abspath $(B))/test-results
 export TEST_RESULTS
+# The tests run the programs of $(BINDIR) (tests/lib/io-common.bash).
+RADPIPE_BIN := $(abspath $(BINDIR))
+export RADPIPE_BIN
 
 unit: $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
@@ -156,6 +170,6 @@ bench: all $(BENCH_TARGETS)
 	@echo "benchmark results are in bench/results/"
 
 clean:
-	rm -rf $(B) bin/*
+	rm -rf $(B) $(BINDIR)/*
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

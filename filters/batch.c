@@ -79,6 +79,17 @@ pending_clear(struct pending *p)
 }
 
 static void
+pending_free(struct pending *p)
+{
+	pending_clear(p);
+	free(p->ids);
+	free(p->classes);
+	free(p->labels);
+	msgpack_sbuffer_destroy(&p->metas);
+	tensor_free(&p->x);
+}
+
+static void
 pack_strings(msgpack_packer *pk, char **v, int n)
 {
 	msgpack_pack_array(pk, (size_t)n);
@@ -199,6 +210,7 @@ main(int argc, char **argv)
 	if (o.drop_last)
 		pending_clear(&p);
 	flush(&p, w);
+	pending_free(&p);
 	frame_writer_close(w);
 	frame_reader_close(r);
 	return 0;

@@ -154,7 +154,7 @@ load_patient_key(const char *file, struct dicom_opts *d)
 		n--;
 	if (n == 0)
 		die("%s: the patient key is empty", file ? file : "RADPIPE_PATIENT_KEY");
-	d->key = buf;           /* lives as long as the program */
+	d->key = buf;           /* freed at the end of main */
 	d->keylen = n;
 }
 
@@ -606,5 +606,6 @@ main(int argc, char **argv)
 	if (o.labels)
 		labels_free(&lab.tab);
 	dataset_free(&ds);
+	free((void *)o.dicom.key);
 	return 0;
 }

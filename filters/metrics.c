@@ -152,6 +152,18 @@ class_name(const struct predset *ps, int idx, char *buf, size_t len)
 	return buf;
 }
 
+static void
+predset_free(struct predset *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		free(ps->v[i].id);
+	for (int i = 0; i < ps->k; i++)
+		free(ps->names[i]);
+	free(ps->v);
+	free(ps->names);
+	idmap_free(&ps->map);
+}
+
 /* Index of id in ps, or -1. */
 static long
 lookup(struct predset *ps, const char *id)
@@ -448,6 +460,7 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 {
 	struct predset ref = { .allow_dup = o->allow_dup };
 	size_t ignored = 0, missing;
+	double thr;
 
 	if (o->thr_mode == THR_FIXED)
 		return o->threshold;
@@ -459,7 +472,9 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
 		die("%s: %zu of %zu predictions have no label", o->thr_from, missing, ref.n);
 	set_class(&ref, 1, NULL);
-	return youden_of(&ref, o->thr_from, yP);
+	thr = youden_of(&ref, o->thr_from, yP);
+	predset_free(&ref);
+	return thr;
 }
 
 static void
@@ -743,5 +758,10 @@ main(int argc, char **argv)
 	if (h.dropped)
 		warnx("metrics frames have more than %d numeric keys; the rest are ignored", HIST_MAXKEYS);
 	write_output(&o);
+	predset_free(&ps);
+	predset_free(&lab);
+	for (size_t j = 0; j < h.nkeys; j++)
+		free(h.keys[j]);
+	free(h.val);
 	return 0;
 }

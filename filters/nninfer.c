@@ -48,6 +48,7 @@ struct infer {
 	struct nn_model *m;
 	struct nn_model_info info;
 	int h, w, c, k;
+	struct nn_backend *be;
 	struct feed pend;       /* images waiting for a forward pass */
 	size_t img_bytes;
 	float *probs, *probs2;
@@ -210,7 +211,6 @@ static void
 setup(struct infer *in, const struct options *o)
 {
 	struct nn_backend_opts bo = { .threads = o->threads, .precision = o->precision };
-	struct nn_backend *be;
 	char err[512];
 	float scale, offset;
 	int bs = o->batch;
@@ -221,14 +221,14 @@ setup(struct infer *in, const struct options *o)
 	if (in->info.unverified > 0)
 		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
 		    "not verified", o->model, in->info.unverified);
-	if ((be = nn_backend_open(o->device, &bo, err, sizeof err)) == NULL)
+	if ((in->be = nn_backend_open(o->device, &bo, err, sizeof err)) == NULL)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];
 	in->k = nn_output_size(in->m);
 	if (nn_preprocess_parse(in->info.preprocess, &scale, &offset) < 0)
 		die("%s: unknown preprocessing '%s'", o->model, in->info.preprocess);
 	nn_set_preprocess(in->m, scale, offset);
-	if (nn_model_plan_flags(in->m, be, bs, NN_PLAN_INFERENCE) < 0)
+	if (nn_model_plan_flags(in->m, in->be, bs, NN_PLAN_INFERENCE) < 0)
 		die("%s", nn_error(in->m));
 	nn_params_upload(in->m);
 	in->img_bytes = (size_t)in->h * (size_t)in->w * (size_t)in->c * 4;
@@ -241,6 +241,19 @@ setup(struct infer *in, const struct options *o)
 	in->probs = XNEW(float, (size_t)bs * (size_t)in->k);
 	in->probs2 = XNEW(float, (size_t)bs * (size_t)in->k);
 	in->flipped = o->tta ? xaligned(in->img_bytes * (size_t)bs) : NULL;
+}
+
+/* Releases what setup allocated. */
+static void
+teardown(struct infer *in)
+{
+	feed_free(&in->pend);
+	free(in->probs);
+	free(in->probs2);
+	free(in->flipped);
+	nn_model_free(in->m);
+	nn_model_info_free(&in->info);
+	in->be->close(in->be);
 }
 
 int
@@ -267,5 +280,6 @@ main(int argc, char **argv)
 	run_pending(&in);
 	frame_writer_close(in.out);
 	frame_reader_close(r);
+	teardown(&in);
 	return 0;
 }

@@ -669,6 +669,26 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 	montage_free(&m);
 }
 
+/* Frees what g owns; a tile shared with g->tiles is freed once. */
+static void
+gallery_free(struct gallery *g)
+{
+	for (int i = 0; i < g->n; i++) {
+		long t = idmap_get(&g->extra, g->p[i].id);
+		if (t < 0 || g->tiles[t].data != g->p[i].tile.data)
+			tensor_free(&g->p[i].tile);
+		free(g->p[i].id);
+	}
+	for (size_t k = 0; k < g->ntiles; k++)
+		tensor_free(&g->tiles[k]);
+	free(g->tiles);
+	free(g->p);
+	free(g->names[0]);
+	free(g->names[1]);
+	idmap_free(&g->ids);
+	idmap_free(&g->extra);
+}
+
 static void
 plot_images(const struct options *o)
 {
@@ -699,6 +719,7 @@ plot_images(const struct options *o)
 	if (shown < g.n)
 		warnx("%d of %d predictions have no sample image with their id", g.n - shown, g.n);
 	gallery_draw(o, &g, shown);
+	gallery_free(&g);
 }
 
 int

@@ -80,8 +80,10 @@ list_dir(const char *dir, struct names *files, struct names *dirs)
 	if (errno != 0)         /* not the end: part of the folder is unread */
 		die("%s: %s", dir, strerror(errno));
 	closedir(d);
-	qsort(files->v, files->n, sizeof *files->v, cmp_str);
-	qsort(dirs->v, dirs->n, sizeof *dirs->v, cmp_str);
+	if (files->n > 1)       /* v is NULL while empty: qsort(NULL) is undefined */
+		qsort(files->v, files->n, sizeof *files->v, cmp_str);
+	if (dirs->n > 1)
+		qsort(dirs->v, dirs->n, sizeof *dirs->v, cmp_str);
 }
 
 static void
@@ -355,9 +357,13 @@ add_path(struct walk *w, const char *p)
 static void
 sort_classes(struct dataset *ds)
 {
-	char **old = XNEW(char *, (size_t)ds->nclasses + 1);
-	int *map = XNEW(int, (size_t)ds->nclasses + 1);
+	char **old;
+	int *map;
 
+	if (ds->nclasses == 0)          /* classes is NULL: memcpy/qsort(NULL) are undefined */
+		return;
+	old = XNEW(char *, (size_t)ds->nclasses);
+	map = XNEW(int, (size_t)ds->nclasses);
 	memcpy(old, ds->classes, (size_t)ds->nclasses * sizeof *old);
 	qsort(ds->classes, (size_t)ds->nclasses, sizeof *ds->classes, cmp_str);
 	for (int i = 0; i < ds->nclasses; i++)

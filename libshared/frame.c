@@ -3,6 +3,7 @@
 #include "frame.h"
 #include "err.h"
 
+#include <msgpack/unpack_define.h>    /* MSGPACK_EMBED_STACK_SIZE */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -81,6 +82,18 @@ mp_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *payload, uint64
 	return 0;
 }
 
+/* The scanner's depth limit is msgpack-c's: a frame the scanner accepts
+ * must be one that msgpack_unpack parses. */
+_Static_assert(FRAME_MAX_DEPTH == MSGPACK_EMBED_STACK_SIZE,
+    "frame_scan and msgpack-c must agree on the nesting depth");
+
+/* A map or an array (fix, 16 and 32-bit counts). */
+static int
+is_container(uint8_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
+}
+
 int
 frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *size, char *err, size_t errlen)
 {
@@ -114,15 +127,16 @@ frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *size, char *err, 
 			snprintf(err, errlen, "frame exceeds the size limit of %zu bytes", max);
 			return -1;
 		}
+		/* depth containers are open around this value; msgpack-c
+		 * refuses any container, empty or not, at its limit */
+		if (is_container(buf[pos]) && depth == FRAME_MAX_DEPTH) {
+			snprintf(err, errlen, "frame nests deeper than %d levels", FRAME_MAX_DEPTH);
+			return -1;
+		}
 		left[depth]--;
 		pos += hdr + payload;
-		if (children) {
-			if (depth == FRAME_MAX_DEPTH) {
-				snprintf(err, errlen, "frame nests deeper than %d levels", FRAME_MAX_DEPTH);
-				return -1;
-			}
+		if (children)
 			left[++depth] = children;
-		}
 		if (pos > len) { *size = pos; return 0; }
 	}
 	*size = pos;

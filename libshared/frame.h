@@ -18,7 +18,7 @@
 #include "tensor.h"
 
 #define FRAME_MAX_DEFAULT ((size_t)1 << 30)   /* 1 GiB; RADPIPE_MAX_FRAME overrides */
-#define FRAME_MAX_DEPTH 32
+#define FRAME_MAX_DEPTH 32   /* nested maps and arrays, the root map and empty ones included: msgpack-c's limit */
 
 struct frame {
 	const uint8_t *raw;     /* the frame's bytes as read */

@@ -59,41 +59,65 @@ class_of(struct labels *l, const char *name)
 	return l->nclasses++;
 }
 
-void
-labels_load(struct labels *l, const char *path)
+int
+labels_read(struct labels *l, FILE *f, const char *name, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *line = NULL, *fld[2];
 	size_t cap = 0;
 	ssize_t n;
-	int lineno = 0;
+	int lineno = 0, rc = -1;
 
 	memset(l, 0, sizeof *l);
-	if (f == NULL)
-		die("%s: %s", path, strerror(errno));
+	err[0] = '\0';
 	while ((n = getline(&line, &cap, f)) > 0) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (++lineno == 1 || n == 0 || line[0] == '#')
 			continue;
 		int nf = csv_split(line, fld, 2);
-		if (nf < 0)
-			die("%s:%d: unterminated quote", path, lineno);
-		if (nf < 2 || fld[0][0] == '\0' || fld[1][0] == '\0')
-			die("%s:%d: expected KEY,CLASS", path, lineno);
+		if (nf < 0) {
+			snprintf(err, errlen, "%s:%d: unterminated quote", name, lineno);
+			goto out;
+		}
+		if (nf < 2 || fld[0][0] == '\0' || fld[1][0] == '\0') {
+			snprintf(err, errlen, "%s:%d: expected KEY,CLASS", name, lineno);
+			goto out;
+		}
 		int c = class_of(l, fld[1]);
 		long old = idmap_get(&l->map, fld[0]);
-		if (old >= 0 && old != c)
-			die("%s:%d: '%s' is labelled both '%s' and '%s'", path, lineno, fld[0],
-			    l->classes[old], fld[1]);
+		if (old >= 0 && old != c) {
+			snprintf(err, errlen, "%s:%d: '%s' is labelled both '%s' and '%s'", name,
+			    lineno, fld[0], l->classes[old], fld[1]);
+			goto out;
+		}
 		idmap_put(&l->map, fld[0], (size_t)c);
 	}
 	if (ferror(f))
-		die("%s: read error", path);
-	fclose(f);
+		snprintf(err, errlen, "%s: read error", name);
+	else if (l->nclasses == 0)
+		snprintf(err, errlen, "%s: no labels (a header line, then KEY,CLASS lines)", name);
+	else
+		rc = 0;
+out:
 	free(line);
-	if (l->nclasses == 0)
-		die("%s: no labels (a header line, then KEY,CLASS lines)", path);
+	if (rc < 0)
+		labels_free(l);
+	return rc;
+}
+
+void
+labels_load(struct labels *l, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char err[1024];
+	int rc;
+
+	if (f == NULL)
+		die("%s: %s", path, strerror(errno));
+	rc = labels_read(l, f, path, err, sizeof err);
+	fclose(f);
+	if (rc < 0)
+		die("%s", err);
 }
 
 int

@@ -11,6 +11,7 @@
 #ifndef RADPIPE_LABELS_H
 #define RADPIPE_LABELS_H
 
+#include <stdio.h>
 #include "idmap.h"
 
 struct labels {
@@ -21,6 +22,9 @@ struct labels {
 
 /* Reads the table at path; dies with "path:line: reason" on problems. */
 void labels_load(struct labels *l, const char *path);
+/* Reads a table from f (name is used in messages).  Returns 0, or -1 with
+ * "name:line: reason" in err and l left empty. */
+int labels_read(struct labels *l, FILE *f, const char *name, char *err, size_t errlen);
 /* The class index of key, or -1. */
 int labels_find(const struct labels *l, const char *key);
 /* Releases everything l owns. */

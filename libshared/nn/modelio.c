@@ -499,8 +499,9 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, int wh
              struct tensor *t)
 {
 	const struct nn_param *p;
+	const msgpack_object *x;
 	int64_t ps[4];
-	char name[128], why[200], a[96], b[96];
+	char name[128], why[200] = "", a[96], b[96];
 	int i, k, ok;
 
 	if (mp_str(&f->root, "name", name, sizeof name) != 1) {
@@ -508,8 +509,10 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, int wh
 		         (unsigned long long)f->index, what);
 		return -1;
 	}
-	if (tensor_from_object(t, mp_get(&f->root, "x"), why, sizeof why) < 0 || t->dtype != DT_F32) {
-		list_add(&L->other, "%s %s: %s", what, name, t->dtype != DT_F32 ? "not f32" : why);
+	x = mp_get(&f->root, "x");
+	if (x == NULL || tensor_from_object(t, x, why, sizeof why) < 0 || t->dtype != DT_F32) {
+		list_add(&L->other, "%s %s: %s", what, name, x == NULL ? "no tensor 'x'" :
+		         why[0] != '\0' ? why : "not f32");
 		return -1;
 	}
 	if (verify_tensor(L, f, name, which, t) < 0)

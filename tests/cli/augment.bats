@@ -6,7 +6,8 @@ setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	. "$ROOT/tests/lib/inputs.bash"	# RADPIPE_DATA, else data/
 	tests_find_inputs "$ROOT"
-	AUG=$ROOT/bin/augment
+	BIN=${RADPIPE_BIN:-$ROOT/bin}
+	AUG=$BIN/augment
 	MK="/usr/bin/python3 $ROOT/tests/lib/mkframes.py"
 	T=$BATS_TEST_TMPDIR
 	PAPER="--rotate 20 --shift 0.2 --shear-rad 0.2 --zoom 0.2 --hflip"
@@ -207,10 +208,10 @@ put("batchids", {"kind": "batch", "ids": ["a"], "x": tensor(np.zeros((2, 4, 4, 1
 	     on && blk { gsub(/\\e/, "\\"); print > ("'"$T"'/ex" n ".sh") }' "$man"
 	ls "$T"/ex*.sh >/dev/null
 	cd "$T"
-	export PATH="$ROOT/bin:$PATH"
+	export PATH="$BIN:$PATH"
 	for ex in "$T"/ex*.sh; do
 		if grep -q RADPIPE_DATA "$ex"; then
-			if [ ! -d "${RADPIPE_DATA:-/nonexistent}/TRAIN" ] || [ ! -x "$ROOT/bin/imgload" ] || [ ! -x "$ROOT/bin/batch" ]; then
+			if [ ! -d "${RADPIPE_DATA:-/nonexistent}/TRAIN" ] || [ ! -x "$BIN/imgload" ] || [ ! -x "$BIN/batch" ]; then
 				echo "# skipping $(basename "$ex"): needs RADPIPE_DATA, bin/imgload, bin/batch" >&3
 				continue
 			fi

@@ -12,6 +12,8 @@
 setup() {
 	ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 	T="$BATS_TEST_TMPDIR"
+	# the programs the pipelines run: bin/, or bin-san/ under make SAN=1
+	[ -z "${RADPIPE_BIN:-}" ] || export BIN="$RADPIPE_BIN"
 	SERVER_PID=
 	PY=python3
 }

@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-	METRICS="$BATS_TEST_DIRNAME/../../bin/metrics"
+	METRICS="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}/metrics"
 	MK="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/mkframes.py"
 	T="$BATS_TEST_TMPDIR"
 	# Hanley & McNeil 1982, Table 1: 109 CT images rated 1..5 (score r/5).
@@ -248,7 +248,7 @@ PY
 	printf 'id,label\nt0,1\nt1,1\nt2,1\nt3,1\nt4,0\nt5,0\nt6,0\nt7,0\n' >labels.csv
 	n=0
 	while IFS= read -r line; do
-		PATH="$BATS_TEST_DIRNAME/../../bin:$PATH" bash -o pipefail -c "$line" >/dev/null
+		PATH="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}:$PATH" bash -o pipefail -c "$line" >/dev/null
 		n=$((n + 1))
 	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/metrics.1" |
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain | sed 's/\\-/-/g; s/\\e/\\/g')

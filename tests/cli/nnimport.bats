@@ -6,7 +6,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-	NNIMPORT="$BATS_TEST_DIRNAME/../../bin/nnimport"
+	NNIMPORT="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}/nnimport"
 	# weights_file, need_weights: tests/lib/inputs.bash
 	. "$BATS_TEST_DIRNAME/../lib/inputs.bash"
 	tests_find_inputs "$BATS_TEST_DIRNAME/../.."

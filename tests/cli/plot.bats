@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 
 setup() {
-	BIN="$BATS_TEST_DIRNAME/../../bin"
+	BIN="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}"
 	PLOT="$BIN/plot"
 	MK="/usr/bin/python3 $BATS_TEST_DIRNAME/../lib/mkframes.py"
 	T="$BATS_TEST_TMPDIR"
@@ -174,7 +174,7 @@ for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1,
 PY
 	n=0
 	while IFS= read -r line; do
-		PATH="$BATS_TEST_DIRNAME/../../bin:$PATH" bash -o pipefail -c "$line" >/dev/null
+		PATH="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}:$PATH" bash -o pipefail -c "$line" >/dev/null
 		n=$((n + 1))
 	done < <(sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$BATS_TEST_DIRNAME/../../man/man1/plot.1" |
 		sed -n 's/^\.Dl //p' | grep -v -e imgload -e nninfer -e nntrain -e augment | sed 's/\\-/-/g; s/\\e/\\/g')

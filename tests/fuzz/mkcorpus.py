@@ -45,6 +45,8 @@ def main():
         "str32_huge": b"\x81\xa4kind\xdb\xff\xff\xff\xff",
         "deep33": b"\x81\xa4kind" + b"\x91" * 32 + b"\x00",
         "deep32": b"\x82\xa4kind\xa1s\xa1d" + b"\x91" * 30 + b"\x00",
+        # 32 levels, the innermost an empty array: msgpack-c's limit (14.13)
+        "deep32_empty": b"\x82\xa4kind\xa1s\xa1d" + b"\x91" * 30 + b"\x90",
         "c1": b"\x81\xa4kind\xc1",
         "root_array": pk(["kind", "sample"]),
         "no_kind": pk({"x": 1}),

@@ -27,7 +27,7 @@
 
 # shellcheck disable=SC2034,SC2015  # variables for the .bats files that load this
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-BIN="$ROOT/bin"
+BIN="${RADPIPE_BIN:-$ROOT/bin}"   # make SAN=1 points it at bin-san
 T="$BATS_TEST_TMPDIR"
 PY=python3
 $PY -c 'import msgpack' 2>/dev/null || PY=/usr/bin/python3

@@ -457,6 +457,54 @@ test_nesting_depth(void **state)
 	rejected(p, sizeof p, 0, "deeper");
 }
 
+/* Issue 14.13: the scanner and msgpack-c agree on the depth at the
+ * boundary, for every kind of innermost value (an empty array or map counts
+ * as a level for msgpack-c too), nesting through arrays and through maps. */
+static void
+test_nesting_depth_agrees(void **state)
+{
+	static const uint8_t inner[] = { 0x00, 0x90, 0x80, 0x91, 0x81 };
+	char err[512];
+
+	for (int levels = 29; levels <= 35; levels++)
+	for (size_t k = 0; k < sizeof inner; k++)
+	for (int viamap = 0; viamap <= 1; viamap++) {
+		uint8_t p[256];
+		size_t n = 0, size = 0, off = 0;
+		int want, s, nested = levels - 1;   /* levels: containers, root map included */
+		msgpack_zone z;
+		msgpack_object o;
+
+		memcpy(p, "\x82\xa4kind\xa1s\xa1" "d", 10);
+		n = 10;
+		if (inner[k] >= 0x80)
+			nested--;           /* the innermost value is itself a level */
+		for (int i = 0; i < nested; i++) {
+			p[n++] = viamap ? 0x81 : 0x91;
+			if (viamap)
+				p[n++] = 0x00;      /* key 0 */
+		}
+		p[n++] = inner[k];
+		if (inner[k] == 0x91)
+			p[n++] = 0x00;
+		else if (inner[k] == 0x81) {
+			p[n++] = 0x00; p[n++] = 0x00;
+		}
+		want = levels <= FRAME_MAX_DEPTH;
+		s = frame_scan(p, n, 1 << 20, &size, err, sizeof err);
+		assert_int_equal(s, want ? 1 : -1);
+		if (want)
+			assert_int_equal(size, n);
+		else
+			assert_non_null(strstr(err, "deeper than 32"));
+		msgpack_zone_init(&z, 1024);
+		if ((msgpack_unpack((const char *)p, n, &off, &z, &o) == MSGPACK_UNPACK_SUCCESS) != want)
+			fail_msg("msgpack-c and frame_scan disagree at %d levels, inner 0x%02x, %s",
+			    levels, inner[k], viamap ? "maps" : "arrays");
+		msgpack_zone_destroy(&z);
+	}
+}
+
 /* Malformed msgpack and frames that are not kind-maps. */
 static void
 test_bad_frames(void **state)
@@ -565,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_pipe_dribble),
 		cmocka_unit_test(test_huge_declared_lengths),
 		cmocka_unit_test(test_nesting_depth),
+		cmocka_unit_test(test_nesting_depth_agrees),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_frame_next_dies),

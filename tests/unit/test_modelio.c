@@ -197,6 +197,39 @@ test_damaged(void **state)
 	nn_model_free(a);
 }
 
+/* A param frame without a tensor 'x' is refused with a reason (fuzz_model
+ * found a NULL dereference here; tests/fuzz/regress/fuzz_model/). */
+static void
+test_param_without_x(void **state)
+{
+	static const char *const nox[] = { "conv2d_1/kernel:0: no tensor 'x'", NULL };
+	static const char *const notf32[] = { "conv2d_1/kernel:0: not f32", NULL };
+	static const char param[] = "\x82\xa4kind\xa5param\xa4name\xb1" "conv2d_1/kernel:0";
+	static const char u8x[] = "\x83\xa4kind\xa5param\xa4name\xb1" "conv2d_1/kernel:0"
+	    "\xa1x\x83\xa5" "dtype\xa2u8\xa5shape\x91\x01\xa4" "data\xc4\x01\x07";
+	struct nn_model *a = small(6, 0);
+	struct nn_model_info info;
+	char err[1024];
+	uint8_t *buf, *bad;
+	size_t n;
+
+	fill_info(&info);
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	assert_int_equal(file_read_all(path, &buf, &n), 0);
+	bad = malloc(n + sizeof u8x);
+	memcpy(bad, buf, n);
+	memcpy(bad + n, param, sizeof param - 1);
+	tu_write_file(path, bad, n + sizeof param - 1);
+	expect(small(6, 0), nox);
+	memcpy(bad + n, u8x, sizeof u8x - 1);
+	tu_write_file(path, bad, n + sizeof u8x - 1);
+	expect(small(6, 0), notf32);
+	free(bad);
+	free(buf);
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
 /* nn_model_load builds the architecture the file names. */
 static void
 test_load_arch(void **state)
@@ -307,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_mismatch),
 		cmocka_unit_test(test_damaged),
+		cmocka_unit_test(test_param_without_x),
 		cmocka_unit_test(test_load_arch),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_nonfinite),

@@ -27,13 +27,13 @@ LDFLAGS    += -pthread -Wl,--as-needed
 LDLIBS     += $(shell pkg-config --libs libpng msgpack 2>/dev/null) -lm
 
 B          := build
-BINDIR     := bin
+OUT_BIN    := bin
 
 # SAN=1: sanitizers, in their own build and bin folders (flags in mk/san.mk).
 SAN        ?= 0
 ifeq ($(SAN),1)
   B        := build-san
-  BINDIR   := bin-san
+  OUT_BIN  := bin-san
   CUDA     := 0
 endif
 
@@ -81,7 +81,7 @@ NN_LDLIBS  ?=
 
 # ---- programs: one .c per program in filters/ (linked with $(CXX): DCMTK is C++) ----
 PROGS      := $(sort $(patsubst filters/%.c,%,$(wildcard filters/*.c)))
-BINS       := $(PROGS:%=$(BINDIR)/%)
+BINS       := $(PROGS:%=$(OUT_BIN)/%)
 
 # ---- tests: tests/unit/test_*.c, each its own binary, linked with the
 # helpers they share (tests/unit/testutil.c) ----
@@ -129,7 +129,7 @@ prog_deps = $(if $(filter $(1),$(NN_PROGS)),$(LIBNN)) $(LIBSHARED)
 # The programs' objects are kept (not deleted as intermediates).
 .SECONDARY: $(PROGS:%=$(B)/filters/%.o) $(UNIT_SRC:%.c=$(B)/%.o) $(UNIT_UTIL_O)
 .SECONDEXPANSION:
-$(BINDIR)/%: $(B)/filters/%.o $$(call prog_deps,%)
+$(OUT_BIN)/%: $(B)/filters/%.o $$(call prog_deps,%)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $< -o $@ $(call prog_libs,$*) $(LDLIBS)
 
@@ -140,8 +140,8 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(UNIT_UTIL_O) $(LIBNN) $(LIBSHARED)
 
 TEST_RESULTS := $(abspath $(B))/test-results
 export TEST_RESULTS
-# The tests run the programs of $(BINDIR) (tests/lib/io-common.bash).
-RADPIPE_BIN := $(abspath $(BINDIR))
+# The tests run the programs of $(OUT_BIN) (tests/lib/io-common.bash).
+RADPIPE_BIN := $(abspath $(OUT_BIN))
 export RADPIPE_BIN
 
 unit: $(UNIT_BINS)
@@ -170,6 +170,6 @@ bench: all $(BENCH_TARGETS)
 	@echo "benchmark results are in bench/results/"
 
 clean:
-	rm -rf $(B) $(BINDIR)/*
+	rm -rf $(B) $(OUT_BIN)/*
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -98,7 +98,7 @@ int dicom_sniff_dataset(const uint8_t *buf, size_t len);
 /* Largest decoded pixel data accepted, in bytes (all frames); default 2 GiB. */
 void dicom_set_limit(size_t bytes);
 /* 1 (the default): compressed pixel data is decoded in a child process
- * under a time limit (dicom_guard.h); 0: in this process, without a limit
+ * under a time limit (guard.h); 0: in this process, without a limit
  * (for the fuzzer, which must see hangs and coverage). */
 void dicom_set_isolation(int on);
 /* Parses and decompresses a DICOM file held in memory; fills meta (frames,

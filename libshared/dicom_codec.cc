@@ -1,5 +1,5 @@
 // dicom_codec.cc — compressed pixel data of a DICOM file, decoded in a
-// child process under a time limit (dicom_guard.c): DCMTK's codecs (JPEG,
+// child process under a time limit (guard.c): DCMTK's codecs (JPEG,
 // JPEG-LS, RLE) and OpenJPEG (JPEG 2000, dicom_j2k.c).  Third-party
 // decoders have loops that corrupt data can make endless (DCMTK 3.6.7's
 // JPEG marker walk, CharLS 1.x's Golomb parameter loop) and may crash; the
@@ -20,7 +20,7 @@
 #include <vector>
 
 extern "C" {
-#include "dicom_guard.h"
+#include "guard.h"
 }
 
 static uint32_t
@@ -291,7 +291,7 @@ codec_decode(DcmDataset *ds, const struct dicom_pixels *px, int frames, size_t t
 	*lenP = 0;
 	if (!is_j2k(x.getXfer()) && check_jpeg_fragments(ds, x, err, errlen) < 0)
 		return -1;
-	int rc = isolate ? dicom_guard_run(run_job, &j, seconds, sizeof at + 2 * total + 16, &b, &n, why, sizeof why) :
+	int rc = isolate ? guard_run(run_job, &j, seconds, sizeof at + 2 * total + 16, &b, &n, why, sizeof why) :
 	    run_job(&j, &b, &n, why, sizeof why);
 	if (rc < 0) {
 		if (!isolate)

@@ -1,5 +1,5 @@
 // dicom_codec.h — compressed DICOM pixel data, decoded in a child process
-// under a time limit (dicom_guard.h): DCMTK's JPEG, JPEG-LS and RLE codecs,
+// under a time limit (guard.h): DCMTK's JPEG, JPEG-LS and RLE codecs,
 // OpenJPEG for JPEG 2000 (dicom_j2k.c).  Internal to dicom.cc (C++).
 #ifndef RADPIPE_DICOM_CODEC_H
 #define RADPIPE_DICOM_CODEC_H

@@ -25,7 +25,7 @@ LDLIBS     += $(DICOM_LIBS) -ljpeg
 # the RSS limit stays at 2 GiB.
 FUZZ_CXX        ?= clang++
 FUZZ_DICOM_SRC  := libshared/dicom.cc libshared/dicom_codec.cc libshared/dicom_render.c libshared/dicom_j2k.c \
-                   libshared/dicom_guard.c libshared/sha256.c \
+                   libshared/guard.c libshared/sha256.c \
                    libshared/tensor.c libshared/err.c
 FUZZ_DICOM_OBJ  := $(FUZZ_DICOM_SRC:%=$(B)/fuzz/dicom/%.o)
 FUZZ_DICOM_CFL  := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \

@@ -39,7 +39,7 @@ INST_FILES    := $(PROGS:%=$(BINDIR)/%) $(INST_PIPELINES:%=$(BINDIR)/radpipe-%) 
 all: $(COMPLETIONS)
 completion: $(COMPLETIONS)
 
-$(B)/bash-completion/%: bin/% completion/mkcompletion
+$(B)/bash-completion/%: $(OUT_BIN)/% completion/mkcompletion
 	@mkdir -p $(@D)
 	completion/mkcompletion $< > $@.tmp && mv $@.tmp $@
 

@@ -1,6 +1,6 @@
 # mk/san.mk — `make SAN=1`: every program, library and unit test built with
 # AddressSanitizer and UndefinedBehaviorSanitizer into build-san/ and
-# bin-san/ (the Makefile switches B and BINDIR, and sets CUDA=0: the CUDA
+# bin-san/ (the Makefile switches B and OUT_BIN, and sets CUDA=0: the CUDA
 # object is not instrumented), so a sanitizer build never replaces the
 # normal one.
 #   make SAN=1 -j2          build

@@ -44,10 +44,19 @@ struct h5k_file {
 	int64_t root;                   /* hid_t of the group holding the layers */
 };
 
+/* Seconds (plus 1 s per 8 MiB of file) a child process may take to read a
+ * whole weights file before h5k_open refuses it (libhdf5 loops on some
+ * corrupt files). */
+#define H5K_PROBE_SECONDS 10
+
 /* Opens a Keras weights file and reads its whole layer/weight directory
  * (names and shapes, not values).  NULL with a one-line reason in err for a
- * missing, non-HDF5, truncated or non-Keras file. */
+ * missing, non-HDF5, truncated or non-Keras file, and for one that makes
+ * libhdf5 crash or loop: the file is first read whole in a child process
+ * (see h5k_set_isolation). */
 struct h5k_file *h5k_open(const char *path, char *err, size_t errlen);
+/* on = 0: h5k_open reads in this process only (fuzzing); default 1. */
+void h5k_set_isolation(int on);
 /* Closes f and frees its directory (NULL is a no-op). */
 void h5k_close(struct h5k_file *f);
 /* Index of the layer called name, or -1. */

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "dicom.h"
-#include "dicom_guard.h"
+#include "guard.h"
 #include "image.h"
 #include "sha256.h"
 
@@ -723,15 +723,15 @@ test_guard(void **state)
 	size_t n;
 	char err[256];
 
-	assert_int_equal(dicom_guard_run(guard_spin, NULL, 1, 100, &b, &n, err, sizeof err), -1);
+	assert_int_equal(guard_run(guard_spin, NULL, 1, 100, &b, &n, err, sizeof err), -1);
 	assert_non_null(strstr(err, "ran for more than 1 s"));
-	assert_int_equal(dicom_guard_run(guard_crash, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_int_equal(guard_run(guard_crash, NULL, 10, 100, &b, &n, err, sizeof err), -1);
 	assert_non_null(strstr(err, "crashed (signal 11"));
-	assert_int_equal(dicom_guard_run(guard_fail, "x", 10, 100, &b, &n, err, sizeof err), -1);
+	assert_int_equal(guard_run(guard_fail, "x", 10, 100, &b, &n, err, sizeof err), -1);
 	assert_string_equal(err, "no good: x");
-	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 100, &b, &n, err, sizeof err), -1);
+	assert_int_equal(guard_run(guard_bytes, NULL, 10, 100, &b, &n, err, sizeof err), -1);
 	assert_non_null(strstr(err, "at most 100 expected"));
-	assert_int_equal(dicom_guard_run(guard_bytes, NULL, 10, 300000, &b, &n, err, sizeof err), 0);
+	assert_int_equal(guard_run(guard_bytes, NULL, 10, 300000, &b, &n, err, sizeof err), 0);
 	assert_int_equal(n, 300000);
 	for (size_t i = 0; i < n; i++)
 		if (b[i] != (uint8_t)(i * 7))

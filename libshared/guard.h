@@ -1,11 +1,11 @@
-/* dicom_guard.h — runs a third-party decoder (DCMTK's JPEG, JPEG-LS and RLE
- * codecs, OpenJPEG) in a child process with a time limit, so that no input
- * can hang or crash the program that reads it: a decoder that loops
- * forever is killed and its file refused, and with --skip-bad the program
- * goes on.  Used by dicom.cc; C and C++.
+/* guard.h — runs a third-party decoder (DCMTK's JPEG, JPEG-LS and RLE
+ * codecs, OpenJPEG, libhdf5) in a child process with a time limit, so that
+ * no input can hang or crash the program that reads it: a decoder that
+ * loops forever is killed and its file refused, and with --skip-bad the
+ * program goes on.  Used by dicom_codec.cc and nn/h5keras.c; C and C++.
  */
-#ifndef RADPIPE_DICOM_GUARD_H
-#define RADPIPE_DICOM_GUARD_H
+#ifndef RADPIPE_GUARD_H
+#define RADPIPE_GUARD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,13 +16,13 @@ extern "C" {
 
 /* The work run in the child: fills *outP (malloc'd, *lenP bytes) and
  * returns 0, or returns -1 with a reason in err. */
-typedef int (*dicom_guard_fn)(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen);
+typedef int (*guard_fn)(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen);
 
 /* Runs fn(arg) in a forked child, at most `seconds` of wall time and
  * max_bytes of result.  Returns 0 with the child's bytes in *outP (malloc'd,
  * the caller frees) and *lenP, or -1 with a reason in err: fn's own, or
  * that the decoder took too long (killed) or died of a signal. */
-int dicom_guard_run(dicom_guard_fn fn, void *arg, double seconds, size_t max_bytes,
+int guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
                     uint8_t **outP, size_t *lenP, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -1,11 +1,11 @@
-/* dicom_guard.c — a decoder in a child process with a time limit (see
- * dicom_guard.h).  The child writes a header { int32 status, uint64 length }
+/* guard.c — a decoder in a child process with a time limit (see
+ * guard.h).  The child writes a header { int32 status, uint64 length }
  * and then its bytes (or its error message) to a pipe and leaves with
  * _exit, so nothing of the parent (stdio buffers, atexit handlers) runs
  * twice.  The parent reads under a deadline and kills the child when it
  * passes.
  */
-#include "dicom_guard.h"
+#include "guard.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -41,7 +41,7 @@ write_all(int fd, const void *p, size_t n)
 }
 
 static void
-child(dicom_guard_fn fn, void *arg, int fd)
+child(guard_fn fn, void *arg, int fd)
 {
 	uint8_t *out = NULL;
 	size_t len = 0;
@@ -139,7 +139,7 @@ read_answer(int fd, double deadline, size_t max_bytes, uint8_t **outP, size_t *l
 }
 
 int
-dicom_guard_run(dicom_guard_fn fn, void *arg, double seconds, size_t max_bytes,
+guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
     uint8_t **outP, size_t *lenP, char *err, size_t errlen)
 {
 	int fds[2], status = 0, rc;

@@ -4,27 +4,7 @@
 
 setup() {
 	load ../lib/io-common
-	need_data
-	D="$RADPIPE_DATA"
-	"$BIN/imgload" -q --size 32 "$D/VAL" > "$T/val.mpk"
-}
-
-feed() {	# feed EPOCHS: the shuffled, batched training stream
-	"$BIN/imgload" -q --size 32 --epochs "$1" --shuffle --seed 1 "$D/TRAIN" | "$BIN/batch" 5
-}
-
-train() {	# train EPOCHS [options...]: history on stdout
-	local e=$1; shift
-	feed "$e" | "$BIN/nntrain" -q --arch small_cnn --lr 1e-3 --seed 3 --val "$T/val.mpk" "$@"
-}
-
-# history without the timing keys, one JSON line per epoch
-history() {
-	$PY -c '
-import msgpack, sys, json
-for f in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False):
-    for k in ("seconds", "images_per_s", "peak_rss_mb"): f.pop(k, None)
-    print(json.dumps(f, sort_keys=True))' "$1"
+	load ../lib/smallcnn	# feed, train, history; skips without the data set
 }
 
 @test "nntrain: four epochs, one metrics frame each, the loss falls" {

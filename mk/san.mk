@@ -17,9 +17,13 @@ CXXFLAGS   += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 
 # Any sanitizer report fails the program (exit 1 after the report) and so
-# the test that ran it.
-ASAN_OPTIONS  ?= detect_leaks=1:check_initialization_order=1:exitcode=1
+# the test that ran it.  malloc returns NULL when it cannot (radpipe checks,
+# and the tests of out-of-memory paths need it), as without ASan.
+ASAN_OPTIONS  ?= detect_leaks=1:check_initialization_order=1:exitcode=1:allocator_may_return_null=1
 LSAN_OPTIONS  ?= suppressions=$(abspath tests/san/lsan.supp):print_suppressions=0:exitcode=1
 UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:exitcode=1
-export ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+# RADPIPE_SAN tells the tests (mem_capped in tests/lib/io-common.bash: ASan
+# cannot run under ulimit -v, it reserves terabytes of shadow addresses).
+RADPIPE_SAN   := 1
+export ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS RADPIPE_SAN
 endif

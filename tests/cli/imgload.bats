@@ -349,11 +349,11 @@ craft() {
 	craft d/c/huge.png 65536 65536 16 6
 	mkpng d/c/ok.png 4 4
 	[ "$(stat -c %s d/c/huge.png)" -lt 2000 ]
-	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q d
+	run_split mem_capped timeout 20 "$BIN/imgload" -q d
 	[ "$status" -eq 1 ]
 	[ "$err" = "imgload: d/c/huge.png: 65536x65536 image: 4294967296 pixels, more than the limit of 100000000 (--max-pixels)" ]
 	[ ! -s out ]
-	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --skip-bad d
+	run_split mem_capped timeout 20 "$BIN/imgload" -q --skip-bad d
 	[ "$status" -eq 0 ]
 	[ "$err" = "imgload: d/c/huge.png: 65536x65536 image: 4294967296 pixels, more than the limit of 100000000 (--max-pixels) (skipped)" ]
 	[ "$(read_stream < out | tail -1)" = "frames 1" ]
@@ -365,10 +365,10 @@ craft() {
 	mkdir -p d/c
 	craft d/c/huge.png 30000 30000 8 2
 	mkpng d/c/ok.png 4 4
-	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --max-pixels 0 d
+	run_split mem_capped timeout 20 "$BIN/imgload" -q --max-pixels 0 d
 	[ "$status" -eq 1 ]
 	[ "$err" = "imgload: d/c/huge.png: out of memory for a 30000x30000 image (2700000000 bytes)" ]
-	run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q --max-pixels 0 --skip-bad d
+	run_split mem_capped timeout 20 "$BIN/imgload" -q --max-pixels 0 --skip-bad d
 	[ "$status" -eq 0 ]
 	[[ "$err" == "imgload: d/c/huge.png: out of memory for a 30000x30000 image"*"(skipped)" ]]
 	[ "$(read_stream < out | tail -1)" = "frames 1" ]
@@ -409,7 +409,7 @@ b = bytearray(open("j.jpg", "rb").read())
 i = b.index(b"\xff\xc0")
 b[i + 5:i + 9] = (60000).to_bytes(2, "big") * 2
 open("huge.jpg", "wb").write(b)'
-		run_split sh -c 'ulimit -v 1048576; exec "$@"' sh timeout 20 "$BIN/imgload" -q huge.jpg
+		run_split mem_capped timeout 20 "$BIN/imgload" -q huge.jpg
 		[ "$status" -eq 1 ]
 		[ "$err" = "imgload: huge.jpg: 60000x60000 image: 3600000000 pixels, more than the limit of 100000000 (--max-pixels)" ]
 	fi

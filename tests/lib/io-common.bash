@@ -13,6 +13,7 @@
 #   mkframes ARGS     tests/lib/mkframes.py (needs numpy)
 #   man_examples PAGE the commands of the EXAMPLES section of man page PAGE,
 #                     one per line (see extract below)
+#   mem_capped CMD    CMD with about 1 GiB of memory (ulimit -v, or ASan's cap)
 #   run_split CMD     like bats' run, but stdout and stderr apart: $status,
 #                     $T/out (stdout bytes), $T/err, $err (stderr text)
 #   expect_usage_errors PROG INPUT ARGS...
@@ -43,6 +44,22 @@ need_numpy() {
 mkpng() { $PY "$ROOT/tests/lib/mkpng.py" "$@"; }
 mkframes() { $PY "$ROOT/tests/lib/mkframes.py" "$@"; }
 read_stream() { $PY "$ROOT/tests/py/read_stream.py" "$@"; }
+
+# mem_capped CMD...: CMD with about 1 GiB of memory (ulimit -v); under
+# make SAN=1, where ASan cannot run under ulimit -v (it reserves terabytes
+# of shadow addresses), ASan's own cap on one allocation instead, without
+# the warning ASan prints when it refuses one
+mem_capped() {
+	if [ -n "${RADPIPE_SAN:-}" ]; then
+		local rc
+		{ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=1024" \
+			"$@" 2>&1 1>&3 3>&- | grep -v 'WARNING: AddressSanitizer failed to allocate' >&2
+		  rc=${PIPESTATUS[0]}; } 3>&1
+		return "$rc"
+	else
+		sh -c 'ulimit -v 1048576; exec "$@"' sh "$@"
+	fi
+}
 
 run_split() {
 	"$@" >"$T/out" 2>"$T/err" && status=0 || status=$?

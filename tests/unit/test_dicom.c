@@ -685,7 +685,7 @@ test_image_dispatch(void **state)
 static int
 guard_spin(void *arg, uint8_t **outP, size_t *lenP, char *err, size_t errlen)
 {
-	for (volatile int i = 0;; i++)
+	for (volatile unsigned i = 0;; i++)
 		;
 	return 0;
 }

@@ -218,9 +218,7 @@ setup(struct infer *in, const struct options *o)
 	in->o = o;
 	if ((in->m = nn_model_load(o->model, &in->info, err, sizeof err)) == NULL)
 		die("%s", err);
-	if (in->info.unverified > 0)
-		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
-		    "not verified", o->model, in->info.unverified);
+	nn_model_note_unverified(o->model, &in->info);
 	if ((in->be = nn_backend_open(o->device, &bo, err, sizeof err)) == NULL)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];

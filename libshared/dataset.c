@@ -1,5 +1,6 @@
 /* dataset.c — class folders, flat folders, file lists; sample frames. */
 #include "dataset.h"
+#include "idmap.h"
 #include "err.h"
 #include "rng.h"
 
@@ -118,73 +119,44 @@ add_item(struct dataset *ds, char *path, char *id, int label)
 	ds->items[ds->n++] = (struct ds_item){ path, id, label };
 }
 
-/* The folders and files a walk has taken, by device and inode: an open
- * addressing hash set that remembers the first path of each. */
-struct seen_slot {
-	dev_t dev;
-	ino_t ino;
-	char *path;             /* owned; NULL: free slot */
-};
-
+/* The folders and files a walk has taken, by device and inode ("dev:ino"
+ * keys in an idmap), with the first path under which each was taken. */
 struct walk {
 	struct dataset *ds;
-	struct seen_slot *slot;
-	size_t n, cap;          /* cap: a power of two */
+	struct idmap seen;      /* "dev:ino" -> index in path */
+	char **path;            /* owned */
+	size_t n, cap;
 	int fixed, flat;
 };
-
-static size_t
-seen_hash(dev_t dev, ino_t ino)
-{
-	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
-
-	return (size_t)(h ^ h >> 29) * 0xbf58476d1ce4e5b9ull;
-}
-
-static void
-seen_grow(struct walk *w)
-{
-	struct seen_slot *old = w->slot;
-	size_t oldcap = w->cap;
-
-	w->cap = oldcap ? 2 * oldcap : 256;
-	w->slot = xcalloc(w->cap, sizeof *w->slot);
-	for (size_t i = 0; i < oldcap; i++) {
-		size_t j;
-		if (old[i].path == NULL)
-			continue;
-		for (j = seen_hash(old[i].dev, old[i].ino) & (w->cap - 1); w->slot[j].path;
-		    j = (j + 1) & (w->cap - 1))
-			;
-		w->slot[j] = old[i];
-	}
-	free(old);
-}
 
 /* Records the file st of path; returns NULL when it is new, else the
  * path under which it was taken before. */
 static const char *
 seen_add(struct walk *w, const struct stat *st, const char *path)
 {
-	size_t j;
+	char key[48];
+	long i;
 
-	if (2 * (w->n + 1) > w->cap)
-		seen_grow(w);
-	for (j = seen_hash(st->st_dev, st->st_ino) & (w->cap - 1); w->slot[j].path;
-	    j = (j + 1) & (w->cap - 1))
-		if (w->slot[j].dev == st->st_dev && w->slot[j].ino == st->st_ino)
-			return w->slot[j].path;
-	w->slot[j] = (struct seen_slot){ st->st_dev, st->st_ino, xstrdup(path) };
-	w->n++;
+	snprintf(key, sizeof key, "%llx:%llx", (unsigned long long)st->st_dev,
+	    (unsigned long long)st->st_ino);
+	if ((i = idmap_get(&w->seen, key)) >= 0)
+		return w->path[i];
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->path = xreallocarray(w->path, w->cap, sizeof *w->path);
+	}
+	w->path[w->n] = xstrdup(path);
+	idmap_put(&w->seen, key, w->n++);
 	return NULL;
 }
 
 static void
 seen_free(struct walk *w)
 {
-	for (size_t i = 0; i < w->cap; i++)
-		free(w->slot[i].path);
-	free(w->slot);
+	for (size_t i = 0; i < w->n; i++)
+		free(w->path[i]);
+	free(w->path);
+	idmap_free(&w->seen);
 }
 
 /* 1 if folder dir is new to the walk; else says why it is left out. */

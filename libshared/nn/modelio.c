@@ -792,3 +792,11 @@ nn_model_load(const char *path, struct nn_model_info *info, char *err, size_t er
 	}
 	return m;
 }
+
+void
+nn_model_note_unverified(const char *path, const struct nn_model_info *info)
+{
+	if (info->unverified > 0)
+		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
+		    "not verified", path, info->unverified);
+}

@@ -69,6 +69,9 @@ int nn_model_save(const char *path, struct nn_model *m, const struct nn_model_in
 /* 0 if every parameter of m's host copy (with_moments: and every moment of
  * a trainable one) is finite, else -1 with err naming the first that is not. */
 int nn_model_check_finite(struct nn_model *m, int with_moments, char *err, size_t errlen);
+/* Says on stderr that path's tensors were not verified, when info (from a
+ * load) counts frames without a checksum; else nothing. */
+void nn_model_note_unverified(const char *path, const struct nn_model_info *info);
 
 /* Reads only the model frame of path into info (free with nn_model_info_free). */
 int nn_model_info_read(const char *path, struct nn_model_info *info, char *err, size_t errlen);

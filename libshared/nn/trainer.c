@@ -66,15 +66,6 @@ apply_freeze(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* A model file from before checksums loads, with a word on stderr. */
-static void
-note_unverified(const char *path, const struct nn_model_info *info)
-{
-	if (info->unverified > 0)
-		warnx("%s: %d tensors have no checksum (a file from before radpipe stored them): "
-		    "not verified", path, info->unverified);
-}
-
 /* A new model from --arch/--weights, or the checkpoint of --resume. */
 static int
 build_model(struct trainer *t, char *err, size_t errlen)
@@ -85,7 +76,7 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	if (o->resume) {
 		if ((t->m = nn_model_load(o->resume, &t->info, err, errlen)) == NULL)
 			return -1;
-		note_unverified(o->resume, &t->info);
+		nn_model_note_unverified(o->resume, &t->info);
 		if (!t->info.has_optim || !t->info.has_train_state) {
 			snprintf(err, errlen, "--resume %s: not a checkpoint (no optimizer state or "
 			    "train_state; use --weights to start a new run from its parameters)", o->resume);
@@ -105,7 +96,7 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	} else if (o->weights) {
 		if (nn_model_load_into(o->weights, t->m, &winfo, err, errlen) < 0)
 			return -1;
-		note_unverified(o->weights, &winfo);
+		nn_model_note_unverified(o->weights, &winfo);
 		nn_model_info_free(&winfo);
 	}
 	snprintf(t->info.arch, sizeof t->info.arch, "%s", o->arch);

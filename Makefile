@@ -73,7 +73,7 @@ SHARED_O   := $(SHARED_C:%.c=$(B)/%.o) $(SHARED_CXX:%.cc=$(B)/%.o)
 LIBSHARED  := $(B)/libshared.a
 
 # ---- the network engine: linked only by the network programs ----
-NN_C       := $(sort $(wildcard libshared/nn/*.c))
+NN_C       := $(sort $(wildcard libshared/nn/*.c $(filter-out libshared/nn/cuda/%,$(wildcard libshared/nn/*/*.c))))
 NN_O       := $(NN_C:%.c=$(B)/%.o)
 LIBNN      := $(B)/libnn.a
 NN_PROGS   ?= nntrain nninfer nnimport

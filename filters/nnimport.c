@@ -13,8 +13,8 @@
 
 #include "cli.h"
 #include "err.h"
-#include "nn/h5keras.h"
-#include "nn/modelio.h"
+#include "nn/modelfile/h5keras.h"
+#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 
 static const char usage[] =

@@ -14,8 +14,8 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
-#include "nn/feed.h"
-#include "nn/modelio.h"
+#include "nn/train/feed.h"
+#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "progress.h"
 

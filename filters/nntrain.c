@@ -18,10 +18,10 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
-#include "nn/feed.h"
-#include "nn/modelio.h"
+#include "nn/train/feed.h"
+#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
-#include "nn/trainer.h"
+#include "nn/train/trainer.h"
 #include "progress.h"
 
 static const char usage[] =

@@ -2,7 +2,7 @@
  * codecs, OpenJPEG, libhdf5) in a child process with a time limit, so that
  * no input can hang or crash the program that reads it: a decoder that
  * loops forever is killed and its file refused, and with --skip-bad the
- * program goes on.  Used by dicom_codec.cc and nn/h5keras.c; C and C++.
+ * program goes on.  Used by dicom_codec.cc and nn/modelfile/h5keras.c; C and C++.
  */
 #ifndef RADPIPE_GUARD_H
 #define RADPIPE_GUARD_H

@@ -1,10 +1,10 @@
-# mk/cpu.mk — the "cpu" backend (libshared/nn/cpu*.c) on oneDNN, and its
+# mk/cpu.mk — the "cpu" backend (libshared/nn/cpu/) on oneDNN, and its
 # benchmark.  oneDNN (Debian libdnnl-dev) runs on OpenMP (libgomp); the
 # backend's own loops use OpenMP too.
 
 $(call need_header,oneapi/dnnl/dnnl.h,libdnnl-dev)
 
-$(B)/libshared/nn/cpu%.o: CFLAGS += -fopenmp -fno-math-errno
+$(B)/libshared/nn/cpu/%.o: CFLAGS += -fopenmp -fno-math-errno
 NN_LDLIBS += -ldnnl -fopenmp
 
 # make bench-ops: GFLOP/s of the InceptionV3 convolutions -> bench/results/ops.md

@@ -27,7 +27,7 @@ CUDA_O     := $(CUDA_CU:libshared/nn/cuda/%.cu=$(B)/cuda/%.cu.o) \
               $(CUDA_CSRC:libshared/nn/cuda/%.c=$(B)/cuda/%.c.o)
 
 CUDA_HDRS  := libshared/nn/cuda/cuda_impl.h libshared/nn/backend.h libshared/hostdev.h \
-              libshared/philox.h libshared/nn/loss_math.h
+              libshared/philox.h libshared/nn/ref/loss_math.h
 
 $(B)/cuda/%.cu.o: libshared/nn/cuda/%.cu $(CUDA_HDRS)
 	@mkdir -p $(@D)

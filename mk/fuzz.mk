@@ -39,7 +39,7 @@ FUZZ_OPTS_fuzz_model := -timeout=10
 $(B)/fuzz/obj/%.o: %.c | check-deps
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFL) -std=c11 -D_GNU_SOURCE -MMD -MP $(CPPFLAGS) -c $< -o $@
-$(B)/fuzz/obj/libshared/nn/cpu%.o: FUZZ_CFL += -fopenmp -Wno-pass-failed
+$(B)/fuzz/obj/libshared/nn/cpu/%.o: FUZZ_CFL += -fopenmp -Wno-pass-failed
 
 $(FUZZ_LIB): $(FUZZ_LIB_O)
 	rm -f $@ && ar rcs $@ $^

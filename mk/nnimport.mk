@@ -1,4 +1,4 @@
-# nnimport and the Keras HDF5 reader (libshared/nn/h5keras.c) need libhdf5:
+# nnimport and the Keras HDF5 reader (libshared/nn/modelfile/h5keras.c) need libhdf5:
 # Debian's libhdf5-dev installs it as pkg-config "hdf5-serial" (or "hdf5").
 HDF5_PC    := $(shell pkg-config --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
 CPPFLAGS   += $(shell pkg-config --cflags $(HDF5_PC) 2>/dev/null)

@@ -1,5 +1,5 @@
 /* fuzz_h5keras.c — libFuzzer target for the Keras HDF5 reader
- * (libshared/nn/h5keras.c on libhdf5): each input, as the bytes of a
+ * (libshared/nn/modelfile/h5keras.c on libhdf5): each input, as the bytes of a
  * weights file (h5k_open takes a path, and libhdf5 wants the real path of
  * a file: /dev/shm/fuzz_h5keras-PID, or in $TMPDIR, rewritten for each
  * input; a run that crashed leaves it, the next run removes it), is
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s (line %d)\n", #c, __LINE__); __builtin_trap(); } } while (0)
 #define MAX_READ ((size_t)1 << 20)

@@ -1,4 +1,4 @@
-/* fuzz_model.c — libFuzzer target for model files (libshared/nn/modelio.c):
+/* fuzz_model.c — libFuzzer target for model files (libshared/nn/modelfile/modelio.c):
  * each input, as the bytes of a model file (a memory file opened by its
  * /proc/self/fd path), goes through nn_model_info_read, nn_model_load_into
  * a small_cnn built once (8x8x1, 2 classes: the seeds' shape), and, when
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "nn/nn.h"
-#include "nn/modelio.h"
+#include "nn/modelfile/modelio.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s (line %d)\n", #c, __LINE__); __builtin_trap(); } } while (0)
 

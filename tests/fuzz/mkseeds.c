@@ -14,7 +14,7 @@
 
 #include "err.h"
 #include "nn/nn.h"
-#include "nn/modelio.h"
+#include "nn/modelfile/modelio.h"
 
 static void
 model_seeds(const char *dir)

@@ -13,7 +13,7 @@
 
 #include "err.h"
 #include "fileio.h"
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 #include "nn/nn.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "nn/nn.h"
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 #include "testutil.h"
 
 static void

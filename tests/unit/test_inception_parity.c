@@ -31,7 +31,7 @@
 
 #include "err.h"
 #include "frame.h"
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 #include "nn/nn.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
-#include "nn/modelio.h"
+#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "testutil.h"
 

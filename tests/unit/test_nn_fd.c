@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 typedef double real;
-#include "nn/ref_ops.h"
+#include "nn/ref/ref_ops.h"
 #include "rng.h"
 
 #define H 1e-5

@@ -17,7 +17,7 @@
 
 #include "rng.h"
 #include "nn/nn.h"
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 enum { S = 16, NTRAIN = 64, BATCH = 16 };
 

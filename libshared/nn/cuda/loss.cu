@@ -5,7 +5,7 @@
 // scaling (amp.cu) thread 0 first settles the previous step and dz is
 // multiplied by the scale.
 #include "cuda_impl.h"
-#include "nn/loss_math.h"
+#include "nn/ref/loss_math.h"
 
 #define LOSS_THREADS 256
 

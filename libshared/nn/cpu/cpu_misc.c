@@ -11,7 +11,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nn/backend.h"
-#include "nn/cpu_impl.h"
+#include "nn/cpu/cpu_impl.h"
 #include "rng.h"
 
 /* Loops shorter than this run on one thread. */

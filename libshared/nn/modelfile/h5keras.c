@@ -11,7 +11,7 @@
 #include <hdf5.h>
 
 #include "err.h"
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 #include "guard.h"
 #include "nn/nn.h"
 

@@ -10,7 +10,7 @@
 #include "frame.h"
 #include "sha256.h"
 #include "tensor.h"
-#include "nn/modelio.h"
+#include "nn/modelfile/modelio.h"
 
 #ifndef RADPIPE_VERSION
 #define RADPIPE_VERSION "0.0.0"

@@ -1,5 +1,5 @@
 /* feed.c — frames to network input. */
-#include "nn/feed.h"
+#include "nn/train/feed.h"
 #include "err.h"
 
 #include <errno.h>

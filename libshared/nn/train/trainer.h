@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 #include "frame.h"
-#include "nn/feed.h"
-#include "nn/modelio.h"
+#include "nn/train/feed.h"
+#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "progress.h"
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 static uint64_t
 mix(uint64_t h, uint64_t v)

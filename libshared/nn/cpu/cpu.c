@@ -14,7 +14,7 @@
 
 #include "err.h"
 #include "nn/backend.h"
-#include "nn/cpu_impl.h"
+#include "nn/cpu/cpu_impl.h"
 
 void
 cpu_check(dnnl_status_t s, const char *call, const char *file, int line)

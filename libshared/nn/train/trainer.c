@@ -1,8 +1,8 @@
 /* trainer.c — nntrain's loop: steps, epochs, validation, schedules,
  * checkpoints and exact resumption. */
-#include "nn/trainer.h"
+#include "nn/train/trainer.h"
 #include "err.h"
-#include "nn/h5keras.h"
+#include "nn/modelfile/h5keras.h"
 
 #include <errno.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 static size_t
 al(size_t n)

@@ -12,7 +12,7 @@
 
 #include "err.h"
 #include "nn/backend.h"
-#include "nn/cpu_impl.h"
+#include "nn/cpu/cpu_impl.h"
 
 /* --- batch normalisation --- */
 

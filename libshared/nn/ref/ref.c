@@ -10,7 +10,7 @@
 #include "nn/backend.h"
 
 typedef float real;
-#include "nn/ref_ops.h"
+#include "nn/ref/ref_ops.h"
 
 /* Backend-private state: a double workspace for per-channel sums, grown
  * on first use to the widest layer and then reused. */

@@ -9,7 +9,7 @@
 
 #include "err.h"
 #include "rng.h"
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 int
 nn_fail(struct nn_model *m, const char *fmt, ...)

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "nn/backend.h"
-#include "nn/loss_math.h"
+#include "nn/ref/loss_math.h"
 #include "rng.h"
 
 /* dx = beta*dx over m pixels of c channels; beta 0 clears (even NaNs). */

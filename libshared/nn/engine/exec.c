@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 /* k-th parameter of layer l in the backend arena (w) or gradient arena. */
 static float *

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "nn/nn_impl.h"
+#include "nn/engine/nn_impl.h"
 
 int
 nn_bn_fuses_relu(const struct nn_model *m, int i)

@@ -11,7 +11,7 @@
 
 #include "err.h"
 #include "nn/backend.h"
-#include "nn/cpu_impl.h"
+#include "nn/cpu/cpu_impl.h"
 
 /* The descriptors of a convolution, oneDNN style: x and y as the
  * primitive sees them (dense NHWC, or "any" to let oneDNN block them),

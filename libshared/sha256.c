@@ -1,7 +1,6 @@
 /* sha256.c — SHA-256 as specified in FIPS 180-4. */
 #include "sha256.h"
 
-#include "err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,30 +41,68 @@ block(uint32_t h[8], const uint8_t *p)
 }
 
 void
-sha256(const void *data, size_t n, uint8_t out[32])
+sha256_init(struct sha256 *s)
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-	const uint8_t *p = data;
-	uint8_t tail[128] = { 0 };
-	size_t full = n / 64 * 64, rest = n - full, tlen;
-	uint64_t bits = (uint64_t)n * 8;
+	static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
 
-	for (size_t i = 0; i < full; i += 64)
-		block(h, p + i);
-	memcpy(tail, p + full, rest);
-	tail[rest] = 0x80;
-	tlen = rest + 9 <= 64 ? 64 : 128;
+	memcpy(s->h, h0, sizeof h0);
+	s->nbuf = 0;
+	s->len = 0;
+}
+
+void
+sha256_update(struct sha256 *s, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	s->len += n;
+	if (s->nbuf > 0) {
+		size_t k = 64 - s->nbuf < n ? 64 - s->nbuf : n;
+		memcpy(s->buf + s->nbuf, p, k);
+		s->nbuf += k;
+		p += k;
+		n -= k;
+		if (s->nbuf < 64)
+			return;
+		block(s->h, s->buf);
+		s->nbuf = 0;
+	}
+	for (; n >= 64; p += 64, n -= 64)
+		block(s->h, p);
+	memcpy(s->buf, p, n);
+	s->nbuf = n;
+}
+
+void
+sha256_final(struct sha256 *s, uint8_t out[32])
+{
+	uint8_t tail[128] = { 0 };
+	size_t tlen = s->nbuf + 9 <= 64 ? 64 : 128;
+	uint64_t bits = s->len * 8;
+
+	memcpy(tail, s->buf, s->nbuf);
+	tail[s->nbuf] = 0x80;
 	for (int i = 0; i < 8; i++)
 		tail[tlen - 1 - i] = (uint8_t)(bits >> (8 * i));
 	for (size_t i = 0; i < tlen; i += 64)
-		block(h, tail + i);
+		block(s->h, tail + i);
 	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)h[i];
+		out[4 * i] = (uint8_t)(s->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)s->h[i];
 	}
+}
+
+void
+sha256(const void *data, size_t n, uint8_t out[32])
+{
+	struct sha256 s;
+
+	sha256_init(&s);
+	sha256_update(&s, data, n);
+	sha256_final(&s, out);
 }
 
 void
@@ -85,20 +122,23 @@ sha256_hex(const void *data, size_t n, char hex[65])
 void
 sha256_hmac(const void *key, size_t keylen, const void *data, size_t n, uint8_t out[32])
 {
-	uint8_t k[64] = { 0 }, outer[64 + 32];
-	uint8_t *inner = xmalloc(xmul(1, n + 64, "hmac"));
+	uint8_t k[64] = { 0 }, pad[64], inner[32];
+	struct sha256 s;
 
 	if (keylen > 64)
 		sha256(key, keylen, k);
 	else if (keylen > 0)
 		memcpy(k, key, keylen);
-	for (int i = 0; i < 64; i++) {
-		inner[i] = k[i] ^ 0x36;
-		outer[i] = k[i] ^ 0x5c;
-	}
-	if (n > 0)
-		memcpy(inner + 64, data, n);
-	sha256(inner, 64 + n, outer + 64);
-	sha256(outer, sizeof outer, out);
-	free(inner);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x36;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof pad);
+	sha256_update(&s, data, n);
+	sha256_final(&s, inner);
+	for (int i = 0; i < 64; i++)
+		pad[i] = k[i] ^ 0x5c;
+	sha256_init(&s);
+	sha256_update(&s, pad, sizeof pad);
+	sha256_update(&s, inner, sizeof inner);
+	sha256_final(&s, out);
 }

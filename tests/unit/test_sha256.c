@@ -67,12 +67,40 @@ test_padding_boundaries(void **state)
 	}
 }
 
+/* Fed in two pieces split at every offset, or a byte at a time, the
+ * incremental digest equals sha256sum's of the whole (the vectors above). */
+static void
+test_incremental(void **state)
+{
+	static const char want[] = "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0";
+	char a[65];
+	uint8_t one[32], two[32];
+	struct sha256 s;
+
+	memset(a, 'a', sizeof a);
+	check(a, sizeof a, want);
+	sha256(a, sizeof a, one);
+	for (size_t k = 0; k <= sizeof a; k++) {
+		sha256_init(&s);
+		sha256_update(&s, a, k);
+		sha256_update(&s, a + k, sizeof a - k);
+		sha256_final(&s, two);
+		assert_memory_equal(one, two, 32);
+	}
+	sha256_init(&s);
+	for (size_t k = 0; k < sizeof a; k++)
+		sha256_update(&s, a + k, 1);
+	sha256_final(&s, two);
+	assert_memory_equal(one, two, 32);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fips_vectors),
 		cmocka_unit_test(test_padding_boundaries),
+		cmocka_unit_test(test_incremental),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,12 +162,16 @@ const char *stats_reliability_error(int rc);
  *
  *   [ (alpha/2)^(1/k), 1 ]      and, for auc 0, [ 0, 1 - (alpha/2)^(1/k) ].
  *
- * It holds for any score distributions: P(AUC below the bound and all
- * pairs concordant) <= alpha/2, with equality for some distributions (so
- * it cannot be shortened without assumptions), and it is conservative for
- * smooth ones such as the binormal.  Fills ciP and returns 0 when a->auc is
- * exactly 1 or 0, else returns -1 with NaNs; NaNs and -1 too when alpha is
- * not in (0, 1). */
+ * (the two-sided interval at level 1 - alpha; its far end is 1, or 0).
+ * It holds for any score distributions: whatever the true AUC below the
+ * bound, P(observed auc 1) <= P(k pairs concordant) = AUC^k < alpha/2.
+ * Equality is reached for some distributions (a positive either above
+ * every negative or below, with probability AUC), so no shorter interval
+ * holds without assumptions on the scores; for smooth ones such as the
+ * binormal it is conservative.  Ties between a positive and a negative
+ * (counted 1/2) only lower the chance of an observed auc of 1.  Fills ciP
+ * and returns 0 when a->auc is exactly 1 or 0, else returns -1 with NaNs;
+ * NaNs and -1 too when alpha is not in (0, 1) or a class is empty. */
 int stats_auc_separated_ci(const struct stats_auc *a, double alpha, double ciP[2]);
 /* How stats_auc_ci got its interval; stats_auc_ci_methods[] names them. */
 enum { STATS_AUC_CI_DELONG, STATS_AUC_CI_SEPARATED, STATS_AUC_CI_NONE };

@@ -22,6 +22,7 @@ import sys
 import numpy as np
 
 Z95 = 1.959963984540054
+SUMS = ("ece", "mce", "brier", "rel", "res", "unc", "wbv", "wbc")  # struct calfx_case order
 
 
 def width_bins(s, m):
@@ -138,10 +139,10 @@ def main():
             for b in bins:
                 w("\t{ %d, %d, %s },\n" % (b[0], b[1], ", ".join(num(v) for v in b[2:])))
             w("};\n")
-            cases.append("\t{ \"%s\", calfx_%s_score, calfx_%s_pos, %d, %d, %d, %d, calfx_%s_bins,\n"
-                         "\t  %s },\n" % (tag, name, name, len(s), m, mass, len(bins), tag,
-                                         ", ".join(num(t[k]) for k in
-                                                   ("ece", "mce", "brier", "rel", "res", "unc", "wbv", "wbc"))))
+            sums = ", ".join(num(t[k]) for k in SUMS)
+            cases.append("\t{ \"%s\", calfx_%s_score, calfx_%s_pos, %d, %d, %d, %d,\n"
+                         "\t  calfx_%s_bins,\n\t  %s },\n"
+                         % (tag, name, name, len(s), m, mass, len(bins), tag, sums))
     w("static const struct calfx_case calfx_cases[] = {\n%s};\n" % "".join(cases))
     if out is not sys.stdout:
         out.close()

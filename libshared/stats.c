@@ -366,3 +366,197 @@ stats_brier(const double *score, const int *pos, size_t n)
 		s += (score[i] - (pos[i] ? 1.0 : 0.0)) * (score[i] - (pos[i] ? 1.0 : 0.0));
 	return n ? s / (double)n : NAN;
 }
+
+/* ---- reliability (calibration) bins and the Brier decomposition ---- */
+
+/* The equal-width bin of s in [0, 1]: the b with b/M <= s < (b+1)/M using
+ * the same doubles as the reported edges, M - 1 for s == 1. */
+static int
+width_bin(double s, int M)
+{
+	int b = (int)(s * M);
+
+	if (b > M - 1)
+		b = M - 1;
+	while (b > 0 && s < (double)b / M)
+		b--;
+	while (b < M - 1 && s >= (double)(b + 1) / M)
+		b++;
+	return b;
+}
+
+/* Equal-mass bins: case indices sorted by (score, index) into s[]; the bin
+ * of each case into bin[]; returns the number of non-empty bins. */
+static int
+mass_bins(const double *score, size_t n, int M, int *bin)
+{
+	struct ranked *s = XNEW(struct ranked, n);
+	size_t q = n / (size_t)M, r = n % (size_t)M, prev = 0, i;
+	int nb = 0;
+
+	for (i = 0; i < n; i++)
+		s[i] = (struct ranked){ score[i], i };
+	qsort(s, n, sizeof *s, cmp_ranked);
+	for (int b = 1; b <= M; b++) {
+		/* floor(b n / M) without overflow; the last cut is n */
+		size_t cut = (size_t)b * q + (size_t)b * r / (size_t)M;
+		while (cut > 0 && cut < n && s[cut].v == s[cut - 1].v)
+			cut++;
+		if (cut <= prev)
+			continue;
+		for (i = prev; i < cut; i++)
+			bin[s[i].i] = nb;
+		nb++;
+		prev = cut;
+	}
+	free(s);
+	return nb;
+}
+
+/* Counts, means and edges of each bin; the bins' Wilson intervals at z. */
+static void
+bin_means(const double *score, const int *pos, size_t n, const int *bin,
+          struct stats_reliability *r, double z)
+{
+	struct stats_bin *b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		b = &r->bin[bin[i]];
+		if (r->equal_mass) {
+			b->lo = b->n ? fmin(b->lo, score[i]) : score[i];
+			b->hi = b->n ? fmax(b->hi, score[i]) : score[i];
+		}
+		b->n++;
+		b->n_pos += pos[i] != 0;
+		b->score += score[i];
+	}
+	for (int k = 0; k < r->nbins; k++) {
+		b = &r->bin[k];
+		b->score = b->n ? b->score / (double)b->n : NAN;
+		b->frac = b->n ? (double)b->n_pos / (double)b->n : NAN;
+		stats_wilson((double)b->n_pos, (double)b->n, z, &b->frac_lo, &b->frac_hi);
+	}
+}
+
+/* ECE, MCE and the terms of BS = REL - RES + UNC + WBV - WBC (stats.h). */
+static void
+bin_terms(const double *score, const int *pos, size_t n, const int *bin,
+          struct stats_reliability *r)
+{
+	double nn = (double)n, o = (double)r->n_pos / nn, wbv = 0, wbc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct stats_bin *b = &r->bin[bin[i]];
+		double ds = score[i] - b->score, y = pos[i] ? 1.0 : 0.0;
+		wbv += ds * ds;
+		wbc += (y - b->frac) * ds;
+	}
+	r->wbv = wbv / nn;
+	r->wbc = 2 * wbc / nn;
+	r->unc = o * (1 - o);
+	for (int k = 0; k < r->nbins; k++) {
+		const struct stats_bin *b = &r->bin[k];
+		double gap = fabs(b->frac - b->score), w = (double)b->n / nn;
+		if (b->n == 0)
+			continue;
+		r->ece += w * gap;
+		r->mce = fmax(r->mce, gap);
+		r->rel += w * gap * gap;
+		r->res += w * (b->frac - o) * (b->frac - o);
+	}
+	r->brier = stats_brier(score, pos, n);
+}
+
+int
+stats_reliability(const double *score, const int *pos, size_t n, int nbins,
+                  int equal_mass, double z, struct stats_reliability *rP)
+{
+	int *bin;
+	size_t i;
+
+	memset(rP, 0, sizeof *rP);
+	if (n == 0)
+		return STATS_REL_NOCASES;
+	if (nbins < 1 || nbins > STATS_REL_MAXBINS)
+		return STATS_REL_NBINS;
+	for (i = 0; i < n; i++)
+		if (!(score[i] >= 0 && score[i] <= 1))
+			return STATS_REL_RANGE;
+	bin = XNEW(int, n);
+	rP->n = n;
+	rP->equal_mass = equal_mass != 0;
+	for (i = 0; i < n; i++) {
+		rP->n_pos += pos[i] != 0;
+		if (!equal_mass)
+			bin[i] = width_bin(score[i], nbins);
+	}
+	rP->nbins = equal_mass ? mass_bins(score, n, nbins, bin) : nbins;
+	rP->bin = XNEW(struct stats_bin, (size_t)rP->nbins);
+	memset(rP->bin, 0, (size_t)rP->nbins * sizeof *rP->bin);
+	for (int k = 0; k < rP->nbins && !equal_mass; k++) {
+		rP->bin[k].lo = (double)k / nbins;
+		rP->bin[k].hi = (double)(k + 1) / nbins;
+	}
+	bin_means(score, pos, n, bin, rP, z);
+	bin_terms(score, pos, n, bin, rP);
+	free(bin);
+	return 0;
+}
+
+void
+stats_reliability_free(struct stats_reliability *r)
+{
+	free(r->bin);
+	memset(r, 0, sizeof *r);
+}
+
+const char *
+stats_reliability_error(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "no error";
+	case STATS_REL_NOCASES:
+		return "no cases to bin";
+	case STATS_REL_NBINS:
+		return "the number of bins must be from 1 to 1000000";
+	case STATS_REL_RANGE:
+		return "a score is not a probability in [0, 1]";
+	}
+	return "unknown error";
+}
+
+/* ---- AUC intervals that survive perfect separation ---- */
+
+const char *const stats_auc_ci_methods[] = { "delong", "exact-pairs", "none" };
+
+int
+stats_auc_separated_ci(const struct stats_auc *a, double alpha, double ciP[2])
+{
+	size_t k = a->n_pos < a->n_neg ? a->n_pos : a->n_neg;
+	double lo;
+
+	ciP[0] = ciP[1] = NAN;
+	if (!(alpha > 0 && alpha < 1) || k == 0 || (a->auc != 1 && a->auc != 0))
+		return -1;
+	lo = pow(alpha / 2, 1 / (double)k);
+	ciP[0] = a->auc == 1 ? lo : 0;
+	ciP[1] = a->auc == 1 ? 1 : 1 - lo;
+	return 0;
+}
+
+int
+stats_auc_ci(const struct stats_auc *a, double alpha, double ciP[2])
+{
+	double z;
+
+	if (stats_auc_separated_ci(a, alpha, ciP) == 0)
+		return STATS_AUC_CI_SEPARATED;
+	if (!(alpha > 0 && alpha < 1) || !(a->se_delong > 0))
+		return STATS_AUC_CI_NONE;
+	z = stats_norm_quantile(1 - alpha / 2);
+	ciP[0] = fmax(0, a->auc - z * a->se_delong);
+	ciP[1] = fmin(1, a->auc + z * a->se_delong);
+	return STATS_AUC_CI_DELONG;
+}

@@ -85,4 +85,101 @@ double stats_quantile_sorted(const double *sorted, size_t n, double p);
 /* Sorts x[0..n) ascending in place. */
 void stats_sort(double *x, size_t n);
 
+/* Reliability (calibration) of predicted probabilities: score[i] in [0, 1]
+ * is the predicted probability that case i is positive, pos[i] its 0/1
+ * truth.  The cases are grouped into bins:
+ *
+ *   equal width (equal_mass 0): bin b of M holds lo <= score < hi with
+ *     lo = b/M, hi = (b+1)/M (computed as (double)b / M), the last bin also
+ *     holds score == 1.  All M bins are reported, empty ones included.
+ *   equal mass (equal_mass 1): the scores sorted ascending; bin b nominally
+ *     holds sorted positions [floor(b n / M), floor((b+1) n / M)), so counts
+ *     differ by at most one.  Ties are never split: a cut that falls inside
+ *     a run of equal scores moves up to the end of the run (the whole run
+ *     joins the lower bin), and a cut never moves below the previous one.
+ *     Bins left empty are dropped, so there may be fewer than M (always
+ *     when n < M or there are fewer distinct scores); lo and hi are the
+ *     smallest and largest score in the bin (closed, disjoint).
+ *
+ * With n_b cases in bin b, mean score f_b, fraction positive o_b, the
+ * overall fraction positive o, and sums over the non-empty bins:
+ *
+ *   ECE = sum_b n_b/n |o_b - f_b|           MCE = max_b |o_b - f_b|
+ *
+ * and the Brier score BS = 1/n sum_i (score_i - pos_i)^2 splits exactly
+ * (Murphy 1973, with the within-bin terms of Stephenson, Coelho & Jolliffe
+ * 2008, Weather and Forecasting 23:752-757) as
+ *
+ *   BS = REL - RES + UNC + WBV - WBC
+ *   REL = 1/n sum_b n_b (f_b - o_b)^2                   reliability
+ *   RES = 1/n sum_b n_b (o_b - o)^2                     resolution
+ *   UNC = o (1 - o)                                     uncertainty
+ *   WBV = 1/n sum_b sum_{i in b} (score_i - f_b)^2      within-bin variance
+ *   WBC = 2/n sum_b sum_{i in b} (pos_i - o_b)(score_i - f_b)
+ *                                                       within-bin covariance
+ *
+ * (an algebraic identity for any binning; REL - RES + UNC alone is Murphy's
+ * decomposition, exact only when every bin holds a single score value). */
+struct stats_bin {
+	size_t n, n_pos;        /* cases in the bin, positives among them */
+	double lo, hi;          /* edges, as above */
+	double score;           /* mean score f_b; NaN when empty */
+	double frac;            /* fraction positive o_b; NaN when empty */
+	double frac_lo, frac_hi;        /* Wilson interval of frac; NaN when empty */
+};
+struct stats_reliability {
+	size_t n, n_pos;        /* cases, positives */
+	int equal_mass;         /* the binning asked for */
+	int nbins;              /* bins in bin[] (equal mass: may be < asked) */
+	struct stats_bin *bin;  /* nbins bins, ascending; owned */
+	double ece, mce;
+	double brier, rel, res, unc, wbv, wbc;
+};
+/* Errors of stats_reliability (negative); stats_reliability_error names them. */
+enum {
+	STATS_REL_NOCASES = -1,         /* n == 0 */
+	STATS_REL_NBINS = -2,           /* nbins < 1 or > STATS_REL_MAXBINS */
+	STATS_REL_RANGE = -3,           /* a score is NaN or outside [0, 1] */
+};
+#define STATS_REL_MAXBINS 1000000
+/* Bins the n cases into nbins equal-width or equal-mass bins as above, each
+ * with a Wilson interval at normal quantile z, and fills *rP (owned; free
+ * with stats_reliability_free); returns 0, or a STATS_REL_* error with *rP
+ * zeroed (nothing to free). */
+int stats_reliability(const double *score, const int *pos, size_t n, int nbins,
+                      int equal_mass, double z, struct stats_reliability *rP);
+/* Frees the bins of r. */
+void stats_reliability_free(struct stats_reliability *r);
+/* A one-line description of a STATS_REL_* error code (static string). */
+const char *stats_reliability_error(int rc);
+
+/* An interval for the AUC that does not collapse under perfect separation.
+ * When every positive scores above every negative (auc 1), DeLong's
+ * variance is 0 and its interval is [1, 1].  Any k = min(n_pos, n_neg)
+ * disjoint positive-negative pairs are then all concordant; for independent
+ * cases each pair is concordant with probability AUC, independently, so the
+ * exact (Clopper-Pearson) interval for k successes in k trials is
+ *
+ *   [ (alpha/2)^(1/k), 1 ]      and, for auc 0, [ 0, 1 - (alpha/2)^(1/k) ].
+ *
+ * (the two-sided interval at level 1 - alpha; its far end is 1, or 0).
+ * It holds for any score distributions: whatever the true AUC below the
+ * bound, P(observed auc 1) <= P(k pairs concordant) = AUC^k < alpha/2.
+ * Equality is reached for some distributions (a positive either above
+ * every negative or below, with probability AUC), so no shorter interval
+ * holds without assumptions on the scores; for smooth ones such as the
+ * binormal it is conservative.  Ties between a positive and a negative
+ * (counted 1/2) only lower the chance of an observed auc of 1.  Fills ciP
+ * and returns 0 when a->auc is exactly 1 or 0, else returns -1 with NaNs;
+ * NaNs and -1 too when alpha is not in (0, 1) or a class is empty. */
+int stats_auc_separated_ci(const struct stats_auc *a, double alpha, double ciP[2]);
+/* How stats_auc_ci got its interval; stats_auc_ci_methods[] names them. */
+enum { STATS_AUC_CI_DELONG, STATS_AUC_CI_SEPARATED, STATS_AUC_CI_NONE };
+extern const char *const stats_auc_ci_methods[];       /* "delong", "exact-pairs", "none" */
+/* The (1 - alpha) interval of a->auc: the separated interval above when auc
+ * is 1 or 0, else DeLong's auc -+ z(1 - alpha/2) se_delong clipped to
+ * [0, 1], or NaNs (NONE) when se_delong is 0 or NaN (all scores tied, a
+ * class of one case) or alpha is not in (0, 1); returns STATS_AUC_CI_*. */
+int stats_auc_ci(const struct stats_auc *a, double alpha, double ciP[2]);
+
 #endif

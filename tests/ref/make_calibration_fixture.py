@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""make_calibration_fixture.py — the independent reference for
+stats_reliability (libshared/stats.c): reliability bins, ECE/MCE and the
+Brier decomposition, written with numpy alone (Debian's python3-numpy).
+
+Writes a C header (stdout, or the file named as the only argument) that
+tests/unit/test_calibration.c includes:
+
+    tests/ref/make_calibration_fixture.py tests/ref/calibration_fixture.h
+
+The binning rules are the ones stats.h documents (equal width: bin b holds
+b/M <= s < (b+1)/M, the last also s == 1; equal mass: nominal cuts at
+floor(b n / M), a cut inside a run of equal scores moves up to the end of
+the run, empty bins dropped), implemented here another way (searchsorted
+on the edges, a lexsort and searchsorted for the tie runs).  The sums are
+formed per bin with numpy's pairwise summation, and the Brier identity
+BS = REL - RES + UNC + WBV - WBC is asserted here before anything is
+written.  Wilson intervals use the centre/half-width form, not stats.c's.
+"""
+import sys
+
+import numpy as np
+
+Z95 = 1.959963984540054
+SUMS = ("ece", "mce", "brier", "rel", "res", "unc", "wbv", "wbc")  # struct calfx_case order
+
+
+def width_bins(s, m):
+    edges = np.arange(m + 1) / m            # the doubles (double)b / M
+    b = np.searchsorted(edges, s, side="right") - 1
+    return np.minimum(b, m - 1), edges[:-1], edges[1:], m
+
+
+def mass_bins(s, m):
+    n = len(s)
+    order = np.lexsort((np.arange(n), s))
+    ss = s[order]
+    cuts = [0]
+    for b in range(1, m + 1):
+        c = b * n // m
+        if 0 < c < n and ss[c - 1] == ss[c]:
+            c = int(np.searchsorted(ss, ss[c - 1], side="right"))
+        cuts.append(max(c, cuts[-1]))
+    assign = np.empty(n, dtype=int)
+    lo, hi, k = [], [], 0
+    for a, e in zip(cuts[:-1], cuts[1:]):
+        if e > a:
+            assign[order[a:e]] = k
+            lo.append(ss[a])
+            hi.append(ss[e - 1])
+            k += 1
+    return assign, np.array(lo), np.array(hi), k
+
+
+def wilson(k, n, z):
+    p = k / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z / d * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lo, hi = centre - half, centre + half
+    return (0.0 if k == 0 else lo), (1.0 if k == n else hi)
+
+
+def reliability(s, y, mass, m):
+    assign, lo, hi, nb = (mass_bins if mass else width_bins)(s, m)
+    n = len(s)
+    o = y.mean()
+    bins, ece, mce, rel, res, wbv, wbc = [], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for k in range(nb):
+        sel = assign == k
+        nk = int(sel.sum())
+        if nk == 0:
+            bins.append((0, 0, lo[k], hi[k]) + (float("nan"),) * 4)
+            continue
+        f, ok = s[sel].mean(), y[sel].mean()
+        kp = int(y[sel].sum())
+        bins.append((nk, kp, lo[k], hi[k], f, ok) + wilson(kp, nk, Z95))
+        ece += nk / n * abs(ok - f)
+        mce = max(mce, abs(ok - f))
+        rel += nk * (f - ok) ** 2 / n
+        res += nk * (ok - o) ** 2 / n
+        wbv += np.sum((s[sel] - f) ** 2) / n
+        wbc += 2 * np.sum((y[sel] - ok) * (s[sel] - f)) / n
+    unc = o * (1 - o)
+    brier = np.mean((s - y) ** 2)
+    assert abs(rel - res + unc + wbv - wbc - brier) <= 1e-14, "identity"
+    return bins, dict(ece=ece, mce=mce, brier=brier, rel=rel, res=res,
+                      unc=unc, wbv=wbv, wbc=wbc)
+
+
+def datasets():
+    rng = np.random.default_rng(20261206)
+    s = rng.beta(0.7, 0.7, 200)
+    yield "mixed200", s, (rng.random(200) < s ** 1.5), [(0, 10), (1, 10), (0, 15), (1, 15)]
+    # scores on a 0.1 grid: many ties, scores exactly on equal-width edges,
+    # ties straddling the equal-mass cuts; exact 0 and 1 added
+    s = np.concatenate([np.round(rng.beta(2, 2, 135), 1), [0.0, 1.0]])
+    yield "grid137", s, (rng.random(137) < s), [(0, 10), (1, 7), (1, 10), (0, 3)]
+    s = np.array([0.41, 0.42, 0.43, 0.44, 0.45])
+    yield "onebin", s, np.array([0, 1, 0, 1, 1]), [(0, 10), (1, 10), (1, 2)]
+    s = np.array([0.95, 0.05, 0.5])
+    yield "n_lt_bins", s, np.array([1, 0, 1]), [(0, 20), (1, 20)]
+    s = np.full(6, 0.5)
+    yield "allsame", s, np.array([1, 0, 0, 1, 1, 0]), [(0, 4), (1, 4)]
+    s = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    yield "zero_one", s, np.array([0, 0, 1, 1, 1, 0, 1]), [(0, 5), (1, 5), (0, 1), (1, 1)]
+    # one ulp below an edge where s * M rounds up to the edge's index
+    s = np.array([np.nextafter(0.9, 0), 0.9, np.nextafter(5 / 12, 0), 5 / 12, 0.0, 1.0,
+                  np.nextafter(1.0, 0), np.nextafter(0.0, 1)])
+    yield "edges", s, np.array([1, 0, 0, 1, 0, 1, 1, 0]), [(0, 10), (0, 12), (1, 3)]
+    s = np.array([0.2] * 5 + [0.6] * 5 + [0.9] * 2)
+    yield "massties", s, np.array([0, 0, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1]), [(1, 4), (0, 4)]
+
+
+def num(x):
+    x = float(x)
+    return "NAN" if x != x else repr(x)
+
+
+def main():
+    out = open(sys.argv[1], "w") if len(sys.argv) > 1 else sys.stdout
+    w = out.write
+    w("/* calibration_fixture.h — generated by tests/ref/make_calibration_fixture.py;\n"
+      " * do not edit.  Wilson intervals at z = %r. */\n" % Z95)
+    w("struct calfx_bin { size_t n, n_pos; double lo, hi, score, frac, frac_lo, frac_hi; };\n")
+    w("struct calfx_case {\n\tconst char *name;\n\tconst double *score;\n\tconst int *pos;\n"
+      "\tsize_t n;\n\tint nbins_asked, equal_mass, nbins;\n\tconst struct calfx_bin *bin;\n"
+      "\tdouble ece, mce, brier, rel, res, unc, wbv, wbc;\n};\n")
+    cases = []
+    for name, s, y, runs in datasets():
+        s = s.astype(float)
+        y = y.astype(int)
+        w("static const double calfx_%s_score[] = { %s };\n" % (name, ", ".join(num(v) for v in s)))
+        w("static const int calfx_%s_pos[] = { %s };\n" % (name, ", ".join(str(v) for v in y)))
+        for mass, m in runs:
+            bins, t = reliability(s, y.astype(float), mass, m)
+            tag = "%s_%s%d" % (name, "mass" if mass else "width", m)
+            w("static const struct calfx_bin calfx_%s_bins[] = {\n" % tag)
+            for b in bins:
+                w("\t{ %d, %d, %s },\n" % (b[0], b[1], ", ".join(num(v) for v in b[2:])))
+            w("};\n")
+            sums = ", ".join(num(t[k]) for k in SUMS)
+            cases.append("\t{ \"%s\", calfx_%s_score, calfx_%s_pos, %d, %d, %d, %d,\n"
+                         "\t  calfx_%s_bins,\n\t  %s },\n"
+                         % (tag, name, name, len(s), m, mass, len(bins), tag, sums))
+    w("static const struct calfx_case calfx_cases[] = {\n%s};\n" % "".join(cases))
+    if out is not sys.stdout:
+        out.close()
+
+
+main()

@@ -5,7 +5,7 @@
  * reverse; a layer's output gradient dy is complete once every consumer
  * has run, each adding its share through the ops' beta argument (gset
  * says whether the first share has been written).  Calls only down:
- * recompute.c, forward.c, layer.h, graph.c, prof.c.
+ * recompute.c, graph.c, prof.c (and layer.h's inline helpers).
  */
 #include <math.h>
 #include <stdio.h>

@@ -70,8 +70,8 @@ exit_refs() {
 	exit_refs | grep -Eq '^libshared.a:cli.o (die_usage|exit)$'
 }
 
-@test "engine: no dependency cycle between the engine's objects" {
-	local o=("$BUILD"/libshared/nn/engine/*.o)
+@test "engine: no dependency cycle in the engine, models, model files and trainer" {
+	local o=("$BUILD"/libshared/nn/{engine,models,modelfile,train}/*.o)
 	[ -f "${o[0]}" ] || skip "engine objects not built"
 	run /usr/bin/python3 "$ROOT/tests/lint/objcycles.py" "${o[@]}"
 	echo "$output"

@@ -82,6 +82,7 @@ test_png_write(void **state)
 	assert_string_equal(err, want);
 	tensor_free(&t);
 	tensor_alloc_hwc(&t, DT_U8, 2, 2, 1);
+	memset(t.data, 7, t.nbytes);
 	assert_int_equal(png_write_file(path, &t, err, sizeof err), 0);
 	tensor_free(&t);
 }

@@ -386,14 +386,11 @@ gp_render(struct gp_plot *p)
 	fflush(p->data);
 	if (p->keep_script && !to_stdout && keep_script(p) < 0)
 		return -1;
-	if (temp_files(p, to_stdout, &tmp, &rawfile) < 0 ||
-	    (fflush(stdout), quiet_stderr(p, &errfd, &errname)) < 0) {
-		if (tmp)
-			unlink(tmp);
-		if (rawfile)
-			unlink(rawfile);
-		goto out;
-	}
+	if (temp_files(p, to_stdout, &tmp, &rawfile) < 0)
+		goto fail;
+	fflush(stdout);
+	if (quiet_stderr(p, &errfd, &errname) < 0)
+		goto fail;
 	rc = run_gnuplot(p, tmp, rawfile, errfd);
 	show_stderr(errname, errfd, rc != 0);
 	if (rawfile)
@@ -409,4 +406,10 @@ out:
 	free(rawfile);
 	free(errname);
 	return rc;
+fail:
+	if (tmp)
+		unlink(tmp);
+	if (rawfile)
+		unlink(rawfile);
+	goto out;
 }

@@ -104,7 +104,7 @@ cmd_gen(int argc, char **argv)
 	int n, size;
 	struct tensor t;
 	struct rng r;
-	char path[4096];
+	char path[4096], err[4608];
 
 	if (argc != 3)
 		die_usage("gen DIR N SIZE");
@@ -112,7 +112,8 @@ cmd_gen(int argc, char **argv)
 	size = atoi(argv[2]);
 	if (n < 1 || size < 1)
 		die_usage("gen: N and SIZE must be positive");
-	file_mkdirs(argv[0]);
+	if (file_mkdirs(argv[0], err, sizeof err) < 0)
+		die("%s", err);
 	tensor_alloc_hwc(&t, DT_U8, size, size, 1);
 	for (int i = 0; i < n; i++) {
 		uint8_t *p = t.data;
@@ -125,7 +126,8 @@ cmd_gen(int argc, char **argv)
 				p[(size_t)y * size + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 			}
 		snprintf(path, sizeof path, "%s/synth_%03d.png", argv[0], i);
-		png_write_file(path, &t);
+		if (png_write_file(path, &t, err, sizeof err) < 0)
+			die("%s", err);
 	}
 	tensor_free(&t);
 	return 0;

@@ -327,7 +327,8 @@ shape_image(const struct options *o, struct tensor *t, int *gray_rgb, char *err,
 	if (!grow && image_to_channels(t, o->channels, gray_rgb) < 0)
 		goto oom;
 	if (o->h > 0) {
-		resize_image(t, o->h, o->w, o->interp, &r);
+		if (resize_image(t, o->h, o->w, o->interp, &r, err, errlen) < 0)
+			die("%s", err);
 		tensor_free(t);
 		*t = r;
 	}
@@ -495,9 +496,10 @@ static void
 setup_labels(const struct options *o, struct dataset *ds, struct labelling *lab)
 {
 	struct labels *t = &lab->tab;
-	char **sorted;
+	char **sorted, err[4608];
 
-	labels_load(t, o->labels);
+	if (labels_load(t, o->labels, err, sizeof err) < 0)
+		die("%s", err);
 	lab->cls = XNEW(int, (size_t)t->nclasses);
 	if (!o->classes) {
 		sorted = XNEW(char *, (size_t)t->nclasses);
@@ -569,15 +571,19 @@ main(int argc, char **argv)
 	struct frame_writer *w;
 	struct labelling lab = { 0 };
 	size_t *order, written = 0;
+	char err[4608];
+	int rc;
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
-	if (o.labels) {
-		dataset_collect_unlabelled(&ds, argv + optind, argc - optind, o.classes);
+	rc = (o.labels ? dataset_collect_unlabelled : dataset_collect)(&ds, argv + optind,
+	    argc - optind, o.classes, err, sizeof err);
+	if (rc == -2)
+		die_usage("%s", err);
+	if (rc < 0)
+		die("%s", err);
+	if (o.labels)
 		setup_labels(&o, &ds, &lab);
-	} else {
-		dataset_collect(&ds, argv + optind, argc - optind, o.classes);
-	}
 	say_found(&o, &ds);
 	w = frame_writer_fd(1, "stdout");
 	order = XNEW(size_t, ds.n ? ds.n : 1);

@@ -228,7 +228,8 @@ catch_signals(struct frame_reader *r)
 static void
 interrupted(struct trainer *t, const struct train_options *o)
 {
-	trainer_interrupted(t);
+	if (trainer_interrupted(t) < 0)
+		die("%s", t->err);
 	die("interrupted by signal %d%s%s", stop_signal,
 	    o->checkpoint ? "; checkpoint saved to " : " (no --checkpoint: nothing saved)",
 	    o->checkpoint ? o->checkpoint : "");
@@ -274,8 +275,8 @@ first_batch(struct frame_reader *r, struct frame *f, struct trainer *t)
 			return 1;
 		if (frame_is(f, "sample"))
 			die("stdin: got sample frames: put 'batch N' before nntrain");
-		if (frame_is(f, "epoch"))
-			trainer_epoch_frame(t, f);
+		if (frame_is(f, "epoch") && trainer_epoch_frame(t, f) < 0)
+			die("%s", t->err);
 	}
 	return 0;
 }
@@ -304,17 +305,19 @@ main(int argc, char **argv)
 	do {
 		if (stop_signal)
 			interrupted(&t, &o);
-		if (frame_is(&f, "epoch"))
-			trainer_epoch_frame(&t, &f);
-		else if (frame_is(&f, "batch")) {
-			trainer_batch(&t, &f);
+		if (frame_is(&f, "epoch")) {
+			if (trainer_epoch_frame(&t, &f) < 0)
+				die("%s", t.err);
+		} else if (frame_is(&f, "batch")) {
+			if (trainer_batch(&t, &f) < 0)
+				die("%s", t.err);
 			test_signal_hook(&t);
-		}
-		else if (frame_is(&f, "sample"))
+		} else if (frame_is(&f, "sample"))
 			die("stdin: frame %llu: a sample frame among batches: put 'batch N' before nntrain",
 			    (unsigned long long)f.index);
 	} while (next_frame(r, &f, &t, &o));
-	trainer_finish(&t);
+	if (trainer_finish(&t) < 0)
+		die("%s", t.err);
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);

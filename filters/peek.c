@@ -199,7 +199,7 @@ write_pngs(const char *dir, uint64_t index, const char *key, const struct tensor
 {
 	struct tensor img;
 	int n = t->rank == 4 ? (int)t->shape[0] : 1;
-	char path[4096];
+	char path[4096], err[4608];
 
 	if ((t->rank != 3 && t->rank != 4) || (t->dtype != DT_U8 && t->dtype != DT_U16) ||
 	    t->shape[t->rank - 1] < 1 || t->shape[t->rank - 1] > 4)
@@ -213,7 +213,8 @@ write_pngs(const char *dir, uint64_t index, const char *key, const struct tensor
 		img.data = (char *)t->data + img.nbytes * (size_t)i;
 		tensor_ensure_aligned(&img);
 		snprintf(path, sizeof path, "%s/%06llu-%s-%d.png", dir, (unsigned long long)index, key, i);
-		png_write_file(path, &img);
+		if (png_write_file(path, &img, err, sizeof err) < 0)
+			die("%s", err);
 		tensor_free(&img);
 	}
 }
@@ -275,12 +276,13 @@ main(int argc, char **argv)
 	struct kinds k = { .len = 0 };
 	uint64_t index = 0;
 	FILE *out;
+	char err[4608];
 
 	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	out = o.pass ? stderr : stdout;
-	if (o.png_dir)
-		file_mkdirs(o.png_dir);
+	if (o.png_dir && file_mkdirs(o.png_dir, err, sizeof err) < 0)
+		die("%s", err);
 	if (o.pass)
 		w = frame_writer_fd(1, "stdout");
 	for (int i = optind; i < argc || i == optind; i++) {

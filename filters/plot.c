@@ -209,8 +209,8 @@ history_draw(struct history *h)
 	if (h->have[3] || h->have[4])
 		history_panel(h, s, "loss", 3, 4, "top right");
 	fputs("unset multiplot\n", s);
-	gp_render(&h->gp);
-	gp_reset(&h->gp);
+	if (gp_render(&h->gp) < 0 || gp_reset(&h->gp) < 0)
+		die("%s", h->gp.err);
 	h->last_draw = time(NULL);
 }
 
@@ -244,7 +244,8 @@ plot_history(const struct options *o)
 {
 	struct history h = { .o = o };
 
-	gp_begin(&h.gp, o->out, o->format, o->width, o->height, o->keep);
+	if (gp_begin(&h.gp, o->out, o->format, o->width, o->height, o->keep) < 0)
+		die("%s", h.gp.err);
 	each_input(o, history_frame, &h);
 	if (h.n == 0)
 		die("no metrics frames in the input (plot --history draws nntrain's output)");
@@ -284,7 +285,8 @@ roc_draw(struct rocs *c)
 	}
 	fprintf(s, "plot x with lines dt 2 lw 1 lc rgb '#888888' title 'chance'%.*s\n",
 	    (int)c->legend_len, c->legend);
-	gp_render(&c->gp);
+	if (gp_render(&c->gp) < 0)
+		die("%s", c->gp.err);
 	/* keep the data; only the script is rebuilt */
 	fclose(c->gp.script);
 	free(c->gp.sbuf);
@@ -341,7 +343,8 @@ plot_roc(const struct options *o)
 {
 	struct rocs c = { .o = o };
 
-	gp_begin(&c.gp, o->out, o->format, o->width, o->height, o->keep);
+	if (gp_begin(&c.gp, o->out, o->format, o->width, o->height, o->keep) < 0)
+		die("%s", c.gp.err);
 	c.lf = open_memstream(&c.legend, &c.legend_len);
 	each_input(o, roc_frame, &c);
 	if (c.n == 0)
@@ -420,7 +423,7 @@ plot_montage(const struct options *o)
 	struct sheet s = { .o = o };
 	uint8_t *png;
 	size_t len;
-	char err[256];
+	char err[4608];
 
 	montage_begin(&s.m, o->max, o->cols, o->tile, o->tile, PAD / 2, 0);
 	each_input(o, sheet_frame, &s);
@@ -433,7 +436,8 @@ plot_montage(const struct options *o)
 	s.m.canvas.shape[0] = (int64_t)((s.count + s.m.cols - 1) / s.m.cols) * (o->tile + PAD);
 	s.m.canvas.nbytes = (size_t)(s.m.canvas.shape[0] * s.m.canvas.shape[1] * 3);
 	if (strcmp(o->out, "-") != 0) {
-		png_write_file(o->out, &s.m.canvas);
+		if (png_write_file(o->out, &s.m.canvas, err, sizeof err) < 0)
+			die("%s", err);
 	} else {
 		if (png_encode(&s.m.canvas, &png, &len, err, sizeof err) < 0)
 			die("PNG encoding: %s", err);
@@ -643,10 +647,9 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 		if (g->p[i].tile.data)
 			montage_put(&m, k++, &g->p[i].tile);
 	W = (int)m.canvas.shape[1], H = (int)m.canvas.shape[0];
-	if (o->sized)
-		gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep);
-	else
-		gp_begin(&gp, o->out, o->format, W, H + top, o->keep);
+	if ((o->sized ? gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep) :
+	     gp_begin(&gp, o->out, o->format, W, H + top, o->keep)) < 0)
+		die("%s", gp.err);
 	gp.raw = m.canvas.data, gp.raw_len = m.canvas.nbytes;
 	fprintf(gp.script, "unset border\nunset tics\nunset key\nset lmargin at screen 0\n"
 	    "set rmargin at screen 1\nset bmargin at screen 0\nset tmargin at screen %.6f\n"
@@ -664,7 +667,8 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 	gallery_captions(g, &m, &c);
 	fprintf(gp.script, "plot RAW binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy "
 	    "with rgbimage notitle\n", W, H);
-	gp_render(&gp);
+	if (gp_render(&gp) < 0)
+		die("%s", gp.err);
 	gp_free(&gp);
 	montage_free(&m);
 }

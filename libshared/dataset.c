@@ -55,15 +55,18 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Sorted entry names of dir (no dot files), split into files and dirs. */
-static void
-list_dir(const char *dir, struct names *files, struct names *dirs)
+/* Sorted entry names of dir (no dot files), split into files and dirs;
+ * -1 with the reason in err. */
+static int
+list_dir(const char *dir, struct names *files, struct names *dirs, char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
-	if (d == NULL)
-		die("%s: %s", dir, strerror(errno));
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
 	for (;;) {
 		char *full;
 		errno = 0;
@@ -78,13 +81,17 @@ list_dir(const char *dir, struct names *files, struct names *dirs)
 			names_add(files, xstrdup(e->d_name));
 		free(full);
 	}
-	if (errno != 0)         /* not the end: part of the folder is unread */
-		die("%s: %s", dir, strerror(errno));
+	if (errno != 0) {       /* not the end: part of the folder is unread */
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		closedir(d);
+		return -1;
+	}
 	closedir(d);
 	if (files->n > 1)       /* v is NULL while empty: qsort(NULL) is undefined */
 		qsort(files->v, files->n, sizeof *files->v, cmp_str);
 	if (dirs->n > 1)
 		qsort(dirs->v, dirs->n, sizeof *dirs->v, cmp_str);
+	return 0;
 }
 
 static void
@@ -96,14 +103,18 @@ names_free(struct names *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* The label of class name, added unless fixed; -1 (reason in err) when
+ * fixed and name is not a class. */
 static int
-class_index(struct dataset *ds, const char *name, int fixed)
+class_index(struct dataset *ds, const char *name, int fixed, char *err, size_t errlen)
 {
 	for (int i = 0; i < ds->nclasses; i++)
 		if (strcmp(ds->classes[i], name) == 0)
 			return i;
-	if (fixed)
-		die("class '%s' is not one of --classes", name);
+	if (fixed) {
+		snprintf(err, errlen, "class '%s' is not one of --classes", name);
+		return -1;
+	}
 	ds->classes = xreallocarray(ds->classes, (size_t)ds->nclasses + 1, sizeof *ds->classes);
 	ds->classes[ds->nclasses] = xstrdup(name);
 	return ds->nclasses++;
@@ -127,6 +138,8 @@ struct walk {
 	char **path;            /* owned */
 	size_t n, cap;
 	int fixed, flat;
+	char *err;              /* the caller's message buffer */
+	size_t errlen;
 };
 
 /* Records the file st of path; returns NULL when it is new, else the
@@ -159,7 +172,8 @@ seen_free(struct walk *w)
 	idmap_free(&w->seen);
 }
 
-/* 1 if folder dir is new to the walk; else says why it is left out. */
+/* 1 if folder dir is new to the walk; else says why it is left out (0);
+ * -1 (w->err) if it cannot be read. */
 static int
 first_visit_dir(struct walk *w, const char *dir)
 {
@@ -167,8 +181,10 @@ first_visit_dir(struct walk *w, const char *dir)
 	const char *before;
 	size_t n;
 
-	if (stat(dir, &st) != 0)
-		die("%s: %s", dir, strerror(errno));
+	if (stat(dir, &st) != 0) {
+		snprintf(w->err, w->errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
 	if ((before = seen_add(w, &st, dir)) == NULL)
 		return 1;
 	n = strlen(before);
@@ -201,28 +217,30 @@ add_file(struct walk *w, const char *dir, const char *rel, const char *name, int
 }
 
 /* Adds the images under root/rel, depth first, sorted; each folder and
- * file once, however many links lead to it. */
-static void
+ * file once, however many links lead to it.  -1 (w->err) on failure. */
+static int
 walk_class(struct walk *w, const char *root, const char *rel, int label)
 {
 	char *dir = join(root, rel);
 	struct names files = { 0 }, dirs = { 0 };
+	int rc = first_visit_dir(w, dir);
 
-	if (!first_visit_dir(w, dir)) {
+	if (rc <= 0) {
 		free(dir);
-		return;
+		return rc;
 	}
-	list_dir(dir, &files, &dirs);
-	for (size_t i = 0; i < files.n; i++)
+	rc = list_dir(dir, &files, &dirs, w->err, w->errlen);
+	for (size_t i = 0; rc == 0 && i < files.n; i++)
 		add_file(w, dir, rel, files.v[i], label);
-	for (size_t i = 0; i < dirs.n; i++) {
+	for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
 		char *sub = join(rel, dirs.v[i]);
-		walk_class(w, root, sub, label);
+		rc = walk_class(w, root, sub, label);
 		free(sub);
 	}
 	names_free(&files);
 	names_free(&dirs);
 	free(dir);
+	return rc;
 }
 
 /* Images of root itself that class folders leave out: says so. */
@@ -242,46 +260,66 @@ warn_loose_files(const char *root, const struct names *files)
 		    root, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
 }
 
-/* flat: no class folders; every image at any depth, unlabelled. */
-static void
+/* The class folders of root, each under its label; -1 (w->err). */
+static int
+add_classes(struct walk *w, const char *root, const struct names *dirs)
+{
+	for (size_t i = 0; i < dirs->n; i++) {
+		int label = class_index(w->ds, dirs->v[i], w->fixed, w->err, w->errlen);
+		if (label < 0 || walk_class(w, root, dirs->v[i], label) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* flat: no class folders; every image at any depth, unlabelled.  -1
+ * (w->err) on failure. */
+static int
 add_folder(struct walk *w, const char *root)
 {
 	struct names files = { 0 }, dirs = { 0 };
 	struct dataset *ds = w->ds;
 	size_t before = ds->n;
+	int rc = first_visit_dir(w, root);
 
-	if (!first_visit_dir(w, root))
-		return;
-	list_dir(root, &files, &dirs);
-	if (dirs.n > 0 && !w->flat) {
+	if (rc <= 0)
+		return rc;
+	rc = list_dir(root, &files, &dirs, w->err, w->errlen);
+	if (rc == 0 && dirs.n > 0 && !w->flat) {
 		warn_loose_files(root, &files);
-		for (size_t i = 0; i < dirs.n; i++)
-			walk_class(w, root, dirs.v[i], class_index(ds, dirs.v[i], w->fixed));
-	} else {
+		rc = add_classes(w, root, &dirs);
+	} else if (rc == 0) {
 		for (size_t i = 0; i < files.n; i++)
 			add_file(w, root, "", files.v[i], -1);
-		for (size_t i = 0; i < dirs.n; i++)
-			walk_class(w, root, dirs.v[i], -1);
+		for (size_t i = 0; rc == 0 && i < dirs.n; i++)
+			rc = walk_class(w, root, dirs.v[i], -1);
 	}
-	if (ds->n == before)
-		die("%s: no images found (expected %s/<class>/<image> or %s/<image>)", root, root, root);
+	if (rc == 0 && ds->n == before) {
+		snprintf(w->err, w->errlen, "%s: no images found (expected %s/<class>/<image> "
+		         "or %s/<image>)", root, root, root);
+		rc = -1;
+	}
 	names_free(&files);
 	names_free(&dirs);
+	return rc;
 }
 
 /* @LIST: one path per line, optionally TAB class; relative paths are taken
- * relative to the list file's folder. */
-static void
-add_list(struct dataset *ds, const char *list, int fixed)
+ * relative to the list file's folder.  -1 (w->err) on failure. */
+static int
+add_list(struct walk *w, const char *list)
 {
+	struct dataset *ds = w->ds;
 	FILE *f = fopen(list, "r");
 	char *line = NULL, *dir, *slash;
 	size_t cap = 0;
 	ssize_t n;
-	int lineno = 0;
+	int lineno = 0, label, rc = 0;
 
-	if (f == NULL)
-		die("%s: %s", list, strerror(errno));
+	if (f == NULL) {
+		snprintf(w->err, w->errlen, "%s: %s", list, strerror(errno));
+		return -1;
+	}
 	dir = xstrdup(list);
 	slash = strrchr(dir, '/');
 	if (slash)
@@ -298,31 +336,40 @@ add_list(struct dataset *ds, const char *list, int fixed)
 		tab = strchr(line, '\t');
 		if (tab)
 			*tab++ = '\0';
+		label = tab && *tab ? class_index(ds, tab, w->fixed, w->err, w->errlen) : -1;
+		if (label < 0 && tab && *tab) {
+			rc = -1;
+			break;
+		}
 		path = line[0] == '/' ? xstrdup(line) : join(dir, line);
-		add_item(ds, path, xstrdup(line), tab && *tab ? class_index(ds, tab, fixed) : -1);
+		add_item(ds, path, xstrdup(line), label);
 	}
-	if (ferror(f))
-		die("%s: read error", list);
+	if (rc == 0 && ferror(f)) {
+		snprintf(w->err, w->errlen, "%s: read error", list);
+		rc = -1;
+	}
 	fclose(f);
 	free(line);
 	free(dir);
+	return rc;
 }
 
-static void
+/* -1 (w->err) on failure. */
+static int
 add_path(struct walk *w, const char *p)
 {
 	struct stat st;
 
-	if (p[0] == '@') {
-		add_list(w->ds, p + 1, w->fixed);
-		return;
+	if (p[0] == '@')
+		return add_list(w, p + 1);
+	if (stat(p, &st) != 0) {
+		snprintf(w->err, w->errlen, "%s: %s", p, strerror(errno));
+		return -1;
 	}
-	if (stat(p, &st) != 0)
-		die("%s: %s", p, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		add_folder(w, p);
-	else
-		add_item(w->ds, xstrdup(p), xstrdup(p), -1);
+		return add_folder(w, p);
+	add_item(w->ds, xstrdup(p), xstrdup(p), -1);
+	return 0;
 }
 
 /* Sorts the discovered class names and renumbers the labels. */
@@ -349,40 +396,50 @@ sort_classes(struct dataset *ds)
 	free(map);
 }
 
-static void
-collect(struct dataset *ds, char **paths, int npaths, const char *classes, int flat)
+static int
+collect(struct dataset *ds, char **paths, int npaths, const char *classes, int flat,
+        char *err, size_t errlen)
 {
-	int fixed = classes != NULL;
-	struct walk w = { .ds = ds, .fixed = fixed, .flat = flat };
+	int fixed = classes != NULL, rc = 0;
+	struct walk w = { .ds = ds, .fixed = fixed, .flat = flat, .err = err, .errlen = errlen };
 
 	memset(ds, 0, sizeof *ds);
 	if (fixed) {
 		char *list = xstrdup(classes), *save = NULL;
 		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			class_index(ds, t, 0);
+			class_index(ds, t, 0, err, errlen);
 		free(list);
-		if (ds->nclasses == 0)
-			die_usage("--classes: no class names given");
+		if (ds->nclasses == 0) {
+			snprintf(err, errlen, "--classes: no class names given");
+			return -2;
+		}
 	}
-	for (int i = 0; i < npaths; i++)
-		add_path(&w, paths[i]);
+	for (int i = 0; rc == 0 && i < npaths; i++)
+		rc = add_path(&w, paths[i]);
 	seen_free(&w);
+	if (rc < 0)
+		return -1;
 	if (!fixed)
 		sort_classes(ds);
-	if (ds->n == 0)
-		die("no images found");
+	if (ds->n == 0) {
+		snprintf(err, errlen, "no images found");
+		return -1;
+	}
+	return 0;
 }
 
-void
-dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes)
+int
+dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes,
+                char *err, size_t errlen)
 {
-	collect(ds, paths, npaths, classes, 0);
+	return collect(ds, paths, npaths, classes, 0, err, errlen);
 }
 
-void
-dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes)
+int
+dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes,
+                           char *err, size_t errlen)
 {
-	collect(ds, paths, npaths, classes, 1);
+	return collect(ds, paths, npaths, classes, 1, err, errlen);
 }
 
 void

@@ -27,12 +27,16 @@ struct dataset {
 
 /* Collects the images named by paths (class-folder roots, flat folders,
  * files, @LIST files).  classes: "A,B,..." fixing the class order, or NULL
- * for the sorted folder names.  Dies with a message naming the path on
- * any problem (missing, unreadable, no images, unknown class). */
-void dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes);
+ * for the sorted folder names.  Returns 0; -1 with a one-line message
+ * naming the path in err on any problem (missing, unreadable, no images,
+ * unknown class); -2 (bad usage) when classes names no class.  On failure
+ * ds holds what was collected so far (dataset_free releases it). */
+int dataset_collect(struct dataset *ds, char **paths, int npaths, const char *classes,
+                    char *err, size_t errlen);
 /* Like dataset_collect, but folders are not class folders: every image
  * under them, at any depth, is an unlabelled item (for labels from a table). */
-void dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes);
+int dataset_collect_unlabelled(struct dataset *ds, char **paths, int npaths, const char *classes,
+                               char *err, size_t errlen);
 /* Fisher-Yates shuffle of order[0..n) from the stream (seed, epoch). */
 void dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
 /* Releases everything ds owns. */

@@ -1,8 +1,39 @@
-/* err.h — messages, exit codes and checked allocation.
+/* err.h — messages, exit codes, checked allocation, and the error rule.
  *
  * Every message goes to stderr as "prog: message".  Exit codes: 0 success,
  * 1 failure, 2 bad usage.  Allocation never returns NULL: it dies with a
  * message instead, and array sizes are checked for overflow.
+ *
+ * The error rule: library code returns errors; only a program decides to
+ * exit.
+ *   - A libshared/ function (the engine in libshared/nn/ included) that can
+ *     fail returns -1 (or NULL) and writes a one-line message, without the
+ *     program name, into the caller's buffer: its last two parameters
+ *     `char *err, size_t errlen` (NULL, 0 is allowed where the caller only
+ *     needs the status).  An object that lives across many calls keeps its
+ *     last message itself instead: struct nn_model (the engine's nn_fail
+ *     writes it, nn_error reads it), struct trainer (t->err), struct
+ *     gp_plot (p->err), struct frame_reader (frame_reader_error).  A
+ *     second failure kind is a second negative value named in the contract
+ *     (dataset_collect: -2 for bad usage).  Warnings go to stderr through
+ *     warnx/info and the function goes on.
+ *   - Only a program's main (or the static helpers in its filters/PROG.c)
+ *     prints the message and exits, with die (1) or die_usage (2), so the
+ *     message and status are the program's choice.
+ *   - The only library functions that end the program, by contract ("dies"
+ *     in their comment):
+ *       die, die_usage, die_write, stdout_check, stdout_finish (here);
+ *       the x* allocators, xmul and XNEW on out of memory or overflow;
+ *       cli_* (cli.h): bad usage exits 2, --help and --version exit 0;
+ *       frame_next (frame.h): a bad frame ends the program (frame_read
+ *       returns the error instead);
+ *       a frame writer or stdout_check on a write error on stdout (EPIPE is
+ *       a quiet SIGPIPE death, as in cat);
+ *     and guard.c's forked child, which ends itself with _exit.
+ *     tests/cli/structure.bats lists, with nm, the library objects that
+ *     call die, exit or _exit and fails on any other.
+ * A program ends by stdout_finish (or frame_writer_close), which reports a
+ * write error on stdout instead of exiting 0 after it.
  */
 #ifndef RADPIPE_ERR_H
 #define RADPIPE_ERR_H

@@ -140,15 +140,18 @@ file_temp_beside(const char *path, const char *suffix, char **tmpP)
 	return fd;
 }
 
-void
-file_write_atomic(const char *path, const void *data, size_t n)
+int
+file_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen)
 {
 	char *tmp;
 	const uint8_t *p = data;
-	int fd;
+	int fd, e;
 
-	if ((fd = file_temp_beside(path, "", &tmp)) < 0)
-		die("%s: cannot create a temporary file: %s", path, strerror(errno));
+	if ((fd = file_temp_beside(path, "", &tmp)) < 0) {
+		snprintf(err, errlen, "%s: cannot create a temporary file: %s", path,
+		         strerror(errno));
+		return -1;
+	}
 	while (n > 0) {
 		ssize_t k = write(fd, p, n);
 		if (k < 0 && errno == EINTR)
@@ -158,22 +161,25 @@ file_write_atomic(const char *path, const void *data, size_t n)
 		p += k;
 		n -= (size_t)k;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0)
+	if (fsync(fd) != 0)
 		goto fail;
-	if (rename(tmp, path) != 0)
+	e = close(fd), fd = -1;
+	if (e != 0 || rename(tmp, path) != 0)
 		goto fail;
 	free(tmp);
-	return;
+	return 0;
 fail:
-	{
-		int e = errno;
-		unlink(tmp);
-		die("%s: write error: %s", path, strerror(e));
-	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	snprintf(err, errlen, "%s: write error: %s", path, strerror(e));
+	return -1;
 }
 
-void
-file_mkdirs(const char *path)
+int
+file_mkdirs(const char *path, char *err, size_t errlen)
 {
 	char *p = xstrdup(path);
 
@@ -182,10 +188,15 @@ file_mkdirs(const char *path)
 			continue;
 		*s = '\0';
 		if (mkdir(p, 0777) != 0 && errno != EEXIST)
-			die("%s: %s", p, strerror(errno));
+			goto fail;
 		*s = '/';
 	}
 	if (mkdir(p, 0777) != 0 && errno != EEXIST)
-		die("%s: %s", p, strerror(errno));
+		goto fail;
 	free(p);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", p, strerror(errno));
+	free(p);
+	return -1;
 }

@@ -16,13 +16,15 @@ int file_read_regular(const char *path, uint8_t **bufP, size_t *lenP, char *err,
 /* What kind of file mode (st_mode) is, for messages: "a FIFO", ... */
 const char *file_kind(mode_t mode);
 /* Writes n bytes to path atomically (temporary file in the same directory,
- * fsync, rename); dies with a message on any error, leaving path as it was. */
-void file_write_atomic(const char *path, const void *data, size_t n);
+ * fsync, rename).  Returns 0, or -1 with a one-line reason in err,
+ * leaving path as it was. */
+int file_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen);
 /* Creates a new empty file "<path>.tmp.XXXXXX<suffix>" in path's folder,
  * with the permissions the umask gives a new file (not mkstemp's 0600).
  * Returns its open fd and sets *tmpP (caller frees), or -1 with errno. */
 int file_temp_beside(const char *path, const char *suffix, char **tmpP);
-/* Creates directory path and its parents (like mkdir -p); dies on error. */
-void file_mkdirs(const char *path);
+/* Creates directory path and its parents (like mkdir -p).  Returns 0, or
+ * -1 with a one-line reason in err. */
+int file_mkdirs(const char *path, char *err, size_t errlen);
 
 #endif

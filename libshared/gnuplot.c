@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <signal.h>
 #include <spawn.h>
@@ -29,22 +30,35 @@ gp_format_from_path(const char *path)
 	return -1;
 }
 
-static void
+/* Writes the printf-style message into p->err; returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+gp_fail(struct gp_plot *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof p->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
 open_streams(struct gp_plot *p)
 {
 	p->script = open_memstream(&p->sbuf, &p->slen);
 	p->data = open_memstream(&p->dbuf, &p->dlen);
 	if (p->script == NULL || p->data == NULL)
-		die("open_memstream: %s", strerror(errno));
+		return gp_fail(p, "open_memstream: %s", strerror(errno));
+	return 0;
 }
 
-void
+int
 gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int keep_script)
 {
 	memset(p, 0, sizeof *p);
 	p->path = path, p->format = format, p->width = w, p->height = h;
 	p->keep_script = keep_script;
-	open_streams(p);
+	return open_streams(p);
 }
 
 void
@@ -60,11 +74,11 @@ gp_free(struct gp_plot *p)
 	p->sbuf = p->dbuf = NULL;
 }
 
-void
+int
 gp_reset(struct gp_plot *p)
 {
 	gp_free(p);
-	open_streams(p);
+	return open_streams(p);
 }
 
 void
@@ -109,16 +123,19 @@ terminal(FILE *f, const struct gp_plot *p, const char *out)
 	}
 }
 
-/* Writes PATH.gp and PATH.dat, a script a user can restyle and rerun. */
-static void
-keep_script(const struct gp_plot *p)
+/* Writes PATH.gp and PATH.dat, a script a user can restyle and rerun;
+ * -1 (p->err set) on failure. */
+static int
+keep_script(struct gp_plot *p)
 {
 	size_t n = strlen(p->path) + 8, len = 0;
-	char *gp = xmalloc(n), *dat = xmalloc(n), *buf = NULL;
+	char *gp, *dat, *buf = NULL;
 	FILE *f = open_memstream(&buf, &len);
+	int rc;
 
 	if (f == NULL)
-		die("open_memstream: %s", strerror(errno));
+		return gp_fail(p, "open_memstream: %s", strerror(errno));
+	gp = xmalloc(n), dat = xmalloc(n);
 	snprintf(gp, n, "%s.gp", p->path);
 	snprintf(dat, n, "%s.dat", p->path);
 	fprintf(f, "# written by plot(1); run: gnuplot %s\n", gp);
@@ -128,42 +145,53 @@ keep_script(const struct gp_plot *p)
 	fputc('\n', f);
 	fwrite(p->sbuf, 1, p->slen, f);
 	fclose(f);
-	file_write_atomic(gp, buf, len);
-	file_write_atomic(dat, p->raw ? p->raw : p->dbuf, p->raw ? p->raw_len : p->dlen);
+	rc = file_write_atomic(gp, buf, len, p->err, sizeof p->err);
+	if (rc == 0)
+		rc = file_write_atomic(dat, p->raw ? p->raw : p->dbuf,
+		                       p->raw ? p->raw_len : p->dlen, p->err, sizeof p->err);
 	free(buf), free(gp), free(dat);
+	return rc;
 }
 
-/* A new empty file named like base; returns its name (caller frees). */
+/* A new empty file named like base; returns its name (caller frees), or
+ * NULL (p->err set). */
 static char *
-temp_beside(const char *base, const char *suffix)
+temp_beside(struct gp_plot *p, const char *base, const char *suffix)
 {
 	char *t;
 	int fd;
 
-	if ((fd = file_temp_beside(base, suffix, &t)) < 0)
-		die("%s: cannot create a temporary file: %s", base, strerror(errno));
+	if ((fd = file_temp_beside(base, suffix, &t)) < 0) {
+		gp_fail(p, "%s: cannot create a temporary file: %s", base, strerror(errno));
+		return NULL;
+	}
 	close(fd);
 	return t;
 }
 
 /* A new empty file in $TMPDIR (or /tmp) for output that has no folder. */
 static char *
-temp_private(const char *suffix)
+temp_private(struct gp_plot *p, const char *suffix)
 {
 	const char *dir = getenv("TMPDIR");
 	char base[4096];
 
 	snprintf(base, sizeof base, "%s/plot", dir && *dir ? dir : "/tmp");
-	return temp_beside(base, suffix);
+	return temp_beside(p, base, suffix);
 }
 
-static void
-feed(int fd, const struct gp_plot *p, const char *out, const char *rawfile)
+/* Writes the plot to gnuplot's stdin (fd, closed here); -1 (p->err set)
+ * when fd cannot be opened as a stream. */
+static int
+feed(int fd, struct gp_plot *p, const char *out, const char *rawfile)
 {
 	FILE *f = fdopen(fd, "w");
 
-	if (f == NULL)
-		die("fdopen: %s", strerror(errno));
+	if (f == NULL) {
+		gp_fail(p, "fdopen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	terminal(f, p, out);
 	if (rawfile) {
 		fputs("RAW = ", f);
@@ -177,20 +205,22 @@ feed(int fd, const struct gp_plot *p, const char *out, const char *rawfile)
 	fputs("\nunset output\nexit\n", f);
 	if (fclose(f) != 0 && errno != EPIPE)
 		warnx("writing to gnuplot: %s", strerror(errno));
+	return 0;
 }
 
 /* Runs gnuplot with its stdin fed from the plot and its stderr to errfd
- * (-1: ours); returns its exit status, -2 if missing, -1 if it cannot run. */
+ * (-1: ours); returns its exit status, -2 if missing, -1 if it cannot run,
+ * -3 on another failure (p->err set). */
 static int
-run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile, int errfd)
+run_gnuplot(struct gp_plot *p, const char *out, const char *rawfile, int errfd)
 {
 	char *argv[] = { "gnuplot", NULL };
 	posix_spawn_file_actions_t fa;
-	int fds[2], st, e;
+	int fds[2], st, e, fed;
 	pid_t pid;
 
 	if (pipe(fds) != 0)
-		die("pipe: %s", strerror(errno));
+		return gp_fail(p, "pipe: %s", strerror(errno)), -3;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
@@ -204,10 +234,12 @@ run_gnuplot(const struct gp_plot *p, const char *out, const char *rawfile, int e
 		close(fds[1]);
 		return e == ENOENT ? -2 : -1;
 	}
-	feed(fds[1], p, out, rawfile);
+	fed = feed(fds[1], p, out, rawfile);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
+			return gp_fail(p, "waitpid: %s", strerror(errno)), -3;
+	if (fed < 0)
+		return -3;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -245,50 +277,56 @@ gp_output_complete(int format, const uint8_t *b, size_t len)
 }
 
 /* Checks what gnuplot wrote to tmp, then renames it to p->path or copies
- * it to stdout; dies (removing tmp) when it is missing or incomplete. */
-static void
-deliver(const struct gp_plot *p, const char *tmp, int to_stdout)
+ * it to stdout (a write error there ends the program: stdout_check);
+ * -1 (p->err set, tmp removed) when it is missing or incomplete. */
+static int
+deliver(struct gp_plot *p, const char *tmp, int to_stdout)
 {
 	const char *name = to_stdout ? "stdout" : p->path;
 	uint8_t *buf;
 	size_t len;
+	int rc = 0;
 
 	if (file_read_all(tmp, &buf, &len) != 0) {
 		int e = errno;
 		unlink(tmp);
-		die("%s: gnuplot wrote nothing: %s", name, strerror(e));
+		return gp_fail(p, "%s: gnuplot wrote nothing: %s", name, strerror(e));
 	}
 	if (!gp_output_complete(p->format, buf, len)) {
 		unlink(tmp);
-		die("%s: gnuplot's %s output is %s (full file system?)", name,
-		    gp_format_names[p->format], len ? "incomplete" : "empty");
-	}
-	if (to_stdout) {
+		rc = gp_fail(p, "%s: gnuplot's %s output is %s (full file system?)", name,
+		             gp_format_names[p->format], len ? "incomplete" : "empty");
+	} else if (to_stdout) {
 		unlink(tmp);
 		fwrite(buf, 1, len, stdout);
 		stdout_check();
 	} else if (rename(tmp, p->path) != 0) {
 		int e = errno;
 		unlink(tmp);
-		die("%s: cannot rename into place: %s", p->path, strerror(e));
+		rc = gp_fail(p, "%s: cannot rename into place: %s", p->path, strerror(e));
 	}
 	free(buf);
+	return rc;
 }
 
 /* With --quiet, gnuplot's messages go to a temporary file shown only when
- * it fails; returns that file's fd (its name in *nameP), or -1. */
+ * it fails: *fdP is that file's fd (its name in *nameP), or -1 without
+ * --quiet.  Returns 0, or -1 (p->err set). */
 static int
-quiet_stderr(char **nameP)
+quiet_stderr(struct gp_plot *p, int *fdP, char **nameP)
 {
-	int fd;
-
+	*fdP = -1;
 	*nameP = NULL;
 	if (!err_quiet)
+		return 0;
+	if ((*nameP = temp_private(p, ".log")) == NULL)
 		return -1;
-	*nameP = temp_private(".log");
-	if ((fd = open(*nameP, O_WRONLY | O_TRUNC)) < 0)
-		die("%s: %s", *nameP, strerror(errno));
-	return fd;
+	if ((*fdP = open(*nameP, O_WRONLY | O_TRUNC)) < 0) {
+		gp_fail(p, "%s: %s", *nameP, strerror(errno));
+		unlink(*nameP);
+		return -1;
+	}
+	return 0;
 }
 
 /* Shows the saved messages of a failed gnuplot, and removes their file. */
@@ -308,37 +346,70 @@ show_stderr(const char *name, int fd, int failed)
 	unlink(name);
 }
 
-void
+/* The temporary output (in *tmpP) and raw data file (in *rawP, or NULL);
+ * -1 (p->err set) on failure. */
+static int
+temp_files(struct gp_plot *p, int to_stdout, char **tmpP, char **rawP)
+{
+	*rawP = NULL;
+	*tmpP = to_stdout ? temp_private(p, ".txt") : temp_beside(p, p->path, "");
+	if (*tmpP == NULL)
+		return -1;
+	if (p->raw == NULL)
+		return 0;
+	*rawP = to_stdout ? temp_private(p, ".raw") : temp_beside(p, p->path, ".raw");
+	if (*rawP == NULL)
+		return -1;
+	return file_write_atomic(*rawP, p->raw, p->raw_len, p->err, sizeof p->err);
+}
+
+/* Why gnuplot's run failed (rc: run_gnuplot's status, not 0); returns -1. */
+static int
+run_failed(struct gp_plot *p, int rc)
+{
+	if (rc == -3)
+		return -1;
+	if (rc == -2)
+		return gp_fail(p, "gnuplot not found: install the Debian package gnuplot-nox (or gnuplot)");
+	if (rc == -1)
+		return gp_fail(p, "cannot run gnuplot: %s", strerror(errno));
+	return gp_fail(p, "gnuplot failed (exit status %d); see its messages above", rc);
+}
+
+int
 gp_render(struct gp_plot *p)
 {
-	int to_stdout = strcmp(p->path, "-") == 0, rc, errfd;
-	char *tmp, *rawfile = NULL, *errname;
+	int to_stdout = strcmp(p->path, "-") == 0, rc = -1, errfd = -1;
+	char *tmp = NULL, *rawfile = NULL, *errname = NULL;
 
 	fflush(p->script);
 	fflush(p->data);
-	if (p->keep_script && !to_stdout)
-		keep_script(p);
-	tmp = to_stdout ? temp_private(".txt") : temp_beside(p->path, "");
-	if (p->raw) {
-		rawfile = to_stdout ? temp_private(".raw") : temp_beside(p->path, ".raw");
-		file_write_atomic(rawfile, p->raw, p->raw_len);
-	}
+	if (p->keep_script && !to_stdout && keep_script(p) < 0)
+		return -1;
+	if (temp_files(p, to_stdout, &tmp, &rawfile) < 0)
+		goto fail;
 	fflush(stdout);
-	errfd = quiet_stderr(&errname);
+	if (quiet_stderr(p, &errfd, &errname) < 0)
+		goto fail;
 	rc = run_gnuplot(p, tmp, rawfile, errfd);
 	show_stderr(errname, errfd, rc != 0);
 	if (rawfile)
 		unlink(rawfile);
-	if (rc != 0)
+	if (rc != 0) {
 		unlink(tmp);
-	if (rc == -2)
-		die("gnuplot not found: install the Debian package gnuplot-nox (or gnuplot)");
-	if (rc == -1)
-		die("cannot run gnuplot: %s", strerror(errno));
-	if (rc != 0)
-		die("gnuplot failed (exit status %d); see its messages above", rc);
-	deliver(p, tmp, to_stdout);
+		rc = run_failed(p, rc);
+	} else {
+		rc = deliver(p, tmp, to_stdout);
+	}
+out:
 	free(tmp);
 	free(rawfile);
 	free(errname);
+	return rc;
+fail:
+	if (tmp)
+		unlink(tmp);
+	if (rawfile)
+		unlink(rawfile);
+	goto out;
 }

@@ -8,8 +8,8 @@
  * over the output (or copies it to stdout) only when gnuplot exits 0 and
  * the file is complete (gnuplot's status does not report write errors), so
  * a reader never sees a partial file.  With --quiet gnuplot's warnings are
- * shown only when it fails.  The plot
- * owns its buffers; gp_free releases them.
+ * shown only when it fails.  The plot owns its buffers; gp_free releases
+ * them.  Errors are returned: -1 with a one-line message in p->err.
  */
 #ifndef RADPIPE_GNUPLOT_H
 #define RADPIPE_GNUPLOT_H
@@ -31,23 +31,27 @@ struct gp_plot {
 	size_t raw_len;
 	char *sbuf, *dbuf;
 	size_t slen, dlen;
+	char err[4608];         /* the last error's message */
 };
 
 /* Format implied by the extension of path (.png .svg .pdf .txt), or -1. */
 int gp_format_from_path(const char *path);
-/* Starts an empty plot to path in format (size w x h). */
-void gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int keep_script);
-/* Runs gnuplot on p and puts the result at p->path; dies with a clear
- * message when gnuplot is missing (naming the Debian package) or fails.
+/* Starts an empty plot to path in format (size w x h); 0, or -1 (p->err). */
+int gp_begin(struct gp_plot *p, const char *path, int format, int w, int h, int keep_script);
+/* Runs gnuplot on p and puts the result at p->path.  Returns 0, or -1 with
+ * a clear message in p->err when gnuplot is missing (naming the Debian
+ * package) or fails (p->path is then as it was); a write error on stdout
+ * ends the program (stdout_check).
  * p can be rendered again after more script or data was appended only
  * through gp_reset (used by --follow). */
-void gp_render(struct gp_plot *p);
+int gp_render(struct gp_plot *p);
 /* 1 if b[0..len) looks like a whole file of format (enum gp_format): PNG
  * signature and IEND chunk, SVG closing tag, PDF header and %%EOF, dumb
  * text ending in a newline; 0 if it is empty or cut short. */
 int gp_output_complete(int format, const uint8_t *b, size_t len);
-/* Empties p's script and data for a fresh drawing to the same output. */
-void gp_reset(struct gp_plot *p);
+/* Empties p's script and data for a fresh drawing to the same output;
+ * 0, or -1 (p->err). */
+int gp_reset(struct gp_plot *p);
 /* Frees p's buffers. */
 void gp_free(struct gp_plot *p);
 /* Writes s to f as a gnuplot single-quoted string ('' inside). */

@@ -105,19 +105,20 @@ out:
 	return rc;
 }
 
-void
-labels_load(struct labels *l, const char *path)
+int
+labels_load(struct labels *l, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char err[1024];
 	int rc;
 
-	if (f == NULL)
-		die("%s: %s", path, strerror(errno));
-	rc = labels_read(l, f, path, err, sizeof err);
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		memset(l, 0, sizeof *l);
+		return -1;
+	}
+	rc = labels_read(l, f, path, err, errlen);
 	fclose(f);
-	if (rc < 0)
-		die("%s", err);
+	return rc;
 }
 
 int

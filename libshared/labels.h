@@ -20,8 +20,9 @@ struct labels {
 	int nclasses;
 };
 
-/* Reads the table at path; dies with "path:line: reason" on problems. */
-void labels_load(struct labels *l, const char *path);
+/* Reads the table at path.  Returns 0, or -1 with "path:line: reason"
+ * (or "path: reason") in err and l left empty. */
+int labels_load(struct labels *l, const char *path, char *err, size_t errlen);
 /* Reads a table from f (name is used in messages).  Returns 0, or -1 with
  * "name:line: reason" in err and l left empty. */
 int labels_read(struct labels *l, FILE *f, const char *name, char *err, size_t errlen);

@@ -148,8 +148,11 @@ png_decode_max(const uint8_t *buf, size_t len, int keep16, uint64_t max_pixels,
 	}
 	png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
 	pi = png ? png_create_info_struct(png) : NULL;
-	if (pi == NULL)
-		die("out of memory (libpng)");
+	if (pi == NULL) {
+		png_destroy_read_struct(&png, NULL, NULL);
+		snprintf(err, errlen, "out of memory (libpng)");
+		return -1;
+	}
 	if (setjmp(png_jmpbuf(png))) {
 		snprintf(err, errlen, "%s%s", e.plain ? "" : "corrupt PNG: ", e.msg);
 		tensor_free(t);
@@ -223,8 +226,11 @@ png_encode(const struct tensor *t, uint8_t **out, size_t *outlen, char *err, siz
 	}
 	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
 	pi = png ? png_create_info_struct(png) : NULL;
-	if (pi == NULL)
-		die("out of memory (libpng)");
+	if (pi == NULL) {
+		png_destroy_write_struct(&png, NULL);
+		snprintf(err, errlen, "out of memory (libpng)");
+		return -1;
+	}
 	if (setjmp(png_jmpbuf(png))) {
 		snprintf(err, errlen, "PNG encoding failed: %s", e.msg);
 		free(m.out);
@@ -239,15 +245,19 @@ png_encode(const struct tensor *t, uint8_t **out, size_t *outlen, char *err, siz
 	return rc;
 }
 
-void
-png_write_file(const char *path, const struct tensor *t)
+int
+png_write_file(const char *path, const struct tensor *t, char *err, size_t errlen)
 {
 	uint8_t *buf;
 	size_t len;
-	char err[256];
+	char why[256];
+	int rc;
 
-	if (png_encode(t, &buf, &len, err, sizeof err) < 0)
-		die("%s: %s", path, err);
-	file_write_atomic(path, buf, len);
+	if (png_encode(t, &buf, &len, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	rc = file_write_atomic(path, buf, len, err, errlen);
 	free(buf);
+	return rc;
 }

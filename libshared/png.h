@@ -35,7 +35,8 @@ int png_decode_max(const uint8_t *buf, size_t len, int keep16, uint64_t max_pixe
 /* Encodes a u8 or u16 HWC tensor with 1-4 channels as PNG into a new
  * malloc'd buffer (*out, *outlen; caller frees).  Returns 0 or -1. */
 int png_encode(const struct tensor *t, uint8_t **out, size_t *outlen, char *err, size_t errlen);
-/* Encodes t and writes it atomically to path; dies on error. */
-void png_write_file(const char *path, const struct tensor *t);
+/* Encodes t and writes it atomically to path.  Returns 0, or -1 with a
+ * one-line reason in err (naming path). */
+int png_write_file(const char *path, const struct tensor *t, char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int
@@ -200,18 +201,22 @@ resize_filter(const struct tensor *src, struct tensor *dst, enum interp how)
 	free(tmp);
 }
 
-void
-resize_image(const struct tensor *src, int h, int w, enum interp how, struct tensor *dst)
+int
+resize_image(const struct tensor *src, int h, int w, enum interp how, struct tensor *dst,
+             char *err, size_t errlen)
 {
-	if (src->rank != 3 || h < 1 || w < 1)
-		die("resize: need an HWC image and a positive size");
+	if (src->rank != 3 || h < 1 || w < 1) {
+		snprintf(err, errlen, "resize: need an HWC image and a positive size");
+		return -1;
+	}
 	tensor_alloc_hwc(dst, src->dtype, h, w, src->shape[2]);
 	if (src->shape[0] == h && src->shape[1] == w) {
 		memcpy(dst->data, src->data, src->nbytes);
-		return;
+		return 0;
 	}
 	if (how == INTERP_NEAREST)
 		resize_nearest(src, dst);
 	else
 		resize_filter(src, dst, how);
+	return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef RADPIPE_RESIZE_H
 #define RADPIPE_RESIZE_H
 
+#include <stddef.h>
+
 #include "tensor.h"
 
 enum interp {
@@ -12,7 +14,10 @@ enum interp {
 
 /* Parses "nearest" | "bilinear" | "area"; -1 if unknown. */
 int interp_parse(const char *s);
-/* Resizes src (HWC) to h x w into dst (owned, same dtype and channels). */
-void resize_image(const struct tensor *src, int h, int w, enum interp how, struct tensor *dst);
+/* Resizes src (HWC) to h x w into dst (owned, same dtype and channels).
+ * Returns 0, or -1 with a one-line reason in err when src is not HWC or
+ * h or w is not positive. */
+int resize_image(const struct tensor *src, int h, int w, enum interp how, struct tensor *dst,
+                 char *err, size_t errlen);
 
 #endif

@@ -5,7 +5,8 @@
  * parameter arenas, activations); nn_model_free releases all of it.
  * Pointers returned by accessors stay valid until the model is freed or
  * re-planned.  Functions returning int return 0 (or an index >= 0) on
- * success and -1 on failure, with the reason in nn_error(m).
+ * success and -1 on failure, with the reason in nn_error(m) (err.h's
+ * error rule: nothing here exits).
  *
  * Life of a model: nn_model_new -> builder calls (layers in topological
  * order; each returns the new layer's index) -> nn_model_init_params
@@ -213,7 +214,7 @@ void nn_set_bn_unbiased(struct nn_model *m, int unbiased);
 /* Keras' probability clipping in binary cross-entropy (0 disables). */
 void nn_set_bce_clip(struct nn_model *m, float clip);
 
-/* --- profiling (exec.c) ---------------------------------------------- */
+/* --- profiling (engine/prof.c) --------------------------------------- */
 
 enum nn_prof_kind {
 	NN_PROF_INPUT, NN_PROF_CONV_FWD, NN_PROF_CONV_BWD_DATA, NN_PROF_CONV_BWD_W,
@@ -231,7 +232,7 @@ const double *nn_profile_times(const struct nn_model *m);
 /* Short name of a kind ("conv_fwd", ...). */
 const char *nn_profile_name(int kind);
 
-/* --- architectures (models.c / inception_v3.c) ------------------------- */
+/* --- architectures (models/models.c, models/inception_v3.c) ----------- */
 
 struct nn_head {
 	int dense_units;        /* 256 in the paper; 0: no hidden layer */

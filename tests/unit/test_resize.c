@@ -71,7 +71,7 @@ test_nearest_pillow_tables(void **state)
 		int cols[16];
 		/* columns: in x 3 -> out x 3; rows: the transposed case */
 		coord_image(&s, 3, cases[k].in);
-		resize_image(&s, 3, cases[k].out, INTERP_NEAREST, &o);
+		assert_int_equal(resize_image(&s, 3, cases[k].out, INTERP_NEAREST, &o, NULL, 0), 0);
 		columns(&o, cols);
 		for (int x = 0; x < cases[k].out; x++)
 			if (cols[x] != cases[k].tab[x])
@@ -80,7 +80,7 @@ test_nearest_pillow_tables(void **state)
 		tensor_free(&s);
 		tensor_free(&o);
 		coord_image(&s, cases[k].in, 2);
-		resize_image(&s, cases[k].out, 2, INTERP_NEAREST, &o);
+		assert_int_equal(resize_image(&s, cases[k].out, 2, INTERP_NEAREST, &o, NULL, 0), 0);
 		for (int y = 0; y < cases[k].out; y++)
 			assert_int_equal(((uint16_t *)o.data)[y * 4 + 1], cases[k].tab[y]);
 		tensor_free(&s);
@@ -105,7 +105,7 @@ test_nearest_pillow_sums(void **state)
 		long sum = 0, wsum = 0;
 
 		coord_image(&s, 1, cases[k].in);
-		resize_image(&s, 1, cases[k].out, INTERP_NEAREST, &o);
+		assert_int_equal(resize_image(&s, 1, cases[k].out, INTERP_NEAREST, &o, NULL, 0), 0);
 		columns(&o, cols);
 		for (int x = 0; x < cases[k].out; x++) {
 			sum += cols[x];
@@ -137,7 +137,7 @@ test_nearest_all_small(void **state)
 							for (int k = 0; k < c; k++)
 								((uint8_t *)s.data)[(y * iw + x) * c + k] =
 								    (uint8_t)(k == 0 ? x : k == 1 ? y : x + y);
-					resize_image(&s, oh, ow, INTERP_NEAREST, &o);
+					assert_int_equal(resize_image(&s, oh, ow, INTERP_NEAREST, &o, NULL, 0), 0);
 					for (int y = 0; y < oh; y++)
 						for (int x = 0; x < ow; x++) {
 							int sy = pillow_nearest(ih, oh, y), sx = pillow_nearest(iw, ow, x);
@@ -163,7 +163,7 @@ test_identity_copy(void **state)
 			tensor_alloc_hwc(&s, dts[d], 5, 7, 3);
 			for (size_t i = 0; i < s.nbytes; i++)
 				((uint8_t *)s.data)[i] = (uint8_t)(i * 37 + 11);
-			resize_image(&s, 5, 7, how, &o);
+			assert_int_equal(resize_image(&s, 5, 7, how, &o, NULL, 0), 0);
 			assert_int_equal(o.dtype, dts[d]);
 			assert_int_equal(o.nbytes, s.nbytes);
 			assert_ptr_not_equal(o.data, s.data);
@@ -188,7 +188,7 @@ expect_constant(enum dtype dt, int c, double v, const int size[4], int how)
 			((uint16_t *)s.data)[i] = (uint16_t)v;
 		else
 			((float *)s.data)[i] = (float)v;
-	resize_image(&s, size[2], size[3], how, &o);
+	assert_int_equal(resize_image(&s, size[2], size[3], how, &o, NULL, 0), 0);
 	for (size_t i = 0; i < tensor_count(&o); i++)
 		if (dt == DT_U8)
 			assert_int_equal(((uint8_t *)o.data)[i], v);
@@ -233,10 +233,10 @@ test_halve_known_pattern(void **state)
 	for (int y = 0; y < 4; y++)
 		for (int x = 0; x < 4; x++)
 			((uint8_t *)s.data)[y * 4 + x] = (uint8_t)(a[x] + b[y]);
-	resize_image(&s, 2, 2, INTERP_AREA, &o);
+	assert_int_equal(resize_image(&s, 2, 2, INTERP_AREA, &o, NULL, 0), 0);
 	assert_memory_equal(o.data, want_area, 4);
 	tensor_free(&o);
-	resize_image(&s, 2, 2, INTERP_BILINEAR, &o);
+	assert_int_equal(resize_image(&s, 2, 2, INTERP_BILINEAR, &o, NULL, 0), 0);
 	assert_memory_equal(o.data, want_bil, 4);
 	tensor_free(&o);
 	tensor_free(&s);
@@ -260,7 +260,7 @@ test_odd_ratios(void **state)
 		struct tensor s, o;
 		tensor_alloc_hwc(&s, DT_U8, 1, cases[k].in, 1);
 		memcpy(s.data, cases[k].src, (size_t)cases[k].in);
-		resize_image(&s, 1, cases[k].out, cases[k].how, &o);
+		assert_int_equal(resize_image(&s, 1, cases[k].out, cases[k].how, &o, NULL, 0), 0);
 		assert_memory_equal(o.data, cases[k].want, (size_t)cases[k].out);
 		tensor_free(&s);
 		tensor_free(&o);
@@ -277,7 +277,7 @@ test_no_wraparound(void **state)
 	for (int x = 0; x < 8; x++)
 		((uint8_t *)s.data)[x] = x < 4 ? 0 : 255;
 	for (int how = INTERP_BILINEAR; how <= INTERP_AREA; how++) {
-		resize_image(&s, 1, 13, how, &o);
+		assert_int_equal(resize_image(&s, 1, 13, how, &o, NULL, 0), 0);
 		for (int x = 1; x < 13; x++)
 			assert_true(((uint8_t *)o.data)[x] >= ((uint8_t *)o.data)[x - 1]);
 		assert_int_equal(((uint8_t *)o.data)[0], 0);
@@ -298,6 +298,26 @@ test_interp_parse(void **state)
 	assert_int_equal(interp_parse(""), -1);
 }
 
+/* A rank-2 source or a size below 1 is an error returned to the caller
+ * (library code does not exit; err.h), with the message it used to die with. */
+static void
+test_bad_request_returns(void **state)
+{
+	struct tensor s, o;
+	char err[128] = "";
+
+	(void)state;
+	tensor_alloc_hwc(&s, DT_U8, 2, 2, 1);
+	s.rank = 2;
+	assert_int_equal(resize_image(&s, 3, 3, INTERP_NEAREST, &o, err, sizeof err), -1);
+	assert_string_equal(err, "resize: need an HWC image and a positive size");
+	s.rank = 3;
+	err[0] = '\0';
+	assert_int_equal(resize_image(&s, 0, 3, INTERP_BILINEAR, &o, err, sizeof err), -1);
+	assert_string_equal(err, "resize: need an HWC image and a positive size");
+	tensor_free(&s);
+}
+
 int
 main(void)
 {
@@ -311,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_odd_ratios),
 		cmocka_unit_test(test_no_wraparound),
 		cmocka_unit_test(test_interp_parse),
+		cmocka_unit_test(test_bad_request_returns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,11 @@
-/* exec.c — running a planned model: forward, loss and backward, the
- * optimiser step, and host access to parameters, moments and outputs.
+/* exec.c — running a planned model after its forward pass: the loss,
+ * backward, nn_predict, the optimiser step, and reading a layer's output.
  *
  * Layers run in creation order (topological).  Backward walks them in
  * reverse; a layer's output gradient dy is complete once every consumer
  * has run, each adding its share through the ops' beta argument (gset
- * says whether the first share has been written).
+ * says whether the first share has been written).  Calls only down:
+ * recompute.c, graph.c, prof.c (and layer.h's inline helpers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,38 +13,13 @@
 #include <string.h>
 
 #include "err.h"
-#include "nn/engine/nn_impl.h"
+#include "nn/engine/layer.h"
 
-/* k-th parameter of layer l in the backend arena (w) or gradient arena. */
-static float *
-W(struct nn_model *m, const struct nn_lay *l, int k)
-{
-	return m->p + m->par[l->p0 + k].offset;
-}
-
+/* k-th parameter of layer l in the gradient arena. */
 static float *
 G(struct nn_model *m, const struct nn_lay *l, int k)
 {
 	return m->g + m->par[l->p0 + k].offset;
-}
-
-static struct nn_lay *
-input_of(struct nn_model *m, const struct nn_lay *l, int j)
-{
-	return &m->lay[l->pub.in[j]];
-}
-
-static int
-pixels(const struct nn_model *m, const struct nn_lay *l)
-{
-	return m->n * l->pub.h * l->pub.w;
-}
-
-/* Does BN layer l normalise with batch statistics in this pass? */
-static int
-bn_batch_mode(const struct nn_model *m, const struct nn_lay *l)
-{
-	return m->training && !l->pub.frozen_bn;
 }
 
 /* Has layer l weights that nn_step updates (given the last forward)? */
@@ -54,192 +30,6 @@ updates_weights(const struct nn_model *m, const struct nn_lay *l)
 		return 0;
 	return l->pub.type != NN_BATCHNORM ||
 	       ((l->scale || l->center) && bn_batch_mode(m, l));
-}
-
-static struct nn_conv
-conv_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay *x,
-          int x_ld, int y_ld)
-{
-	return (struct nn_conv){
-		.n = m->n, .ih = x->pub.h, .iw = x->pub.w, .ic = x->pub.c,
-		.oh = l->pub.h, .ow = l->pub.w, .oc = l->pub.c,
-		.kh = l->kh, .kw = l->kw, .sh = l->sh, .sw = l->sw,
-		.pt = l->pt, .pl = l->pl, .x_ld = x_ld, .y_ld = y_ld,
-	};
-}
-
-static struct nn_pool
-pool_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay *x,
-          int x_ld, int y_ld)
-{
-	return (struct nn_pool){
-		.n = m->n, .ih = x->pub.h, .iw = x->pub.w, .c = l->pub.c,
-		.oh = l->pub.h, .ow = l->pub.w, .kh = l->kh, .kw = l->kw,
-		.sh = l->sh, .sw = l->sw, .pt = l->pt, .pl = l->pl,
-		.x_ld = x_ld, .y_ld = y_ld, .avg = l->pub.type == NN_AVGPOOL,
-	};
-}
-
-static struct nn_bn
-bn_geom(const struct nn_model *m, const struct nn_lay *l, int x_ld, int y_ld)
-{
-	return (struct nn_bn){
-		.m = pixels(m, l), .c = l->pub.c, .x_ld = x_ld, .y_ld = y_ld,
-		.eps = l->eps, .momentum = l->momentum, .unbiased = m->unbiased,
-	};
-}
-
-/* BN parameters in Keras order: gamma?, beta?, moving mean, variance. */
-static void
-bn_params(struct nn_model *m, const struct nn_lay *l, float **gamma,
-          float **beta, float **rmean, float **rvar)
-{
-	int k = 0;
-
-	*gamma = l->scale ? W(m, l, k++) : NULL;
-	*beta = l->center ? W(m, l, k++) : NULL;
-	*rmean = W(m, l, k++);
-	*rvar = W(m, l, k);
-}
-
-static uint64_t
-dropout_seed(const struct nn_model *m, int layer)
-{
-	return m->seed + 0x9E3779B97F4A7C15ull * (uint64_t)layer;
-}
-
-/* ---- forward ---- */
-
-static void
-fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
-{
-	struct nn_backend *be = m->be;
-	struct nn_bn p = bn_geom(m, l, x->y_ld, l->y_ld);
-	float *gamma, *beta, *rmean, *rvar;
-
-	bn_params(m, l, &gamma, &beta, &rmean, &rvar);
-	if (bn_batch_mode(m, l) && m->recomputing)
-		be->bn_apply(be, &p, x->y, gamma, beta, l->mean, l->invstd, l->y,
-		             nn_bn_fuses_relu(m, l - m->lay));
-	else if (bn_batch_mode(m, l))
-		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
-		                 rmean, rvar);
-	else
-		be->bn_fwd_infer(be, &p, x->y, gamma, beta, rmean, rvar, l->y);
-}
-
-/* Concat inputs that are views wrote in place; the others are copied. */
-static void
-fwd_concat(struct nn_model *m, struct nn_lay *l)
-{
-	int off = 0;
-
-	for (int j = 0; j < l->pub.nin; j++) {
-		struct nn_lay *x = input_of(m, l, j);
-		if (l->copy_in & 1u << j) {
-			struct nn_ew p = { pixels(m, l), x->pub.c, x->y_ld, l->y_ld };
-			m->be->add(m->be, &p, x->y, l->y + off, 0);
-		}
-		off += x->pub.c;
-	}
-}
-
-static void
-fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
-{
-	struct nn_backend *be = m->be;
-	struct nn_dense p = { m->n, x->pub.h * x->pub.w * x->pub.c, l->pub.c };
-
-	be->dense_fwd(be, &p, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
-	if (l->act == NN_ACT_RELU) {
-		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
-		be->relu_fwd(be, &e, l->y, l->y);
-	}
-}
-
-/* Profiling kind of layer l's forward. */
-static int
-fwd_kind(const struct nn_model *m, const struct nn_lay *l)
-{
-	static const int k[] = {
-		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_FWD,
-		[NN_BATCHNORM] = NN_PROF_BN_FWD, [NN_RELU] = NN_PROF_RELU_FWD,
-		[NN_MAXPOOL] = NN_PROF_POOL_FWD, [NN_AVGPOOL] = NN_PROF_POOL_FWD,
-		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
-		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
-	};
-
-	return m->recomputing ? NN_PROF_RECOMPUTE : k[l->pub.type];
-}
-
-void
-nn_fwd_layer(struct nn_model *m, int i)
-{
-	struct nn_backend *be = m->be;
-	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
-	struct nn_conv cp;
-	struct nn_pool pp;
-	struct nn_ew ep = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld };
-	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->y_ld };
-	size_t n = (size_t)pixels(m, l) * l->pub.c;
-
-	nn_prof_mark(m);
-	switch (l->pub.type) {
-	case NN_INPUT:
-		break;
-	case NN_CONV2D:
-		cp = conv_geom(m, l, x, x->y_ld, l->y_ld);
-		be->conv_fwd(be, &cp, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
-		break;
-	case NN_BATCHNORM:
-		fwd_bn(m, l, x);
-		break;
-	case NN_RELU:
-		be->relu_fwd(be, &ep, x->y, l->y);
-		break;
-	case NN_MAXPOOL: case NN_AVGPOOL:
-		pp = pool_geom(m, l, x, x->y_ld, l->y_ld);
-		be->pool_fwd(be, &pp, x->y, l->y);
-		break;
-	case NN_CONCAT:
-		fwd_concat(m, l);
-		break;
-	case NN_GAP:
-		be->gap_fwd(be, &gp, x->y, l->y);
-		break;
-	case NN_DENSE:
-		fwd_dense(m, l, x);
-		break;
-	case NN_DROPOUT:
-		if (m->training && l->rate > 0)
-			be->dropout_fwd(be, n, l->rate, dropout_seed(m, i), (uint64_t)m->t,
-			                x->y, l->y, l->mask);
-		else
-			be->add(be, &ep, x->y, l->y, 0);
-		break;
-	}
-	nn_prof_add(m, fwd_kind(m, l));
-}
-
-int
-nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training)
-{
-	struct nn_lay *in = &m->lay[0];
-
-	if (m->be == NULL)
-		return nn_fail(m, "nn_forward: model not planned");
-	if (n <= 0 || n > m->max_batch)
-		return nn_fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
-	m->n = n;
-	m->training = training != 0;
-	m->recomputing = 0;
-	nn_prof_mark(m);
-	m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
-	             m->scale, m->offset, in->y);
-	nn_prof_add(m, NN_PROF_INPUT);
-	for (int i = 1; i < m->nlay; i++)
-		nn_fwd_layer(m, i);
-	return 0;
 }
 
 /* ---- loss and backward ---- */
@@ -548,60 +338,6 @@ nn_step(struct nn_model *m, const struct nn_optim *o)
 	}
 	nn_prof_add(m, NN_PROF_OPTIM);
 	return 0;
-}
-
-/* ---- host access ---- */
-
-void
-nn_params_upload(struct nn_model *m)
-{
-	if (m->be)
-		m->be->upload(m->be, m->p, m->host, m->arena * sizeof *m->host);
-}
-
-void
-nn_params_download(struct nn_model *m)
-{
-	if (m->be)
-		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
-}
-
-float *
-nn_moments_host(struct nn_model *m, int which)
-{
-	which = which != 0;
-	if (m->mhost[which] == NULL || m->mcap < m->arena) {
-		for (int k = 0; k < 2; k++) {
-			float *h = xaligned(xmul(m->arena ? m->arena : 1, sizeof *h, "moments"));
-			memset(h, 0, (m->arena ? m->arena : 1) * sizeof *h);
-			if (m->mhost[k])
-				memcpy(h, m->mhost[k], m->mcap * sizeof *h);
-			free(m->mhost[k]);
-			m->mhost[k] = h;
-		}
-		m->mcap = m->arena;
-	}
-	return m->mhost[which];
-}
-
-void
-nn_moments_download(struct nn_model *m)
-{
-	if (m->be == NULL || m->m1 == NULL)
-		return;
-	nn_moments_host(m, 0);
-	m->be->download(m->be, m->mhost[0], m->m1, m->arena * sizeof(float));
-	m->be->download(m->be, m->mhost[1], m->m2, m->arena * sizeof(float));
-}
-
-void
-nn_moments_upload(struct nn_model *m)
-{
-	if (m->be == NULL || m->m1 == NULL)
-		return;
-	nn_moments_host(m, 0);
-	m->be->upload(m->be, m->m1, m->mhost[0], m->arena * sizeof(float));
-	m->be->upload(m->be, m->m2, m->mhost[1], m->arena * sizeof(float));
 }
 
 int

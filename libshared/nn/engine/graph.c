@@ -1,6 +1,7 @@
 /* graph.c — building and inspecting a model: layers in creation order
  * (which is topological: a layer's inputs exist before it), parameters in
- * one host arena, Keras initialisers. */
+ * one host arena, Keras initialisers, nn_fail.  Calls only down:
+ * transfer.c (uploads, releasing a plan). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,18 @@
-/* nn_impl.h — private to the graph engine (graph.c, exec.c) and its unit
- * tests: the model and layer structures behind nn.h.
+/* nn_impl.h — private to the graph engine (libshared/nn/engine/) and its
+ * unit tests: the model and layer structures behind nn.h, and the calls
+ * between engine files.
  *
- * Memory plan (exec.c, nn_model_plan): every layer output is a *view*
+ * Layering: each file calls only files below it (tests/lint/objcycles.py
+ * checks that no object calls back up):
+ *   step.c       whole steps between the backend's step hooks
+ *   exec.c       loss, backward, nn_predict, optimiser, nn_layer_output
+ *   recompute.c  rebuilding transient roots in backward
+ *   forward.c    one layer's forward, nn_forward  (layer.h: op arguments)
+ *   plan.c       views, liveness, the backend allocations
+ *   graph.c      building, inspection, the host arena, nn_fail
+ *   transfer.c   host<->backend moves, releasing the plan   prof.c  profile
+ *
+ * Memory plan (plan.c, nn_model_plan): every layer output is a *view*
  * (pointer + pixel stride ld) into one of a few backend allocations:
  *   p, g, m1, m2   parameters, their gradients, the two optimiser moments
  *                  (nn_arena_size floats each, same offsets);
@@ -90,34 +101,36 @@ struct nn_model {
 	double prof_t, prof_s[NN_PROF_NKIND];
 };
 
-/* Releases the backend memory of the plan, if any (plan.c). */
+/* Releases the backend memory of the plan, if any (transfer.c). */
 void nn_plan_release(struct nn_model *m);
-/* Writes the printf-style message into m->err; returns -1. */
+/* Writes the printf-style message into m->err; returns -1 (graph.c). */
 int nn_fail(struct nn_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Recomputes the output of transient root r (and, first, the transient
  * roots it is computed from when deep) from kept tensors (recompute.c). */
 void nn_recompute_root(struct nn_model *m, int r, int deep);
-/* Forward of layer i (exec.c); with m->recomputing, BN in batch mode
+/* Forward of layer i (forward.c); with m->recomputing, BN in batch mode
  * applies the saved statistics (bn_apply) and updates nothing. */
 void nn_fwd_layer(struct nn_model *m, int i);
 /* Is layer i a BN in batch mode whose output an in-place ReLU takes over
- * (recomputation then fuses the ReLU into bn_apply)? */
+ * (recomputation then fuses the ReLU into bn_apply)? (forward.c) */
 int nn_bn_fuses_relu(const struct nn_model *m, int i);
 /* Backward: marks the transient roots that some reader needs (after the
- * up flags are set), and recomputes those whose last reader is layer i. */
+ * up flags are set), and recomputes those whose last reader is layer i
+ * (recompute.c). */
 void nn_mark_need(struct nn_model *m);
 void nn_recompute_at(struct nn_model *m, int i);
 /* Fails (-1, with the reason) unless the output layer has a loss
  * (sigmoid with 1 unit, or softmax) (exec.c). */
 int nn_output_check(struct nn_model *m);
-/* nn_backward and nn_predict without reading results back: the ops only,
- * so that a step's ops can be bracketed by the backend's step hooks. */
+/* nn_backward and nn_predict without reading results back (exec.c): the
+ * ops only, so that a step's ops can be bracketed by the backend's step hooks. */
 int nn_backward_ops(struct nn_model *m, const float *y, const float *w);
 int nn_predict_ops(struct nn_model *m);
-/* Reads the last loss and probabilities back (each may be NULL). */
+/* Reads the last loss and probabilities back (each may be NULL) (exec.c). */
 void nn_read_results(struct nn_model *m, float *loss, float *probs);
-/* Profiling marks: start an op's clock; charge the time since to kind. */
+/* Profiling marks: start an op's clock; charge the time since to kind
+ * (prof.c). */
 void nn_prof_mark(struct nn_model *m);
 void nn_prof_add(struct nn_model *m, int kind);
 

@@ -1,7 +1,8 @@
 /* plan.c — binding a model to a backend: views, liveness, allocations.
  *
  * Done once per (backend, max batch); the training loop allocates nothing.
- * See nn_impl.h for the allocations and what lives in each.
+ * See nn_impl.h for the allocations and what lives in each.  Calls only
+ * down: graph.c, transfer.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,22 +402,6 @@ check_graph(struct nn_model *m)
 		}
 	}
 	return 0;
-}
-
-void
-nn_plan_release(struct nn_model *m)
-{
-	struct nn_backend *be = m->be;
-	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux };
-
-	if (be == NULL)
-		return;
-	for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
-		be->free(be, *bufs[k]);
-		*bufs[k] = NULL;
-	}
-	m->be = NULL;
-	m->acts_size = m->grads_size = m->aux_size = 0;
 }
 
 /* One backend allocation of n floats, zeroed; NULL sets the error. */

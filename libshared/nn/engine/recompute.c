@@ -1,5 +1,4 @@
-/* recompute.c — rebuilding transient activations in backward, and the
- * per-op-kind profile.
+/* recompute.c — rebuilding transient activations in backward.
  *
  * A training plan keeps the conv outputs, the BN saved statistics and
  * whatever cannot be recomputed cheaply; the outputs of BN (+ in-place
@@ -10,24 +9,11 @@
  * statistics through bn_apply, so the values are the forward's, bit for
  * bit).  Its lifetime is the same interval as in forward, so the packed
  * offsets stay valid; the roots a transient is rebuilt from live at least
- * as long as it does (plan.c extends them).
+ * as long as it does (plan.c extends them).  Calls only down: forward.c.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "nn/engine/nn_impl.h"
-
-int
-nn_bn_fuses_relu(const struct nn_model *m, int i)
-{
-	const struct nn_lay *l = &m->lay[i], *r;
-
-	if (l->pub.type != NN_BATCHNORM || l->owner < 0 || !m->training ||
-	    l->pub.frozen_bn)
-		return 0;
-	r = &m->lay[l->owner];
-	return r->pub.type == NN_RELU && r->pub.in[0] == i;
-}
 
 /* Runs the forward of every member of root r, in order. */
 static void
@@ -103,64 +89,4 @@ nn_recompute_at(struct nn_model *m, int i)
 	for (int r = 1; r < m->nlay; r++)
 		if (m->lay[r].need && m->lay[r].ahi == i)
 			rebuild(m, r);
-}
-
-/* ---- profile ---- */
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void
-nn_prof_mark(struct nn_model *m)
-{
-	if (!m->prof)
-		return;
-	m->be->sync(m->be);
-	m->prof_t = now();
-}
-
-void
-nn_prof_add(struct nn_model *m, int kind)
-{
-	double t;
-
-	if (!m->prof)
-		return;
-	m->be->sync(m->be);
-	t = now();
-	m->prof_s[kind] += t - m->prof_t;
-	m->prof_t = t;
-}
-
-void
-nn_profile_enable(struct nn_model *m, int on)
-{
-	m->prof = on != 0;
-	for (int k = 0; k < NN_PROF_NKIND; k++)
-		m->prof_s[k] = 0;
-}
-
-const double *
-nn_profile_times(const struct nn_model *m)
-{
-	return m->prof_s;
-}
-
-const char *
-nn_profile_name(int kind)
-{
-	static const char *const names[NN_PROF_NKIND] = {
-		"input", "conv_fwd", "conv_bwd_data", "conv_bwd_weights",
-		"bn_fwd", "bn_bwd", "recompute", "relu_fwd", "relu_bwd",
-		"pool_fwd", "pool_bwd", "concat", "gap", "dense", "dropout",
-		"loss", "optimizer",
-	};
-
-	return kind >= 0 && kind < NN_PROF_NKIND ? names[kind] : "?";
 }

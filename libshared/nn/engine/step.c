@@ -4,7 +4,7 @@
  * key that names the op sequence, and read results back only after the
  * last op.  A backend may then record the step once and replay it (CUDA
  * graphs); one without hooks (ref, cpu) runs the same ops as the separate
- * calls, with the same results.
+ * calls, with the same results.  Calls only down: exec.c, forward.c, graph.c.
  */
 #include <stdio.h>
 #include <string.h>

@@ -639,8 +639,10 @@ load_train_state(struct mio_load *L, const struct frame *f)
 	}
 	info->ts_raw = xmalloc(f->len);
 	memcpy(info->ts_raw, f->raw, f->len);
-	if ((info->ts_zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) == NULL)
-		die("out of memory");
+	if ((info->ts_zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE)) == NULL) {
+		list_add(&L->other, "train_state frame: out of memory");
+		return;
+	}
 	if (msgpack_unpack(info->ts_raw, f->len, &off, info->ts_zone, &root) != MSGPACK_UNPACK_SUCCESS ||
 	    (st = mp_get(&root, "state")) == NULL) {
 		list_add(&L->other, "train_state frame without a state");

@@ -35,6 +35,7 @@ struct v3_net {
 	int depth[V3_MAX_LAYERS];       /* longest path to the output */
 	int visit[V3_MAX_LAYERS];       /* depth-first index from the output */
 	int nvisit;
+	int overflow;                   /* v3_add ran out of room */
 };
 
 static const char *const v3_prefix[] = {
@@ -42,15 +43,18 @@ static const char *const v3_prefix[] = {
 	"max_pooling2d", "average_pooling2d", "concatenate"
 };
 
-/* Appends a layer; name NULL takes Keras' automatic name for its type. */
+/* Appends a layer; name NULL takes Keras' automatic name for its type.
+ * Out of room, it sets t->overflow and returns layer 0. */
 static int
 v3_add(struct v3_net *t, enum v3_type type, const char *name, const int *in, int nin)
 {
 	struct v3_layer *l = &t->l[t->n];
 	int i;
 
-	if (t->n >= V3_MAX_LAYERS || nin > 4)
-		die("inception_v3: layer table overflow");
+	if (t->n >= V3_MAX_LAYERS || nin > 4) {
+		t->overflow = 1;
+		return 0;
+	}
 	memset(l, 0, sizeof *l);
 	if (name != NULL)       /* explicit names do not advance the counter */
 		snprintf(l->name, sizeof l->name, "%s", name);
@@ -344,6 +348,11 @@ nn_inception_v3(int h, int w, const struct nn_head *head)
 		return NULL;
 	t = xcalloc(1, sizeof *t);
 	describe(t);
+	if (t->overflow) {
+		warnx("inception_v3: layer table overflow");
+		free(t);
+		return NULL;
+	}
 	keras_order(t, order);
 	if ((m = nn_model_new("input_1", h, w, 3)) == NULL)
 		goto fail;

@@ -6,11 +6,24 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* Writes the printf-style message into t->err; returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+tr_fail(struct trainer *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof t->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 void
 trainer_defaults(struct train_options *o)
@@ -307,8 +320,9 @@ image_loss(const float *p, int k, float y)
 	return -log(fmin(fmax(p[(int)y], eps), 1 - eps));
 }
 
-/* Loss and accuracy of the model on the validation set (inference mode). */
-static void
+/* Loss and accuracy of the model on the validation set (inference mode);
+ * -1 (t->err) on failure. */
+static int
 evaluate(struct trainer *t, double *lossP, double *accP)
 {
 	double loss = 0, acc = 0;
@@ -317,12 +331,12 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	for (int i = 0; i < t->val.n; i++) {
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
-			die("validation: %s", nn_error(t->m));
+			return tr_fail(t, "validation: %s", nn_error(t->m));
 		for (int j = 0; j < b->n * t->k; j++)
 			if (!isfinite(t->probs[j]))
-				die("--val %s: %s: the model's output is %g after step %lld: training "
-				    "diverged (lower --lr?); nothing saved", t->o->val, b->ids[j / t->k],
-				    t->probs[j], (long long)nn_step_count(t->m));
+				return tr_fail(t, "--val %s: %s: the model's output is %g after "
+				    "step %lld: training diverged (lower --lr?); nothing saved", t->o->val,
+				    b->ids[j / t->k], t->probs[j], (long long)nn_step_count(t->m));
 		for (int j = 0; j < b->n; j++) {
 			loss += image_loss(t->probs + (size_t)j * t->k, t->k, b->y[j]);
 			acc += predicted(t->probs + (size_t)j * t->k, t->k) == (int)b->y[j];
@@ -331,6 +345,7 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	}
 	*lossP = loss / n;
 	*accP = acc / n;
+	return 0;
 }
 
 static double
@@ -353,25 +368,28 @@ note_classes(struct trainer *t, const struct feed *fb)
 	}
 }
 
-static void
+/* -1 (t->err) unless batch fb fits the model. */
+static int
 check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
 {
 	char err[400];
 	int nclass = t->k == 1 ? 2 : t->k;
 
 	if (fb->n == 0)
-		die("stdin: frame %llu: batch %d of epoch %d holds no images",
+		return tr_fail(t, "stdin: frame %llu: batch %d of epoch %d holds no images",
 		    (unsigned long long)index, t->batch_in_epoch, t->epoch + 1);
 	if (feed_check_shape(fb, t->h, t->w, t->c, err, sizeof err) < 0)
-		die("stdin: frame %llu: %s", (unsigned long long)index, err);
+		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)index, err);
 	if (fb->n > t->bs)
-		die("stdin: frame %llu: a batch of %d images, but the first batch had %d "
-		    "(nntrain plans memory for the first batch's size)", (unsigned long long)index, fb->n, t->bs);
+		return tr_fail(t, "stdin: frame %llu: a batch of %d images, but the first batch "
+		    "had %d (nntrain plans memory for the first batch's size)",
+		    (unsigned long long)index, fb->n, t->bs);
 	for (int i = 0; i < fb->n; i++)
 		if (fb->y[i] < 0 || fb->y[i] >= nclass)
-			die("stdin: frame %llu: %s: label %g is not a class of the model (0..%d)%s",
-			    (unsigned long long)index, fb->ids[i], fb->y[i], nclass - 1,
-			    fb->y[i] < 0 ? "; training images need labels (class folders)" : "");
+			return tr_fail(t, "stdin: frame %llu: %s: label %g is not a class of the "
+			    "model (0..%d)%s", (unsigned long long)index, fb->ids[i], fb->y[i],
+			    nclass - 1, fb->y[i] < 0 ? "; training images need labels (class folders)" : "");
+	return 0;
 }
 
 static void
@@ -381,19 +399,21 @@ caption(const struct trainer *t, char *buf, size_t len)
 	    t->seen ? t->acc_sum / t->seen : 0.0);
 }
 
-static void save(struct trainer *t, const char *path, int with_state, int epoch, int batch);
+static int save(struct trainer *t, const char *path, int with_state, int epoch, int batch);
 
 /* --max-steps reached: checkpoint the position; later batches are read
- * and ignored so that upstream stages finish normally. */
-static void
+ * and ignored so that upstream stages finish normally.  -1 (t->err) when
+ * the checkpoint cannot be saved. */
+static int
 halt(struct trainer *t)
 {
 	t->halted = 1;
 	t->seconds += now_seconds() - t->t0;
-	if (t->o->checkpoint)
-		save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
+	if (t->o->checkpoint && save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch) < 0)
+		return -1;
 	info("stopped after %lld steps (--max-steps)%s%s", (long long)nn_step_count(t->m),
 	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
+	return 0;
 }
 
 static int
@@ -405,10 +425,10 @@ finite_all(const float *x, size_t n)
 	return 1;
 }
 
-/* Stops the run if a parameter (with_moments: or a moment) is NaN/Inf:
- * the cheap per-step checks (loss, outputs) miss a NaN that ReLU hides.
- * Downloads the parameters (and moments) to the host copies. */
-static void
+/* Fails (-1, t->err) if a parameter (with_moments: or a moment) is
+ * NaN/Inf: the cheap per-step checks (loss, outputs) miss a NaN that ReLU
+ * hides.  Downloads the parameters (and moments) to the host copies. */
+static int
 check_params(struct trainer *t, int with_moments, const char *when)
 {
 	char why[300];
@@ -417,8 +437,9 @@ check_params(struct trainer *t, int with_moments, const char *when)
 	if (with_moments)
 		nn_moments_download(t->m);
 	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
-		die("training diverged: %s after step %lld (lower --lr?); %s", why,
+		return tr_fail(t, "training diverged: %s after step %lld (lower --lr?); %s", why,
 		    (long long)nn_step_count(t->m), when);
+	return 0;
 }
 
 /* The epoch in progress has begun (or been resumed). */
@@ -430,11 +451,38 @@ activate(struct trainer *t)
 	progress_start(&t->prog, 0, t->o->quiet);
 }
 
-void
+/* The step on batch fb and its checks; -1 (t->err) on failure. */
+static int
+train_step(struct trainer *t, struct feed *fb, uint64_t index, float *lossP)
+{
+	struct nn_optim opt = t->o->optim;
+
+	if (check_batch(t, fb, index) < 0)
+		return -1;
+	note_classes(t, fb);
+	for (int i = 0; i < fb->n; i++)
+		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb->y[i] != 0] : 1.0f;
+	opt.lr = t->lr;
+	if (nn_train_step(t->m, fb->dt, fb->x, fb->n, fb->y, t->o->has_class_weight ? t->wts : NULL,
+	    &opt, lossP, t->probs) < 0)
+		return tr_fail(t, "training step: %s", nn_error(t->m));
+	if (!isfinite(*lossP) || !finite_all(t->probs, (size_t)fb->n * (size_t)t->k))
+		return tr_fail(t, "training diverged: the %s is %g at step %lld (lower --lr?); "
+		    "nothing saved", isfinite(*lossP) ? "output" : "loss",
+		    isfinite(*lossP) ? NAN : *lossP, (long long)nn_step_count(t->m));
+	if (nn_params_nonfinite(t->m)) {
+		if (check_params(t, 0, "nothing saved") < 0)
+			return -1;
+		return tr_fail(t, "training diverged: a parameter is NaN or Inf after step %lld "
+		    "(lower --lr?); nothing saved", (long long)nn_step_count(t->m));
+	}
+	return 0;
+}
+
+int
 trainer_batch(struct trainer *t, const struct frame *f)
 {
 	struct feed fb;
-	struct nn_optim opt = t->o->optim;
 	char err[400];
 	float loss;
 
@@ -444,30 +492,17 @@ trainer_batch(struct trainer *t, const struct frame *f)
 		 * it is reported at its end even when no batch is left */
 		if (t->epoch == t->skip_epoch && t->batch_in_epoch == t->skip_batches && !t->stopped)
 			activate(t);
-		return;
+		return 0;
 	}
 	if (t->stopped || t->halted)
-		return;
+		return 0;
 	if (!t->active)
 		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
-		die("stdin: frame %llu: %s", (unsigned long long)f->index, err);
-	check_batch(t, &fb, f->index);
-	note_classes(t, &fb);
-	for (int i = 0; i < fb.n; i++)
-		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb.y[i] != 0] : 1.0f;
-	opt.lr = t->lr;
-	if (nn_train_step(t->m, fb.dt, fb.x, fb.n, fb.y, t->o->has_class_weight ? t->wts : NULL,
-	    &opt, &loss, t->probs) < 0)
-		die("training step: %s", nn_error(t->m));
-	if (!isfinite(loss) || !finite_all(t->probs, (size_t)fb.n * (size_t)t->k))
-		die("training diverged: the %s is %g at step %lld (lower --lr?); nothing saved",
-		    isfinite(loss) ? "output" : "loss", isfinite(loss) ? NAN : loss,
-		    (long long)nn_step_count(t->m));
-	if (nn_params_nonfinite(t->m)) {
-		check_params(t, 0, "nothing saved");
-		die("training diverged: a parameter is NaN or Inf after step %lld (lower --lr?); "
-		    "nothing saved", (long long)nn_step_count(t->m));
+		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
+	if (train_step(t, &fb, f->index, &loss) < 0) {
+		feed_free(&fb);
+		return -1;
 	}
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n; i++)
@@ -478,7 +513,8 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	progress_update(&t->prog, t->steps, err);
 	feed_free(&fb);
 	if (t->o->max_steps && nn_step_count(t->m) >= t->o->max_steps)
-		halt(t);
+		return halt(t);
+	return 0;
 }
 
 /* The train_state map of a checkpoint: where the stream stands and what
@@ -509,8 +545,8 @@ pack_state(const struct trainer *t, int epoch, int batch, msgpack_sbuffer *sb)
 }
 
 /* Saves the model to path; with_state adds the optimizer and the position
- * (epoch, batch) to resume from. */
-static void
+ * (epoch, batch) to resume from.  -1 (t->err) on failure. */
+static int
 save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 {
 	msgpack_sbuffer sb = { 0 };
@@ -518,9 +554,11 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 	msgpack_object st;
 	char err[512];
 	size_t off = 0;
+	int rc;
 
 	snprintf(err, sizeof err, "%s not written", path);
-	check_params(t, with_state, err);
+	if (check_params(t, with_state, err) < 0)
+		return -1;
 	if (t->nnames > 0)
 		nn_model_info_set_classes(&t->info, t->names, t->nnames);
 	t->info.optim = t->o->optim;
@@ -530,10 +568,11 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 		pack_state(t, epoch, batch, &sb);
 		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
 	}
-	if (nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL, err, sizeof err) < 0)
-		die("%s", err);
+	rc = nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL,
+	                   t->err, sizeof t->err);
 	msgpack_zone_destroy(&z);
 	msgpack_sbuffer_destroy(&sb);
+	return rc;
 }
 
 static double
@@ -542,8 +581,9 @@ monitored(const struct trainer *t, const double v[4])
 	return v[t->o->monitor];
 }
 
-/* Best model, learning-rate schedules and early stopping after an epoch. */
-static void
+/* Best model, learning-rate schedules and early stopping after an epoch;
+ * -1 (t->err) when the best model cannot be saved. */
+static int
 schedules(struct trainer *t, const double v[4], int epoch)
 {
 	const struct train_options *o = t->o;
@@ -556,8 +596,8 @@ schedules(struct trainer *t, const double v[4], int epoch)
 	if (improved) {
 		t->best = x;
 		t->bad_epochs = t->plateau_bad = 0;
-		if (o->best)
-			save(t, o->best, 0, epoch + 1, 0);
+		if (o->best && save(t, o->best, 0, epoch + 1, 0) < 0)
+			return -1;
 	} else {
 		t->bad_epochs++;
 		t->plateau_bad++;
@@ -574,6 +614,7 @@ schedules(struct trainer *t, const double v[4], int epoch)
 		info("early stop: %s has not improved for %d epochs", 
 		    (const char *[]){ "val_loss", "val_acc", "loss", "acc" }[o->monitor], o->early_stop);
 	}
+	return 0;
 }
 
 static void
@@ -616,7 +657,9 @@ note_skipped(struct trainer *t)
 	t->amp_skipped = skipped;
 }
 
-static void
+/* Ends the epoch in progress: validation, metrics, schedules, checkpoint;
+ * -1 (t->err) on failure. */
+static int
 end_epoch(struct trainer *t)
 {
 	double v[4] = { NAN, NAN, NAN, NAN }, secs;
@@ -624,12 +667,13 @@ end_epoch(struct trainer *t)
 	int has_val = t->val.n > 0;
 
 	if (!t->active || t->halted)
-		return;
-	check_params(t, 0, "nothing saved for this epoch");
+		return 0;
+	if (check_params(t, 0, "nothing saved for this epoch") < 0)
+		return -1;
 	v[MON_LOSS] = t->loss_sum / t->seen;
 	v[MON_ACC] = t->acc_sum / t->seen;
-	if (has_val)
-		evaluate(t, &v[MON_VAL_LOSS], &v[MON_VAL_ACC]);
+	if (has_val && evaluate(t, &v[MON_VAL_LOSS], &v[MON_VAL_ACC]) < 0)
+		return -1;
 	secs = t->seconds + now_seconds() - t->t0;
 	write_metrics(t, v, has_val, secs);
 	caption(t, cap, sizeof cap);
@@ -641,45 +685,51 @@ end_epoch(struct trainer *t)
 	t->prog.t0 = now_seconds() - secs;
 	progress_done(&t->prog, line, cap);
 	note_skipped(t);
-	schedules(t, v, t->epoch);
+	if (schedules(t, v, t->epoch) < 0)
+		return -1;
 	t->active = 0;
 	t->loss_sum = t->acc_sum = t->seconds = 0;
 	t->seen = t->steps = 0;
 	if (t->o->checkpoint)
-		save(t, t->o->checkpoint, 1, t->epoch + 1, 0);
+		return save(t, t->o->checkpoint, 1, t->epoch + 1, 0);
+	return 0;
 }
 
-void
+int
 trainer_epoch_frame(struct trainer *t, const struct frame *f)
 {
 	int64_t index = 0, count = 0;
 
-	end_epoch(t);
+	if (end_epoch(t) < 0)
+		return -1;
 	mp_int(&f->root, "index", &index);
 	mp_int(&f->root, "count", &count);
 	t->epoch = (int)index;
 	t->epochs = (int)count;
 	t->batch_in_epoch = 0;
+	return 0;
 }
 
-void
+int
 trainer_finish(struct trainer *t)
 {
-	end_epoch(t);
+	if (end_epoch(t) < 0)
+		return -1;
 	if (t->o->save && !t->halted)
-		save(t, t->o->save, 0, t->epoch + 1, 0);
+		return save(t, t->o->save, 0, t->epoch + 1, 0);
+	return 0;
 }
 
-void
+int
 trainer_interrupted(struct trainer *t)
 {
 	/* after --max-steps the batches read are not trained on: the
 	 * checkpoint written at the halt is the position to resume from */
 	if (!t->o->checkpoint || t->halted)
-		return;
+		return 0;
 	if (t->active)
 		t->seconds += now_seconds() - t->t0;
-	save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
+	return save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
 }
 
 void

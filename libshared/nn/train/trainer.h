@@ -3,6 +3,8 @@
  *
  * Ownership: a trainer owns its backend, model, validation set and buffers;
  * trainer_free releases them.  Options are the caller's and must outlive it.
+ * Errors (err.h): the functions below return -1 with a one-line message in
+ * t->err (trainer_setup: in the caller's err); none exits.
  */
 #ifndef RADPIPE_NN_TRAINER_H
 #define RADPIPE_NN_TRAINER_H
@@ -64,6 +66,7 @@ struct trainer {
 	int halted;             /* --max-steps reached */
 	long long amp_skipped;  /* fp16 steps skipped, as of the last epoch's end */
 	struct progress prog;
+	char err[4608];         /* the last error's message */
 };
 
 /* Fills o with the paper's defaults (InceptionV3, head 256/0.5/1, rescale,
@@ -74,15 +77,17 @@ void trainer_init(struct trainer *t, const struct train_options *o, struct frame
 /* Opens the backend, builds or loads the model for the shape of the first
  * batch frame f, loads the validation set.  0, or -1 with err. */
 int trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen);
-/* An epoch frame: ends the epoch in progress, starts the next. */
-void trainer_epoch_frame(struct trainer *t, const struct frame *f);
-/* One training step on a batch frame (or a skip when resuming); dies on
- * bad input. */
-void trainer_batch(struct trainer *t, const struct frame *f);
-/* End of stream: ends the last epoch, writes --save. */
-void trainer_finish(struct trainer *t);
-/* Saves the checkpoint of the current position (on a signal). */
-void trainer_interrupted(struct trainer *t);
+/* An epoch frame: ends the epoch in progress, starts the next.  0, or -1
+ * (t->err) when validation, a check or a save fails. */
+int trainer_epoch_frame(struct trainer *t, const struct frame *f);
+/* One training step on a batch frame (or a skip when resuming).  0, or -1
+ * (t->err) on bad input, divergence or a failed save. */
+int trainer_batch(struct trainer *t, const struct frame *f);
+/* End of stream: ends the last epoch, writes --save.  0, or -1 (t->err). */
+int trainer_finish(struct trainer *t);
+/* Saves the checkpoint of the current position (on a signal).  0, or -1
+ * (t->err). */
+int trainer_interrupted(struct trainer *t);
 /* Releases everything t owns. */
 void trainer_free(struct trainer *t);
 

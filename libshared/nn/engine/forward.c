@@ -1,0 +1,157 @@
+/* forward.c — the forward pass: one layer's forward ops (also run by
+ * recompute.c to rebuild transient outputs) and nn_forward over the whole
+ * graph.  Calls only down: layer.h, graph.c (nn_fail), prof.c.
+ */
+#include <stdint.h>
+
+#include "nn/engine/layer.h"
+
+static uint64_t
+dropout_seed(const struct nn_model *m, int layer)
+{
+	return m->seed + 0x9E3779B97F4A7C15ull * (uint64_t)layer;
+}
+
+int
+nn_bn_fuses_relu(const struct nn_model *m, int i)
+{
+	const struct nn_lay *l = &m->lay[i], *r;
+
+	if (l->pub.type != NN_BATCHNORM || l->owner < 0 || !m->training ||
+	    l->pub.frozen_bn)
+		return 0;
+	r = &m->lay[l->owner];
+	return r->pub.type == NN_RELU && r->pub.in[0] == i;
+}
+
+static void
+fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
+{
+	struct nn_backend *be = m->be;
+	struct nn_bn p = bn_geom(m, l, x->y_ld, l->y_ld);
+	float *gamma, *beta, *rmean, *rvar;
+
+	bn_params(m, l, &gamma, &beta, &rmean, &rvar);
+	if (bn_batch_mode(m, l) && m->recomputing)
+		be->bn_apply(be, &p, x->y, gamma, beta, l->mean, l->invstd, l->y,
+		             nn_bn_fuses_relu(m, l - m->lay));
+	else if (bn_batch_mode(m, l))
+		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
+		                 rmean, rvar);
+	else
+		be->bn_fwd_infer(be, &p, x->y, gamma, beta, rmean, rvar, l->y);
+}
+
+/* Concat inputs that are views wrote in place; the others are copied. */
+static void
+fwd_concat(struct nn_model *m, struct nn_lay *l)
+{
+	int off = 0;
+
+	for (int j = 0; j < l->pub.nin; j++) {
+		struct nn_lay *x = input_of(m, l, j);
+		if (l->copy_in & 1u << j) {
+			struct nn_ew p = { pixels(m, l), x->pub.c, x->y_ld, l->y_ld };
+			m->be->add(m->be, &p, x->y, l->y + off, 0);
+		}
+		off += x->pub.c;
+	}
+}
+
+static void
+fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
+{
+	struct nn_backend *be = m->be;
+	struct nn_dense p = { m->n, x->pub.h * x->pub.w * x->pub.c, l->pub.c };
+
+	be->dense_fwd(be, &p, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
+	if (l->act == NN_ACT_RELU) {
+		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
+		be->relu_fwd(be, &e, l->y, l->y);
+	}
+}
+
+/* Profiling kind of layer l's forward. */
+static int
+fwd_kind(const struct nn_model *m, const struct nn_lay *l)
+{
+	static const int k[] = {
+		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_FWD,
+		[NN_BATCHNORM] = NN_PROF_BN_FWD, [NN_RELU] = NN_PROF_RELU_FWD,
+		[NN_MAXPOOL] = NN_PROF_POOL_FWD, [NN_AVGPOOL] = NN_PROF_POOL_FWD,
+		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
+		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
+	};
+
+	return m->recomputing ? NN_PROF_RECOMPUTE : k[l->pub.type];
+}
+
+void
+nn_fwd_layer(struct nn_model *m, int i)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
+	struct nn_conv cp;
+	struct nn_pool pp;
+	struct nn_ew ep = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld };
+	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->y_ld };
+	size_t n = (size_t)pixels(m, l) * l->pub.c;
+
+	nn_prof_mark(m);
+	switch (l->pub.type) {
+	case NN_INPUT:
+		break;
+	case NN_CONV2D:
+		cp = conv_geom(m, l, x, x->y_ld, l->y_ld);
+		be->conv_fwd(be, &cp, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
+		break;
+	case NN_BATCHNORM:
+		fwd_bn(m, l, x);
+		break;
+	case NN_RELU:
+		be->relu_fwd(be, &ep, x->y, l->y);
+		break;
+	case NN_MAXPOOL: case NN_AVGPOOL:
+		pp = pool_geom(m, l, x, x->y_ld, l->y_ld);
+		be->pool_fwd(be, &pp, x->y, l->y);
+		break;
+	case NN_CONCAT:
+		fwd_concat(m, l);
+		break;
+	case NN_GAP:
+		be->gap_fwd(be, &gp, x->y, l->y);
+		break;
+	case NN_DENSE:
+		fwd_dense(m, l, x);
+		break;
+	case NN_DROPOUT:
+		if (m->training && l->rate > 0)
+			be->dropout_fwd(be, n, l->rate, dropout_seed(m, i), (uint64_t)m->t,
+			                x->y, l->y, l->mask);
+		else
+			be->add(be, &ep, x->y, l->y, 0);
+		break;
+	}
+	nn_prof_add(m, fwd_kind(m, l));
+}
+
+int
+nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training)
+{
+	struct nn_lay *in = &m->lay[0];
+
+	if (m->be == NULL)
+		return nn_fail(m, "nn_forward: model not planned");
+	if (n <= 0 || n > m->max_batch)
+		return nn_fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
+	m->n = n;
+	m->training = training != 0;
+	m->recomputing = 0;
+	nn_prof_mark(m);
+	m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
+	             m->scale, m->offset, in->y);
+	nn_prof_add(m, NN_PROF_INPUT);
+	for (int i = 1; i < m->nlay; i++)
+		nn_fwd_layer(m, i);
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* transfer.c — a model's memory on its backend: moving parameters and
+ * optimiser moments between the host copies and the backend, and
+ * releasing the plan's allocations.  The bottom of the engine: it calls
+ * no other engine file (graph.c, plan.c and exec.c call it).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn/engine/nn_impl.h"
+
+void
+nn_params_upload(struct nn_model *m)
+{
+	if (m->be)
+		m->be->upload(m->be, m->p, m->host, m->arena * sizeof *m->host);
+}
+
+void
+nn_params_download(struct nn_model *m)
+{
+	if (m->be)
+		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+}
+
+float *
+nn_moments_host(struct nn_model *m, int which)
+{
+	which = which != 0;
+	if (m->mhost[which] == NULL || m->mcap < m->arena) {
+		for (int k = 0; k < 2; k++) {
+			float *h = xaligned(xmul(m->arena ? m->arena : 1, sizeof *h, "moments"));
+			memset(h, 0, (m->arena ? m->arena : 1) * sizeof *h);
+			if (m->mhost[k])
+				memcpy(h, m->mhost[k], m->mcap * sizeof *h);
+			free(m->mhost[k]);
+			m->mhost[k] = h;
+		}
+		m->mcap = m->arena;
+	}
+	return m->mhost[which];
+}
+
+void
+nn_moments_download(struct nn_model *m)
+{
+	if (m->be == NULL || m->m1 == NULL)
+		return;
+	nn_moments_host(m, 0);
+	m->be->download(m->be, m->mhost[0], m->m1, m->arena * sizeof(float));
+	m->be->download(m->be, m->mhost[1], m->m2, m->arena * sizeof(float));
+}
+
+void
+nn_moments_upload(struct nn_model *m)
+{
+	if (m->be == NULL || m->m1 == NULL)
+		return;
+	nn_moments_host(m, 0);
+	m->be->upload(m->be, m->m1, m->mhost[0], m->arena * sizeof(float));
+	m->be->upload(m->be, m->m2, m->mhost[1], m->arena * sizeof(float));
+}
+
+void
+nn_plan_release(struct nn_model *m)
+{
+	struct nn_backend *be = m->be;
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux };
+
+	if (be == NULL)
+		return;
+	for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
+		be->free(be, *bufs[k]);
+		*bufs[k] = NULL;
+	}
+	m->be = NULL;
+	m->acts_size = m->grads_size = m->aux_size = 0;
+}

@@ -11,32 +11,7 @@
 #include <stdio.h>
 #include "cuda_impl.h"
 
-void cu_check_rt(cudaError_t e, const char *c, const char *f, int l) {}
-void *
-cu_nonnull(void *p)                     /* as backend.c */
-{
-	if (p == NULL) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-void *
-cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
-{
-	if (size > st->slot_size[slot]) {      /* as backend.c: not while capturing */
-		if (st->gmode == CU_CAPTURE) {
-			cu_capture_failed = 1;
-			return st->slot[slot];
-		}
-		st->mem_gen++;
-		free(st->slot[slot]);
-		st->slot[slot] = calloc(1, size);
-		st->slot_size[slot] = size;
-	}
-	return st->slot[slot];
-}
-int cu_capturing, cu_capture_failed;
+/* util.c (errors, cu_nonnull, cu_scratch, grids) is linked as it is. */
 void emu_run(void (*fn)(void *), const void *arg, size_t size);
 extern int emu_graph_launches;
 

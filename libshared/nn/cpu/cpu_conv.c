@@ -70,7 +70,7 @@ conv_fwd_pd(struct cpu *c, struct conv_geom *g, int bias, const_dnnl_primitive_a
 	DNNL_CHECK(c, dnnl_convolution_forward_desc_init(&d, dnnl_forward_training,
 	    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
 	    g->st, g->pl, g->pr));
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+	pd = cpu_pd(c, &d, a, NULL);
 	return pd;
 }
 
@@ -88,7 +88,7 @@ conv_bwd_pd(struct cpu *c, struct conv_geom *g, int op, int bias, const_dnnl_pri
 		DNNL_CHECK(c, dnnl_convolution_backward_weights_desc_init(&d,
 		    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
 		    g->st, g->pl, g->pr));
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
+	pd = cpu_pd(c, &d, a, hint);
 	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
@@ -209,6 +209,15 @@ conv_blocked(const struct cpu *c, const struct nn_conv *p)
 	return p->kh * p->kw > 1 || (long)p->oh * p->ow <= 17 * 17;
 }
 
+/* NULL, after freeing what a failed entry got (the failure is recorded). */
+static struct cpu_entry *
+entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
+{
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	free(e);
+	return NULL;
+}
+
 /* The cached primitive of convolution op on p (bias: with bias or db;
  * acc: bwd-data adds to dx). */
 static struct cpu_entry *
@@ -233,7 +242,10 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 	e->key = k;
 	conv_geom(c, p, blocked, &g);
 	a = cpu_attr(c);
-	pd = op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) : conv_bwd_pd(c, &g, op, bias, a);
+	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
+	    conv_bwd_pd(c, &g, op, bias, a);
+	if (pd == NULL)
+		return entry_abandon(c, e, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?
 	    dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
 	e->wsize = dnnl_memory_desc_get_size(&e->wmd);

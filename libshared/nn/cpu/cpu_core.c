@@ -90,6 +90,18 @@ cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd)
 	return s;
 }
 
+dnnl_primitive_desc_t
+cpu_pd(struct cpu *c, const void *d, const_dnnl_primitive_attr_t a, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_primitive_desc_t pd = NULL;
+
+	if (cpu_failed(c))
+		return NULL;
+	if (DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, d, a, c->eng, hint)) < 0)
+		return NULL;
+	return pd;
+}
+
 dnnl_primitive_attr_t
 cpu_attr(struct cpu *c)
 {

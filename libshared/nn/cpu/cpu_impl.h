@@ -146,6 +146,10 @@ void cpu_exe_arg(struct cpu *c, struct cpu_exe *x, int arg, const dnnl_memory_de
 void cpu_run(struct cpu *c, struct cpu_exe *x, void *const *ptr);
 /* Releases x's primitive and argument memories. */
 void cpu_exe_free(struct cpu_exe *x);
+/* The primitive descriptor of op descriptor d (dnnl_primitive_desc_create),
+ * or NULL once c has failed (d may then be uninitialised: not read). */
+dnnl_primitive_desc_t cpu_pd(struct cpu *c, const void *d, const_dnnl_primitive_attr_t a,
+                             const_dnnl_primitive_desc_t hint);
 /* Attributes with a user-managed scratchpad (destroy after use). */
 dnnl_primitive_attr_t cpu_attr(struct cpu *c);
 /* Scratch buffer i of at least size bytes (grown, contents lost). */

@@ -30,22 +30,24 @@ bn_pd(struct cpu *c, int op, const dnnl_memory_desc_t *md, float eps,
 	dnnl_batch_normalization_desc_t d;
 	dnnl_primitive_desc_t pd, hint;
 
+	if (cpu_failed(c))      /* md may be unset */
+		return NULL;
 	if (op == CPU_BN_INFER) {
 		DNNL_CHECK(c, dnnl_batch_normalization_forward_desc_init(&d,
 		    dnnl_forward_inference, md, eps, fl | dnnl_use_global_stats));
-		DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
 	DNNL_CHECK(c, dnnl_batch_normalization_forward_desc_init(&d,
 	    dnnl_forward_training, md, eps, fl));
 	if (op == CPU_BN_TRAIN) {
-		DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
+	hint = cpu_pd(c, &d, NULL, NULL);
 	DNNL_CHECK(c, dnnl_batch_normalization_backward_desc_init(&d,
 	    fl != 0 ? dnnl_backward : dnnl_backward_data, md, md, eps, fl));
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
+	pd = cpu_pd(c, &d, a, hint);
 	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
@@ -106,6 +108,11 @@ bn_entry(struct cpu *c, int op, const struct nn_bn *p, unsigned fl)
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&vec, 1, vd, dnnl_f32, dnnl_a));
 	a = cpu_attr(c);
 	pd = bn_pd(c, op, &md, p->eps, fl, a);
+	if (pd == NULL) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		free(e);
+		return NULL;
+	}
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	bn_args(c, &e->main, op, &md, &vec, fl);
@@ -349,15 +356,17 @@ pool_pd(struct cpu *c, int op, const struct nn_pool *p, const_dnnl_primitive_att
 	pr[1] = r > 0 ? r : 0;
 	cpu_md_nhwc(c, &x, p->n, p->c, p->ih, p->iw);
 	cpu_md_nhwc(c, &y, p->n, p->c, p->oh, p->ow);
+	if (cpu_failed(c))      /* x, y may be unset */
+		return NULL;
 	DNNL_CHECK(c, dnnl_pooling_v2_forward_desc_init(&d, op == CPU_POOL_FWD ?
 	    dnnl_forward_inference : dnnl_forward_training, alg, &x, &y, st, k, dil, pl, pr));
 	if (op == CPU_POOL_FWD) {
-		DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
+	hint = cpu_pd(c, &d, NULL, NULL);
 	DNNL_CHECK(c, dnnl_pooling_v2_backward_desc_init(&d, alg, &x, &y, st, k, dil, pl, pr));
-	DNNL_CHECK(c, dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
+	pd = cpu_pd(c, &d, a, hint);
 	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
@@ -382,6 +391,11 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 	e->key = k;
 	a = cpu_attr(c);
 	pd = pool_pd(c, op, p, a);
+	if (pd == NULL) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		free(e);
+		return NULL;
+	}
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST,

@@ -7,8 +7,8 @@
  * (RADPIPE_CPU_LAYOUT), and cuda in fp32, tf32, bf16 and fp16 when a GPU
  * is present; a backend that does not open is skipped with its reason
  * ("SKIP: cuda: ..."), so the test passes without a GPU.
- * RADPIPE_TEST_OPS_BACKENDS=cpu,cuda,... limits the list (the kernel
- * emulator, tests/gpu/emu/run.sh, runs only its "cuda").
+ * RADPIPE_TEST_OPS_BACKENDS=cpu,cuda/tf32,... limits the list to those
+ * labels (the kernel emulator, tests/gpu/emu/run.sh, runs only "cuda").
  *
  * Error of an output = max |backend - ref| / max(1, max |ref|) over the
  * whole buffer, strided views included: cells between channel slices must
@@ -866,7 +866,7 @@ run_job(void **state)
 		fail_msg("%s: %s: backend error: %s", X->name, r->op, nn_backend_error(X));
 }
 
-/* Is label (or its backend's name) in RADPIPE_TEST_OPS_BACKENDS (unset: all)? */
+/* Is b's label in RADPIPE_TEST_OPS_BACKENDS (unset: all)? */
 static int
 wanted(const struct bk *b)
 {
@@ -877,7 +877,7 @@ wanted(const struct bk *b)
 		return 1;
 	snprintf(list, sizeof list, "%s", s);
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (strcmp(tok, b->label) == 0 || strcmp(tok, b->name) == 0)
+		if (strcmp(tok, b->label) == 0)
 			return 1;
 	return 0;
 }

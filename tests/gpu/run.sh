@@ -63,7 +63,7 @@ RADPIPE_TEST_OPS_BACKENDS=cuda,cuda/tf32,cuda/bf16,cuda/fp16 TEST_VERBOSE=1 \
 	timeout 180 "$B/tests/test_nn_ops" > "$out/test_nn_ops.log" 2>&1
 ops_rc=$?
 summary "test_nn_ops: rc=$ops_rc ($((SECONDS - t0)) s)"
-grep -E "SKIP|FAILED|PASSED|error .* >" "$out/test_nn_ops.log" | head -20 | tee -a "$out/summary.txt"
+grep -E "skipped|FAILED|PASSED|error .* >" "$out/test_nn_ops.log" | head -20 | tee -a "$out/summary.txt"
 TEST_VERBOSE=1 timeout 180 "$B/tests/test_nn_cuda" > "$out/test_nn_cuda.log" 2>&1
 test_rc=$?
 summary "test_nn_cuda: rc=$test_rc ($((SECONDS - t0)) s)"

@@ -6,7 +6,9 @@
  * cpu in each activation layout its convolutions can pick
  * (RADPIPE_CPU_LAYOUT), and cuda in fp32, tf32, bf16 and fp16 when a GPU
  * is present; a backend that does not open is skipped with its reason
- * ("SKIP: cuda: ..."), so the test passes without a GPU.
+ * ("skipped cuda (does not open here): ..."; not "SKIP", which would
+ * mark the whole binary skipped in tests/run-unit), so the test passes
+ * without a GPU.
  * RADPIPE_TEST_OPS_BACKENDS=cpu,cuda/tf32,... limits the list to those
  * labels (the kernel emulator, tests/gpu/emu/run.sh, runs only "cuda").
  *
@@ -897,7 +899,7 @@ run_backend(const struct bk *b)
 	X = nn_backend_open(b->name, &o, err, sizeof err);
 	unsetenv("RADPIPE_CPU_LAYOUT");
 	if (X == NULL) {
-		printf("SKIP: %s: %s\n", b->label, err);
+		printf("skipped %s (does not open here): %s\n", b->label, err);
 		return 0;
 	}
 	for (size_t i = 0; i < NROWS; i++) {

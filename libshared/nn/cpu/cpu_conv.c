@@ -153,7 +153,10 @@ reorder_init(struct cpu *c, struct cpu_exe *x, const dnnl_memory_desc_t *from,
 		DNNL_CHECK(c, dnnl_primitive_attr_set_post_ops(a, po));
 		DNNL_CHECK(c, dnnl_post_ops_destroy(po));
 	}
-	DNNL_CHECK(c, dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, a));
+	if (DNNL_CHECK(c, dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, a)) < 0) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		return;         /* recorded; the entry is abandoned */
+	}
 	cpu_exe_init(c, x, pd);
 	cpu_exe_arg(c, x, DNNL_ARG_FROM, from);
 	cpu_exe_arg(c, x, DNNL_ARG_TO, to);

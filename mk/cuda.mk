@@ -51,6 +51,7 @@ all: $(CUDA_SO)
 # The loader's fallback path is this build's copy.
 $(B)/libshared/nn/cuda_loader.o: CPPFLAGS += -DRADPIPE_CUDA_SO='"$(abspath $(CUDA_SO))"'
 $(B)/tests/test_nn_cuda: | $(CUDA_SO)
+$(B)/tests/test_nn_ops: | $(CUDA_SO)
 
 endif
 

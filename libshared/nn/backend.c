@@ -1,5 +1,5 @@
-/* backend.c — choosing a backend by name, precision names, and TF padding
- * geometry. */
+/* backend.c — choosing a backend by name, its error, precision names, and
+ * TF padding geometry. */
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +51,12 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 	if (err && errlen)
 		snprintf(err, errlen, "unknown backend '%s' (ref, cpu, cuda, auto)", name);
 	return NULL;
+}
+
+const char *
+nn_backend_error(struct nn_backend *be)
+{
+	return be != NULL && be->error != NULL ? be->error(be) : NULL;
 }
 
 static const char *prec_names[] = { "fp32", "tf32", "bf16", "fp16" };

@@ -23,6 +23,24 @@
  *
  * Loss scaling (cuda, fp16): the loss ops write S*dz, so every gradient of
  * the backward pass is S times the true one; the optimisers divide by S.
+ *
+ * Error rule: ops return nothing and never exit.  An op that fails (a
+ * library call, a device or host allocation inside the backend) records
+ * the first failure as a one-line message ("cpu backend: ...", "cuda:
+ * ...") that be->error returns; from then on the backend's results are
+ * undefined (ops may do nothing) and the caller must not trust them.  The
+ * engine checks be->error after each step (and its own transfers) and
+ * fails with the message through nn_fail; the program's main exits.
+ *
+ * Backend pattern (ref.c, cpu/cpu.c, cuda/backend.c): each backend is a
+ * folder whose files call only downward: helpers (state, errors, memory,
+ * library handles) at the bottom, op files above them, and one top file
+ * that opens the backend and holds its table, one designated initializer
+ *     static const struct nn_backend cpu_table = { .name = "cpu",
+ *             .alloc = cpu_alloc, ..., .conv_fwd = cpu_conv_fwd, ... };
+ * copied into the struct it returns (*be = cpu_table; be->impl = state).
+ * Optional entries (see the end of the struct) are left out, not set to
+ * NULL by hand.  Nothing calls back into the top file.
  */
 #ifndef RADPIPE_NN_BACKEND_H
 #define RADPIPE_NN_BACKEND_H
@@ -117,6 +135,10 @@ struct nn_backend {
 	void (*sync)(struct nn_backend *be);
 	/* Releases the backend and everything it cached. */
 	void (*close)(struct nn_backend *be);
+	/* The first failure of an op since open (one line, see the error
+	 * rule above), or NULL.  Optional: a backend whose ops cannot fail
+	 * (ref) leaves it out; nn_backend_error handles both. */
+	const char *(*error)(struct nn_backend *be);
 
 	/* --- input --- */
 	/* dst[i] = src[i]*scale + offset for n host elements of type dt. */
@@ -250,6 +272,10 @@ struct nn_backend {
  * when the backend cannot be had (not built, no device, no library). */
 struct nn_backend *nn_backend_open(const char *name, const struct nn_backend_opts *o,
                                    char *err, size_t errlen);
+
+/* be->error(be) when the backend offers it, else NULL: the first failure
+ * of one of be's ops, or NULL when none failed. */
+const char *nn_backend_error(struct nn_backend *be);
 
 /* Constructors, one per backend file; each returns NULL with a reason in err. */
 struct nn_backend *nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen);

@@ -4,15 +4,17 @@
 # (well inside 10 minutes on an H100/H200):
 #   1. nvidia-smi                         -> OUTDIR/nvidia-smi.txt
 #   2. build with CUDA=1 (or use the prebuilt copy, see below) -> OUTDIR/build.log
-#   3. test_nn_cuda: every op vs ref in fp32/tf32/bf16/fp16, loss scaling,
-#      graph replay == eager      -> OUTDIR/test_nn_cuda.log
+#   3. test_nn_ops (cuda only): every op vs ref in fp32/tf32/bf16/fp16
+#                                         -> OUTDIR/test_nn_ops.log
+#      test_nn_cuda: deterministic plans, loss scaling, graph replay == eager
+#                                         -> OUTDIR/test_nn_cuda.log
 #   4. bench_cuda: InceptionV3 images/s, training at batch 5/32/128 and
 #      inference at 1/32/256, in fp32, tf32, bf16 and fp16, CUDA graphs on,
 #      plus graphs off at batch 5 (train) and 1 (infer) -> OUTDIR/bench_cuda.md
 #   5. PyTorch's InceptionV3 at the same settings (channels_last; AMP for
 #      bf16/fp16), if python3 has torch -> OUTDIR/torch.md
 #   6. a summary                          -> OUTDIR/summary.txt
-# Exit status: 1 if the build or test_nn_cuda failed, else 0.
+# Exit status: 1 if the build, test_nn_ops or test_nn_cuda failed, else 0.
 #
 # Where the machine lacks radpipe's other build dependencies (oneDNN,
 # cmocka, ...), prepare a build on a machine that has them with
@@ -43,7 +45,7 @@ libpath=$cuda_home/lib64${cudnn_home:+:$cudnn_home/lib}:$PWD/$B/hostlibs
 export LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export RADPIPE_CUDA_LIB=$PWD/$B/libradpipe_cuda.so
 
-need="$B/libradpipe_cuda.so $B/tests/test_nn_cuda $B/bench/bench_cuda"
+need="$B/libradpipe_cuda.so $B/tests/test_nn_ops $B/tests/test_nn_cuda $B/bench/bench_cuda"
 prebuilt=1
 for f in $need; do [ -x "$f" ] || [ -f "$f" ] || prebuilt=0; done
 if [ "${RADPIPE_GPU_PREBUILT:-1}" = 0 ] || [ $prebuilt = 0 ]; then
@@ -57,6 +59,11 @@ else
 	summary "build: prebuilt $B"
 fi
 
+RADPIPE_TEST_OPS_BACKENDS=cuda,cuda/tf32,cuda/bf16,cuda/fp16 TEST_VERBOSE=1 \
+	timeout 180 "$B/tests/test_nn_ops" > "$out/test_nn_ops.log" 2>&1
+ops_rc=$?
+summary "test_nn_ops: rc=$ops_rc ($((SECONDS - t0)) s)"
+grep -E "skipped|FAILED|PASSED|error .* >" "$out/test_nn_ops.log" | head -20 | tee -a "$out/summary.txt"
 TEST_VERBOSE=1 timeout 180 "$B/tests/test_nn_cuda" > "$out/test_nn_cuda.log" 2>&1
 test_rc=$?
 summary "test_nn_cuda: rc=$test_rc ($((SECONDS - t0)) s)"
@@ -75,4 +82,4 @@ if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/d
 else
 	summary "torch: skipped (no torch+torchvision with CUDA, or no time left)"
 fi
-[ $test_rc = 0 ]
+[ $test_rc = 0 ] && [ $ops_rc = 0 ]

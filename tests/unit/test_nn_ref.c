@@ -440,6 +440,41 @@ teardown(void **state)
 	return 0;
 }
 
+/* ---- a backend's error reaches the caller ---- */
+
+static const char *
+failed(struct nn_backend *b)
+{
+	return "fake backend: an op failed";
+}
+
+/* backend.h's error rule, engine side: when be->error reports a failure,
+ * nn_train_step and nn_infer fail with its message (nn_error) instead of
+ * returning results computed after it. */
+static void
+test_backend_error(void **state)
+{
+	struct nn_backend fake = *be;
+	struct nn_head head = { 4, 0, 1 };
+	struct nn_model *m = nn_small_cnn(8, 8, 1, &head);
+	struct nn_optim sgd = { .type = NN_SGD, .lr = 0.01f };
+	uint8_t x[2 * 8 * 8] = { 0 };
+	float y[2] = { 0, 1 }, loss, p[2];
+
+	assert_non_null(m);
+	nn_model_init_params(m, 1);
+	assert_int_equal(nn_model_plan(m, &fake, 2), 0);
+	nn_params_upload(m);
+	assert_int_equal(nn_train_step(m, NN_IN_U8, x, 2, y, NULL, &sgd, &loss, p), 0);
+	assert_null(nn_backend_error(&fake));
+	fake.error = failed;
+	assert_int_equal(nn_train_step(m, NN_IN_U8, x, 2, y, NULL, &sgd, &loss, p), -1);
+	assert_non_null(strstr(nn_error(m), "fake backend: an op failed"));
+	assert_int_equal(nn_infer(m, NN_IN_U8, x, 2, p), -1);
+	assert_non_null(strstr(nn_error(m), "fake backend: an op failed"));
+	nn_model_free(m);
+}
+
 int
 main(void)
 {
@@ -457,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_sgd),
 		cmocka_unit_test(test_dropout),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_backend_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,11 +1,12 @@
-/* cpu.c — the "cpu" backend on oneDNN: engine, stream, memory ops, the
- * primitive cache and scratch buffers.  The ops live in cpu_conv.c
+/* cpu.c — the "cpu" backend on oneDNN, its top: opening (engine,
+ * stream), the memory ops and the ops table.  The ops live in cpu_conv.c
  * (convolutions), cpu_norm.c (batch norm, pooling) and cpu_misc.c (the
- * plain-C loops: elementwise, dense, losses, optimisers).  See cpu_impl.h
- * for the layout and weights-caching rules.
+ * plain-C loops: elementwise, dense, losses, optimisers); the state they
+ * share (errors, primitive cache, scratch) in cpu_core.c below them.
+ * Nothing calls back into this file.  See cpu_impl.h for the layout and
+ * weights-caching rules.
  */
 #include <omp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,146 +16,6 @@
 #include "err.h"
 #include "nn/backend.h"
 #include "nn/cpu/cpu_impl.h"
-
-void
-cpu_check(dnnl_status_t s, const char *call, const char *file, int line)
-{
-	if (s != dnnl_success)
-		die("cpu backend: %s:%d: %s: %s", file, line, call, dnnl_status2str(s));
-}
-
-struct cpu *
-cpu_of(struct nn_backend *be)
-{
-	return be->impl;
-}
-
-static unsigned
-key_hash(const struct cpu_key *k)
-{
-	const unsigned char *p = (const unsigned char *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof *k; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % CPU_NBUCKET;
-}
-
-struct cpu_entry *
-cpu_lookup(struct cpu *c, const struct cpu_key *key)
-{
-	struct cpu_entry *e;
-
-	for (e = c->tab[key_hash(key)]; e != NULL; e = e->next)
-		if (memcmp(&e->key, key, sizeof *key) == 0)
-			return e;
-	return NULL;
-}
-
-void
-cpu_insert(struct cpu *c, struct cpu_entry *e)
-{
-	unsigned h = key_hash(&e->key);
-
-	e->next = c->tab[h];
-	c->tab[h] = e;
-}
-
-const char *
-cpu_impl_of(const_dnnl_primitive_desc_t pd)
-{
-	const char *s = "?";
-
-	DNNL_CHECK(dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s));
-	return s;
-}
-
-dnnl_primitive_attr_t
-cpu_attr(void)
-{
-	dnnl_primitive_attr_t a;
-
-	DNNL_CHECK(dnnl_primitive_attr_create(&a));
-	DNNL_CHECK(dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user));
-	return a;
-}
-
-void
-cpu_exe_init(struct cpu *c, struct cpu_exe *x, const_dnnl_primitive_desc_t pd)
-{
-	const dnnl_memory_desc_t *md;
-	size_t size;
-
-	memset(x, 0, sizeof *x);
-	DNNL_CHECK(dnnl_primitive_create(&x->prim, pd));
-	md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-	size = md != NULL ? dnnl_memory_desc_get_size(md) : 0;
-	if (size > c->padsize) {
-		free(c->pad);
-		c->pad = xaligned(size);
-		c->padsize = size;
-	}
-	if (size > 0)
-		cpu_exe_arg(c, x, DNNL_ARG_SCRATCHPAD, md);
-}
-
-void
-cpu_exe_arg(struct cpu *c, struct cpu_exe *x, int arg, const dnnl_memory_desc_t *md)
-{
-	dnnl_memory_t m;
-
-	if (x->nargs == CPU_MAXARGS)
-		die("cpu backend: too many primitive arguments");
-	DNNL_CHECK(dnnl_memory_create(&m, md, c->eng, DNNL_MEMORY_NONE));
-	x->args[x->nargs].arg = arg;
-	x->args[x->nargs].memory = m;
-	x->nargs++;
-}
-
-void
-cpu_run(struct cpu *c, struct cpu_exe *x, void *const *ptr)
-{
-	int i, j;
-
-	for (i = j = 0; i < x->nargs; i++) {
-		void *p = x->args[i].arg == DNNL_ARG_SCRATCHPAD ? c->pad : ptr[j++];
-
-		DNNL_CHECK(dnnl_memory_set_data_handle_v2(x->args[i].memory, p, c->strm));
-	}
-	DNNL_CHECK(dnnl_primitive_execute(x->prim, c->strm, x->nargs, x->args));
-	DNNL_CHECK(dnnl_stream_wait(c->strm));
-}
-
-static void
-exe_free(struct cpu_exe *x)
-{
-	int i;
-
-	for (i = 0; i < x->nargs; i++)
-		dnnl_memory_destroy(x->args[i].memory);
-	if (x->prim != NULL)
-		dnnl_primitive_destroy(x->prim);
-}
-
-float *
-cpu_buf(struct cpu *c, int i, size_t size)
-{
-	if (size > c->bufsize[i]) {
-		free(c->buf[i]);
-		c->buf[i] = xaligned(size);
-		c->bufsize[i] = size;
-	}
-	return c->buf[i];
-}
-
-void
-cpu_md_nhwc(dnnl_memory_desc_t *md, int n, int ch, int h, int w)
-{
-	dnnl_dims_t d = { n, ch, h, w };
-
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_nhwc));
-}
 
 /* --- memory ops --- */
 
@@ -204,7 +65,7 @@ cpu_zero(struct nn_backend *be, void *p, size_t size)
 static void
 cpu_sync(struct nn_backend *be)
 {
-	DNNL_CHECK(dnnl_stream_wait(cpu_of(be)->strm));
+	DNNL_CHECK(cpu_of(be), dnnl_stream_wait(cpu_of(be)->strm));
 }
 
 static void
@@ -212,7 +73,7 @@ cpu_close(struct nn_backend *be)
 {
 	struct cpu *c;
 	struct cpu_entry *e, *next;
-	int i, j;
+	int i;
 
 	if (be == NULL)
 		return;
@@ -220,11 +81,7 @@ cpu_close(struct nn_backend *be)
 	for (i = 0; i < CPU_NBUCKET; i++) {
 		for (e = c->tab[i]; e != NULL; e = next) {
 			next = e->next;
-			exe_free(&e->main);
-			exe_free(&e->wre);
-			for (j = 0; j < CPU_NIO; j++)
-				exe_free(&e->io[j]);
-			free(e);
+			cpu_entry_free(e);
 		}
 	}
 	cpu_wcopy_free(c);
@@ -253,6 +110,35 @@ cpu_layout_env(void)
 	return CPU_LAYOUT_AUTO;
 }
 
+static const char *
+cpu_error(struct nn_backend *be)
+{
+	struct cpu *c = cpu_of(be);
+
+	return cpu_failed(c) ? c->err : NULL;
+}
+
+/* The ops table (the pattern of backend.h: one designated initializer). */
+static const struct nn_backend cpu_table = {
+	.name = "cpu",
+	.alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload,
+	.download = cpu_download, .zero = cpu_zero, .sync = cpu_sync,
+	.close = cpu_close, .error = cpu_error,
+	.input = cpu_input,
+	.conv_fwd = cpu_conv_fwd, .conv_bwd_data = cpu_conv_bwd_data,
+	.conv_bwd_weights = cpu_conv_bwd_weights,
+	.bn_fwd_train = cpu_bn_fwd_train, .bn_fwd_infer = cpu_bn_fwd_infer,
+	.bn_bwd = cpu_bn_bwd, .bn_bwd_infer = cpu_bn_bwd_infer,
+	.relu_fwd = cpu_relu_fwd, .relu_bwd = cpu_relu_bwd, .add = cpu_add,
+	.pool_fwd = cpu_pool_fwd, .pool_bwd = cpu_pool_bwd,
+	.gap_fwd = cpu_gap_fwd, .gap_bwd = cpu_gap_bwd,
+	.dense_fwd = cpu_dense_fwd, .dense_bwd = cpu_dense_bwd,
+	.dropout_fwd = cpu_dropout_fwd, .dropout_bwd = cpu_dropout_bwd,
+	.bce_logits = cpu_bce_logits, .softmax_ce = cpu_softmax_ce,
+	.adam = cpu_adam, .sgd = cpu_sgd,
+	.bn_apply = cpu_bn_apply, .nonfinite = cpu_nonfinite,
+};
+
 struct nn_backend *
 nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 {
@@ -277,17 +163,7 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	be = xcalloc(1, sizeof *be);
-	be->name = "cpu";
+	*be = cpu_table;
 	be->impl = c;
-	be->alloc = cpu_alloc;
-	be->free = cpu_free;
-	be->upload = cpu_upload;
-	be->download = cpu_download;
-	be->zero = cpu_zero;
-	be->sync = cpu_sync;
-	be->close = cpu_close;
-	cpu_fill_conv(be);
-	cpu_fill_norm(be);
-	cpu_fill_misc(be);
 	return be;
 }

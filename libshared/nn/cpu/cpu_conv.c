@@ -31,28 +31,28 @@ pad_after(int in, int out, int k, int s, int before)
 
 /* NHWC {n, ch, h, w} with pixel stride ld. */
 static void
-md_strided(dnnl_memory_desc_t *md, int n, int ch, int h, int w, int ld)
+md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, int ld)
 {
 	dnnl_dims_t d = { n, ch, h, w };
 	dnnl_dims_t s = { (dnnl_dim_t)h * w * ld, 1, (dnnl_dim_t)w * ld, ld };
 
-	DNNL_CHECK(dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
 }
 
 static void
-conv_geom(const struct nn_conv *p, int blocked, struct conv_geom *g)
+conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
 	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
 	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
 
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->x, 4, xd, dnnl_f32, t));
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->y, 4, yd, dnnl_f32, t));
-	md_strided(&g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
-	md_strided(&g->uy, p->n, p->oc, p->oh, p->ow, p->y_ld);
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->w, 4, wd, dnnl_f32, dnnl_format_tag_any));
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->hwio, 4, wd, dnnl_f32, dnnl_hwio));
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&g->b, 1, bd, dnnl_f32, dnnl_a));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, dnnl_f32, t));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, dnnl_f32, t));
+	md_strided(c, &g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
+	md_strided(c, &g->uy, p->n, p->oc, p->oh, p->ow, p->y_ld);
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->w, 4, wd, dnnl_f32, dnnl_format_tag_any));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->hwio, 4, wd, dnnl_f32, dnnl_hwio));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->b, 1, bd, dnnl_f32, dnnl_a));
 	g->st[0] = p->sh;
 	g->st[1] = p->sw;
 	g->pl[0] = p->pt;
@@ -67,10 +67,10 @@ conv_fwd_pd(struct cpu *c, struct conv_geom *g, int bias, const_dnnl_primitive_a
 	dnnl_convolution_desc_t d;
 	dnnl_primitive_desc_t pd;
 
-	DNNL_CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training,
+	DNNL_CHECK(c, dnnl_convolution_forward_desc_init(&d, dnnl_forward_training,
 	    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
 	    g->st, g->pl, g->pr));
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+	pd = cpu_pd(c, &d, a, NULL);
 	return pd;
 }
 
@@ -82,14 +82,14 @@ conv_bwd_pd(struct cpu *c, struct conv_geom *g, int op, int bias, const_dnnl_pri
 
 	hint = conv_fwd_pd(c, g, bias, NULL);
 	if (op == CPU_CONV_BWD_DATA)
-		DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&d,
+		DNNL_CHECK(c, dnnl_convolution_backward_data_desc_init(&d,
 		    dnnl_convolution_direct, &g->x, &g->w, &g->y, g->st, g->pl, g->pr));
 	else
-		DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&d,
+		DNNL_CHECK(c, dnnl_convolution_backward_weights_desc_init(&d,
 		    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
 		    g->st, g->pl, g->pr));
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
-	DNNL_CHECK(dnnl_primitive_desc_destroy(hint));
+	pd = cpu_pd(c, &d, a, hint);
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
 
@@ -146,19 +146,22 @@ reorder_init(struct cpu *c, struct cpu_exe *x, const dnnl_memory_desc_t *from,
 
 	if (!sum && dnnl_memory_desc_equal(from, to))
 		return;
-	a = cpu_attr();
+	a = cpu_attr(c);
 	if (sum) {
-		DNNL_CHECK(dnnl_post_ops_create(&po));
-		DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
-		DNNL_CHECK(dnnl_primitive_attr_set_post_ops(a, po));
-		DNNL_CHECK(dnnl_post_ops_destroy(po));
+		DNNL_CHECK(c, dnnl_post_ops_create(&po));
+		DNNL_CHECK(c, dnnl_post_ops_append_sum(po, 1.0f));
+		DNNL_CHECK(c, dnnl_primitive_attr_set_post_ops(a, po));
+		DNNL_CHECK(c, dnnl_post_ops_destroy(po));
 	}
-	DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, a));
+	if (DNNL_CHECK(c, dnnl_reorder_primitive_desc_create(&pd, from, c->eng, to, c->eng, a)) < 0) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		return;         /* recorded; the entry is abandoned */
+	}
 	cpu_exe_init(c, x, pd);
 	cpu_exe_arg(c, x, DNNL_ARG_FROM, from);
 	cpu_exe_arg(c, x, DNNL_ARG_TO, to);
-	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
 }
 
 /* The reorders between the caller's activations and the primitive's:
@@ -209,6 +212,15 @@ conv_blocked(const struct cpu *c, const struct nn_conv *p)
 	return p->kh * p->kw > 1 || (long)p->oh * p->ow <= 17 * 17;
 }
 
+/* NULL, after freeing what a failed entry got (the failure is recorded). */
+static struct cpu_entry *
+entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
+{
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	free(e);
+	return NULL;
+}
+
 /* The cached primitive of convolution op on p (bias: with bias or db;
  * acc: bwd-data adds to dx). */
 static struct cpu_entry *
@@ -231,20 +243,27 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(p, blocked, &g);
-	a = cpu_attr();
-	pd = op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) : conv_bwd_pd(c, &g, op, bias, a);
+	conv_geom(c, p, blocked, &g);
+	a = cpu_attr(c);
+	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
+	    conv_bwd_pd(c, &g, op, bias, a);
+	if (pd == NULL)
+		return entry_abandon(c, e, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?
 	    dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
 	e->wsize = dnnl_memory_desc_get_size(&e->wmd);
 	conv_chosen(pd, op, &g);
-	snprintf(e->impl, sizeof e->impl, "%s%s", cpu_impl_of(pd),
+	snprintf(e->impl, sizeof e->impl, "%s%s", cpu_impl_of(c, pd),
 	    blocked && !dnnl_memory_desc_equal(&g.x, &g.ux) ? "/blocked" : "");
 	cpu_exe_init(c, &e->main, pd);
 	conv_args(c, e, &g, op, bias);
 	conv_reorders(c, e, &g, op, acc);
-	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	if (cpu_failed(c)) {    /* reported through be->error; not cached */
+		cpu_entry_free(e);
+		return NULL;
+	}
 	cpu_insert(c, e);
 	return e;
 }
@@ -384,8 +403,8 @@ conv_next(const struct nn_conv *p, int k, int n0, struct nn_conv *q)
 	return n0 < p->n;
 }
 
-static void
-conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+void
+cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
     const float *w, const float *bias, float *y)
 {
 	struct cpu *c = cpu_of(be);
@@ -396,9 +415,12 @@ conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
 		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		float *yq = y + (size_t)n0 * p->oh * p->ow * p->y_ld;
-		void *ptr[4], *ys = io_out(c, e, 1, yq);
+		void *ptr[4], *ys;
 		int a = 0;
 
+		if (e == NULL)
+			return;
+		ys = io_out(c, e, 1, yq);
 		ptr[a++] = io_in(c, e, CPU_IO_IN0, 0, xq);
 		ptr[a++] = (void *)conv_weights(c, e, w);
 		if (bias != NULL)
@@ -409,8 +431,8 @@ conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
 	}
 }
 
-static void
-conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+void
+cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
     const float *w, float *dx, float beta)
 {
 	struct cpu *c = cpu_of(be);
@@ -421,8 +443,11 @@ conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
 		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f);
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *dxq = dx + (size_t)n0 * p->ih * p->iw * p->x_ld;
-		void *ptr[3], *dxs = io_out(c, e, 0, dxq);
+		void *ptr[3], *dxs;
 
+		if (e == NULL)
+			return;
+		dxs = io_out(c, e, 0, dxq);
 		ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dyq);
 		ptr[1] = (void *)conv_weights(c, e, w);
 		ptr[2] = dxs;
@@ -454,8 +479,8 @@ conv_bwd_weights_chunk(struct cpu *c, struct cpu_entry *e, const float *x,
 }
 
 /* Chunks after the first land in slot 3 and are added to dw and db. */
-static void
-conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+void
+cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
     const float *dy, float *dw, float *db)
 {
 	struct cpu *c = cpu_of(be);
@@ -469,6 +494,8 @@ conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *part;
 
+		if (e == NULL)
+			return;
 		if (n0 == 0) {
 			conv_bwd_weights_chunk(c, e, xq, dyq, dw, db);
 			continue;
@@ -485,17 +512,10 @@ void
 nn_cpu_conv_impl(struct nn_backend *be, const struct nn_conv *p, char *buf, size_t len)
 {
 	struct cpu *c = cpu_of(be);
+	struct cpu_entry *f = conv_entry(c, CPU_CONV_FWD, p, 0, 0);
+	struct cpu_entry *d = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0);
+	struct cpu_entry *w = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0);
 
-	snprintf(buf, len, "%s | %s | %s",
-	    conv_entry(c, CPU_CONV_FWD, p, 0, 0)->impl,
-	    conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0)->impl,
-	    conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0)->impl);
-}
-
-void
-cpu_fill_conv(struct nn_backend *be)
-{
-	be->conv_fwd = conv_fwd;
-	be->conv_bwd_data = conv_bwd_data;
-	be->conv_bwd_weights = conv_bwd_weights;
+	snprintf(buf, len, "%s | %s | %s", f ? f->impl : "?", d ? d->impl : "?",
+	    w ? w->impl : "?");
 }

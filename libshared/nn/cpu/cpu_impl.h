@@ -24,12 +24,14 @@
 #define RADPIPE_NN_CPU_IMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "nn/backend.h"
 
-/* Dies with file, line and oneDNN's status string when call fails. */
-#define DNNL_CHECK(call) cpu_check((call), #call, __FILE__, __LINE__)
+/* Records file, line and oneDNN's status string in c's error when call
+ * fails (cpu_check); evaluates to 0, or -1 on failure. */
+#define DNNL_CHECK(c, call) cpu_check((c), (call), #call, __FILE__, __LINE__)
 
 enum cpu_op {
 	CPU_CONV_FWD = 1, CPU_CONV_BWD_DATA, CPU_CONV_BWD_WEIGHTS,
@@ -105,47 +107,128 @@ struct cpu {
 	size_t padsize;
 	void *buf[CPU_NBUF];            /* scratch activations */
 	size_t bufsize[CPU_NBUF];
+	char err[256];                  /* the first failure ("": none) */
 };
 
-/* --- cpu.c: state, cache, execution --- */
-void cpu_check(dnnl_status_t s, const char *call, const char *file, int line);
+/* Files, each calling only those below it:
+ *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
+ *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
+ *               pack/unpack)
+ *   cpu_core.c  errors, the primitive cache, execution, scratch
+ *
+ * Errors: a failing oneDNN call is recorded once in c->err (the first
+ * failure wins) and the op returns; later ops do nothing where they would
+ * need what failed.  The engine reads the message through be->error. */
+
+/* --- cpu_core.c: errors, cache, execution --- */
+/* Records the printf-style message as c's error unless one is recorded. */
+void cpu_fail(struct cpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 once an error is recorded, else 0. */
+int cpu_failed(const struct cpu *c);
+/* 0 if s is dnnl_success; else records "cpu backend: file:line: call:
+ * status" (cpu_fail) and returns -1. */
+int cpu_check(struct cpu *c, dnnl_status_t s, const char *call, const char *file, int line);
+/* The backend's state. */
 struct cpu *cpu_of(struct nn_backend *be);
 /* The cached entry for key, or NULL (fill it with cpu_insert). */
 struct cpu_entry *cpu_lookup(struct cpu *c, const struct cpu_key *key);
-/* Creates the entry's primitive from pd (taking pd's scratchpad into
- * account), records its implementation name and inserts it. */
+/* Inserts the filled entry e into the cache (c owns it from then on). */
 void cpu_insert(struct cpu *c, struct cpu_entry *e);
+/* Frees an entry that is not in the cache (or, from cpu_close, one that is). */
+void cpu_entry_free(struct cpu_entry *e);
+/* Creates x's primitive from pd (taking pd's scratchpad into account). */
 void cpu_exe_init(struct cpu *c, struct cpu_exe *x, const_dnnl_primitive_desc_t pd);
 /* Adds argument arg of descriptor md to x (memory created without data). */
 void cpu_exe_arg(struct cpu *c, struct cpu_exe *x, int arg, const dnnl_memory_desc_t *md);
 /* Runs x with the data pointers ptr[i] for its arguments, in the order
- * they were added (the scratchpad is supplied here). */
+ * they were added (the scratchpad is supplied here); nothing once failed. */
 void cpu_run(struct cpu *c, struct cpu_exe *x, void *const *ptr);
+/* Releases x's primitive and argument memories. */
+void cpu_exe_free(struct cpu_exe *x);
+/* The primitive descriptor of op descriptor d (dnnl_primitive_desc_create),
+ * or NULL once c has failed (d may then be uninitialised: not read). */
+dnnl_primitive_desc_t cpu_pd(struct cpu *c, const void *d, const_dnnl_primitive_attr_t a,
+                             const_dnnl_primitive_desc_t hint);
 /* Attributes with a user-managed scratchpad (destroy after use). */
-dnnl_primitive_attr_t cpu_attr(void);
+dnnl_primitive_attr_t cpu_attr(struct cpu *c);
 /* Scratch buffer i of at least size bytes (grown, contents lost). */
 float *cpu_buf(struct cpu *c, int i, size_t size);
 /* Dense NHWC descriptor {n, ch, h, w}. */
-void cpu_md_nhwc(dnnl_memory_desc_t *md, int n, int ch, int h, int w);
+void cpu_md_nhwc(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w);
 /* The oneDNN implementation name of pd. */
-const char *cpu_impl_of(const_dnnl_primitive_desc_t pd);
+const char *cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd);
 
 /* --- cpu_misc.c: plain loops --- */
 /* dst (m x c, dense) = src (m pixels, stride ld). */
 void cpu_pack(float *dst, const float *src, size_t m, int c, int ld);
 /* dst (m pixels, stride ld) = beta*dst + src (m x c, dense). */
 void cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta);
-void cpu_fill_misc(struct nn_backend *be);
 
-/* --- cpu_conv.c, cpu_norm.c --- */
-void cpu_fill_conv(struct nn_backend *be);
-void cpu_fill_norm(struct nn_backend *be);
+/* The ops, each the struct nn_backend entry of the same name (contracts
+ * in backend.h). */
+/* cpu_misc.c */
+void cpu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t n,
+               float scale, float offset, float *dst);
+void cpu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
+void cpu_relu_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
+                  const float *dy, float *dx, float beta);
+void cpu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta);
+void cpu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float *y);
+void cpu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
+                 float *dx, float beta);
+void cpu_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
+                   const float *w, const float *b, float *y);
+void cpu_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
+                   const float *w, const float *dy, float *dx, float *dw, float *db,
+                   float beta);
+void cpu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
+                     uint64_t counter, const float *x, float *y, float *mask);
+void cpu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
+                     const float *dy, float *dx, float beta);
+void cpu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
+                    const float *w, float clip, float *loss, float *dz, float *prob);
+void cpu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float *label,
+                    const float *w, float *loss, float *dz, float *prob);
+void cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
+              float *v, float lr_t, float b1, float b2, float eps, float l2);
+void cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
+             float lr, float mom, int nesterov, float l2);
+int cpu_nonfinite(struct nn_backend *be, const float *x, size_t n);
+
+/* cpu_conv.c */
+void cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                  const float *w, const float *bias, float *y);
+void cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+                       const float *w, float *dx, float beta);
+void cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                          const float *dy, float *dw, float *db);
 /* Moves the write generation on if [p, p+size) overlaps a kernel that
  * has a cached copy (upload and zero: labels and inputs leave it). */
 void cpu_wcopy_touch(struct cpu *c, const void *p, size_t size);
 /* Drops the cached weight copies of w (the memory is being freed). */
 void cpu_wcopy_forget(struct cpu *c, const void *p);
+/* Frees every cached weight copy. */
 void cpu_wcopy_free(struct cpu *c);
+
+/* cpu_norm.c */
+void cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                      const float *gamma, const float *beta, float *y, float *mean,
+                      float *invstd, float *run_mean, float *run_var);
+void cpu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                      const float *gamma, const float *beta, const float *run_mean,
+                      const float *run_var, float *y);
+void cpu_bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                const float *dy, const float *gamma, const float *mean, const float *invstd,
+                float *dx, float *dgamma, float *dbeta, float beta_acc);
+void cpu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *dy,
+                      const float *gamma, const float *run_var, float *dx, float beta_acc);
+void cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                  const float *gamma, const float *beta, const float *mean,
+                  const float *invstd, float *y, int relu);
+void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
+void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
+                  const float *dy, float *dx, float beta);
 
 /* Implementation names the cpu backend picks for a convolution (for the
  * benchmark): writes "fwd | bwd_d | bwd_w" into buf. */

@@ -55,7 +55,7 @@ cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta)
 	strided_axpy(dst, ld, src, c, m, c, beta);
 }
 
-static void
+void
 cpu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t n,
     float scale, float offset, float *dst)
 {
@@ -74,7 +74,7 @@ cpu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t n,
 
 /* The loops below copy shapes into locals (the stores could alias *p
  * otherwise) and ask for SIMD: branch-free selects, no mispredictions. */
-static void
+void
 cpu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y)
 {
 	const long m = p->m;
@@ -94,7 +94,7 @@ cpu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float
 }
 
 /* The relu's dx is strided like its x (x_ld); y and dy like y (y_ld). */
-static void
+void
 cpu_relu_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
     const float *dy, float *dx, float beta)
 {
@@ -125,13 +125,13 @@ cpu_relu_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
 	}
 }
 
-static void
+void
 cpu_add(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y, float beta)
 {
 	strided_axpy(y, p->y_ld, x, p->x_ld, (size_t)p->m, p->c, beta);
 }
 
-static void
+void
 cpu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float *y)
 {
 	int n;
@@ -152,7 +152,7 @@ cpu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float
 	}
 }
 
-static void
+void
 cpu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
     float *dx, float beta)
 {
@@ -169,13 +169,13 @@ cpu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
 	}
 }
 
-static void
+void
 cpu_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
     const float *w, const float *b, float *y)
 {
 	int i, j;
 
-	DNNL_CHECK(dnnl_sgemm('N', 'N', p->n, p->out, p->in, 1.0f, x, p->in,
+	DNNL_CHECK(cpu_of(be), dnnl_sgemm('N', 'N', p->n, p->out, p->in, 1.0f, x, p->in,
 	    w, p->out, 0.0f, y, p->out));
 	if (b != NULL)
 		for (i = 0; i < p->n; i++)
@@ -183,16 +183,16 @@ cpu_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
 				y[(size_t)i * p->out + j] += b[j];
 }
 
-static void
+void
 cpu_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
     const float *w, const float *dy, float *dx, float *dw, float *db, float beta)
 {
 	int i, j;
 
 	if (dx != NULL)
-		DNNL_CHECK(dnnl_sgemm('N', 'T', p->n, p->in, p->out, 1.0f, dy, p->out,
+		DNNL_CHECK(cpu_of(be), dnnl_sgemm('N', 'T', p->n, p->in, p->out, 1.0f, dy, p->out,
 		    w, p->out, beta, dx, p->in));
-	DNNL_CHECK(dnnl_sgemm('T', 'N', p->in, p->out, p->n, 1.0f, x, p->in,
+	DNNL_CHECK(cpu_of(be), dnnl_sgemm('T', 'N', p->in, p->out, p->n, 1.0f, x, p->in,
 	    dy, p->out, 0.0f, dw, p->out));
 	if (db == NULL)
 		return;
@@ -203,7 +203,7 @@ cpu_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
 			db[j] += dy[(size_t)i * p->out + j];
 }
 
-static void
+void
 cpu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
     uint64_t counter, const float *x, float *y, float *mask)
 {
@@ -219,7 +219,7 @@ cpu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
 	}
 }
 
-static void
+void
 cpu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
     const float *dy, float *dx, float beta)
 {
@@ -233,7 +233,7 @@ cpu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
 /* Stable form l = max(z,0) - z*y + log(1 + exp(-|z|)); with clip > 0 the
  * probability is clipped to [clip, 1-clip] (Keras): the loss then uses
  * logit of the clipped probability and the gradient is 0 (as ref_ops.h). */
-static void
+void
 cpu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
     const float *w, float clip, float *loss, float *dz, float *prob)
 {
@@ -257,7 +257,7 @@ cpu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
 	loss[0] = (float)(sum / n);
 }
 
-static void
+void
 cpu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float *label,
     const float *w, float *loss, float *dz, float *prob)
 {
@@ -284,7 +284,7 @@ cpu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float 
 	loss[0] = (float)(sum / n);
 }
 
-static void
+void
 cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
     float *v, float lr_t, float b1, float b2, float eps, float l2)
 {
@@ -303,7 +303,7 @@ cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
 	}
 }
 
-static void
+void
 cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
     float lr, float mom, int nesterov, float l2)
 {
@@ -319,7 +319,7 @@ cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
 	}
 }
 
-static int
+int
 cpu_nonfinite(struct nn_backend *be, const float *x, size_t n)
 {
 	long i;
@@ -329,24 +329,4 @@ cpu_nonfinite(struct nn_backend *be, const float *x, size_t n)
 	for (i = 0; i < (long)n; i++)
 		bad |= !isfinite(x[i]);
 	return bad;
-}
-
-void
-cpu_fill_misc(struct nn_backend *be)
-{
-	be->input = cpu_input;
-	be->relu_fwd = cpu_relu_fwd;
-	be->relu_bwd = cpu_relu_bwd;
-	be->add = cpu_add;
-	be->gap_fwd = cpu_gap_fwd;
-	be->gap_bwd = cpu_gap_bwd;
-	be->dense_fwd = cpu_dense_fwd;
-	be->dense_bwd = cpu_dense_bwd;
-	be->dropout_fwd = cpu_dropout_fwd;
-	be->dropout_bwd = cpu_dropout_bwd;
-	be->bce_logits = cpu_bce_logits;
-	be->softmax_ce = cpu_softmax_ce;
-	be->adam = cpu_adam;
-	be->sgd = cpu_sgd;
-	be->nonfinite = cpu_nonfinite;
 }

@@ -30,23 +30,25 @@ bn_pd(struct cpu *c, int op, const dnnl_memory_desc_t *md, float eps,
 	dnnl_batch_normalization_desc_t d;
 	dnnl_primitive_desc_t pd, hint;
 
+	if (cpu_failed(c))      /* md may be unset */
+		return NULL;
 	if (op == CPU_BN_INFER) {
-		DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&d,
+		DNNL_CHECK(c, dnnl_batch_normalization_forward_desc_init(&d,
 		    dnnl_forward_inference, md, eps, fl | dnnl_use_global_stats));
-		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
-	DNNL_CHECK(dnnl_batch_normalization_forward_desc_init(&d,
+	DNNL_CHECK(c, dnnl_batch_normalization_forward_desc_init(&d,
 	    dnnl_forward_training, md, eps, fl));
 	if (op == CPU_BN_TRAIN) {
-		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
-	DNNL_CHECK(dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
-	DNNL_CHECK(dnnl_batch_normalization_backward_desc_init(&d,
+	hint = cpu_pd(c, &d, NULL, NULL);
+	DNNL_CHECK(c, dnnl_batch_normalization_backward_desc_init(&d,
 	    fl != 0 ? dnnl_backward : dnnl_backward_data, md, md, eps, fl));
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
-	DNNL_CHECK(dnnl_primitive_desc_destroy(hint));
+	pd = cpu_pd(c, &d, a, hint);
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
 
@@ -102,15 +104,24 @@ bn_entry(struct cpu *c, int op, const struct nn_bn *p, unsigned fl)
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
 	/* {1, c, m, 1}: the m pixels as one image column, dense NHWC. */
-	cpu_md_nhwc(&md, 1, p->c, p->m, 1);
-	DNNL_CHECK(dnnl_memory_desc_init_by_tag(&vec, 1, vd, dnnl_f32, dnnl_a));
-	a = cpu_attr();
+	cpu_md_nhwc(c, &md, 1, p->c, p->m, 1);
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&vec, 1, vd, dnnl_f32, dnnl_a));
+	a = cpu_attr(c);
 	pd = bn_pd(c, op, &md, p->eps, fl, a);
-	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(pd));
+	if (pd == NULL) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		free(e);
+		return NULL;
+	}
+	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	bn_args(c, &e->main, op, &md, &vec, fl);
-	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	if (cpu_failed(c)) {    /* reported through be->error; not cached */
+		cpu_entry_free(e);
+		return NULL;
+	}
 	cpu_insert(c, e);
 	return e;
 }
@@ -129,8 +140,8 @@ dense_in(struct cpu *c, int i, const float *x, size_t m, int ch, int ld)
 }
 
 /* y = (x - mean)*invstd*gamma + beta, relu'd if asked; strided in and out. */
-static void
-bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
+void
+cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *gamma, const float *beta, const float *mean,
     const float *invstd, float *y, int relu)
 {
@@ -208,8 +219,8 @@ bn_sums(struct cpu *c, const struct nn_bn *p, const float *x, const double *shif
 
 /* Batch statistics in double (as ref_ops.h), the output through bn_apply
  * (so that recomputation gives the same bytes), strided in and out. */
-static void
-bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
+void
+cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *gamma, const float *beta, float *y, float *mean, float *invstd,
     float *run_mean, float *run_var)
 {
@@ -231,11 +242,11 @@ bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
 		run_mean[k] = p->momentum * run_mean[k] + (1 - p->momentum) * (float)mu[k];
 		run_var[k] = p->momentum * run_var[k] + (1 - p->momentum) * (float)uvar;
 	}
-	bn_apply(be, p, x, gamma, beta, mean, invstd, y, 0);
+	cpu_bn_apply(be, p, x, gamma, beta, mean, invstd, y, 0);
 }
 
-static void
-bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
+void
+cpu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *gamma, const float *beta, const float *run_mean,
     const float *run_var, float *y)
 {
@@ -246,6 +257,8 @@ bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	void *ptr[6];
 	int k = 0;
 
+	if (e == NULL)
+		return;
 	ptr[k++] = (void *)dense_in(c, 0, x, p->m, p->c, p->x_ld);
 	ptr[k++] = (void *)run_mean;
 	ptr[k++] = (void *)run_var;
@@ -259,8 +272,8 @@ bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
 		cpu_unpack(y, p->y_ld, ys, p->m, p->c, 0.0f);
 }
 
-static void
-bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
+void
+cpu_bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *dy, const float *gamma, const float *mean, const float *invstd,
     float *dx, float *dgamma, float *dbeta, float beta_acc)
 {
@@ -272,6 +285,8 @@ bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	void *ptr[9];
 	int k = 0, i;
 
+	if (e == NULL)
+		return;
 	/* var[0, c): the batch variance; [c, 2c): an unused shift (zeros);
 	 * [2c, 3c): dgamma when the caller does not want it. */
 	for (i = 0; i < p->c; i++) {
@@ -298,8 +313,8 @@ bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 		cpu_unpack(dx, p->x_ld, dxs, m, p->c, beta_acc);
 }
 
-static void
-bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *dy,
+void
+cpu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *dy,
     const float *gamma, const float *run_var, float *dx, float beta_acc)
 {
 	float *s = cpu_buf(cpu_of(be), 3, (size_t)p->c * sizeof(float));
@@ -339,18 +354,20 @@ pool_pd(struct cpu *c, int op, const struct nn_pool *p, const_dnnl_primitive_att
 	pr[0] = r > 0 ? r : 0;
 	r = (long)(p->ow - 1) * p->sw + p->kw - p->iw - p->pl;
 	pr[1] = r > 0 ? r : 0;
-	cpu_md_nhwc(&x, p->n, p->c, p->ih, p->iw);
-	cpu_md_nhwc(&y, p->n, p->c, p->oh, p->ow);
-	DNNL_CHECK(dnnl_pooling_v2_forward_desc_init(&d, op == CPU_POOL_FWD ?
+	cpu_md_nhwc(c, &x, p->n, p->c, p->ih, p->iw);
+	cpu_md_nhwc(c, &y, p->n, p->c, p->oh, p->ow);
+	if (cpu_failed(c))      /* x, y may be unset */
+		return NULL;
+	DNNL_CHECK(c, dnnl_pooling_v2_forward_desc_init(&d, op == CPU_POOL_FWD ?
 	    dnnl_forward_inference : dnnl_forward_training, alg, &x, &y, st, k, dil, pl, pr));
 	if (op == CPU_POOL_FWD) {
-		DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, NULL));
+		pd = cpu_pd(c, &d, a, NULL);
 		return pd;
 	}
-	DNNL_CHECK(dnnl_primitive_desc_create(&hint, &d, NULL, c->eng, NULL));
-	DNNL_CHECK(dnnl_pooling_v2_backward_desc_init(&d, alg, &x, &y, st, k, dil, pl, pr));
-	DNNL_CHECK(dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint));
-	DNNL_CHECK(dnnl_primitive_desc_destroy(hint));
+	hint = cpu_pd(c, &d, NULL, NULL);
+	DNNL_CHECK(c, dnnl_pooling_v2_backward_desc_init(&d, alg, &x, &y, st, k, dil, pl, pr));
+	pd = cpu_pd(c, &d, a, hint);
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
 
@@ -372,9 +389,14 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	a = cpu_attr();
+	a = cpu_attr(c);
 	pd = pool_pd(c, op, p, a);
-	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(pd));
+	if (pd == NULL) {
+		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+		free(e);
+		return NULL;
+	}
+	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST,
 	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
@@ -382,14 +404,18 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC,
 	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
 	    dnnl_query_dst_md : dnnl_query_diff_src_md, 0));
-	DNNL_CHECK(dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(dnnl_primitive_attr_destroy(a));
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	if (cpu_failed(c)) {    /* reported through be->error; not cached */
+		cpu_entry_free(e);
+		return NULL;
+	}
 	cpu_insert(c, e);
 	return e;
 }
 
-static void
-pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y)
+void
+cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y)
 {
 	struct cpu *c = cpu_of(be);
 	struct cpu_entry *e = pool_entry(c, CPU_POOL_FWD, p);
@@ -397,6 +423,8 @@ pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *
 	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, my * p->c * sizeof(float));
 	void *ptr[2];
 
+	if (e == NULL)
+		return;
 	ptr[0] = (void *)dense_in(c, 0, x, mx, p->c, p->x_ld);
 	ptr[1] = ys;
 	cpu_run(c, &e->main, ptr);
@@ -477,8 +505,8 @@ maxpool_bwd(const struct nn_pool *p, const float *x, const float *dy, float *dx,
 	}
 }
 
-static void
-pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
+void
+cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
     const float *dy, float *dx, float beta)
 {
 	struct cpu *c = cpu_of(be);
@@ -492,6 +520,8 @@ pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
 		return;
 	}
 	e = pool_entry(c, CPU_POOL_BWD, p);
+	if (e == NULL)
+		return;
 	if (p->x_ld != p->c || beta != 0.0f)
 		dxs = cpu_buf(c, 0, mx * p->c * sizeof(float));
 	ptr[0] = (void *)dense_in(c, 1, dy, my, p->c, p->y_ld);
@@ -499,16 +529,4 @@ pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
 	cpu_run(c, &e->main, ptr);
 	if (dxs != dx)
 		cpu_unpack(dx, p->x_ld, dxs, mx, p->c, beta);
-}
-
-void
-cpu_fill_norm(struct nn_backend *be)
-{
-	be->bn_fwd_train = bn_fwd_train;
-	be->bn_fwd_infer = bn_fwd_infer;
-	be->bn_bwd = bn_bwd;
-	be->bn_bwd_infer = bn_bwd_infer;
-	be->bn_apply = bn_apply;
-	be->pool_fwd = pool_fwd;
-	be->pool_bwd = pool_bwd;
 }

@@ -28,8 +28,8 @@ cu_amp_open(struct cu_state *st)
 		st->amp = NULL;
 		return -1;
 	}
-	CUDA_CHECK(cudaMemcpyAsync(st->amp, &a, sizeof a, cudaMemcpyHostToDevice, st->stream));
-	CUDA_CHECK(cudaStreamSynchronize(st->stream));
+	CUDA_CHECK(st, cudaMemcpyAsync(st->amp, &a, sizeof a, cudaMemcpyHostToDevice, st->stream));
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 	return 0;
 }
 
@@ -39,7 +39,7 @@ cu_launch_finite_check(struct cu_state *st, const float *g, size_t n)
 	if (!st->amp || !g || !n)
 		return;
 	k_finite_check<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, g, &st->amp->flag);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" int
@@ -48,16 +48,15 @@ cu_nonfinite(struct nn_backend *be, const float *x, size_t n)
 	struct cu_state *st = cu_st(be);
 	unsigned flag = 0;
 
-	cu_no_graph(st, "nonfinite");
-	if (!x || !n)
+	if (cu_no_graph(st, "nonfinite") < 0 || !x || !n)
 		return 0;
 	if (!st->nf_flag)
-		CUDA_CHECK(cudaMalloc((void **)&st->nf_flag, sizeof *st->nf_flag));
-	CUDA_CHECK(cudaMemsetAsync(st->nf_flag, 0, sizeof *st->nf_flag, st->stream));
+		CUDA_CHECK(st, cudaMalloc((void **)&st->nf_flag, sizeof *st->nf_flag));
+	CUDA_CHECK(st, cudaMemsetAsync(st->nf_flag, 0, sizeof *st->nf_flag, st->stream));
 	k_finite_check<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, x, st->nf_flag);
-	CUDA_LAUNCHED();
-	CUDA_CHECK(cudaMemcpyAsync(&flag, st->nf_flag, sizeof flag, cudaMemcpyDeviceToHost, st->stream));
-	CUDA_CHECK(cudaStreamSynchronize(st->stream));
+	CUDA_LAUNCHED(st);
+	CUDA_CHECK(st, cudaMemcpyAsync(&flag, st->nf_flag, sizeof flag, cudaMemcpyDeviceToHost, st->stream));
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 	return flag != 0;
 }
 
@@ -67,10 +66,9 @@ cu_amp_stats(struct nn_backend *be, long long *skippedP, float *scaleP)
 	struct cu_state *st = cu_st(be);
 	struct cu_amp a = { 1.0f, 0, 0, 0, 0 };
 
-	cu_no_graph(st, "amp_stats");
-	if (st->amp) {
-		CUDA_CHECK(cudaMemcpyAsync(&a, st->amp, sizeof a, cudaMemcpyDeviceToHost, st->stream));
-		CUDA_CHECK(cudaStreamSynchronize(st->stream));
+	if (cu_no_graph(st, "amp_stats") == 0 && st->amp) {
+		CUDA_CHECK(st, cudaMemcpyAsync(&a, st->amp, sizeof a, cudaMemcpyDeviceToHost, st->stream));
+		CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 		if (a.consumed && a.flag) {     // the last step overflowed; not settled yet
 			a.skipped++;
 			a.scale *= 0.5f;

@@ -1,4 +1,8 @@
-/* backend.c — the "cuda" backend's entry point, state, memory and table.
+/* backend.c — the "cuda" backend's top: its entry point, opening the
+ * device, the memory ops and the ops table.  Nothing calls back into it:
+ * the op files (conv.c, dense.c, *.cu) sit below it, the step hooks
+ * (graph.c) and weight cache (wcache.c) below them, and the library
+ * handles (handles.c) and device-free helpers (util.c) at the bottom.
  *
  * Loaded by cuda_loader.c through radpipe_cuda_entry, the only exported
  * symbol of libradpipe_cuda.so.  Options read here (environment, for the
@@ -19,94 +23,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-int cu_capturing, cu_capture_failed;
-
-/* While capturing, a failure is recorded and the step later runs eagerly. */
-static int
-capture_failure(void)
-{
-	if (!cu_capturing)
-		return 0;
-	cu_capture_failed = 1;
-	return 1;
-}
-
-void *
-cu_nonnull(void *p)
-{
-	if (p == NULL) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-
-void
-cu_check_rt(cudaError_t e, const char *call, const char *file, int line)
-{
-	if (e == cudaSuccess || capture_failure())
-		return;
-	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cudaGetErrorString(e));
-	exit(1);
-}
-
-void
-cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line)
-{
-	if (s == CUDNN_STATUS_SUCCESS || capture_failure())
-		return;
-	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cudnnGetErrorString(s));
-	exit(1);
-}
-
-const char *
-cu_blas_string(cublasStatus_t s)
-{
-	switch (s) {
-	case CUBLAS_STATUS_SUCCESS: return "success";
-	case CUBLAS_STATUS_NOT_INITIALIZED: return "not initialized";
-	case CUBLAS_STATUS_ALLOC_FAILED: return "allocation failed";
-	case CUBLAS_STATUS_INVALID_VALUE: return "invalid value";
-	case CUBLAS_STATUS_ARCH_MISMATCH: return "architecture mismatch";
-	case CUBLAS_STATUS_MAPPING_ERROR: return "mapping error";
-	case CUBLAS_STATUS_EXECUTION_FAILED: return "execution failed";
-	case CUBLAS_STATUS_INTERNAL_ERROR: return "internal error";
-	case CUBLAS_STATUS_NOT_SUPPORTED: return "not supported";
-	default: return "unknown cuBLAS status";
-	}
-}
-
-void
-cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line)
-{
-	if (s == CUBLAS_STATUS_SUCCESS || capture_failure())
-		return;
-	fprintf(stderr, "radpipe: cuda: %s:%d: %s: %s\n", file, line, call, cu_blas_string(s));
-	exit(1);
-}
-
-void *
-cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
-{
-	if (size <= st->slot_size[slot] && st->slot[slot])
-		return st->slot[slot];
-	if (st->gmode == CU_CAPTURE) {  /* no allocation while capturing: the warm-up grows */
-		cu_capture_failed = 1;
-		return st->slot[slot];
-	}
-	st->mem_gen++;
-	size = size < 256 ? 256 : size + size / 4;      /* grow with headroom */
-	if (st->slot[slot]) {
-		CUDA_CHECK(cudaStreamSynchronize(st->stream));  /* old buffer may be in use */
-		CUDA_CHECK(cudaFree(st->slot[slot]));
-	}
-	st->slot[slot] = NULL;
-	st->slot_size[slot] = 0;
-	CUDA_CHECK(cudaMalloc(&st->slot[slot], size));
-	st->slot_size[slot] = size;
-	return st->slot[slot];
-}
-
 /* --- memory --- */
 
 static void *
@@ -114,7 +30,8 @@ cu_alloc(struct nn_backend *be, size_t size)
 {
 	void *p = NULL;
 
-	cu_no_graph(cu_st(be), "alloc");
+	if (cu_no_graph(cu_st(be), "alloc") < 0)
+		return NULL;
 	cu_st(be)->mem_gen++;
 	if (cudaMalloc(&p, size ? size : 64) != cudaSuccess) {
 		cudaGetLastError();     /* allocation failures are not sticky */
@@ -130,11 +47,12 @@ cu_free(struct nn_backend *be, void *p)
 
 	if (!p)
 		return;
-	cu_no_graph(st, "free");
+	if (cu_no_graph(st, "free") < 0)
+		return;
 	st->mem_gen++;
 	cu_wcache_touch(st, p, 0);
-	CUDA_CHECK(cudaStreamSynchronize(st->stream));
-	CUDA_CHECK(cudaFree(p));
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
+	CUDA_CHECK(st, cudaFree(p));
 }
 
 /* From pageable memory cudaMemcpyAsync returns once src has been staged,
@@ -152,7 +70,7 @@ cu_upload(struct nn_backend *be, void *dst, const void *src, size_t size)
 	h = cu_stage(st, src, size);
 	if (st->gmode == CU_REPLAY)
 		return;
-	CUDA_CHECK(cudaMemcpyAsync(dst, h ? h : src, size, cudaMemcpyHostToDevice, st->stream));
+	CUDA_CHECK(st, cudaMemcpyAsync(dst, h ? h : src, size, cudaMemcpyHostToDevice, st->stream));
 }
 
 static void
@@ -160,10 +78,11 @@ cu_download(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
 	struct cu_state *st = cu_st(be);
 
-	cu_no_graph(st, "download");
+	if (cu_no_graph(st, "download") < 0)
+		return;
 	if (size)
-		CUDA_CHECK(cudaMemcpyAsync(dst, src, size, cudaMemcpyDeviceToHost, st->stream));
-	CUDA_CHECK(cudaStreamSynchronize(st->stream));
+		CUDA_CHECK(st, cudaMemcpyAsync(dst, src, size, cudaMemcpyDeviceToHost, st->stream));
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 }
 
 static void
@@ -174,14 +93,17 @@ cu_zero(struct nn_backend *be, void *p, size_t size)
 	CU_REPLAY_RETURN(st);
 	cu_wcache_touch(st, p, size);
 	if (size)
-		CUDA_CHECK(cudaMemsetAsync(p, 0, size, st->stream));
+		CUDA_CHECK(st, cudaMemsetAsync(p, 0, size, st->stream));
 }
 
 static void
 cu_sync(struct nn_backend *be)
 {
-	cu_no_graph(cu_st(be), "sync");
-	CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+	struct cu_state *st = cu_st(be);
+
+	if (cu_no_graph(st, "sync") < 0)
+		return;
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 }
 
 static void
@@ -257,38 +179,6 @@ read_env(struct cu_state *st, const struct nn_backend_opts *o)
 		st->ws_limit = (size_t)atol(s) << 20;
 }
 
-/* cuDNN and cuBLAS handles on the stream, the cuBLAS workspace (so that
- * a captured GEMM allocates nothing) and the loss-scaling state; returns
- * 0, or -1 with err set. */
-static int
-open_libs(struct cu_state *st, char *err, size_t errlen)
-{
-	size_t ws = (size_t)32 << 20;
-	cudnnStatus_t ds;
-	cublasStatus_t bs;
-
-	if ((ds = cudnnCreate(&st->dnn)) != CUDNN_STATUS_SUCCESS) {
-		fail(err, errlen, "cuda: cudnnCreate: %s", cudnnGetErrorString(ds));
-		return -1;
-	}
-	if ((bs = cublasCreate(&st->blas)) != CUBLAS_STATUS_SUCCESS) {
-		fail(err, errlen, "cuda: cublasCreate: %s", cu_blas_string(bs));
-		return -1;
-	}
-	if (cudaMalloc(&st->blas_ws, ws) != cudaSuccess ||
-	    (st->precision == NN_PREC_FP16 && cu_amp_open(st) < 0)) {
-		cudaGetLastError();
-		fail(err, errlen, "cuda: device %d: out of memory", st->device);
-		return -1;
-	}
-	CUDNN_CHECK(cudnnSetStream(st->dnn, st->stream));
-	CUBLAS_CHECK(cublasSetStream(st->blas, st->stream));
-	CUBLAS_CHECK(cublasSetWorkspace(st->blas, st->blas_ws, ws));
-	CUBLAS_CHECK(cublasSetMathMode(st->blas, st->precision == CU_TF32 ?
-	                               CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-	return 0;
-}
-
 /* Device selection and library handles; returns 0, or -1 with err set. */
 static int
 open_device(struct cu_state *st, char *err, size_t errlen)
@@ -316,33 +206,42 @@ open_device(struct cu_state *st, char *err, size_t errlen)
 		fail(err, errlen, "cuda: cuDNN %zu found, built against %d.x", cudnnGetVersion(), CUDNN_MAJOR);
 		return -1;
 	}
-	return open_libs(st, err, errlen);
+	if (cu_open_libs(st) < 0) {
+		fail(err, errlen, "%s", st->err);
+		return -1;
+	}
+	return 0;
 }
 
-static void
-fill_table(struct nn_backend *be)
+static const char *
+cu_error(struct nn_backend *be)
 {
-	be->name = "cuda";
-	be->alloc = cu_alloc; be->free = cu_free;
-	be->upload = cu_upload; be->download = cu_download;
-	be->zero = cu_zero; be->sync = cu_sync; be->close = cu_close;
-	be->input = cu_input;
-	be->conv_fwd = cu_conv_fwd;
-	be->conv_bwd_data = cu_conv_bwd_data;
-	be->conv_bwd_weights = cu_conv_bwd_weights;
-	be->bn_fwd_train = cu_bn_fwd_train; be->bn_fwd_infer = cu_bn_fwd_infer;
-	be->bn_bwd = cu_bn_bwd; be->bn_bwd_infer = cu_bn_bwd_infer;
-	be->relu_fwd = cu_relu_fwd; be->relu_bwd = cu_relu_bwd; be->add = cu_add;
-	be->pool_fwd = cu_pool_fwd; be->pool_bwd = cu_pool_bwd;
-	be->gap_fwd = cu_gap_fwd; be->gap_bwd = cu_gap_bwd;
-	be->dense_fwd = cu_dense_fwd; be->dense_bwd = cu_dense_bwd;
-	be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;
-	be->bce_logits = cu_bce_logits; be->softmax_ce = cu_softmax_ce;
-	be->adam = cu_adam; be->sgd = cu_sgd;
-	be->step_begin = cu_step_begin; be->step_end = cu_step_end;
-	be->amp_stats = cu_amp_stats;
-	be->nonfinite = cu_nonfinite;
+	struct cu_state *st = cu_st(be);
+
+	return st->err[0] ? st->err : NULL;
 }
+
+/* The ops table (the pattern of backend.h: one designated initializer). */
+static const struct nn_backend cu_table = {
+	.name = "cuda",
+	.alloc = cu_alloc, .free = cu_free, .upload = cu_upload,
+	.download = cu_download, .zero = cu_zero, .sync = cu_sync,
+	.close = cu_close, .error = cu_error,
+	.input = cu_input,
+	.conv_fwd = cu_conv_fwd, .conv_bwd_data = cu_conv_bwd_data,
+	.conv_bwd_weights = cu_conv_bwd_weights,
+	.bn_fwd_train = cu_bn_fwd_train, .bn_fwd_infer = cu_bn_fwd_infer,
+	.bn_bwd = cu_bn_bwd, .bn_bwd_infer = cu_bn_bwd_infer,
+	.relu_fwd = cu_relu_fwd, .relu_bwd = cu_relu_bwd, .add = cu_add,
+	.pool_fwd = cu_pool_fwd, .pool_bwd = cu_pool_bwd,
+	.gap_fwd = cu_gap_fwd, .gap_bwd = cu_gap_bwd,
+	.dense_fwd = cu_dense_fwd, .dense_bwd = cu_dense_bwd,
+	.dropout_fwd = cu_dropout_fwd, .dropout_bwd = cu_dropout_bwd,
+	.bce_logits = cu_bce_logits, .softmax_ce = cu_softmax_ce,
+	.adam = cu_adam, .sgd = cu_sgd,
+	.step_begin = cu_step_begin, .step_end = cu_step_end,
+	.nonfinite = cu_nonfinite, .amp_stats = cu_amp_stats,
+};
 
 /* The shared object's entry point: checks that the loader and this object
  * agree on the ABI, then opens device o->device.  Returns NULL with a
@@ -367,6 +266,7 @@ radpipe_cuda_entry(int abi, size_t table_size, size_t opts_size,
 		fail(err, errlen, "cuda: out of memory");
 		return NULL;
 	}
+	*be = cu_table;
 	be->impl = st;
 	st->device = o ? o->device : 0;
 	read_env(st, o);
@@ -379,6 +279,5 @@ radpipe_cuda_entry(int abi, size_t table_size, size_t opts_size,
 		cu_close(be);
 		return NULL;
 	}
-	fill_table(be);
 	return be;
 }

@@ -69,11 +69,11 @@ cu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p,
 	s = cu_launch_chan_partial(st, 0, p->m, p->c, x, p->x_ld, NULL, 0, NULL, &part);
 	k_bn_stats<<<(p->c + 127) / 128, 128, 0, st->stream>>>(s, p->m, p->c, part, p->eps,
 		p->momentum, p->unbiased, mean, invstd, run_mean, run_var);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_bn_norm<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, y, p->y_ld, mean, invstd,
 		NULL, p->eps, gamma, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -90,7 +90,7 @@ cu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p,
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_bn_norm<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, y, p->y_ld, run_mean, NULL,
 		run_var, p->eps, gamma, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 // Per channel: dgamma, dbeta and the coefficients of dx = A*(dy - B - (x-mean)*C)
@@ -154,11 +154,11 @@ cu_bn_bwd(struct nn_backend *be, const struct nn_bn *p,
 	coef = (float *)cu_scratch(st, CU_COEF, (size_t)3 * p->c * sizeof(float));
 	k_bn_bwd_coef<<<(p->c + 127) / 128, 128, 0, st->stream>>>(s, p->m, p->c, part, gamma,
 		invstd, dgamma, dbeta, coef);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_bn_bwd_dx<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, dy, p->y_ld, mean, coef,
 		dx, beta_acc);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 	cu_launch_finite_check(st, dgamma, dgamma ? p->c : 0);
 	cu_launch_finite_check(st, dbeta, dbeta ? p->c : 0);
 }
@@ -194,5 +194,5 @@ cu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p,
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_bn_bwd_infer<<<g, b, 0, st->stream>>>(p->m, p->c, dy, p->y_ld, gamma, run_var, p->eps,
 		dx, p->x_ld, beta_acc);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

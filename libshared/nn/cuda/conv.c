@@ -67,9 +67,9 @@ esize(const struct cu_plan *pl)
 }
 
 static void
-nhwc_desc(cudnnTensorDescriptor_t d, int dt, int n, int h, int w, int c, int ld)
+nhwc_desc(struct cu_state *st, cudnnTensorDescriptor_t d, int dt, int n, int h, int w, int c, int ld)
 {
-	CUDNN_CHECK(cudnnSetTensor4dDescriptorEx(d, dnn_type(dt), n, c, h, w,
+	CUDNN_CHECK(st, cudnnSetTensor4dDescriptorEx(d, dnn_type(dt), n, c, h, w,
 	                                         h * w * ld, 1, w * ld, ld));
 }
 
@@ -86,18 +86,18 @@ describe(struct cu_state *st, struct cu_plan *pl, int staged)
 	pl->pw = staged ? (p->ow - 1) * p->sw + p->kw : p->iw;
 	memset(pl->chosen, 0, sizeof pl->chosen);
 	if (pl->packed) {
-		nhwc_desc(pl->xd, pl->dt, p->n, pl->ph, pl->pw, p->ic, p->ic);
-		nhwc_desc(pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->oc);
+		nhwc_desc(st, pl->xd, pl->dt, p->n, pl->ph, pl->pw, p->ic, p->ic);
+		nhwc_desc(st, pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->oc);
 	} else {
-		nhwc_desc(pl->xd, pl->dt, p->n, p->ih, p->iw, p->ic, p->x_ld);
-		nhwc_desc(pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->y_ld);
+		nhwc_desc(st, pl->xd, pl->dt, p->n, p->ih, p->iw, p->ic, p->x_ld);
+		nhwc_desc(st, pl->yd, pl->dt, p->n, p->oh, p->ow, p->oc, p->y_ld);
 	}
-	CUDNN_CHECK(cudnnSetFilter4dDescriptor(pl->wd, dnn_type(pl->dt), CUDNN_TENSOR_NHWC,
+	CUDNN_CHECK(st, cudnnSetFilter4dDescriptor(pl->wd, dnn_type(pl->dt), CUDNN_TENSOR_NHWC,
 	                                       p->oc, p->ic, p->kh, p->kw));
-	CUDNN_CHECK(cudnnSetConvolution2dDescriptor(pl->cd, staged ? 0 : p->pt, staged ? 0 : p->pl,
+	CUDNN_CHECK(st, cudnnSetConvolution2dDescriptor(pl->cd, staged ? 0 : p->pt, staged ? 0 : p->pl,
 	                                            p->sh, p->sw, 1, 1, CUDNN_CROSS_CORRELATION,
 	                                            CUDNN_DATA_FLOAT));
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, st->precision == CU_FP32 ?
+	CUDNN_CHECK(st, cudnnSetConvolutionMathType(pl->cd, st->precision == CU_FP32 ?
 	                                        CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
 }
 
@@ -117,17 +117,26 @@ direct_ok(struct cu_plan *pl)
 static struct cu_plan *
 plan_new(struct cu_state *st, const struct nn_conv *p)
 {
-	struct cu_plan *pl = cu_nonnull(calloc(1, sizeof *pl));
+	struct cu_plan *pl = cu_nonnull(st, calloc(1, sizeof *pl));
 
+	if (!pl)
+		return NULL;
 	if (st->nplans == st->cap_plans) {
-		st->cap_plans = st->cap_plans * 2 + 16;
-		st->plans = cu_nonnull(realloc(st->plans, st->cap_plans * sizeof *st->plans));
+		int cap = st->cap_plans * 2 + 16;
+		struct cu_plan **pls = cu_nonnull(st, realloc(st->plans, cap * sizeof *pls));
+
+		if (!pls) {
+			free(pl);
+			return NULL;
+		}
+		st->plans = pls;
+		st->cap_plans = cap;
 	}
 	pl->key = *p;
-	CUDNN_CHECK(cudnnCreateTensorDescriptor(&pl->xd));
-	CUDNN_CHECK(cudnnCreateTensorDescriptor(&pl->yd));
-	CUDNN_CHECK(cudnnCreateFilterDescriptor(&pl->wd));
-	CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&pl->cd));
+	CUDNN_CHECK(st, cudnnCreateTensorDescriptor(&pl->xd));
+	CUDNN_CHECK(st, cudnnCreateTensorDescriptor(&pl->yd));
+	CUDNN_CHECK(st, cudnnCreateFilterDescriptor(&pl->wd));
+	CUDNN_CHECK(st, cudnnCreateConvolutionDescriptor(&pl->cd));
 	describe(st, pl, 0);
 	if (!direct_ok(pl))
 		describe(st, pl, 1);
@@ -171,7 +180,7 @@ static cudnnStatus_t
 ws_size(struct cu_state *st, struct cu_plan *pl, int dir, int algo, cudnnMathType_t math,
         size_t *sizeP)
 {
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, math));
+	CUDNN_CHECK(st, cudnnSetConvolutionMathType(pl->cd, math));
 	if (dir == FWD)
 		return cudnnGetConvolutionForwardWorkspaceSize(st->dnn, pl->xd, pl->wd, pl->cd, pl->yd,
 		                                               (cudnnConvolutionFwdAlgo_t)algo, sizeP);
@@ -223,15 +232,15 @@ choose_dir(struct cu_state *st, struct cu_plan *pl, int dir)
 	            cudnnGetConvolutionBackwardFilterAlgorithm_v7, pl->xd, pl->yd, pl->cd, pl->wd);
 }
 
+/* Records that cuDNN offers no algorithm for direction dir of p. */
 static void
-no_algo(const struct nn_conv *p, int dir)
+no_algo(struct cu_state *st, const struct nn_conv *p, int dir)
 {
 	static const char *names[] = { "forward", "backward data", "backward filter" };
 
-	fprintf(stderr, "radpipe: cuda: no cuDNN %s algorithm for conv %dx%dx%dx%d -> %dx%dx%d "
-	        "k%dx%d s%dx%d (try a larger RADPIPE_CUDNN_WORKSPACE_MB)\n", names[dir],
+	cu_fail(st, "cuda: no cuDNN %s algorithm for conv %dx%dx%dx%d -> %dx%dx%d "
+	        "k%dx%d s%dx%d (try a larger RADPIPE_CUDNN_WORKSPACE_MB)", names[dir],
 	        p->n, p->ih, p->iw, p->ic, p->oh, p->ow, p->oc, p->kh, p->kw, p->sh, p->sw);
-	exit(1);
 }
 
 /* Plan for p with an algorithm for dir; falls back to staged mode. */
@@ -246,11 +255,11 @@ plan_get(struct cu_state *st, const struct nn_conv *p, int dir)
 	if (pl && pl->chosen[dir])
 		return pl;
 	if (st->gmode == CU_CAPTURE) {          /* the warm-up step chooses */
-		cu_capture_failed = 1;
+		st->capture_failed = 1;
 		return NULL;
 	}
-	if (!pl)
-		pl = plan_new(st, p);
+	if (!pl && !(pl = plan_new(st, p)))
+		return NULL;
 	if (choose_dir(st, pl, dir) == 0)
 		return pl;
 	if (!pl->staged) {
@@ -266,7 +275,7 @@ plan_get(struct cu_state *st, const struct nn_conv *p, int dir)
 		if (choose_dir(st, pl, dir) == 0)
 			return pl;
 	}
-	no_algo(p, dir);
+	no_algo(st, p, dir);
 	return NULL;
 }
 
@@ -308,7 +317,7 @@ run_fwd(struct cu_state *st, struct cu_plan *pl, const float *x, const void *wt,
 		xin = pack_x(st, pl, x, p->x_ld);
 		yout = cu_scratch(st, CU_YPACK, (size_t)p->n * p->oh * p->ow * p->oc * esize(pl));
 	}
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[FWD]));
+	CUDNN_CHECK(st, cudnnSetConvolutionMathType(pl->cd, pl->math[FWD]));
 	s = cudnnConvolutionForward(st->dnn, &one, pl->xd, xin, pl->wd, wt, pl->cd,
 	                            (cudnnConvolutionFwdAlgo_t)pl->algo[FWD], ws, pl->ws[FWD],
 	                            &zero, pl->yd, yout);
@@ -332,7 +341,7 @@ run_bwd_data(struct cu_state *st, struct cu_plan *pl, const float *dy, const voi
 		dyin = pack_y(st, pl, dy);
 		dxout = cu_scratch(st, CU_XPACK, (size_t)p->n * pl->ph * pl->pw * p->ic * esize(pl));
 	}
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_DATA]));
+	CUDNN_CHECK(st, cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_DATA]));
 	s = cudnnConvolutionBackwardData(st->dnn, &one, pl->wd, wt, pl->yd, dyin, pl->cd,
 	                                 (cudnnConvolutionBwdDataAlgo_t)pl->algo[BWD_DATA], ws,
 	                                 pl->ws[BWD_DATA], pl->packed ? &zero : &beta, pl->xd, dxout);
@@ -354,7 +363,7 @@ run_bwd_filter(struct cu_state *st, struct cu_plan *pl, const float *x, const fl
 		xin = pack_x(st, pl, x, p->x_ld);
 		dyin = pack_y(st, pl, dy);
 	}
-	CUDNN_CHECK(cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_FILTER]));
+	CUDNN_CHECK(st, cudnnSetConvolutionMathType(pl->cd, pl->math[BWD_FILTER]));
 	return cudnnConvolutionBackwardFilter(st->dnn, &one, pl->xd, xin, pl->yd, dyin, pl->cd,
 	                                      (cudnnConvolutionBwdFilterAlgo_t)pl->algo[BWD_FILTER],
 	                                      ws, pl->ws[BWD_FILTER], &zero, pl->wd, dwt);
@@ -366,12 +375,14 @@ static int
 restage(struct cu_state *st, struct cu_plan *pl, int dir)
 {
 	if (st->gmode == CU_CAPTURE || pl->staged) {
-		cu_capture_failed |= st->gmode == CU_CAPTURE;
+		st->capture_failed |= st->gmode == CU_CAPTURE;
 		return -1;
 	}
 	describe(st, pl, 1);
-	if (choose_dir(st, pl, dir) < 0)
-		no_algo(&pl->key, dir);
+	if (choose_dir(st, pl, dir) < 0) {
+		no_algo(st, &pl->key, dir);
+		return -1;
+	}
 	return 0;
 }
 
@@ -393,7 +404,7 @@ cu_conv_fwd(struct nn_backend *be, const struct nn_conv *p,
 		wt = cu_weights(st, pl->dt, w, p->kh, p->kw, p->ic, p->oc, 1);
 		s = run_fwd(st, pl, x, wt, y);
 	}
-	CUDNN_CHECK(s);
+	CUDNN_CHECK(st, s);
 	if (bias)
 		cu_launch_bias(st, (long long)p->n * p->oh * p->ow, p->oc, bias, y, p->y_ld);
 }
@@ -414,7 +425,7 @@ cu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p,
 	s = run_bwd_data(st, pl, dy, wt, dx, beta);
 	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, BWD_DATA) == 0)
 		s = run_bwd_data(st, pl, dy, wt, dx, beta);
-	CUDNN_CHECK(s);
+	CUDNN_CHECK(st, s);
 }
 
 void
@@ -434,7 +445,7 @@ cu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p,
 	s = run_bwd_filter(st, pl, x, dy, dwt);
 	if (s != CUDNN_STATUS_SUCCESS && restage(st, pl, BWD_FILTER) == 0)
 		s = run_bwd_filter(st, pl, x, dy, dwt);
-	CUDNN_CHECK(s);
+	CUDNN_CHECK(st, s);
 	cu_launch_ohwi_to_hwio_t(st, pl->dt, dwt, dw, p->kh, p->kw, p->ic, p->oc);
 	if (db)
 		cu_launch_chan_sum(st, (long long)p->n * p->oh * p->ow, p->oc, dy, p->y_ld, db);

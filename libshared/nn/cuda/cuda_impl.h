@@ -25,26 +25,18 @@ extern "C" {
 #endif
 
 /* Bumped when struct nn_backend or the entry's contract changes. */
-#define RADPIPE_CUDA_ABI 2
+#define RADPIPE_CUDA_ABI 3
 
-/* Dies with file, line, the call and the library's error string; while a
- * step is being captured into a CUDA graph (cu_capturing) a failure is
- * recorded in cu_capture_failed instead, and graph.c runs the step eagerly. */
-#define CUDA_CHECK(call) cu_check_rt((call), #call, __FILE__, __LINE__)
-#define CUDNN_CHECK(call) cu_check_dnn((call), #call, __FILE__, __LINE__)
-#define CUBLAS_CHECK(call) cu_check_blas((call), #call, __FILE__, __LINE__)
+/* Check a call: on failure record "cuda: file:line: call: reason" as the
+ * backend's error (cu_fail; be->error returns it) and evaluate to -1,
+ * else 0.  While a step is being captured into a CUDA graph
+ * (st->capturing) a failure only sets st->capture_failed, and graph.c runs
+ * the step eagerly.  st must be in scope. */
+#define CUDA_CHECK(st, call) cu_check_rt((st), (call), #call, __FILE__, __LINE__)
+#define CUDNN_CHECK(st, call) cu_check_dnn((st), (call), #call, __FILE__, __LINE__)
+#define CUBLAS_CHECK(st, call) cu_check_blas((st), (call), #call, __FILE__, __LINE__)
 /* Checks the last kernel launch. */
-#define CUDA_LAUNCHED() cu_check_rt(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
-
-/* p itself, or (p NULL) "out of memory" on stderr and exit 1: the host
- * allocations of the backend (the object links no libshared). */
-void *cu_nonnull(void *p);
-void cu_check_rt(cudaError_t e, const char *call, const char *file, int line);
-void cu_check_dnn(cudnnStatus_t s, const char *call, const char *file, int line);
-void cu_check_blas(cublasStatus_t s, const char *call, const char *file, int line);
-/* Name of a cuBLAS status (cuBLAS has no cudaGetErrorString of its own). */
-const char *cu_blas_string(cublasStatus_t s);
-extern int cu_capturing, cu_capture_failed;
+#define CUDA_LAUNCHED(st) cu_check_rt((st), cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
 
 /* Precisions: enum nn_precision of backend.h. */
 #define CU_FP32 NN_PREC_FP32
@@ -141,6 +133,10 @@ struct cu_state {
 	size_t stage_off, cap_stage;
 	cudaEvent_t step_done;  /* recorded after each graph launch */
 	int noted;              /* the fallback note was printed */
+	int capturing;          /* a step is being captured (CUDA_CHECK) */
+	int capture_failed;     /* something in the capture failed: run eagerly */
+
+	char err[256];          /* the first failure ("": none; be->error) */
 };
 
 /* The backend's state. */
@@ -150,8 +146,44 @@ cu_st(struct nn_backend *be)
 	return (struct cu_state *)be->impl;
 }
 
+/* Files, each calling only those below it (see README.md):
+ *   backend.c          entry, opening, memory ops, the ops table
+ *   conv.c dense.c     cuDNN/cuBLAS ops    bn.cu ew.cu pool.cu dropout.cu
+ *   loss.cu optim.cu input.cu              kernels and their ops
+ *   layout.cu reduce.cu amp.cu             launchers the ops share
+ *   graph.c wcache.c                       graph steps, weight copies
+ *   handles.c                              cuDNN/cuBLAS handles and checks
+ *   util.c                                 errors, host allocation, scratch,
+ *                                          grids (no device of its own: the
+ *                                          kernel emulator links it) */
+
+/* --- util.c --- */
+/* Records the printf-style message as the backend's error unless one is
+ * recorded already (the first failure wins). */
+void cu_fail(struct cu_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* While capturing: sets st->capture_failed and returns 1; else 0. */
+int cu_capture_failure(struct cu_state *st);
+/* p itself, or (p NULL) NULL with "cuda: out of memory" recorded: the
+ * backend's host allocations (the object links no libshared). */
+void *cu_nonnull(struct cu_state *st, void *p);
+/* The CUDA_CHECK macros' bodies: 0, or -1 with the error recorded. */
+int cu_check_rt(struct cu_state *st, cudaError_t e, const char *call, const char *file, int line);
 /* Device buffer of slot, at least size bytes (grows; contents not kept). */
 void *cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size);
+/* Grid for the (channel, pixel) kernels: 32 x 8 blocks. */
+void cu_grid2d(const struct cu_state *st, long long m, int c, dim3 *grid, dim3 *block);
+/* Grid for flat kernels over n elements with 256 threads. */
+unsigned cu_grid1d(const struct cu_state *st, size_t n);
+
+/* --- handles.c --- */
+int cu_check_dnn(struct cu_state *st, cudnnStatus_t s, const char *call, const char *file, int line);
+int cu_check_blas(struct cu_state *st, cublasStatus_t s, const char *call, const char *file, int line);
+/* Name of a cuBLAS status (cuBLAS has no cudaGetErrorString of its own). */
+const char *cu_blas_string(cublasStatus_t s);
+/* cuDNN and cuBLAS handles on st->stream, the cuBLAS workspace (so that a
+ * captured GEMM allocates nothing) and the loss-scaling state; 0, or -1
+ * with the reason in st->err. */
+int cu_open_libs(struct cu_state *st);
 
 /* 1 in bf16/fp16 modes: conv and dense run on half copies. */
 static inline int
@@ -180,8 +212,9 @@ const void *cu_slot(struct cu_state *st, const void *val, size_t size);
 /* Pinned host copy of src for a captured copy (capture, replay), or NULL
  * (eager: copy from src as usual). */
 const void *cu_stage(struct cu_state *st, const void *src, size_t size);
-/* Dies unless ops may allocate or wait now (not inside a graph step). */
-void cu_no_graph(struct cu_state *st, const char *what);
+/* 0 when ops may allocate or wait now; -1 with "cuda: what inside a graph
+ * step" recorded when inside one (an engine bug). */
+int cu_no_graph(struct cu_state *st, const char *what);
 /* Releases graphs and their buffers. */
 void cu_graph_free(struct cu_state *st);
 
@@ -315,11 +348,6 @@ void cu_launch_pad(struct cu_state *st, const float *x, int n, int h, int w, int
 /* layout.cu: x = beta*x + the (pt, pl)-shifted window of xp (inverse of pad). */
 void cu_launch_unpad_add(struct cu_state *st, const float *xp, int ph, int pw, int pt, int pl,
                          float *x, int n, int h, int w, int c, int ld, float beta);
-
-/* Grid for the (channel, pixel) kernels: 32 x 8 blocks. */
-void cu_grid2d(const struct cu_state *st, long long m, int c, dim3 *grid, dim3 *block);
-/* Grid for flat kernels over n elements with 256 threads. */
-unsigned cu_grid1d(const struct cu_state *st, size_t n);
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,7 @@ gemm_half(struct cu_state *st, cublasOperation_t ta, cublasOperation_t tb, int m
 {
 	cudaDataType_t t = cu_gemm_dtype(st) == CU_BF16 ? CUDA_R_16BF : CUDA_R_16F;
 
-	CUBLAS_CHECK(cublasGemmEx(st->blas, ta, tb, m, n, k, &one, a, t, lda, b, t, ldb, beta,
+	CUBLAS_CHECK(st, cublasGemmEx(st->blas, ta, tb, m, n, k, &one, a, t, lda, b, t, ldb, beta,
 	                          c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
@@ -47,14 +47,14 @@ cu_dense_fwd(struct nn_backend *be, const struct nn_dense *p,
 	if (p->n <= 0 || p->out <= 0)
 		return;
 	if (p->in <= 0) {
-		CUDA_CHECK(cudaMemsetAsync(y, 0, (size_t)p->n * p->out * sizeof(float), st->stream));
+		CUDA_CHECK(st, cudaMemsetAsync(y, 0, (size_t)p->n * p->out * sizeof(float), st->stream));
 	} else if (cu_half(st)) {
 		const void *wh = cu_weights(st, cu_gemm_dtype(st), w, 1, 1, p->in, p->out, 0);
 		const void *xh = half_copy(st, CU_XPACK, x, p->n, p->in);
 		gemm_half(st, CUBLAS_OP_N, CUBLAS_OP_N, p->out, p->n, p->in, wh, p->out, xh, p->in,
 		          &zero, y, p->out);
 	} else {
-		CUBLAS_CHECK(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, p->out, p->n, p->in,
+		CUBLAS_CHECK(st, cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_N, p->out, p->n, p->in,
 		                         &one, w, p->out, x, p->in, &zero, y, p->out));
 	}
 	if (b)
@@ -88,18 +88,18 @@ cu_dense_bwd(struct nn_backend *be, const struct nn_dense *p,
 	if (p->in <= 0 || p->out <= 0)
 		return;
 	if (p->n <= 0) {
-		CUDA_CHECK(cudaMemsetAsync(dw, 0, (size_t)p->in * p->out * sizeof(float), st->stream));
+		CUDA_CHECK(st, cudaMemsetAsync(dw, 0, (size_t)p->in * p->out * sizeof(float), st->stream));
 		if (db)
-			CUDA_CHECK(cudaMemsetAsync(db, 0, (size_t)p->out * sizeof(float), st->stream));
+			CUDA_CHECK(st, cudaMemsetAsync(db, 0, (size_t)p->out * sizeof(float), st->stream));
 		return;
 	}
 	if (cu_half(st)) {
 		bwd_half(st, p, x, w, dy, dx, dw, beta);
 	} else {
 		if (dx)
-			CUBLAS_CHECK(cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, p->in, p->n, p->out,
+			CUBLAS_CHECK(st, cublasSgemm(st->blas, CUBLAS_OP_T, CUBLAS_OP_N, p->in, p->n, p->out,
 			                         &one, w, p->out, dy, p->out, &beta, dx, p->in));
-		CUBLAS_CHECK(cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, p->out, p->in, p->n,
+		CUBLAS_CHECK(st, cublasSgemm(st->blas, CUBLAS_OP_N, CUBLAS_OP_T, p->out, p->in, p->n,
 		                         &one, dy, p->out, x, p->in, &zero, dw, p->out));
 	}
 	if (db)

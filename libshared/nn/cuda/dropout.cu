@@ -49,7 +49,7 @@ cu_dropout_fwd(struct nn_backend *be, size_t n, float rate, uint64_t seed,
 	dhp = (const struct drop_hp *)cu_slot(st, &hp, sizeof hp);
 	CU_REPLAY_RETURN(st);
 	k_dropout_fwd<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, rate, keep, hp, dhp, x, y, mask);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -62,5 +62,5 @@ cu_dropout_bwd(struct nn_backend *be, size_t n, const float *mask,
 	if (!n)
 		return;
 	k_dropout_bwd<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, mask, dy, dx, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

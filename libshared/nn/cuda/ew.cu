@@ -11,34 +11,6 @@
 	for (long long p = (long long)blockIdx.y * blockDim.y + threadIdx.y; p < (m); \
 	     p += (long long)gridDim.y * blockDim.y)
 
-extern "C" void
-cu_grid2d(const struct cu_state *st, long long m, int c, dim3 *grid, dim3 *block)
-{
-	long long gx = (c + 31) / 32, gy = (m + 7) / 8;
-	long long want = (long long)st->sm_count * 32 / gx;
-
-	if (want < 1)
-		want = 1;
-	if (gy > want)
-		gy = want;
-	if (gy > 65535)
-		gy = 65535;
-	if (gy < 1)
-		gy = 1;
-	*block = dim3(32, 8, 1);
-	*grid = dim3((unsigned)gx, (unsigned)gy, 1);
-}
-
-extern "C" unsigned
-cu_grid1d(const struct cu_state *st, size_t n)
-{
-	size_t g = (n + 255) / 256, cap = (size_t)st->sm_count * 32;
-
-	if (g > cap)
-		g = cap;
-	return g ? (unsigned)g : 1;
-}
-
 __global__ void
 k_add(long long m, int c, const float *x, int x_ld, float *y, int y_ld, float beta)
 {
@@ -63,7 +35,7 @@ cu_launch_add(struct cu_state *st, long long m, int c, const float *x, int x_ld,
 		return;
 	cu_grid2d(st, m, c, &g, &b);
 	k_add<<<g, b, 0, st->stream>>>(m, c, x, x_ld, y, y_ld, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 __global__ void
@@ -87,7 +59,7 @@ cu_launch_bias(struct cu_state *st, long long m, int c, const float *b, float *y
 		return;
 	cu_grid2d(st, m, c, &g, &bl);
 	k_bias<<<g, bl, 0, st->stream>>>(m, c, b, y, y_ld);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 __global__ void
@@ -129,7 +101,7 @@ cu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float 
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_relu_fwd<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, y, p->y_ld);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -144,7 +116,7 @@ cu_relu_bwd(struct nn_backend *be, const struct nn_ew *p,
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
 	k_relu_bwd<<<g, b, 0, st->stream>>>(p->m, p->c, y, dy, p->y_ld, dx, p->x_ld, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void

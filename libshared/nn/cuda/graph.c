@@ -18,7 +18,8 @@
  * bumps st->mem_gen and sends its key back to NEW.  Before writing the
  * pinned buffers a captured or replayed step waits for the previous graph
  * (step_done).  Replay checks that the host issued what the capture saw
- * (slot count and staged bytes) and dies otherwise: that is an engine bug.
+ * (slot count and staged bytes) and fails otherwise (be->error): that is
+ * an engine bug.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,8 @@ lookup(struct cu_state *st, uint64_t key)
 {
 	struct cu_graph *g;
 
-	if (!st->graph)
-		st->graph = cu_nonnull(calloc(CU_NGRAPH, sizeof *st->graph));
+	if (!st->graph && !(st->graph = cu_nonnull(st, calloc(CU_NGRAPH, sizeof *st->graph))))
+		return NULL;
 	for (int i = 0; i < CU_NGRAPH; i++)
 		if (st->graph[i].used && st->graph[i].key == key)
 			return &st->graph[i];
@@ -68,19 +69,19 @@ static void
 reserve(struct cu_state *st, const struct cu_graph *g)
 {
 	if (g->nslot > st->cap_slot) {
-		CUDA_CHECK(cudaStreamSynchronize(st->stream));
+		CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 		cudaFreeHost(st->hslot);
 		cudaFree(st->dslot);
 		st->cap_slot = g->nslot + 64;
-		CUDA_CHECK(cudaMallocHost((void **)&st->hslot, (size_t)st->cap_slot * 8));
-		CUDA_CHECK(cudaMalloc((void **)&st->dslot, (size_t)st->cap_slot * 8));
+		CUDA_CHECK(st, cudaMallocHost((void **)&st->hslot, (size_t)st->cap_slot * 8));
+		CUDA_CHECK(st, cudaMalloc((void **)&st->dslot, (size_t)st->cap_slot * 8));
 		st->mem_gen++;
 	}
 	if (g->nstage > st->cap_stage) {
-		CUDA_CHECK(cudaStreamSynchronize(st->stream));
+		CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
 		cudaFreeHost(st->hstage);
 		st->cap_stage = g->nstage + g->nstage / 4;
-		CUDA_CHECK(cudaMallocHost((void **)&st->hstage, st->cap_stage));
+		CUDA_CHECK(st, cudaMallocHost((void **)&st->hstage, st->cap_stage));
 		st->mem_gen++;
 	}
 }
@@ -89,19 +90,19 @@ static void
 begin_capture(struct cu_state *st, struct cu_graph *g)
 {
 	reserve(st, g);
-	CUDA_CHECK(cudaStreamSynchronize(st->stream));
-	cu_capture_failed = 0;
+	CUDA_CHECK(st, cudaStreamSynchronize(st->stream));
+	st->capture_failed = 0;
 	if (cudaStreamBeginCapture(st->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
 		cudaGetLastError();
-		cu_capture_failed = 1;
+		st->capture_failed = 1;
 		st->gmode = CU_EAGER;
 		return;
 	}
-	cu_capturing = 1;
+	st->capturing = 1;
 	st->gmode = CU_CAPTURE;
 	st->cap_id++;
 	if (st->cap_slot)
-		CUDA_CHECK(cudaMemcpyAsync(st->dslot, st->hslot, (size_t)st->cap_slot * 8,
+		CUDA_CHECK(st, cudaMemcpyAsync(st->dslot, st->hslot, (size_t)st->cap_slot * 8,
 		                           cudaMemcpyHostToDevice, st->stream));
 }
 
@@ -117,11 +118,12 @@ cu_step_begin(struct nn_backend *be, uint64_t key)
 	st->stage_off = 0;
 	if (!st->graphs)
 		return;
-	g = st->cur = lookup(st, key);
+	if (!(g = st->cur = lookup(st, key)))
+		return;         /* out of memory, recorded: eager */
 	if (g->state == G_READY && g->mem_gen != st->mem_gen)
 		drop(g);
 	if (g->state == G_READY || g->state == G_WARM)
-		CUDA_CHECK(cudaEventSynchronize(st->step_done));
+		CUDA_CHECK(st, cudaEventSynchronize(st->step_done));
 	if (g->state == G_READY)
 		st->gmode = CU_REPLAY;
 	else if (g->state == G_WARM)
@@ -144,12 +146,12 @@ end_capture(struct cu_state *st, struct cu_graph *g)
 	cudaGraph_t graph = NULL;
 	cudaError_t e = cudaStreamEndCapture(st->stream, &graph);
 
-	cu_capturing = 0;
-	if (e == cudaSuccess && !cu_capture_failed)
+	st->capturing = 0;
+	if (e == cudaSuccess && !st->capture_failed)
 		e = cudaGraphInstantiate(&g->exec, graph, 0);
 	if (graph)
 		cudaGraphDestroy(graph);
-	if (e != cudaSuccess || cu_capture_failed) {
+	if (e != cudaSuccess || st->capture_failed) {
 		cudaGetLastError();
 		note(st, e != cudaSuccess ? cudaGetErrorString(e) : "an op could not be captured");
 		g->exec = NULL;
@@ -161,8 +163,8 @@ end_capture(struct cu_state *st, struct cu_graph *g)
 static void
 launch(struct cu_state *st, struct cu_graph *g)
 {
-	CUDA_CHECK(cudaGraphLaunch(g->exec, st->stream));
-	CUDA_CHECK(cudaEventRecord(st->step_done, st->stream));
+	CUDA_CHECK(st, cudaGraphLaunch(g->exec, st->stream));
+	CUDA_CHECK(st, cudaEventRecord(st->step_done, st->stream));
 }
 
 int
@@ -199,9 +201,9 @@ cu_step_end(struct nn_backend *be, int abort)
 		return 0;
 	}
 	if (st->nslot != g->nslot || st->stage_off != g->nstage) {
-		fprintf(stderr, "radpipe: cuda: graph replay diverged from its capture (%d/%d slots, "
-		        "%zu/%zu staged bytes)\n", st->nslot, g->nslot, st->stage_off, g->nstage);
-		exit(1);
+		cu_fail(st, "cuda: graph replay diverged from its capture (%d/%d slots, "
+		        "%zu/%zu staged bytes)", st->nslot, g->nslot, st->stage_off, g->nstage);
+		return 0;       /* not launched; the engine reports be->error */
 	}
 	launch(st, g);
 	return 0;
@@ -218,7 +220,7 @@ cu_slot(struct cu_state *st, const void *val, size_t size)
 	}
 	st->nslot += n;
 	if (st->nslot > st->cap_slot) {
-		cu_capture_failed = 1;  /* capture: the warm-up saw fewer; replay: checked at the end */
+		st->capture_failed = 1;  /* capture: the warm-up saw fewer; replay: checked at the end */
 		return NULL;
 	}
 	memcpy(st->hslot + k, val, size);
@@ -236,20 +238,20 @@ cu_stage(struct cu_state *st, const void *src, size_t size)
 	}
 	st->stage_off += n;
 	if (st->stage_off > st->cap_stage) {
-		cu_capture_failed = 1;
+		st->capture_failed = 1;
 		return NULL;
 	}
 	memcpy(st->hstage + off, src, size);
 	return st->hstage + off;
 }
 
-void
+int
 cu_no_graph(struct cu_state *st, const char *what)
 {
 	if (st->gmode == CU_EAGER)
-		return;
-	fprintf(stderr, "radpipe: cuda: %s inside a graph step\n", what);
-	exit(1);
+		return 0;
+	cu_fail(st, "cuda: %s inside a graph step", what);
+	return -1;
 }
 
 void

@@ -27,15 +27,15 @@ k_convert(size_t n, const T *src, struct in_hp hp, const struct in_hp *dhp, floa
 static void *
 pinned(struct cu_state *st, size_t size)
 {
-	CUDA_CHECK(cudaEventSynchronize(st->pin_free));
+	CUDA_CHECK(st, cudaEventSynchronize(st->pin_free));
 	if (st->pin_size >= size && st->pin)
 		return st->pin;
 	if (st->pin)
-		CUDA_CHECK(cudaFreeHost(st->pin));
+		CUDA_CHECK(st, cudaFreeHost(st->pin));
 	st->pin = NULL;
 	st->pin_size = 0;
 	size += size / 4;
-	CUDA_CHECK(cudaMallocHost(&st->pin, size));
+	CUDA_CHECK(st, cudaMallocHost(&st->pin, size));
 	st->pin_size = size;
 	return st->pin;
 }
@@ -55,9 +55,9 @@ stage_in(struct cu_state *st, const void *src, size_t bytes)
 		h = pinned(st, bytes);
 		memcpy((void *)h, src, bytes);
 	}
-	CUDA_CHECK(cudaMemcpyAsync(dev, h, bytes, cudaMemcpyHostToDevice, st->stream));
+	CUDA_CHECK(st, cudaMemcpyAsync(dev, h, bytes, cudaMemcpyHostToDevice, st->stream));
 	if (st->gmode == CU_EAGER)
-		CUDA_CHECK(cudaEventRecord(st->pin_free, st->stream));
+		CUDA_CHECK(st, cudaEventRecord(st->pin_free, st->stream));
 	return dev;
 }
 
@@ -83,5 +83,5 @@ cu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
 		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint16_t *)dev, hp, dhp, dst);
 	else
 		k_convert<<<g, 256, 0, st->stream>>>(n, (const float *)dev, hp, dhp, dst);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

@@ -77,7 +77,7 @@ cu_launch_convert_w(struct cu_state *st, int dt, const float *w, void *o,
 		k_cast<__half><<<g, 256, 0, st->stream>>>(n, w, (__half *)o);
 	else
 		k_cast<__nv_bfloat16><<<g, 256, 0, st->stream>>>(n, w, (__nv_bfloat16 *)o);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -100,7 +100,7 @@ cu_launch_ohwi_to_hwio_t(struct cu_state *st, int dt, const void *o, float *w,
 	else
 		k_ohwi_to_hwio<__nv_bfloat16><<<g, 256, 0, st->stream>>>(n, kh * kw, ic, oc,
 		                                                          (const __nv_bfloat16 *)o, w);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 struct pad_geo {
@@ -173,7 +173,7 @@ cu_launch_pack(struct cu_state *st, int dt, const float *x, int n, int h, int w,
 		k_pad<__half><<<gr, bl, 0, st->stream>>>(g, x, (__half *)xp);
 	else
 		k_pad<__nv_bfloat16><<<gr, bl, 0, st->stream>>>(g, x, (__nv_bfloat16 *)xp);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -197,5 +197,5 @@ cu_launch_unpack(struct cu_state *st, int dt, const void *xp, int ph, int pw, in
 		k_unpad_add<__half><<<gr, bl, 0, st->stream>>>(g, (const __half *)xp, x, beta);
 	else
 		k_unpad_add<__nv_bfloat16><<<gr, bl, 0, st->stream>>>(g, (const __nv_bfloat16 *)xp, x, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

@@ -101,7 +101,7 @@ cu_bce_logits(struct nn_backend *be, int n, const float *z, const float *y,
 	if (n <= 0)
 		return;
 	k_bce<<<1, LOSS_THREADS, 0, st->stream>>>(n, z, y, w, clip, loss, dz, prob, st->amp);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -114,5 +114,5 @@ cu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float *
 	if (n <= 0 || k <= 0)
 		return;
 	k_softmax_ce<<<1, LOSS_THREADS, 0, st->stream>>>(n, k, z, label, w, loss, dz, prob, st->amp);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

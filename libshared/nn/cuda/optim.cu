@@ -82,7 +82,7 @@ cu_adam(struct nn_backend *be, size_t n, float *p, const float *g,
 	dhp = (const struct adam_hp *)cu_slot(st, &hp, sizeof hp);
 	CU_REPLAY_RETURN(st);
 	k_adam<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, p, g, m, v, hp, dhp, st->amp);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -99,5 +99,5 @@ cu_sgd(struct nn_backend *be, size_t n, float *p, const float *g,
 	dhp = (const struct sgd_hp *)cu_slot(st, &hp, sizeof hp);
 	CU_REPLAY_RETURN(st);
 	k_sgd<<<cu_grid1d(st, n), 256, 0, st->stream>>>(n, p, g, v, hp, dhp, st->amp);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

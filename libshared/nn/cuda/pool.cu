@@ -130,7 +130,7 @@ cu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, floa
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);
 	k_pool_fwd<<<g, b, 0, st->stream>>>(geo(p), x, y);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -146,7 +146,7 @@ cu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);
 	k_pool_bwd<<<g, b, 0, st->stream>>>(geo(p), x, dy, dx, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 // One thread per (sample, channel), summing its hw pixels in order.
@@ -191,7 +191,7 @@ cu_gap_fwd(struct nn_backend *be, const struct nn_gap *p, const float *x, float 
 		return;
 	cu_grid2d(st, p->n, p->c, &g, &b);
 	k_gap_fwd<<<g, b, 0, st->stream>>>(p->n, p->hw, p->c, x, p->x_ld, y);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }
 
 extern "C" void
@@ -206,5 +206,5 @@ cu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy, float
 		return;
 	cu_grid2d(st, m, p->c, &g, &b);
 	k_gap_bwd<<<g, b, 0, st->stream>>>(m, p->hw, p->c, dy, dx, p->x_ld, beta);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

@@ -88,7 +88,7 @@ cu_launch_chan_partial(struct cu_state *st, int mode, long long m, int c,
 		k_chan_partial<1><<<grid, block, 0, st->stream>>>(m, c, rows, x, x_ld, dy, dy_ld, mean, part);
 	else
 		k_chan_partial<2><<<grid, block, 0, st->stream>>>(m, c, rows, x, x_ld, dy, dy_ld, mean, part);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 	*partP = part;
 	return s;
 }
@@ -115,10 +115,10 @@ cu_launch_chan_sum(struct cu_state *st, long long m, int c, const float *x, int 
 	if (c <= 0)
 		return;
 	if (m <= 0) {
-		CUDA_CHECK(cudaMemsetAsync(out, 0, (size_t)c * sizeof(float), st->stream));
+		CUDA_CHECK(st, cudaMemsetAsync(out, 0, (size_t)c * sizeof(float), st->stream));
 		return;
 	}
 	s = cu_launch_chan_partial(st, 2, m, c, x, ld, NULL, 0, NULL, &part);
 	k_chan_final_sum<<<(c + 127) / 128, 128, 0, st->stream>>>(s, c, part, out);
-	CUDA_LAUNCHED();
+	CUDA_LAUNCHED(st);
 }

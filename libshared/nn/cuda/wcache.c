@@ -33,16 +33,21 @@ entry(struct cu_state *st, const float *w, size_t n, int ohwi, int dt)
 			return e;
 	}
 	if (st->gmode == CU_CAPTURE) {
-		cu_capture_failed = 1;  /* no allocation while capturing */
+		st->capture_failed = 1;  /* no allocation while capturing */
 		return NULL;
 	}
 	if (st->nwc == st->cap_wc) {
-		st->cap_wc = st->cap_wc * 2 + 32;
-		st->wc = cu_nonnull(realloc(st->wc, st->cap_wc * sizeof *st->wc));
+		int cap = st->cap_wc * 2 + 32;
+		struct cu_wc *wc = cu_nonnull(st, realloc(st->wc, cap * sizeof *wc));
+
+		if (!wc)
+			return NULL;
+		st->wc = wc;
+		st->cap_wc = cap;
 	}
 	e = &st->wc[st->nwc++];
 	*e = (struct cu_wc){ .w = w, .n = n, .ohwi = ohwi, .dt = dt };
-	CUDA_CHECK(cudaMalloc(&e->buf, n * dt_size(dt)));
+	CUDA_CHECK(st, cudaMalloc(&e->buf, n * dt_size(dt)));
 	st->mem_gen++;
 	return e;
 }

@@ -88,6 +88,8 @@ nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
 	if (rc < 0)
 		return -1;
 	nn_read_results(m, loss, probs);
+	if (nn_backend_error(m->be))      /* an op failed (backend.h) */
+		return nn_fail(m, "%s", nn_backend_error(m->be));
 	return 0;
 }
 
@@ -108,6 +110,8 @@ nn_infer(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, float *p
 	if (rc < 0)
 		return -1;
 	nn_read_results(m, NULL, probs);
+	if (nn_backend_error(m->be))      /* an op failed (backend.h) */
+		return nn_fail(m, "%s", nn_backend_error(m->be));
 	return 0;
 }
 

@@ -265,27 +265,31 @@ nonfinite(struct nn_backend *be, const float *x, size_t n)
 	return 0;
 }
 
+/* The ops table (the pattern of backend.h: one designated initializer;
+ * ref's ops cannot fail, so it has no error entry). */
+static const struct nn_backend ref_table = {
+	.name = "ref", .alloc = ref_alloc, .free = ref_free,
+	.upload = ref_copy, .download = ref_copy, .zero = ref_zero,
+	.sync = ref_sync, .close = ref_close, .input = ref_input,
+	.conv_fwd = conv_fwd, .conv_bwd_data = conv_bwd_data,
+	.conv_bwd_weights = conv_bwd_weights,
+	.bn_fwd_train = bn_fwd_train, .bn_fwd_infer = bn_fwd_infer,
+	.bn_bwd = bn_bwd, .bn_bwd_infer = bn_bwd_infer,
+	.relu_fwd = relu_fwd, .relu_bwd = relu_bwd, .add = add,
+	.pool_fwd = pool_fwd, .pool_bwd = pool_bwd,
+	.gap_fwd = gap_fwd, .gap_bwd = gap_bwd,
+	.dense_fwd = dense_fwd, .dense_bwd = dense_bwd,
+	.dropout_fwd = dropout_fwd, .dropout_bwd = dropout_bwd,
+	.bce_logits = bce_logits, .softmax_ce = softmax_ce,
+	.adam = adam, .sgd = sgd, .bn_apply = bn_apply, .nonfinite = nonfinite,
+};
+
 struct nn_backend *
 nn_ref_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 {
 	struct nn_backend *be = XNEW(struct nn_backend, 1);
 
-	*be = (struct nn_backend){
-		.name = "ref", .alloc = ref_alloc, .free = ref_free,
-		.upload = ref_copy, .download = ref_copy, .zero = ref_zero,
-		.sync = ref_sync, .close = ref_close, .input = ref_input,
-		.conv_fwd = conv_fwd, .conv_bwd_data = conv_bwd_data,
-		.conv_bwd_weights = conv_bwd_weights,
-		.bn_fwd_train = bn_fwd_train, .bn_fwd_infer = bn_fwd_infer,
-		.bn_bwd = bn_bwd, .bn_bwd_infer = bn_bwd_infer,
-		.relu_fwd = relu_fwd, .relu_bwd = relu_bwd, .add = add,
-		.pool_fwd = pool_fwd, .pool_bwd = pool_bwd,
-		.gap_fwd = gap_fwd, .gap_bwd = gap_bwd,
-		.dense_fwd = dense_fwd, .dense_bwd = dense_bwd,
-		.dropout_fwd = dropout_fwd, .dropout_bwd = dropout_bwd,
-		.bce_logits = bce_logits, .softmax_ce = softmax_ce,
-		.adam = adam, .sgd = sgd, .bn_apply = bn_apply, .nonfinite = nonfinite,
-	};
+	*be = ref_table;
 	be->impl = XNEW(struct ref, 1);
 	*(struct ref *)be->impl = (struct ref){ 0 };
 	return be;

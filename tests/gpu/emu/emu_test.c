@@ -1,192 +1,24 @@
-/* emu_test.c — test_nn_cuda.c's op tests, run on the host-emulated kernels
- * (tests/gpu/emu/run.sh): nn_cuda_open here returns a table of the .cu
- * files' ops over host memory; convolutions and dense (cuDNN, cuBLAS) are
- * left out, the layout/reduction/cast helpers they use are tested directly.
- * graph.c runs too: the emulator
- * records captured work and replays it at cudaGraphLaunch, and the table
- * gets conv and dense from the ref backend, recorded the same way, so a
- * small CNN trains with graphs on and off (test_graph_steps). */
+/* emu_test.c — tests of the CUDA backend on the host-emulated kernels
+ * (tests/gpu/emu/run.sh; the ops themselves are checked against ref by
+ * test_nn_ops.c, run there as emu_ops): the layout, reduction and cast
+ * helpers that cuDNN and cuBLAS calls use, the finite checks, the weight
+ * cache, errors recorded instead of exits, fp16 loss scaling and CUDA
+ * graphs (test_nn_cuda.c's: the emulator records captured work and
+ * replays it at cudaGraphLaunch, so a small CNN trains with graphs on
+ * and off).  nn_cuda_open is emu_backend.c's. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include "cuda_impl.h"
 
-void cu_check_rt(cudaError_t e, const char *c, const char *f, int l) {}
-void *
-cu_nonnull(void *p)                     /* as backend.c */
-{
-	if (p == NULL) {
-		fprintf(stderr, "radpipe: cuda: out of memory\n");
-		exit(1);
-	}
-	return p;
-}
-void *
-cu_scratch(struct cu_state *st, enum cu_slot slot, size_t size)
-{
-	if (size > st->slot_size[slot]) {      /* as backend.c: not while capturing */
-		if (st->gmode == CU_CAPTURE) {
-			cu_capture_failed = 1;
-			return st->slot[slot];
-		}
-		st->mem_gen++;
-		free(st->slot[slot]);
-		st->slot[slot] = calloc(1, size);
-		st->slot_size[slot] = size;
-	}
-	return st->slot[slot];
-}
-int cu_capturing, cu_capture_failed;
-void emu_run(void (*fn)(void *), const void *arg, size_t size);
 extern int emu_graph_launches;
 
-static void *
-e_alloc(struct nn_backend *be, size_t s)
-{
-	((struct cu_state *)be->impl)->mem_gen++;
-	return calloc(1, s ? s : 64);
-}
-static void
-e_free(struct nn_backend *be, void *p)
-{
-	((struct cu_state *)be->impl)->mem_gen++;
-	cu_wcache_touch(be->impl, p, 0);
-	free(p);
-}
-
-/* As backend.c's upload and zero: staged in a graph step. */
-static void
-e_up(struct nn_backend *be, void *d, const void *s, size_t n)
-{
-	struct cu_state *st = be->impl;
-	const void *h;
-
-	cu_wcache_touch(st, d, n);
-	h = cu_stage(st, s, n);
-	if (st->gmode != CU_REPLAY)
-		cudaMemcpyAsync(d, h ? h : s, n, cudaMemcpyHostToDevice, 0);
-}
-static void e_down(struct nn_backend *be, void *d, const void *s, size_t n) { memcpy(d, s, n); }
-static void
-e_zero(struct nn_backend *be, void *d, size_t n)
-{
-	if (((struct cu_state *)be->impl)->gmode != CU_REPLAY)
-		cudaMemsetAsync(d, 0, n, 0);
-}
-static void e_sync(struct nn_backend *be) {}
-static void e_close(struct nn_backend *be) {}
-
-static void with_gemms(struct nn_backend *be);
-
-struct nn_backend *
-nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen)
-{
-	struct nn_backend *be = calloc(1, sizeof *be);
-	struct cu_state *st = calloc(1, sizeof *st);
-	st->sm_count = 2;
-	st->precision = o->precision;
-	be->impl = st;
-	if (st->precision == NN_PREC_FP16)
-		cu_amp_open(st);
-	be->amp_stats = cu_amp_stats;
-	be->nonfinite = cu_nonfinite;
-	be->name = "emu";
-	be->alloc = e_alloc; be->free = e_free; be->upload = e_up; be->download = e_down;
-	be->zero = e_zero; be->sync = e_sync; be->close = e_close;
-	be->input = cu_input;
-	be->bn_fwd_train = cu_bn_fwd_train; be->bn_fwd_infer = cu_bn_fwd_infer;
-	be->bn_bwd = cu_bn_bwd; be->bn_bwd_infer = cu_bn_bwd_infer;
-	be->relu_fwd = cu_relu_fwd; be->relu_bwd = cu_relu_bwd; be->add = cu_add;
-	be->pool_fwd = cu_pool_fwd; be->pool_bwd = cu_pool_bwd;
-	be->gap_fwd = cu_gap_fwd; be->gap_bwd = cu_gap_bwd;
-	be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;
-	be->bce_logits = cu_bce_logits; be->softmax_ce = cu_softmax_ce;
-	be->adam = cu_adam; be->sgd = cu_sgd;
-	st->graphs = o->graphs > 0;
-	be->step_begin = cu_step_begin; be->step_end = cu_step_end;
-	with_gemms(be);
-	return be;
-}
 #define GR_S 8          /* test_graphs, small: a CUDA thread is a std::thread here */
 #define GR_N 2
 #define GR_STEPS 4
 #define main orig_main
 #include "../../unit/test_nn_cuda.c"
 #undef main
-
-/* conv and dense from the ref backend, run (or recorded) like a kernel */
-struct gemm_call {
-	int op;
-	struct nn_conv c;
-	struct nn_dense d;
-	const float *a, *b, *bias;
-	float *y, *y2, *y3, beta;
-};
-
-static void
-gemm_run(void *arg)
-{
-	struct gemm_call *g = arg;
-
-	switch (g->op) {
-	case 0: R->conv_fwd(R, &g->c, g->a, g->b, g->bias, g->y); break;
-	case 1: R->conv_bwd_data(R, &g->c, g->a, g->b, g->y, g->beta); break;
-	case 2: R->conv_bwd_weights(R, &g->c, g->a, g->b, g->y, g->y2); break;
-	case 3: R->dense_fwd(R, &g->d, g->a, g->b, g->bias, g->y); break;
-	default: R->dense_bwd(R, &g->d, g->a, g->b, g->bias, g->y, g->y2, g->y3, g->beta);
-	}
-}
-
-static void
-gemm(struct nn_backend *be, struct gemm_call g)
-{
-	if (((struct cu_state *)be->impl)->gmode != CU_REPLAY)
-		emu_run(gemm_run, &g, sizeof g);
-}
-
-static void
-e_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x, const float *w,
-           const float *bias, float *y)
-{
-	gemm(be, (struct gemm_call){ .op = 0, .c = *p, .a = x, .b = w, .bias = bias, .y = y });
-}
-
-static void
-e_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
-                const float *w, float *dx, float beta)
-{
-	gemm(be, (struct gemm_call){ .op = 1, .c = *p, .a = dy, .b = w, .y = dx, .beta = beta });
-}
-
-static void
-e_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
-                   const float *dy, float *dw, float *db)
-{
-	gemm(be, (struct gemm_call){ .op = 2, .c = *p, .a = x, .b = dy, .y = dw, .y2 = db });
-}
-
-static void
-e_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x, const float *w,
-            const float *b, float *y)
-{
-	gemm(be, (struct gemm_call){ .op = 3, .d = *p, .a = x, .b = w, .bias = b, .y = y });
-}
-
-static void
-e_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x, const float *w,
-            const float *dy, float *dx, float *dw, float *db, float beta)
-{
-	gemm(be, (struct gemm_call){ .op = 4, .d = *p, .a = x, .b = w, .bias = dy, .y = dx,
-	                             .y2 = dw, .y3 = db, .beta = beta });
-}
-
-static void
-with_gemms(struct nn_backend *be)
-{
-	be->conv_fwd = e_conv_fwd; be->conv_bwd_data = e_conv_bwd_data;
-	be->conv_bwd_weights = e_conv_bwd_weights;
-	be->dense_fwd = e_dense_fwd; be->dense_bwd = e_dense_bwd;
-}
 
 /* graph.c for real: training steps and inferences of a small CNN, replayed
  * from recorded graphs, equal the eager ones bit for bit (test_graphs of
@@ -362,18 +194,38 @@ test_wcache(void **state)
 	cu_wcache_free(st);
 }
 
+/* Failures are recorded for be->error, the first one kept, and never end
+ * the process (util.c, graph.c): what used to exit(1). */
+static void
+test_errors(void **state)
+{
+	struct cu_state st = { .sm_count = 2 };
+
+	assert_int_equal(cu_no_graph(&st, "sync"), 0);
+	assert_string_equal(st.err, "");
+	st.gmode = CU_CAPTURE;
+	assert_int_equal(cu_no_graph(&st, "sync"), -1);
+	assert_string_equal(st.err, "cuda: sync inside a graph step");
+	assert_null(cu_nonnull(&st, NULL));             /* the first failure stays */
+	assert_string_equal(st.err, "cuda: sync inside a graph step");
+	st.err[0] = '\0';
+	st.gmode = CU_EAGER;
+	assert_null(cu_nonnull(&st, NULL));
+	assert_string_equal(st.err, "cuda: out of memory");
+	st.err[0] = '\0';
+	st.capturing = 1;                               /* in a capture: only flagged */
+	assert_int_equal(cu_check_rt(&st, cudaErrorInvalidValue, "x", "f.c", 1), 0);
+	assert_int_equal(st.capture_failed, 1);
+	assert_string_equal(st.err, "");
+	st.capturing = 0;
+	assert_int_equal(cu_check_rt(&st, cudaErrorInvalidValue, "call()", "f.c", 7), -1);
+	assert_string_equal(st.err, "cuda: f.c:7: call(): emu");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_input),
-		cmocka_unit_test(test_bn),
-		cmocka_unit_test(test_ew),
-		cmocka_unit_test(test_pool),
-		cmocka_unit_test(test_gap),
-		cmocka_unit_test(test_dropout),
-		cmocka_unit_test(test_loss),
-		cmocka_unit_test(test_optim),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_casts),
 		cmocka_unit_test(test_finite),
@@ -381,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_wcache),
 		cmocka_unit_test(test_graph_steps),
 		cmocka_unit_test(test_amp),
+		cmocka_unit_test(test_errors),
 	};
 	struct nn_backend_opts o = { 0 };
 	char err[256];

@@ -2,15 +2,16 @@
 # shellcheck disable=SC2086,SC2046  # flag lists split on purpose
 # tests/gpu/emu/run.sh [B] — checks the CUDA backend's own kernels WITHOUT a
 # GPU: each .cu file (except the cuDNN/cuBLAS parts, which are C files and
-# are not emulated; wcache.c and graph.c, plain C, are compiled as they
-# are) is rewritten
+# are not emulated; util.c, wcache.c and graph.c, plain C that needs no
+# device of its own, are compiled and linked as they are) is rewritten
 # for the host (launch2host.py), compiled by
 # g++ against emu.h (a CUDA thread is a std::thread, a block runs at a time,
-# __syncthreads is a barrier), and run through test_nn_cuda.c's op tests
-# against the ref backend (emu_test.c).  It checks indexing, strides and
+# __syncthreads is a barrier), and run through test_nn_ops.c against the
+# ref backend (emu_ops; nn_cuda_open is emu_backend.c's) and the
+# emulator's own tests with test_nn_cuda.c's (emu_test.c).  It checks indexing, strides and
 # semantics; not timing, device math rounding or FMA contraction.
 # Needs the CUDA headers and an up-to-date $B/libnn.a and $B/libshared.a
-# (make B=...); takes about 30 s.
+# (make B=...); takes about 2 minutes.
 set -eu -o pipefail
 cd "$(dirname "$0")/../../.."
 B=${1:-build}
@@ -26,11 +27,18 @@ for cu in libshared/nn/cuda/*.cu; do
 	objs="$objs $tmp/$f.o"
 done
 g++ -std=c++20 -O1 -g -w $inc -c tests/gpu/emu/emu.cpp -o "$tmp/emu.o"
-for c in wcache graph; do
+for c in util wcache graph; do
 	gcc -std=gnu11 -O1 -g -w $inc -c libshared/nn/cuda/$c.c -o "$tmp/$c.o"
 done
-gcc -std=gnu11 -O1 -g -w $inc -c tests/gpu/emu/emu_test.c -o "$tmp/emu_test.o"
-g++ -o "$tmp/emu_test" "$tmp/emu_test.o" "$tmp/emu.o" "$tmp/wcache.o" "$tmp/graph.o" $objs "$B/libnn.a" "$B/libshared.a" \
-	-ldnnl -fopenmp -lcmocka -lm -lpthread $(pkg-config --libs libpng msgpack 2>/dev/null) \
-	$(pkg-config --libs hdf5-serial 2>/dev/null || echo -lhdf5)
+for c in emu_backend emu_test; do
+	gcc -std=gnu11 -O1 -g -w $inc -c tests/gpu/emu/$c.c -o "$tmp/$c.o"
+done
+gcc -std=gnu11 -O1 -g -w $inc -c tests/unit/test_nn_ops.c -o "$tmp/test_nn_ops.o"
+libs="$B/libnn.a $B/libshared.a -ldnnl -fopenmp -lcmocka -lm -lpthread
+	$(pkg-config --libs libpng msgpack 2>/dev/null)
+	$(pkg-config --libs hdf5-serial 2>/dev/null || echo -lhdf5)"
+common="$tmp/emu_backend.o $tmp/emu.o $tmp/util.o $tmp/wcache.o $tmp/graph.o $objs"
+g++ -o "$tmp/emu_test" "$tmp/emu_test.o" $common $libs
+g++ -o "$tmp/emu_ops" "$tmp/test_nn_ops.o" $common $libs
 "$tmp/emu_test"
+RADPIPE_TEST_OPS_BACKENDS=cuda "$tmp/emu_ops"

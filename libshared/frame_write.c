@@ -1,6 +1,6 @@
 /* frame_write.c — writing frames through a large buffer, atomically for
  * files; every write error is fatal and reported. */
-#include "frame.h"
+#include "frame_mp.h"
 #include "err.h"
 #include "fileio.h"
 
@@ -217,20 +217,4 @@ fw_kv_object(struct frame_writer *w, const char *k, const msgpack_object *v)
 {
 	fw_str(w, k);
 	msgpack_pack_object(&w->pk, *v);
-}
-
-void
-fw_rest(struct frame_writer *w, const msgpack_object *map, const char *const *skip)
-{
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-		int skipped = 0;
-		for (int j = 0; skip && skip[j]; j++)
-			if (mp_str_eq(&kv->key, skip[j]))
-				skipped = 1;
-		if (skipped)
-			continue;
-		msgpack_pack_object(&w->pk, kv->key);
-		msgpack_pack_object(&w->pk, kv->val);
-	}
 }

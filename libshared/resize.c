@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int

@@ -1,10 +1,10 @@
-/* report.h — result frames built key by key, and rendered as JSON lines,
- * TSV or CSV for jq and spreadsheets (used by metrics(1)).
+/* report.h — result frames rendered as JSON lines, TSV or CSV for jq and
+ * spreadsheets, and as text for people (used by metrics(1)).
  *
- * A report is a sequence of frames (msgpack maps) collected in memory
- * (struct fbytes, frame.h).  Non-finite numbers
- * stay IEEE values in frames and become null in JSON and empty cells in
- * TSV/CSV.
+ * A report is a sequence of frames (msgpack maps) collected in memory: built
+ * with struct fb and appended to a struct fbytes by fb_end (frame.h).
+ * Non-finite numbers stay IEEE values in frames and become null in JSON and
+ * empty cells in TSV/CSV.
  */
 #ifndef RADPIPE_REPORT_H
 #define RADPIPE_REPORT_H
@@ -12,9 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-/* The frames themselves are built with struct fb (frame.h) into a
- * struct fbytes. */
 
 /* Writes into buf (len >= 32) the shortest of v's %.15g, %.16g and %.17g
  * that reads back (strtod) as exactly v, and returns buf: 0.827 prints as

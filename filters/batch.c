@@ -73,6 +73,7 @@ pending_clear(struct pending *p)
 		p->ids[i] = p->classes[i] = NULL;
 	}
 	p->count = 0;
+	fb_reset(p->metas);
 }
 
 static void

@@ -185,6 +185,8 @@ void fb_array(struct fb *b, const char *k);
 void fb_close(struct fb *b);
 /* Adds k: the value built so far in child (closed), and empties child. */
 void fb_put(struct fb *b, const char *k, struct fb *child);
+/* Empties b (its root stays a map or an array), to build again. */
+void fb_reset(struct fb *b);
 /* Called by fb_copy for each entry of its keys: adds that entry to b
  * (usually under key k, with a new value; adding nothing drops it). */
 typedef void fb_entry_fn(struct fb *b, const char *k, const struct fval *v, void *ctx);

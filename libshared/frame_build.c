@@ -162,6 +162,13 @@ fb_close(struct fb *b)
 }
 
 void
+fb_reset(struct fb *b)
+{
+	b->depth = 0;
+	b->lv[0].len = b->lv[0].n = 0;
+}
+
+void
 fb_put(struct fb *b, const char *k, struct fb *child)
 {
 	while (child->depth > 0)
@@ -169,7 +176,7 @@ fb_put(struct fb *b, const char *k, struct fb *child)
 	entry(b, k);
 	pack_header(&b->pk, &child->lv[0]);
 	append(&b->lv[b->depth], child->lv[0].data, child->lv[0].len);
-	child->lv[0].len = child->lv[0].n = 0;
+	fb_reset(child);
 }
 
 /* The index of v's key in keys, or -1 (also for a non-string key). */

@@ -239,7 +239,8 @@ static const uint8_t py_built[227] = {
 
 /* struct fb counts the keys of every map and array it builds (17 at the
  * root: a map16 header) and encodes each value as python3-msgpack does:
- * the bytes are equal, written through a frame_writer or into fbytes. */
+ * the bytes are equal, written through a frame_writer or into fbytes;
+ * fb_reset forgets what was added, open maps included. */
 static void
 test_builder_bytes(void **state)
 {
@@ -254,6 +255,10 @@ test_builder_bytes(void **state)
 
 	for (int pass = 0; pass < 2; pass++) {
 		struct fb *b = fb_begin(), *child = fb_begin_array();
+		fb_str(b, "junk", "dropped by fb_reset");
+		fb_map(b, "open");
+		fb_int(b, "also", 1);
+		fb_reset(b);
 		fb_str(b, "kind", "test");
 		fb_int(b, "i", -5);
 		fb_int(b, "big", 300000);

@@ -289,15 +289,17 @@ apply_intensity(const struct options *o, const struct draw *d, struct rng *r,
 
 /* Augments one h x w x c image src into dst with the stream of its id. */
 static void
-augment_image(const struct options *o, uint64_t epoch, const msgpack_object *id,
+augment_image(const struct options *o, uint64_t epoch, const struct fval *id,
               enum dtype dt, const void *src, void *dst, const int64_t *hwc, struct draw *d)
 {
 	int64_t h = hwc[0], w = hwc[1], c = hwc[2];
 	size_t n = (size_t)(h * w * c);
 	struct affine_warp wp = { .fill = o->fill, .interp = o->interp, .cval = o->cval };
 	struct rng r;
+	size_t idlen = 0;
+	const char *idp = fv_strp(id, &idlen);
 
-	rng_init(&r, o->seed, epoch, rng_hash(id->via.str.ptr, id->via.str.size));
+	rng_init(&r, o->seed, epoch, rng_hash(idp, idlen));
 	affine_draw(&o->rg, &r, h, w, &d->p);
 	draw_intensity(o, &r, d);
 	affine_matrix(&d->p, h, w, d->m);
@@ -314,123 +316,105 @@ augment_image(const struct options *o, uint64_t epoch, const msgpack_object *id,
 		apply_intensity(o, d, &r, dt, dst, n);
 }
 
+/* Adds the meta.augment entry of one image. */
 static void
-pack_matrix(msgpack_packer *pk, const double m[9])
+add_entry(struct fb *b, const struct options *o, const struct draw *d, uint64_t epoch)
 {
-	msgpack_pack_array(pk, 9);
-	for (int i = 0; i < 9; i++)
-		msgpack_pack_double(pk, m[i]);
-}
-
-/* Packs the meta.augment entry of one image. */
-static void
-pack_entry(struct frame_writer *w, const struct options *o, const struct draw *d, uint64_t epoch)
-{
-	msgpack_packer *pk = frame_packer(w);
-	int bright = o->brightness > 0, contrast = o->contrast > 0;
-	int gamma = o->gamma_lo != 1 || o->gamma_hi != 1;
-
-	fw_map(w, 2 + (o->geometric ? 12 : 0) + (o->invert > 0) + bright + contrast + gamma +
-	       (o->noise > 0));
-	fw_str(w, "seed");
-	msgpack_pack_uint64(pk, o->seed);
-	fw_kv_int(w, "epoch", (int64_t)epoch);
+	fb_map(b, NULL);
+	fb_uint(b, "seed", o->seed);
+	fb_int(b, "epoch", (int64_t)epoch);
 	if (o->geometric) {
-		fw_str(w, "matrix");
-		pack_matrix(pk, d->m);
-		fw_kv_bool(w, "hflip", d->p.hflip);
-		fw_kv_bool(w, "vflip", d->p.vflip);
-		fw_kv_double(w, "theta", d->p.theta);
-		fw_kv_double(w, "tx", d->p.tx);
-		fw_kv_double(w, "ty", d->p.ty);
-		fw_kv_double(w, "shear", d->p.shear);
-		fw_kv_double(w, "zx", d->p.zx);
-		fw_kv_double(w, "zy", d->p.zy);
-		fw_kv_str(w, "interp", affine_interp_name(o->interp));
-		fw_kv_str(w, "fill", affine_fill_name(o->fill));
-		fw_kv_double(w, "cval", o->cval);
+		fb_nums(b, "matrix", d->m, 9);
+		fb_bool(b, "hflip", d->p.hflip);
+		fb_bool(b, "vflip", d->p.vflip);
+		fb_num(b, "theta", d->p.theta);
+		fb_num(b, "tx", d->p.tx);
+		fb_num(b, "ty", d->p.ty);
+		fb_num(b, "shear", d->p.shear);
+		fb_num(b, "zx", d->p.zx);
+		fb_num(b, "zy", d->p.zy);
+		fb_str(b, "interp", affine_interp_name(o->interp));
+		fb_str(b, "fill", affine_fill_name(o->fill));
+		fb_num(b, "cval", o->cval);
 	}
 	if (o->invert > 0)
-		fw_kv_bool(w, "invert", d->invert);
-	if (bright)
-		fw_kv_double(w, "brightness", d->brightness);
-	if (contrast)
-		fw_kv_double(w, "contrast", d->contrast);
-	if (gamma)
-		fw_kv_double(w, "gamma", d->gamma);
+		fb_bool(b, "invert", d->invert);
+	if (o->brightness > 0)
+		fb_num(b, "brightness", d->brightness);
+	if (o->contrast > 0)
+		fb_num(b, "contrast", d->contrast);
+	if (o->gamma_lo != 1 || o->gamma_hi != 1)
+		fb_num(b, "gamma", d->gamma);
 	if (o->noise > 0)
-		fw_kv_double(w, "noise", o->noise);
+		fb_num(b, "noise", o->noise);
+	fb_close(b);
 }
 
-/* Packs meta (a map, or NULL/other for none) with the entry appended to
+/* Adds k: meta (a map, or NULL/other for none) with the entry appended to
  * its "augment" array. */
 static void
-pack_meta(struct frame_writer *w, const msgpack_object *meta, const struct options *o,
-          const struct draw *d, uint64_t epoch)
+add_meta(struct fb *b, const char *k, const struct fval *meta, const struct options *o,
+         const struct draw *d, uint64_t epoch)
 {
 	static const char *const skip[] = { "augment", NULL };
-	const msgpack_object *prior = NULL;
-	uint32_t k = 0;
+	const struct fval *prior = fv_get(meta, "augment");
 
-	if (meta && meta->type == MSGPACK_OBJECT_MAP) {
-		fw_map(w, mp_count_except(meta, skip) + 1);
-		fw_rest(w, meta, skip);
-		prior = mp_get(meta, "augment");
-		if (prior && prior->type != MSGPACK_OBJECT_ARRAY)
-			die("meta.augment is not an array");
-		k = prior ? prior->via.array.size : 0;
-	} else {
-		fw_map(w, 1);
-	}
-	fw_str(w, "augment");
-	msgpack_pack_array(frame_packer(w), k + 1);
-	for (uint32_t i = 0; i < k; i++)
-		msgpack_pack_object(frame_packer(w), prior->via.array.ptr[i]);
-	pack_entry(w, o, d, epoch);
+	if (prior && fv_type(prior) != FV_ARRAY)
+		die("meta.augment is not an array");
+	fb_map(b, k);
+	fb_rest(b, meta, skip);
+	fb_array(b, "augment");
+	for (size_t i = 0; i < fv_len(prior); i++)
+		fb_value(b, NULL, fv_at(prior, i));
+	add_entry(b, o, d, epoch);
+	fb_close(b);
+	fb_close(b);
 }
 
-/* Packs the metas array of a batch of n images. */
+/* What replaces x and the meta key of a frame. */
+struct rewrite {
+	const struct tensor *x;
+	const struct options *o;
+	const struct draw *d;
+	size_t n;               /* images of a batch; 0 for a sample */
+	uint64_t epoch;
+};
+
+/* Adds k: x, or k: the meta ("meta") or metas ("metas", one per image of a
+ * batch) of v with the draws recorded. */
 static void
-pack_metas(struct frame_writer *w, const msgpack_object *metas, const struct options *o,
-           const struct draw *d, size_t n, uint64_t epoch)
+rewrite_entry(struct fb *b, const char *k, const struct fval *v, void *ctx)
 {
-	int ok = metas && metas->type == MSGPACK_OBJECT_ARRAY && metas->via.array.size == n;
+	const struct rewrite *rw = ctx;
+	int ok = fv_type(v) == FV_ARRAY && fv_len(v) == rw->n;
 
-	msgpack_pack_array(frame_packer(w), (uint32_t)n);
-	for (size_t i = 0; i < n; i++)
-		pack_meta(w, ok ? &metas->via.array.ptr[i] : NULL, o, &d[i], epoch);
+	if (strcmp(k, "x") == 0) {
+		fb_tensor(b, k, rw->x);
+	} else if (strcmp(k, "metas") == 0) {
+		fb_array(b, k);
+		for (size_t i = 0; i < rw->n; i++)
+			add_meta(b, NULL, ok ? fv_at(v, i) : NULL, rw->o, &rw->d[i], rw->epoch);
+		fb_close(b);
+	} else {
+		add_meta(b, k, v, rw->o, rw->d, rw->epoch);
+	}
 }
 
-/* Writes f with x replaced and the draws recorded under mkey ("meta" for a
- * sample, "metas" for a batch of n); other keys keep their place. */
+/* Writes f with x replaced and the draws recorded under "meta" for a
+ * sample, "metas" for a batch of n; other keys keep their place. */
 static void
 write_frame(struct frame_writer *w, const struct frame *f, const struct tensor *x,
-            const char *mkey, const struct options *o, const struct draw *d, size_t n,
-            uint64_t epoch, int batch)
+            const struct options *o, const struct draw *d, size_t n, uint64_t epoch, int batch)
 {
-	const msgpack_object *root = &f->root;
-	int has_meta = frame_get(f, mkey) != NULL;
+	const char *mkey = batch ? "metas" : "meta";
+	const char *const keys[] = { "x", mkey, NULL };
+	struct rewrite rw = { x, o, d, batch ? n : 0, epoch };
+	struct fb *b = fb_begin();
 
-	fw_map(w, root->via.map.size + !has_meta);
-	for (uint32_t i = 0; i < root->via.map.size; i++) {
-		const msgpack_object_kv *kv = &root->via.map.ptr[i];
-		msgpack_pack_object(frame_packer(w), kv->key);
-		if (mp_str_eq(&kv->key, "x"))
-			tensor_pack(frame_packer(w), x);
-		else if (mp_str_eq(&kv->key, mkey) && batch)
-			pack_metas(w, &kv->val, o, d, n, epoch);
-		else if (mp_str_eq(&kv->key, mkey))
-			pack_meta(w, &kv->val, o, d, epoch);
-		else
-			msgpack_pack_object(frame_packer(w), kv->val);
-	}
-	if (has_meta)
-		return;
-	fw_str(w, mkey);
-	if (batch)
-		pack_metas(w, NULL, o, d, n, epoch);
-	else
-		pack_meta(w, NULL, o, d, epoch);
+	fb_copy(b, f->root, keys, rewrite_entry, &rw);
+	if (frame_get(f, mkey) == NULL)
+		rewrite_entry(b, mkey, NULL, &rw);
+	fb_write(b, w);
 }
 
 /* Reads and checks tensor x of f (rank 3 for a sample, 4 for a batch). */
@@ -455,10 +439,10 @@ get_pixels(const struct frame_reader *r, const struct frame *f, const struct opt
 	tensor_ensure_aligned(t);
 }
 
-static const msgpack_object *
-string_id(const struct frame *f, const msgpack_object *id)
+static const struct fval *
+string_id(const struct frame *f, const struct fval *id)
 {
-	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+	if (fv_type(id) != FV_STR)
 		die("frame %llu (%.*s): no string id to key the random stream on",
 		    (unsigned long long)f->index, (int)f->kind_len, f->kind);
 	return id;
@@ -468,14 +452,14 @@ static void
 augment_sample(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
                const struct options *o, uint64_t epoch)
 {
-	const msgpack_object *id = string_id(f, frame_get(f, "id"));
+	const struct fval *id = string_id(f, frame_get(f, "id"));
 	struct tensor t, y;
 	struct draw d;
 
 	get_pixels(r, f, o, 3, &t);
 	tensor_alloc(&y, t.dtype, 3, t.shape);
 	augment_image(o, epoch, id, t.dtype, t.data, y.data, t.shape, &d);
-	write_frame(w, f, &y, "meta", o, &d, 1, epoch, 0);
+	write_frame(w, f, &y, o, &d, 1, epoch, 0);
 	tensor_free(&y);
 	tensor_free(&t);
 }
@@ -484,23 +468,23 @@ static void
 augment_batch(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
               const struct options *o, uint64_t epoch)
 {
-	const msgpack_object *ids = frame_get(f, "ids");
+	const struct fval *ids = frame_get(f, "ids");
 	struct tensor t, y;
 	struct draw *d;
 	size_t n, item;
 
 	get_pixels(r, f, o, 4, &t);
 	n = (size_t)t.shape[0];
-	if (ids == NULL || ids->type != MSGPACK_OBJECT_ARRAY || ids->via.array.size != n)
+	if (fv_type(ids) != FV_ARRAY || fv_len(ids) != n)
 		die("frame %llu (batch): need 'ids', an array of %zu strings",
 		    (unsigned long long)f->index, n);
 	tensor_alloc(&y, t.dtype, 4, t.shape);
 	d = XNEW(struct draw, n ? n : 1);
 	item = n ? t.nbytes / n : 0;
 	for (size_t i = 0; i < n; i++)
-		augment_image(o, epoch, string_id(f, &ids->via.array.ptr[i]), t.dtype,
+		augment_image(o, epoch, string_id(f, fv_at(ids, i)), t.dtype,
 		              (const char *)t.data + i * item, (char *)y.data + i * item, t.shape + 1, &d[i]);
-	write_frame(w, f, &y, "metas", o, d, n, epoch, 1);
+	write_frame(w, f, &y, o, d, n, epoch, 1);
 	free(d);
 	tensor_free(&y);
 	tensor_free(&t);
@@ -512,7 +496,7 @@ epoch_index(const struct frame *f)
 {
 	int64_t v;
 
-	if (mp_int(&f->root, "index", &v) != 1 || v < 0)
+	if (frame_int(f, "index", &v) != 1 || v < 0)
 		die("frame %llu (epoch): no non-negative integer 'index'", (unsigned long long)f->index);
 	return (uint64_t)v;
 }

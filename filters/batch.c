@@ -29,9 +29,8 @@ struct pending {
 	struct tensor x;        /* n x H x W x C, allocated at the first sample */
 	size_t item_bytes;
 	char **ids, **classes;
-	int32_t *labels;        /* -1: the sample has no label */
-	msgpack_sbuffer metas;  /* packed meta maps, one per sample */
-	msgpack_packer mpk;
+	int64_t *labels;        /* -1: the sample has no label */
+	struct fb *metas;       /* the samples' meta maps (nil if none), an array */
 };
 
 static void
@@ -62,8 +61,7 @@ pending_init(struct pending *p, int n)
 	p->ids = xcalloc((size_t)n, sizeof *p->ids);
 	p->classes = xcalloc((size_t)n, sizeof *p->classes);
 	p->labels = xcalloc((size_t)n, sizeof *p->labels);
-	msgpack_sbuffer_init(&p->metas);
-	msgpack_packer_init(&p->mpk, &p->metas, msgpack_sbuffer_write);
+	p->metas = fb_begin_array();
 }
 
 static void
@@ -75,7 +73,7 @@ pending_clear(struct pending *p)
 		p->ids[i] = p->classes[i] = NULL;
 	}
 	p->count = 0;
-	msgpack_sbuffer_clear(&p->metas);
+	fb_reset(p->metas);
 }
 
 static void
@@ -85,42 +83,28 @@ pending_free(struct pending *p)
 	free(p->ids);
 	free(p->classes);
 	free(p->labels);
-	msgpack_sbuffer_destroy(&p->metas);
+	fb_free(p->metas);
 	tensor_free(&p->x);
-}
-
-static void
-pack_strings(msgpack_packer *pk, char **v, int n)
-{
-	msgpack_pack_array(pk, (size_t)n);
-	for (int i = 0; i < n; i++)
-		msgpack_pack_str_with_body(pk, v[i], strlen(v[i]));
 }
 
 static void
 flush(struct pending *p, struct frame_writer *w)
 {
-	msgpack_packer *pk = frame_packer(w);
 	struct tensor x = p->x;
+	struct fb *b;
 
 	if (p->count == 0)
 		return;
 	x.shape[0] = p->count;
 	x.nbytes = p->item_bytes * (size_t)p->count;
-	fw_map(w, 6);
-	fw_kv_str(w, "kind", "batch");
-	fw_str(w, "ids");
-	pack_strings(pk, p->ids, p->count);
-	fw_str(w, "labels");
-	msgpack_pack_array(pk, (size_t)p->count);
-	for (int i = 0; i < p->count; i++)
-		msgpack_pack_int(pk, p->labels[i]);
-	fw_str(w, "classes");
-	pack_strings(pk, p->classes, p->count);
-	fw_kv_tensor(w, "x", &x);
-	fw_str(w, "metas");
-	msgpack_pack_array(pk, (size_t)p->count);
-	frame_write_bytes(w, p->metas.data, p->metas.size);
+	b = fb_begin();
+	fb_str(b, "kind", "batch");
+	fb_strs(b, "ids", p->ids, (size_t)p->count);
+	fb_ints(b, "labels", p->labels, (size_t)p->count);
+	fb_strs(b, "classes", p->classes, (size_t)p->count);
+	fb_tensor(b, "x", &x);
+	fb_put(b, "metas", p->metas);
+	fb_write(b, w);
 	pending_clear(p);
 }
 
@@ -154,28 +138,28 @@ check_shape(struct pending *p, const struct tensor *t, int n, const char *id)
 static void
 add_sample(struct pending *p, const struct frame_reader *r, const struct frame *f, int n)
 {
-	const msgpack_object *id = frame_get(f, "id"), *cls = frame_get(f, "class");
-	const msgpack_object *meta = frame_get(f, "meta");
+	const struct fval *id = frame_get(f, "id"), *cls = frame_get(f, "class");
+	const struct fval *meta = frame_get(f, "meta");
 	struct tensor t;
 	int64_t label = -1;
 	int i = p->count;
 
-	p->ids[i] = id ? mp_strdup(id) : xstrdup("");
+	p->ids[i] = fv_strdup(id);
 	if (frame_tensor(r, f, "x", &t) < 0)
 		die("sample %s: no tensor 'x'", p->ids[i]);
 	check_shape(p, &t, n, p->ids[i]);
-	if (mp_int(&f->root, "label", &label) < 0)
+	if (frame_int(f, "label", &label) < 0)
 		die("sample %s: label is not an integer", p->ids[i]);
 	if (frame_get(f, "label") && (label < 0 || label > INT32_MAX))
 		die("sample %s: label %lld is not a class index (0 to %d)", p->ids[i],
 		    (long long)label, INT32_MAX);
-	p->labels[i] = (int32_t)label;
-	p->classes[i] = cls ? mp_strdup(cls) : xstrdup("");
+	p->labels[i] = label;
+	p->classes[i] = fv_strdup(cls);
 	memcpy((char *)p->x.data + p->item_bytes * (size_t)i, t.data, t.nbytes);
 	if (meta)
-		msgpack_pack_object(&p->mpk, *meta);
+		fb_value(p->metas, NULL, meta);
 	else
-		msgpack_pack_nil(&p->mpk);
+		fb_nil(p->metas, NULL);
 	p->count++;
 }
 

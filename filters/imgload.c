@@ -484,10 +484,12 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 static void
 write_epoch(struct frame_writer *w, int index, int count)
 {
-	fw_map(w, 3);
-	fw_kv_str(w, "kind", "epoch");
-	fw_kv_int(w, "index", index);
-	fw_kv_int(w, "count", count);
+	struct fb *b = fb_begin();
+
+	fb_str(b, "kind", "epoch");
+	fb_int(b, "index", index);
+	fb_int(b, "count", count);
+	fb_write(b, w);
 }
 
 /* Loads --labels and makes its classes the dataset's: sorted, or in the

@@ -74,7 +74,7 @@ struct predset {
 };
 
 /* Everything written, in order, as complete frames. */
-static msgpack_sbuffer outbuf;
+static struct fbytes outbuf;
 
 static void
 parse_command_line(int argc, char **argv, struct options *o)
@@ -200,13 +200,13 @@ get_class(const struct frame_reader *r, const struct frame *f, const char *key,
 	int64_t v;
 	char name[256];
 
-	switch (mp_int(&f->root, key, &v)) {
+	switch (frame_int(f, key, &v)) {
 	case 0: return -1;
 	case -1: bad(r, f, key[0] == 'l' ? "label is not an integer" : "pred is not an integer");
 	}
 	if (v < 0 || v >= MAX_CLASSES)
 		bad(r, f, "class index out of range [0, 4095]");
-	set_class(ps, (int)v, mp_str(&f->root, namekey, name, sizeof name) == 1 ? name : NULL);
+	set_class(ps, (int)v, frame_str(f, namekey, name, sizeof name) == 1 ? name : NULL);
 	return (int)v;
 }
 
@@ -216,18 +216,17 @@ static void
 read_scores(const struct frame_reader *r, const struct frame *f, struct predset *ps,
             struct rec *x)
 {
-	const msgpack_object *a = frame_get(f, "scores");
-	uint32_t k, best = 0;
+	const struct fval *a = frame_get(f, "scores");
+	size_t k, best = 0;
 
 	if (a == NULL)
 		return;
-	if (a->type != MSGPACK_OBJECT_ARRAY || (k = a->via.array.size) < 1 || k > MAX_CLASSES)
+	if (fv_type(a) != FV_ARRAY || (k = fv_len(a)) < 1 || k > MAX_CLASSES)
 		bad(r, f, "scores is not an array of 1..4096 numbers");
-	for (uint32_t i = 0; i < k; i++) {
-		const msgpack_object *e = &a->via.array.ptr[i];
-		if (e->type != MSGPACK_OBJECT_FLOAT64 && e->type != MSGPACK_OBJECT_FLOAT32)
+	for (size_t i = 0; i < k; i++) {
+		if (fv_type(fv_at(a, i)) != FV_FLOAT)
 			bad(r, f, "scores holds a non-float");
-		if (e->via.f64 > a->via.array.ptr[best].via.f64)
+		if (fv_number(fv_at(a, i)) > fv_number(fv_at(a, best)))
 			best = i;
 	}
 	set_class(ps, (int)k - 1, NULL);
@@ -236,27 +235,27 @@ read_scores(const struct frame_reader *r, const struct frame *f, struct predset 
 	if (x->pred < 0)
 		x->pred = (int)best;
 	if (k == 2 && isnan(x->score))
-		x->score = a->via.array.ptr[1].via.f64;
+		x->score = fv_number(fv_at(a, 1));
 }
 
 static void
 add_prediction(struct predset *ps, const struct frame_reader *r, const struct frame *f)
 {
-	const msgpack_object *id = frame_get(f, "id");
+	const struct fval *id = frame_get(f, "id");
 	struct rec x = { NULL, -1, -1, NAN };
 
-	if (id == NULL || id->type != MSGPACK_OBJECT_STR)
+	if (fv_type(id) != FV_STR)
 		bad(r, f, "no string id");
 	x.label = get_class(r, f, "label", "class", ps);
 	x.pred = get_class(r, f, "pred", "pred_class", ps);
-	if (mp_num(&f->root, "score", &x.score) < 0)
+	if (frame_num(f, "score", &x.score) < 0)
 		bad(r, f, "score is not a number");
 	read_scores(r, f, ps, &x);
 	if (x.pred >= ps->kpred)
 		ps->kpred = x.pred + 1;
 	if (isinf(x.score))
 		bad(r, f, "score is infinite");
-	x.id = mp_strdup(id);
+	x.id = fv_strdup(id);
 	put_rec(ps, &x, frame_reader_name(r));
 }
 
@@ -332,12 +331,12 @@ read_labels(const char *path, struct predset *lab)
 		if ((r = frame_reader_open(path)) == NULL)
 			die("%s: %s", path, strerror(errno));
 		while (frame_next(r, &f) > 0) {
-			const msgpack_object *id = frame_get(&f, "id");
+			const struct fval *id = frame_get(&f, "id");
 			int label;
-			if (!frame_is(&f, "sample") || id == NULL || id->type != MSGPACK_OBJECT_STR)
+			if (!frame_is(&f, "sample") || fv_type(id) != FV_STR)
 				continue;
 			if ((label = get_class(r, &f, "label", "class", lab)) >= 0)
-				put_rec(lab, &(struct rec){ mp_strdup(id), label, -1, NAN }, path);
+				put_rec(lab, &(struct rec){ fv_strdup(id), label, -1, NAN }, path);
 		}
 		frame_reader_close(r);
 		return;
@@ -399,22 +398,20 @@ fb_classes(struct fb *b, const struct predset *ps, int k)
 {
 	char buf[16];
 
-	fb_key(b, "classes");
-	msgpack_pack_array(&b->pk, (size_t)k);
-	for (int i = 0; i < k; i++) {
-		const char *s = class_name(ps, i, buf, sizeof buf);
-		msgpack_pack_str_with_body(&b->pk, s, strlen(s));
-	}
+	fb_array(b, "classes");
+	for (int i = 0; i < k; i++)
+		fb_str(b, NULL, class_name(ps, i, buf, sizeof buf));
+	fb_close(b);
 }
 
 
 static void
 fb_int_array(struct fb *b, const char *k, const size_t *v, size_t n)
 {
-	fb_key(b, k);
-	msgpack_pack_array(&b->pk, n);
+	fb_array(b, k);
 	for (size_t i = 0; i < n; i++)
-		msgpack_pack_uint64(&b->pk, v[i]);
+		fb_uint(b, NULL, v[i]);
+	fb_close(b);
 }
 
 /* ---- evaluation ---- */
@@ -483,25 +480,25 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 {
 	struct stats_roc r;
 	struct stats_confusion c;
-	struct fb b;
+	struct fb *b;
 	char buf[16];
 
 	stats_roc(s, p, ps->n, &r);
 	stats_confusion(s, p, ps->n, thr, &c);
-	fb_begin(&b);
-	fb_str(&b, "kind", "roc");
-	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
-	fb_int(&b, "n_pos", (int64_t)a->n_pos);
-	fb_int(&b, "n_neg", (int64_t)a->n_neg);
-	fb_num(&b, "auc", a->auc);
-	fb_nums(&b, "auc_ci", ci, 2);
-	fb_num(&b, "threshold", thr);
-	fb_nums(&b, "operating_point", (double[]){ (double)c.fp / (double)a->n_neg,
+	b = fb_begin();
+	fb_str(b, "kind", "roc");
+	fb_str(b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_int(b, "n_pos", (int64_t)a->n_pos);
+	fb_int(b, "n_neg", (int64_t)a->n_neg);
+	fb_num(b, "auc", a->auc);
+	fb_nums(b, "auc_ci", ci, 2);
+	fb_num(b, "threshold", thr);
+	fb_nums(b, "operating_point", (double[]){ (double)c.fp / (double)a->n_neg,
 	    (double)c.tp / (double)a->n_pos }, 2);
-	fb_nums(&b, "thresholds", r.thr, r.n);
-	fb_nums(&b, "fpr", r.fpr, r.n);
-	fb_nums(&b, "tpr", r.tpr, r.n);
-	fb_end(&b, &outbuf);
+	fb_nums(b, "thresholds", r.thr, r.n);
+	fb_nums(b, "fpr", r.fpr, r.n);
+	fb_nums(b, "tpr", r.tpr, r.n);
+	fb_end(b, &outbuf);
 	stats_roc_free(&r);
 }
 
@@ -546,7 +543,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	struct stats_confusion c;
 	struct stats_auc a;
 	struct stats_roc r;
-	struct fb b;
+	struct fb *b;
 	struct stats_youden y;
 	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2];
 	size_t B = o->bootstrap ? o->bootstrap : 2000, n = ps->n;
@@ -562,39 +559,39 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	stats_roc(s, p, n, &r);
 	stats_youden(&r, 0.5, &y);
 	stats_roc_free(&r);
-	fb_begin(&b);
-	fb_str(&b, "kind", "evaluation");
-	fb_str(&b, "task", "binary");
-	fb_int(&b, "n", (int64_t)n);
-	fb_classes(&b, ps, 2);
-	fb_int_array(&b, "n_per_class", (size_t[]){ c.tn + c.fp, c.tp + c.fn }, 2);
-	fb_str(&b, "positive_class", class_name(ps, 1, buf, sizeof buf));
-	fb_num(&b, "threshold", thr);
-	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	b = fb_begin();
+	fb_str(b, "kind", "evaluation");
+	fb_str(b, "task", "binary");
+	fb_int(b, "n", (int64_t)n);
+	fb_classes(b, ps, 2);
+	fb_int_array(b, "n_per_class", (size_t[]){ c.tn + c.fp, c.tp + c.fn }, 2);
+	fb_str(b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_num(b, "threshold", thr);
+	fb_str(b, "threshold_method", thr_names[o->thr_mode]);
 	if (ty)
-		fb_youden(&b, "threshold", ty);
-	fb_key(&b, "confusion");
-	msgpack_pack_array(&b.pk, 2);
-	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.tn), msgpack_pack_uint64(&b.pk, c.fp);
-	msgpack_pack_array(&b.pk, 2), msgpack_pack_uint64(&b.pk, c.fn), msgpack_pack_uint64(&b.pk, c.tp);
-	fb_int(&b, "tp", (int64_t)c.tp), fb_int(&b, "fp", (int64_t)c.fp);
-	fb_int(&b, "tn", (int64_t)c.tn), fb_int(&b, "fn", (int64_t)c.fn);
-	fb_prop(&b, "accuracy", c.tp + c.tn, n);
-	fb_prop(&b, "sensitivity", c.tp, c.tp + c.fn);
-	fb_prop(&b, "specificity", c.tn, c.tn + c.fp);
-	fb_prop(&b, "ppv", c.tp, c.tp + c.fp);
-	fb_prop(&b, "npv", c.tn, c.tn + c.fn);
-	fb_est(&b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
-	fb_str(&b, "f1_ci_method", "bootstrap");
-	fb_auc(&b, o, &a, boot, ci);
-	fb_int(&b, "bootstrap", (int64_t)B);
-	fb_int(&b, "seed", (int64_t)o->seed);
-	fb_num(&b, "brier", stats_brier(s, p, n));
-	fb_num(&b, "youden_threshold", y.t);
-	fb_num(&b, "youden_j", y.j);
-	fb_youden(&b, "youden", &y);
-	fb_num(&b, "ci_level", 0.95);
-	fb_end(&b, &outbuf);
+		fb_youden(b, "threshold", ty);
+	fb_array(b, "confusion");
+	fb_int_array(b, NULL, (size_t[]){ c.tn, c.fp }, 2);
+	fb_int_array(b, NULL, (size_t[]){ c.fn, c.tp }, 2);
+	fb_close(b);
+	fb_int(b, "tp", (int64_t)c.tp), fb_int(b, "fp", (int64_t)c.fp);
+	fb_int(b, "tn", (int64_t)c.tn), fb_int(b, "fn", (int64_t)c.fn);
+	fb_prop(b, "accuracy", c.tp + c.tn, n);
+	fb_prop(b, "sensitivity", c.tp, c.tp + c.fn);
+	fb_prop(b, "specificity", c.tn, c.tn + c.fp);
+	fb_prop(b, "ppv", c.tp, c.tp + c.fp);
+	fb_prop(b, "npv", c.tn, c.tn + c.fn);
+	fb_est(b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
+	fb_str(b, "f1_ci_method", "bootstrap");
+	fb_auc(b, o, &a, boot, ci);
+	fb_int(b, "bootstrap", (int64_t)B);
+	fb_int(b, "seed", (int64_t)o->seed);
+	fb_num(b, "brier", stats_brier(s, p, n));
+	fb_num(b, "youden_threshold", y.t);
+	fb_num(b, "youden_j", y.j);
+	fb_youden(b, "youden", &y);
+	fb_num(b, "ci_level", 0.95);
+	fb_end(b, &outbuf);
 	if (o->roc && a.n_pos && a.n_neg)
 		roc_frame(ps, s, p, thr, &a, ci);
 	else if (o->roc)
@@ -608,7 +605,7 @@ eval_multiclass(const struct options *o, struct predset *ps)
 	size_t k = (size_t)ps->k, *conf = xcalloc(k * k, sizeof *conf), *npc = xcalloc(k, sizeof *npc);
 	size_t right = 0;
 	double *recall = XNEW(double, 2 * k), *precision = recall + k;
-	struct fb b;
+	struct fb *b;
 
 	for (size_t i = 0; i < ps->n; i++) {
 		if (ps->v[i].pred < 0)
@@ -623,24 +620,21 @@ eval_multiclass(const struct options *o, struct predset *ps)
 		recall[i] = npc[i] ? (double)conf[i * k + i] / (double)npc[i] : NAN;
 		precision[i] = col ? (double)conf[i * k + i] / (double)col : NAN;
 	}
-	fb_begin(&b);
-	fb_str(&b, "kind", "evaluation");
-	fb_str(&b, "task", "multiclass");
-	fb_int(&b, "n", (int64_t)ps->n);
-	fb_classes(&b, ps, ps->k);
-	fb_int_array(&b, "n_per_class", npc, k);
-	fb_key(&b, "confusion");
-	msgpack_pack_array(&b.pk, k);
-	for (size_t i = 0; i < k; i++) {
-		msgpack_pack_array(&b.pk, k);
-		for (size_t j = 0; j < k; j++)
-			msgpack_pack_uint64(&b.pk, conf[i * k + j]);
-	}
-	fb_prop(&b, "accuracy", right, ps->n);
-	fb_nums(&b, "recall", recall, k);
-	fb_nums(&b, "precision", precision, k);
-	fb_num(&b, "ci_level", 0.95);
-	fb_end(&b, &outbuf);
+	b = fb_begin();
+	fb_str(b, "kind", "evaluation");
+	fb_str(b, "task", "multiclass");
+	fb_int(b, "n", (int64_t)ps->n);
+	fb_classes(b, ps, ps->k);
+	fb_int_array(b, "n_per_class", npc, k);
+	fb_array(b, "confusion");
+	for (size_t i = 0; i < k; i++)
+		fb_int_array(b, NULL, conf + i * k, k);
+	fb_close(b);
+	fb_prop(b, "accuracy", right, ps->n);
+	fb_nums(b, "recall", recall, k);
+	fb_nums(b, "precision", precision, k);
+	fb_num(b, "ci_level", 0.95);
+	fb_end(b, &outbuf);
 	free(conf), free(npc), free(recall);
 }
 
@@ -649,7 +643,7 @@ eval_scores(const struct options *o, struct predset *ps, double thr, const struc
 {
 	double *s = XNEW(double, ps->n), sum = 0, ss = 0;
 	size_t n = 0, above = 0, labelled = 0;
-	struct fb b;
+	struct fb *b;
 
 	for (size_t i = 0; i < ps->n; i++) {
 		labelled += ps->v[i].label >= 0;
@@ -661,23 +655,23 @@ eval_scores(const struct options *o, struct predset *ps, double thr, const struc
 	stats_sort(s, n);
 	for (size_t i = 0; i < n; i++)
 		ss += (s[i] - sum / (double)n) * (s[i] - sum / (double)n), above += s[i] >= thr;
-	fb_begin(&b);
-	fb_str(&b, "kind", "score_summary");
-	fb_int(&b, "n", (int64_t)n);
-	fb_int(&b, "n_labelled", (int64_t)labelled);
-	fb_num(&b, "mean", sum / (double)n);
-	fb_num(&b, "sd", n > 1 ? sqrt(ss / (double)(n - 1)) : NAN);
-	fb_num(&b, "min", s[0]);
-	fb_num(&b, "q1", stats_quantile_sorted(s, n, 0.25));
-	fb_num(&b, "median", stats_quantile_sorted(s, n, 0.5));
-	fb_num(&b, "q3", stats_quantile_sorted(s, n, 0.75));
-	fb_num(&b, "max", s[n - 1]);
-	fb_num(&b, "threshold", thr);
-	fb_str(&b, "threshold_method", thr_names[o->thr_mode]);
+	b = fb_begin();
+	fb_str(b, "kind", "score_summary");
+	fb_int(b, "n", (int64_t)n);
+	fb_int(b, "n_labelled", (int64_t)labelled);
+	fb_num(b, "mean", sum / (double)n);
+	fb_num(b, "sd", n > 1 ? sqrt(ss / (double)(n - 1)) : NAN);
+	fb_num(b, "min", s[0]);
+	fb_num(b, "q1", stats_quantile_sorted(s, n, 0.25));
+	fb_num(b, "median", stats_quantile_sorted(s, n, 0.5));
+	fb_num(b, "q3", stats_quantile_sorted(s, n, 0.75));
+	fb_num(b, "max", s[n - 1]);
+	fb_num(b, "threshold", thr);
+	fb_str(b, "threshold_method", thr_names[o->thr_mode]);
 	if (ty)
-		fb_youden(&b, "threshold", ty);
-	fb_int(&b, "n_at_or_above", (int64_t)above);
-	fb_end(&b, &outbuf);
+		fb_youden(b, "threshold", ty);
+	fb_int(b, "n_at_or_above", (int64_t)above);
+	fb_end(b, &outbuf);
 	free(s);
 }
 
@@ -720,11 +714,11 @@ write_output(const struct options *o)
 	static const char *const roc_cols[] = { "thresholds", "fpr", "tpr", NULL };
 
 	switch (o->format) {
-	case FMT_FRAMES: fwrite(outbuf.data, 1, outbuf.size, stdout); break;
-	case FMT_JSON: report_json(stdout, outbuf.data, outbuf.size); break;
-	case FMT_TSV: report_table(stdout, outbuf.data, outbuf.size, '\t', roc_cols); break;
-	case FMT_CSV: report_table(stdout, outbuf.data, outbuf.size, ',', roc_cols); break;
-	default: report_text(stdout, outbuf.data, outbuf.size); break;
+	case FMT_FRAMES: fwrite(outbuf.data, 1, outbuf.len, stdout); break;
+	case FMT_JSON: report_json(stdout, (const char *)outbuf.data, outbuf.len); break;
+	case FMT_TSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, '\t', roc_cols); break;
+	case FMT_CSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, ',', roc_cols); break;
+	default: report_text(stdout, (const char *)outbuf.data, outbuf.len); break;
 	}
 	stdout_finish();
 }
@@ -749,7 +743,6 @@ main(int argc, char **argv)
 		info("ignored %zu frames that are neither prediction nor metrics", ignored);
 	if (ps.n == 0 && h.nrows == 0)
 		die("no prediction or metrics frames in the input");
-	msgpack_sbuffer_init(&outbuf);
 	if (ps.n)
 		evaluate(&o, &ps, o.labels ? &lab : NULL);
 	if (h.nrows)

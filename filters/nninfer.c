@@ -113,7 +113,7 @@ flip_images(const struct feed *fb, void *dst)
 static void
 write_prediction(struct infer *in, const struct feed *fb, int i, const float *p, double ms)
 {
-	struct frame_writer *w = in->out;
+	struct fb *b = fb_begin();
 	int k = in->k, labelled = fb->y[i] >= 0, pred = 0;
 	float score = p[0];
 
@@ -125,26 +125,26 @@ write_prediction(struct infer *in, const struct feed *fb, int i, const float *p,
 				pred = j;
 		score = p[pred];
 	}
-	fw_map(w, 6 + 2 * labelled + (k > 1) + (ms >= 0));
-	fw_kv_str(w, "kind", "prediction");
-	fw_kv_str(w, "id", fb->ids[i]);
+	fb_str(b, "kind", "prediction");
+	fb_str(b, "id", fb->ids[i]);
 	if (labelled) {
-		fw_kv_int(w, "label", (int64_t)fb->y[i]);
-		fw_kv_str(w, "class", fb->classes[i][0] ? fb->classes[i] :
+		fb_int(b, "label", (int64_t)fb->y[i]);
+		fb_str(b, "class", fb->classes[i][0] ? fb->classes[i] :
 		    (int)fb->y[i] < in->info.nclasses ? in->info.classes[(int)fb->y[i]] : "");
 	}
-	fw_kv_double(w, "score", score);
-	fw_kv_int(w, "pred", pred);
-	fw_kv_str(w, "pred_class", pred < in->info.nclasses ? in->info.classes[pred] : "");
-	fw_kv_double(w, "threshold", in->o->threshold);
+	fb_num(b, "score", score);
+	fb_int(b, "pred", pred);
+	fb_str(b, "pred_class", pred < in->info.nclasses ? in->info.classes[pred] : "");
+	fb_num(b, "threshold", in->o->threshold);
 	if (k > 1) {
-		fw_str(w, "scores");
-		msgpack_pack_array(frame_packer(w), (size_t)k);
+		fb_array(b, "scores");
 		for (int j = 0; j < k; j++)
-			msgpack_pack_double(frame_packer(w), p[j]);
+			fb_num(b, NULL, p[j]);
+		fb_close(b);
 	}
 	if (ms >= 0)
-		fw_kv_double(w, "ms", ms);
+		fb_num(b, "ms", ms);
+	fb_write(b, in->out);
 }
 
 /* Runs the pending images through the model and writes their predictions. */

@@ -106,74 +106,94 @@ print_tensor(FILE *out, const struct tensor *t)
 		fprintf(out, "{min %.6g max %.6g mean %.6g}", lo, hi, sum / (double)n);
 }
 
-static void print_value(FILE *out, const msgpack_object *o, int width, int depth);
+static void print_value(FILE *out, const struct fval *v, int width, int depth);
+
+/* key=, with a string key bare. */
+static void
+print_key(FILE *out, const struct fval *k, int width, int depth)
+{
+	size_t n;
+	const char *s = fv_strp(k, &n);
+
+	if (s)
+		fprintf(out, "%.*s=", (int)n, s);
+	else
+		print_value(out, k, width, depth), fputc('=', out);
+}
 
 static void
-print_map(FILE *out, const msgpack_object *o, int width, int depth)
+print_map(FILE *out, const struct fval *v, int width, int depth)
 {
 	struct tensor t;
 	char err[128];
 
-	if (tensor_from_object(&t, o, err, sizeof err) == 0) {
+	if (fv_tensor(v, &t, err, sizeof err) == 0) {
 		print_tensor(out, &t);
 		return;
 	}
 	fputc('{', out);
-	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+	for (size_t i = 0; i < fv_len(v); i++) {
 		if (i)
 			fputc(' ', out);
-		if (kv->key.type == MSGPACK_OBJECT_STR)
-			fprintf(out, "%.*s=", (int)kv->key.via.str.size, kv->key.via.str.ptr);
-		else
-			print_value(out, &kv->key, width, depth + 1), fputc('=', out);
-		print_value(out, &kv->val, width, depth + 1);
+		print_key(out, fv_key_at(v, i), width, depth + 1);
+		print_value(out, fv_val_at(v, i), width, depth + 1);
 	}
 	fputc('}', out);
 }
 
 static void
-print_array(FILE *out, const msgpack_object *o, int width, int depth)
+print_array(FILE *out, const struct fval *v, int width, int depth)
 {
-	uint32_t n = o->via.array.size, shown = n <= 8 ? n : 6;
+	size_t n = fv_len(v), shown = n <= 8 ? n : 6;
 
 	fputc('[', out);
-	for (uint32_t i = 0; i < shown; i++) {
+	for (size_t i = 0; i < shown; i++) {
 		if (i)
 			fputc(',', out);
-		print_value(out, &o->via.array.ptr[i], width, depth + 1);
+		print_value(out, fv_at(v, i), width, depth + 1);
 	}
 	if (shown < n)
-		fprintf(out, ",... %u items", n);
+		fprintf(out, ",... %zu items", n);
 	fputc(']', out);
 }
 
 static void
-print_value(FILE *out, const msgpack_object *o, int width, int depth)
+print_value(FILE *out, const struct fval *v, int width, int depth)
 {
-	switch (o->type) {
-	case MSGPACK_OBJECT_NIL: fputs("nil", out); break;
-	case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", out); break;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(out, "%llu", (unsigned long long)o->via.u64); break;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(out, "%lld", (long long)o->via.i64); break;
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64: fprintf(out, "%.6g", o->via.f64); break;
-	case MSGPACK_OBJECT_STR:
-		if ((int)o->via.str.size > width)
-			fprintf(out, "\"%.*s...\"", width, o->via.str.ptr);
+	size_t n;
+	int64_t i;
+	uint64_t u;
+	int b, ext;
+	const char *s;
+
+	switch (fv_type(v)) {
+	case FV_NIL: fputs("nil", out); break;
+	case FV_BOOL: fv_to_bool(v, &b), fputs(b ? "true" : "false", out); break;
+	case FV_INT:
+		if (fv_to_uint(v, &u) == 0)
+			fprintf(out, "%llu", (unsigned long long)u);
+		else if (fv_to_int(v, &i) == 0)
+			fprintf(out, "%lld", (long long)i);
+		break;
+	case FV_FLOAT: fprintf(out, "%.6g", fv_number(v)); break;
+	case FV_STR:
+		s = fv_strp(v, &n);
+		if ((int)n > width)
+			fprintf(out, "\"%.*s...\"", width, s);
 		else
-			fprintf(out, "\"%.*s\"", (int)o->via.str.size, o->via.str.ptr);
+			fprintf(out, "\"%.*s\"", (int)n, s);
 		break;
-	case MSGPACK_OBJECT_BIN: fprintf(out, "<%u bytes>", o->via.bin.size); break;
-	case MSGPACK_OBJECT_EXT: fprintf(out, "<ext %d, %u bytes>", o->via.ext.type, o->via.ext.size); break;
-	case MSGPACK_OBJECT_ARRAY:
+	case FV_BIN: fv_bin(v, &n), fprintf(out, "<%zu bytes>", n); break;
+	case FV_EXT: fv_ext(v, &ext, &n), fprintf(out, "<ext %d, %zu bytes>", ext, n); break;
+	case FV_ARRAY:
 		if (depth > 6) { fputs("[...]", out); break; }
-		print_array(out, o, width, depth);
+		print_array(out, v, width, depth);
 		break;
-	case MSGPACK_OBJECT_MAP:
+	case FV_MAP:
 		if (depth > 6) { fputs("{...}", out); break; }
-		print_map(out, o, width, depth);
+		print_map(out, v, width, depth);
 		break;
+	default: break;
 	}
 }
 
@@ -181,14 +201,16 @@ static void
 print_frame(FILE *out, const struct frame *f, uint64_t index, int width)
 {
 	fprintf(out, "%llu %.*s", (unsigned long long)index, (int)f->kind_len, f->kind);
-	for (uint32_t i = 0; i < f->root.via.map.size; i++) {
-		const msgpack_object_kv *kv = &f->root.via.map.ptr[i];
-		if (mp_str_eq(&kv->key, "kind"))
+	for (size_t i = 0; i < fv_len(f->root); i++) {
+		const struct fval *k = fv_key_at(f->root, i);
+		size_t n;
+		const char *s = fv_strp(k, &n);
+		if (fv_str_eq(k, "kind"))
 			continue;
 		fputc(' ', out);
-		if (kv->key.type == MSGPACK_OBJECT_STR)
-			fprintf(out, "%.*s=", (int)kv->key.via.str.size, kv->key.via.str.ptr);
-		print_value(out, &kv->val, width, 1);
+		if (s)
+			fprintf(out, "%.*s=", (int)n, s);
+		print_value(out, fv_val_at(f->root, i), width, 1);
 	}
 	fputc('\n', out);
 }
@@ -254,13 +276,16 @@ peek_stream(const struct options *o, struct frame_reader *r, struct frame_writer
 			stdout_check();
 		if (o->png_dir) {
 			struct tensor t;
-			for (uint32_t i = 0; i < f.root.via.map.size; i++) {
-				const msgpack_object_kv *kv = &f.root.via.map.ptr[i];
+			for (size_t i = 0; i < fv_len(f.root); i++) {
+				const struct fval *k = fv_key_at(f.root, i);
 				char err[128], key[64];
-				if (kv->key.type != MSGPACK_OBJECT_STR ||
-				    tensor_from_object(&t, &kv->val, err, sizeof err) < 0)
+				const char *s;
+				size_t n;
+				if (fv_type(k) != FV_STR ||
+				    fv_tensor(fv_val_at(f.root, i), &t, err, sizeof err) < 0)
 					continue;
-				snprintf(key, sizeof key, "%.*s", (int)kv->key.via.str.size, kv->key.via.str.ptr);
+				s = fv_strp(k, &n);
+				snprintf(key, sizeof key, "%.*s", (int)n, s);
 				write_pngs(o->png_dir, *index, key, &t);
 			}
 		}

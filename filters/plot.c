@@ -149,11 +149,11 @@ each_input(const struct options *o, frame_fn *fn, void *ctx)
 }
 
 static double
-num(const msgpack_object *m, const char *k)
+num(const struct frame *f, const char *k)
 {
 	double v = NAN;
 
-	return mp_num(m, k, &v) == 1 ? v : NAN;
+	return frame_num(f, k, &v) == 1 ? v : NAN;
 }
 
 /* ---- --history ---- */
@@ -228,13 +228,13 @@ history_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	}
 	row = h->row + 5 * h->n++;
 	for (int k = 0; k < 5; k++) {
-		row[k] = num(&f->root, hist_keys[k]);
+		row[k] = num(f, hist_keys[k]);
 		h->have[k] |= !isnan(row[k]);
 	}
 	if (isnan(row[0]))
 		row[0] = (double)h->n;
-	if (!isnan(num(&f->root, "epochs")))
-		h->planned = num(&f->root, "epochs");
+	if (!isnan(num(f, "epochs")))
+		h->planned = num(f, "epochs");
 	if (h->o->follow && time(NULL) - h->last_draw >= 1 && (h->have[1] || h->have[3]))
 		history_draw(h);
 }
@@ -300,36 +300,35 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 {
 	static const char *const colours[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e" };
 	struct rocs *c = ctx;
-	const msgpack_object *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
-	const msgpack_object *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
+	const struct fval *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
+	const struct fval *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
 	char name[64] = "", lo[32] = "", title[160];
-	uint32_t n;
+	size_t n;
 
 	if (!frame_is(f, "roc"))
 		return;
-	if (!fpr || !tpr || fpr->type != MSGPACK_OBJECT_ARRAY || tpr->type != MSGPACK_OBJECT_ARRAY ||
-	    (n = fpr->via.array.size) != tpr->via.array.size || n < 2)
+	if (fv_type(fpr) != FV_ARRAY || fv_type(tpr) != FV_ARRAY ||
+	    (n = fv_len(fpr)) != fv_len(tpr) || n < 2)
 		die("%s: frame %llu: roc frame without equal-length fpr and tpr arrays",
 		    frame_reader_name(r), (unsigned long long)f->index);
-	for (uint32_t i = 0; i < n; i++)
-		fprintf(c->gp.data, "%.9g %.9g\n", fpr->via.array.ptr[i].via.f64, tpr->via.array.ptr[i].via.f64);
+	for (size_t i = 0; i < n; i++)
+		fprintf(c->gp.data, "%.9g %.9g\n", fv_number(fv_at(fpr, i)), fv_number(fv_at(tpr, i)));
 	fputs("\n\n", c->gp.data);
-	if (mp_str(&f->root, "label", name, sizeof name) != 1 && c->n > 0)
+	if (frame_str(f, "label", name, sizeof name) != 1 && c->n > 0)
 		snprintf(name, sizeof name, "curve %d", c->n + 1);
-	if (ci && ci->type == MSGPACK_OBJECT_ARRAY && ci->via.array.size == 2 &&
-	    isfinite(ci->via.array.ptr[0].via.f64))
-		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", ci->via.array.ptr[0].via.f64,
-		    ci->via.array.ptr[1].via.f64);
+	if (fv_type(ci) == FV_ARRAY && fv_len(ci) == 2 && isfinite(fv_number(fv_at(ci, 0))))
+		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", fv_number(fv_at(ci, 0)),
+		    fv_number(fv_at(ci, 1)));
 	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
-	    num(&f->root, "auc"), lo);
+	    num(f, "auc"), lo);
 	fprintf(c->lf, ", DATA index %d using 1:2 with lines lw 2.5 lc rgb '%s' title ", 2 * c->n,
 	    colours[c->n % 5]);
 	gp_quote(c->lf, title);
-	if (op && op->type == MSGPACK_OBJECT_ARRAY && op->via.array.size == 2) {
-		fprintf(c->gp.data, "%.9g %.9g\n\n\n", op->via.array.ptr[0].via.f64,
-		    op->via.array.ptr[1].via.f64);
+	if (fv_type(op) == FV_ARRAY && fv_len(op) == 2) {
+		fprintf(c->gp.data, "%.9g %.9g\n\n\n", fv_number(fv_at(op, 0)),
+		    fv_number(fv_at(op, 1)));
 		fprintf(c->lf, ", DATA index %d using 1:2 with points pt 7 ps 1.5 lc rgb '%s' "
-		    "title 'threshold %.3g'", 2 * c->n + 1, colours[c->n % 5], num(&f->root, "threshold"));
+		    "title 'threshold %.3g'", 2 * c->n + 1, colours[c->n % 5], num(f, "threshold"));
 	} else {
 		fputs("NaN NaN\n\n\n", c->gp.data);
 	}
@@ -370,22 +369,22 @@ each_image(const struct frame_reader *r, const struct frame *f,
 	char id[512] = "";
 
 	if (frame_is(f, "sample") && frame_tensor(r, f, "x", &t) == 0) {
-		mp_str(&f->root, "id", id, sizeof id);
+		frame_str(f, "id", id, sizeof id);
 		fn(ctx, id, &t);
 	} else if (frame_is(f, "batch") && frame_tensor(r, f, "x", &t) == 0 && t.rank == 4) {
-		const msgpack_object *ids = frame_get(f, "ids");
+		const struct fval *ids = frame_get(f, "ids");
 		size_t one = t.nbytes / (size_t)(t.shape[0] ? t.shape[0] : 1);
 		v = t;
 		v.rank = 3;
 		memmove(v.shape, t.shape + 1, 3 * sizeof *v.shape);
 		v.nbytes = one;
 		for (int64_t i = 0; i < t.shape[0]; i++) {
+			const char *s;
+			size_t n;
 			v.data = (uint8_t *)t.data + (size_t)i * one;
 			id[0] = '\0';
-			if (ids && ids->type == MSGPACK_OBJECT_ARRAY && (uint64_t)i < ids->via.array.size &&
-			    ids->via.array.ptr[i].type == MSGPACK_OBJECT_STR)
-				snprintf(id, sizeof id, "%.*s", (int)ids->via.array.ptr[i].via.str.size,
-				    ids->via.array.ptr[i].via.str.ptr);
+			if ((s = fv_strp(fv_at(ids, (size_t)i), &n)) != NULL)
+				snprintf(id, sizeof id, "%.*s", (int)n, s);
 			fn(ctx, id, &v);
 		}
 	}
@@ -506,8 +505,8 @@ gallery_name(struct gallery *g, const struct frame *f, const char *ik, const cha
 	int64_t v;
 	char name[128];
 
-	*out = mp_int(&f->root, ik, &v) == 1 && v >= 0 && v < 1 << 20 ? (int)v : -1;
-	if (*out >= 0 && *out < 2 && !g->names[*out] && mp_str(&f->root, nk, name, sizeof name) == 1)
+	*out = frame_int(f, ik, &v) == 1 && v >= 0 && v < 1 << 20 ? (int)v : -1;
+	if (*out >= 0 && *out < 2 && !g->names[*out] && frame_str(f, nk, name, sizeof name) == 1)
 		g->names[*out] = xstrdup(name);
 }
 
@@ -515,7 +514,7 @@ static void
 gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 {
 	struct gallery *g = ctx;
-	const msgpack_object *id = frame_get(f, "id");
+	const struct fval *id = frame_get(f, "id");
 	struct pred *p;
 
 	if (!frame_is(f, "prediction")) {
@@ -523,13 +522,13 @@ gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 			each_image(r, f, gallery_image, g);
 		return;
 	}
-	if (g->n >= g->o->max || id == NULL || id->type != MSGPACK_OBJECT_STR)
+	if (g->n >= g->o->max || fv_type(id) != FV_STR)
 		return;
 	g->p = xreallocarray(g->p, (size_t)g->n + 1, sizeof *g->p);
 	p = &g->p[g->n];
 	memset(p, 0, sizeof *p);
-	p->id = mp_strdup(id);
-	p->score = num(&f->root, "score");
+	p->id = fv_strdup(id);
+	p->score = num(f, "score");
 	gallery_name(g, f, "label", "class", &p->label);
 	gallery_name(g, f, "pred", "pred_class", &p->pred);
 	if (idmap_get(&g->ids, p->id) >= 0) {

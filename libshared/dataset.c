@@ -1,12 +1,12 @@
 /* dataset.c — class folders, flat folders, file lists; sample frames. */
 #include "dataset.h"
+#include "frame_mp.h"
 #include "idmap.h"
 #include "err.h"
 #include "rng.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

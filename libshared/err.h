@@ -25,10 +25,13 @@
  *       die, die_usage, die_write, stdout_check, stdout_finish (here);
  *       the x* allocators, xmul and XNEW on out of memory or overflow;
  *       cli_* (cli.h): bad usage exits 2, --help and --version exit 0;
- *       frame_next (frame.h): a bad frame ends the program (frame_read
- *       returns the error instead);
+ *       tensor_alloc and tensor_alloc_hwc, as the x* allocators;
+ *       frame_next and frame_tensor (frame.h): a bad frame ends the
+ *       program (frame_read and fv_tensor return the error instead);
  *       a frame writer or stdout_check on a write error on stdout (EPIPE is
- *       a quiet SIGPIPE death, as in cat);
+ *       a quiet SIGPIPE death, as in cat), and frame_writer_close on an
+ *       atomic file (frame_writer_commit returns the error instead);
+ *       the fb_* frame builder on its own misuse (a bug, as assert does);
  *     and guard.c's forked child, which ends itself with _exit.
  *     tests/cli/structure.bats lists, with nm, the library objects that
  *     call die, exit or _exit and fails on any other.

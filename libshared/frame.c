@@ -1,6 +1,7 @@
-/* frame.c — radpipe streams: one msgpack map per frame, read and written
- * through large buffers; limits enforced before msgpack-c allocates. */
-#include "frame.h"
+/* frame.c — reading radpipe streams: one msgpack map per frame, read
+ * through a large buffer; limits enforced before msgpack-c allocates; the
+ * lookups of frame.h on a frame.  Values inside frames: fval.c. */
+#include "frame_mp.h"
 #include "err.h"
 
 #include <msgpack/unpack_define.h>    /* MSGPACK_EMBED_STACK_SIZE */
@@ -149,24 +150,28 @@ frame_parse(const uint8_t *buf, size_t len, msgpack_zone *z, struct frame *f,
 {
 	size_t off = 0;
 	const msgpack_object *kind;
+	msgpack_object *root;
 
 	memset(f, 0, sizeof *f);
-	if (msgpack_unpack((const char *)buf, len, &off, z, &f->root) != MSGPACK_UNPACK_SUCCESS ||
+	if ((root = msgpack_zone_malloc(z, sizeof *root)) == NULL)
+		die("out of memory");
+	if (msgpack_unpack((const char *)buf, len, &off, z, root) != MSGPACK_UNPACK_SUCCESS ||
 	    off != len) {
 		snprintf(err, errlen, "malformed msgpack frame");
 		return -1;
 	}
-	if (f->root.type != MSGPACK_OBJECT_MAP) {
+	if (root->type != MSGPACK_OBJECT_MAP) {
 		snprintf(err, errlen, "frame is not a msgpack map");
 		return -1;
 	}
-	kind = mp_get(&f->root, "kind");
+	kind = mp_get(root, "kind");
 	if (kind == NULL || kind->type != MSGPACK_OBJECT_STR) {
 		snprintf(err, errlen, "frame has no string 'kind'");
 		return -1;
 	}
 	f->raw = buf;
 	f->len = len;
+	f->root = mp_fv(root);
 	f->kind = kind->via.str.ptr;
 	f->kind_len = kind->via.str.size;
 	return 0;
@@ -344,4 +349,39 @@ frame_reader_close(struct frame_reader *r)
 	msgpack_zone_destroy(&r->zone);
 	free(r->buf);
 	free(r);
+}
+
+/* ------------------------------------------------------------- lookups */
+
+int
+frame_is(const struct frame *f, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	return f->kind_len == n && memcmp(f->kind, kind, n) == 0;
+}
+
+const struct fval *frame_get(const struct frame *f, const char *key) { return fv_get(f->root, key); }
+int frame_int(const struct frame *f, const char *key, int64_t *out) { return fv_int(f->root, key, out); }
+int frame_num(const struct frame *f, const char *key, double *out) { return fv_num(f->root, key, out); }
+
+int
+frame_str(const struct frame *f, const char *key, char *buf, size_t len)
+{
+	return fv_str(f->root, key, buf, len);
+}
+
+int
+frame_tensor(const struct frame_reader *r, const struct frame *f, const char *key,
+    struct tensor *t)
+{
+	const struct fval *v = frame_get(f, key);
+	char err[256];
+
+	if (v == NULL)
+		return -1;
+	if (fv_tensor(v, t, err, sizeof err) < 0)
+		die("%s: frame %llu (%.*s): %s: %s", r ? frame_reader_name(r) : "stream",
+		    (unsigned long long)f->index, (int)f->kind_len, f->kind, key, err);
+	return 0;
 }

@@ -1,6 +1,6 @@
 /* frame_write.c — writing frames through a large buffer, atomically for
  * files; every write error is fatal and reported. */
-#include "frame.h"
+#include "frame_mp.h"
 #include "err.h"
 #include "fileio.h"
 
@@ -19,6 +19,7 @@ struct frame_writer {
 	int own_fd;
 	char name[256];
 	char *path, *tmp;        /* atomic writers */
+	int err;                /* an atomic writer's first write error (errno), or 0 */
 	uint8_t *buf;
 	size_t len;
 	msgpack_packer pk;
@@ -29,16 +30,18 @@ write_all(struct frame_writer *w, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
+	if (w->err != 0)
+		return;
 	while (n > 0) {
 		ssize_t k = write(w->fd, b, n);
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0) {
-			int e = errno;
-			if (w->tmp)
-				unlink(w->tmp);
-			die_write(w->name, e);
+		if (k < 0 && w->tmp != NULL) {  /* kept for frame_writer_commit */
+			w->err = errno;
+			return;
 		}
+		if (k < 0)
+			die_write(w->name, errno);
 		b += k;
 		n -= (size_t)k;
 	}
@@ -128,24 +131,47 @@ writer_free(struct frame_writer *w)
 	free(w);
 }
 
+int
+frame_writer_commit(struct frame_writer *w, char *err, size_t errlen)
+{
+	int e = 0;
+	const char *what = "write error";
+
+	if (w->tmp == NULL) {
+		frame_writer_close(w);
+		return 0;
+	}
+	frame_flush(w);
+	if (w->err != 0)
+		e = w->err;
+	else if (fsync(w->fd) != 0)
+		e = errno;
+	if (close(w->fd) != 0 && e == 0)
+		e = errno;
+	if (e == 0 && rename(w->tmp, w->path) != 0)
+		e = errno, what = "cannot rename into place";
+	if (e != 0) {
+		unlink(w->tmp);
+		if (err != NULL)
+			snprintf(err, errlen, "%s: %s: %s", w->path, what, strerror(e));
+	}
+	writer_free(w);
+	return e != 0 ? -1 : 0;
+}
+
 void
 frame_writer_close(struct frame_writer *w)
 {
 	if (w == NULL)
 		return;
-	frame_flush(w);
 	if (w->tmp) {
-		if (fsync(w->fd) != 0 || close(w->fd) != 0) {
-			int e = errno;
-			unlink(w->tmp);
-			die("%s: write error: %s", w->path, strerror(e));
-		}
-		if (rename(w->tmp, w->path) != 0) {
-			int e = errno;
-			unlink(w->tmp);
-			die("%s: cannot rename into place: %s", w->path, strerror(e));
-		}
-	} else if (w->fd == 1) {
+		char err[600];
+		if (frame_writer_commit(w, err, sizeof err) < 0)
+			die("%s", err);
+		return;
+	}
+	frame_flush(w);
+	if (w->fd == 1) {
 		if (close(1) != 0 && errno != EINTR)
 			die("stdout: %s", strerror(errno));
 	} else if (w->own_fd && close(w->fd) != 0) {
@@ -217,20 +243,4 @@ fw_kv_object(struct frame_writer *w, const char *k, const msgpack_object *v)
 {
 	fw_str(w, k);
 	msgpack_pack_object(&w->pk, *v);
-}
-
-void
-fw_rest(struct frame_writer *w, const msgpack_object *map, const char *const *skip)
-{
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object_kv *kv = &map->via.map.ptr[i];
-		int skipped = 0;
-		for (int j = 0; skip && skip[j]; j++)
-			if (mp_str_eq(&kv->key, skip[j]))
-				skipped = 1;
-		if (skipped)
-			continue;
-		msgpack_pack_object(&w->pk, kv->key);
-		msgpack_pack_object(&w->pk, kv->val);
-	}
 }

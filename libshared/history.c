@@ -1,7 +1,6 @@
 /* history.c — training histories summarised (metrics(1)). */
 #include "history.h"
 #include "err.h"
-#include "report.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +10,7 @@
 void
 hist_add(struct hist *h, const struct frame *f)
 {
-	const msgpack_object *m = &f->root;
+	const struct fval *m = f->root;
 	double *row;
 
 	if (h->nrows == h->cap) {
@@ -21,15 +20,15 @@ hist_add(struct hist *h, const struct frame *f)
 	row = h->val + h->nrows++ * HIST_MAXKEYS;
 	for (size_t j = 0; j < HIST_MAXKEYS; j++)
 		row[j] = NAN;
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
+	for (size_t i = 0; i < fv_len(m); i++) {
+		const struct fval *k = fv_key_at(m, i);
 		double v;
 		size_t j;
 		char *name;
-		if (k->type != MSGPACK_OBJECT_STR)
+		if (fv_type(k) != FV_STR)
 			continue;
-		name = mp_strdup(k);
-		if (mp_num(m, name, &v) != 1 || strcmp(name, "epochs") == 0) {
+		name = fv_strdup(k);
+		if (fv_num(m, name, &v) != 1 || strcmp(name, "epochs") == 0) {
 			free(name);
 			continue;
 		}
@@ -58,29 +57,23 @@ static void
 fb_row(struct fb *b, const char *k, const struct hist *h, size_t row)
 {
 	const double *v = h->val + row * HIST_MAXKEYS;
-	size_t n = 0;
 
+	fb_map(b, k);
 	for (size_t j = 0; j < h->nkeys; j++)
-		n += !isnan(v[j]);
-	fb_key(b, k);
-	msgpack_pack_map(&b->pk, n);
-	for (size_t j = 0; j < h->nkeys; j++) {
-		if (isnan(v[j]))
-			continue;
-		msgpack_pack_str_with_body(&b->pk, h->keys[j], strlen(h->keys[j]));
-		msgpack_pack_double(&b->pk, v[j]);
-	}
+		if (!isnan(v[j]))
+			fb_num(b, h->keys[j], v[j]);
+	fb_close(b);
 }
 
 int
-hist_summarise(const struct hist *h, const char *by, msgpack_sbuffer *out,
+hist_summarise(const struct hist *h, const char *by, struct fbytes *out,
                char *err, size_t errlen)
 {
 	static const char *const defaults[] = { "val_acc", "acc", "val_loss", "loss", NULL };
 	long key = -1, ep = hist_key(h, "epoch");
 	size_t best = 0, last = h->nrows - 1;
 	int minimise, found = 0;
-	struct fb b;
+	struct fb *b;
 
 	for (int i = 0; !by && key < 0 && defaults[i]; i++)
 		key = hist_key(h, defaults[i]);
@@ -98,17 +91,17 @@ hist_summarise(const struct hist *h, const char *by, msgpack_sbuffer *out,
 	}
 	if (!found)
 		return snprintf(err, errlen, "--by %s: no epoch has a value", h->keys[key]), -1;
-	fb_begin(&b);
-	fb_str(&b, "kind", "training_summary");
-	fb_int(&b, "epochs", (int64_t)h->nrows);
-	fb_str(&b, "by", h->keys[key]);
-	fb_str(&b, "goal", minimise ? "min" : "max");
-	fb_num(&b, "best_epoch", ep >= 0 ? h->val[best * HIST_MAXKEYS + (size_t)ep] : (double)best + 1);
-	fb_num(&b, "best_value", h->val[best * HIST_MAXKEYS + (size_t)key]);
-	fb_num(&b, "final_epoch", ep >= 0 ? h->val[last * HIST_MAXKEYS + (size_t)ep] : (double)last + 1);
-	fb_row(&b, "best", h, best);
-	fb_row(&b, "final", h, last);
-	fb_end(&b, out);
+	b = fb_begin();
+	fb_str(b, "kind", "training_summary");
+	fb_int(b, "epochs", (int64_t)h->nrows);
+	fb_str(b, "by", h->keys[key]);
+	fb_str(b, "goal", minimise ? "min" : "max");
+	fb_num(b, "best_epoch", ep >= 0 ? h->val[best * HIST_MAXKEYS + (size_t)ep] : (double)best + 1);
+	fb_num(b, "best_value", h->val[best * HIST_MAXKEYS + (size_t)key]);
+	fb_num(b, "final_epoch", ep >= 0 ? h->val[last * HIST_MAXKEYS + (size_t)ep] : (double)last + 1);
+	fb_row(b, "best", h, best);
+	fb_row(b, "final", h, last);
+	fb_end(b, out);
 	return 0;
 }
 

@@ -7,8 +7,6 @@
 #define RADPIPE_HISTORY_H
 
 #include <stddef.h>
-#include <msgpack.h>
-
 #include "frame.h"
 
 #define HIST_MAXKEYS 128
@@ -27,7 +25,7 @@ void hist_add(struct hist *h, const struct frame *f);
  * epoch by key `by` (NULL: the first of val_acc, acc, val_loss, loss),
  * minimised when its name holds "loss" or "err", ties to the earliest.
  * Returns 0, or -1 with a message in err when there is no such key. */
-int hist_summarise(const struct hist *h, const char *by, msgpack_sbuffer *out,
+int hist_summarise(const struct hist *h, const char *by, struct fbytes *out,
                    char *err, size_t errlen);
 /* Frees the rows and names of h. */
 void hist_free(struct hist *h);

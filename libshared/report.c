@@ -1,55 +1,10 @@
-/* report.c — frames built key by key; JSON lines, TSV and CSV renderings. */
+/* report.c — result frames rendered as JSON lines, TSV, CSV and text. */
 #include "report.h"
-#include "frame.h"
+#include "frame_mp.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-void
-fb_begin(struct fb *b)
-{
-	msgpack_sbuffer_init(&b->body);
-	msgpack_packer_init(&b->pk, &b->body, msgpack_sbuffer_write);
-	b->n = 0;
-}
-
-void
-fb_key(struct fb *b, const char *k)
-{
-	msgpack_pack_str_with_body(&b->pk, k, strlen(k));
-	b->n++;
-}
-
-void
-fb_str(struct fb *b, const char *k, const char *v)
-{
-	fb_key(b, k);
-	msgpack_pack_str_with_body(&b->pk, v, strlen(v));
-}
-
-void fb_int(struct fb *b, const char *k, int64_t v) { fb_key(b, k); msgpack_pack_int64(&b->pk, v); }
-void fb_num(struct fb *b, const char *k, double v) { fb_key(b, k); msgpack_pack_double(&b->pk, v); }
-
-void
-fb_nums(struct fb *b, const char *k, const double *v, size_t n)
-{
-	fb_key(b, k);
-	msgpack_pack_array(&b->pk, n);
-	for (size_t i = 0; i < n; i++)
-		msgpack_pack_double(&b->pk, v[i]);
-}
-
-void
-fb_end(struct fb *b, msgpack_sbuffer *out)
-{
-	msgpack_packer pk;
-
-	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, b->n);
-	msgpack_sbuffer_write(out, b->body.data, b->body.size);
-	msgpack_sbuffer_destroy(&b->body);
-}
 
 /* ---- JSON ---- */
 

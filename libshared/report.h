@@ -1,10 +1,10 @@
-/* report.h — result frames built key by key, and rendered as JSON lines,
- * TSV or CSV for jq and spreadsheets (used by metrics(1)).
+/* report.h — result frames rendered as JSON lines, TSV or CSV for jq and
+ * spreadsheets, and as text for people (used by metrics(1)).
  *
- * A report is a sequence of frames (msgpack maps) collected in memory; the
- * report owns its buffers; report_free releases them.  Non-finite numbers
- * stay IEEE values in frames and become null in JSON and empty cells in
- * TSV/CSV.
+ * A report is a sequence of frames (msgpack maps) collected in memory: built
+ * with struct fb and appended to a struct fbytes by fb_end (frame.h).
+ * Non-finite numbers stay IEEE values in frames and become null in JSON and
+ * empty cells in TSV/CSV.
  */
 #ifndef RADPIPE_REPORT_H
 #define RADPIPE_REPORT_H
@@ -12,29 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <msgpack.h>
-
-/* A frame under construction: entries packed into body and counted. */
-struct fb {
-	msgpack_sbuffer body;
-	msgpack_packer pk;      /* for values the helpers below do not cover */
-	size_t n;
-};
-
-/* Starts an empty map. */
-void fb_begin(struct fb *b);
-/* Adds key k; the caller packs its value on b->pk next. */
-void fb_key(struct fb *b, const char *k);
-/* Adds k: string v. */
-void fb_str(struct fb *b, const char *k, const char *v);
-/* Adds k: integer v. */
-void fb_int(struct fb *b, const char *k, int64_t v);
-/* Adds k: double v. */
-void fb_num(struct fb *b, const char *k, double v);
-/* Adds k: [v0, ..., vn-1] as doubles. */
-void fb_nums(struct fb *b, const char *k, const double *v, size_t n);
-/* Packs b as one map into *out (appended); frees b's body. */
-void fb_end(struct fb *b, msgpack_sbuffer *out);
 
 /* Writes into buf (len >= 32) the shortest of v's %.15g, %.16g and %.17g
  * that reads back (strtod) as exactly v, and returns buf: 0.827 prints as

@@ -1,5 +1,5 @@
 /* tensor.c — typed arrays and their msgpack form. */
-#include "tensor.h"
+#include "frame_mp.h"
 #include "err.h"
 
 #include <stdio.h>

@@ -11,7 +11,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <msgpack.h>
 
 #define TENSOR_MAX_RANK 8
 
@@ -49,13 +48,10 @@ void tensor_free(struct tensor *t);
  * not aligned for its dtype (so it can be read as typed elements). */
 void tensor_ensure_aligned(struct tensor *t);
 
-/* Decodes the tensor map o into a view.  Checks: a map with the three
- * keys, a known dtype, 0 <= rank <= 8, every dim >= 0, no overflow in the
- * product, and count*dtype_size == data length.  Returns 0, or -1 with a
- * one-line reason in err. */
-int tensor_from_object(struct tensor *t, const msgpack_object *o, char *err, size_t errlen);
-/* Packs t as a tensor map. */
-void tensor_pack(msgpack_packer *pk, const struct tensor *t);
+/* Decoding a tensor from a frame: frame_tensor and fv_tensor (frame.h),
+ * which check a map with the three keys, a known dtype, 0 <= rank <= 8,
+ * every dim >= 0, no overflow in the product, and count*dtype_size == data
+ * length; encoding: fb_tensor. */
 
 /* "u8[299,299,3]" style description into buf; returns buf. */
 char *tensor_describe(const struct tensor *t, char *buf, size_t len);

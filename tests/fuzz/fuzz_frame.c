@@ -18,8 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "tensor.h"
+#include "frame_mp.h"
 
 #define LIMIT ((size_t)1 << 20)
 
@@ -88,9 +87,9 @@ in_memory(const uint8_t *data, size_t len)
 		}
 		msgpack_zone_clear(&z);
 		if (frame_parse(data + off, size, &z, &f, err, sizeof err) == 0) {
-			CHECK(f.root.type == MSGPACK_OBJECT_MAP);
+			CHECK(frame_root(&f)->type == MSGPACK_OBJECT_MAP);
 			CHECK(f.len == size && f.kind_len <= size);
-			tensors(&f.root, 0);
+			tensors(frame_root(&f), 0);
 		} else {
 			CHECK(err[0] != '\0');
 		}
@@ -121,7 +120,7 @@ through_reader(const uint8_t *data, size_t len)
 		CHECK(f.len >= 1 && f.len <= LIMIT);
 		total += f.len;
 		CHECK(total <= len);
-		tensors(&f.root, 0);
+		tensors(frame_root(&f), 0);
 	}
 	if (s == 0)
 		CHECK(total == len);            /* clean end only after every byte */

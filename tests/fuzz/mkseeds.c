@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "frame_mp.h"
 #include "nn/nn.h"
 #include "nn/modelfile/modelio.h"
 
@@ -57,7 +58,7 @@ model_seeds(const char *dir)
 		die("%s", err);
 	nn_set_step_count(m, 7);
 	snprintf(path, sizeof path, "%s/fuzz_model/adam_state.mpk", dir);
-	if (nn_model_save(path, m, &info, 1, &ts, err, sizeof err) < 0)
+	if (nn_model_save(path, m, &info, 1, mp_fv(&ts), err, sizeof err) < 0)
 		die("%s", err);
 	info.optim = (struct nn_optim){ .type = NN_SGD, .lr = 1e-2f, .momentum = 0.9f };
 	snprintf(path, sizeof path, "%s/fuzz_model/sgd.mpk", dir);

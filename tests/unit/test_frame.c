@@ -1,5 +1,7 @@
-/* test_frame.c — the stream layer (libshared/frame.c, frame_write.c, mp.c):
- * round trips, byte-exact pass-through, clean end vs truncation at every
+/* test_frame.c — the stream layer (libshared/frame.c, frame_write.c,
+ * frame_build.c, fval.c): round trips, byte-exact pass-through, frames
+ * built by struct fb equal to what an independent encoder (python3-msgpack)
+ * writes, clean end vs truncation at every
  * byte, incremental reads through a pipe, and hostile frames rejected with
  * a reason instead of a crash or an allocation of the declared size. */
 #include <stdarg.h>
@@ -16,8 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "tensor.h"
+#include "frame_mp.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -126,8 +127,9 @@ small_stream(struct buf *b, size_t ends[3])
 
 /* ---------------------------------------------------------- round trip */
 
-/* Frames written with frame_writer and the fw_* helpers read back with the
- * same kinds, keys, values and tensor bytes; indexes count from 0. */
+/* Frames built with struct fb and written with frame_writer read back with
+ * the same kinds, keys, values and tensor bytes through the fv_* and
+ * frame_* accessors; indexes count from 0. */
 static void
 test_round_trip(void **state)
 {
@@ -139,19 +141,22 @@ test_round_trip(void **state)
 	int64_t shape[4] = { 2, 3, 1, 2 };
 	int64_t iv;
 	double dv;
-	char s[32];
+	int bv;
+	size_t n;
+	char s[32], *dup;
 
 	tensor_alloc(&t, DT_F32, 4, shape);
 	for (int i = 0; i < 12; i++)
 		((float *)t.data)[i] = (float)i * 0.25f - 1.0f;
 	for (int k = 0; k < 3; k++) {
-		fw_map(w, 6);
-		fw_kv_str(w, "kind", k == 1 ? "sample" : "other");
-		fw_kv_int(w, "i", -5 * k);
-		fw_kv_double(w, "d", 0.5 + k);
-		fw_kv_bool(w, "b", k & 1);
-		fw_kv_str(w, "s", "héllo");
-		fw_kv_tensor(w, "x", &t);
+		struct fb *b = fb_begin();
+		fb_str(b, "kind", k == 1 ? "sample" : "other");
+		fb_int(b, "i", -5 * k);
+		fb_num(b, "d", 0.5 + k);
+		fb_bool(b, "b", k & 1);
+		fb_str(b, "s", "héllo");
+		fb_tensor(b, "x", &t);
+		fb_write(b, w);
 	}
 	frame_flush(w);
 	lseek(fd, 0, SEEK_SET);
@@ -161,18 +166,32 @@ test_round_trip(void **state)
 		assert_int_equal(f.index, (uint64_t)k);
 		assert_int_equal(frame_is(&f, "sample"), k == 1);
 		assert_int_equal(frame_is(&f, "other"), k != 1);
-		assert_int_equal(mp_int(&f.root, "i", &iv), 1);
+		assert_int_equal(frame_int(&f, "i", &iv), 1);
 		assert_int_equal(iv, -5 * k);
-		assert_int_equal(mp_num(&f.root, "d", &dv), 1);
+		assert_int_equal(frame_num(&f, "d", &dv), 1);
 		assert_true(dv == 0.5 + k);
-		assert_int_equal(mp_num(&f.root, "i", &dv), 1);   /* ints are numbers */
+		assert_int_equal(frame_num(&f, "i", &dv), 1);   /* ints are numbers */
 		assert_true(dv == -5.0 * k);
-		assert_int_equal(mp_str(&f.root, "s", s, sizeof s), 1);
+		assert_int_equal(frame_str(&f, "s", s, sizeof s), 1);
 		assert_string_equal(s, "héllo");
-		assert_int_equal(mp_int(&f.root, "s", &iv), -1);   /* wrong type */
-		assert_int_equal(mp_int(&f.root, "nope", &iv), 0); /* absent */
-		assert_int_equal(mp_str(&f.root, "i", s, sizeof s), -1);
-		assert_int_equal(frame_get(&f, "b")->via.boolean, (k & 1) != 0);
+		assert_int_equal(frame_int(&f, "s", &iv), -1);   /* wrong type */
+		assert_int_equal(frame_int(&f, "nope", &iv), 0); /* absent */
+		assert_int_equal(frame_str(&f, "i", s, sizeof s), -1);
+		assert_int_equal(fv_to_bool(frame_get(&f, "b"), &bv), 0);
+		assert_int_equal(bv, (k & 1) != 0);
+		assert_int_equal(fv_type(frame_get(&f, "b")), FV_BOOL);
+		assert_int_equal(fv_type(frame_get(&f, "d")), FV_FLOAT);
+		assert_int_equal(fv_type(frame_get(&f, "x")), FV_MAP);
+		assert_int_equal(fv_type(frame_get(&f, "nope")), FV_NIL);
+		assert_int_equal(fv_len(f.root), 6);
+		assert_true(fv_str_eq(fv_key_at(f.root, 4), "s"));
+		assert_memory_equal(fv_strp(fv_val_at(f.root, 4), &n), "héllo", 6);
+		assert_int_equal(n, 6);
+		assert_null(fv_strp(frame_get(&f, "i"), &n));
+		dup = fv_strdup(frame_get(&f, "s"));
+		assert_string_equal(dup, "héllo");
+		free(dup);
+		assert_null(fv_key_at(f.root, 6));
 		assert_int_equal(frame_tensor(r, &f, "x", &u), 0);
 		assert_int_equal(frame_tensor(r, &f, "y", &u), -1);
 		assert_int_equal(u.dtype, DT_F32);
@@ -187,6 +206,100 @@ test_round_trip(void **state)
 	frame_writer_abort(w);
 	close(fd);
 	tensor_free(&t);
+}
+
+/* python3 -c 'import msgpack, sys; sys.stdout.buffer.write(msgpack.packb({
+ *   "kind": "test", "i": -5, "big": 300000, "u": 2**64 - 1, "neg": -40000000000,
+ *   "d": 0.1, "t": True, "f": False, "n": None,
+ *   "x": {"dtype": "u8", "shape": [2, 2, 3], "data": bytes(range(12))},
+ *   "v": [1.5, -2.0], "iv": [1, -1, 200, 70000], "ss": ["a", "é"],
+ *   "m": {"k": "v", "a": [1, {}]}, "put": ["c", None], "empty": [], "long": "l" * 40}))'
+ * (python3-msgpack 1.0: smallest integers, float64, str8, bin) */
+static const uint8_t py_built[227] = {
+	0xde, 0x00, 0x11, 0xa4, 0x6b, 0x69, 0x6e, 0x64, 0xa4, 0x74, 0x65, 0x73,
+	0x74, 0xa1, 0x69, 0xfb, 0xa3, 0x62, 0x69, 0x67, 0xce, 0x00, 0x04, 0x93,
+	0xe0, 0xa1, 0x75, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xa3, 0x6e, 0x65, 0x67, 0xd3, 0xff, 0xff, 0xff, 0xf6, 0xaf, 0xd0, 0x70,
+	0x00, 0xa1, 0x64, 0xcb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a,
+	0xa1, 0x74, 0xc3, 0xa1, 0x66, 0xc2, 0xa1, 0x6e, 0xc0, 0xa1, 0x78, 0x83,
+	0xa5, 0x64, 0x74, 0x79, 0x70, 0x65, 0xa2, 0x75, 0x38, 0xa5, 0x73, 0x68,
+	0x61, 0x70, 0x65, 0x93, 0x02, 0x02, 0x03, 0xa4, 0x64, 0x61, 0x74, 0x61,
+	0xc4, 0x0c, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+	0x0a, 0x0b, 0xa1, 0x76, 0x92, 0xcb, 0x3f, 0xf8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xcb, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xa2,
+	0x69, 0x76, 0x94, 0x01, 0xff, 0xcc, 0xc8, 0xce, 0x00, 0x01, 0x11, 0x70,
+	0xa2, 0x73, 0x73, 0x92, 0xa1, 0x61, 0xa2, 0xc3, 0xa9, 0xa1, 0x6d, 0x82,
+	0xa1, 0x6b, 0xa1, 0x76, 0xa1, 0x61, 0x92, 0x01, 0x80, 0xa3, 0x70, 0x75,
+	0x74, 0x92, 0xa1, 0x63, 0xc0, 0xa5, 0x65, 0x6d, 0x70, 0x74, 0x79, 0x90,
+	0xa4, 0x6c, 0x6f, 0x6e, 0x67, 0xd9, 0x28, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c,
+	0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c,
+	0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c,
+	0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c, 0x6c,
+};
+
+/* struct fb counts the keys of every map and array it builds (17 at the
+ * root: a map16 header) and encodes each value as python3-msgpack does:
+ * the bytes are equal, written through a frame_writer or into fbytes;
+ * fb_reset forgets what was added, open maps included. */
+static void
+test_builder_bytes(void **state)
+{
+	static const uint8_t px[12] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+	struct tensor t = { .dtype = DT_U8, .rank = 3, .shape = { 2, 2, 3 },
+	                    .data = (void *)px, .nbytes = 12 };
+	char *ss[] = { "a", "é" };
+	struct fbytes out = { 0 };
+	uint8_t got[512];
+	int fd = memfd_create("fb", MFD_CLOEXEC);
+	struct frame_writer *w = frame_writer_fd(fd, "mem");
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct fb *b = fb_begin(), *child = fb_begin_array();
+		fb_str(b, "junk", "dropped by fb_reset");
+		fb_map(b, "open");
+		fb_int(b, "also", 1);
+		fb_reset(b);
+		fb_str(b, "kind", "test");
+		fb_int(b, "i", -5);
+		fb_int(b, "big", 300000);
+		fb_uint(b, "u", UINT64_MAX);
+		fb_int(b, "neg", -40000000000LL);
+		fb_num(b, "d", 0.1);
+		fb_bool(b, "t", 1);
+		fb_bool(b, "f", 0);
+		fb_nil(b, "n");
+		fb_tensor(b, "x", &t);
+		fb_nums(b, "v", (double[]){ 1.5, -2 }, 2);
+		fb_ints(b, "iv", (int64_t[]){ 1, -1, 200, 70000 }, 4);
+		fb_strs(b, "ss", ss, 2);
+		fb_map(b, "m");
+		fb_str(b, "k", "v");
+		fb_array(b, "a");
+		fb_int(b, NULL, 1);
+		fb_map(b, NULL);
+		fb_close(b);
+		fb_close(b);
+		fb_close(b);
+		fb_str(child, NULL, "c");
+		fb_nil(child, NULL);
+		fb_put(b, "put", child);
+		fb_free(child);
+		fb_array(b, "empty");
+		fb_close(b);
+		fb_strn(b, "long", "llllllllllllllllllllllllllllllllllllllllXYZ", 40);
+		if (pass == 0)
+			fb_write(b, w);
+		else
+			fb_end(b, &out);
+	}
+	frame_flush(w);
+	assert_int_equal(pread(fd, got, sizeof got, 0), (ssize_t)sizeof py_built);
+	assert_memory_equal(got, py_built, sizeof py_built);
+	assert_int_equal(out.len, sizeof py_built);
+	assert_memory_equal(out.data, py_built, sizeof py_built);
+	free(out.data);
+	frame_writer_abort(w);
+	close(fd);
 }
 
 /* frame_write_raw writes each frame's original bytes, so passing a stream
@@ -223,43 +336,63 @@ test_pass_through_bytes(void **state)
 	msgpack_sbuffer_destroy(&b.sb);
 }
 
-/* fw_rest copies the entries it does not handle in their original order,
- * non-string keys included; mp_count_except counts them. */
+/* python3-msgpack's packb({"kind": "renamed", "zz": 2.5, 7: None}) */
+static const uint8_t py_rest[28] = {
+	0x83, 0xa4, 0x6b, 0x69, 0x6e, 0x64, 0xa7, 0x72, 0x65, 0x6e, 0x61, 0x6d,
+	0x65, 0x64, 0xa2, 0x7a, 0x7a, 0xcb, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x07, 0xc0,
+};
+
+/* packb({"zz": "new", "kind": "whatever", 7: None, "copy": 2.5}) */
+static const uint8_t py_copy[38] = {
+	0x84, 0xa2, 0x7a, 0x7a, 0xa3, 0x6e, 0x65, 0x77, 0xa4, 0x6b, 0x69, 0x6e,
+	0x64, 0xa8, 0x77, 0x68, 0x61, 0x74, 0x65, 0x76, 0x65, 0x72, 0x07, 0xc0,
+	0xa4, 0x63, 0x6f, 0x70, 0x79, 0xcb, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00,
+};
+
 static void
-test_fw_rest_order(void **state)
+replace_zz(struct fb *b, const char *k, const struct fval *v, void *ctx)
 {
+	assert_string_equal(k, "zz");
+	assert_true(fv_number(v) == 2.5);
+	fb_str(b, k, ctx);
+}
+
+/* fb_rest copies the entries it does not handle in their original order,
+ * non-string keys included; fb_copy lets a callback replace an entry in
+ * its place; fb_value copies a value read from another frame. */
+static void
+test_fb_copy_order(void **state)
+{
+	static const char *const skip[] = { "kind", NULL }, *const zz[] = { "zz", NULL };
 	struct buf b;
 	size_t ends[3];
 	struct frame_reader *r;
 	struct frame f;
-	static const char *const skip[] = { "kind", NULL };
-	int out = memfd_create("out", MFD_CLOEXEC);
-	struct frame_writer *w = frame_writer_fd(out, "out");
-	struct frame g;
-	struct frame_reader *r2;
+	struct fbytes out = { 0 };
+	struct fb *fb;
 
 	small_stream(&b, ends);
 	r = reader_of(b.sb.data, b.sb.size);
 	for (int k = 0; k < 3; k++)
 		assert_int_equal(frame_read(r, &f), 1);
-	assert_int_equal(mp_count_except(&f.root, skip), 2);
-	fw_map(w, 3);
-	fw_kv_str(w, "kind", "renamed");
-	fw_rest(w, &f.root, skip);
-	frame_flush(w);
-	lseek(out, 0, SEEK_SET);
-	r2 = frame_reader_fd(out, "out");
-	assert_int_equal(frame_read(r2, &g), 1);
-	assert_true(frame_is(&g, "renamed"));
-	assert_int_equal(g.root.via.map.size, 3);
-	assert_true(mp_str_eq(&g.root.via.map.ptr[1].key, "zz"));
-	assert_true(g.root.via.map.ptr[1].val.via.f64 == 2.5);
-	assert_int_equal(g.root.via.map.ptr[2].key.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
-	assert_int_equal(g.root.via.map.ptr[2].key.via.u64, 7);
-	assert_int_equal(g.root.via.map.ptr[2].val.type, MSGPACK_OBJECT_NIL);
+	assert_int_equal(fv_type(fv_key_at(f.root, 2)), FV_INT);
+	fb = fb_begin();
+	fb_str(fb, "kind", "renamed");
+	fb_rest(fb, f.root, skip);
+	fb_end(fb, &out);
+	assert_int_equal(out.len, sizeof py_rest);
+	assert_memory_equal(out.data, py_rest, sizeof py_rest);
+	out.len = 0;
+	fb = fb_begin();
+	fb_copy(fb, f.root, zz, replace_zz, "new");
+	fb_value(fb, "copy", frame_get(&f, "zz"));
+	fb_end(fb, &out);
+	assert_int_equal(out.len, sizeof py_copy);
+	assert_memory_equal(out.data, py_copy, sizeof py_copy);
+	free(out.data);
 	frame_reader_close(r);
-	frame_reader_close(r2);
-	frame_writer_abort(w);
 	msgpack_sbuffer_destroy(&b.sb);
 }
 
@@ -607,7 +740,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_pass_through_bytes),
-		cmocka_unit_test(test_fw_rest_order),
+		cmocka_unit_test(test_fb_copy_order),
+		cmocka_unit_test(test_builder_bytes),
 		cmocka_unit_test(test_concatenation_and_empty),
 		cmocka_unit_test(test_every_truncation_point),
 		cmocka_unit_test(test_pipe_dribble),

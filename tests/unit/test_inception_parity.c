@@ -64,8 +64,8 @@ keep(const struct frame *f, struct frame_reader *r)
 
 	if (!frame_is(f, "ref") || nrefs == 64)
 		return;
-	if (mp_str(&f->root, "name", p->name, sizeof p->name) != 1 ||
-	    tensor_from_object(&t, mp_get(&f->root, "x"), err, sizeof err) < 0)
+	if (frame_str(f, "name", p->name, sizeof p->name) != 1 ||
+	    fv_tensor(frame_get(f, "x"), &t, err, sizeof err) < 0)
 		die("%s: frame %llu: bad ref frame", frame_reader_name(r), (unsigned long long)f->index);
 	p->count = tensor_count(&t);
 	if (t.dtype == DT_U8) {
@@ -75,8 +75,8 @@ keep(const struct frame *f, struct frame_reader *r)
 		p->x = xmalloc(t.nbytes);
 		memcpy(p->x, t.data, t.nbytes);
 	}
-	if (mp_get(&f->root, "idx") != NULL) {
-		if (tensor_from_object(&ti, mp_get(&f->root, "idx"), err, sizeof err) < 0 ||
+	if (frame_get(f, "idx") != NULL) {
+		if (fv_tensor(frame_get(f, "idx"), &ti, err, sizeof err) < 0 ||
 		    ti.dtype != DT_I32 || tensor_count(&ti) != p->count)
 			die("%s: %s: bad idx", frame_reader_name(r), p->name);
 		p->idx = xmalloc(ti.nbytes);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "frame_mp.h"
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "testutil.h"
@@ -98,7 +99,7 @@ test_roundtrip(void **state)
 	nn_set_step_count(a, 42);
 	nn_set_trainable(a, nn_layer_find(a, "conv2d_1"), 0);
 	nn_model_init_params(b, 99);
-	assert_int_equal(nn_model_save(path, a, &info, 1, &ts, err, sizeof err), 0);
+	assert_int_equal(nn_model_save(path, a, &info, 1, mp_fv(&ts), err, sizeof err), 0);
 	if (nn_model_load_into(path, b, &got, err, sizeof err) < 0)
 		fail_msg("%s", err);
 	assert_memory_equal(nn_params_host(a), nn_params_host(b), n * sizeof(float));
@@ -121,10 +122,10 @@ test_roundtrip(void **state)
 	assert_int_equal(got.head.dense_units, 5);
 	assert_true(got.has_optim && got.optim.type == NN_ADAM && got.optim.eps == 1e-8f);
 	assert_true(got.has_train_state);
-	assert_int_equal(got.train_state.type, MSGPACK_OBJECT_MAP);
-	assert_int_equal(got.train_state.via.map.size, 3);
-	assert_int_equal(got.train_state.via.map.ptr[2].val.via.u64, 1234);
-	assert_memory_equal(got.train_state.via.map.ptr[1].val.via.bin.ptr, "0123456789abcdef", 16);
+	assert_int_equal(fv_mp(got.train_state)->type, MSGPACK_OBJECT_MAP);
+	assert_int_equal(fv_mp(got.train_state)->via.map.size, 3);
+	assert_int_equal(fv_mp(got.train_state)->via.map.ptr[2].val.via.u64, 1234);
+	assert_memory_equal(fv_mp(got.train_state)->via.map.ptr[1].val.via.bin.ptr, "0123456789abcdef", 16);
 	nn_model_info_free(&got);
 	nn_model_info_free(&info);
 	msgpack_sbuffer_destroy(&sb);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor.h"
+#include "frame_mp.h"
 
 /* Packs a tensor map with the given parts into sb and unpacks it into obj.
  * dtype NULL: omitted; ndims < 0: shape omitted; shape_float: dims packed

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "err.h"
-#include "frame.h"
+#include "frame_mp.h"
 #include "sha256.h"
 #include "tensor.h"
 #include "nn/modelfile/modelio.h"
@@ -265,7 +265,7 @@ write_optim(struct frame_writer *w, struct nn_model *m, const struct nn_optim *o
 
 int
 nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *info,
-              int with_optimizer, const msgpack_object *train_state,
+              int with_optimizer, const struct fval *train_state,
               char *err, size_t errlen)
 {
 	struct frame_writer *w;
@@ -291,10 +291,9 @@ nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *
 	if (train_state != NULL) {
 		fw_map(w, 2);
 		fw_kv_str(w, "kind", "train_state");
-		fw_kv_object(w, "state", train_state);
+		fw_kv_object(w, "state", fv_mp(train_state));
 	}
-	frame_writer_close(w);
-	return 0;
+	return frame_writer_commit(w, err, errlen);
 }
 
 /* --- loading: the model frame ----------------------------------------- */
@@ -357,7 +356,7 @@ read_classes(const msgpack_object *o, struct nn_model_info *info)
 static int
 parse_model(const struct frame *f, struct nn_model_info *info, char *err, size_t errlen)
 {
-	const msgpack_object *o = &f->root;
+	const msgpack_object *o = frame_root(f);
 	int64_t format;
 
 	if (!frame_is(f, "model")) {
@@ -472,7 +471,7 @@ verify_tensor(struct mio_load *L, const struct frame *f, const char *name, int w
 	char want[80], hex[65], label[160];
 	const char *what = which < 0 ? "param" : which ? "moment v of" : "moment m of";
 
-	if (mp_str(&f->root, "sha256", want, sizeof want) != 1) {
+	if (mp_str(frame_root(f), "sha256", want, sizeof want) != 1) {
 		L->info->unverified++;
 	} else {
 		if (which < 0)
@@ -504,12 +503,12 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, int wh
 	char name[128], why[200] = "", a[96], b[96];
 	int i, k, ok;
 
-	if (mp_str(&f->root, "name", name, sizeof name) != 1) {
+	if (mp_str(frame_root(f), "name", name, sizeof name) != 1) {
 		list_add(&L->other, "frame %llu: %s frame without a name",
 		         (unsigned long long)f->index, what);
 		return -1;
 	}
-	x = mp_get(&f->root, "x");
+	x = mp_get(frame_root(f), "x");
 	if (x == NULL || tensor_from_object(t, x, why, sizeof why) < 0 || t->dtype != DT_F32) {
 		list_add(&L->other, "%s %s: %s", what, name, x == NULL ? "no tensor 'x'" :
 		         why[0] != '\0' ? why : "not f32");
@@ -540,7 +539,7 @@ match_tensor(struct mio_load *L, const struct frame *f, const char *what, int wh
 static void
 load_param(struct mio_load *L, const struct frame *f)
 {
-	const msgpack_object *tr = mp_get(&f->root, "trainable");
+	const msgpack_object *tr = mp_get(frame_root(f), "trainable");
 	const struct nn_param *p;
 	struct tensor t;
 	int i;
@@ -571,7 +570,7 @@ load_moment(struct mio_load *L, const struct frame *f)
 		list_add(&L->other, "moment frame before the optim frame");
 		return;
 	}
-	if (mp_str(&f->root, "which", which, sizeof which) != 1 ||
+	if (mp_str(frame_root(f), "which", which, sizeof which) != 1 ||
 	    (strcmp(which, "m") != 0 && strcmp(which, "v") != 0)) {
 		list_add(&L->other, "frame %llu: moment \"which\" is not m or v",
 		         (unsigned long long)f->index);
@@ -593,7 +592,7 @@ static void
 load_optim(struct mio_load *L, const struct frame *f)
 {
 	struct nn_optim *o = &L->info->optim;
-	const msgpack_object *r = &f->root, *nest;
+	const msgpack_object *r = frame_root(f), *nest;
 	char type[16] = "";
 	double v[6] = { 0 };
 	int64_t step = -1;
@@ -648,7 +647,7 @@ load_train_state(struct mio_load *L, const struct frame *f)
 		list_add(&L->other, "train_state frame without a state");
 		return;
 	}
-	info->train_state = *st;
+	info->train_state = mp_fv(st);
 	info->has_train_state = 1;
 }
 

@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <msgpack.h>
+#include "frame.h"
 #include "nn/nn.h"
 
 #define NN_MODEL_FORMAT 1
@@ -52,9 +52,9 @@ struct nn_model_info {
 	int64_t step;
 	/* load: the train_state frame's state, or has_train_state = 0 */
 	int has_train_state;
-	msgpack_object train_state;
+	const struct fval *train_state; /* points into ts_zone */
 	void *ts_raw;                   /* owned bytes the state points into */
-	msgpack_zone *ts_zone;
+	void *ts_zone;                  /* owned msgpack zone */
 	int unverified;                 /* load: param/moment frames without sha256 */
 };
 
@@ -63,7 +63,7 @@ struct nn_model_info {
  * with_optimizer: adds info->optim, the step count and the moments.
  * train_state (may be NULL): written back verbatim as the train_state frame. */
 int nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *info,
-                  int with_optimizer, const msgpack_object *train_state,
+                  int with_optimizer, const struct fval *train_state,
                   char *err, size_t errlen);
 
 /* 0 if every parameter of m's host copy (with_moments: and every moment of

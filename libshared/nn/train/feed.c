@@ -1,5 +1,6 @@
 /* feed.c — frames to network input. */
 #include "nn/train/feed.h"
+#include "frame_mp.h"
 #include "err.h"
 
 #include <errno.h>
@@ -56,7 +57,7 @@ label_value(const msgpack_object *e, float *y, char *err, size_t errlen)
 static int
 read_labels(const struct frame *f, struct feed *fb, int batch, char *err, size_t errlen)
 {
-	const msgpack_object *o = frame_get(f, batch ? "labels" : "label");
+	const msgpack_object *o = fv_mp(frame_get(f, batch ? "labels" : "label"));
 
 	fb->y = XNEW(float, (size_t)fb->n);
 	for (int i = 0; i < fb->n; i++)
@@ -100,7 +101,7 @@ int
 feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen)
 {
 	int batch = frame_is(f, "batch");
-	const msgpack_object *xo = frame_get(f, "x");
+	const msgpack_object *xo = fv_mp(frame_get(f, "x"));
 	struct tensor t;
 	int r;
 
@@ -128,8 +129,8 @@ feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen
 	fb->w = (int)t.shape[batch + 1];
 	fb->c = (int)t.shape[batch + 2];
 	r = read_labels(f, fb, batch, err, errlen);
-	fb->ids = strings(frame_get(f, batch ? "ids" : "id"), fb->n, "");
-	fb->classes = strings(frame_get(f, batch ? "classes" : "class"), fb->n, "");
+	fb->ids = strings(fv_mp(frame_get(f, batch ? "ids" : "id")), fb->n, "");
+	fb->classes = strings(fv_mp(frame_get(f, batch ? "classes" : "class")), fb->n, "");
 	return r < 0 ? r : check_finite(fb, err, errlen);
 }
 

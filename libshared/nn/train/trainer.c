@@ -2,6 +2,7 @@
  * checkpoints and exact resumption. */
 #include "nn/train/trainer.h"
 #include "err.h"
+#include "frame_mp.h"
 #include "nn/modelfile/h5keras.h"
 
 #include <errno.h>
@@ -165,7 +166,7 @@ init_classes(struct trainer *t, char *err, size_t errlen)
 static void
 restore_state(struct trainer *t)
 {
-	const msgpack_object *s = &t->info.train_state;
+	const msgpack_object *s = fv_mp(t->info.train_state);
 	int64_t v;
 	double d;
 
@@ -568,7 +569,7 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 		pack_state(t, epoch, batch, &sb);
 		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
 	}
-	rc = nn_model_save(path, t->m, &t->info, with_state, with_state ? &st : NULL,
+	rc = nn_model_save(path, t->m, &t->info, with_state, with_state ? mp_fv(&st) : NULL,
 	                   t->err, sizeof t->err);
 	msgpack_zone_destroy(&z);
 	msgpack_sbuffer_destroy(&sb);
@@ -702,8 +703,8 @@ trainer_epoch_frame(struct trainer *t, const struct frame *f)
 
 	if (end_epoch(t) < 0)
 		return -1;
-	mp_int(&f->root, "index", &index);
-	mp_int(&f->root, "count", &count);
+	mp_int(frame_root(f), "index", &index);
+	mp_int(frame_root(f), "count", &count);
 	t->epoch = (int)index;
 	t->epochs = (int)count;
 	t->batch_in_epoch = 0;

@@ -106,6 +106,7 @@ void frame_write_bytes(struct frame_writer *w, const void *p, size_t n);
  * closed pipe). */
 void frame_flush(struct frame_writer *w);
 /* Flushes, fsyncs and renames an atomic file, closes; dies on any error.
+ * A writer on stdout is flushed only: stdout_finish (err.h) closes it.
  * NULL is a no-op. */
 void frame_writer_close(struct frame_writer *w);
 /* Closes an atomic writer without renaming: the temporary file is removed

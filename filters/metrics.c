@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "history.h"
 #include "idmap.h"
+#include "labels.h"
 #include "report.h"
 #include "stats.h"
 
@@ -283,41 +284,55 @@ read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignore
 
 /* ---- labels from --labels FILE ---- */
 
-static void
-read_labels_csv(FILE *fp, const char *path, struct predset *lab)
+/* The class index a label table's CLASS stands for: a number is the index
+ * itself; a name is looked up among the class names of the predictions. */
+static int
+table_class(const char *path, const char *name, const struct predset *ps)
 {
-	char *line = NULL, *id, *lb, *cls, *end;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
+	char *end;
+	long v;
 
-	while ((len = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		id = line;
-		if ((lb = strchr(line, ',')) == NULL)
-			die("%s:%zu: expected id,label", path, lineno);
-		*lb++ = '\0';
-		if ((cls = strchr(lb, ',')) != NULL)
-			*cls++ = '\0';
-		errno = 0;
-		long v = strtol(lb, &end, 10);
-		if (end == lb || *end != '\0' || errno || v < 0 || v >= MAX_CLASSES) {
-			if (lineno == 1)
-				continue;       /* a header line */
-			die("%s:%zu: label '%s' is not an integer in [0, 4095]", path, lineno, lb);
-		}
-		set_class(lab, (int)v, cls && *cls ? cls : NULL);
-		put_rec(lab, &(struct rec){ xstrdup(id), (int)v, -1, NAN }, path);
+	errno = 0;
+	v = strtol(name, &end, 10);
+	if (end != name && *end == '\0' && errno == 0) {
+		if (v < 0 || v >= MAX_CLASSES)
+			die("%s: class %s: an index must be in [0, %d]", path, name, MAX_CLASSES - 1);
+		return (int)v;
 	}
-	if (ferror(fp))
-		die("%s: %s", path, strerror(errno));
-	free(line);
+	for (int i = 0; i < ps->k; i++)
+		if (ps->names[i] && strcmp(ps->names[i], name) == 0)
+			return i;
+	die("%s: class '%s' is none of the predictions' classes: give its index (0, 1, ...)",
+	    path, name);
 }
 
+/* A label table (labels.h, the format of imgload --labels): KEY is the
+ * prediction's id, CLASS a class index or a class name of ps. */
 static void
-read_labels(const char *path, struct predset *lab)
+read_labels_table(const char *path, struct predset *lab, const struct predset *ps)
+{
+	struct labels tab;
+	int *idx;
+
+	labels_load(&tab, path);
+	idx = XNEW(int, (size_t)tab.nclasses);
+	for (int c = 0; c < tab.nclasses; c++) {
+		idx[c] = table_class(path, tab.classes[c], ps);
+		set_class(lab, idx[c], NULL);
+	}
+	for (size_t i = 0; i < tab.map.cap; i++) {
+		const struct idmap_entry *e = &tab.map.e[i];
+		if (e->key != NULL)
+			put_rec(lab, &(struct rec){ xstrdup(e->key), idx[e->val], -1, NAN }, path);
+	}
+	free(idx);
+	labels_free(&tab);
+}
+
+/* --labels: a stream of sample frames, or a label table whose class names
+ * are those of the predictions ps. */
+static void
+read_labels(const char *path, struct predset *lab, const struct predset *ps)
 {
 	FILE *fp = fopen(path, "r");
 	int c;
@@ -342,9 +357,8 @@ read_labels(const char *path, struct predset *lab)
 		frame_reader_close(r);
 		return;
 	}
-	ungetc(c, fp);
-	read_labels_csv(fp, path, lab);
 	fclose(fp);
+	read_labels_table(path, lab, ps);
 }
 
 /* Fills missing labels of ps from lab; a disagreement is an error.
@@ -740,10 +754,10 @@ main(int argc, char **argv)
 
 	parse_command_line(argc, argv, &o);
 	ps.allow_dup = o.allow_dup;
-	if (o.labels)
-		read_labels(o.labels, &lab);
 	for (int i = 0; i < (o.nfiles ? o.nfiles : 1); i++)
 		read_stream(o.nfiles ? o.files[i] : "-", &ps, &h, &ignored);
+	if (o.labels)
+		read_labels(o.labels, &lab, &ps);
 	if (ignored)
 		info("ignored %zu frames that are neither prediction nor metrics", ignored);
 	if (ps.n == 0 && h.nrows == 0)

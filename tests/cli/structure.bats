@@ -1,0 +1,40 @@
+#!/usr/bin/env bats
+# structure.bats — issue 16: the layering and the shared rules the code
+# follows, checked on the sources.  Each engineer's tests carry a prefix
+# (cli: ...).
+
+setup() {
+	load ../lib/io-common
+}
+
+# item 3: one option table per program; cli_parse builds the getopt table,
+# --help and --list-options from it
+@test "cli: every program's options come from one table (no struct option, getopt or usage text of its own)" {
+	cd "$ROOT"
+	bad=$(grep -nE 'struct option\b|\bgetopt(_long)?(_only)?\s*\(|cli_getopt|\blongopts\b|\boptarg\b|usage\[\]' filters/*.c) &&
+		{ echo "options outside the table: $bad"; false; }
+	for f in filters/*.c; do
+		[ "$(grep -c 'cli_parse(' "$f")" -eq 1 ] || { echo "$f: calls cli_parse $(grep -c 'cli_parse(' "$f") times"; false; }
+		grep -q 'const struct cli_opt opts\[\] = {' "$f" || { echo "$f: no option table"; false; }
+	done
+}
+
+# item 3: the groups several programs share are written once, in cli.h
+@test "cli: --device, --threads, --precision and --seed are defined once (cli.h), not per program" {
+	cd "$ROOT"
+	bad=$(grep -nE 'CLI_[A-Z0-9]+\("(device|threads|precision|seed)"' filters/*.c) &&
+		{ echo "a shared option defined in a program: $bad"; false; }
+	for p in nntrain nninfer; do
+		"$BIN/$p" --help | grep -qx '  --device D            cpu (default), ref, cuda or auto'
+		"$BIN/$p" --help | grep -qx '  --threads N           CPU threads (default: all cores)'
+	done
+	[ "$("$BIN/nntrain" --help | grep -A1 -- --precision)" = "$("$BIN/nninfer" --help | grep -A1 -- --precision)" ]
+}
+
+# item 4: one helper closes stdout, in every program
+@test "cli: every program ends by closing stdout with stdout_finish" {
+	cd "$ROOT"
+	for f in filters/*.c; do
+		grep -q 'stdout_finish();' "$f" || { echo "$f: no stdout_finish"; false; }
+	done
+}

@@ -80,7 +80,7 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 }
 
 @test "plot --roc: the curve from metrics --roc, in the dumb terminal" {
-	run --separate-stderr "$PLOT" --roc -o - --format dumb --size 70x30 "$T/roc.mpk"
+	run --separate-stderr "$PLOT" --roc -o - --format dumb --size 30x70 "$T/roc.mpk"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"AUC 0.875"* ]]
 	[[ "$output" == *"chance"* ]]
@@ -152,7 +152,8 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 	run -2 "$PLOT" --history --roc -o "$T/a.png"
 	run -2 "$PLOT" --history --format png "$T/history.mpk"
 	run -2 "$PLOT" --roc -o - --format png "$T/roc.mpk"
-	run -2 "$PLOT" --history --size 12 -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --size 12x -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --size 4x100 -o "$T/a.png" "$T/history.mpk"
 	run -2 "$PLOT" --history --format gif -o "$T/a.png" "$T/history.mpk"
 	run -2 "$PLOT" --montage 0 -o "$T/a.png"
 	run -2 "$PLOT" --images x --format dumb

@@ -19,10 +19,6 @@
 
 const char *const cli_precisions[] = { "fp32", "tf32", "bf16", "fp16", NULL };
 
-/* The program's table and synopsis, for --help and cli_usage. */
-static const struct cli_opt *cli_table;
-static const char *cli_synopsis = "";
-
 /* The options cli_parse adds to every table. */
 static const struct cli_opt cli_common[] = {
 	CLI_TEXT("common to every radpipe program:"),
@@ -83,25 +79,19 @@ print_entry(FILE *f, const struct cli_opt *e)
 	fputc('\n', f);
 }
 
-static void
-print_usage(FILE *f)
+void
+cli_usage(FILE *f, const char *synopsis, const struct cli_opt *opts)
 {
 	const struct cli_opt *e;
 
-	fputs(cli_synopsis, f);
+	fputs(synopsis, f);
 	cli_wide = 0;
-	for (e = cli_table; e && e->kind != CLI_KEND; e++)
+	for (e = opts; e->kind != CLI_KEND; e++)
 		cli_wide |= is_option(e) && e->letter;
-	for (e = cli_table; e && e->kind != CLI_KEND; e++)
+	for (e = opts; e->kind != CLI_KEND; e++)
 		print_entry(f, e);
 	for (e = cli_common; e->kind != CLI_KEND; e++)
 		print_entry(f, e);
-}
-
-void
-cli_usage(void)
-{
-	print_usage(stderr);
 }
 
 /* Prints the options of a program for its completion; exits. */
@@ -125,11 +115,11 @@ list_options(const struct cli_opt *opts)
 
 /* --help and --version exit at once, wherever they are (before "--"). */
 static void
-early_options(int argc, char **argv)
+early_options(int argc, char **argv, const char *synopsis, const struct cli_opt *opts)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			print_usage(stdout);
+			cli_usage(stdout, synopsis, opts);
 			printf("See %s(1).\n", progname);
 			stdout_finish();
 			exit(0);
@@ -223,10 +213,8 @@ cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opt
 
 	err_init(argv[0]);
 	argv[0] = (char *)progname;     /* messages start "prog:" too */
-	cli_synopsis = synopsis;
-	cli_table = opts;
 	signal(SIGPIPE, SIG_IGN);
-	early_options(argc, argv);
+	early_options(argc, argv, synopsis, opts);
 	if (argc == 2 && strcmp(argv[1], "--list-options") == 0)
 		list_options(opts);
 	memset(&t, 0, sizeof t);
@@ -238,7 +226,7 @@ cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opt
 			t.longopts[j++] = t.longopts[i];
 	t.longopts[j] = (struct option){ NULL, 0, NULL, 0 };
 	opterr = 0;
-	optind = 1;
+	optind = 0;             /* glibc: start afresh (a program parses once; tests more) */
 	while ((ch = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
 		if (ch == '?' || ch == ':' || (e = find_entry(&t, ch)) == NULL) {
 			if (optopt > 0 && optopt < 256)

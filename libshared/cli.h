@@ -17,6 +17,7 @@
 #define RADPIPE_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum cli_kind {
 	CLI_KEND,       /* ends the table */
@@ -97,8 +98,10 @@ extern const char *const cli_precisions[];      /* fp32 tf32 bf16 fp16: enum nn_
  * "usage:" lines, ending in a newline.  Returns the index in argv of the
  * first operand (as optind). */
 int cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opts);
-/* Prints the usage text of the last cli_parse to stderr. */
-void cli_usage(void);
+/* Writes the --help text of a program: synopsis, then a line for each
+ * entry of opts (options aligned, help going on in the same column), then
+ * the common options. */
+void cli_usage(FILE *f, const char *synopsis, const struct cli_opt *opts);
 
 /* Parses a floating-point option value in [lo, hi]. */
 double cli_double(const char *s, const char *opt, double lo, double hi);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdnoreturn.h>
 
-extern const char *progname;    /* set by err_init / cli_begin */
+extern const char *progname;    /* set by err_init / cli_parse */
 extern int err_quiet;           /* 1: info() prints nothing */
 
 /* Sets progname from argv[0] (its basename). */

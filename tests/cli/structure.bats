@@ -38,3 +38,11 @@ setup() {
 		grep -q 'stdout_finish();' "$f" || { echo "$f: no stdout_finish"; false; }
 	done
 }
+
+# item 3/5: --help lists every option of the table, and each program's man
+# page names each (check_man: mandoc -Tlint clean too)
+@test "cli: every program's man page names each option of its --help" {
+	for f in "$ROOT"/filters/*.c; do
+		check_man "$(basename "$f" .c)"
+	done
+}

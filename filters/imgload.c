@@ -184,7 +184,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_FLAG("shuffle", 0, "shuffle every epoch (reproducible with --seed)", &o->shuffle),
 		CLI_OPT_SEED("seed of the shuffle (default: from the OS,\nprinted on stderr)", &o->seed,
 		    .given = &o->seed_given),
-		CLI_STR("classes", 0, "A,B,...", "class names and their order (default: sorted folders)", &o->classes),
+		CLI_OPT_CLASSES("sorted folders", &o->classes),
 		CLI_CALL("cache-mb", 0, "N", "keep up to N MiB of decoded frames for later epochs\n(default 2048; 0 disables)",
 		    set_cache, &o->cache_bytes),
 		CLI_FLAG("skip-bad", 0, "warn about unreadable images and go on", &o->skip_bad),

@@ -61,9 +61,9 @@ parse_command_line(int argc, char **argv, struct options *o)
 		    "(default 256,0.5,1)", parse_head, &o->head),
 		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper; default) or inception\n(x/127.5-1)",
 		    &pre, pres),
-		CLI_STR("classes", 0, "A,B,...", "class names, label order (default 0,1,...)", &o->classes),
+		CLI_OPT_CLASSES("0,1,...", &o->classes),
 		CLI_OPT_SEED("seed of the head's initial weights (default 1)", &o->seed),
-		CLI_STR(NULL, 'o', "FILE", "the model file, written atomically (- is stdout)", &o->out),
+		CLI_OPT_OUTPUT("the model file, written atomically (- is stdout)", &o->out),
 		CLI_FLAG("list", 0, "print the file's layers and weights, convert nothing", &o->list),
 		CLI_END
 	};

@@ -149,7 +149,7 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		    parse_head, &o->head),
 		CLI_INT("num-classes", 0, "K", "1: sigmoid (default, binary); K >= 2: softmax",
 		    &o->head.classes, 1, 100000),
-		CLI_STR("classes", 0, "A,B,...", "class names stored in the model (default: from data)", &o->classes),
+		CLI_OPT_CLASSES("from the data", &o->classes),
 		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper) or inception (x/127.5-1)",
 		    set_preprocess, &o->preprocess),
 		CLI_TEXT("training:"),

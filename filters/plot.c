@@ -91,7 +91,7 @@ parse_options(int argc, char **argv, struct options *o)
 		CLI_CALL("images", 0, "SAMPLES", "predictions + sample frames of SAMPLES (\"-\": the\n"
 		    "same stream) -> the images with score and class", set_images, o),
 		CLI_CALL("montage", 0, "N", "sample/batch frames -> PNG of the first N images", set_montage, o),
-		CLI_STR("output", 'o', "FILE", "output file (\"-\": stdout, dumb terminal or montage)", &o->out),
+		CLI_OPT_OUTPUT("output file (\"-\": stdout, dumb terminal or montage)", &o->out),
 		CLI_CHOICE("format", 'f', "FMT", "png, svg, pdf or dumb (default: from FILE's extension)",
 		    &o->format, gp_format_names),
 		CLI_CALL("size", 's', "HxW", "height x width (as imgload --size): pixels (png,\n"

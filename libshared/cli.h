@@ -8,7 +8,8 @@
  * table for the bash completion (PROG --list-options).  The options every
  * program has (-q/--quiet, -h/--help, --version) are added by cli_parse;
  * the groups several programs share (--device, --threads, --precision,
- * --seed) are the CLI_OPT_* macros, one help text and one parser each.
+ * --seed, --classes, -o/--output) are the CLI_OPT_* macros, one help text
+ * and one parser each.
  *
  * The number parsers reject trailing junk, out-of-range values and empty
  * strings, and die with exit status 2 naming the option.
@@ -85,6 +86,12 @@ extern const char *const cli_precisions[];      /* fp32 tf32 bf16 fp16: enum nn_
 	"fp32 (default), tf32, bf16 or fp16 conv/dense math\n(all but fp32 need cuda; nntrain scales the loss\nin fp16)", p, cli_precisions)
 /* --seed S into a uint64_t; h says what it seeds and its default. */
 #define CLI_OPT_SEED(h, p, ...) CLI_U64("seed", 0, "S", h, p, __VA_ARGS__)
+/* --classes A,B,... as given (the program checks the names); dflt: the
+ * default, a string literal. */
+#define CLI_OPT_CLASSES(dflt, p) CLI_STR("classes", 0, "A,B,...", \
+	"class names in label order (default: " dflt ")", p)
+/* -o, --output FILE; h says what is written there. */
+#define CLI_OPT_OUTPUT(h, p) CLI_STR("output", 'o', "FILE", h, p)
 
 /* Parses the command line of a program whose options are opts: sets
  * progname and ignores SIGPIPE (a closed pipe becomes a write error, which

@@ -20,9 +20,9 @@ setup() {
 }
 
 # item 3: the groups several programs share are written once, in cli.h
-@test "cli: --device, --threads, --precision and --seed are defined once (cli.h), not per program" {
+@test "cli: --device, --threads, --precision, --seed, --classes and -o/--output are defined once (cli.h), not per program" {
 	cd "$ROOT"
-	bad=$(grep -nE 'CLI_[A-Z0-9]+\("(device|threads|precision|seed)"' filters/*.c) &&
+	bad=$(grep -nE 'CLI_[A-Z0-9]+\("(device|threads|precision|seed|classes|output)"' filters/*.c) &&
 		{ echo "a shared option defined in a program: $bad"; false; }
 	for p in nntrain nninfer; do
 		"$BIN/$p" --help | grep -qx '  --device D            cpu (default), ref, cuda or auto'

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdnoreturn.h>
 
 #ifndef RADPIPE_VERSION
 #define RADPIPE_VERSION "0.0.0"
@@ -204,6 +205,21 @@ find_entry(const struct getopt_tables *t, int ch)
 	return NULL;
 }
 
+/* Dies naming what getopt refused: arg (the word it stopped at), optopt. */
+static noreturn void
+bad_option(const struct getopt_tables *t, const char *arg)
+{
+	if (optopt >= 256 && strchr(arg, '=') != NULL)
+		die_usage("%s: the option takes no value", arg);
+	if (optopt >= 256)
+		die_usage("%s: missing value", arg);
+	if (optopt > 0 && strchr(t->shortopts, optopt) != NULL)
+		die_usage("-%c: missing value", optopt);
+	if (optopt > 0)
+		die_usage("-%c: unknown option", optopt);
+	die_usage("%s: unknown option (or an ambiguous abbreviation)", arg);
+}
+
 int
 cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opts)
 {
@@ -228,11 +244,8 @@ cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opt
 	opterr = 0;
 	optind = 0;             /* glibc: start afresh (a program parses once; tests more) */
 	while ((ch = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
-		if (ch == '?' || ch == ':' || (e = find_entry(&t, ch)) == NULL) {
-			if (optopt > 0 && optopt < 256)
-				die_usage("-%c: unknown option or missing value", optopt);
-			die_usage("unknown option or missing value: %s", argv[optind - 1]);
-		}
+		if (ch == '?' || ch == ':' || (e = find_entry(&t, ch)) == NULL)
+			bad_option(&t, argv[optind - 1]);
 		store(e, optarg);
 	}
 	return optind;

@@ -3,6 +3,8 @@
 # follows, checked on the sources.  Each engineer's tests carry a prefix
 # (cli: ...).
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	load ../lib/io-common
 }
@@ -45,4 +47,25 @@ setup() {
 	for f in "$ROOT"/filters/*.c; do
 		check_man "$(basename "$f" .c)"
 	done
+}
+
+# the table's parser names what is wrong with an option, for every program
+@test "cli: a bad option exits 2 with an empty stdout, saying unknown, missing value or takes no value" {
+	for p in $(for f in "$ROOT"/filters/*.c; do basename "$f" .c; done); do
+		run --separate-stderr "$BIN/$p" --no-such-option < /dev/null
+		[ "$status" -eq 2 ] && [ -z "$output" ]
+		[[ "$stderr" == "$p: --no-such-option: unknown option"* ]] || { echo "$p: $stderr"; false; }
+		run --separate-stderr "$BIN/$p" -Z < /dev/null
+		[ "$status" -eq 2 ] && [ -z "$output" ]
+		[[ "$stderr" == "$p: -Z: unknown option"* ]] || { echo "$p: $stderr"; false; }
+		run --separate-stderr "$BIN/$p" --quiet=1 < /dev/null
+		[ "$status" -eq 2 ] && [ -z "$output" ]
+		[[ "$stderr" == "$p: --quiet=1: the option takes no value"* ]] || { echo "$p: $stderr"; false; }
+	done
+	run --separate-stderr "$BIN/nntrain" --lr
+	[ "$status" -eq 2 ] && [ -z "$output" ]
+	[[ "$stderr" == "nntrain: --lr: missing value"* ]]
+	run --separate-stderr "$BIN/plot" --roc -o
+	[ "$status" -eq 2 ] && [ -z "$output" ]
+	[[ "$stderr" == "plot: -o: missing value"* ]]
 }

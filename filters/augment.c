@@ -7,7 +7,6 @@
  * affine matrix applied in one pass (libshared/affine.c); the intensity part
  * follows.  What was applied is appended to the image's meta.augment.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,30 +18,7 @@
 #include "frame.h"
 #include "rng.h"
 
-static const char usage[] =
-"usage: augment [options] < frames > frames\n"
-"geometric (Keras ImageDataGenerator semantics, one resampling):\n"
-"  --rotate DEG          rotation angle ~ U(-DEG, DEG)\n"
-"  --shift F             --hshift F --wshift F\n"
-"  --hshift F            row shift ~ U(-F, F) * height; 'Npx': pixels\n"
-"  --wshift F            column shift ~ U(-F, F) * width; 'Npx': pixels\n"
-"  --shear DEG           shear angle ~ U(-DEG, DEG) in degrees\n"
-"  --shear-rad R         shear angle in radians (the paper: --shear-rad 0.2)\n"
-"  --zoom Z              zx, zy ~ U(1-Z, 1+Z) independently (<1 enlarges)\n"
-"  --zoom-range LO,HI    zx, zy ~ U(LO, HI)\n"
-"  --hflip, --vflip      flip with probability 1/2 (after the warp)\n"
-"  --fill MODE           constant|nearest|reflect|wrap (default nearest)\n"
-"  --cval V              value outside the image for --fill constant (0)\n"
-"  --interp MODE         bilinear|nearest (default bilinear)\n"
-"intensity (after the geometric part, in this order):\n"
-"  --invert P            invert (max - x) with probability P\n"
-"  --brightness D        multiply by ~ U(1-D, 1+D)\n"
-"  --contrast D          scale about the image mean by ~ U(1-D, 1+D)\n"
-"  --gamma LO,HI | G     max * (x/max)^g, g ~ U(LO, HI) (or exactly G)\n"
-"  --noise SIGMA         add gaussian noise, SIGMA a fraction of full scale\n"
-"randomness:\n"
-"  --seed N              seed (default: from the OS, printed on stderr)\n"
-"  -q, --quiet           no messages\n";
+static const char synopsis[] = "usage: augment [options] < frames > frames\n";
 
 struct options {
 	struct affine_ranges rg;
@@ -97,116 +73,123 @@ parse_range(const char *s, const char *opt, double lo, double hi, double *a, dou
 }
 
 static void
-parse_gamma(const char *s, struct options *o)
+set_gamma(void *p, const char *s)
 {
+	struct options *o = p;
+
 	if (strchr(s, ','))
 		parse_range(s, "--gamma", 0.01, 100, &o->gamma_lo, &o->gamma_hi);
 	else
 		o->gamma_lo = o->gamma_hi = cli_double(s, "--gamma", 0.01, 100);
 }
 
-enum {
-	OPT_ROTATE = 256, OPT_SHIFT, OPT_HSHIFT, OPT_WSHIFT, OPT_SHEAR, OPT_SHEAR_RAD,
-	OPT_ZOOM, OPT_ZOOM_RANGE, OPT_HFLIP, OPT_VFLIP, OPT_FILL, OPT_CVAL, OPT_INTERP,
-	OPT_INVERT, OPT_BRIGHTNESS, OPT_CONTRAST, OPT_GAMMA, OPT_NOISE, OPT_SEED
-};
-
-/* Applies one geometric option; 0 if ch is not one. */
-static int
-geometric_option(int ch, const char *arg, struct options *o)
+static void
+set_shift(void *p, const char *s)
 {
-	static const char *const fills[] = { "constant", "nearest", "reflect", "wrap", NULL };
-	static const char *const interps[] = { "nearest", "bilinear", NULL };
-	struct affine_ranges *rg = &o->rg;
-	double z;
+	struct affine_ranges *rg = p;
 
-	switch (ch) {
-	case OPT_ROTATE: rg->rotate = cli_double(arg, "--rotate", 0, 180); break;
-	case OPT_SHIFT:
-		parse_shift(arg, "--shift", &rg->hshift, &rg->hshift_px);
-		rg->wshift = rg->hshift;
-		rg->wshift_px = rg->hshift_px;
-		break;
-	case OPT_HSHIFT: parse_shift(arg, "--hshift", &rg->hshift, &rg->hshift_px); break;
-	case OPT_WSHIFT: parse_shift(arg, "--wshift", &rg->wshift, &rg->wshift_px); break;
-	case OPT_SHEAR: rg->shear = M_PI / 180 * cli_double(arg, "--shear", 0, 89); break;
-	case OPT_SHEAR_RAD: rg->shear = cli_double(arg, "--shear-rad", 0, 1.55); break;
-	case OPT_ZOOM:
-		z = cli_double(arg, "--zoom", 0, 0.99);
-		rg->zoom_lo = 1 - z;
-		rg->zoom_hi = 1 + z;
-		break;
-	case OPT_ZOOM_RANGE: parse_range(arg, "--zoom-range", 0.01, 100, &rg->zoom_lo, &rg->zoom_hi); break;
-	case OPT_HFLIP: rg->hflip = 1; break;
-	case OPT_VFLIP: rg->vflip = 1; break;
-	case OPT_FILL: o->fill = (enum affine_fill)cli_choice(arg, "--fill", fills); return 1;
-	case OPT_CVAL: o->cval = cli_double(arg, "--cval", -1e30, 1e30); return 1;
-	case OPT_INTERP:
-		o->interp = cli_choice(arg, "--interp", interps) ? AFFINE_INTERP_BILINEAR : AFFINE_INTERP_NEAREST;
-		return 1;
-	default: return 0;
-	}
-	o->geometric = 1;
-	return 1;
+	parse_shift(s, "--shift", &rg->hshift, &rg->hshift_px);
+	rg->wshift = rg->hshift;
+	rg->wshift_px = rg->hshift_px;
 }
 
-/* Applies one intensity or seed option; 0 if ch is not one. */
-static int
-other_option(int ch, const char *arg, struct options *o)
+static void
+set_hshift(void *p, const char *s)
 {
-	switch (ch) {
-	case OPT_INVERT: o->invert = cli_double(arg, "--invert", 0, 1); break;
-	case OPT_BRIGHTNESS: o->brightness = cli_double(arg, "--brightness", 0, 1); break;
-	case OPT_CONTRAST: o->contrast = cli_double(arg, "--contrast", 0, 1); break;
-	case OPT_GAMMA: parse_gamma(arg, o); break;
-	case OPT_NOISE: o->noise = cli_double(arg, "--noise", 0, 1); break;
-	case OPT_SEED:
-		o->seed = cli_u64(arg, "--seed");
-		o->seed_given = 1;
-		return 1;
-	default: return 0;
-	}
-	return 1;
+	struct affine_ranges *rg = p;
+
+	parse_shift(s, "--hshift", &rg->hshift, &rg->hshift_px);
+}
+
+static void
+set_wshift(void *p, const char *s)
+{
+	struct affine_ranges *rg = p;
+
+	parse_shift(s, "--wshift", &rg->wshift, &rg->wshift_px);
+}
+
+static void
+set_shear_deg(void *p, const char *s)
+{
+	*(double *)p = M_PI / 180 * cli_double(s, "--shear", 0, 89);
+}
+
+static void
+set_zoom(void *p, const char *s)
+{
+	struct affine_ranges *rg = p;
+	double z = cli_double(s, "--zoom", 0, 0.99);
+
+	rg->zoom_lo = 1 - z;
+	rg->zoom_hi = 1 + z;
+}
+
+static void
+set_zoom_range(void *p, const char *s)
+{
+	struct affine_ranges *rg = p;
+
+	parse_range(s, "--zoom-range", 0.01, 100, &rg->zoom_lo, &rg->zoom_hi);
+}
+
+static void
+set_fill(void *p, const char *s)
+{
+	static const char *const fills[] = { "constant", "nearest", "reflect", "wrap", NULL };
+
+	*(enum affine_fill *)p = (enum affine_fill)cli_choice(s, "--fill", fills);
+}
+
+static void
+set_interp(void *p, const char *s)
+{
+	static const char *const interps[] = { "nearest", "bilinear", NULL };
+
+	*(enum affine_interp *)p = cli_choice(s, "--interp", interps) ?
+	    AFFINE_INTERP_BILINEAR : AFFINE_INTERP_NEAREST;
 }
 
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "rotate", required_argument, NULL, OPT_ROTATE },
-		{ "shift", required_argument, NULL, OPT_SHIFT },
-		{ "hshift", required_argument, NULL, OPT_HSHIFT },
-		{ "wshift", required_argument, NULL, OPT_WSHIFT },
-		{ "shear", required_argument, NULL, OPT_SHEAR },
-		{ "shear-rad", required_argument, NULL, OPT_SHEAR_RAD },
-		{ "zoom", required_argument, NULL, OPT_ZOOM },
-		{ "zoom-range", required_argument, NULL, OPT_ZOOM_RANGE },
-		{ "hflip", no_argument, NULL, OPT_HFLIP },
-		{ "vflip", no_argument, NULL, OPT_VFLIP },
-		{ "fill", required_argument, NULL, OPT_FILL },
-		{ "cval", required_argument, NULL, OPT_CVAL },
-		{ "interp", required_argument, NULL, OPT_INTERP },
-		{ "invert", required_argument, NULL, OPT_INVERT },
-		{ "brightness", required_argument, NULL, OPT_BRIGHTNESS },
-		{ "contrast", required_argument, NULL, OPT_CONTRAST },
-		{ "gamma", required_argument, NULL, OPT_GAMMA },
-		{ "noise", required_argument, NULL, OPT_NOISE },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ NULL, 0, NULL, 0 }
+	struct affine_ranges *rg = &o->rg;
+	int *geo = &o->geometric;
+	const struct cli_opt opts[] = {
+		CLI_TEXT("geometric (Keras ImageDataGenerator semantics, one resampling):"),
+		CLI_DOUBLE("rotate", 0, "DEG", "rotation angle ~ U(-DEG, DEG)", &rg->rotate, 0, 180, .given = geo),
+		CLI_CALL("shift", 0, "F", "--hshift F --wshift F", set_shift, rg, .given = geo),
+		CLI_CALL("hshift", 0, "F", "row shift ~ U(-F, F) * height; 'Npx': pixels", set_hshift, rg, .given = geo),
+		CLI_CALL("wshift", 0, "F", "column shift ~ U(-F, F) * width; 'Npx': pixels", set_wshift, rg, .given = geo),
+		CLI_CALL("shear", 0, "DEG", "shear angle ~ U(-DEG, DEG) in degrees", set_shear_deg, &rg->shear, .given = geo),
+		CLI_DOUBLE("shear-rad", 0, "R", "shear angle in radians (the paper: --shear-rad 0.2)", &rg->shear, 0, 1.55, .given = geo),
+		CLI_CALL("zoom", 0, "Z", "zx, zy ~ U(1-Z, 1+Z) independently (<1 enlarges)", set_zoom, rg, .given = geo),
+		CLI_CALL("zoom-range", 0, "LO,HI", "zx, zy ~ U(LO, HI)", set_zoom_range, rg, .given = geo),
+		CLI_FLAG("hflip", 0, "flip left-right with probability 1/2 (after the warp)", &rg->hflip, .given = geo),
+		CLI_FLAG("vflip", 0, "flip up-down with probability 1/2 (after the warp)", &rg->vflip, .given = geo),
+		CLI_CALL("fill", 0, "MODE", "constant|nearest|reflect|wrap (default nearest)", set_fill, &o->fill),
+		CLI_DOUBLE("cval", 0, "V", "value outside the image for --fill constant (0)", &o->cval, -1e30, 1e30),
+		CLI_CALL("interp", 0, "MODE", "bilinear|nearest (default bilinear)", set_interp, &o->interp),
+		CLI_TEXT("intensity (after the geometric part, in this order):"),
+		CLI_DOUBLE("invert", 0, "P", "invert (max - x) with probability P", &o->invert, 0, 1),
+		CLI_DOUBLE("brightness", 0, "D", "multiply by ~ U(1-D, 1+D)", &o->brightness, 0, 1),
+		CLI_DOUBLE("contrast", 0, "D", "scale about the image mean by ~ U(1-D, 1+D)", &o->contrast, 0, 1),
+		CLI_CALL("gamma", 0, "LO,HI | G", "max * (x/max)^g, g ~ U(LO, HI) (or exactly G)", set_gamma, o),
+		CLI_DOUBLE("noise", 0, "SIGMA", "add gaussian noise, SIGMA a fraction of full scale", &o->noise, 0, 1),
+		CLI_TEXT("randomness:"),
+		CLI_OPT_SEED("seed (default: from the OS, printed on stderr)", &o->seed, .given = &o->seed_given),
+		CLI_END
 	};
-	int ch;
+	int i;
 
 	memset(o, 0, sizeof *o);
 	o->rg.zoom_lo = o->rg.zoom_hi = 1;
 	o->gamma_lo = o->gamma_hi = 1;
 	o->fill = AFFINE_FILL_NEAREST;
 	o->interp = AFFINE_INTERP_BILINEAR;
-	opterr = 0;
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1)
-		if (!geometric_option(ch, optarg, o) && !other_option(ch, optarg, o))
-			die_usage("unknown option or missing value: %s", argv[optind - 1]);
-	if (optind != argc)
-		die_usage("unexpected argument '%s' (frames come on stdin)", argv[optind]);
+	i = cli_parse(argc, argv, synopsis, opts);
+	if (i != argc)
+		die_usage("unexpected argument '%s' (frames come on stdin)", argv[i]);
 	o->intensity = o->invert > 0 || o->brightness > 0 || o->contrast > 0 || o->noise > 0 ||
 	               o->gamma_lo != 1 || o->gamma_hi != 1;
 	if (!o->seed_given)
@@ -511,7 +494,6 @@ main(int argc, char **argv)
 	uint64_t epoch = 0;
 	int active;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	active = o.geometric || o.intensity;
 	if (!o.seed_given)
@@ -530,5 +512,6 @@ main(int argc, char **argv)
 	}
 	frame_writer_close(w);
 	frame_reader_close(r);
+	stdout_finish();
 	return 0;
 }

@@ -3,7 +3,6 @@
  * The only stage that changes the frame count.  A partial batch is flushed
  * at each epoch frame and at the end of the stream (unless --drop-last).
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +12,7 @@
 #include "err.h"
 #include "frame.h"
 
-static const char usage[] =
-"usage: batch [options] N\n"
-"  N                     samples per batch\n"
-"  --drop-last           drop a final partial batch of each epoch\n"
-"  -q, --quiet           no messages\n";
+static const char synopsis[] = "usage: batch [options] N\n";
 
 struct options {
 	int n;
@@ -36,22 +31,18 @@ struct pending {
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "drop-last", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 }
+	const struct cli_opt opts[] = {
+		CLI_OPERAND("N", "samples per batch"),
+		CLI_FLAG("drop-last", 0, "drop a final partial batch of each epoch", &o->drop_last),
+		CLI_END
 	};
-	int ch;
+	int i;
 
 	*o = (struct options){ 0 };
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
-		if (ch == 'd')
-			o->drop_last = 1;
-		else
-			die_usage("unknown option");
-	}
-	if (optind != argc - 1)
+	i = cli_parse(argc, argv, synopsis, opts);
+	if (i != argc - 1)
 		die_usage("give the batch size N");
-	o->n = (int)cli_int(argv[optind], "N", 1, 1 << 20);
+	o->n = (int)cli_int(argv[i], "N", 1, 1 << 20);
 }
 
 static void
@@ -172,7 +163,6 @@ main(int argc, char **argv)
 	struct pending p;
 	struct frame f;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	r = frame_reader_fd(0, "stdin");
 	w = frame_writer_fd(1, "stdout");
@@ -197,5 +187,6 @@ main(int argc, char **argv)
 	pending_free(&p);
 	frame_writer_close(w);
 	frame_reader_close(r);
+	stdout_finish();
 	return 0;
 }

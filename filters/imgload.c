@@ -8,7 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,38 +24,10 @@
 #include "rng.h"
 #include "sha256.h"
 
-static const char usage[] =
+static const char synopsis[] =
 "usage: imgload [options] PATH...\n"
 "  PATH is a folder of class folders, a folder of images, an image file,\n"
-"  or @LIST (a file naming one image per line, optionally TAB class)\n"
-"  --size N | HxW        resize to N x N or H x W (default: keep size)\n"
-"  --interp nearest|bilinear|area   resampling (default nearest, as Keras)\n"
-"  --channels 1|3        output channels (default 3: gray is replicated)\n"
-"  --depth 8|16          16: keep 16-bit samples as u16 (default 8)\n"
-"  --epochs N            emit the data N times, an epoch frame before each\n"
-"  --shuffle             shuffle every epoch (reproducible with --seed)\n"
-"  --seed S              seed of the shuffle\n"
-"  --classes A,B,...     class names and their order (default: sorted folders)\n"
-"  --cache-mb N          keep up to N MiB of decoded frames for later epochs\n"
-"                        (default 2048; 0 disables)\n"
-"  --skip-bad            warn about unreadable images and go on\n"
-"  --max-pixels N        refuse an image (a frame) of more than N pixels,\n"
-"                        width x height, before decoding it (default\n"
-"                        100000000; 0: no limit)\n"
-"DICOM:\n"
-"  --window C,W|file|range|minmax   VOI: a window, the file's (default),\n"
-"                        the full stored range, or the frame's min..max\n"
-"  --window-preset NAME  lung -600,1500  mediastinum 50,350  soft 40,400\n"
-"                        bone 400,1800  brain 40,80\n"
-"  --patient-key-file F  key for meta.dicom.patient_key = HMAC-SHA256(key,\n"
-"                        PatientID) (else $RADPIPE_PATIENT_KEY; none: no key)\n"
-"  --keep-patient-id     also copy PatientID itself into meta.dicom\n"
-"Labels from a table:\n"
-"  --labels FILE.csv     header line, then KEY,CLASS lines; folders are then\n"
-"                        not classes\n"
-"  --label-key id|name|stem|sop|series|study|patient   what KEY is (default id)\n"
-"  --unlabeled error|skip  a sample with no label: stop (default) or skip it\n"
-"  -q, --quiet           no progress messages\n";
+"  or @LIST (a file naming one image per line, optionally TAB class)\n";
 
 /* Default --max-pixels: 10^8, so a 10000 x 10000 mammogram still loads. */
 #define IMGLOAD_MAX_PIXELS 100000000ull
@@ -74,9 +45,11 @@ struct options {
 	size_t cache_bytes;
 	int skip_bad;
 	uint64_t max_pixels;    /* 0: no limit */
-	char *classes;
+	const char *classes;
 	struct dicom_opts dicom;
-	char *labels;           /* --labels FILE */
+	const char *labels;     /* --labels FILE */
+	char **paths;           /* the PATH operands */
+	int npaths;
 	int label_key;          /* index in label_keys */
 	int skip_unlabeled;
 };
@@ -91,21 +64,47 @@ struct labelling {
 };
 
 static void
-parse_size(const char *s, int *h, int *w)
+set_size(void *p, const char *s)
 {
-	const char *x = strchr(s, 'x');
-	char buf[32];
+	struct options *o = p;
 
-	if (x == NULL) {
-		*h = *w = (int)cli_int(s, "--size", 1, 65536);
-		return;
-	}
-	if ((size_t)(x - s) >= sizeof buf)
-		die_usage("--size: bad value '%s'", s);
-	memcpy(buf, s, (size_t)(x - s));
-	buf[x - s] = '\0';
-	*h = (int)cli_int(buf, "--size", 1, 65536);
-	*w = (int)cli_int(x + 1, "--size", 1, 65536);
+	cli_size(s, "--size", 1, 1, 65536, &o->h, &o->w);
+}
+
+static void
+set_interp(void *p, const char *s)
+{
+	int how = interp_parse(s);
+
+	if (how < 0)
+		die_usage("--interp: unknown method '%s' (nearest, bilinear, area)", s);
+	*(enum interp *)p = how;
+}
+
+static void
+set_channels(void *p, const char *s)
+{
+	int *c = p;
+
+	if ((*c = (int)cli_int(s, "--channels", 1, 3)) == 2)
+		die_usage("--channels: must be 1 or 3");
+}
+
+static void
+set_depth(void *p, const char *s)
+{
+	int *keep16 = p;
+	int d = (int)cli_int(s, "--depth", 8, 16);
+
+	if (d != 8 && d != 16)
+		die_usage("--depth: must be 8 or 16");
+	*keep16 = d == 16;
+}
+
+static void
+set_cache(void *p, const char *s)
+{
+	*(size_t *)p = (size_t)cli_int(s, "--cache-mb", 0, 1 << 24) << 20;
 }
 
 /* --window (preset 0) or --window-preset (preset 1) into d. */
@@ -159,75 +158,66 @@ load_patient_key(const char *file, struct dicom_opts *d)
 }
 
 static void
+set_window(void *p, const char *s)
+{
+	parse_window(s, 0, p);
+}
+
+static void
+set_window_preset(void *p, const char *s)
+{
+	parse_window(s, 1, p);
+}
+
+static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "interp", required_argument, NULL, 'i' },
-		{ "channels", required_argument, NULL, 'c' },
-		{ "depth", required_argument, NULL, 'd' },
-		{ "epochs", required_argument, NULL, 'e' },
-		{ "shuffle", no_argument, NULL, 'S' },
-		{ "seed", required_argument, NULL, 'r' },
-		{ "classes", required_argument, NULL, 'C' },
-		{ "cache-mb", required_argument, NULL, 'm' },
-		{ "skip-bad", no_argument, NULL, 'b' },
-		{ "max-pixels", required_argument, NULL, 'M' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "window-preset", required_argument, NULL, 'P' },
-		{ "patient-key-file", required_argument, NULL, 'K' },
-		{ "keep-patient-id", no_argument, NULL, 'I' },
-		{ "labels", required_argument, NULL, 'L' },
-		{ "label-key", required_argument, NULL, 'k' },
-		{ "unlabeled", required_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const char *const unlabeled[] = { "error", "skip", NULL };
 	const char *keyfile = NULL;
-	int ch;
+	const struct cli_opt opts[] = {
+		CLI_CALL("size", 0, "N | HxW", "resize to N x N or H x W (height x width;\ndefault: keep size)", set_size, o),
+		CLI_CALL("interp", 0, "nearest|bilinear|area", "resampling (default nearest, as Keras)", set_interp, &o->interp),
+		CLI_CALL("channels", 0, "1|3", "output channels (default 3: gray is replicated)", set_channels, &o->channels),
+		CLI_CALL("depth", 0, "8|16", "16: keep 16-bit samples as u16 (default 8)", set_depth, &o->keep16),
+		CLI_INT("epochs", 0, "N", "emit the data N times, an epoch frame before each", &o->epochs, 1, 1000000,
+		    .given = &o->epochs_given),
+		CLI_FLAG("shuffle", 0, "shuffle every epoch (reproducible with --seed)", &o->shuffle),
+		CLI_OPT_SEED("seed of the shuffle (default: from the OS,\nprinted on stderr)", &o->seed,
+		    .given = &o->seed_given),
+		CLI_OPT_CLASSES("sorted folders", &o->classes),
+		CLI_CALL("cache-mb", 0, "N", "keep up to N MiB of decoded frames for later epochs\n(default 2048; 0 disables)",
+		    set_cache, &o->cache_bytes),
+		CLI_FLAG("skip-bad", 0, "warn about unreadable images and go on", &o->skip_bad),
+		CLI_U64("max-pixels", 0, "N", "refuse an image (a frame) of more than N pixels,\nwidth x height, before "
+		    "decoding it (default\n100000000; 0: no limit)", &o->max_pixels),
+		CLI_TEXT("DICOM:"),
+		CLI_CALL("window", 0, "C,W|file|range|minmax", "VOI: a window, the file's (default),\nthe full stored "
+		    "range, or the frame's min..max", set_window, &o->dicom),
+		CLI_CALL("window-preset", 0, "NAME", "lung -600,1500  mediastinum 50,350  soft 40,400\nbone 400,1800  "
+		    "brain 40,80", set_window_preset, &o->dicom),
+		CLI_STR("patient-key-file", 0, "F", "key for meta.dicom.patient_key = HMAC-SHA256(key,\nPatientID) "
+		    "(else $RADPIPE_PATIENT_KEY; none: no key)", &keyfile),
+		CLI_FLAG("keep-patient-id", 0, "also copy PatientID itself into meta.dicom", &o->dicom.keep_patient_id),
+		CLI_TEXT("Labels from a table:"),
+		CLI_STR("labels", 0, "FILE.csv", "header line, then KEY,CLASS lines; folders are then\nnot classes",
+		    &o->labels),
+		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id)",
+		    &o->label_key, label_keys),
+		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label: stop (default) or skip it",
+		    &o->skip_unlabeled, unlabeled),
+		CLI_END
+	};
+	int i;
 
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
 	                       .cache_bytes = (size_t)2048 << 20,
 	                       .max_pixels = IMGLOAD_MAX_PIXELS };
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
-		switch (ch) {
-		case 's': parse_size(optarg, &o->h, &o->w); break;
-		case 'i': {
-			int how = interp_parse(optarg);
-			if (how < 0)
-				die_usage("--interp: unknown method '%s' (nearest, bilinear, area)", optarg);
-			o->interp = how;
-			break;
-		}
-		case 'c': o->channels = (int)cli_int(optarg, "--channels", 1, 3);
-			if (o->channels == 2)
-				die_usage("--channels: must be 1 or 3");
-			break;
-		case 'd':
-			if ((o->keep16 = (int)cli_int(optarg, "--depth", 8, 16)) != 8 && o->keep16 != 16)
-				die_usage("--depth: must be 8 or 16");
-			o->keep16 = o->keep16 == 16;
-			break;
-		case 'e': o->epochs = (int)cli_int(optarg, "--epochs", 1, 1000000); o->epochs_given = 1; break;
-		case 'S': o->shuffle = 1; break;
-		case 'r': o->seed = cli_u64(optarg, "--seed"); o->seed_given = 1; break;
-		case 'C': o->classes = optarg; break;
-		case 'm': o->cache_bytes = (size_t)cli_int(optarg, "--cache-mb", 0, 1 << 24) << 20; break;
-		case 'b': o->skip_bad = 1; break;
-		case 'M': o->max_pixels = cli_u64(optarg, "--max-pixels"); break;
-		case 'w': parse_window(optarg, 0, &o->dicom); break;
-		case 'P': parse_window(optarg, 1, &o->dicom); break;
-		case 'K': keyfile = optarg; break;
-		case 'I': o->dicom.keep_patient_id = 1; break;
-		case 'L': o->labels = optarg; break;
-		case 'k': o->label_key = cli_choice(optarg, "--label-key", label_keys); break;
-		case 'u': o->skip_unlabeled = cli_choice(optarg, "--unlabeled", unlabeled); break;
-		default: die_usage("unknown option");
-		}
-	}
+	i = cli_parse(argc, argv, synopsis, opts);
 	load_patient_key(keyfile, &o->dicom);
-	if (optind >= argc)
+	if (i >= argc)
 		die_usage("no input: give a folder, an image file or @LIST");
+	o->paths = argv + i;
+	o->npaths = argc - i;
 	if (o->shuffle && !o->seed_given) {
 		o->seed = rng_os_seed();
 		info("shuffle seed %llu", (unsigned long long)o->seed);
@@ -576,10 +566,9 @@ main(int argc, char **argv)
 	char err[4608];
 	int rc;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
-	rc = (o.labels ? dataset_collect_unlabelled : dataset_collect)(&ds, argv + optind,
-	    argc - optind, o.classes, err, sizeof err);
+	rc = (o.labels ? dataset_collect_unlabelled : dataset_collect)(&ds, o.paths,
+	    o.npaths, o.classes, err, sizeof err);
 	if (rc == -2)
 		die_usage("%s", err);
 	if (rc < 0)
@@ -615,5 +604,6 @@ main(int argc, char **argv)
 		labels_free(&lab.tab);
 	dataset_free(&ds);
 	free((void *)o.dicom.key);
+	stdout_finish();
 	return 0;
 }

@@ -10,11 +10,11 @@
 #include "frame.h"
 #include "history.h"
 #include "idmap.h"
+#include "labels.h"
 #include "report.h"
 #include "stats.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,22 +23,9 @@
 
 #define MAX_CLASSES 4096
 
-static const char usage[] =
+static const char synopsis[] =
 "usage: metrics [options] [FILE...]\n"
-"  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n"
-"  -l, --labels FILE        labels by id: sample frames or CSV lines id,label\n"
-"  -t, --threshold T        predict the positive class when score >= T, in [0, 1] (0.5)\n"
-"      --youden             choose the threshold maximising Youden's J here\n"
-"      --threshold-from F   choose the Youden threshold on predictions in F\n"
-"      --roc                also write the ROC curve (a roc frame)\n"
-"  -B, --bootstrap N        percentile AUC interval from N stratified resamples\n"
-"      --seed S             bootstrap seed (1)\n"
-"      --scores-only        no labels needed: summarise the scores\n"
-"      --allow-duplicates   a later prediction for an id replaces the earlier\n"
-"      --by KEY             training summary: best epoch by KEY (val_acc)\n"
-"  -f, --format FMT         text, tsv, csv, json or frames\n"
-"                           (default: text on a terminal, frames otherwise)\n"
-"  -q, --quiet, -h, --help, --version\n";
+"  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n";
 
 enum { FMT_TEXT, FMT_TSV, FMT_CSV, FMT_JSON, FMT_FRAMES };
 static const char *const format_names[] = { "text", "tsv", "csv", "json", "frames", NULL };
@@ -50,8 +37,8 @@ struct options {
 	int nfiles;
 	const char *labels, *thr_from, *by;
 	double threshold;
-	int thr_mode, scores_only, allow_dup, roc, format;
-	size_t bootstrap;
+	int thr_mode, nthr, scores_only, allow_dup, roc, format;
+	int bootstrap;
 	uint64_t seed;
 };
 
@@ -77,48 +64,62 @@ struct predset {
 static struct fbytes outbuf;
 
 static void
+set_threshold(void *p, const char *s)
+{
+	struct options *o = p;
+
+	o->threshold = cli_double(s, "--threshold", 0, 1);
+	o->thr_mode = THR_FIXED, o->nthr++;
+}
+
+static void
+set_youden(void *p, const char *s)
+{
+	struct options *o = p;
+
+	o->thr_mode = THR_YOUDEN, o->nthr++;
+}
+
+static void
+set_threshold_from(void *p, const char *s)
+{
+	struct options *o = p;
+
+	o->thr_from = s, o->thr_mode = THR_FROM, o->nthr++;
+}
+
+static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "labels", required_argument, NULL, 'l' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "youden", no_argument, NULL, 'Y' },
-		{ "threshold-from", required_argument, NULL, 'T' },
-		{ "roc", no_argument, NULL, 'R' },
-		{ "bootstrap", required_argument, NULL, 'B' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "scores-only", no_argument, NULL, 'O' },
-		{ "allow-duplicates", no_argument, NULL, 'D' },
-		{ "by", required_argument, NULL, 'b' },
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
+	const struct cli_opt opts[] = {
+		CLI_STR("labels", 'l', "FILE", "labels by id: sample frames, or a label table\n"
+		    "(KEY,CLASS lines after a header, as imgload --labels)", &o->labels),
+		CLI_CALL("threshold", 't', "T", "predict the positive class when score >= T, in [0, 1] (0.5)",
+		    set_threshold, o),
+		CLI_CALL("youden", 0, NULL, "choose the threshold maximising Youden's J here", set_youden, o),
+		CLI_CALL("threshold-from", 0, "F", "choose the Youden threshold on predictions in F",
+		    set_threshold_from, o),
+		CLI_FLAG("roc", 0, "also write the ROC curve (a roc frame)", &o->roc),
+		CLI_INT("bootstrap", 'B', "N", "percentile AUC interval from N stratified resamples",
+		    &o->bootstrap, 0, 10000000),
+		CLI_OPT_SEED("bootstrap seed (1)", &o->seed),
+		CLI_FLAG("scores-only", 0, "no labels needed: summarise the scores", &o->scores_only),
+		CLI_FLAG("allow-duplicates", 0, "a later prediction for an id replaces the earlier", &o->allow_dup),
+		CLI_STR("by", 0, "KEY", "training summary: best epoch by KEY (val_acc)", &o->by),
+		CLI_CHOICE("format", 'f', "FMT", "text, tsv, csv, json or frames\n"
+		    "(default: text on a terminal, frames otherwise)", &o->format, format_names),
+		CLI_END
 	};
-	int c, nthr = 0;
+	int i;
 
 	*o = (struct options){ .threshold = 0.5, .seed = 1, .format = -1 };
-	while ((c = cli_getopt(argc, argv, "l:t:B:f:", longopts)) != -1) {
-		switch (c) {
-		case 'l': o->labels = optarg; break;
-		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1);
-			o->thr_mode = THR_FIXED, nthr++; break;
-		case 'Y': o->thr_mode = THR_YOUDEN, nthr++; break;
-		case 'T': o->thr_from = optarg, o->thr_mode = THR_FROM, nthr++; break;
-		case 'R': o->roc = 1; break;
-		case 'B': o->bootstrap = (size_t)cli_int(optarg, "--bootstrap", 0, 10000000); break;
-		case 'S': o->seed = cli_u64(optarg, "--seed"); break;
-		case 'O': o->scores_only = 1; break;
-		case 'D': o->allow_dup = 1; break;
-		case 'b': o->by = optarg; break;
-		case 'f': o->format = cli_choice(optarg, "--format", format_names); break;
-		default: die_usage("unknown option (see --help)");
-		}
-	}
-	if (nthr > 1)
+	i = cli_parse(argc, argv, synopsis, opts);
+	if (o->nthr > 1)
 		die_usage("--threshold, --youden and --threshold-from exclude each other");
 	if (o->format < 0)
 		o->format = isatty(1) ? FMT_TEXT : FMT_FRAMES;
-	o->files = argv + optind;
-	o->nfiles = argc - optind;
+	o->files = argv + i;
+	o->nfiles = argc - i;
 }
 
 /* ---- reading ---- */
@@ -282,41 +283,57 @@ read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignore
 
 /* ---- labels from --labels FILE ---- */
 
-static void
-read_labels_csv(FILE *fp, const char *path, struct predset *lab)
+/* The class index a label table's CLASS stands for: a number is the index
+ * itself; a name is looked up among the class names of the predictions. */
+static int
+table_class(const char *path, const char *name, const struct predset *ps)
 {
-	char *line = NULL, *id, *lb, *cls, *end;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
+	char *end;
+	long v;
 
-	while ((len = getline(&line, &cap, fp)) > 0) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		id = line;
-		if ((lb = strchr(line, ',')) == NULL)
-			die("%s:%zu: expected id,label", path, lineno);
-		*lb++ = '\0';
-		if ((cls = strchr(lb, ',')) != NULL)
-			*cls++ = '\0';
-		errno = 0;
-		long v = strtol(lb, &end, 10);
-		if (end == lb || *end != '\0' || errno || v < 0 || v >= MAX_CLASSES) {
-			if (lineno == 1)
-				continue;       /* a header line */
-			die("%s:%zu: label '%s' is not an integer in [0, 4095]", path, lineno, lb);
-		}
-		set_class(lab, (int)v, cls && *cls ? cls : NULL);
-		put_rec(lab, &(struct rec){ xstrdup(id), (int)v, -1, NAN }, path);
+	errno = 0;
+	v = strtol(name, &end, 10);
+	if (end != name && *end == '\0' && errno == 0) {
+		if (v < 0 || v >= MAX_CLASSES)
+			die("%s: class %s: an index must be in [0, %d]", path, name, MAX_CLASSES - 1);
+		return (int)v;
 	}
-	if (ferror(fp))
-		die("%s: %s", path, strerror(errno));
-	free(line);
+	for (int i = 0; i < ps->k; i++)
+		if (ps->names[i] && strcmp(ps->names[i], name) == 0)
+			return i;
+	die("%s: class '%s' is none of the predictions' classes: give its index (0, 1, ...)",
+	    path, name);
 }
 
+/* A label table (labels.h, the format of imgload --labels): KEY is the
+ * prediction's id, CLASS a class index or a class name of ps. */
 static void
-read_labels(const char *path, struct predset *lab)
+read_labels_table(const char *path, struct predset *lab, const struct predset *ps)
+{
+	struct labels tab;
+	char err[600];
+	int *idx;
+
+	if (labels_load(&tab, path, err, sizeof err) < 0)
+		die("%s", err);
+	idx = XNEW(int, (size_t)tab.nclasses);
+	for (int c = 0; c < tab.nclasses; c++) {
+		idx[c] = table_class(path, tab.classes[c], ps);
+		set_class(lab, idx[c], NULL);
+	}
+	for (size_t i = 0; i < tab.map.cap; i++) {
+		const struct idmap_entry *e = &tab.map.e[i];
+		if (e->key != NULL)
+			put_rec(lab, &(struct rec){ xstrdup(e->key), idx[e->val], -1, NAN }, path);
+	}
+	free(idx);
+	labels_free(&tab);
+}
+
+/* --labels: a stream of sample frames, or a label table whose class names
+ * are those of the predictions ps. */
+static void
+read_labels(const char *path, struct predset *lab, const struct predset *ps)
 {
 	FILE *fp = fopen(path, "r");
 	int c;
@@ -341,9 +358,8 @@ read_labels(const char *path, struct predset *lab)
 		frame_reader_close(r);
 		return;
 	}
-	ungetc(c, fp);
-	read_labels_csv(fp, path, lab);
 	fclose(fp);
+	read_labels_table(path, lab, ps);
 }
 
 /* Fills missing labels of ps from lab; a disagreement is an error.
@@ -732,13 +748,12 @@ main(int argc, char **argv)
 	size_t ignored = 0;
 	char err[256];
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	ps.allow_dup = o.allow_dup;
-	if (o.labels)
-		read_labels(o.labels, &lab);
 	for (int i = 0; i < (o.nfiles ? o.nfiles : 1); i++)
 		read_stream(o.nfiles ? o.files[i] : "-", &ps, &h, &ignored);
+	if (o.labels)
+		read_labels(o.labels, &lab, &ps);
 	if (ignored)
 		info("ignored %zu frames that are neither prediction nor metrics", ignored);
 	if (ps.n == 0 && h.nrows == 0)

@@ -5,7 +5,6 @@
  * does not have (the head) from --seed, and writes the model stream.
  * Anything that does not match is named and nothing is written.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,27 +16,16 @@
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 
-static const char usage[] =
+static const char synopsis[] =
 "usage: nnimport [options] -o MODEL WEIGHTS.h5\n"
-"       nnimport --list WEIGHTS.h5\n"
-"  --arch NAME           architecture: inception_v3 (default)\n"
-"  --size N              input height and width (default 299)\n"
-"  --head U,D,C          head: U hidden units (0: none), dropout D,\n"
-"                        C outputs (1: sigmoid) (default 256,0.5,1)\n"
-"  --preprocess P        rescale (x/255, the paper; default) or inception\n"
-"                        (x/127.5-1)\n"
-"  --classes A,B,...     class names, label order (default 0,1,...)\n"
-"  --seed S              seed of the head's initial weights (default 1)\n"
-"  -o FILE               the model file, written atomically (- is stdout)\n"
-"  --list                print the file's layers and weights, convert nothing\n"
-"  -q, --quiet           no summary on stderr\n";
+"       nnimport --list WEIGHTS.h5\n";
 
 struct options {
 	const char *arch;
 	int size;
 	struct nn_head head;
 	const char *preprocess;
-	char *classes;          /* --classes as given, or NULL */
+	const char *classes;    /* --classes as given, or NULL */
 	uint64_t seed;
 	const char *out;
 	int list;
@@ -45,8 +33,9 @@ struct options {
 };
 
 static void
-parse_head(const char *s, struct nn_head *h)
+parse_head(void *p, const char *s)
 {
+	struct nn_head *h = p;
 	char buf[128], *d, *c;
 
 	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf ||
@@ -62,38 +51,31 @@ parse_head(const char *s, struct nn_head *h)
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "arch", required_argument, NULL, 'a' },
-		{ "size", required_argument, NULL, 's' },
-		{ "head", required_argument, NULL, 'H' },
-		{ "preprocess", required_argument, NULL, 'p' },
-		{ "classes", required_argument, NULL, 'C' },
-		{ "seed", required_argument, NULL, 'r' },
-		{ "list", no_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const char *const archs[] = { "inception_v3", NULL };
 	static const char *const pres[] = { "rescale", "inception", NULL };
-	int ch;
+	int arch = 0, pre = 0, i;
+	const struct cli_opt opts[] = {
+		CLI_CHOICE("arch", 0, "NAME", "architecture: inception_v3 (default)", &arch, archs),
+		CLI_INT("size", 0, "N", "input height and width (default 299)", &o->size, 75, 4096),
+		CLI_CALL("head", 0, "U,D,C", "head: U hidden units (0: none), dropout D,\nC outputs (1: sigmoid) "
+		    "(default 256,0.5,1)", parse_head, &o->head),
+		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper; default) or inception\n(x/127.5-1)",
+		    &pre, pres),
+		CLI_OPT_CLASSES("0,1,...", &o->classes),
+		CLI_OPT_SEED("seed of the head's initial weights (default 1)", &o->seed),
+		CLI_OPT_OUTPUT("the model file, written atomically (- is stdout)", &o->out),
+		CLI_FLAG("list", 0, "print the file's layers and weights, convert nothing", &o->list),
+		CLI_END
+	};
 
 	*o = (struct options){ .arch = "inception_v3", .size = 299,
 	                       .head = { 256, 0.5f, 1 }, .preprocess = "rescale", .seed = 1 };
-	while ((ch = cli_getopt(argc, argv, "o:", longopts)) != -1) {
-		switch (ch) {
-		case 'a': o->arch = archs[cli_choice(optarg, "--arch", archs)]; break;
-		case 's': o->size = (int)cli_int(optarg, "--size", 75, 4096); break;
-		case 'H': parse_head(optarg, &o->head); break;
-		case 'p': o->preprocess = pres[cli_choice(optarg, "--preprocess", pres)]; break;
-		case 'C': o->classes = optarg; break;
-		case 'r': o->seed = cli_u64(optarg, "--seed"); break;
-		case 'o': o->out = optarg; break;
-		case 'l': o->list = 1; break;
-		default: die_usage("unknown option");
-		}
-	}
-	if (optind != argc - 1)
-		die_usage(optind >= argc ? "no weights file given" : "one weights file only");
-	o->weights = argv[optind];
+	i = cli_parse(argc, argv, synopsis, opts);
+	o->arch = archs[arch];
+	o->preprocess = pres[pre];
+	if (i != argc - 1)
+		die_usage(i >= argc ? "no weights file given" : "one weights file only");
+	o->weights = argv[i];
 	if (!o->list && o->out == NULL)
 		die_usage("no output: give -o FILE (- for stdout)");
 	if (!o->list && strcmp(o->out, "-") == 0 && isatty(STDOUT_FILENO))
@@ -182,7 +164,6 @@ main(int argc, char **argv)
 	char err[2048];
 	int placed;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	memset(&info, 0, sizeof info);
 	set_classes(&info, &o);
@@ -211,5 +192,6 @@ main(int argc, char **argv)
 		die("%s", err);
 	nn_model_info_free(&info);
 	nn_model_free(m);
+	stdout_finish();
 	return 0;
 }

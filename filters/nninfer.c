@@ -5,7 +5,6 @@
  * gives one prediction frame, in input order.  Frames of other kinds pass
  * through unchanged, in order.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +18,7 @@
 #include "nn/nn.h"
 #include "progress.h"
 
-static const char usage[] =
-"usage: nninfer --model FILE [options] < samples > predictions\n"
-"  --model FILE          a radpipe model (saved by nntrain or nnimport)\n"
-"  --batch N             images per forward pass (default 32)\n"
-"  --threshold T         class 1 when score >= T (binary; default 0.5)\n"
-"  --tta flip            also predict the horizontally flipped image and\n"
-"                        average the scores\n"
-"  --timing              add the per-image time (ms) to each prediction\n"
-"  --device D            cpu (default), ref, cuda or auto\n"
-"  --threads N           CPU threads (default: all cores)\n"
-"  --precision P         fp32 (default), tf32, bf16 or fp16 conv/dense math\n"
-"                        (all but fp32 need cuda)\n";
+static const char synopsis[] = "usage: nninfer --model FILE [options] < samples > predictions\n";
 
 struct options {
 	const char *model;
@@ -59,35 +47,30 @@ struct infer {
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "model", 1, NULL, 'm' }, { "batch", 1, NULL, 'b' }, { "threshold", 1, NULL, 't' },
-		{ "tta", 1, NULL, 'a' }, { "timing", 0, NULL, 'T' }, { "device", 1, NULL, 'd' },
-		{ "threads", 1, NULL, 'j' }, { "precision", 1, NULL, 'e' }, { NULL, 0, NULL, 0 }
+	static const char *const tta[] = { "flip", NULL };
+	int tta_mode, i;
+	const struct cli_opt opts[] = {
+		CLI_STR("model", 0, "FILE", "a radpipe model (saved by nntrain or nnimport)", &o->model),
+		CLI_INT("batch", 0, "N", "images per forward pass (default 32)", &o->batch, 1, 65536),
+		CLI_DOUBLE("threshold", 0, "T", "class 1 when score >= T (binary; default 0.5)", &o->threshold, 0, 1),
+		CLI_CHOICE("tta", 0, "flip", "also predict the horizontally flipped image and\naverage the scores",
+		    &tta_mode, tta, .given = &o->tta),
+		CLI_FLAG("timing", 0, "add the per-image time (ms) to each prediction", &o->timing),
+		CLI_OPT_DEVICE(&o->device),
+		CLI_OPT_THREADS(&o->threads),
+		CLI_OPT_PRECISION(&o->precision),
+		CLI_END
 	};
-	int ch;
 
 	*o = (struct options){ .batch = 32, .threshold = 0.5, .device = "cpu" };
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
-		switch (ch) {
-		case 'm': o->model = optarg; break;
-		case 'b': o->batch = (int)cli_int(optarg, "--batch", 1, 65536); break;
-		case 't': o->threshold = cli_double(optarg, "--threshold", 0, 1); break;
-		case 'a': cli_choice(optarg, "--tta", (const char *const[]){ "flip", NULL }); o->tta = 1; break;
-		case 'T': o->timing = 1; break;
-		case 'd': o->device = optarg; break;
-		case 'j': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
-		case 'e': o->precision = cli_choice(optarg, "--precision",
-		              (const char *const[]){ "fp32", "tf32", "bf16", "fp16", NULL }); break;
-		default: die_usage("unknown option");
-		}
-	}
+	i = cli_parse(argc, argv, synopsis, opts);
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
 		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
 		    nn_precision_name(o->precision), o->device);
 	if (o->model == NULL)
 		die_usage("--model FILE is required");
-	if (optind != argc)
-		die_usage("unexpected argument '%s' (nninfer reads frames on stdin)", argv[optind]);
+	if (i != argc)
+		die_usage("unexpected argument '%s' (nninfer reads frames on stdin)", argv[i]);
 }
 
 static size_t
@@ -262,7 +245,6 @@ main(int argc, char **argv)
 	struct frame_reader *r;
 	struct frame f;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	setup(&in, &o);
 	r = frame_reader_fd(0, "stdin");
@@ -279,5 +261,6 @@ main(int argc, char **argv)
 	frame_writer_close(in.out);
 	frame_reader_close(r);
 	teardown(&in);
+	stdout_finish();
 	return 0;
 }

@@ -8,7 +8,6 @@
  * nntrain skips the batches the checkpoint has already seen.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,50 +23,7 @@
 #include "nn/train/trainer.h"
 #include "progress.h"
 
-static const char usage[] =
-"usage: nntrain [options] < batches > history\n"
-"model:\n"
-"  --arch NAME           inception_v3 (default) or small_cnn\n"
-"  --weights FILE        start from a Keras .h5 (base layers matched by name)\n"
-"                        or a radpipe model file (every parameter)\n"
-"  --head U,D            hidden dense units and dropout (default 256,0.5;\n"
-"                        0,0 for none)\n"
-"  --num-classes K       1: sigmoid (default, binary); K >= 2: softmax\n"
-"  --classes A,B,...     class names stored in the model (default: from data)\n"
-"  --preprocess P        rescale (x/255, the paper) or inception (x/127.5-1)\n"
-"training:\n"
-"  --optimizer adam|sgd  (default adam)\n"
-"  --lr R                learning rate (default 1e-4)\n"
-"  --beta1 B --beta2 B --adam-eps E   Adam (0.9, 0.999, 1e-8 as Keras 2018)\n"
-"  --momentum M --nesterov            SGD\n"
-"  --l2 L                L2 penalty on kernels (default 0)\n"
-"  --freeze-until LAYER  freeze every layer up to and including LAYER\n"
-"  --freeze-base         freeze everything before the head\n"
-"  --bn-frozen           batch norm uses moving statistics in training too\n"
-"  --bn-unbiased         moving variance with the m/(m-1) correction\n"
-"  --class-weight W0,W1  loss weight of each class\n"
-"  --lr-step N,F         multiply the learning rate by F every N epochs\n"
-"  --lr-plateau P,F      multiply it by F after P epochs without improvement\n"
-"  --early-stop P        stop after P epochs without improvement\n"
-"  --monitor M           val_loss (default), val_acc, loss or acc\n"
-"  --seed S              initialisation and dropout seed (default 1)\n"
-"validation and files:\n"
-"  --val FILE            validation stream (samples or batches), never augmented\n"
-"  --save FILE           the final model\n"
-"  --checkpoint FILE     model + optimizer + position, after every epoch and\n"
-"                        on SIGINT/SIGTERM\n"
-"  --best FILE           the model of the best epoch by --monitor\n"
-"  --resume FILE         continue from a checkpoint\n"
-"  --max-steps N         stop after N optimizer steps (counted from the start\n"
-"                        of training), saving the checkpoint\n"
-"execution:\n"
-"  --device D            cpu (default), ref, cuda or auto\n"
-"  --threads N           CPU threads (default: all cores)\n"
-"  --deterministic       only bit-reproducible algorithms (cuda)\n"
-"  --precision P         fp32 (default), tf32, bf16 or fp16 conv/dense math\n"
-"                        (all but fp32 need cuda; fp16 scales the loss)\n"
-"  --cuda-graphs on|off  replay each step as a CUDA graph (default on)\n"
-"  -q, --quiet           no progress on stderr\n";
+static const char synopsis[] = "usage: nntrain [options] < batches > history\n";
 
 static volatile int stop_signal;
 
@@ -78,8 +34,9 @@ on_signal(int sig)
 }
 
 static void
-parse_head(const char *s, struct nn_head *h)
+parse_head(void *p, const char *s)
 {
+	struct nn_head *h = p;
 	double u, d;
 
 	cli_pair(s, "--head", &u, &d);
@@ -102,37 +59,52 @@ parse_pair_int(const char *s, const char *opt, int *n, float *f)
 }
 
 static void
-parse_more(int ch, struct train_options *o)
+set_lr_step(void *p, const char *s)
 {
+	struct train_options *o = p;
+
+	parse_pair_int(s, "--lr-step", &o->lr_step_every, &o->lr_step_factor);
+}
+
+static void
+set_lr_plateau(void *p, const char *s)
+{
+	struct train_options *o = p;
+
+	parse_pair_int(s, "--lr-plateau", &o->plateau_patience, &o->plateau_factor);
+}
+
+static void
+set_class_weight(void *p, const char *s)
+{
+	struct train_options *o = p;
 	double a, b;
 
-	switch (ch) {
-	case 'O': o->optim.type = cli_choice(optarg, "--optimizer",
-	              (const char *const[]){ "adam", "sgd", NULL }) == 0 ? NN_ADAM : NN_SGD; break;
-	case 'l': o->optim.lr = (float)cli_double(optarg, "--lr", 0, 10); break;
-	case '1': o->optim.beta1 = (float)cli_double(optarg, "--beta1", 0, 0.999999); break;
-	case '2': o->optim.beta2 = (float)cli_double(optarg, "--beta2", 0, 0.999999999); break;
-	case 'E': o->optim.eps = (float)cli_double(optarg, "--adam-eps", 0, 1); break;
-	case 'M': o->optim.momentum = (float)cli_double(optarg, "--momentum", 0, 0.999999); break;
-	case 'N': o->optim.nesterov = 1; break;
-	case 'L': o->optim.l2 = (float)cli_double(optarg, "--l2", 0, 1); break;
-	case 'F': o->freeze_until = optarg; break;
-	case 'B': o->freeze_base = 1; break;
-	case 'Z': o->bn_frozen = 1; break;
-	case 'U': o->bn_unbiased = 1; break;
-	case 'W': cli_pair(optarg, "--class-weight", &a, &b);
-		if (a < 0 || b < 0)
-			die_usage("--class-weight: weights must be >= 0");
-		o->class_weight[0] = (float)a, o->class_weight[1] = (float)b, o->has_class_weight = 1;
-		break;
-	case 'S': parse_pair_int(optarg, "--lr-step", &o->lr_step_every, &o->lr_step_factor); break;
-	case 'P': parse_pair_int(optarg, "--lr-plateau", &o->plateau_patience, &o->plateau_factor); break;
-	case 'X': o->early_stop = (int)cli_int(optarg, "--early-stop", 1, 1000000); break;
-	case 'm': o->monitor = cli_choice(optarg, "--monitor",
-	              (const char *const[]){ "val_loss", "val_acc", "loss", "acc", NULL }); break;
-	case 'r': o->seed = cli_u64(optarg, "--seed"); break;
-	default: die_usage("unknown option");
-	}
+	cli_pair(s, "--class-weight", &a, &b);
+	if (a < 0 || b < 0)
+		die_usage("--class-weight: weights must be >= 0");
+	o->class_weight[0] = (float)a, o->class_weight[1] = (float)b, o->has_class_weight = 1;
+}
+
+static void
+set_optimizer(void *p, const char *s)
+{
+	*(enum nn_optim_type *)p = cli_choice(s, "--optimizer",
+	    (const char *const[]){ "adam", "sgd", NULL }) == 0 ? NN_ADAM : NN_SGD;
+}
+
+static void
+set_preprocess(void *p, const char *s)
+{
+	if (nn_preprocess_parse(s, &(float){ 0 }, &(float){ 0 }) < 0)
+		die_usage("--preprocess: unknown '%s' (rescale, inception)", s);
+	*(const char **)p = s;
+}
+
+static void
+set_graphs(void *p, const char *s)
+{
+	*(int *)p = cli_choice(s, "--cuda-graphs", (const char *const[]){ "off", "on", NULL }) ? 1 : -1;
 }
 
 /* --classes must name each class of the head once, none empty. */
@@ -150,57 +122,10 @@ check_classes(const char *list, int k)
 		die_usage("--classes: %d names for a head of %d classes (--num-classes)", *list ? n : 0, k);
 }
 
+/* The checks between options, after parsing. */
 static void
-parse_command_line(int argc, char **argv, struct train_options *o)
+check_options(const struct train_options *o)
 {
-	static const struct option longopts[] = {
-		{ "arch", 1, NULL, 'a' }, { "weights", 1, NULL, 'w' }, { "head", 1, NULL, 'h' },
-		{ "num-classes", 1, NULL, 'k' }, { "classes", 1, NULL, 'C' },
-		{ "preprocess", 1, NULL, 'p' }, { "optimizer", 1, NULL, 'O' }, { "lr", 1, NULL, 'l' },
-		{ "beta1", 1, NULL, '1' }, { "beta2", 1, NULL, '2' }, { "adam-eps", 1, NULL, 'E' },
-		{ "momentum", 1, NULL, 'M' }, { "nesterov", 0, NULL, 'N' }, { "l2", 1, NULL, 'L' },
-		{ "freeze-until", 1, NULL, 'F' }, { "freeze-base", 0, NULL, 'B' },
-		{ "bn-frozen", 0, NULL, 'Z' }, { "bn-unbiased", 0, NULL, 'U' },
-		{ "class-weight", 1, NULL, 'W' }, { "lr-step", 1, NULL, 'S' },
-		{ "lr-plateau", 1, NULL, 'P' }, { "early-stop", 1, NULL, 'X' },
-		{ "monitor", 1, NULL, 'm' }, { "seed", 1, NULL, 'r' }, { "val", 1, NULL, 'v' },
-		{ "save", 1, NULL, 's' }, { "checkpoint", 1, NULL, 'c' }, { "best", 1, NULL, 'b' },
-		{ "resume", 1, NULL, 'R' }, { "device", 1, NULL, 'd' }, { "threads", 1, NULL, 't' },
-		{ "deterministic", 0, NULL, 'D' }, { "max-steps", 1, NULL, 'x' },
-		{ "precision", 1, NULL, 'e' }, { "cuda-graphs", 1, NULL, 'g' }, { NULL, 0, NULL, 0 }
-	};
-	int ch;
-
-	trainer_defaults(o);
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
-		switch (ch) {
-		case 'a': o->arch = optarg; break;
-		case 'w': o->weights = optarg; break;
-		case 'h': parse_head(optarg, &o->head); break;
-		case 'k': o->head.classes = (int)cli_int(optarg, "--num-classes", 1, 100000); break;
-		case 'C': o->classes = optarg; break;
-		case 'p': o->preprocess = optarg;
-			if (nn_preprocess_parse(optarg, &(float){ 0 }, &(float){ 0 }) < 0)
-				die_usage("--preprocess: unknown '%s' (rescale, inception)", optarg);
-			break;
-		case 'v': o->val = optarg; break;
-		case 's': o->save = optarg; break;
-		case 'c': o->checkpoint = optarg; break;
-		case 'b': o->best = optarg; break;
-		case 'R': o->resume = optarg; break;
-		case 'd': o->device = optarg; break;
-		case 't': o->threads = (int)cli_int(optarg, "--threads", 0, 4096); break;
-		case 'D': o->deterministic = 1; break;
-		case 'x': o->max_steps = cli_int(optarg, "--max-steps", 1, (long long)1 << 50); break;
-		case 'e': o->precision = cli_choice(optarg, "--precision",
-		              (const char *const[]){ "fp32", "tf32", "bf16", "fp16", NULL }); break;
-		case 'g': o->graphs = cli_choice(optarg, "--cuda-graphs",
-		              (const char *const[]){ "off", "on", NULL }) ? 1 : -1; break;
-		default: parse_more(ch, o);
-		}
-	}
-	if (optind != argc)
-		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[optind]);
 	if (o->resume && o->weights)
 		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
 	if (o->classes && !o->resume)
@@ -208,6 +133,69 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
 		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
 		    nn_precision_name(o->precision), o->device);
+}
+
+static void
+parse_command_line(int argc, char **argv, struct train_options *o)
+{
+	static const char *const monitors[] = { "val_loss", "val_acc", "loss", "acc", NULL };
+	struct nn_optim *op = &o->optim;
+	const struct cli_opt opts[] = {
+		CLI_TEXT("model:"),
+		CLI_STR("arch", 0, "NAME", "inception_v3 (default) or small_cnn", &o->arch),
+		CLI_STR("weights", 0, "FILE", "start from a Keras .h5 (base layers matched by name)\n"
+		    "or a radpipe model file (every parameter)", &o->weights),
+		CLI_CALL("head", 0, "U,D", "hidden dense units and dropout (default 256,0.5;\n0,0 for none)",
+		    parse_head, &o->head),
+		CLI_INT("num-classes", 0, "K", "1: sigmoid (default, binary); K >= 2: softmax",
+		    &o->head.classes, 1, 100000),
+		CLI_OPT_CLASSES("from the data", &o->classes),
+		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper) or inception (x/127.5-1)",
+		    set_preprocess, &o->preprocess),
+		CLI_TEXT("training:"),
+		CLI_CALL("optimizer", 0, "adam|sgd", "(default adam)", set_optimizer, &op->type),
+		CLI_FLOAT("lr", 0, "R", "learning rate (default 1e-4)", &op->lr, 0, 10),
+		CLI_FLOAT("beta1", 0, "B", "Adam beta1 (default 0.9, as Keras 2018)", &op->beta1, 0, 0.999999),
+		CLI_FLOAT("beta2", 0, "B", "Adam beta2 (default 0.999)", &op->beta2, 0, 0.999999999),
+		CLI_FLOAT("adam-eps", 0, "E", "Adam epsilon (default 1e-8, as Keras 2018)", &op->eps, 0, 1),
+		CLI_FLOAT("momentum", 0, "M", "SGD momentum", &op->momentum, 0, 0.999999),
+		CLI_FLAG("nesterov", 0, "SGD with Nesterov momentum", &op->nesterov),
+		CLI_FLOAT("l2", 0, "L", "L2 penalty on kernels (default 0)", &op->l2, 0, 1),
+		CLI_STR("freeze-until", 0, "LAYER", "freeze every layer up to and including LAYER", &o->freeze_until),
+		CLI_FLAG("freeze-base", 0, "freeze everything before the head", &o->freeze_base),
+		CLI_FLAG("bn-frozen", 0, "batch norm uses moving statistics in training too", &o->bn_frozen),
+		CLI_FLAG("bn-unbiased", 0, "moving variance with the m/(m-1) correction", &o->bn_unbiased),
+		CLI_CALL("class-weight", 0, "W0,W1", "loss weight of each class", set_class_weight, o),
+		CLI_CALL("lr-step", 0, "N,F", "multiply the learning rate by F every N epochs", set_lr_step, o),
+		CLI_CALL("lr-plateau", 0, "P,F", "multiply it by F after P epochs without improvement",
+		    set_lr_plateau, o),
+		CLI_INT("early-stop", 0, "P", "stop after P epochs without improvement", &o->early_stop, 1, 1000000),
+		CLI_CHOICE("monitor", 0, "M", "val_loss (default), val_acc, loss or acc", &o->monitor, monitors),
+		CLI_OPT_SEED("initialisation and dropout seed (default 1)", &o->seed),
+		CLI_TEXT("validation and files:"),
+		CLI_STR("val", 0, "FILE", "validation stream (samples or batches), never augmented", &o->val),
+		CLI_STR("save", 0, "FILE", "the final model", &o->save),
+		CLI_STR("checkpoint", 0, "FILE", "model + optimizer + position, after every epoch and\n"
+		    "on SIGINT/SIGTERM", &o->checkpoint),
+		CLI_STR("best", 0, "FILE", "the model of the best epoch by --monitor", &o->best),
+		CLI_STR("resume", 0, "FILE", "continue from a checkpoint", &o->resume),
+		CLI_LLONG("max-steps", 0, "N", "stop after N optimizer steps (counted from the start\n"
+		    "of training), saving the checkpoint", &o->max_steps, 1, (double)((long long)1 << 50)),
+		CLI_TEXT("execution:"),
+		CLI_OPT_DEVICE(&o->device),
+		CLI_OPT_THREADS(&o->threads),
+		CLI_FLAG("deterministic", 0, "only bit-reproducible algorithms (cuda)", &o->deterministic),
+		CLI_OPT_PRECISION(&o->precision),
+		CLI_CALL("cuda-graphs", 0, "on|off", "replay each step as a CUDA graph (default on)", set_graphs, &o->graphs),
+		CLI_END
+	};
+	int i;
+
+	trainer_defaults(o);
+	i = cli_parse(argc, argv, synopsis, opts);
+	if (i != argc)
+		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[i]);
+	check_options(o);
 }
 
 /* SIGINT/SIGTERM set stop_signal and interrupt a blocked read (no
@@ -291,7 +279,6 @@ main(int argc, char **argv)
 	struct frame f;
 	char err[512];
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	o.quiet = err_quiet;
 	r = frame_reader_fd(0, "stdin");
@@ -321,5 +308,6 @@ main(int argc, char **argv)
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);
+	stdout_finish();
 	return 0;
 }

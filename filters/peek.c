@@ -6,7 +6,6 @@
  * (the text then goes to stderr), so peek can sit inside a pipeline.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +17,15 @@
 #include "frame.h"
 #include "png.h"
 
-static const char usage[] =
-"usage: peek [options] [FILE...]\n"
-"  FILE                  streams to read (default: stdin; - is stdin)\n"
-"  --png DIR             write every image tensor (HWC or NHWC, u8/u16, 1-4\n"
-"                        channels) to DIR/<frame>-<n>.png\n"
-"  --pass                copy the stream to stdout; text goes to stderr\n"
-"  --count               print only the number of frames of each kind\n"
-"  --width N             truncate strings longer than N characters (default 48)\n";
+static const char synopsis[] = "usage: peek [options] [FILE...]\n";
 
 struct options {
 	const char *png_dir;
 	int pass;
 	int count;
 	int width;
+	char **files;            /* the FILE operands */
+	int nfiles;
 };
 
 struct kinds {
@@ -43,25 +37,21 @@ struct kinds {
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "png", required_argument, NULL, 'p' },
-		{ "pass", no_argument, NULL, 'P' },
-		{ "count", no_argument, NULL, 'c' },
-		{ "width", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 }
+	const struct cli_opt opts[] = {
+		CLI_OPERAND("FILE", "streams to read (default: stdin; - is stdin)"),
+		CLI_STR("png", 0, "DIR", "write every image tensor (HWC or NHWC, u8/u16, 1-4\nchannels) to "
+		    "DIR/<frame>-<n>.png", &o->png_dir),
+		CLI_FLAG("pass", 0, "copy the stream to stdout; text goes to stderr", &o->pass),
+		CLI_FLAG("count", 0, "print only the number of frames of each kind", &o->count),
+		CLI_INT("width", 0, "N", "truncate strings longer than N characters (default 48)", &o->width, 4, 100000),
+		CLI_END
 	};
-	int ch;
+	int i;
 
 	*o = (struct options){ .width = 48 };
-	while ((ch = cli_getopt(argc, argv, "", longopts)) != -1) {
-		switch (ch) {
-		case 'p': o->png_dir = optarg; break;
-		case 'P': o->pass = 1; break;
-		case 'c': o->count = 1; break;
-		case 'w': o->width = (int)cli_int(optarg, "--width", 4, 100000); break;
-		default: die_usage("unknown option");
-		}
-	}
+	i = cli_parse(argc, argv, synopsis, opts);
+	o->files = argv + i;
+	o->nfiles = argc - i;
 }
 
 static double
@@ -303,15 +293,14 @@ main(int argc, char **argv)
 	FILE *out;
 	char err[4608];
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	out = o.pass ? stderr : stdout;
 	if (o.png_dir && file_mkdirs(o.png_dir, err, sizeof err) < 0)
 		die("%s", err);
 	if (o.pass)
 		w = frame_writer_fd(1, "stdout");
-	for (int i = optind; i < argc || i == optind; i++) {
-		const char *path = i < argc ? argv[i] : "-";
+	for (int i = 0; i < o.nfiles || i == 0; i++) {
+		const char *path = i < o.nfiles ? o.files[i] : "-";
 		struct frame_reader *r = frame_reader_open(path);
 		if (r == NULL)
 			die("%s: %s", path, strerror(errno));
@@ -321,9 +310,7 @@ main(int argc, char **argv)
 	if (o.count)
 		for (int i = 0; i < k.len; i++)
 			fprintf(out, "%s %llu\n", k.name[i], (unsigned long long)k.n[i]);
-	if (w)
-		frame_writer_close(w);  /* it owns stdout; the text went to stderr */
-	else
-		stdout_finish();
+	frame_writer_close(w);          /* NULL without --pass */
+	stdout_finish();
 	return 0;
 }

@@ -13,7 +13,6 @@
 #include "png.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,24 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] =
+static const char synopsis[] =
 "usage: plot --history | --roc | --images SAMPLES | --montage N  [options] [FILE...]\n"
-"  Draws the frames of FILEs (or stdin).\n"
-"      --history            metrics frames -> accuracy and loss curves\n"
-"      --roc                roc frames -> ROC curves with their AUC\n"
-"      --images SAMPLES     predictions + sample frames of SAMPLES (\"-\": the\n"
-"                           same stream) -> the images with score and class\n"
-"      --montage N          sample/batch frames -> PNG of the first N images\n"
-"  -o, --output FILE        output file (\"-\": stdout, dumb terminal or montage)\n"
-"  -f, --format FMT         png, svg, pdf or dumb (default: from FILE's extension)\n"
-"  -s, --size WxH           pixels (png, svg), points (pdf), characters (dumb)\n"
-"  -t, --title TEXT         figure title\n"
-"      --cols N             columns of --images / --montage (about square)\n"
-"      --max N              --images: at most N images (16)\n"
-"      --tile N             --images / --montage: tile size in pixels (200)\n"
-"      --keep-script        also write FILE.gp and FILE.dat\n"
-"      --follow             --history / --roc: redraw as frames arrive\n"
-"  -q, --quiet, -h, --help, --version\n";
+"  Draws the frames of FILEs (or stdin).\n";
 
 enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_IMAGES, MODE_MONTAGE };
 
@@ -50,18 +34,6 @@ struct options {
 };
 
 static void
-parse_size(const char *s, int *wP, int *hP)
-{
-	char buf[64], *x;
-
-	if (strlen(s) >= sizeof buf || (x = strchr(strcpy(buf, s), 'x')) == NULL)
-		die_usage("--size: expected WxH, got '%s'", s);
-	*x = '\0';
-	*wP = (int)cli_int(buf, "--size", 10, 20000);
-	*hP = (int)cli_int(x + 1, "--size", 5, 20000);
-}
-
-static void
 set_mode(struct options *o, int mode)
 {
 	if (o->mode != MODE_NONE && o->mode != mode)
@@ -70,38 +42,78 @@ set_mode(struct options *o, int mode)
 }
 
 static void
-parse_command_line(int argc, char **argv, struct options *o)
+set_history(void *p, const char *s)
 {
-	static const struct option longopts[] = {
-		{ "history", no_argument, NULL, 'H' }, { "roc", no_argument, NULL, 'R' },
-		{ "images", required_argument, NULL, 'I' }, { "montage", required_argument, NULL, 'M' },
-		{ "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
-		{ "size", required_argument, NULL, 's' }, { "title", required_argument, NULL, 't' },
-		{ "cols", required_argument, NULL, 'C' }, { "max", required_argument, NULL, 'N' },
-		{ "tile", required_argument, NULL, 'T' }, { "keep-script", no_argument, NULL, 'K' },
-		{ "follow", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+	set_mode(p, MODE_HISTORY);
+}
+
+static void
+set_roc(void *p, const char *s)
+{
+	set_mode(p, MODE_ROC);
+}
+
+static void
+set_images(void *p, const char *s)
+{
+	struct options *o = p;
+
+	set_mode(o, MODE_IMAGES);
+	o->samples = s;
+}
+
+static void
+set_montage(void *p, const char *s)
+{
+	struct options *o = p;
+
+	set_mode(o, MODE_MONTAGE);
+	o->max = (int)cli_int(s, "--montage", 1, 10000);
+}
+
+static void
+set_size(void *p, const char *s)
+{
+	struct options *o = p;
+
+	cli_size(s, "--size", 5, 10, 20000, &o->height, &o->width);
+	o->sized = 1;
+}
+
+/* The options, in a function of their own: main's parse_command_line
+ * checks how they combine. */
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	const struct cli_opt opts[] = {
+		CLI_CALL("history", 0, NULL, "metrics frames -> accuracy and loss curves", set_history, o),
+		CLI_CALL("roc", 0, NULL, "roc frames -> ROC curves with their AUC", set_roc, o),
+		CLI_CALL("images", 0, "SAMPLES", "predictions + sample frames of SAMPLES (\"-\": the\n"
+		    "same stream) -> the images with score and class", set_images, o),
+		CLI_CALL("montage", 0, "N", "sample/batch frames -> PNG of the first N images", set_montage, o),
+		CLI_OPT_OUTPUT("output file (\"-\": stdout, dumb terminal or montage)", &o->out),
+		CLI_CHOICE("format", 'f', "FMT", "png, svg, pdf or dumb (default: from FILE's extension)",
+		    &o->format, gp_format_names),
+		CLI_CALL("size", 's', "HxW", "height x width (as imgload --size): pixels (png,\n"
+		    "svg), points (pdf), lines x characters (dumb)", set_size, o),
+		CLI_STR("title", 't', "TEXT", "figure title", &o->title),
+		CLI_INT("cols", 0, "N", "columns of --images / --montage (about square)", &o->cols, 1, 1000),
+		CLI_INT("max", 0, "N", "--images: at most N images (16)", &o->max, 1, 10000),
+		CLI_INT("tile", 0, "N", "--images / --montage: tile size in pixels (200)", &o->tile, 16, 4096),
+		CLI_FLAG("keep-script", 0, "also write FILE.gp and FILE.dat", &o->keep),
+		CLI_FLAG("follow", 0, "--history / --roc: redraw as frames arrive", &o->follow),
+		CLI_END
 	};
-	int c;
 
 	*o = (struct options){ .format = -1, .max = 16, .tile = 200 };
-	while ((c = cli_getopt(argc, argv, "o:f:s:t:", longopts)) != -1) {
-		switch (c) {
-		case 'H': set_mode(o, MODE_HISTORY); break;
-		case 'R': set_mode(o, MODE_ROC); break;
-		case 'I': set_mode(o, MODE_IMAGES), o->samples = optarg; break;
-		case 'M': set_mode(o, MODE_MONTAGE), o->max = (int)cli_int(optarg, "--montage", 1, 10000); break;
-		case 'o': o->out = optarg; break;
-		case 'f': o->format = cli_choice(optarg, "--format", gp_format_names); break;
-		case 's': parse_size(optarg, &o->width, &o->height), o->sized = 1; break;
-		case 't': o->title = optarg; break;
-		case 'C': o->cols = (int)cli_int(optarg, "--cols", 1, 1000); break;
-		case 'N': o->max = (int)cli_int(optarg, "--max", 1, 10000); break;
-		case 'T': o->tile = (int)cli_int(optarg, "--tile", 16, 4096); break;
-		case 'K': o->keep = 1; break;
-		case 'F': o->follow = 1; break;
-		default: die_usage("unknown option (see --help)");
-		}
-	}
+	return cli_parse(argc, argv, synopsis, opts);
+}
+
+static void
+parse_command_line(int argc, char **argv, struct options *o)
+{
+	int i = parse_options(argc, argv, o);
+
 	if (o->mode == MODE_NONE)
 		die_usage("say what to draw: --history, --roc, --images SAMPLES or --montage N");
 	if (o->format < 0)
@@ -124,8 +136,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 		o->width = o->format == GP_DUMB ? 100 : o->mode == MODE_HISTORY ? 1200 : 700;
 	if (o->height == 0)
 		o->height = o->format == GP_DUMB ? 30 : o->mode == MODE_HISTORY ? 500 : 700;
-	o->files = argv + optind;
-	o->nfiles = argc - optind;
+	o->files = argv + i;
+	o->nfiles = argc - i;
 }
 
 /* ---- reading ---- */
@@ -730,7 +742,6 @@ main(int argc, char **argv)
 {
 	struct options o;
 
-	cli_begin(&argc, argv, usage);
 	parse_command_line(argc, argv, &o);
 	switch (o.mode) {
 	case MODE_HISTORY: plot_history(&o); break;

@@ -1,4 +1,4 @@
-/* cli.c — options every program shares, and strict number parsing. */
+/* cli.c — a program's options from one table, and strict number parsing. */
 #include "cli.h"
 #include "err.h"
 
@@ -9,81 +9,246 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdnoreturn.h>
 
 #ifndef RADPIPE_VERSION
 #define RADPIPE_VERSION "0.0.0"
 #endif
 
-static const char *cli_usage_text = "";
+#define HELP_COL 24      /* the column where help texts start */
+#define MAX_OPTS 64
 
-void
-cli_usage(void)
+const char *const cli_precisions[] = { "fp32", "tf32", "bf16", "fp16", NULL };
+
+/* The options cli_parse adds to every table. */
+static const struct cli_opt cli_common[] = {
+	CLI_TEXT("common to every radpipe program:"),
+	CLI_FLAG("quiet", 'q', "no progress or information messages", &err_quiet),
+	CLI_CALL("help", 'h', NULL, "print this text and exit", NULL, NULL),
+	CLI_CALL("version", 0, NULL, "print the version and exit", NULL, NULL),
+	CLI_END
+};
+
+static int
+takes_value(const struct cli_opt *e)
 {
-	fputs(cli_usage_text, stderr);
+	return e->arg != NULL || (e->kind == CLI_KCHOICE) ||
+	    (e->kind != CLI_KFLAG && e->kind != CLI_KCALL);
+}
+
+static int
+is_option(const struct cli_opt *e)
+{
+	return e->kind != CLI_KEND && e->kind != CLI_KTEXT && e->kind != CLI_KOPERAND;
+}
+
+/* 1: long-only options are indented past a "-x, " column. */
+static int cli_wide;
+
+/* Writes "  -x, --name ARG" (or the operand) and its help, aligned. */
+static void
+print_entry(FILE *f, const struct cli_opt *e)
+{
+	char left[160];
+	size_t n = 0;
+
+	if (e->kind == CLI_KTEXT) {
+		fprintf(f, "%s\n", e->name);
+		return;
+	}
+	if (e->kind == CLI_KOPERAND)
+		n = (size_t)snprintf(left, sizeof left, "  %s", e->name);
+	else if (e->letter)
+		n = (size_t)snprintf(left, sizeof left, "  -%c%s%s", e->letter,
+		    e->name ? ", --" : "", e->name ? e->name : "");
+	else
+		n = (size_t)snprintf(left, sizeof left, "%s--%s", cli_wide ? "      " : "  ", e->name);
+	if (e->kind != CLI_KOPERAND && e->arg != NULL)
+		n += (size_t)snprintf(left + n, sizeof left - n, " %s", e->arg);
+	else if (e->kind == CLI_KCHOICE)
+		for (int i = 0; e->choices[i] && n < sizeof left; i++)
+			n += (size_t)snprintf(left + n, sizeof left - n, "%c%s", i ? '|' : ' ', e->choices[i]);
+	if (n + 1 < HELP_COL)
+		fprintf(f, "%-*s", HELP_COL, left);
+	else
+		fprintf(f, "%s  ", left);
+	for (const char *h = e->help; *h; h++) {
+		fputc(*h, f);
+		if (*h == '\n')
+			fprintf(f, "%*s", HELP_COL, "");
+	}
+	fputc('\n', f);
 }
 
 void
-cli_begin(int *argc, char **argv, const char *usage)
+cli_usage(FILE *f, const char *synopsis, const struct cli_opt *opts)
 {
-	int i, j;
+	const struct cli_opt *e;
 
-	err_init(argv[0]);
-	argv[0] = (char *)progname;     /* getopt's messages start "prog:" too */
-	cli_usage_text = usage;
-	signal(SIGPIPE, SIG_IGN);
-	for (i = j = 1; i < *argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			while (i < *argc)
-				argv[j++] = argv[i++];
-			break;
-		}
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
-			printf("See %s(1).\n", progname);
-			stdout_finish();
-			exit(0);
-		}
-		if (strcmp(a, "--version") == 0) {
-			printf("%s (radpipe) %s\n", progname, RADPIPE_VERSION);
-			stdout_finish();
-			exit(0);
-		}
-		if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-			err_quiet = 1;
-			continue;
-		}
-		argv[j++] = argv[i];
-	}
-	argv[j] = NULL;
-	*argc = j;
+	fputs(synopsis, f);
+	cli_wide = 0;
+	for (e = opts; e->kind != CLI_KEND; e++)
+		cli_wide |= is_option(e) && e->letter;
+	for (e = opts; e->kind != CLI_KEND; e++)
+		print_entry(f, e);
+	for (e = cli_common; e->kind != CLI_KEND; e++)
+		print_entry(f, e);
 }
 
 /* Prints the options of a program for its completion; exits. */
 static void
-list_options(const char *shortopts, const struct option *longopts)
+list_options(const struct cli_opt *opts)
 {
-	static const char *const common[] = { "--help", "--version", "--quiet", "-h", "-q" };
-	const char *s;
-	size_t i;
+	const struct cli_opt *e;
+	int pass;
 
-	for (i = 0; longopts[i].name != NULL; i++)
-		printf("--%s%s\n", longopts[i].name,
-		    longopts[i].has_arg == no_argument ? "" : "=");
-	for (s = shortopts; *s != '\0'; s++)
-		if (*s != ':' && *s != '+' && *s != '-')
-			printf("-%c%s\n", *s, s[1] == ':' ? "=" : "");
-	for (i = 0; i < sizeof common / sizeof common[0]; i++)
-		printf("%s\n", common[i]);
+	for (pass = 0; pass < 2; pass++) {
+		for (e = opts; e->kind != CLI_KEND; e++)
+			if (is_option(e) && e->name)
+				printf("--%s%s\n", e->name, takes_value(e) ? "=" : "");
+		for (e = opts; e->kind != CLI_KEND; e++)
+			if (is_option(e) && e->letter)
+				printf("-%c%s\n", e->letter, takes_value(e) ? "=" : "");
+		opts = cli_common;
+	}
 	exit(fflush(stdout) == 0 ? 0 : 1);
 }
 
-int
-cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+/* --help and --version exit at once, wherever they are (before "--"). */
+static void
+early_options(int argc, char **argv, const char *synopsis, const struct cli_opt *opts)
 {
-	if (argc == 2 && optind <= 1 && strcmp(argv[1], "--list-options") == 0)
-		list_options(shortopts, longopts);
-	return getopt_long(argc, argv, shortopts, longopts, NULL);
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cli_usage(stdout, synopsis, opts);
+			printf("See %s(1).\n", progname);
+			stdout_finish();
+			exit(0);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s (radpipe) %s\n", progname, RADPIPE_VERSION);
+			stdout_finish();
+			exit(0);
+		}
+	}
+}
+
+/* Stores the value arg of option e. */
+static void
+store(const struct cli_opt *e, const char *arg)
+{
+	char opt[64];
+
+	if (e->name)
+		snprintf(opt, sizeof opt, "--%s", e->name);
+	else
+		snprintf(opt, sizeof opt, "-%c", e->letter);
+	switch (e->kind) {
+	case CLI_KFLAG: *(int *)e->p = 1; break;
+	case CLI_KINT: *(int *)e->p = (int)cli_int(arg, opt, (long long)e->lo, (long long)e->hi); break;
+	case CLI_KLLONG: *(long long *)e->p = cli_int(arg, opt, (long long)e->lo, (long long)e->hi); break;
+	case CLI_KDOUBLE: *(double *)e->p = cli_double(arg, opt, e->lo, e->hi); break;
+	case CLI_KFLOAT: *(float *)e->p = (float)cli_double(arg, opt, e->lo, e->hi); break;
+	case CLI_KU64: *(uint64_t *)e->p = cli_u64(arg, opt); break;
+	case CLI_KSTR: *(const char **)e->p = arg; break;
+	case CLI_KCHOICE: *(int *)e->p = cli_choice(arg, opt, e->choices); break;
+	case CLI_KCALL: if (e->call) e->call(e->p, arg); break;
+	default: break;
+	}
+	if (e->given)
+		*e->given = 1;
+}
+
+/* The getopt tables of opts and the common options; entry[i] is the entry
+ * of getopt's return value 256 + i. */
+struct getopt_tables {
+	struct option longopts[2 * MAX_OPTS + 1];
+	char shortopts[2 * MAX_OPTS + 2];
+	const struct cli_opt *entry[2 * MAX_OPTS];
+	int n;
+};
+
+static void
+add_table(struct getopt_tables *t, const struct cli_opt *opts)
+{
+	size_t s = strlen(t->shortopts);
+
+	for (const struct cli_opt *e = opts; e->kind != CLI_KEND; e++) {
+		if (!is_option(e))
+			continue;
+		if (t->n == 2 * MAX_OPTS)
+			die("cli: too many options");
+		if (e->name)
+			t->longopts[t->n] = (struct option){ e->name,
+			    takes_value(e) ? required_argument : no_argument, NULL, 256 + t->n };
+		else
+			t->longopts[t->n] = (struct option){ "", no_argument, NULL, 0 };
+		if (e->letter) {
+			t->shortopts[s++] = e->letter;
+			if (takes_value(e))
+				t->shortopts[s++] = ':';
+		}
+		t->entry[t->n++] = e;
+	}
+	t->shortopts[s] = '\0';
+}
+
+/* The entry of getopt's answer ch. */
+static const struct cli_opt *
+find_entry(const struct getopt_tables *t, int ch)
+{
+	if (ch >= 256 && ch < 256 + t->n)
+		return t->entry[ch - 256];
+	for (int i = 0; i < t->n; i++)
+		if (t->entry[i]->letter == ch)
+			return t->entry[i];
+	return NULL;
+}
+
+/* Dies naming what getopt refused: arg (the word it stopped at), optopt. */
+static noreturn void
+bad_option(const struct getopt_tables *t, const char *arg)
+{
+	if (optopt >= 256 && strchr(arg, '=') != NULL)
+		die_usage("%s: the option takes no value", arg);
+	if (optopt >= 256)
+		die_usage("%s: missing value", arg);
+	if (optopt > 0 && strchr(t->shortopts, optopt) != NULL)
+		die_usage("-%c: missing value", optopt);
+	if (optopt > 0)
+		die_usage("-%c: unknown option", optopt);
+	die_usage("%s: unknown option (or an ambiguous abbreviation)", arg);
+}
+
+int
+cli_parse(int argc, char **argv, const char *synopsis, const struct cli_opt *opts)
+{
+	static struct getopt_tables t;
+	const struct cli_opt *e;
+	int ch, j = 0;
+
+	err_init(argv[0]);
+	argv[0] = (char *)progname;     /* messages start "prog:" too */
+	signal(SIGPIPE, SIG_IGN);
+	early_options(argc, argv, synopsis, opts);
+	if (argc == 2 && strcmp(argv[1], "--list-options") == 0)
+		list_options(opts);
+	memset(&t, 0, sizeof t);
+	add_table(&t, opts);
+	add_table(&t, cli_common);
+	/* short-only entries have no long name: drop them from longopts */
+	for (int i = 0; i < t.n; i++)
+		if (t.longopts[i].name[0] != '\0')
+			t.longopts[j++] = t.longopts[i];
+	t.longopts[j] = (struct option){ NULL, 0, NULL, 0 };
+	opterr = 0;
+	optind = 0;             /* glibc: start afresh (a program parses once; tests more) */
+	while ((ch = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
+		if (ch == '?' || ch == ':' || (e = find_entry(&t, ch)) == NULL)
+			bad_option(&t, argv[optind - 1]);
+		store(e, optarg);
+	}
+	return optind;
 }
 
 double
@@ -157,4 +322,22 @@ cli_pair(const char *s, const char *opt, double *a, double *b)
 	buf[comma - s] = '\0';
 	*a = cli_double(buf, opt, -HUGE_VAL, HUGE_VAL);
 	*b = cli_double(comma + 1, opt, -HUGE_VAL, HUGE_VAL);
+}
+
+void
+cli_size(const char *s, const char *opt, int hmin, int wmin, int max, int *hP, int *wP)
+{
+	const char *x = strchr(s, 'x');
+	char buf[32];
+
+	if (x == NULL) {
+		*hP = *wP = (int)cli_int(s, opt, hmin > wmin ? hmin : wmin, max);
+		return;
+	}
+	if ((size_t)(x - s) >= sizeof buf)
+		die_usage("%s: bad value '%s' (HxW: height x width)", opt, s);
+	memcpy(buf, s, (size_t)(x - s));
+	buf[x - s] = '\0';
+	*hP = (int)cli_int(buf, opt, hmin, max);
+	*wP = (int)cli_int(x + 1, opt, wmin, max);
 }

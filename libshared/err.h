@@ -44,7 +44,7 @@
 #include <stddef.h>
 #include <stdnoreturn.h>
 
-extern const char *progname;    /* set by err_init / cli_begin */
+extern const char *progname;    /* set by err_init / cli_parse */
 extern int err_quiet;           /* 1: info() prints nothing */
 
 /* Sets progname from argv[0] (its basename). */
@@ -60,7 +60,10 @@ noreturn void die_write(const char *name, int e);
 /* Dies with die_write("stdout", ...) if stdio output to stdout failed so
  * far or fails to flush; a pipe whose reader has gone counts as EPIPE. */
 void stdout_check(void);
-/* stdout_check, then closes stdout and checks the close (call at the end). */
+/* The end of every program's main: stdout_check, then closes stdout (fd 1,
+ * whether stdio or a frame writer wrote it; frame_writer_close leaves it
+ * open) and checks the close.  A full disk dies "prog: stdout: write
+ * error: ..." with status 1; a reader that has gone, quietly by SIGPIPE. */
 void stdout_finish(void);
 /* Prints "prog: message" (a warning; always shown). */
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -220,7 +220,8 @@ void frame_write_bytes(struct frame_writer *w, const void *p, size_t n);
  * closed pipe). */
 void frame_flush(struct frame_writer *w);
 /* Flushes, fsyncs and renames an atomic file, closes; dies on any error
- * (a program's convenience: frame_writer_commit returns the error).  NULL
+ * (a program's convenience: frame_writer_commit returns the error).  A
+ * writer on stdout is flushed only: stdout_finish (err.h) closes it.  NULL
  * is a no-op. */
 void frame_writer_close(struct frame_writer *w);
 /* For an atomic writer (frame_writer_open): flushes, fsyncs, renames into

@@ -172,8 +172,7 @@ frame_writer_close(struct frame_writer *w)
 	}
 	frame_flush(w);
 	if (w->fd == 1) {
-		if (close(1) != 0 && errno != EINTR)
-			die("stdout: %s", strerror(errno));
+		/* stdout stays open: the program's stdout_finish closes it */
 	} else if (w->own_fd && close(w->fd) != 0) {
 		die("%s: %s", w->name, strerror(errno));
 	}

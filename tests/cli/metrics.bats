@@ -102,7 +102,30 @@ youden_tiny=$(/usr/bin/python3 -c 'import math; l = lambda p: math.log(p / (1 - 
 	printf 'id,label,class\nt7,0,chest\nt0,1,abdomen\nt1,1,abdomen\nt2,1,abdomen\nt3,1,abdomen\nt4,0,chest\nt5,0,chest\nt6,0,chest\n' >"$T/labels.csv"
 	"$METRICS" --labels "$T/labels.csv" "$T/nolab.mpk" >"$T/out.mpk"
 	[ "$(get confusion <"$T/out.mpk")" = "[[3, 1], [2, 2]]" ]
+}
+
+# issue 16.3: --labels reads the label table of imgload --labels (labels.h:
+# a header, then KEY,CLASS; quotes; further columns ignored); CLASS is an
+# index or one of the class names the predictions carry (pred_class)
+@test "metrics: --labels is imgload's label table, CLASS a class name or an index" {
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/named.mpk"
+import json
+for i, s in enumerate([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1]):
+    p = int(s >= 0.5)
+    print(json.dumps({"kind": "prediction", "id": "t%d" % i, "score": s, "pred": p,
+                      "pred_class": ["chest", "abdomen"][p]}))
+PY
+	printf 'key,class,note\n"t7",chest,x\nt0,abdomen\nt1,"abdomen"\nt2,abdomen\nt3,1\nt4,chest\nt5,0\nt6,chest\n' >"$T/names.csv"
+	"$METRICS" --labels "$T/names.csv" "$T/named.mpk" >"$T/out.mpk"
+	[ "$(get confusion <"$T/out.mpk")" = "[[3, 1], [2, 2]]" ]
 	[ "$(get classes <"$T/out.mpk")" = '["chest", "abdomen"]' ]
+	# a class the predictions do not name, an unterminated quote: errors naming the file
+	printf 'key,class\nt0,lung\n' >"$T/bad.csv"
+	run -1 --separate-stderr "$METRICS" --labels "$T/bad.csv" "$T/named.mpk"
+	[[ "$stderr" == *"bad.csv: class 'lung' is none of the predictions' classes"* ]]
+	printf 'key,class\nt0,"chest\n' >"$T/bad.csv"
+	run -1 --separate-stderr "$METRICS" --labels "$T/bad.csv" "$T/named.mpk"
+	[[ "$stderr" == *"bad.csv:2: unterminated quote"* ]]
 }
 
 @test "metrics: labels from a stream of sample frames" {
@@ -141,7 +164,7 @@ youden_tiny=$(/usr/bin/python3 -c 'import math; l = lambda p: math.log(p / (1 - 
 }
 
 @test "metrics: a label that contradicts --labels is an error" {
-	printf 't0,0\n' >"$T/labels.csv"
+	printf 'id,label\nt0,0\n' >"$T/labels.csv"
 	run -1 "$METRICS" --labels "$T/labels.csv" "$T/tiny.mpk"
 	[[ "$output" == *"'t0'"* ]]
 }

@@ -36,17 +36,17 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 }
 
 @test "plot --history: a PNG of the asked size with both panels" {
-	"$PLOT" --history -o "$T/curves.png" --size 900x400 --title 'Training' "$T/history.mpk"
+	"$PLOT" --history -o "$T/curves.png" --size 400x900 --title 'Training' "$T/history.mpk"
 	[ "$(png_size "$T/curves.png")" = "900 400" ]
 	[ ! -e "$T/curves.png.gp" ]
 	[ -z "$(ls "$T" | grep tmp)" ]
 }
 
 @test "plot --history: SVG and PDF, format from the extension or --format" {
-	"$PLOT" --history -o "$T/c.svg" --size 640x300 <"$T/history.mpk"
+	"$PLOT" --history -o "$T/c.svg" --size 300x640 <"$T/history.mpk"
 	grep -q '<svg' "$T/c.svg"
 	grep -q 'width="640" height="300"' "$T/c.svg"
-	"$PLOT" --history -o "$T/c.pdf" --size 720x360 <"$T/history.mpk"
+	"$PLOT" --history -o "$T/c.pdf" --size 360x720 <"$T/history.mpk"
 	head -c 5 "$T/c.pdf" | grep -q '%PDF-'
 	grep -aq 'MediaBox \[ 0 0 720 360 \]' "$T/c.pdf"
 	"$PLOT" --history --format svg -o "$T/c.img" <"$T/history.mpk"
@@ -54,7 +54,7 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 }
 
 @test "plot --history --format dumb: the curves as text on stdout" {
-	run --separate-stderr "$PLOT" --history --format dumb --size 100x30 "$T/history.mpk"
+	run --separate-stderr "$PLOT" --history --format dumb --size 30x100 "$T/history.mpk"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"training"* && "$output" == *"validation"* ]]
 	[[ "$output" == *"accuracy"* && "$output" == *"loss"* && "$output" == *"epoch"* ]]
@@ -80,7 +80,7 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 }
 
 @test "plot --roc: the curve from metrics --roc, in the dumb terminal" {
-	run --separate-stderr "$PLOT" --roc -o - --format dumb --size 70x30 "$T/roc.mpk"
+	run --separate-stderr "$PLOT" --roc -o - --format dumb --size 30x70 "$T/roc.mpk"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"AUC 0.875"* ]]
 	[[ "$output" == *"chance"* ]]
@@ -152,7 +152,8 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 	run -2 "$PLOT" --history --roc -o "$T/a.png"
 	run -2 "$PLOT" --history --format png "$T/history.mpk"
 	run -2 "$PLOT" --roc -o - --format png "$T/roc.mpk"
-	run -2 "$PLOT" --history --size 12 -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --size 12x -o "$T/a.png" "$T/history.mpk"
+	run -2 "$PLOT" --history --size 4x100 -o "$T/a.png" "$T/history.mpk"
 	run -2 "$PLOT" --history --format gif -o "$T/a.png" "$T/history.mpk"
 	run -2 "$PLOT" --montage 0 -o "$T/a.png"
 	run -2 "$PLOT" --images x --format dumb

@@ -116,6 +116,65 @@ setup() {
 	[ "$output" = 1 ]
 }
 
+# issue 16.4: every program ends with stdout_finish, so a full disk is an
+# error wherever its output comes from (stdio text, a frame writer, --help)
+@test "a full disk (/dev/full): every program says 'stdout: write error' and exits 1" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	full() { run --separate-stderr bash -c '"$@" > /dev/full' full "$@"; }
+	is_full_error() {
+		[ "$status" -eq 1 ] || { echo "$1: status $status"; false; }
+		[[ "$stderr" == *"$(basename "$1"): stdout: write error: No space left on device"* ]] ||
+			{ echo "$1: $stderr"; false; }
+	}
+	for p in $(for f in "$ROOT"/filters/*.c; do basename "$f" .c; done); do
+		full "$BIN/$p" --help
+		is_full_error "$BIN/$p"
+		full "$BIN/$p" --version
+		is_full_error "$BIN/$p"
+	done
+	mkdir -p d/c && mkpng d/c/1.png 64 64
+	"$BIN/imgload" -q d > s.mpk
+	full "$BIN/augment" --seed 1 --hflip < s.mpk
+	is_full_error "$BIN/augment"
+	full "$BIN/peek" s.mpk
+	is_full_error "$BIN/peek"
+	printf '{"kind":"prediction","id":"a","label":1,"score":0.9}\n{"kind":"prediction","id":"b","label":0,"score":0.2}\n' |
+		mkframes pack > p.mpk
+	full "$BIN/metrics" -f text p.mpk
+	is_full_error "$BIN/metrics"
+	full "$BIN/metrics" -f frames p.mpk
+	is_full_error "$BIN/metrics"
+	"$BIN/metrics" -f frames --roc p.mpk > roc.mpk
+	full "$BIN/plot" --roc -f dumb -o - roc.mpk
+	is_full_error "$BIN/plot"
+	full "$BIN/plot" --montage 1 -o - s.mpk
+	is_full_error "$BIN/plot"
+}
+
+@test "a full disk and a closed pipe: nntrain, nninfer and nnimport" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	need_data
+	full() { run --separate-stderr bash -c '"$@" > /dev/full' full "$@"; }
+	closed() { run --separate-stderr bash -c '"$@" | true; echo "${PIPESTATUS[0]}"' closed "$@"; }
+	"$BIN/imgload" -q --size 32 "$RADPIPE_DATA/VAL" > v.mpk
+	"$BIN/batch" 5 < v.mpk > vb.mpk
+	full "$BIN/nntrain" -q --arch small_cnn --seed 3 --save m.mpk < vb.mpk
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nntrain: stdout: write error: No space left on device"* ]]
+	closed "$BIN/nntrain" -q --arch small_cnn --seed 3 < vb.mpk
+	[ "$output" = 141 ] && [ -z "$stderr" ]
+	"$BIN/nntrain" -q --arch small_cnn --seed 3 --save m.mpk < vb.mpk > /dev/null
+	full "$BIN/nninfer" --model m.mpk < v.mpk
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nninfer: stdout: write error: No space left on device"* ]]
+	closed "$BIN/nninfer" --model m.mpk < v.mpk
+	[ "$output" = 141 ] && [ -z "$stderr" ]
+	w=$(weights_file keras2_mobilenet_0.25_notop_fixture.h5) || skip "no Keras weights fixture"
+	full "$BIN/nnimport" --list "$w"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"nnimport: stdout: write error: No space left on device"* ]]
+}
+
 # the frame size limit applies to every reader
 @test "RADPIPE_MAX_FRAME limits the frames a reader takes" {
 	mkdir -p d/c && mkpng d/c/1.png 64 64

@@ -20,7 +20,8 @@
 #                     for each ARGS (a word list): bin/PROG ARGS < INPUT
 #                     exits 2, writes nothing on stdout, "PROG: ..." on stderr
 #   check_man PROG    man/man1/PROG.1 is clean under mandoc -Tlint and names
-#                     every option of PROG --help (skips without mandoc)
+#                     every option of PROG --help, common ones included
+#                     (skips without mandoc)
 #   run_man_examples PROG MIN
 #                     runs the EXAMPLES of PROG(1), at least MIN of them, in
 #                     the current folder with bin/ first on PATH; the last
@@ -83,8 +84,10 @@ check_man() {
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
 	run mandoc -Tlint -W warning "$page"
 	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
+	# "Fl Fl name" or "Fl \-name" (mdoc's two spellings of --name)
 	for o in $("$BIN/$1" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
-		grep -q -- "Fl Fl ${o#--}" "$page" || { echo "undocumented $o"; false; }
+		sed 's/\\-/-/g; s/Fl Fl /Fl -/g' "$page" | grep -qE -- "Fl -${o#--}([^a-z0-9-]|$)" ||
+			{ echo "undocumented $o"; false; }
 	done
 }
 

@@ -113,8 +113,9 @@ float *nn_params_host(struct nn_model *m);
 void nn_model_init_params(struct nn_model *m, uint64_t seed);
 /* Copies host params to the backend (no-op before nn_model_plan). */
 void nn_params_upload(struct nn_model *m);
-/* Copies backend params to the host copy. */
-void nn_params_download(struct nn_model *m);
+/* Copies backend params to the host copy; -1 (nn_error) when the backend
+ * recorded a failure (backend.h), the host copy then not to be trusted. */
+int nn_params_download(struct nn_model *m);
 
 /* --- execution ------------------------------------------------------- */
 
@@ -180,9 +181,10 @@ int nn_step(struct nn_model *m, const struct nn_optim *o);
 int64_t nn_step_count(const struct nn_model *m);
 void nn_set_step_count(struct nn_model *m, int64_t t);
 /* Host access to the optimiser moments (Adam m and v; SGD uses m only) for
- * checkpoints: download fills them from the backend, upload sends them back. */
+ * checkpoints: download fills them from the backend (-1, nn_error, when the
+ * backend recorded a failure), upload sends them back. */
 float *nn_moments_host(struct nn_model *m, int which /* 0: m, 1: v */);
-void nn_moments_download(struct nn_model *m);
+int nn_moments_download(struct nn_model *m);
 void nn_moments_upload(struct nn_model *m);
 
 /* 1 if a parameter of the planned model (its backend copy) is NaN or

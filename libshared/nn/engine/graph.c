@@ -12,17 +12,6 @@
 #include "rng.h"
 #include "nn/engine/nn_impl.h"
 
-int
-nn_fail(struct nn_model *m, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(m->err, sizeof m->err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Appends a layer of type reading in[0..nin); NULL (error set) when the
  * name is taken, an input does not exist, or the model is planned. */
 static struct nn_lay *

@@ -9,8 +9,8 @@
  *   recompute.c  rebuilding transient roots in backward
  *   forward.c    one layer's forward, nn_forward  (layer.h: op arguments)
  *   plan.c       views, liveness, the backend allocations
- *   graph.c      building, inspection, the host arena, nn_fail
- *   transfer.c   host<->backend moves, releasing the plan   prof.c  profile
+ *   graph.c      building, inspection, the host arena
+ *   transfer.c   host<->backend moves, releasing the plan, nn_fail   prof.c  profile
  *
  * Memory plan (plan.c, nn_model_plan): every layer output is a *view*
  * (pointer + pixel stride ld) into one of a few backend allocations:
@@ -103,7 +103,7 @@ struct nn_model {
 
 /* Releases the backend memory of the plan, if any (transfer.c). */
 void nn_plan_release(struct nn_model *m);
-/* Writes the printf-style message into m->err; returns -1 (graph.c). */
+/* Writes the printf-style message into m->err; returns -1 (transfer.c). */
 int nn_fail(struct nn_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Recomputes the output of transient root r (and, first, the transient

@@ -419,18 +419,20 @@ balloc(struct nn_model *m, struct nn_backend *be, size_t n, const char *what)
 	return p;
 }
 
-/* Keeps what the old plan learned: params and moments back to the host. */
-static void
+/* Keeps what the old plan learned: params and moments back to the host;
+ * -1 (error set) when the old backend failed. */
+static int
 save_state(struct nn_model *m)
 {
 	if (m->be == NULL)
-		return;
-	nn_params_download(m);
+		return 0;
+	if (nn_params_download(m) < 0)
+		return -1;
 	if (m->m1 == NULL)
-		return;
+		return 0;
 	nn_moments_host(m, 0);
 	nn_moments_host(m, 1);
-	nn_moments_download(m);
+	return nn_moments_download(m);
 }
 
 /* The backend allocations of the plan; -1 (error set) when one fails. */
@@ -468,7 +470,8 @@ nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
 		snprintf(m->err, sizeof m->err, "nn_model_plan: no backend or batch %d", max_batch);
 		return -1;
 	}
-	save_state(m);
+	if (save_state(m) < 0)
+		return -1;
 	nn_plan_release(m);
 	m->max_batch = max_batch;
 	m->flags = flags;

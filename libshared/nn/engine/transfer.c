@@ -3,11 +3,33 @@
  * releasing the plan's allocations.  The bottom of the engine: it calls
  * no other engine file (graph.c, plan.c and exec.c call it).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "nn/engine/nn_impl.h"
+
+int
+nn_fail(struct nn_model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->err, sizeof m->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* -1 (error set) when the backend recorded a failure (backend.h). */
+static int
+backend_ok(struct nn_model *m)
+{
+	const char *e = nn_backend_error(m->be);
+
+	return e != NULL ? nn_fail(m, "%s", e) : 0;
+}
 
 void
 nn_params_upload(struct nn_model *m)
@@ -16,11 +38,13 @@ nn_params_upload(struct nn_model *m)
 		m->be->upload(m->be, m->p, m->host, m->arena * sizeof *m->host);
 }
 
-void
+int
 nn_params_download(struct nn_model *m)
 {
-	if (m->be)
-		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+	if (m->be == NULL)
+		return 0;
+	m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+	return backend_ok(m);
 }
 
 float *
@@ -41,14 +65,15 @@ nn_moments_host(struct nn_model *m, int which)
 	return m->mhost[which];
 }
 
-void
+int
 nn_moments_download(struct nn_model *m)
 {
 	if (m->be == NULL || m->m1 == NULL)
-		return;
+		return 0;
 	nn_moments_host(m, 0);
 	m->be->download(m->be, m->mhost[0], m->m1, m->arena * sizeof(float));
 	m->be->download(m->be, m->mhost[1], m->m2, m->arena * sizeof(float));
+	return backend_ok(m);
 }
 
 void

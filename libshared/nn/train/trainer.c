@@ -434,9 +434,8 @@ check_params(struct trainer *t, int with_moments, const char *when)
 {
 	char why[300];
 
-	nn_params_download(t->m);
-	if (with_moments)
-		nn_moments_download(t->m);
+	if (nn_params_download(t->m) < 0 || (with_moments && nn_moments_download(t->m) < 0))
+		return tr_fail(t, "%s", nn_error(t->m));
 	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
 		return tr_fail(t, "training diverged: %s after step %lld (lower --lr?); %s", why,
 		    (long long)nn_step_count(t->m), when);

@@ -5,6 +5,7 @@
  * Layering: each file calls only files below it (tests/lint/objcycles.py
  * checks that no object calls back up):
  *   step.c       whole steps between the backend's step hooks
+ *   cam.c        Grad-CAM: the layer, nn_cam_grad (beside step.c)
  *   exec.c       loss, backward, nn_predict, optimiser, nn_layer_output
  *   recompute.c  rebuilding transient roots in backward
  *   forward.c    one layer's forward, nn_forward  (layer.h: op arguments)

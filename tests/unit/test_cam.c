@@ -122,6 +122,8 @@ fixture_on(struct nn_backend *be)
 		float raw[GCFX_H * GCFX_W], heat[GCFX_H * GCFX_W], prob[GCFX_N];
 		assert_true(l->h == cs->h && l->w == cs->w);
 		assert_int_equal(nn_model_plan_cam(m, be, GCFX_N, L), 0);
+		/* checking another layer leaves the plan's alone */
+		assert_true(nn_cam_layer(m, "activation_1") >= 0);
 		assert_int_equal(nn_cam_grad(m, NN_IN_U8, gcfx_x, GCFX_N, cs->cls, act, grad,
 		                             prob), 0);
 		for (int i = 0; i < GCFX_N; i++) {
@@ -302,6 +304,15 @@ test_errors(void **state)
 	assert_int_equal(nn_forward(m, NN_IN_U8, gcfx_x, 2, 0), 0);
 	assert_int_equal(nn_backward(m, y, NULL, NULL, NULL), -1);
 	assert_int_equal(nn_step(m, &o), -1);
+	nn_model_free(m);
+	/* a layer the output does not read */
+	m = nn_model_new("input_1", 8, 8, 1);
+	int a = nn_conv2d(m, "conv_a", 0, 2, 3, 3, 1, 1, NN_SAME, 1);
+	assert_true(nn_conv2d(m, "conv_b", 0, 2, 3, 3, 1, 1, NN_SAME, 1) >= 0);
+	assert_true(nn_dense(m, "dense_1", nn_gap(m, "gap", a), 1, 1, NN_ACT_SIGMOID) >= 0);
+	assert_int_equal(nn_cam_layer(m, "conv_a"), a);
+	assert_int_equal(nn_cam_layer(m, "conv_b"), -1);
+	assert_non_null(strstr(nn_error(m), "does not depend on layer conv_b"));
 	nn_model_free(m);
 	be->close(be);
 }

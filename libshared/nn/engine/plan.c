@@ -572,9 +572,15 @@ nn_cam_check(struct nn_model *m, int layer)
 		               m->lay[layer].pub.name);
 	if (nn_output_act(m) != NN_ACT_SIGMOID && nn_output_act(m) != NN_ACT_SOFTMAX)
 		return nn_fail(m, "Grad-CAM: the output must be a Dense with sigmoid or softmax");
+	/* the up marks of layer; then those of the planned layer again */
+	int plan = m->cam, reach;
 	m->cam = layer;
 	nn_cam_mark_up(m);
-	if (!m->lay[m->nlay - 1].up)
+	reach = m->lay[m->nlay - 1].up;
+	m->cam = plan;
+	if (m->flags & NN_PLAN_CAM)
+		nn_cam_mark_up(m);
+	if (!reach)
 		return nn_fail(m, "Grad-CAM: the output does not depend on layer %s",
 		               m->lay[layer].pub.name);
 	return 0;

@@ -368,6 +368,20 @@ test_softmax(void **state)
 
 /* ---- InceptionV3: the default layer at 139 x 139 ---- */
 
+/* Plans m for training, then for Grad-CAM on L (kept); the Grad-CAM plan
+ * must take less than half the training plan's memory. */
+static void
+plan_both(struct nn_model *m, struct nn_backend *be, int n, int L,
+          struct nn_mem *cam, struct nn_mem *train)
+{
+	assert_int_equal(nn_model_plan(m, be, n), 0);
+	nn_plan_memory(m, train);
+	assert_int_equal(nn_model_plan_cam(m, be, n, L), 0);
+	nn_plan_memory(m, cam);
+	assert_true(cam->acts + cam->grads + cam->params <
+	            (train->acts + train->grads + train->params) / 2);
+}
+
 static void
 test_inception_smoke(void **state)
 {
@@ -397,12 +411,7 @@ test_inception_smoke(void **state)
 	const struct nn_layer *l = nn_layer_at(m, L);
 	assert_string_equal(l->name, "mixed10");
 	assert_true(l->h == 3 && l->w == 3 && l->c == 2048);
-	assert_int_equal(nn_model_plan(m, be, N), 0);
-	nn_plan_memory(m, &train);
-	assert_int_equal(nn_model_plan_cam(m, be, N, L), 0);
-	nn_plan_memory(m, &cam);
-	assert_true(cam.acts + cam.grads + cam.params <
-	            (train.acts + train.grads + train.params) / 2);
+	plan_both(m, be, N, L, &cam, &train);
 	size_t sz = (size_t)N * 3 * 3 * 2048;
 	float *act = calloc(sz, sizeof *act), *grad = calloc(sz, sizeof *grad);
 	float raw[9], heat[S * S], mx = 0, gm = 0;

@@ -293,6 +293,7 @@ test_fd_ref(void **state)
 	fd_layer(be, "activation_5");
 	fd_layer(be, "concatenate_1");
 	fd_layer(be, "batch_normalization_3");  /* inside a block, in place ReLU above */
+	fd_layer(be, "activation_3");           /* a view in the concat: strided */
 	be->close(be);
 }
 

@@ -216,6 +216,35 @@ void nn_set_bn_unbiased(struct nn_model *m, int unbiased);
 /* Keras' probability clipping in binary cross-entropy (0 disables). */
 void nn_set_bce_clip(struct nn_model *m, float clip);
 
+/* --- Grad-CAM (engine/cam.c, engine/plan.c; the map: libshared/cam.h) --
+ * The score S is a logit, before the output activation: sigmoid output:
+ * S = z (class 1, the positive class) or -z (class 0); softmax: S = z_k
+ * for class k.  A is the CAM layer's output (n x h x w x c, NHWC). */
+
+/* The default Grad-CAM layer: the input of the first global average
+ * pooling (InceptionV3: mixed10; small_cnn: activation_5), or -1. */
+int nn_cam_default_layer(struct nn_model *m);
+/* 0 if Grad-CAM can use layer: it exists, comes before the global
+ * pooling (has spatial extent) and the output depends on it; else -1. */
+int nn_cam_check(struct nn_model *m, int layer);
+/* Index of the layer called name (NULL: the default) if nn_cam_check
+ * accepts it, else -1 with the reason ("no layer called ..."). */
+int nn_cam_layer(struct nn_model *m, const char *name);
+/* Plans m for nn_cam_grad on `layer`, batches up to max_batch: parameters
+ * and one gradient arena (no moments), activations below the layer
+ * packed by forward liveness, from it up kept; gradients only from it
+ * up.  nn_forward, nn_predict and nn_infer work on it; nn_backward and
+ * nn_step fail. */
+int nn_model_plan_cam(struct nn_model *m, struct nn_backend *be, int max_batch,
+                      int layer);
+/* Grad-CAM inputs for n images x (as nn_forward): an inference forward,
+ * then backward seeded with dS/dlogits (no loss, no weight updates).
+ * cls: sigmoid 1 or 0 (-1 = 1); softmax 0..k-1 (-1 = each image's most
+ * probable class).  Fills act = A and grad = dS/dA (n*h*w*c floats each;
+ * either may be NULL) and probs (n*nn_output_size, may be NULL). */
+int nn_cam_grad(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
+                int cls, float *act, float *grad, float *probs);
+
 /* --- profiling (engine/prof.c) --------------------------------------- */
 
 enum nn_prof_kind {

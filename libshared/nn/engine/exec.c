@@ -26,7 +26,7 @@ G(struct nn_model *m, const struct nn_lay *l, int k)
 static int
 updates_weights(const struct nn_model *m, const struct nn_lay *l)
 {
-	if (l->np == 0 || !l->pub.trainable)
+	if (l->np == 0 || !l->pub.trainable || (m->flags & NN_PLAN_CAM))
 		return 0;
 	return l->pub.type != NN_BATCHNORM ||
 	       ((l->scale || l->center) && bn_batch_mode(m, l));
@@ -226,7 +226,7 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 {
 	if (m->be == NULL)
 		return nn_fail(m, "nn_backward: model not planned");
-	if (m->flags & NN_PLAN_INFERENCE)
+	if (m->flags & (NN_PLAN_INFERENCE | NN_PLAN_CAM))
 		return nn_fail(m, "nn_backward: the model is planned for inference only");
 	if (y == NULL)
 		return nn_fail(m, "nn_backward: no labels");
@@ -242,6 +242,24 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 		if (m->lay[i].gset && m->lay[i].up)
 			bwd_layer(m, i);
 	}
+	return 0;
+}
+
+int
+nn_backward_to(struct nn_model *m, int to)
+{
+	if (m->be == NULL || m->n == 0)
+		return nn_fail(m, "Grad-CAM: no forward pass yet");
+	if (!(m->flags & NN_PLAN_CAM) || m->cam != to)
+		return nn_fail(m, "Grad-CAM: the model is not planned for layer %s",
+		               to >= 0 && to < m->nlay ? m->lay[to].pub.name : "?");
+	if (m->training)
+		return nn_fail(m, "Grad-CAM: the forward pass must be in inference mode");
+	nn_cam_mark_up(m);
+	m->lay[m->nlay - 1].gset = 1;
+	for (int i = m->nlay - 1; i > to; i--)
+		if (m->lay[i].gset && m->lay[i].up)
+			bwd_layer(m, i);
 	return 0;
 }
 
@@ -315,7 +333,7 @@ nn_step(struct nn_model *m, const struct nn_optim *o)
 
 	if (m->be == NULL)
 		return nn_fail(m, "nn_step: model not planned");
-	if (m->g == NULL)
+	if (m->g == NULL || (m->flags & NN_PLAN_CAM))
 		return nn_fail(m, "nn_step: the model is planned for inference only");
 	nn_prof_mark(m);
 	m->t++;

@@ -5,6 +5,7 @@
  * Layering: each file calls only files below it (tests/lint/objcycles.py
  * checks that no object calls back up):
  *   step.c       whole steps between the backend's step hooks
+ *   cam.c        Grad-CAM: the layer, nn_cam_grad (beside step.c)
  *   exec.c       loss, backward, nn_predict, optimiser, nn_layer_output
  *   recompute.c  rebuilding transient roots in backward
  *   forward.c    one layer's forward, nn_forward  (layer.h: op arguments)
@@ -37,6 +38,10 @@
 #include "nn/nn.h"
 
 #define NN_ALIGN 16     /* floats: 64 bytes */
+
+/* Private plan flag (nn_model_plan_cam): inference semantics, gradients
+ * from layer m->cam up, no weight gradients used, no moments. */
+#define NN_PLAN_CAM 0x100u
 
 struct nn_lay {
 	struct nn_layer pub;    /* what nn_layer_at returns */
@@ -89,6 +94,7 @@ struct nn_model {
 	/* plan */
 	struct nn_backend *be;
 	unsigned flags;         /* NN_PLAN_* */
+	int cam;                /* NN_PLAN_CAM: the Grad-CAM layer */
 	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
@@ -127,6 +133,15 @@ int nn_output_check(struct nn_model *m);
  * ops only, so that a step's ops can be bracketed by the backend's step hooks. */
 int nn_backward_ops(struct nn_model *m, const float *y, const float *w);
 int nn_predict_ops(struct nn_model *m);
+/* Grad-CAM plans: up = layer m->cam and every layer reading from it
+ * (plan.c). */
+void nn_cam_mark_up(struct nn_model *m);
+/* Backward of the last (inference-mode) forward from the gradient already
+ * in the output layer's dy down to layer `to`, whose dy then holds
+ * d(sum of dy . output)/d(output of to); weight gradients are not
+ * computed (dense's are written to the gradient arena and ignored);
+ * needs a NN_PLAN_CAM plan for layer `to` (exec.c). */
+int nn_backward_to(struct nn_model *m, int to);
 /* Reads the last loss and probabilities back (each may be NULL) (exec.c). */
 void nn_read_results(struct nn_model *m, float *loss, float *probs);
 /* Profiling marks: start an op's clock; charge the time since to kind

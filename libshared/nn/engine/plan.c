@@ -62,7 +62,8 @@ can_alias(const struct nn_lay *x, int ld)
  * consumer's buffer: concat inputs (activation and gradient) and in-place
  * ReLU inputs (activation only: relu_bwd needs y, dy and dx apart).  A
  * ReLU may take over a RELU or CONCAT input only when its own view is
- * dense, so that y and dy of every ReLU keep equal strides. */
+ * dense, so that y and dy of every ReLU keep equal strides.  A Grad-CAM
+ * plan's layer keeps its own output (no ReLU in place on it). */
 static void
 plan_views(struct nn_model *m)
 {
@@ -89,7 +90,8 @@ plan_views(struct nn_model *m)
 		} else if (l->pub.type == NN_RELU) {
 			struct nn_lay *x = &m->lay[l->pub.in[0]];
 			int strict = x->pub.type == NN_RELU || x->pub.type == NN_CONCAT;
-			if (can_alias(x, ld) && (!strict || ld == l->pub.c))
+			int cam = (m->flags & NN_PLAN_CAM) && l->pub.in[0] == m->cam;
+			if (can_alias(x, ld) && (!strict || ld == l->pub.c) && !cam)
 				x->owner = i;
 		}
 	}
@@ -246,6 +248,32 @@ pack_acts(struct nn_model *m, size_t base)
 	return base + end;
 }
 
+void
+nn_cam_mark_up(struct nn_model *m)
+{
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i];
+		l->up = i == m->cam;
+		for (int j = 0; j < l->pub.nin; j++)
+			l->up |= m->lay[l->pub.in[j]].up;
+		l->gset = 0;
+	}
+}
+
+/* Grad-CAM plan: roots with a member at or above the CAM layer (read in
+ * backward, or the CAM layer itself) are kept; the others are packed by
+ * forward liveness as in an inference plan. */
+static void
+mark_cam_packed(struct nn_model *m)
+{
+	nn_cam_mark_up(m);
+	for (int i = 0; i < m->nlay; i++)
+		m->lay[i].pk = m->lay[i].root == i;
+	for (int i = 0; i < m->nlay; i++)
+		if (m->lay[i].up)
+			m->lay[m->lay[i].root].pk = 0;
+}
+
 /* Activation offsets: kept roots one region each, then the packed roots,
  * then the dropout masks; returns the total. */
 static size_t
@@ -257,6 +285,8 @@ plan_acts(struct nn_model *m, int transient)
 	if (m->flags & NN_PLAN_INFERENCE) {
 		for (int i = 0; i < m->nlay; i++)
 			m->lay[i].pk = m->lay[i].root == i;
+	} else if (m->flags & NN_PLAN_CAM) {
+		mark_cam_packed(m);
 	} else if (transient)
 		mark_transient(m);
 	for (int i = 0; i < m->nlay; i++) {
@@ -277,7 +307,9 @@ plan_acts(struct nn_model *m, int transient)
 	return off;
 }
 
-/* Gradient offsets packed by liveness; returns the size of the region. */
+/* Gradient offsets packed by liveness; returns the size of the region.
+ * A Grad-CAM plan gives no memory to roots below the CAM layer (their
+ * gradients are never computed). */
 static size_t
 plan_grads(struct nn_model *m)
 {
@@ -290,9 +322,10 @@ plan_grads(struct nn_model *m)
 		struct nn_lay *l = &m->lay[i];
 		int hi = i == m->nlay - 1 ? m->nlay : l->last_cons > i ? l->last_cons : i;
 		int s = l->gowner >= 0 ? slot[l->gowner] : nr;
+		int none = (m->flags & NN_PLAN_CAM) && !l->up;
 		if (l->gowner < 0)
 			r[nr++] = (struct groot){ .layer = i, .lo = i, .hi = hi,
-				.size = al((size_t)m->max_batch * sample_size(l)) };
+				.size = none ? 0 : al((size_t)m->max_batch * sample_size(l)) };
 		slot[i] = s;
 		r[s].lo = i;
 		r[s].hi = hi > r[s].hi ? hi : r[s].hi;
@@ -440,12 +473,13 @@ static int
 plan_alloc(struct nn_model *m, struct nn_backend *be)
 {
 	int inf = (m->flags & NN_PLAN_INFERENCE) != 0;
+	int mom = !inf && !(m->flags & NN_PLAN_CAM);
 
 	m->be = be;
 	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
 	    (!inf && !(m->g = balloc(m, be, m->arena, "gradients"))) ||
-	    (!inf && !(m->m1 = balloc(m, be, m->arena, "moments"))) ||
-	    (!inf && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||
+	    (mom && !(m->m1 = balloc(m, be, m->arena, "moments"))) ||
+	    (mom && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||
 	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
 	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
 	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
@@ -504,8 +538,62 @@ nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
 	memset(memP, 0, sizeof *memP);
 	if (m->be == NULL)
 		return;
-	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 : 4) * m->arena * f;
+	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 :
+	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f;
 	memP->acts = m->acts_size * f;
 	memP->grads = m->grads_size * f;
 	memP->aux = m->aux_size * f;
+}
+
+/* Is layer i at or after a global pooling or a Dense (no spatial extent
+ * left)?  One pass in topological order. */
+static int
+flat(const struct nn_model *m, int i)
+{
+	int *f = XNEW(int, (size_t)i + 1), r;
+
+	for (int k = 0; k <= i; k++) {
+		const struct nn_lay *l = &m->lay[k];
+		f[k] = l->pub.type == NN_GAP || l->pub.type == NN_DENSE ||
+		       l->pub.type == NN_DROPOUT;
+		for (int j = 0; j < l->pub.nin; j++)
+			f[k] |= f[l->pub.in[j]];
+	}
+	r = f[i];
+	free(f);
+	return r;
+}
+
+int
+nn_cam_check(struct nn_model *m, int layer)
+{
+	if (layer < 0 || layer >= m->nlay)
+		return nn_fail(m, "Grad-CAM: no layer %d", layer);
+	if (flat(m, layer))
+		return nn_fail(m, "Grad-CAM: layer %s has no spatial extent (it "
+		               "comes after the global pooling); name a layer before it",
+		               m->lay[layer].pub.name);
+	if (nn_output_act(m) != NN_ACT_SIGMOID && nn_output_act(m) != NN_ACT_SOFTMAX)
+		return nn_fail(m, "Grad-CAM: the output must be a Dense with sigmoid or softmax");
+	/* the up marks of layer; then those of the planned layer again */
+	int plan = m->cam, reach;
+	m->cam = layer;
+	nn_cam_mark_up(m);
+	reach = m->lay[m->nlay - 1].up;
+	m->cam = plan;
+	if (m->flags & NN_PLAN_CAM)
+		nn_cam_mark_up(m);
+	if (!reach)
+		return nn_fail(m, "Grad-CAM: the output does not depend on layer %s",
+		               m->lay[layer].pub.name);
+	return 0;
+}
+
+int
+nn_model_plan_cam(struct nn_model *m, struct nn_backend *be, int max_batch, int layer)
+{
+	if (nn_cam_check(m, layer) < 0)
+		return -1;
+	m->cam = layer;
+	return nn_model_plan_flags(m, be, max_batch, NN_PLAN_CAM);
 }

@@ -83,6 +83,14 @@ val_losses() { "$BIN/peek" --width 1000 "$1/history.mpk" | grep -o ' val_loss=[^
 	run env "${SETTINGS[@]}" SEED=2 OUT="$T/again" timeout 600 "$ROOT/pipelines/hello-world"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ "$(val_losses "$T/again")" = "$(val_losses "$(run_dir 2)")" ]
+
+	# installed: radpipe-seeds with the installed programs and lib.bash
+	run make --no-print-directory -C "$ROOT" install DESTDIR="$T/dest" PREFIX=/usr/local
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run env -u BIN PATH=/usr/bin:/bin "$T/dest/usr/local/bin/radpipe-seeds" "$T/inst" "$(run_dir 2)" "$(run_dir 3)"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	diff "$s/seeds.md" "$T/inst/seeds.md"
+	is_png "$T/inst/seeds.png"
 }
 
 @test "seeds: runs of other settings, unfinished runs, a seed twice and bad N are refused" {

@@ -93,6 +93,20 @@ val_losses() { "$BIN/peek" --width 1000 "$1/history.mpk" | grep -o ' val_loss=[^
 	is_png "$T/inst/seeds.png"
 }
 
+# Runs of make -j share results/cache: each writes its decoded images under
+# a name of its own, then renames (before, both wrote cache/val-64.mpk.tmp
+# and one's mv failed, "cannot stat", while the other read a file being
+# rewritten).
+@test "seeds: make -j2 runs two seeds at once; they share the cache safely" {
+	need_data
+	run timeout 600 make -j2 -C "$ROOT/pipelines" RESULTS="$T/res" ARCH=small_cnn SIZE=64 EPOCHS=1 seeds N=2
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" != *"cannot stat"* ]] || { echo "$output"; false; }
+	[ "$(cd "$T/res/cache" && echo *)" = "test-64.mpk test-64.mpk.key val-64.mpk val-64.mpk.key" ]
+	read_stream < "$T/res/cache/val-64.mpk" | grep -qx 'frames 10'
+	is_png "$T/res/seeds+EPOCHS-1+SIZE-64+ARCH-small_cnn/seeds.png"
+}
+
 @test "seeds: runs of other settings, unfinished runs, a seed twice and bad N are refused" {
 	for k in 1 2 3; do
 		mkdir -p "$T/r$k"

@@ -1,6 +1,7 @@
 # lib.bash — helpers of pipelines/compare and pipelines/seeds, which read
-# results folders of pipelines/hello-world.  Sourced, not run; defines
-# functions only.  (Installed as share/radpipe/lib.bash.)
+# results folders of pipelines/hello-world (which uses awk_get and duration
+# too).  Sourced, not run; defines functions only.  (Installed as
+# share/radpipe/lib.bash.)
 #
 #   awk_get              an awk function get(KEY): the value of KEY in a line
 #                        of peek(1) output, quotes removed (prints its text)

@@ -4,13 +4,14 @@
 #
 # What goes where (under $(DESTDIR)):
 #   $(BINDIR)          the programs; the pipelines as radpipe-hello-world,
-#                      radpipe-compare and radpipe-fetch
+#                      radpipe-compare, radpipe-seeds and radpipe-fetch
 #   $(MANDIR)          man1, man5 and man7 pages (then: mandb, man nntrain)
 #   $(LIBDIR)/radpipe  libradpipe_cuda.so when it was built: the programs
 #                      look for it in <dir of the executable>/../lib/radpipe
 #                      (libshared/nn/cuda_loader.c), so keep
 #                      BINDIR=PREFIX/bin and LIBDIR=PREFIX/lib
-#   $(DATAROOTDIR)/radpipe   the checksums the pipelines verify against
+#   $(DATAROOTDIR)/radpipe   the checksums the pipelines verify against, and
+#                      lib.bash, which radpipe-compare and radpipe-seeds source
 #   $(COMPLETIONDIR)   bash completion, one file per program, generated at
 #                      build time from PROG --list-options (completion/mkcompletion)
 
@@ -23,8 +24,8 @@ COMPLETIONDIR ?= $(DATAROOTDIR)/bash-completion/completions
 INSTALL       ?= install
 
 COMPLETIONS   := $(PROGS:%=$(B)/bash-completion/%)
-INST_PIPELINES := hello-world compare fetch
-INST_SHARE    := pipelines/weights.md5 pipelines/Open_I_abd_vs_CXRs.sha256
+INST_PIPELINES := hello-world compare seeds fetch
+INST_SHARE    := pipelines/weights.md5 pipelines/Open_I_abd_vs_CXRs.sha256 pipelines/lib.bash
 MAN_PAGES     := $(sort $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7))
 INST_CUDA     := $(if $(filter 1,$(WITH_CUDA)),$(CUDA_SO))
 

@@ -112,8 +112,8 @@ report_json(FILE *fp, const char *buf, size_t len)
 
 /* ---- TSV / CSV ---- */
 
-static void
-cell(FILE *fp, const char *s, size_t n, char sep)
+void
+report_cell(FILE *fp, const char *s, size_t n, char sep)
 {
 	int quote = sep == ',' && memchr(s, ',', n) != NULL;
 
@@ -144,7 +144,7 @@ scalar_cell(FILE *fp, const msgpack_object *o, char sep)
 		if (isfinite(o->via.f64))
 			fputs(report_shortest(b, sizeof b, o->via.f64), fp);
 		break;
-	case MSGPACK_OBJECT_STR: cell(fp, o->via.str.ptr, o->via.str.size, sep); break;
+	case MSGPACK_OBJECT_STR: report_cell(fp, o->via.str.ptr, o->via.str.size, sep); break;
 	case MSGPACK_OBJECT_NIL: break;
 	default: json_value(fp, o); break;
 	}
@@ -173,7 +173,7 @@ flatten(FILE *fp, const char *kind, const char *name, const msgpack_object *map,
 		return;
 	}
 	fprintf(fp, "%s%c", kind, sep);
-	cell(fp, name, strlen(name), sep);
+	report_cell(fp, name, strlen(name), sep);
 	putc(sep, fp);
 	scalar_cell(fp, v, sep);
 	snprintf(ci, sizeof ci, "%s_ci", name);

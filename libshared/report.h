@@ -17,6 +17,10 @@
  * that reads back (strtod) as exactly v, and returns buf: 0.827 prints as
  * 0.827, not 0.82699999999999996.  Every number in JSON, TSV and CSV. */
 char *report_shortest(char *buf, size_t len, double v);
+/* Writes the n bytes of s as one TSV (sep '\t': tabs and line breaks
+ * become spaces) or CSV (sep ',': quoted when it holds a comma, a quote or
+ * a line break) cell. */
+void report_cell(FILE *fp, const char *s, size_t n, char sep);
 /* Writes every frame of buf[0..len) to fp as one JSON object per line. */
 void report_json(FILE *fp, const char *buf, size_t len);
 /* Writes the frames of buf as a long table: kind, key, value, ci_low,

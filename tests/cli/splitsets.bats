@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# split(1): no group in two sets, class ratios within one image of the
+# splitsets(1): no group in two sets, class ratios within one image of the
 # target, the same seed the same split (whatever the input order), groups
 # from a regex, a table and DICOM patient keys, --link folders that imgload
 # reads back, --train/--val/--test frames byte for byte, refusals, and the
@@ -62,36 +62,36 @@ check_tsv() {
 
 @test "ungrouped: class ratios within one image of the target in every set" {
 	make_set d 60 1
-	"$BIN/split" -q -f tsv d > a.tsv
+	"$BIN/splitsets" -q -f tsv d > a.tsv
 	check_tsv a.tsv 0.7,0.15,0.15
-	"$BIN/split" -q -f tsv --fractions 0.5,0.5 d > b.tsv
+	"$BIN/splitsets" -q -f tsv --fractions 0.5,0.5 d > b.tsv
 	check_tsv b.tsv 0.5,0.5
 	[ "$(cut -f4 b.tsv | sort | uniq -c | awk '{print $1}' | sort -n | tr '\n' ' ')" != "" ]
 }
 
 @test "grouped by a regex: no patient in two sets; the same seed gives the same split" {
 	make_set d 80 2
-	"$BIN/split" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' d > g.tsv
+	"$BIN/splitsets" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' d > g.tsv
 	check_tsv g.tsv 0.7,0.15,0.15
 	[ "$(cut -f3 g.tsv | sed 1d | sort -u | wc -l)" -eq 80 ]
-	"$BIN/split" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' d > g2.tsv
+	"$BIN/splitsets" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' d > g2.tsv
 	cmp g.tsv g2.tsv
-	"$BIN/split" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' --seed 2 d > g3.tsv
+	"$BIN/splitsets" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' --seed 2 d > g3.tsv
 	! cmp -s g.tsv g3.tsv
 	# the input's order does not matter: the same images from a stream in
 	# another order (shuffled) split the same way
-	"$BIN/imgload" -q --shuffle --seed 5 d | "$BIN/split" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' - > s.tsv
+	"$BIN/imgload" -q --shuffle --seed 5 d | "$BIN/splitsets" -q -f tsv --group '/^[ab]\/(P[0-9]+)_/' - > s.tsv
 	diff <(sed 1d g.tsv | sort) <(sed 1d s.tsv | sort)
 }
 
 @test "grouped by a table (imgload's --labels format), keyed by id or file name" {
 	make_set d 30 3
 	{ echo "file,patient"; for f in d/*/*.png; do b=${f##*/}; echo "$b,${b%%_*}"; done; } > groups.csv
-	"$BIN/split" -q -f tsv --group table --groups groups.csv d > t.tsv
+	"$BIN/splitsets" -q -f tsv --group table --groups groups.csv d > t.tsv
 	check_tsv t.tsv 0.7,0.15,0.15
 	[ "$(cut -f3 t.tsv | sed 1d | sort -u | wc -l)" -eq 30 ]
 	sed -i '$d' groups.csv
-	run "$BIN/split" -q --group table --groups groups.csv d
+	run "$BIN/splitsets" -q --group table --groups groups.csv d
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"has no group in the table"* ]]
 }
@@ -108,7 +108,7 @@ check_tsv() {
 	        f.write(msgpack.packb({"kind": "sample", "id": "s%03d.dcm" % i, "label": int(lab),
 	                               "class": ["abd", "chest"][int(lab)], "x": x, "meta": meta}))
 	END
-	"$BIN/split" -q --group dicom --fractions 0.6,0.2,0.2 --train t.mpk --val v.mpk --test s.mpk -f tsv in.mpk > d.tsv
+	"$BIN/splitsets" -q --group dicom --fractions 0.6,0.2,0.2 --train t.mpk --val v.mpk --test s.mpk -f tsv in.mpk > d.tsv
 	check_tsv d.tsv 0.6,0.2,0.2
 	$PY - <<-'END'
 	import msgpack
@@ -126,14 +126,14 @@ check_tsv() {
 
 @test "--link makes TRAIN, VAL and TEST class folders that imgload reads back" {
 	make_set d 40 5
-	"$BIN/split" -q -f tsv --link out d > l.tsv
+	"$BIN/splitsets" -q -f tsv --link out d > l.tsv
 	for s in TRAIN VAL TEST; do
 		want=$(awk -F'\t' -v s="$(echo $s | tr A-Z a-z)" '$4 == s' l.tsv | wc -l)
 		got=$("$BIN/imgload" -q "out/$s" | "$BIN/peek" --count | awk '$1 == "sample" { print $2 }')
 		[ "$got" -eq "$want" ]
 	done
 	[ -L out/TRAIN/a/"$(ls out/TRAIN/a | head -1)" ]
-	run "$BIN/split" -q --link out d
+	run "$BIN/splitsets" -q --link out d
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"out/TRAIN exists"* ]]
 }
@@ -141,37 +141,37 @@ check_tsv() {
 @test "refusals: one class, an empty set, a group larger than a set, an unmatched regex, bad usage" {
 	make_set d 20 6
 	mkdir -p one/x && cp d/a/*.png one/x/
-	run "$BIN/split" -q one
+	run "$BIN/splitsets" -q one
 	[ "$status" -eq 1 ] && [[ "$output" == *"one class only"* ]]
-	run "$BIN/split" -q --fractions 0.9,0.1,0 d
+	run "$BIN/splitsets" -q --fractions 0.9,0.1,0 d
 	[ "$status" -eq 1 ] && [[ "$output" == *"set 3 would be empty"* ]]
-	run "$BIN/split" -q --group '/^(a|b)\//' d
+	run "$BIN/splitsets" -q --group '/^(a|b)\//' d
 	[ "$status" -eq 1 ] && [[ "$output" == *"holds"*"more than the smallest set"* ]]
-	run "$BIN/split" -q --group '/^zzz/' d
+	run "$BIN/splitsets" -q --group '/^zzz/' d
 	[ "$status" -eq 1 ] && [[ "$output" == *"does not match"* ]]
-	run "$BIN/split" -q --counts 1,2 d
+	run "$BIN/splitsets" -q --counts 1,2 d
 	[ "$status" -eq 1 ] && [[ "$output" == *"add up to 3 images"* ]]
-	run "$BIN/split" -q --group dicom d
+	run "$BIN/splitsets" -q --group dicom d
 	[ "$status" -eq 2 ]
-	run "$BIN/split" -q --group '/(/' d
+	run "$BIN/splitsets" -q --group '/(/' d
 	[ "$status" -eq 2 ]
-	run "$BIN/split" -q --fractions 0.5 d
+	run "$BIN/splitsets" -q --fractions 0.5 d
 	[ "$status" -eq 2 ]
-	run "$BIN/split" -q
+	run "$BIN/splitsets" -q
 	[ "$status" -eq 2 ]
 	"$BIN/imgload" -q d > s.mpk
-	run "$BIN/split" -q --link x s.mpk
+	run "$BIN/splitsets" -q --link x s.mpk
 	[ "$status" -eq 2 ]
 	head -c 100 s.mpk > cut.mpk
-	run "$BIN/split" -q cut.mpk
+	run "$BIN/splitsets" -q cut.mpk
 	[ "$status" -eq 1 ] && [[ "$output" == *cut.mpk* ]]
 	"$BIN/imgload" -q --epochs 2 d > e.mpk
-	run "$BIN/split" -q e.mpk
+	run "$BIN/splitsets" -q e.mpk
 	[ "$status" -eq 1 ] && [[ "$output" == *"comes twice"* ]]
 }
 
-@test "split(1) documents every option, and its EXAMPLES run" {
-	check_man split
+@test "splitsets(1) documents every option, and its EXAMPLES run" {
+	check_man splitsets
 	need_data
-	run_man_examples split 3
+	run_man_examples splitsets 3
 }

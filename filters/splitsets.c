@@ -1,4 +1,4 @@
-/* split — divide a labelled set into train/val(/test), stratified by class,
+/* splitsets — divide a labelled set into train/val(/test), stratified by class,
  * with every group (a patient) in one set only.
  *
  * The set is class folders (walked as imgload walks them) or a stream of
@@ -35,7 +35,7 @@
 #define put_cell(v, sep) report_cell(stdout, (v), strlen(v), (sep))
 
 static const char synopsis[] =
-"usage: split [options] SOURCE...\n"
+"usage: splitsets [options] SOURCE...\n"
 "  Divides a labelled set (class folders, or a file of sample frames, or -)\n"
 "  into train, val and test sets, stratified by class, keeping each group\n"
 "  (patient) in one set.\n";
@@ -211,9 +211,9 @@ read_sample(struct set *st, const struct frame_reader *r, const struct frame *f)
 
 	it->id = fv_strdup(frame_get(f, "id"));
 	if (frame_int(f, "label", &label) != 1 || label < 0 || label > INT_MAX)
-		die("%s: frame %llu (%s): no label: split needs labelled samples", name, k, it->id);
+		die("%s: frame %llu (%s): no label: splitsets needs labelled samples", name, k, it->id);
 	if (label > 1000000)
-		die("%s: frame %llu (%s): label %lld: more classes than split takes", name, k, it->id,
+		die("%s: frame %llu (%s): label %lld: more classes than splitsets takes", name, k, it->id,
 		    (long long)label);
 	if (frame_str(f, "class", cls, sizeof cls) != 1)
 		snprintf(cls, sizeof cls, "%lld", (long long)label);
@@ -298,7 +298,7 @@ assign_groups(const struct options *o, struct set *st)
 	} else if (strcmp(g, "dicom") == 0) {
 		if (!st->from_stream)
 			die_usage("--group dicom reads meta.dicom.patient_key of imgload's frames: "
-			    "give a stream (imgload --patient-key-file K ... | split --group dicom -)");
+			    "give a stream (imgload --patient-key-file K ... | splitsets --group dicom -)");
 		for (size_t i = 0; i < st->n; i++)
 			if (st->v[i].group == NULL || st->v[i].group[0] == '\0')
 				die("%s: no meta.dicom.patient_key (imgload writes it for DICOM files "

@@ -34,8 +34,6 @@ static const char synopsis[] =
 "  a folder of images (class folders or flat), a file of sample frames, or\n"
 "  - (stdin); NAME names the set (default: the SOURCE's last component).\n";
 
-enum { FMT_TEXT, FMT_TSV, FMT_CSV, FMT_JSON, FMT_FRAMES };
-static const char *const format_names[] = { "text", "tsv", "csv", "json", "frames", NULL };
 
 #define LEAK_MAX_PIXELS 100000000ull    /* as imgload's --max-pixels */
 
@@ -77,8 +75,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_FLAG("fingerprints", 0, "write each image's fingerprints instead of the pairs", &o->list),
 		CLI_FLAG("skip-bad", 0, "skip files that are not images (say so) instead of failing",
 		    &o->skip_bad),
-		CLI_CHOICE("format", 'f', "FMT", "text, tsv, csv (a pair a row), json or frames\n"
-		    "(default: text on a terminal, frames otherwise)", &o->format, format_names),
+		CLI_OPT_FORMAT("text, tsv, csv (a pair a row), json or frames", &o->format),
 		CLI_END
 	};
 	int i;
@@ -87,8 +84,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	i = cli_parse(argc, argv, synopsis, opts);
 	if (i >= argc)
 		die_usage("give at least one set (a folder, a file of frames, or -)");
-	if (o->format < 0)
-		o->format = isatty(1) ? FMT_TEXT : FMT_FRAMES;
+	o->format = cli_format_default(o->format);
 	o->sources = argv + i;
 	o->nsources = argc - i;
 }
@@ -488,19 +484,19 @@ main(int argc, char **argv)
 	for (int m = 0; m < M_COUNT; m++)
 		across += p.count[m][1];
 	if (o.list) {
-		if (o.format == FMT_FRAMES)
+		if (o.format == CLI_FMT_FRAMES)
 			fwrite(out.data, 1, out.len, stdout);
-		else if (o.format == FMT_JSON)
+		else if (o.format == CLI_FMT_JSON)
 			report_json(stdout, (const char *)out.data, out.len);
 		else
-			print_fingerprints(&r, o.format == FMT_CSV ? ',' : '\t');
-	} else if (o.format == FMT_TEXT) {
+			print_fingerprints(&r, o.format == CLI_FMT_CSV ? ',' : '\t');
+	} else if (o.format == CLI_FMT_TEXT) {
 		print_text(&o, &r, &p);
-	} else if (o.format == FMT_TSV || o.format == FMT_CSV) {
-		print_table(&r, &p, o.format == FMT_TSV ? '\t' : ',');
+	} else if (o.format == CLI_FMT_TSV || o.format == CLI_FMT_CSV) {
+		print_table(&r, &p, o.format == CLI_FMT_TSV ? '\t' : ',');
 	} else {
 		build_frames(&o, &r, &p, &out);
-		if (o.format == FMT_FRAMES)
+		if (o.format == CLI_FMT_FRAMES)
 			fwrite(out.data, 1, out.len, stdout);
 		else
 			report_json(stdout, (const char *)out.data, out.len);

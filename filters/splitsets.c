@@ -40,8 +40,6 @@ static const char synopsis[] =
 "  into train, val and test sets, stratified by class, keeping each group\n"
 "  (patient) in one set.\n";
 
-enum { FMT_TEXT, FMT_TSV, FMT_CSV, FMT_JSON, FMT_FRAMES };
-static const char *const format_names[] = { "text", "tsv", "csv", "json", "frames", NULL };
 static const char *const set_names[] = { "train", "val", "test" };
 static const char *const dir_names[] = { "TRAIN", "VAL", "TEST" };
 
@@ -102,16 +100,15 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_STR("group", 'g', "G", "the group of an image: dicom (meta.dicom.patient_key),\n"
 		    "table (--groups FILE), /REGEX/ (the part of the id it\n"
 		    "matches, or its first parenthesised part) or none (default)", &o->group),
-		CLI_STR("groups", 0, "FILE", "table of id,group lines after a header (imgload's\n"
-		    "--labels format) for --group table", &o->groups_file),
+		CLI_STR("groups", 0, "FILE", "table of id,group lines after a header (as imgload's\n"
+		    "label tables) for --group table", &o->groups_file),
 		CLI_OPT_SEED("seed of the split (1)", &o->seed),
 		CLI_STR("link", 0, "DIR", "make DIR/TRAIN, DIR/VAL, DIR/TEST/<class>/ of symbolic\n"
 		    "links to the images (folders only)", &o->link),
 		CLI_STR("train", 0, "FILE", "write the train set's sample frames to FILE (streams)", &o->out[0]),
 		CLI_STR("val", 0, "FILE", "write the val set's sample frames to FILE", &o->out[1]),
 		CLI_STR("test", 0, "FILE", "write the test set's sample frames to FILE", &o->out[2]),
-		CLI_CHOICE("format", 'f', "FMT", "text, tsv, csv (an image a row), json or frames\n"
-		    "(default: text on a terminal, frames otherwise)", &o->format, format_names),
+		CLI_OPT_FORMAT("text, tsv, csv (an image a row), json or frames", &o->format),
 		CLI_END
 	};
 	double v[3];
@@ -140,8 +137,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("--test: give three fractions or counts");
 	if ((o->groups_file != NULL) != (o->group != NULL && strcmp(o->group, "table") == 0))
 		die_usage("--groups FILE goes with --group table");
-	if (o->format < 0)
-		o->format = isatty(1) ? FMT_TEXT : FMT_FRAMES;
+	o->format = cli_format_default(o->format);
 	o->sources = argv + i;
 	o->nsources = argc - i;
 }
@@ -549,12 +545,12 @@ main(int argc, char **argv)
 	if (o.out[0] || o.out[1] || o.out[2])
 		write_sets(&o, &st, set_of);
 	switch (o.format) {
-	case FMT_TEXT: print_text(&o, &st, set_of); break;
-	case FMT_TSV: print_table(&st, set_of, '\t'); break;
-	case FMT_CSV: print_table(&st, set_of, ','); break;
+	case CLI_FMT_TEXT: print_text(&o, &st, set_of); break;
+	case CLI_FMT_TSV: print_table(&st, set_of, '\t'); break;
+	case CLI_FMT_CSV: print_table(&st, set_of, ','); break;
 	default:
 		build_frames(&o, &st, set_of, &out);
-		if (o.format == FMT_FRAMES)
+		if (o.format == CLI_FMT_FRAMES)
 			fwrite(out.data, 1, out.len, stdout);
 		else
 			report_json(stdout, (const char *)out.data, out.len);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <stdnoreturn.h>
 
 #ifndef RADPIPE_VERSION
@@ -19,6 +20,15 @@
 #define MAX_OPTS 64
 
 const char *const cli_precisions[] = { "fp32", "tf32", "bf16", "fp16", NULL };
+const char *const cli_formats[] = { "text", "tsv", "csv", "json", "frames", NULL };
+
+int
+cli_format_default(int format)
+{
+	if (format >= 0)
+		return format;
+	return isatty(1) ? CLI_FMT_TEXT : CLI_FMT_FRAMES;
+}
 
 /* The options cli_parse adds to every table. */
 static const struct cli_opt cli_common[] = {

@@ -90,6 +90,15 @@ extern const char *const cli_precisions[];      /* fp32 tf32 bf16 fp16: enum nn_
  * default, a string literal. */
 #define CLI_OPT_CLASSES(dflt, p) CLI_STR("classes", 0, "A,B,...", \
 	"class names in label order (default: " dflt ")", p)
+/* -f, --format FMT for programs that write reports: text (the default on a
+ * terminal), tsv, csv, json or frames (the default otherwise); the field is
+ * an int set to -1 before parsing, and cli_format_default settles it. */
+enum { CLI_FMT_TEXT, CLI_FMT_TSV, CLI_FMT_CSV, CLI_FMT_JSON, CLI_FMT_FRAMES };
+extern const char *const cli_formats[];
+#define CLI_OPT_FORMAT(h, p) CLI_CHOICE("format", 'f', "FMT", h "\n" \
+	"(default: text on a terminal, frames otherwise)", p, cli_formats)
+/* A format left at -1: CLI_FMT_TEXT when stdout is a terminal, else CLI_FMT_FRAMES. */
+int cli_format_default(int format);
 /* -o, --output FILE; h says what is written there. */
 #define CLI_OPT_OUTPUT(h, p) CLI_STR("output", 'o', "FILE", h, p)
 

@@ -258,14 +258,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 	cpu_exe_init(c, &e->main, pd);
 	conv_args(c, e, &g, op, bias);
 	conv_reorders(c, e, &g, op, acc);
-	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-	if (cpu_failed(c)) {    /* reported through be->error; not cached */
-		cpu_entry_free(e);
-		return NULL;
-	}
-	cpu_insert(c, e);
-	return e;
+	return cpu_entry_finish(c, e, pd, a);
 }
 
 /* Input activation k of e: the caller's u itself, or its copy in the

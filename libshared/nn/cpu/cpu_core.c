@@ -81,6 +81,19 @@ cpu_insert(struct cpu *c, struct cpu_entry *e)
 	c->tab[h] = e;
 }
 
+struct cpu_entry *
+cpu_entry_finish(struct cpu *c, struct cpu_entry *e, dnnl_primitive_desc_t pd, dnnl_primitive_attr_t a)
+{
+	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	if (cpu_failed(c)) {    /* reported through be->error; not cached */
+		cpu_entry_free(e);
+		return NULL;
+	}
+	cpu_insert(c, e);
+	return e;
+}
+
 const char *
 cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd)
 {

@@ -137,6 +137,11 @@ struct cpu_entry *cpu_lookup(struct cpu *c, const struct cpu_key *key);
 void cpu_insert(struct cpu *c, struct cpu_entry *e);
 /* Frees an entry that is not in the cache (or, from cpu_close, one that is). */
 void cpu_entry_free(struct cpu_entry *e);
+/* The end of building entry e from pd and a: destroys them; then e
+ * inserted into the cache and returned, or, when an error is recorded,
+ * freed and NULL (a failed entry is never cached). */
+struct cpu_entry *cpu_entry_finish(struct cpu *c, struct cpu_entry *e, dnnl_primitive_desc_t pd,
+                                   dnnl_primitive_attr_t a);
 /* Creates x's primitive from pd (taking pd's scratchpad into account). */
 void cpu_exe_init(struct cpu *c, struct cpu_exe *x, const_dnnl_primitive_desc_t pd);
 /* Adds argument arg of descriptor md to x (memory created without data). */

@@ -116,14 +116,7 @@ bn_entry(struct cpu *c, int op, const struct nn_bn *p, unsigned fl)
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	bn_args(c, &e->main, op, &md, &vec, fl);
-	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-	if (cpu_failed(c)) {    /* reported through be->error; not cached */
-		cpu_entry_free(e);
-		return NULL;
-	}
-	cpu_insert(c, e);
-	return e;
+	return cpu_entry_finish(c, e, pd, a);
 }
 
 /* x itself when dense, else a packed copy in scratch buffer i. */
@@ -404,14 +397,7 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC,
 	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
 	    dnnl_query_dst_md : dnnl_query_diff_src_md, 0));
-	DNNL_CHECK(c, dnnl_primitive_desc_destroy(pd));
-	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-	if (cpu_failed(c)) {    /* reported through be->error; not cached */
-		cpu_entry_free(e);
-		return NULL;
-	}
-	cpu_insert(c, e);
-	return e;
+	return cpu_entry_finish(c, e, pd, a);
 }
 
 void

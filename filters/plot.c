@@ -1,5 +1,5 @@
 /* plot.c — figures from radpipe streams: training curves (metrics frames),
- * ROC curves (roc frames), test images with their predictions (prediction
+ * ROC curves (roc frames), reliability diagrams (calibration frames), test images with their predictions (prediction
  * and sample frames) through gnuplot(1); contact sheets of sample/batch
  * frames as PNG.  A sink: nothing is written to stdout except the dumb
  * terminal's text (and --montage with -o -).  See plot(1).
@@ -21,13 +21,15 @@
 #include <unistd.h>
 
 static const char synopsis[] =
-"usage: plot --history | --roc | --images SAMPLES | --montage N  [options] [FILE...]\n"
+"usage: plot --history | --roc | --reliability | --images SAMPLES | --montage N\n"
+"            [options] [FILE...]\n"
 "  Draws the frames of FILEs (or stdin).\n";
 
-enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_IMAGES, MODE_MONTAGE };
+enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_RELIABILITY, MODE_IMAGES, MODE_MONTAGE };
+static const char *const binning_names[] = { "width", "mass", NULL };
 
 struct options {
-	int mode, format, width, height, sized, cols, max, tile, keep, follow;
+	int mode, format, width, height, sized, cols, max, tile, keep, follow, binning;
 	const char *out, *title, *samples;
 	char **files;
 	int nfiles;
@@ -37,7 +39,7 @@ static void
 set_mode(struct options *o, int mode)
 {
 	if (o->mode != MODE_NONE && o->mode != mode)
-		die_usage("--history, --roc, --images and --montage exclude each other");
+		die_usage("--history, --roc, --reliability, --images and --montage exclude each other");
 	o->mode = mode;
 }
 
@@ -51,6 +53,12 @@ static void
 set_roc(void *p, const char *s)
 {
 	set_mode(p, MODE_ROC);
+}
+
+static void
+set_reliability(void *p, const char *s)
+{
+	set_mode(p, MODE_RELIABILITY);
 }
 
 static void
@@ -88,6 +96,10 @@ parse_options(int argc, char **argv, struct options *o)
 	const struct cli_opt opts[] = {
 		CLI_CALL("history", 0, NULL, "metrics frames -> accuracy and loss curves", set_history, o),
 		CLI_CALL("roc", 0, NULL, "roc frames -> ROC curves with their AUC", set_roc, o),
+		CLI_CALL("reliability", 0, NULL, "calibration frames -> reliability diagram",
+		    set_reliability, o),
+		CLI_CHOICE("binning", 0, "B", "--reliability: the bins drawn, width or mass (width)",
+		    &o->binning, binning_names),
 		CLI_CALL("images", 0, "SAMPLES", "predictions + sample frames of SAMPLES (\"-\": the\n"
 		    "same stream) -> the images with score and class", set_images, o),
 		CLI_CALL("montage", 0, "N", "sample/batch frames -> PNG of the first N images", set_montage, o),
@@ -105,7 +117,7 @@ parse_options(int argc, char **argv, struct options *o)
 		CLI_END
 	};
 
-	*o = (struct options){ .format = -1, .max = 16, .tile = 200 };
+	*o = (struct options){ .format = -1, .max = 16, .tile = 200, .binning = -1 };
 	return cli_parse(argc, argv, synopsis, opts);
 }
 
@@ -115,7 +127,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int i = parse_options(argc, argv, o);
 
 	if (o->mode == MODE_NONE)
-		die_usage("say what to draw: --history, --roc, --images SAMPLES or --montage N");
+		die_usage("say what to draw: --history, --roc, --reliability, --images SAMPLES or --montage N");
 	if (o->format < 0)
 		o->format = o->out && strcmp(o->out, "-") ? gp_format_from_path(o->out) : -1;
 	if (o->format < 0)
@@ -132,10 +144,15 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("--images needs png, svg or pdf");
 	if (o->follow && o->mode != MODE_HISTORY && o->mode != MODE_ROC)
 		die_usage("--follow applies to --history and --roc");
+	if (o->binning >= 0 && o->mode != MODE_RELIABILITY)
+		die_usage("--binning applies to --reliability");
+	if (o->binning < 0)
+		o->binning = 0;
 	if (o->width == 0)
 		o->width = o->format == GP_DUMB ? 100 : o->mode == MODE_HISTORY ? 1200 : 700;
 	if (o->height == 0)
-		o->height = o->format == GP_DUMB ? 30 : o->mode == MODE_HISTORY ? 500 : 700;
+		o->height = o->format == GP_DUMB ? (o->mode == MODE_RELIABILITY ? 40 : 30) :
+		    o->mode == MODE_HISTORY ? 500 : 700;
 	o->files = argv + i;
 	o->nfiles = argc - i;
 }
@@ -364,6 +381,84 @@ plot_roc(const struct options *o)
 	fclose(c.lf);
 	free(c.legend);
 	gp_free(&c.gp);
+}
+
+/* ---- --reliability ---- */
+
+/* The bins of the first calibration frame of the binning asked for. */
+enum { R_LO, R_HI, R_N, R_SCORE, R_FRAC, R_FRAC_LO, R_FRAC_HI, R_NCOL };
+static const char *const rel_keys[R_NCOL] = {
+	"bin_lo", "bin_hi", "bin_n", "bin_score", "bin_frac", "bin_frac_lo", "bin_frac_hi"
+};
+
+struct reliability {
+	const struct options *o;
+	double *col[R_NCOL];    /* n values each, owned */
+	size_t n;
+	double ece, mce;
+	int seen, found;        /* calibration frames seen, of the binning */
+};
+
+static void
+reliability_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	struct reliability *c = ctx;
+	const struct fval *a[R_NCOL];
+	char binning[16] = "";
+	size_t n;
+
+	if (!frame_is(f, "calibration"))
+		return;
+	c->seen++;
+	frame_str(f, "binning", binning, sizeof binning);
+	if (strcmp(binning, binning_names[c->o->binning]) != 0 || c->found++ > 0)
+		return;
+	for (int k = 0; k < R_NCOL; k++)
+		a[k] = frame_get(f, rel_keys[k]);
+	n = fv_len(a[0]);
+	for (int k = 0; k < R_NCOL; k++)
+		if (fv_type(a[k]) != FV_ARRAY || fv_len(a[k]) != n || n == 0)
+			die("%s: frame %llu: calibration frame without equal-length bin arrays (%s)",
+			    frame_reader_name(r), (unsigned long long)f->index, rel_keys[k]);
+	c->n = n;
+	for (int k = 0; k < R_NCOL; k++) {
+		c->col[k] = XNEW(double, n);
+		for (size_t i = 0; i < n; i++)
+			c->col[k][i] = fv_number(fv_at(a[k], i));
+	}
+	c->ece = num(f, "ece"), c->mce = num(f, "mce");
+}
+
+static void
+plot_reliability(const struct options *o)
+{
+	struct reliability c = { .o = o };
+	struct gp_plot gp;
+	char key[128];
+
+	if (gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep) < 0)
+		die("%s", gp.err);
+	each_input(o, reliability_frame, &c);
+	if (c.seen == 0)
+		die("no calibration frames in the input (metrics --format frames writes them "
+		    "for binary predictions)");
+	if (c.found == 0)
+		die("no calibration frame with --binning %s among the %d in the input",
+		    binning_names[o->binning], c.seen);
+	if (c.found > 1)
+		warnx("%d calibration frames with --binning %s: drawing the first",
+		    c.found, binning_names[o->binning]);
+	snprintf(key, sizeof key, "equal-%s bins: ECE %.3f",
+	    binning_names[o->binning], c.ece, c.mce);
+	gp_reliability(&gp, &(struct gp_reliability){ .n = c.n, .lo = c.col[R_LO],
+	    .hi = c.col[R_HI], .count = c.col[R_N], .score = c.col[R_SCORE],
+	    .frac = c.col[R_FRAC], .frac_lo = c.col[R_FRAC_LO], .frac_hi = c.col[R_FRAC_HI],
+	    .key = key, .title = o->title });
+	if (gp_render(&gp) < 0)
+		die("%s", gp.err);
+	gp_free(&gp);
+	for (int k = 0; k < R_NCOL; k++)
+		free(c.col[k]);
 }
 
 /* ---- images: --montage and --images ---- */
@@ -746,6 +841,7 @@ main(int argc, char **argv)
 	switch (o.mode) {
 	case MODE_HISTORY: plot_history(&o); break;
 	case MODE_ROC: plot_roc(&o); break;
+	case MODE_RELIABILITY: plot_reliability(&o); break;
 	case MODE_IMAGES: plot_images(&o); break;
 	default: plot_montage(&o); break;
 	}

@@ -415,7 +415,7 @@ text_bin(FILE *fp, const msgpack_object *o, uint32_t i, int closed)
 {
 	char range[64];
 
-	snprintf(range, sizeof range, "[%.4g, %.4g%c", elem(o, "bin_lo", i), elem(o, "bin_hi", i),
+	snprintf(range, sizeof range, "[%.5g, %.5g%c", elem(o, "bin_lo", i), elem(o, "bin_hi", i),
 	    closed || elem(o, "bin_hi", i) >= 1 ? ']' : ')');
 	fprintf(fp, "  %4u  %-18s %7.0f %6.0f  %10.4g  %8.4f  [%.4f, %.4f]\n", i + 1, range,
 	    elem(o, "bin_n", i), elem(o, "bin_n_pos", i), elem(o, "bin_score", i),

@@ -448,7 +448,7 @@ plot_reliability(const struct options *o)
 	if (c.found > 1)
 		warnx("%d calibration frames with --binning %s: drawing the first",
 		    c.found, binning_names[o->binning]);
-	snprintf(key, sizeof key, "equal-%s bins: ECE %.3f",
+	snprintf(key, sizeof key, "equal %s: ECE %.3f, MCE %.3f",
 	    binning_names[o->binning], c.ece, c.mce);
 	gp_reliability(&gp, &(struct gp_reliability){ .n = c.n, .lo = c.col[R_LO],
 	    .hi = c.col[R_HI], .count = c.col[R_N], .score = c.col[R_SCORE],

@@ -562,7 +562,7 @@ calibration(const struct options *o, const struct predset *ps, const double *s, 
 	for (int mass = 0; mass < 2; mass++)
 		if (calibration_frame(&outbuf, s, p, ps->n, o->bins, mass, 0.05,
 		    class_name(ps, 1, buf, sizeof buf), err, sizeof err) < 0) {
-			warnx("no calibration frames: %s", err);
+			warnx("%s: no calibration frames", err);
 			return;
 		}
 }

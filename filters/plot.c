@@ -331,7 +331,7 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	struct rocs *c = ctx;
 	const struct fval *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
 	const struct fval *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
-	char name[64] = "", lo[32] = "", title[160];
+	char name[64] = "", lo[48] = "", title[160];
 	size_t n;
 
 	if (!frame_is(f, "roc"))
@@ -346,8 +346,9 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	if (frame_str(f, "label", name, sizeof name) != 1 && c->n > 0)
 		snprintf(name, sizeof name, "curve %d", c->n + 1);
 	if (fv_type(ci) == FV_ARRAY && fv_len(ci) == 2 && isfinite(fv_number(fv_at(ci, 0))))
-		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", fv_number(fv_at(ci, 0)),
-		    fv_number(fv_at(ci, 1)));
+		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f%s)", fv_number(fv_at(ci, 0)),
+		    fv_number(fv_at(ci, 1)), fv_str_eq(frame_get(f, "auc_ci_method"),
+		    "exact-pairs") ? ", exact" : "");
 	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
 	    num(f, "auc"), lo);
 	fprintf(c->lf, ", DATA index %d using 1:2 with lines lw 2.5 lc rgb '%s' title ", 2 * c->n,

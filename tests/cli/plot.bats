@@ -320,3 +320,13 @@ PY
 	run -2 "$PLOT" --reliability --binning size "$T/roc.mpk"
 	run -2 "$PLOT" --reliability --roc "$T/roc.mpk"
 }
+
+@test "plot --roc: at AUC 1 the legend gives the exact interval on disjoint pairs (issue 18.4)" {
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/sep.mpk"
+import json
+for i in range(10):
+    print(json.dumps({"kind": "prediction", "id": "s%d" % i, "label": int(i < 5), "score": 0.99 - i / 100 if i < 5 else 0.3}))
+PY
+	"$BIN/metrics" --roc "$T/sep.mpk" | "$PLOT" --roc -o "$T/sep.png" --keep-script
+	grep -q "AUC 1.000 (95% CI 0.478-1.000, exact)" "$T/sep.png.gp"
+}

@@ -4,6 +4,7 @@
  * frames as PNG.  A sink: nothing is written to stdout except the dumb
  * terminal's text (and --montage with -o -).  See plot(1).
  */
+#include "calibration.h"
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
@@ -386,17 +387,10 @@ plot_roc(const struct options *o)
 
 /* ---- --reliability ---- */
 
-/* The bins of the first calibration frame of the binning asked for. */
-enum { R_LO, R_HI, R_N, R_SCORE, R_FRAC, R_FRAC_LO, R_FRAC_HI, R_NCOL };
-static const char *const rel_keys[R_NCOL] = {
-	"bin_lo", "bin_hi", "bin_n", "bin_score", "bin_frac", "bin_frac_lo", "bin_frac_hi"
-};
-
+/* The first calibration frame of the binning asked for. */
 struct reliability {
 	const struct options *o;
-	double *col[R_NCOL];    /* n values each, owned */
-	size_t n;
-	double ece, mce;
+	struct calibration_bins bins;
 	int seen, found;        /* calibration frames seen, of the binning */
 };
 
@@ -404,9 +398,7 @@ static void
 reliability_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 {
 	struct reliability *c = ctx;
-	const struct fval *a[R_NCOL];
-	char binning[16] = "";
-	size_t n;
+	char binning[16] = "", err[256];
 
 	if (!frame_is(f, "calibration"))
 		return;
@@ -414,26 +406,16 @@ reliability_frame(void *ctx, const struct frame_reader *r, const struct frame *f
 	frame_str(f, "binning", binning, sizeof binning);
 	if (strcmp(binning, binning_names[c->o->binning]) != 0 || c->found++ > 0)
 		return;
-	for (int k = 0; k < R_NCOL; k++)
-		a[k] = frame_get(f, rel_keys[k]);
-	n = fv_len(a[0]);
-	for (int k = 0; k < R_NCOL; k++)
-		if (fv_type(a[k]) != FV_ARRAY || fv_len(a[k]) != n || n == 0)
-			die("%s: frame %llu: calibration frame without equal-length bin arrays (%s)",
-			    frame_reader_name(r), (unsigned long long)f->index, rel_keys[k]);
-	c->n = n;
-	for (int k = 0; k < R_NCOL; k++) {
-		c->col[k] = XNEW(double, n);
-		for (size_t i = 0; i < n; i++)
-			c->col[k][i] = fv_number(fv_at(a[k], i));
-	}
-	c->ece = num(f, "ece"), c->mce = num(f, "mce");
+	if (calibration_read(f, &c->bins, err, sizeof err) < 0)
+		die("%s: frame %llu: %s", frame_reader_name(r), (unsigned long long)f->index, err);
 }
 
 static void
 plot_reliability(const struct options *o)
 {
 	struct reliability c = { .o = o };
+	const char *b = binning_names[o->binning];
+	double *const *col = c.bins.col;
 	struct gp_plot gp;
 	char key[128];
 
@@ -444,22 +426,18 @@ plot_reliability(const struct options *o)
 		die("no calibration frames in the input (metrics --format frames writes them "
 		    "for binary predictions)");
 	if (c.found == 0)
-		die("no calibration frame with --binning %s among the %d in the input",
-		    binning_names[o->binning], c.seen);
+		die("no calibration frame with --binning %s among the %d in the input", b, c.seen);
 	if (c.found > 1)
-		warnx("%d calibration frames with --binning %s: drawing the first",
-		    c.found, binning_names[o->binning]);
-	snprintf(key, sizeof key, "equal %s: ECE %.3f, MCE %.3f",
-	    binning_names[o->binning], c.ece, c.mce);
-	gp_reliability(&gp, &(struct gp_reliability){ .n = c.n, .lo = c.col[R_LO],
-	    .hi = c.col[R_HI], .count = c.col[R_N], .score = c.col[R_SCORE],
-	    .frac = c.col[R_FRAC], .frac_lo = c.col[R_FRAC_LO], .frac_hi = c.col[R_FRAC_HI],
+		warnx("%d calibration frames with --binning %s: drawing the first", c.found, b);
+	snprintf(key, sizeof key, "equal %s: ECE %.3f, MCE %.3f", b, c.bins.ece, c.bins.mce);
+	gp_reliability(&gp, &(struct gp_reliability){ .n = c.bins.n, .lo = col[CAL_LO],
+	    .hi = col[CAL_HI], .count = col[CAL_N], .score = col[CAL_SCORE],
+	    .frac = col[CAL_FRAC], .frac_lo = col[CAL_FRAC_LO], .frac_hi = col[CAL_FRAC_HI],
 	    .key = key, .title = o->title });
 	if (gp_render(&gp) < 0)
 		die("%s", gp.err);
 	gp_free(&gp);
-	for (int k = 0; k < R_NCOL; k++)
-		free(c.col[k]);
+	calibration_bins_free(&c.bins);
 }
 
 /* ---- images: --montage and --images ---- */

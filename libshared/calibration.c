@@ -3,8 +3,10 @@
 #include "err.h"
 #include "stats.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Columns of the per-bin arrays, in the order of the frame's keys. */
 enum { C_LO, C_HI, C_SCORE, C_FRAC, C_FRAC_LO, C_FRAC_HI, NCOL };
@@ -76,4 +78,46 @@ calibration_frame(struct fbytes *out, const double *score, const int *pos, size_
 	fb_end(b, out);
 	stats_reliability_free(&r);
 	return 0;
+}
+
+/* The keys of struct calibration_bins' columns, in CAL_* order. */
+static const char *const read_keys[7] = {
+	"bin_lo", "bin_hi", "bin_n", "bin_score", "bin_frac", "bin_frac_lo", "bin_frac_hi"
+};
+
+int
+calibration_read(const struct frame *f, struct calibration_bins *cP, char *err, size_t errlen)
+{
+	const struct fval *a[7];
+	size_t n;
+
+	memset(cP, 0, sizeof *cP);
+	for (int k = 0; k < 7; k++)
+		a[k] = frame_get(f, read_keys[k]);
+	n = fv_len(a[0]);
+	for (int k = 0; k < 7; k++)
+		if (fv_type(a[k]) != FV_ARRAY || fv_len(a[k]) != n || n == 0) {
+			snprintf(err, errlen, "calibration frame without equal-length bin arrays (%s)",
+			    read_keys[k]);
+			return -1;
+		}
+	frame_str(f, "binning", cP->binning, sizeof cP->binning);
+	cP->ece = cP->mce = NAN;
+	frame_num(f, "ece", &cP->ece);
+	frame_num(f, "mce", &cP->mce);
+	cP->n = n;
+	for (int k = 0; k < 7; k++) {
+		cP->col[k] = XNEW(double, n);
+		for (size_t i = 0; i < n; i++)
+			cP->col[k][i] = fv_number(fv_at(a[k], i));
+	}
+	return 0;
+}
+
+void
+calibration_bins_free(struct calibration_bins *c)
+{
+	for (int k = 0; k < 7; k++)
+		free(c->col[k]);
+	memset(c, 0, sizeof *c);
 }

@@ -17,4 +17,19 @@ int calibration_frame(struct fbytes *out, const double *score, const int *pos, s
                       int nbins, int equal_mass, double alpha, const char *positive_class,
                       char *err, size_t errlen);
 
+/* A calibration frame read back: its binning, ECE, MCE and bins. */
+struct calibration_bins {
+	char binning[16];       /* "width" or "mass" ("" if absent) */
+	double ece, mce;        /* NaN if absent */
+	size_t n;               /* bins */
+	double *col[7];         /* n values each, owned; CAL_* below; NaN: not a number */
+};
+enum { CAL_LO, CAL_HI, CAL_N, CAL_SCORE, CAL_FRAC, CAL_FRAC_LO, CAL_FRAC_HI };
+/* Reads the calibration frame f into *cP (owned; free with calibration_bins_free):
+ * 0, or -1 with a message in err when a bin array is missing, empty or of
+ * another length than bin_lo (nothing to free). */
+int calibration_read(const struct frame *f, struct calibration_bins *cP, char *err, size_t errlen);
+/* Frees the arrays of c. */
+void calibration_bins_free(struct calibration_bins *c);
+
 #endif

@@ -464,4 +464,11 @@ assert lo == 0 and abs(hi - (1 - 0.025 ** (1 / 5))) <= 1e-15, (lo, hi)'
 	[[ "$output" == '{"kind":"evaluation",'* ]]
 	# no calibration without labels, nor for more than two classes
 	[ "$("$METRICS" --scores-only "$T/tiny.mpk" | $MK count)" = 1 ]
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/multi.mpk"
+import json
+for i, (y, p) in enumerate([(0, 0), (1, 1), (2, 2), (2, 0)]):
+    sc = [0.1, 0.1, 0.1]; sc[p] = 0.8
+    print(json.dumps({"kind": "prediction", "id": "m%d" % i, "label": y, "scores": sc}))
+PY
+	[ "$("$METRICS" -q "$T/multi.mpk" | $MK count)" = 1 ]
 }

@@ -1,10 +1,11 @@
 /* metrics.c — evaluate predictions (accuracy, confusion matrix, sensitivity,
  * specificity, PPV, NPV, F1, ROC, AUC with confidence intervals, Brier
- * score) and summarise training histories.  A sink: it reads `prediction`
- * and `metrics` frames, ignores every other kind, and writes `evaluation`,
- * `roc`, `score_summary` and `training_summary` frames (or text, TSV, CSV,
- * JSON lines).  See metrics(1).
+ * score, calibration) and summarise training histories.  A sink: it reads
+ * `prediction` and `metrics` frames, ignores every other kind, and writes
+ * `evaluation`, `roc`, `calibration`, `score_summary` and
+ * `training_summary` frames (or text, TSV, CSV, JSON lines).  See metrics(1).
  */
+#include "calibration.h"
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
@@ -38,7 +39,7 @@ struct options {
 	const char *labels, *thr_from, *by;
 	double threshold;
 	int thr_mode, nthr, scores_only, allow_dup, roc, format;
-	int bootstrap;
+	int bootstrap, bins;
 	uint64_t seed;
 };
 
@@ -103,6 +104,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_INT("bootstrap", 'B', "N", "percentile AUC interval from N stratified resamples",
 		    &o->bootstrap, 0, 10000000),
 		CLI_OPT_SEED("bootstrap seed (1)", &o->seed),
+		CLI_INT("bins", 0, "M", "calibration: M equal-width and M equal-mass bins (10)",
+		    &o->bins, 1, STATS_REL_MAXBINS),
 		CLI_FLAG("scores-only", 0, "no labels needed: summarise the scores", &o->scores_only),
 		CLI_FLAG("allow-duplicates", 0, "a later prediction for an id replaces the earlier", &o->allow_dup),
 		CLI_STR("by", 0, "KEY", "training summary: best epoch by KEY (val_acc)", &o->by),
@@ -112,7 +115,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	};
 	int i;
 
-	*o = (struct options){ .threshold = 0.5, .seed = 1, .format = -1 };
+	*o = (struct options){ .threshold = 0.5, .seed = 1, .format = -1, .bins = 10 };
 	i = cli_parse(argc, argv, synopsis, opts);
 	if (o->nthr > 1)
 		die_usage("--threshold, --youden and --threshold-from exclude each other");
@@ -446,7 +449,6 @@ binary_arrays(const struct predset *ps, double **sP, int **pP)
 	}
 }
 
-/* Youden threshold of a labelled binary set; dies if it has no ROC. */
 /* Youden threshold of a labelled binary set (0.5 when it lies among the
  * tied best thresholds) into *yP; dies if the set has no ROC. */
 static double
@@ -492,7 +494,7 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 
 static void
 roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
-          const struct stats_auc *a, const double ci[2])
+          const struct stats_auc *a, const double ci[2], int how)
 {
 	struct stats_roc r;
 	struct stats_confusion c;
@@ -508,6 +510,7 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 	fb_int(b, "n_neg", (int64_t)a->n_neg);
 	fb_num(b, "auc", a->auc);
 	fb_nums(b, "auc_ci", ci, 2);
+	fb_str(b, "auc_ci_method", stats_auc_ci_methods[how]);
 	fb_num(b, "threshold", thr);
 	fb_nums(b, "operating_point", (double[]){ (double)c.fp / (double)a->n_neg,
 	    (double)c.tp / (double)a->n_pos }, 2);
@@ -531,25 +534,37 @@ fb_youden(struct fb *b, const char *k, const struct stats_youden *y)
 	fb_nums(b, key, (double[]){ y->lo, y->hi }, 2);
 }
 
-/* AUC, its DeLong interval (clipped to [0, 1]; NaN when DeLong's variance
- * is 0 or undefined, as under perfect separation) and the bootstrap ones. */
-static void
+/* AUC and its interval (stats_auc_ci: DeLong's, or the exact one on
+ * disjoint pairs when the classes are separated, NaN when neither exists),
+ * the bootstrap one; returns how the interval was found (STATS_AUC_CI_*). */
+static int
 fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const double boot[2],
        double ci[2])
 {
-	double z = stats_norm_quantile(0.975);
+	int how = stats_auc_ci(a, 0.05, ci);
 
-	ci[0] = ci[1] = NAN;
-	if (a->se_delong > 0) {
-		ci[0] = fmax(0, a->auc - z * a->se_delong);
-		ci[1] = fmin(1, a->auc + z * a->se_delong);
-	}
 	fb_est(b, "auc", a->auc, ci[0], ci[1]);
 	fb_num(b, "auc_se", a->se_delong);
-	fb_str(b, "auc_ci_method", "delong");
+	fb_str(b, "auc_ci_method", stats_auc_ci_methods[how]);
 	fb_num(b, "auc_se_hanley", a->se_hanley);
 	if (o->bootstrap)
 		fb_nums(b, "auc_ci_bootstrap", boot, 2);
+	return how;
+}
+
+/* The calibration frames, equal width then equal mass; a warning and
+ * none when the scores are not probabilities. */
+static void
+calibration(const struct options *o, const struct predset *ps, const double *s, const int *p)
+{
+	char err[256], buf[16];
+
+	for (int mass = 0; mass < 2; mass++)
+		if (calibration_frame(&outbuf, s, p, ps->n, o->bins, mass, 0.05,
+		    class_name(ps, 1, buf, sizeof buf), err, sizeof err) < 0) {
+			warnx("%s: no calibration frames", err);
+			return;
+		}
 }
 
 static void
@@ -563,7 +578,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	struct stats_youden y;
 	double *s, boot[2] = { NAN, NAN }, f1ci[2] = { NAN, NAN }, ci[2];
 	size_t B = o->bootstrap ? o->bootstrap : 2000, n = ps->n;
-	int *p;
+	int *p, how;
 	char buf[16];
 
 	binary_arrays(ps, &s, &p);
@@ -599,7 +614,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	fb_prop(b, "npv", c.tn, c.tn + c.fn);
 	fb_est(b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
 	fb_str(b, "f1_ci_method", "bootstrap");
-	fb_auc(b, o, &a, boot, ci);
+	how = fb_auc(b, o, &a, boot, ci);
 	fb_int(b, "bootstrap", (int64_t)B);
 	fb_int(b, "seed", (int64_t)o->seed);
 	fb_num(b, "brier", stats_brier(s, p, n));
@@ -609,9 +624,10 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	fb_num(b, "ci_level", 0.95);
 	fb_end(b, &outbuf);
 	if (o->roc && a.n_pos && a.n_neg)
-		roc_frame(ps, s, p, thr, &a, ci);
+		roc_frame(ps, s, p, thr, &a, ci, how);
 	else if (o->roc)
 		warnx("--roc: no ROC curve without both classes");
+	calibration(o, ps, s, p);
 	free(s), free(p);
 }
 

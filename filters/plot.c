@@ -1,9 +1,10 @@
 /* plot.c — figures from radpipe streams: training curves (metrics frames),
- * ROC curves (roc frames), test images with their predictions (prediction
+ * ROC curves (roc frames), reliability diagrams (calibration frames), test images with their predictions (prediction
  * and sample frames) through gnuplot(1); contact sheets of sample/batch
  * frames as PNG.  A sink: nothing is written to stdout except the dumb
  * terminal's text (and --montage with -o -).  See plot(1).
  */
+#include "calibration.h"
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
@@ -21,13 +22,15 @@
 #include <unistd.h>
 
 static const char synopsis[] =
-"usage: plot --history | --roc | --images SAMPLES | --montage N  [options] [FILE...]\n"
+"usage: plot --history | --roc | --reliability | --images SAMPLES | --montage N\n"
+"            [options] [FILE...]\n"
 "  Draws the frames of FILEs (or stdin).\n";
 
-enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_IMAGES, MODE_MONTAGE };
+enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_RELIABILITY, MODE_IMAGES, MODE_MONTAGE };
+static const char *const binning_names[] = { "width", "mass", NULL };
 
 struct options {
-	int mode, format, width, height, sized, cols, max, tile, keep, follow;
+	int mode, format, width, height, sized, cols, max, tile, keep, follow, binning;
 	const char *out, *title, *samples;
 	char **files;
 	int nfiles;
@@ -37,7 +40,7 @@ static void
 set_mode(struct options *o, int mode)
 {
 	if (o->mode != MODE_NONE && o->mode != mode)
-		die_usage("--history, --roc, --images and --montage exclude each other");
+		die_usage("--history, --roc, --reliability, --images and --montage exclude each other");
 	o->mode = mode;
 }
 
@@ -51,6 +54,12 @@ static void
 set_roc(void *p, const char *s)
 {
 	set_mode(p, MODE_ROC);
+}
+
+static void
+set_reliability(void *p, const char *s)
+{
+	set_mode(p, MODE_RELIABILITY);
 }
 
 static void
@@ -88,6 +97,10 @@ parse_options(int argc, char **argv, struct options *o)
 	const struct cli_opt opts[] = {
 		CLI_CALL("history", 0, NULL, "metrics frames -> accuracy and loss curves", set_history, o),
 		CLI_CALL("roc", 0, NULL, "roc frames -> ROC curves with their AUC", set_roc, o),
+		CLI_CALL("reliability", 0, NULL, "calibration frames -> reliability diagram",
+		    set_reliability, o),
+		CLI_CHOICE("binning", 0, "B", "--reliability: the bins drawn, width or mass (width)",
+		    &o->binning, binning_names),
 		CLI_CALL("images", 0, "SAMPLES", "predictions + sample frames of SAMPLES (\"-\": the\n"
 		    "same stream) -> the images with score and class", set_images, o),
 		CLI_CALL("montage", 0, "N", "sample/batch frames -> PNG of the first N images", set_montage, o),
@@ -105,7 +118,7 @@ parse_options(int argc, char **argv, struct options *o)
 		CLI_END
 	};
 
-	*o = (struct options){ .format = -1, .max = 16, .tile = 200 };
+	*o = (struct options){ .format = -1, .max = 16, .tile = 200, .binning = -1 };
 	return cli_parse(argc, argv, synopsis, opts);
 }
 
@@ -115,7 +128,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	int i = parse_options(argc, argv, o);
 
 	if (o->mode == MODE_NONE)
-		die_usage("say what to draw: --history, --roc, --images SAMPLES or --montage N");
+		die_usage("say what to draw: --history, --roc, --reliability, --images SAMPLES or --montage N");
 	if (o->format < 0)
 		o->format = o->out && strcmp(o->out, "-") ? gp_format_from_path(o->out) : -1;
 	if (o->format < 0)
@@ -132,10 +145,15 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("--images needs png, svg or pdf");
 	if (o->follow && o->mode != MODE_HISTORY && o->mode != MODE_ROC)
 		die_usage("--follow applies to --history and --roc");
+	if (o->binning >= 0 && o->mode != MODE_RELIABILITY)
+		die_usage("--binning applies to --reliability");
+	if (o->binning < 0)
+		o->binning = 0;
 	if (o->width == 0)
 		o->width = o->format == GP_DUMB ? 100 : o->mode == MODE_HISTORY ? 1200 : 700;
 	if (o->height == 0)
-		o->height = o->format == GP_DUMB ? 30 : o->mode == MODE_HISTORY ? 500 : 700;
+		o->height = o->format == GP_DUMB ? (o->mode == MODE_RELIABILITY ? 40 : 30) :
+		    o->mode == MODE_HISTORY ? 500 : 700;
 	o->files = argv + i;
 	o->nfiles = argc - i;
 }
@@ -314,7 +332,7 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	struct rocs *c = ctx;
 	const struct fval *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
 	const struct fval *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
-	char name[64] = "", lo[32] = "", title[160];
+	char name[64] = "", lo[48] = "", title[160];
 	size_t n;
 
 	if (!frame_is(f, "roc"))
@@ -329,8 +347,9 @@ roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 	if (frame_str(f, "label", name, sizeof name) != 1 && c->n > 0)
 		snprintf(name, sizeof name, "curve %d", c->n + 1);
 	if (fv_type(ci) == FV_ARRAY && fv_len(ci) == 2 && isfinite(fv_number(fv_at(ci, 0))))
-		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f)", fv_number(fv_at(ci, 0)),
-		    fv_number(fv_at(ci, 1)));
+		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f%s)", fv_number(fv_at(ci, 0)),
+		    fv_number(fv_at(ci, 1)), fv_str_eq(frame_get(f, "auc_ci_method"),
+		    "exact-pairs") ? ", exact" : "");
 	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
 	    num(f, "auc"), lo);
 	fprintf(c->lf, ", DATA index %d using 1:2 with lines lw 2.5 lc rgb '%s' title ", 2 * c->n,
@@ -364,6 +383,61 @@ plot_roc(const struct options *o)
 	fclose(c.lf);
 	free(c.legend);
 	gp_free(&c.gp);
+}
+
+/* ---- --reliability ---- */
+
+/* The first calibration frame of the binning asked for. */
+struct reliability {
+	const struct options *o;
+	struct calibration_bins bins;
+	int seen, found;        /* calibration frames seen, of the binning */
+};
+
+static void
+reliability_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
+{
+	struct reliability *c = ctx;
+	char binning[16] = "", err[256];
+
+	if (!frame_is(f, "calibration"))
+		return;
+	c->seen++;
+	frame_str(f, "binning", binning, sizeof binning);
+	if (strcmp(binning, binning_names[c->o->binning]) != 0 || c->found++ > 0)
+		return;
+	if (calibration_read(f, &c->bins, err, sizeof err) < 0)
+		die("%s: frame %llu: %s", frame_reader_name(r), (unsigned long long)f->index, err);
+}
+
+static void
+plot_reliability(const struct options *o)
+{
+	struct reliability c = { .o = o };
+	const char *b = binning_names[o->binning];
+	double *const *col = c.bins.col;
+	struct gp_plot gp;
+	char key[128];
+
+	if (gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep) < 0)
+		die("%s", gp.err);
+	each_input(o, reliability_frame, &c);
+	if (c.seen == 0)
+		die("no calibration frames in the input (metrics --format frames writes them "
+		    "for binary predictions)");
+	if (c.found == 0)
+		die("no calibration frame with --binning %s among the %d in the input", b, c.seen);
+	if (c.found > 1)
+		warnx("%d calibration frames with --binning %s: drawing the first", c.found, b);
+	snprintf(key, sizeof key, "equal %s: ECE %.3f, MCE %.3f", b, c.bins.ece, c.bins.mce);
+	gp_reliability(&gp, &(struct gp_reliability){ .n = c.bins.n, .lo = col[CAL_LO],
+	    .hi = col[CAL_HI], .count = col[CAL_N], .score = col[CAL_SCORE],
+	    .frac = col[CAL_FRAC], .frac_lo = col[CAL_FRAC_LO], .frac_hi = col[CAL_FRAC_HI],
+	    .key = key, .title = o->title });
+	if (gp_render(&gp) < 0)
+		die("%s", gp.err);
+	gp_free(&gp);
+	calibration_bins_free(&c.bins);
 }
 
 /* ---- images: --montage and --images ---- */
@@ -746,6 +820,7 @@ main(int argc, char **argv)
 	switch (o.mode) {
 	case MODE_HISTORY: plot_history(&o); break;
 	case MODE_ROC: plot_roc(&o); break;
+	case MODE_RELIABILITY: plot_reliability(&o); break;
 	case MODE_IMAGES: plot_images(&o); break;
 	default: plot_montage(&o); break;
 	}

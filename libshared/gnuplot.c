@@ -4,6 +4,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -412,4 +413,69 @@ fail:
 	if (rawfile)
 		unlink(rawfile);
 	goto out;
+}
+
+/* A round tick step (1, 2 or 5 times a power of ten, at least 1) near raw. */
+static double
+nice_step(double raw)
+{
+	double mag;
+
+	if (!(raw > 1))
+		return 1;
+	mag = pow(10, floor(log10(raw)));
+	return raw <= mag ? mag : raw <= 2 * mag ? 2 * mag : raw <= 5 * mag ? 5 * mag : 10 * mag;
+}
+
+/* The cases per bin as boxes over the edges (at least 1/200 wide, so that
+ * an equal-mass bin of one score value shows). */
+static void
+reliability_counts(struct gp_plot *p, const struct gp_reliability *r)
+{
+	FILE *s = p->script;
+	double most = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		double mid = (r->lo[i] + r->hi[i]) / 2, w = fmax(r->hi[i] - r->lo[i], 0.005);
+		fprintf(p->data, "%.9g %.9g %.9g\n", mid, w, r->count[i]);
+		most = fmax(most, r->count[i]);
+	}
+	fputs("\n\n", p->data);
+	fputs("set origin 0,0\nset size 1,0.3\nset tmargin 0.5\nset bmargin 3\nunset title\n"
+	    "set xlabel 'mean predicted probability (score)'\nset ylabel 'cases'\n"
+	    "set xrange [0:1]\nset xtics 0.1 format '%g'\nunset key\n"
+	    "set style fill solid 0.6 border lc rgb '#1f4e79'\n", s);
+	fprintf(s, "set yrange [0:%.9g]\nset ytics %.9g format '%%g'\n", most > 0 ? most * 1.1 : 1,
+	    nice_step(most / 3));
+	fputs("plot DATA index 1 using 1:3:2 with boxes lc rgb '#1f77b4' notitle\n", s);
+}
+
+void
+gp_reliability(struct gp_plot *p, const struct gp_reliability *r)
+{
+	FILE *s = p->script;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->count[i] > 0 && isfinite(r->score[i]))
+			fprintf(p->data, "%.9g %.9g %.9g %.9g\n", r->score[i], r->frac[i],
+			    r->frac_lo[i], r->frac_hi[i]);
+	fputs("NaN NaN NaN NaN\n\n\n", p->data);
+	fputs("set datafile missing 'NaN'\nset lmargin 10\nset rmargin 3\n", s);
+	if (p->format != GP_DUMB)
+		fputs("set grid lc rgb '#dddddd'\n", s);
+	fputs("set multiplot", s);
+	if (r->title) {
+		fputs(" title ", s);
+		gp_quote(s, r->title);
+	}
+	fprintf(s, "\nset origin 0,0.3\nset size 1,%s\nset bmargin 0.5\nset tmargin 1\n",
+	    r->title ? "0.64" : "0.7");
+	fputs("set xrange [0:1]\nset yrange [0:1]\nset xtics 0.1 format ''\nset ytics 0.2\n"
+	    "set ylabel 'fraction positive (95% CI)'\nset key top left Left reverse\n"
+	    "plot x with lines dt 2 lw 1 lc rgb '#888888' title 'perfectly calibrated', "
+	    "DATA index 0 using 1:2:3:4 with yerrorbars pt 7 ps 1 lw 1.5 lc rgb '#d62728' title ", s);
+	gp_quote(s, r->key ? r->key : "bins");
+	fputs(", DATA index 0 using 1:2 with lines lw 1.5 lc rgb '#d62728' notitle\n", s);
+	reliability_counts(p, r);
+	fputs("unset multiplot\n", s);
 }

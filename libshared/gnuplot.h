@@ -57,4 +57,20 @@ void gp_free(struct gp_plot *p);
 /* Writes s to f as a gnuplot single-quoted string ('' inside). */
 void gp_quote(FILE *f, const char *s);
 
+/* A reliability diagram's bins: arrays of n (not owned), ascending. */
+struct gp_reliability {
+	size_t n;
+	const double *lo, *hi;          /* bin edges */
+	const double *count;            /* cases in the bin */
+	const double *score, *frac;     /* mean score, fraction positive; NaN: empty */
+	const double *frac_lo, *frac_hi;        /* the interval of frac */
+	const char *key;                /* legend of the points (e.g. the binning, ECE) */
+	const char *title;              /* figure title, or NULL */
+};
+/* Appends to p (after gp_begin) a reliability diagram: the diagonal, the
+ * fraction positive against the mean score of each non-empty bin with its
+ * interval as error bars, and under it the cases per bin as boxes over the
+ * bins' edges; gp_render draws it. */
+void gp_reliability(struct gp_plot *p, const struct gp_reliability *r);
+
 #endif

@@ -347,6 +347,23 @@ text_confusion(FILE *fp, const msgpack_object *o, uint32_t k)
 	fputc('\n', fp);
 }
 
+/* The AUC line: DeLong's interval, or when it collapsed (AUC 1 or 0) the
+ * exact one on disjoint pairs (auc_ci_method, stats_auc_ci), said so. */
+static void
+text_auc(FILE *fp, const msgpack_object *o)
+{
+	char meth[32] = "", note[128];
+	double auc = num(o, "auc"), k = fmin(elem(o, "n_per_class", 0), elem(o, "n_per_class", 1));
+
+	mp_str(o, "auc_ci_method", meth, sizeof meth);
+	if (strcmp(meth, "exact-pairs") == 0)
+		snprintf(note, sizeof note, "exact on %.0f disjoint pairs; DeLong's interval "
+		    "collapses at AUC %.0f", k, auc);
+	else
+		snprintf(note, sizeof note, "DeLong, SE %.4f", num(o, "auc_se"));
+	text_stat(fp, o, "AUC", "auc", note);
+}
+
 static void
 text_evaluation(FILE *fp, const msgpack_object *o)
 {
@@ -381,8 +398,7 @@ text_evaluation(FILE *fp, const msgpack_object *o)
 	text_stat(fp, o, "PPV", "ppv", note[3]);
 	text_stat(fp, o, "NPV", "npv", note[4]);
 	text_stat(fp, o, "F1", "f1", note[5]);
-	snprintf(note[0], 64, "DeLong, SE %.4f", num(o, "auc_se"));
-	text_stat(fp, o, "AUC", "auc", note[0]);
+	text_auc(fp, o);
 	if (mp_get(o, "auc_ci_bootstrap"))
 		fprintf(fp, "  %-13s %7s   [%.4f, %.4f]  %s\n", "AUC", "", elem(o, "auc_ci_bootstrap", 0),
 		    elem(o, "auc_ci_bootstrap", 1), "bootstrap percentile");
@@ -393,6 +409,47 @@ text_evaluation(FILE *fp, const msgpack_object *o)
 	    youden_words(o, "youden", how, sizeof how));
 }
 
+/* One bin of a calibration frame as a table row (non-empty bins only). */
+static void
+text_bin(FILE *fp, const msgpack_object *o, uint32_t i, int closed)
+{
+	char range[64];
+
+	snprintf(range, sizeof range, "[%.5g, %.5g%c", elem(o, "bin_lo", i), elem(o, "bin_hi", i),
+	    closed || elem(o, "bin_hi", i) >= 1 ? ']' : ')');
+	fprintf(fp, "  %4u  %-18s %7.0f %6.0f  %10.4g  %8.4f  [%.4f, %.4f]\n", i + 1, range,
+	    elem(o, "bin_n", i), elem(o, "bin_n_pos", i), elem(o, "bin_score", i),
+	    elem(o, "bin_frac", i), elem(o, "bin_frac_lo", i), elem(o, "bin_frac_hi", i));
+}
+
+static void
+text_calibration(FILE *fp, const msgpack_object *o)
+{
+	char binning[16] = "";
+	const msgpack_object *n = mp_get(o, "bin_n");
+	uint32_t nb = n && n->type == MSGPACK_OBJECT_ARRAY ? n->via.array.size : 0, empty = 0;
+	int mass;
+
+	mp_str(o, "binning", binning, sizeof binning);
+	mass = strcmp(binning, "mass") == 0;
+	fprintf(fp, "\ncalibration, %s bins (%.0f asked, %u used): ECE %.4f, MCE %.4f\n",
+	    mass ? "equal-mass" : "equal-width", num(o, "bins"), nb, num(o, "ece"), num(o, "mce"));
+	fprintf(fp, "  Brier %.4f = reliability %.4f - resolution %.4f + uncertainty %.4f\n"
+	    "                 + within-bin variance %.4f - within-bin covariance %.4f\n",
+	    num(o, "brier"), num(o, "reliability"), num(o, "resolution"), num(o, "uncertainty"),
+	    num(o, "within_bin_variance"), num(o, "within_bin_covariance"));
+	fprintf(fp, "  %4s  %-18s %7s %6s  %10s  %8s  %s\n", "bin", "scores", "n", "pos",
+	    "mean score", "frac pos", "95% CI (Wilson)");
+	for (uint32_t i = 0; i < nb; i++) {
+		if (elem(o, "bin_n", i) > 0)
+			text_bin(fp, o, i, mass);
+		else
+			empty++;
+	}
+	if (empty)
+		fprintf(fp, "  (%u empty bins not shown)\n", empty);
+}
+
 static void
 text_frame(FILE *fp, const msgpack_object *o, char sep, int index)
 {
@@ -401,6 +458,8 @@ text_frame(FILE *fp, const msgpack_object *o, char sep, int index)
 	mp_str(o, "kind", kind, sizeof kind);
 	if (strcmp(kind, "evaluation") == 0) {
 		text_evaluation(fp, o);
+	} else if (strcmp(kind, "calibration") == 0) {
+		text_calibration(fp, o);
 	} else if (strcmp(kind, "roc") == 0) {
 		fprintf(fp, "\nROC curve (%u points)\n  %12s %8s %8s\n",
 		    mp_get(o, "fpr")->via.array.size, "threshold", "FPR", "TPR");

@@ -31,8 +31,8 @@ void report_json(FILE *fp, const char *buf, size_t len);
  * blank line.  sep is '\t' or ','; CSV fields are quoted when needed. */
 void report_table(FILE *fp, const char *buf, size_t len, char sep, const char *const *wide);
 /* Writes the frames of buf as tables for people: evaluation, roc,
- * training_summary and score_summary frames (metrics(1)); other kinds as
- * the TSV long table. */
+ * calibration, training_summary and score_summary frames (metrics(1));
+ * other kinds as the TSV long table. */
 void report_text(FILE *fp, const char *buf, size_t len);
 
 #endif

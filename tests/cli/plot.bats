@@ -265,3 +265,68 @@ PY
 		done
 	done
 }
+
+# issue 18.4: the reliability diagram of metrics' calibration frames
+calibration_frames() {
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/pred.mpk"
+import json, random
+random.seed(3)
+for i in range(300):
+    p = random.betavariate(0.7, 0.7)
+    print(json.dumps({"kind": "prediction", "id": "r%d" % i, "label": int(random.random() < p ** 1.5),
+                      "score": p}))
+PY
+	"$BIN/metrics" --format frames "$T/pred.mpk" >"$T/cal.mpk"
+}
+
+@test "plot --reliability: PNG and dumb text of the reliability diagram, either binning (issue 18.4)" {
+	calibration_frames
+	"$PLOT" --reliability -t VAL -o "$T/rel.png" --keep-script "$T/cal.mpk"
+	[ "$(png_size "$T/rel.png")" = "700 700" ]
+	[ "$(stat -c %s "$T/rel.png")" -gt 10000 ]
+	grep -q "equal width: ECE 0.1" "$T/rel.png.gp"
+	grep -q "yerrorbars" "$T/rel.png.gp"
+	grep -q "with boxes" "$T/rel.png.gp"
+	# 10 equal-width bins: 10 points with their Wilson bars, 10 boxes
+	[ "$(awk 'NF == 4 && $1 != "NaN"' "$T/rel.png.dat" | wc -l)" -eq 10 ]
+	[ "$(awk 'NF == 3' "$T/rel.png.dat" | wc -l)" -eq 10 ]
+	"$PLOT" --reliability --binning mass --size 500x600 -o "$T/mass.svg" "$T/cal.mpk"
+	grep -q "equal mass: ECE" "$T/mass.svg"
+	grep -q '</svg>' "$T/mass.svg"
+	run -0 --separate-stderr "$PLOT" --reliability "$T/cal.mpk"
+	[[ "$output" == *"perfectly calibrated"* ]]
+	[[ "$output" == *"equal width: ECE 0.1"* ]]
+	[[ "$output" == *"mean predicted probability (score)"* ]]
+	[ "$(printf '%s\n' "$output" | wc -l)" -ge 39 ]
+	# the same figure from metrics through a pipe
+	"$BIN/metrics" "$T/pred.mpk" | "$PLOT" --reliability -o - --format dumb | grep -q "equal width"
+}
+
+@test "plot --reliability: no calibration frame, a bad one, or --binning without --reliability fail clearly (issue 18.4)" {
+	run -1 --separate-stderr "$PLOT" --reliability -o "$T/a.png" "$T/roc.mpk"
+	[ -z "$output" ]
+	[ "$stderr" = "plot: no calibration frames in the input (metrics --format frames writes them for binary predictions)" ]
+	[ ! -e "$T/a.png" ]
+	printf '%s\n' '{"kind":"calibration","binning":"width","bin_lo":[0,0.5],"bin_hi":[0.5,1],"bin_n":[3]}' |
+		$MK pack >"$T/badcal.mpk"
+	run -1 --separate-stderr "$PLOT" --reliability -o "$T/a.png" "$T/badcal.mpk"
+	[[ "$stderr" == *"badcal.mpk: frame 0: calibration frame without equal-length bin arrays"* ]]
+	run -1 --separate-stderr "$PLOT" --reliability --binning mass -o "$T/a.png" "$T/badcal.mpk"
+	[[ "$stderr" == "plot: no calibration frame with --binning mass among the 1 in the input" ]]
+	[ ! -e "$T/a.png" ]
+	run -2 --separate-stderr "$PLOT" --roc --binning mass "$T/roc.mpk"
+	[ -z "$output" ]
+	[[ "$stderr" == "plot: --binning applies to --reliability"* ]]
+	run -2 "$PLOT" --reliability --binning size "$T/roc.mpk"
+	run -2 "$PLOT" --reliability --roc "$T/roc.mpk"
+}
+
+@test "plot --roc: at AUC 1 the legend gives the exact interval on disjoint pairs (issue 18.4)" {
+	/usr/bin/python3 - <<'PY' | $MK pack >"$T/sep.mpk"
+import json
+for i in range(10):
+    print(json.dumps({"kind": "prediction", "id": "s%d" % i, "label": int(i < 5), "score": 0.99 - i / 100 if i < 5 else 0.3}))
+PY
+	"$BIN/metrics" --roc "$T/sep.mpk" | "$PLOT" --roc -o "$T/sep.png" --keep-script
+	grep -q "AUC 1.000 (95% CI 0.478-1.000, exact)" "$T/sep.png.gp"
+}

@@ -220,7 +220,7 @@ for i in range(3):
 		[ "$status" -eq 0 ]
 		[ "$output" -gt 0 ]
 	done
-	[ "$(reencodes m.mpk)" -eq 3 ]          # evaluation, roc, training_summary
+	[ "$(reencodes m.mpk)" -eq 5 ]          # evaluation, roc, calibration (width, mass), training_summary
 	[ "$(reencodes b.mpk)" -eq 8 ]          # per epoch: the epoch frame, batches of 3, 3, 1
 }
 

@@ -184,8 +184,7 @@ write_prediction(struct infer *in, const struct feed *fb, int i, const float *p,
 static void
 cam_forward(struct infer *in, const struct feed *fb)
 {
-	int given = in->o->cam_class_given;
-	int cls = in->k == 1 ? (given ? in->o->cam_class : 1) : given ? in->o->cam_class : -1;
+	int cls = in->o->cam_class_given ? in->o->cam_class : in->k == 1 ? 1 : -1;
 
 	if (nn_cam_grad(in->m, fb->dt, fb->x, fb->n, cls, in->act, in->grad, in->probs) < 0)
 		die("%s", nn_error(in->m));

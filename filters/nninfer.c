@@ -4,12 +4,17 @@
  * wrong.  Images are grouped into batches of --batch for speed; each image
  * gives one prediction frame, in input order.  Frames of other kinds pass
  * through unchanged, in order.
+ *
+ * --cam adds a Grad-CAM map to each prediction: the layer's activation and
+ * the gradient of the explained class's logit (nn_cam_grad), combined by
+ * cam_map at the layer's resolution (cam.h).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cam.h"
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
@@ -29,6 +34,9 @@ struct options {
 	const char *device;
 	int threads;
 	int precision;          /* enum nn_precision */
+	int cam;                /* --cam given */
+	const char *cam_layer;  /* its LAYER; NULL: the default */
+	int cam_class, cam_class_given;
 };
 
 struct infer {
@@ -42,6 +50,11 @@ struct infer {
 	float *probs, *probs2;
 	void *flipped;
 	struct frame_writer *out;
+	int cam;                /* the Grad-CAM layer, or -1 */
+	int ch, cw, cc;         /* its output: h x w x c per image */
+	float *act, *grad, *grad2, *raw;
+	int *seeded, *camcls;   /* per pending image: the class nn_cam_grad
+	                         * explained, the class its map must explain */
 };
 
 static void
@@ -56,6 +69,11 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_CHOICE("tta", 0, "flip", "also predict the horizontally flipped image and\naverage the scores",
 		    &tta_mode, tta, .given = &o->tta),
 		CLI_FLAG("timing", 0, "add the per-image time (ms) to each prediction", &o->timing),
+		CLI_STR("cam", 0, "LAYER", "add a Grad-CAM map of LAYER to each prediction\n"
+		    "(default: the input of the global pooling,\nmixed10 in InceptionV3)",
+		    &o->cam_layer, .given = &o->cam, .optional = 1),
+		CLI_INT("cam-class", 0, "K", "--cam: explain class K (default: the predicted\nclass)",
+		    &o->cam_class, 0, 65535, .given = &o->cam_class_given),
 		CLI_OPT_DEVICE(&o->device),
 		CLI_OPT_THREADS(&o->threads),
 		CLI_OPT_PRECISION(&o->precision),
@@ -69,6 +87,10 @@ parse_command_line(int argc, char **argv, struct options *o)
 		    nn_precision_name(o->precision), o->device);
 	if (o->model == NULL)
 		die_usage("--model FILE is required");
+	if (o->cam_class_given && !o->cam)
+		die_usage("--cam-class needs --cam");
+	if (i != argc && o->cam && o->cam_layer == NULL)
+		die_usage("unexpected argument '%s' (a layer is named as --cam=LAYER)", argv[i]);
 	if (i != argc)
 		die_usage("unexpected argument '%s' (nninfer reads frames on stdin)", argv[i]);
 }
@@ -93,21 +115,44 @@ flip_images(const struct feed *fb, void *dst)
 	}
 }
 
+/* The predicted class of one image's probabilities p: sigmoid, score >=
+ * the threshold; softmax, the most probable (the first of equals). */
+static int
+predicted(const struct infer *in, const float *p)
+{
+	int pred = 0;
+
+	if (in->k == 1)
+		return p[0] >= in->o->threshold;
+	for (int j = 1; j < in->k; j++)
+		if (p[j] > p[pred])
+			pred = j;
+	return pred;
+}
+
+/* Adds image i's Grad-CAM keys: cam (f32 h x w, the raw map), cam_layer
+ * and cam_class. */
+static void
+add_cam(struct infer *in, struct fb *b, int i)
+{
+	size_t hwc = (size_t)in->ch * in->cw * in->cc;
+	struct tensor t = { .dtype = DT_F32, .rank = 2, .shape = { in->ch, in->cw },
+	                    .data = in->raw, .nbytes = (size_t)in->ch * in->cw * sizeof(float) };
+
+	cam_map(in->act + (size_t)i * hwc, in->grad + (size_t)i * hwc, in->ch, in->cw, in->cc,
+	    in->raw);
+	fb_tensor(b, "cam", &t);
+	fb_str(b, "cam_layer", nn_layer_at(in->m, in->cam)->name);
+	fb_int(b, "cam_class", in->camcls[i]);
+}
+
 static void
 write_prediction(struct infer *in, const struct feed *fb, int i, const float *p, double ms)
 {
 	struct fb *b = fb_begin();
-	int k = in->k, labelled = fb->y[i] >= 0, pred = 0;
-	float score = p[0];
+	int k = in->k, labelled = fb->y[i] >= 0, pred = predicted(in, p);
+	float score = k == 1 ? p[0] : p[pred];
 
-	if (k == 1) {
-		pred = score >= in->o->threshold;
-	} else {
-		for (int j = 1; j < k; j++)
-			if (p[j] > p[pred])
-				pred = j;
-		score = p[pred];
-	}
 	fb_str(b, "kind", "prediction");
 	fb_str(b, "id", fb->ids[i]);
 	if (labelled) {
@@ -127,7 +172,56 @@ write_prediction(struct infer *in, const struct feed *fb, int i, const float *p,
 	}
 	if (ms >= 0)
 		fb_num(b, "ms", ms);
+	if (in->cam >= 0)
+		add_cam(in, b, i);
 	fb_write(b, in->out);
+}
+
+/* Grad-CAM's forward and backward for the pending images: act, grad and
+ * probs; the class explained is --cam-class, else 1 for a sigmoid output
+ * (cam_classes turns it into the predicted class), else each image's most
+ * probable class (in->seeded). */
+static void
+cam_forward(struct infer *in, const struct feed *fb)
+{
+	int cls = in->o->cam_class_given ? in->o->cam_class : in->k == 1 ? 1 : -1;
+
+	if (nn_cam_grad(in->m, fb->dt, fb->x, fb->n, cls, in->act, in->grad, in->probs) < 0)
+		die("%s", nn_error(in->m));
+	for (int i = 0; i < fb->n; i++)
+		in->seeded[i] = cls >= 0 ? cls : predicted(in, in->probs + (size_t)i * in->k);
+}
+
+/* Sets the class each map explains (--cam-class, else the predicted class,
+ * which --tta may change) and makes the gradients that are for another
+ * class: sigmoid, dS/dA of class 0 is minus class 1's; softmax, one more
+ * backward pass per class needed. */
+static void
+cam_classes(struct infer *in, const struct feed *fb)
+{
+	size_t hwc = (size_t)in->ch * in->cw * in->cc;
+
+	for (int i = 0; i < fb->n; i++)
+		in->camcls[i] = in->o->cam_class_given ? in->o->cam_class :
+		    predicted(in, in->probs + (size_t)i * in->k);
+	for (int c = 0; c < (in->k == 1 ? 2 : in->k); c++) {
+		int redo = 0;
+		for (int i = 0; i < fb->n; i++)
+			redo |= in->camcls[i] == c && in->seeded[i] != c;
+		if (!redo)
+			continue;
+		if (in->k > 1 && nn_cam_grad(in->m, fb->dt, fb->x, fb->n, c, NULL, in->grad2,
+		                             NULL) < 0)
+			die("%s", nn_error(in->m));
+		for (int i = 0; i < fb->n; i++) {
+			float *g = in->grad + (size_t)i * hwc;
+			if (in->camcls[i] != c || in->seeded[i] == c)
+				continue;
+			for (size_t j = 0; j < hwc; j++)
+				g[j] = in->k == 1 ? -g[j] : in->grad2[(size_t)i * hwc + j];
+			in->seeded[i] = c;
+		}
+	}
 }
 
 /* Runs the pending images through the model and writes their predictions. */
@@ -140,7 +234,9 @@ run_pending(struct infer *in)
 
 	if (fb->n == 0)
 		return;
-	if (nn_infer(in->m, fb->dt, fb->x, fb->n, in->probs) < 0)
+	if (in->cam >= 0)
+		cam_forward(in, fb);
+	else if (nn_infer(in->m, fb->dt, fb->x, fb->n, in->probs) < 0)
 		die("%s", nn_error(in->m));
 	if (in->o->tta) {
 		flip_images(fb, in->flipped);
@@ -154,6 +250,8 @@ run_pending(struct infer *in)
 			die("%s: the model's output for %s is %g (not finite): no prediction written",
 			    in->o->model, fb->ids[j / (size_t)in->k][0] ? fb->ids[j / (size_t)in->k] : "an image",
 			    in->probs[j]);
+	if (in->cam >= 0)
+		cam_classes(in, fb);
 	ms = (now_seconds() - t0) * 1000.0 / fb->n;
 	for (int i = 0; i < fb->n; i++)
 		write_prediction(in, fb, i, in->probs + (size_t)i * in->k, in->o->timing ? ms : -1);
@@ -190,6 +288,33 @@ add_images(struct infer *in, const struct frame *f)
 	feed_free(&fb);
 }
 
+/* Finds and checks the --cam layer and class, plans the model for
+ * Grad-CAM and allocates the maps' buffers. */
+static void
+cam_setup(struct infer *in, const struct options *o, int bs)
+{
+	const struct nn_layer *l;
+	int classes = in->k > 1 ? in->k : 2;
+	size_t sz;
+
+	if ((in->cam = nn_cam_layer(in->m, o->cam_layer)) < 0)
+		die("%s: %s", o->model, nn_error(in->m));
+	if (o->cam_class_given && o->cam_class >= classes)
+		die_usage("--cam-class %d: the model %s has %d classes (0 to %d)", o->cam_class,
+		    o->model, classes, classes - 1);
+	if (nn_model_plan_cam(in->m, in->be, bs, in->cam) < 0)
+		die("%s", nn_error(in->m));
+	l = nn_layer_at(in->m, in->cam);
+	in->ch = l->h, in->cw = l->w, in->cc = l->c;
+	sz = (size_t)in->ch * (size_t)in->cw * (size_t)in->cc;
+	in->act = XNEW(float, sz * (size_t)bs);
+	in->grad = XNEW(float, sz * (size_t)bs);
+	in->grad2 = in->k > 1 && o->tta && !o->cam_class_given ? XNEW(float, sz * (size_t)bs) : NULL;
+	in->raw = XNEW(float, (size_t)in->ch * (size_t)in->cw);
+	in->seeded = XNEW(int, (size_t)bs);
+	in->camcls = XNEW(int, (size_t)bs);
+}
+
 static void
 setup(struct infer *in, const struct options *o)
 {
@@ -209,7 +334,10 @@ setup(struct infer *in, const struct options *o)
 	if (nn_preprocess_parse(in->info.preprocess, &scale, &offset) < 0)
 		die("%s: unknown preprocessing '%s'", o->model, in->info.preprocess);
 	nn_set_preprocess(in->m, scale, offset);
-	if (nn_model_plan_flags(in->m, in->be, bs, NN_PLAN_INFERENCE) < 0)
+	in->cam = -1;
+	if (o->cam)
+		cam_setup(in, o, bs);
+	else if (nn_model_plan_flags(in->m, in->be, bs, NN_PLAN_INFERENCE) < 0)
 		die("%s", nn_error(in->m));
 	nn_params_upload(in->m);
 	in->img_bytes = (size_t)in->h * (size_t)in->w * (size_t)in->c * 4;
@@ -232,6 +360,12 @@ teardown(struct infer *in)
 	free(in->probs);
 	free(in->probs2);
 	free(in->flipped);
+	free(in->act);
+	free(in->grad);
+	free(in->grad2);
+	free(in->raw);
+	free(in->seeded);
+	free(in->camcls);
 	nn_model_free(in->m);
 	nn_model_info_free(&in->info);
 	in->be->close(in->be);

@@ -1,7 +1,8 @@
 /* plot.c — figures from radpipe streams: training curves (metrics frames),
- * ROC curves (roc frames), reliability diagrams (calibration frames), test images with their predictions (prediction
- * and sample frames) through gnuplot(1); contact sheets of sample/batch
- * frames as PNG.  A sink: nothing is written to stdout except the dumb
+ * ROC curves (roc frames), reliability diagrams (calibration frames), test
+ * images with their predictions (prediction and sample frames) through
+ * gnuplot(1), with their Grad-CAM maps over them (--cam); contact sheets of
+ * sample/batch frames as PNG.  A sink: nothing is written to stdout except the dumb
  * terminal's text (and --montage with -o -).  See plot(1).
  */
 #include "calibration.h"
@@ -30,7 +31,7 @@ enum { MODE_NONE, MODE_HISTORY, MODE_ROC, MODE_RELIABILITY, MODE_IMAGES, MODE_MO
 static const char *const binning_names[] = { "width", "mass", NULL };
 
 struct options {
-	int mode, format, width, height, sized, cols, max, tile, keep, follow, binning;
+	int mode, format, width, height, sized, cols, max, tile, keep, follow, binning, cam;
 	const char *out, *title, *samples;
 	char **files;
 	int nfiles;
@@ -104,6 +105,7 @@ parse_options(int argc, char **argv, struct options *o)
 		CLI_CALL("images", 0, "SAMPLES", "predictions + sample frames of SAMPLES (\"-\": the\n"
 		    "same stream) -> the images with score and class", set_images, o),
 		CLI_CALL("montage", 0, "N", "sample/batch frames -> PNG of the first N images", set_montage, o),
+		CLI_FLAG("cam", 0, "--images: each prediction's Grad-CAM map (nninfer\n--cam) over its image, with a colour scale", &o->cam),
 		CLI_OPT_OUTPUT("output file (\"-\": stdout, dumb terminal or montage)", &o->out),
 		CLI_CHOICE("format", 'f', "FMT", "png, svg, pdf or dumb (default: from FILE's extension)",
 		    &o->format, gp_format_names),
@@ -143,6 +145,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("--montage writes PNG only");
 	if (o->mode == MODE_IMAGES && o->format == GP_DUMB)
 		die_usage("--images needs png, svg or pdf");
+	if (o->cam && (o->mode != MODE_IMAGES || strcmp(o->samples, "-") == 0))
+		die_usage("--cam needs --images SAMPLES, the images in a file of their own");
 	if (o->follow && o->mode != MODE_HISTORY && o->mode != MODE_ROC)
 		die_usage("--follow applies to --history and --roc");
 	if (o->binning >= 0 && o->mode != MODE_RELIABILITY)
@@ -539,6 +543,8 @@ struct pred {
 	double score;
 	int label, pred;
 	struct tensor tile;     /* owned u8 tile, or empty */
+	struct tensor cam;      /* --cam: owned f32 h x w map, or empty */
+	int cam_class;
 };
 
 struct gallery {
@@ -551,6 +557,7 @@ struct gallery {
 	struct tensor *tiles;
 	size_t ntiles, captiles;
 	int mixed;
+	char *cam_layer;        /* --cam: the first prediction's cam_layer */
 };
 
 static void
@@ -567,13 +574,39 @@ make_tile(const struct options *o, const struct tensor *t, struct tensor *out)
 	*out = m.canvas;
 }
 
+#define CAM_ALPHA 0.4      /* the heat map's opacity over the image */
+
+/* --cam: the tile of image t with p's heat map over it (montage.h);
+ * without a map, the plain image. */
+static void
+cam_tile(const struct options *o, const struct tensor *t, const struct pred *p,
+         struct tensor *out)
+{
+	struct montage m;
+
+	if (p->cam.data == NULL) {
+		make_tile(o, t, out);
+		return;
+	}
+	montage_begin(&m, 1, 1, o->tile, o->tile, 0, 0);
+	if (montage_put_heat(&m, 0, t, p->cam.data, (int)p->cam.shape[0], (int)p->cam.shape[1],
+	                     CAM_ALPHA) < 0) {
+		montage_free(&m);
+		memset(out, 0, sizeof *out);
+		return;
+	}
+	*out = m.canvas;
+}
+
 static void
 gallery_image(void *ctx, const char *id, const struct tensor *t)
 {
 	struct gallery *g = ctx;
 	long i = idmap_get(&g->ids, id);
 
-	if (i >= 0 && g->p[i].tile.data == NULL) {
+	if (i >= 0 && g->p[i].tile.data == NULL && g->o->cam) {
+		cam_tile(g->o, t, &g->p[i], &g->p[i].tile);
+	} else if (i >= 0 && g->p[i].tile.data == NULL) {
 		make_tile(g->o, t, &g->p[i].tile);
 	} else if (g->mixed && i < 0 && idmap_get(&g->extra, id) < 0) {
 		if (g->ntiles == g->captiles) {
@@ -594,6 +627,31 @@ gallery_name(struct gallery *g, const struct frame *f, const char *ik, const cha
 	*out = frame_int(f, ik, &v) == 1 && v >= 0 && v < 1 << 20 ? (int)v : -1;
 	if (*out >= 0 && *out < 2 && !g->names[*out] && frame_str(f, nk, name, sizeof name) == 1)
 		g->names[*out] = xstrdup(name);
+}
+
+/* --cam: a copy of prediction f's map (cam: f32, h x w, finite) in p. */
+static void
+cam_read(struct gallery *g, const struct frame_reader *r, const struct frame *f, struct pred *p)
+{
+	struct tensor t;
+	char layer[64], d[64];
+	int64_t c;
+
+	p->cam_class = frame_int(f, "cam_class", &c) == 1 && c >= 0 && c < 1 << 20 ? (int)c : -1;
+	if (frame_tensor(r, f, "cam", &t) < 0)
+		return;
+	if (t.dtype != DT_F32 || t.rank != 2 || t.shape[0] < 1 || t.shape[1] < 1)
+		die("%s: frame %llu: the cam of %s is %s, not an f32 map (h x w)",
+		    frame_reader_name(r), (unsigned long long)f->index, p->id,
+		    tensor_describe(&t, d, sizeof d));
+	tensor_alloc(&p->cam, DT_F32, 2, t.shape);
+	memcpy(p->cam.data, t.data, t.nbytes);
+	for (size_t j = 0; j < tensor_count(&t); j++)
+		if (!isfinite(((const float *)p->cam.data)[j]))
+			die("%s: frame %llu: the cam of %s is not finite", frame_reader_name(r),
+			    (unsigned long long)f->index, p->id);
+	if (g->cam_layer == NULL && frame_str(f, "cam_layer", layer, sizeof layer) == 1)
+		g->cam_layer = xstrdup(layer);
 }
 
 static void
@@ -621,6 +679,8 @@ gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 		free(p->id);    /* a repeated id: the first is shown */
 		return;
 	}
+	if (g->o->cam)
+		cam_read(g, r, f, p);
 	idmap_put(&g->ids, p->id, (size_t)g->n++);
 }
 
@@ -719,6 +779,21 @@ gallery_captions(const struct gallery *g, const struct montage *m, const struct 
 	}
 }
 
+#define CAM_BAR_W 64    /* --cam: canvas pixels right of the tiles for the scale */
+
+/* --cam: the colour scale right of the first row (canvas x0 on), and its
+ * labels 0, 0.5, 1. */
+static void
+cam_scale(struct montage *m, const struct captions *c, int x0)
+{
+	int x = x0 + 6, y = m->pad, h = m->tile_h;
+
+	montage_jet_bar(m, x, y, 14, h);
+	for (int k = 0; k <= 2; k++)
+		fprintf(c->s, "set label '%.1f' at %d,%d left front font ',%.1f'\n", k / 2.0,
+		    x + 18, c->h - 1 - (y + (h - 1) * (2 - k) / 2), c->pt);
+}
+
 static void
 gallery_draw(const struct options *o, struct gallery *g, int shown)
 {
@@ -731,6 +806,8 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 	for (int i = 0; i < g->n; i++)
 		if (g->p[i].tile.data)
 			montage_put(&m, k++, &g->p[i].tile);
+	if (o->cam)
+		montage_widen(&m, CAM_BAR_W);
 	W = (int)m.canvas.shape[1], H = (int)m.canvas.shape[0];
 	if ((o->sized ? gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep) :
 	     gp_begin(&gp, o->out, o->format, W, H + top, o->keep)) < 0)
@@ -750,6 +827,8 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 	caption_font(&c, m.tile_w, o->sized ? fmin((double)gp.width / W,
 	    (double)(gp.height - top) / H) : 1);
 	gallery_captions(g, &m, &c);
+	if (o->cam)
+		cam_scale(&m, &c, W - CAM_BAR_W);
 	fprintf(gp.script, "plot RAW binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy "
 	    "with rgbimage notitle\n", W, H);
 	if (gp_render(&gp) < 0)
@@ -766,6 +845,7 @@ gallery_free(struct gallery *g)
 		long t = idmap_get(&g->extra, g->p[i].id);
 		if (t < 0 || g->tiles[t].data != g->p[i].tile.data)
 			tensor_free(&g->p[i].tile);
+		tensor_free(&g->p[i].cam);
 		free(g->p[i].id);
 	}
 	for (size_t k = 0; k < g->ntiles; k++)
@@ -774,14 +854,50 @@ gallery_free(struct gallery *g)
 	free(g->p);
 	free(g->names[0]);
 	free(g->names[1]);
+	free(g->cam_layer);
 	idmap_free(&g->ids);
 	idmap_free(&g->extra);
+}
+
+/* --cam: says which shown images have no map (dies if none has one);
+ * *oc is o with the title naming the layer and the class explained. */
+static void
+cam_check(const struct options *o, const struct gallery *g, int shown, struct options *oc)
+{
+	static char title[512];
+	char b1[16];
+	const char *cls = "the predicted class";
+	int none = 0, k = -1;
+
+	for (int i = 0; i < g->n; i++) {
+		const struct pred *p = &g->p[i];
+		if (p->tile.data == NULL)
+			continue;
+		if (p->cam.data == NULL) {
+			warnx("%s: no Grad-CAM map in its prediction (nninfer --cam writes them): drawn "
+			    "without one", p->id);
+			none++;
+		} else if (p->cam_class != p->pred) {
+			k = k == -1 || k == p->cam_class ? p->cam_class : -2;
+		}
+	}
+	if (none == shown)
+		die("no prediction has a Grad-CAM map (cam): run nninfer --cam");
+	if (k >= 0)
+		cls = gallery_class(g, k, b1, sizeof b1);
+	else if (k == -2)
+		cls = "the classes in the predictions' cam_class";
+	snprintf(title, sizeof title, "%s%sGrad-CAM of layer %s, class: %s", o->title ? o->title : "",
+	    o->title ? ": " : "", g->cam_layer ? g->cam_layer : "?", cls);
+	*oc = *o;
+	oc->title = title;
 }
 
 static void
 plot_images(const struct options *o)
 {
 	struct gallery g = { .o = o, .mixed = strcmp(o->samples, "-") == 0 };
+	struct options oc;
 	int shown = 0;
 
 	each_input(o, gallery_frame, &g);
@@ -807,7 +923,9 @@ plot_images(const struct options *o)
 		die("no sample image has the id of a prediction (join by id)");
 	if (shown < g.n)
 		warnx("%d of %d predictions have no sample image with their id", g.n - shown, g.n);
-	gallery_draw(o, &g, shown);
+	if (o->cam)
+		cam_check(o, &g, shown, &oc);
+	gallery_draw(o->cam ? &oc : o, &g, shown);
 	gallery_free(&g);
 }
 

@@ -73,7 +73,9 @@ print_entry(FILE *f, const struct cli_opt *e)
 		    e->name ? ", --" : "", e->name ? e->name : "");
 	else
 		n = (size_t)snprintf(left, sizeof left, "%s--%s", cli_wide ? "      " : "  ", e->name);
-	if (e->kind != CLI_KOPERAND && e->arg != NULL)
+	if (e->kind != CLI_KOPERAND && e->arg != NULL && e->optional)
+		n += (size_t)snprintf(left + n, sizeof left - n, "[=%s]", e->arg);
+	else if (e->kind != CLI_KOPERAND && e->arg != NULL)
 		n += (size_t)snprintf(left + n, sizeof left - n, " %s", e->arg);
 	else if (e->kind == CLI_KCHOICE)
 		for (int i = 0; e->choices[i] && n < sizeof left; i++)
@@ -105,7 +107,8 @@ cli_usage(FILE *f, const char *synopsis, const struct cli_opt *opts)
 		print_entry(f, e);
 }
 
-/* Prints the options of a program for its completion; exits. */
+/* Prints the options of a program for its completion (an optional value
+ * is completed as a flag: --name); exits. */
 static void
 list_options(const struct cli_opt *opts)
 {
@@ -115,10 +118,10 @@ list_options(const struct cli_opt *opts)
 	for (pass = 0; pass < 2; pass++) {
 		for (e = opts; e->kind != CLI_KEND; e++)
 			if (is_option(e) && e->name)
-				printf("--%s%s\n", e->name, takes_value(e) ? "=" : "");
+				printf("--%s%s\n", e->name, takes_value(e) && !e->optional ? "=" : "");
 		for (e = opts; e->kind != CLI_KEND; e++)
 			if (is_option(e) && e->letter)
-				printf("-%c%s\n", e->letter, takes_value(e) ? "=" : "");
+				printf("-%c%s\n", e->letter, takes_value(e) && !e->optional ? "=" : "");
 		opts = cli_common;
 	}
 	exit(fflush(stdout) == 0 ? 0 : 1);
@@ -189,13 +192,15 @@ add_table(struct getopt_tables *t, const struct cli_opt *opts)
 		if (t->n == 2 * MAX_OPTS)
 			die("cli: too many options");
 		if (e->name)
-			t->longopts[t->n] = (struct option){ e->name,
-			    takes_value(e) ? required_argument : no_argument, NULL, 256 + t->n };
+			t->longopts[t->n] = (struct option){ e->name, !takes_value(e) ? no_argument :
+			    e->optional ? optional_argument : required_argument, NULL, 256 + t->n };
 		else
 			t->longopts[t->n] = (struct option){ "", no_argument, NULL, 0 };
 		if (e->letter) {
 			t->shortopts[s++] = e->letter;
 			if (takes_value(e))
+				t->shortopts[s++] = ':';
+			if (takes_value(e) && e->optional)
 				t->shortopts[s++] = ':';
 		}
 		t->entry[t->n++] = e;

@@ -47,6 +47,9 @@ struct cli_opt {
 	const char *const *choices;     /* CLI_KCHOICE: NULL-terminated */
 	void (*call)(void *p, const char *arg);
 	int *given;             /* if not NULL: set to 1 when the option is seen */
+	int optional;           /* CLI_KSTR, CLI_KCALL: the value may be left out
+	                         * (--name alone stores NULL; --name=V, -xV give V;
+	                         * --help shows --name[=ARG]) */
 };
 
 /* Compiles only when p points to a T (the field's type is checked). */

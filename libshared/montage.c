@@ -1,7 +1,9 @@
 /* montage.c — images on a grid; see montage.h. */
 #include "montage.h"
+#include "cam.h"
 #include "err.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -93,6 +95,86 @@ montage_put(struct montage *m, int i, const struct tensor *t)
 		}
 	}
 	return 0;
+}
+
+void
+montage_jet(double v, unsigned char rgb[3])
+{
+	double x = 4 * fmin(1, fmax(0, v));
+
+	/* MATLAB's jet: channel k = 1.5 - |4v - (3 - k)|, clamped to [0, 1] */
+	for (int k = 0; k < 3; k++)
+		rgb[k] = (unsigned char)floor(255 * fmin(1, fmax(0, 1.5 - fabs(x - (3 - k)))) + 0.5);
+}
+
+int
+montage_put_heat(struct montage *m, int i, const struct tensor *t, const float *raw,
+                 int rh, int rw, double alpha)
+{
+	struct tensor rgb, hm;
+	const float *heat;
+	int h, w, c, rc;
+	double lo, hi;
+
+	if (t->rank != 3 || (t->dtype != DT_U8 && t->dtype != DT_U16 && t->dtype != DT_F32) ||
+	    t->shape[2] < 1 || t->shape[2] > 4 || t->shape[0] < 1 || t->shape[1] < 1 ||
+	    t->shape[0] > INT_MAX / 4 || t->shape[1] > INT_MAX / 4)
+		return -1;
+	h = (int)t->shape[0], w = (int)t->shape[1], c = (int)t->shape[2];
+	range(t, &lo, &hi);
+	tensor_alloc_hwc(&hm, DT_F32, h, w, 1);
+	cam_heatmap(raw, rh, rw, hm.data, h, w);
+	heat = hm.data;
+	tensor_alloc_hwc(&rgb, DT_U8, h, w, 3);
+	for (size_t j = 0; j < (size_t)h * w; j++) {
+		int nc = c >= 3 ? 3 : 1;
+		double g = 0;
+		unsigned char jet[3];
+		uint8_t *px = (uint8_t *)rgb.data + 3 * j;
+		for (int k = 0; k < nc; k++)
+			g += get(t, j * c + k);
+		g = fmin(255, fmax(0, (g / nc - lo) / (hi - lo) * 255.0));
+		montage_jet(isfinite(heat[j]) ? heat[j] : 0, jet);
+		for (int k = 0; k < 3; k++)
+			px[k] = (uint8_t)floor((1 - alpha) * g + alpha * jet[k] + 0.5);
+	}
+	rc = montage_put(m, i, &rgb);
+	tensor_free(&rgb);
+	tensor_free(&hm);
+	return rc;
+}
+
+void
+montage_widen(struct montage *m, int w)
+{
+	struct tensor c;
+	int64_t H = m->canvas.shape[0], W = m->canvas.shape[1];
+
+	tensor_alloc_hwc(&c, DT_U8, H, W + w, 3);
+	memset(c.data, 255, c.nbytes);
+	for (int64_t y = 0; y < H; y++)
+		memcpy((uint8_t *)c.data + (size_t)(y * (W + w) * 3),
+		    (const uint8_t *)m->canvas.data + (size_t)(y * W * 3), (size_t)W * 3);
+	tensor_free(&m->canvas);
+	m->canvas = c;
+}
+
+void
+montage_jet_bar(struct montage *m, int x, int y, int w, int h)
+{
+	int64_t W = m->canvas.shape[1], H = m->canvas.shape[0];
+
+	for (int r = 0; r < h; r++)
+		for (int k = 0; k < w; k++) {
+			uint8_t *px = (uint8_t *)m->canvas.data + ((size_t)(y + r) * W + (x + k)) * 3;
+			unsigned char jet[3];
+			if (y + r < 0 || y + r >= H || x + k < 0 || x + k >= W)
+				continue;
+			montage_jet(h > 1 ? 1 - (double)r / (h - 1) : 1, jet);
+			if (r == 0 || r == h - 1 || k == 0 || k == w - 1)
+				jet[0] = jet[1] = jet[2] = 0;
+			memcpy(px, jet, 3);
+		}
 }
 
 void

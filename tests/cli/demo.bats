@@ -65,7 +65,7 @@ check_results() {
 		test-predictions.mpk metrics.txt settings.txt summary.md; do
 		[ -s "$d/$f" ] || { echo "missing: $d/$f" >&2; return 1; }
 	done
-	for f in curves.png roc.png test-images.png val-images.png; do
+	for f in curves.png roc.png test-images.png val-images.png cam.png; do
 		is_png "$d/$f" || { echo "not a PNG: $d/$f" >&2; return 1; }
 	done
 	grep -q '^| 1 | [0-9.]* | [0-9.]* | [0-9.]* | [0-9.]* |' "$d/summary.md"
@@ -74,6 +74,7 @@ check_results() {
 	grep -q '^| chest2.png | [0-9.]* | openI_' "$d/summary.md"
 	grep -q '^| abd2.png | [0-9.]* | openI_' "$d/summary.md"
 	grep -q 'Total time: [0-9]*m[0-9][0-9]s' "$d/summary.md"
+	grep -q '^Grad-CAM (layer [a-z0-9_]*): \[cam.png\](cam.png)$' "$d/summary.md"
 }
 
 @test "demo: the scripts are shellcheck-clean" {

@@ -25,37 +25,8 @@
 #include "nn/nn.h"
 #include "nn/engine/nn_impl.h"
 #include "../ref/gradcam_fixture.h"
+#include "../ref/gradcam_weights.h"
 
-
-/* The fixture's weights (make_gradcam_fixture.py states the formula). */
-static void
-set_weights(struct nn_model *m)
-{
-	float *h = nn_params_host(m);
-
-	assert_int_equal(nn_param_count(m), GCFX_NPARAM);
-	for (int q = 0; q < GCFX_NPARAM; q++) {
-		const struct nn_param *p = nn_param_at(m, q);
-		const char *s = strchr(p->name, '/') + 1;
-		size_t fan = 1;
-		assert_string_equal(p->name, gcfx_param[q]);
-		for (int k = 0; k + 1 < p->rank; k++)
-			fan *= (size_t)p->shape[k];
-		for (size_t i = 0; i < p->size; i++) {
-			double u = (double)(((uint64_t)i * 2654435761u + (uint64_t)q + 1) &
-			                    0xffffffffu) / 4294967296.0, v;
-			if (strcmp(s, "kernel:0") == 0)
-				v = (2 * u - 1) * sqrt(3.0 / (double)fan);
-			else if (strcmp(s, "gamma:0") == 0 || strcmp(s, "moving_variance:0") == 0)
-				v = 0.5 + u;
-			else if (strcmp(s, "bias:0") == 0)
-				v = 0.1 * (2 * u - 1);
-			else
-				v = 0.2 * (2 * u - 1);      /* beta, moving_mean */
-			h[p->offset + i] = (float)v;
-		}
-	}
-}
 
 /* small_cnn with the fixture's head (classes 1: sigmoid, else softmax)
  * and weights. */
@@ -67,7 +38,7 @@ fixture_model(int classes)
 	struct nn_model *m = nn_small_cnn(GCFX_H, GCFX_W, GCFX_C, &hd);
 
 	assert_non_null(m);
-	set_weights(m);
+	assert_int_equal(gcfx_set_weights(m), 0);
 	nn_set_preprocess(m, 1 / 255.0f, 0);
 	return m;
 }

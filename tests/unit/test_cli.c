@@ -148,6 +148,41 @@ test_help_text(void **state)
 	free(buf);
 }
 
+/* An optional value: --name alone stores NULL (and marks .given), --name=V
+ * and -xV store V, "--name V" leaves V an operand; --help shows [=ARG]. */
+static void
+test_optional(void **state)
+{
+	const char *layer = "unset";
+	int seen = 0, n = 0;
+	const struct cli_opt table[] = {
+		CLI_STR("cam", 'c', "LAYER", "a map", &layer, .given = &seen, .optional = 1),
+		CLI_INT("num", 'n', "N", "a number", &n, 1, 10),
+		CLI_END
+	};
+	char *a1[] = { "t", "--cam", "x.mpk", NULL };
+	char *a2[] = { "t", "--cam=mixed10", "-n", "2", NULL };
+	char *a3[] = { "t", "-cmixed9", NULL };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(cli_parse(3, a1, "usage: t\n", table), 2);
+	assert_null(layer);
+	assert_int_equal(seen, 1);
+	assert_string_equal(a1[2], "x.mpk");
+	assert_int_equal(cli_parse(4, a2, "usage: t\n", table), 4);
+	assert_string_equal(layer, "mixed10");
+	assert_int_equal(n, 2);
+	assert_int_equal(cli_parse(2, a3, "usage: t\n", table), 2);
+	assert_string_equal(layer, "mixed9");
+	assert_non_null(f = open_memstream(&buf, &len));
+	cli_usage(f, "usage: t\n", table);
+	fclose(f);
+	assert_non_null(strstr(buf, "\n  -c, --cam[=LAYER]     a map\n"));
+	free(buf);
+}
+
 static void
 test_size(void **state)
 {
@@ -168,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_order_and_defaults),
 		cmocka_unit_test(test_help_text),
+		cmocka_unit_test(test_optional),
 		cmocka_unit_test(test_size),
 	};
 

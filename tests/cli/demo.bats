@@ -62,10 +62,10 @@ is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a 
 check_results() {
 	local d=$1 f
 	for f in model.mpk checkpoint.mpk history.mpk val-predictions.mpk val-metrics.mpk \
-		test-predictions.mpk metrics.txt settings.txt summary.md; do
+		test-predictions.mpk metrics.txt settings.txt summary.md leakcheck.tsv; do
 		[ -s "$d/$f" ] || { echo "missing: $d/$f" >&2; return 1; }
 	done
-	for f in curves.png roc.png test-images.png val-images.png cam.png; do
+	for f in curves.png roc.png reliability.png test-images.png val-images.png cam.png; do
 		is_png "$d/$f" || { echo "not a PNG: $d/$f" >&2; return 1; }
 	done
 	grep -q '^| 1 | [0-9.]* | [0-9.]* | [0-9.]* | [0-9.]* |' "$d/summary.md"
@@ -75,6 +75,11 @@ check_results() {
 	grep -q '^| abd2.png | [0-9.]* | openI_' "$d/summary.md"
 	grep -q 'Total time: [0-9]*m[0-9][0-9]s' "$d/summary.md"
 	grep -q '^Grad-CAM (layer [a-z0-9_]*): \[cam.png\](cam.png)$' "$d/summary.md"
+	# issue 18: the leakage check on the tutorial's sets (its VAL holds one
+	# image twice) and the calibration figures
+	grep -q '^\*\*No image of one set was found in another\.\*\*\|Every image of TRAIN, VAL and TEST' "$d/summary.md"
+	grep -q '^- exact within a set: VAL/openI_abd_xray/PMC2584007_1752-1947-2-335-2 (1).png and VAL/' "$d/summary.md"
+	grep -q '^| 10 equal-width | [0-9.]* | [0-9.]* | [0-9.]* |' "$d/summary.md"
 }
 
 @test "demo: the scripts are shellcheck-clean" {

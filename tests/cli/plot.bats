@@ -168,6 +168,13 @@ print(*struct.unpack(">II", b[16:24]))' "$1"
 	cp history.mpk out-history.mpk
 	$MK samples --n 6 --h 40 --w 40 --c 1 --pattern gradient >samples.mpk
 	printf '%s\n' '{"kind":"prediction","id":"cls/000.png","score":0.2,"pred":0}' | $MK pack >predictions.mpk
+	/usr/bin/python3 - <<'PY'
+import msgpack, struct
+cam = {"dtype": "f32", "shape": [2, 2], "data": struct.pack("<4f", 0, 1, 2, 0.5)}
+with open("cam.mpk", "wb") as f:
+    f.write(msgpack.packb({"kind": "prediction", "id": "cls/000.png", "score": 0.2, "pred": 0,
+                           "cam": cam, "cam_layer": "conv", "cam_class": 0}))
+PY
 	/usr/bin/python3 - <<'PY' | $MK pack >test-predictions.mpk
 import json
 for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1, 1, 1, 0, 0, 0, 0])):

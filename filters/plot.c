@@ -693,64 +693,10 @@ gallery_class(const struct gallery *g, int c, char *buf, size_t len)
 	return buf;
 }
 
-/* Caption text: DejaVu Sans averages under 0.64 em a character, and
- * pngcairo draws a point as 4/3 pixels; lines are LINE_H canvas pixels. */
-#define CHAR_EM 0.64
-#define LINE_H 15
-
-struct captions {
-	FILE *s;
-	int h;                  /* canvas height */
-	double pt;              /* font size, points */
-	int chars;              /* characters that fit a tile's width */
-};
-
-/* Font size for tiles of tile_w canvas pixels drawn at scale (output pixels
- * per canvas pixel): at most 9 pt, small enough for 24 characters a tile
- * and for the line spacing; and how many characters then fit. */
-static void
-caption_font(struct captions *c, int tile_w, double scale)
-{
-	double tile_px = tile_w * scale, px;
-
-	px = fmin(12, fmin(tile_px / (24 * CHAR_EM), LINE_H * scale / 1.25));
-	px = fmax(px, 4);
-	c->pt = px * 0.75;
-	c->chars = (int)(tile_px / (CHAR_EM * px));
-}
-
-/* text shortened to n characters with "..." in the middle (file names keep
- * their start and their extension). */
-static const char *
-fit(const char *text, int n, char *buf, size_t len)
-{
-	size_t k = strlen(text), head;
-
-	if (n < 4 || (int)k <= n) {
-		snprintf(buf, len, "%.*s", n < 1 ? 1 : n, text);
-		return buf;
-	}
-	head = (size_t)(n - 3 + 1) / 2;
-	snprintf(buf, len, "%.*s...%s", (int)head, text, text + k - (size_t)(n - 3 - (int)head));
-	return buf;
-}
-
-/* Label text centred at canvas pixel (x, y), fitted to the tile width. */
-static void
-caption(const struct captions *c, const char *text, int x, int y, const char *colour)
-{
-	char buf[256];
-
-	fputs("set label ", c->s);
-	gp_quote(c->s, fit(text, c->chars, buf, sizeof buf));
-	fprintf(c->s, " at %d,%d center front font ',%.1f' tc rgb '%s'\n", x, c->h - 1 - y,
-	    c->pt, colour);
-}
-
 /* Three lines under each tile: the file name, the predicted class with its
  * probability (green when right, red when wrong), the true class. */
 static void
-gallery_captions(const struct gallery *g, const struct montage *m, const struct captions *c)
+gallery_captions(const struct gallery *g, const struct montage *m, const struct gp_captions *c)
 {
 	char line[320], name[256], b1[16];
 	int k = 0;
@@ -763,18 +709,18 @@ gallery_captions(const struct gallery *g, const struct montage *m, const struct 
 			continue;
 		montage_tile_xy(m, k++, &x, &y);
 		x += m->tile_w / 2, y += m->tile_h + 12;
-		caption(c, base ? base + 1 : p->id, x, y, "#000000");
-		fit(p->pred >= 0 ? gallery_class(g, p->pred, b1, sizeof b1) : "?",
+		gp_caption(c, base ? base + 1 : p->id, x, y, "#000000");
+		gp_fit(p->pred >= 0 ? gallery_class(g, p->pred, b1, sizeof b1) : "?",
 		    c->chars - 8, name, sizeof name);
 		if (isfinite(p->score) && p->pred >= 0 && p->pred < 2)
 			snprintf(line, sizeof line, "%s (%.3f)", name,
 			    p->pred == 1 ? p->score : 1 - p->score);
 		else
 			snprintf(line, sizeof line, "%s", name);
-		caption(c, line, x, y + LINE_H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
+		gp_caption(c, line, x, y + GP_LINE_H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
 		if (p->label >= 0) {
 			snprintf(line, sizeof line, "true: %s", gallery_class(g, p->label, b1, sizeof b1));
-			caption(c, line, x, y + 2 * LINE_H, "#444444");
+			gp_caption(c, line, x, y + 2 * GP_LINE_H, "#444444");
 		}
 	}
 }
@@ -784,7 +730,7 @@ gallery_captions(const struct gallery *g, const struct montage *m, const struct 
 /* --cam: the colour scale right of the first row (canvas x0 on), and its
  * labels 0, 0.5, 1. */
 static void
-cam_scale(struct montage *m, const struct captions *c, int x0)
+cam_scale(struct montage *m, const struct gp_captions *c, int x0)
 {
 	int x = x0 + 6, y = m->pad, h = m->tile_h;
 
@@ -799,7 +745,7 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 {
 	struct montage m;
 	struct gp_plot gp;
-	struct captions c;
+	struct gp_captions c;
 	int W, H, top = o->title ? 30 : 0, k = 0;
 
 	montage_begin(&m, shown, o->cols, o->tile, o->tile, PAD, CAPTION_H);
@@ -823,8 +769,8 @@ gallery_draw(const struct options *o, struct gallery *g, int shown)
 		fprintf(gp.script, " at screen 0.5, screen %.6f center front\n",
 		    1.0 - 0.5 * top / (H + top));
 	}
-	c = (struct captions){ .s = gp.script, .h = H };
-	caption_font(&c, m.tile_w, o->sized ? fmin((double)gp.width / W,
+	c = (struct gp_captions){ .s = gp.script, .h = H };
+	gp_caption_font(&c, m.tile_w, o->sized ? fmin((double)gp.width / W,
 	    (double)(gp.height - top) / H) : 1);
 	gallery_captions(g, &m, &c);
 	if (o->cam)

@@ -479,3 +479,50 @@ gp_reliability(struct gp_plot *p, const struct gp_reliability *r)
 	reliability_counts(p, r);
 	fputs("unset multiplot\n", s);
 }
+
+/* ---- captions over a montage (plot --images, --cam) ---- */
+
+/* Caption text: DejaVu Sans averages under 0.64 em a character, and
+ * pngcairo draws a point as 4/3 pixels; lines are GP_LINE_H canvas pixels. */
+
+/* Font size for tiles of tile_w canvas pixels drawn at scale (output pixels
+ * per canvas pixel): at most 9 pt, small enough for 24 characters a tile
+ * and for the line spacing; and how many characters then fit. */
+void
+gp_caption_font(struct gp_captions *c, int tile_w, double scale)
+{
+	double tile_px = tile_w * scale, px;
+
+	px = fmin(12, fmin(tile_px / (24 * GP_CHAR_EM), GP_LINE_H * scale / 1.25));
+	px = fmax(px, 4);
+	c->pt = px * 0.75;
+	c->chars = (int)(tile_px / (GP_CHAR_EM * px));
+}
+
+/* text shortened to n characters with "..." in the middle (file names keep
+ * their start and their extension). */
+const char *
+gp_fit(const char *text, int n, char *buf, size_t len)
+{
+	size_t k = strlen(text), head;
+
+	if (n < 4 || (int)k <= n) {
+		snprintf(buf, len, "%.*s", n < 1 ? 1 : n, text);
+		return buf;
+	}
+	head = (size_t)(n - 3 + 1) / 2;
+	snprintf(buf, len, "%.*s...%s", (int)head, text, text + k - (size_t)(n - 3 - (int)head));
+	return buf;
+}
+
+/* Label text centred at canvas pixel (x, y), fitted to the tile width. */
+void
+gp_caption(const struct gp_captions *c, const char *text, int x, int y, const char *colour)
+{
+	char buf[256];
+
+	fputs("set label ", c->s);
+	gp_quote(c->s, gp_fit(text, c->chars, buf, sizeof buf));
+	fprintf(c->s, " at %d,%d center front font ',%.1f' tc rgb '%s'\n", x, c->h - 1 - y,
+	    c->pt, colour);
+}

@@ -57,6 +57,25 @@ void gp_free(struct gp_plot *p);
 /* Writes s to f as a gnuplot single-quoted string ('' inside). */
 void gp_quote(FILE *f, const char *s);
 
+/* Captions under montage tiles, as gnuplot labels: DejaVu Sans averages
+ * under GP_CHAR_EM em a character, pngcairo draws a point as 4/3 pixels;
+ * lines are GP_LINE_H canvas pixels apart. */
+#define GP_CHAR_EM 0.64
+#define GP_LINE_H 15
+struct gp_captions {
+	FILE *s;                /* the script */
+	int h;                  /* canvas height */
+	double pt;              /* font size, points */
+	int chars;              /* characters that fit a tile's width */
+};
+/* Sets c's font size for tiles tile_w canvas pixels wide drawn at scale
+ * (output pixels per canvas pixel), and how many characters then fit. */
+void gp_caption_font(struct gp_captions *c, int tile_w, double scale);
+/* text shortened to n characters with "..." in the middle, into buf. */
+const char *gp_fit(const char *text, int n, char *buf, size_t len);
+/* A label of text centred at canvas pixel (x, y), fitted to a tile. */
+void gp_caption(const struct gp_captions *c, const char *text, int x, int y, const char *colour);
+
 /* A reliability diagram's bins: arrays of n (not owned), ascending. */
 struct gp_reliability {
 	size_t n;

@@ -38,7 +38,7 @@ static const char synopsis[] =
 #define LEAK_MAX_PIXELS 100000000ull    /* as imgload's --max-pixels */
 
 struct options {
-	int near, across_only, strict, skip_bad, format, list;
+	int near, across_only, strict, skip_bad, format, list, exhaustive;
 	char **sources;
 	int nsources;
 };
@@ -70,6 +70,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_OPERAND("[NAME=]SOURCE", "a set: a folder, a file of frames, or -"),
 		CLI_INT("near", 'd', "D", "near duplicates: DCT hashes at most D bits apart\n"
 		    "(of 64; default 6; 0: identical hashes only)", &o->near, 0, 31),
+		CLI_FLAG("exhaustive", 0, "compare every pair of hashes (slower; the default compares\n"
+		    "only hashes that share a byte, which finds the same pairs)", &o->exhaustive),
 		CLI_FLAG("across-only", 0, "report only pairs in two different sets", &o->across_only),
 		CLI_FLAG("strict", 0, "exit 1 when a pair across sets is found", &o->strict),
 		CLI_FLAG("fingerprints", 0, "write each image's fingerprints instead of the pairs", &o->list),
@@ -291,14 +293,33 @@ pair_cmp(const void *x, const void *y)
 	return (a->b > b->b) - (a->b < b->b);
 }
 
+struct near_ctx {
+	const struct options *o;
+	const struct run *r;
+	struct pairs *p;
+};
+
+/* A pair of hashes near each other (or inverted): a near or inverted pair
+ * unless the images are exact duplicates (already paired). */
+static void
+near_pair(size_t i, size_t j, int d, void *ctx)
+{
+	struct near_ctx *c = ctx;
+	const struct run *r = c->r;
+
+	if (memcmp(r->v[i].digest, r->v[j].digest, 32) != 0)
+		add_pair(c->o, r, c->p, i, j, d <= c->o->near ? M_NEAR : M_INVERTED, d);
+}
+
 /* Every pair of equal digests, then every other pair whose hashes are at
  * most near bits apart (near) or at least 63 - near (inverted: an image's
- * negative flips every bit but bit 0 and the median's).  O(n^2) in the
- * hash comparisons: about a second for 50,000 images. */
+ * negative flips every bit but bit 0 and the median's): phash_pairs. */
 static void
 find_pairs(const struct options *o, const struct run *r, struct pairs *p)
 {
 	size_t *ord = xcalloc(r->n ? r->n : 1, sizeof *ord);
+	uint64_t *h = xcalloc(r->n ? r->n : 1, sizeof *h);
+	struct near_ctx c = { o, r, p };
 
 	for (size_t i = 0; i < r->n; i++)
 		ord[i] = i;
@@ -309,14 +330,9 @@ find_pairs(const struct options *o, const struct run *r, struct pairs *p)
 			add_pair(o, r, p, ord[i], ord[j], M_EXACT, phash_distance(r->v[ord[i]].hash, r->v[ord[j]].hash));
 	free(ord);
 	for (size_t i = 0; i < r->n; i++)
-		for (size_t j = i + 1; j < r->n; j++) {
-			int d = phash_distance(r->v[i].hash, r->v[j].hash);
-			if (d > o->near && d < 63 - o->near)
-				continue;
-			if (!memcmp(r->v[i].digest, r->v[j].digest, 32))
-				continue;
-			add_pair(o, r, p, i, j, d <= o->near ? M_NEAR : M_INVERTED, d);
-		}
+		h[i] = r->v[i].hash;
+	phash_pairs(h, r->n, o->near, 1, o->exhaustive, near_pair, &c);
+	free(h);
 	qsort(p->v, p->n, sizeof *p->v, pair_cmp);
 }
 

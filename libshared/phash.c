@@ -143,3 +143,100 @@ phash_distance(uint64_t a, uint64_t b)
 {
 	return __builtin_popcountll(a ^ b);
 }
+
+static int
+byte_of(uint64_t h, int k)
+{
+	return (int)(h >> (8 * k)) & 0xff;
+}
+
+/* The 8 x 256 buckets of the hashes h by byte: the indices with byte k
+ * equal to v are idx[start[k*256+v] .. start[k*256+v+1]), ascending. */
+static void
+buckets(const uint64_t *h, size_t n, size_t **startP, size_t **idxP)
+{
+	size_t *start = xcalloc(8 * 256 + 1, sizeof *start), *fill;
+	size_t *idx = xcalloc(8 * n + 1, sizeof *idx);
+
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 8; k++)
+			start[k * 256 + byte_of(h[i], k) + 1]++;
+	for (int b = 0; b < 8 * 256; b++)
+		start[b + 1] += start[b];
+	fill = xcalloc(8 * 256, sizeof *fill);
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 8; k++) {
+			int b = k * 256 + byte_of(h[i], k);
+			idx[start[b] + fill[b]++] = i;
+		}
+	free(fill);
+	*startP = start;
+	*idxP = idx;
+}
+
+/* The partners j > i of h[i] among the bucketed hashes that share byte k
+ * with q (h[i] itself, or its complement) and no byte before k: each pair
+ * is seen at its first shared byte only. */
+static void
+bucket_pairs(const uint64_t *h, size_t i, uint64_t q, int near, int inv, const size_t *start,
+             const size_t *idx, size_t **outP, size_t *nout, size_t *cap)
+{
+	for (int k = 0; k < 8; k++) {
+		int b = k * 256 + byte_of(q, k);
+		for (size_t t = start[b]; t < start[b + 1]; t++) {
+			size_t j = idx[t];
+			int k2 = 0, d;
+			if (j <= i)
+				continue;
+			while (k2 < k && byte_of(q, k2) != byte_of(h[j], k2))
+				k2++;
+			if (k2 < k)
+				continue;
+			d = phash_distance(h[i], h[j]);
+			if (inv ? d < 63 - near : d > near)
+				continue;
+			if (*nout == *cap)
+				*outP = xreallocarray(*outP, *cap = *cap ? 2 * *cap : 64, sizeof **outP);
+			(*outP)[(*nout)++] = j;
+		}
+	}
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+phash_pairs(const uint64_t *h, size_t n, int near, int inverted, int exhaustive,
+            phash_pair_fn *fn, void *ctx)
+{
+	size_t *start, *idx, *js = NULL, nj, cap = 0;
+
+	if (exhaustive || near > 7) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++) {
+				int d = phash_distance(h[i], h[j]);
+				if (d <= near || (inverted && d >= 63 - near))
+					fn(i, j, d, ctx);
+			}
+		return;
+	}
+	buckets(h, n, &start, &idx);
+	for (size_t i = 0; i < n; i++) {
+		nj = 0;
+		bucket_pairs(h, i, h[i], near, 0, start, idx, &js, &nj, &cap);
+		if (inverted)   /* h[j] near ~h[i] (bit 0 stays clear) */
+			bucket_pairs(h, i, ~h[i] & ~(uint64_t)1, near, 1, start, idx, &js, &nj, &cap);
+		qsort(js, nj, sizeof *js, cmp_size);
+		for (size_t t = 0; t < nj; t++)
+			if (t == 0 || js[t] != js[t - 1])
+				fn(i, js[t], phash_distance(h[i], h[js[t]]), ctx);
+	}
+	free(js);
+	free(start);
+	free(idx);
+}

@@ -32,4 +32,17 @@ int phash64(const struct tensor *t, uint64_t *out);
 /* Number of bits in which a and b differ (0..64). */
 int phash_distance(uint64_t a, uint64_t b);
 
+/* Called by phash_pairs for a pair i < j at distance d. */
+typedef void phash_pair_fn(size_t i, size_t j, int d, void *ctx);
+/* Calls fn for every pair i < j of the n hashes h (as phash64 makes them:
+ * bit 0 clear) at most near bits apart, and, with inverted, every pair at
+ * least 63 - near apart (an image and its negative); in order of i, then
+ * of j.  For near <= 7 two such hashes share one of their 8 bytes (or one
+ * shares a byte with the other's complement), so only hashes in the same
+ * byte bucket are compared (multi-index hashing): about n^2/256 compared
+ * pairs for well-spread hashes instead of n^2/2; beyond 7, or with
+ * exhaustive, every pair. */
+void phash_pairs(const uint64_t *h, size_t n, int near, int inverted, int exhaustive,
+                 phash_pair_fn *fn, void *ctx);
+
 #endif

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "phash.h"
@@ -149,6 +150,63 @@ test_refuses(void **state)
 	assert_int_equal(phash_distance(0, ~(uint64_t)0), 64);
 }
 
+struct pairlist {
+	size_t n, cap;
+	size_t (*v)[3];
+};
+
+static void
+collect(size_t i, size_t j, int d, void *ctx)
+{
+	struct pairlist *l = ctx;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		assert_non_null(l->v);
+	}
+	l->v[l->n][0] = i, l->v[l->n][1] = j, l->v[l->n][2] = (size_t)d;
+	l->n++;
+}
+
+/* The bucketed search finds exactly the pairs, distances and order that
+ * comparing every pair finds: random hashes, some clustered (sharing most
+ * bytes, as radiographs' do), with planted near and inverted copies. */
+static void
+test_pairs_match_exhaustive(void **state)
+{
+	enum { N = 3000 };
+	uint64_t *h = calloc(N, sizeof *h);
+	struct rng r;
+
+	assert_non_null(h);
+	rng_init(&r, 11, 0, 0);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t x = rng_u64(&r);
+		if (i % 3 == 1)                         /* a near copy of the one before */
+			x = h[i - 1] ^ ((uint64_t)1 << (1 + rng_below(&r, 63))) ^ ((uint64_t)1 << (1 + rng_below(&r, 63)));
+		else if (i % 7 == 2)                    /* an inverted copy, one bit off */
+			x = ~h[i - 1] ^ ((uint64_t)1 << (1 + rng_below(&r, 63)));
+		else if (i % 5 == 0)                    /* clustered: one byte differs */
+			x = (h[i ? i - 1 : 0] & ~(uint64_t)0xff00) | (rng_u64(&r) & 0xff00);
+		h[i] = x & ~(uint64_t)1;
+	}
+	for (int near = 0; near <= 7; near++)
+		for (int inv = 0; inv <= 1; inv++) {
+			struct pairlist a = { 0 }, b = { 0 };
+			phash_pairs(h, N, near, inv, 0, collect, &a);
+			phash_pairs(h, N, near, inv, 1, collect, &b);
+			assert_int_equal(a.n, b.n);
+			if (b.n > 0)
+				assert_memory_equal(a.v, b.v, b.n * sizeof *b.v);
+			if (near >= 2)
+				assert_true(b.n >= N / 3);      /* the planted pairs are there */
+			free(a.v);
+			free(b.v);
+		}
+	free(h);
+}
+
 int
 main(void)
 {
@@ -157,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_invariance),
 		cmocka_unit_test(test_channels),
 		cmocka_unit_test(test_refuses),
+		cmocka_unit_test(test_pairs_match_exhaustive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

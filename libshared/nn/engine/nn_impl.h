@@ -98,6 +98,7 @@ struct nn_model {
 	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
+	struct nn_grad_hook ghook; /* data parallelism (nn_set_grad_hook); zero: none */
 	size_t acts_size, grads_size, aux_size;
 	float *scratch;         /* in grads: max n*units of a relu dense */
 	float *labels, *weights, *loss, *prob;

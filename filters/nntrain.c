@@ -191,6 +191,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_CALL("cuda-graphs", 0, "on|off", "replay each step as a CUDA graph (default on)", set_graphs, &o->graphs),
 		CLI_TEXT("scaling out (mpirun, srun; see nntrain(1)):"),
 		CLI_FLAG("dist", 0, "data parallel over MPI even when not started by mpirun", &o->dist),
+		CLI_FLAG("sync-bn", 0, "batch norm statistics over every rank (default: per rank)",
+		    &o->sync_bn),
 		CLI_FLOAT("bucket-mb", 0, "MB", "gradient all-reduce bucket, overlapped with backward\n"
 		    "(default 25; 0: one all-reduce after backward)", &o->bucket_mb, 0, 1e6),
 		CLI_END

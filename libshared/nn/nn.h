@@ -213,6 +213,15 @@ float *nn_backend_arena(struct nn_model *m, int which);
  * gradients, the hook's done, the optimiser step.  0, or -1 (nn_error). */
 int nn_idle_step(struct nn_model *m, const struct nn_optim *o);
 
+/* --sync-bn: batch norm in training takes its statistics over every rank,
+ * sum(ctx, v, n) summing n doubles over the ranks in place (NULL: per
+ * rank); share: this rank's images / all ranks' images of the step (its
+ * gradients' weight in the all-reduce).  syncbn.c says how. */
+void nn_set_bn_sync(struct nn_model *m, void (*sum)(void *ctx, double *v, int n), void *ctx,
+                    double share);
+/* Sets the share of the coming step (nn_set_bn_sync). */
+void nn_set_bn_share(struct nn_model *m, double share);
+
 /* One training step: nn_forward (training), nn_backward and nn_step in
  * one call, with loss and probs (each may be NULL) read back after the
  * step's last op.  Same results as the three calls; a backend with step

@@ -73,6 +73,30 @@ for x, y in zip(a, b):
 PY
 }
 
+@test "dist: --sync-bn: 2 ranks x batch 3 = 1 rank x batch 6 after 20 steps, batch norm in batch mode" {
+	shards 3
+	# SGD at a small rate: the comparison measures the reduction, not how
+	# far the training dynamics carry a rounding difference.  The reference
+	# is one process on the ref backend (the specification; BN statistics
+	# in double, as --sync-bn takes them).  conv2d_5/bias is left out: a
+	# bias right before batch norm has an exact gradient of 0, so what it
+	# holds is rounding noise on both sides.
+	A="--optimizer sgd --lr 0.01 --head 0,0"
+	mpi2 $A --sync-bn --save "$T/sync.mpk"
+	mpi2 $A --save "$T/replica.mpk"
+	"$BIN/nntrain" $O $A --device ref --save "$T/one.mpk" < "$T/b.all" > /dev/null
+	run $PY "$ROOT/tests/lib/param_diff.py" "$T/one.mpk" "$T/sync.mpk" 1e-5 conv2d_5/bias:0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# per replica (the default) is another computation
+	run $PY "$ROOT/tests/lib/param_diff.py" "$T/one.mpk" "$T/replica.mpk" 1e-2 conv2d_5/bias:0
+	echo "$output"
+	[ "$status" -eq 1 ]
+	# and on the ref backend, 2 ranks with --sync-bn against 1
+	mpi2 $A --device ref --sync-bn --save "$T/syncref.mpk"
+	$PY "$ROOT/tests/lib/param_diff.py" "$T/one.mpk" "$T/syncref.mpk" 1e-5 conv2d_5/bias:0
+}
+
 @test "dist: a checkpoint written by 2 ranks resumes on 2 (exactly) and on 1" {
 	shards 3
 	A="--bn-frozen --head 0,0"
@@ -99,8 +123,9 @@ PY
 	echo "$err"
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
 	[ $((SECONDS - start)) -lt 30 ]
+	# the failing rank's own message (Open MPI's MPI_ABORT notice after it is
+	# sometimes lost to its show_help errors: not checked)
 	[[ "$err" == *"nntrain: stdin: "*"truncated"* ]]
-	[[ "$err" == *"MPI_ABORT"* ]]
 }
 
 @test "dist: a rank killed by a signal stops the other within 30 s, exit non-zero" {

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""param_diff.py A B TOL: compares the param frames of two radpipe model
+"""param_diff.py A B TOL [SKIP...]: compares the param frames of two radpipe model
 files (an independent reader: msgpack + numpy).  Prints the largest
 difference relative to each tensor's largest magnitude; exits 1 when it is
-above TOL or when the two files do not hold the same parameters."""
+above TOL or when the two files do not hold the same parameters.  SKIP:
+names left out of the comparison (say why where it is used)."""
 import sys
 import msgpack
 import numpy as np
@@ -17,6 +18,8 @@ def params(path):
 
 
 a, b, tol = params(sys.argv[1]), params(sys.argv[2]), float(sys.argv[3])
+for k in sys.argv[4:]:
+    a.pop(k), b.pop(k)
 if not a or a.keys() != b.keys():
     sys.exit(f"{sys.argv[1]} and {sys.argv[2]}: not the same parameters")
 worst, name = 0.0, ""

@@ -27,6 +27,7 @@ struct dist {
 	int nreq, capreq;
 	float *buf;                     /* dist_sync_buffers' packed statistics */
 	size_t nbuf;
+	int sync_bn;
 	struct dist_stats st;
 };
 
@@ -130,6 +131,8 @@ dist_step_begin(struct dist *d, int n)
 	if (d->size > 1)
 		MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
 	d->scale = all > 0 ? (float)((double)n / (double)all) : 0;
+	if (d->m && d->sync_bn)
+		nn_set_bn_share(d->m, all > 0 ? (double)n / (double)all : 0);
 	d->ready_lo = d->posted_lo = d->arena;
 	d->t_first = 0;
 	return all;
@@ -192,8 +195,15 @@ on_done(void *ctx, float *g, size_t n)
 	d->st.steps++;
 }
 
+static void
+bn_sum(void *ctx, double *v, int n)
+{
+	dist_sum(ctx, v, n);
+}
+
 void
-dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes)
+dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
+            int sync_bn)
 {
 	struct nn_grad_hook h = { on_ready, on_done, d };
 
@@ -201,8 +211,11 @@ dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bu
 	d->be = be;
 	d->arena = nn_arena_size(m);
 	d->bucket = bucket_bytes;
+	d->sync_bn = sync_bn && d->size > 1;
 	if (d->size > 1)
 		nn_set_grad_hook(m, &h);
+	if (d->sync_bn)
+		nn_set_bn_sync(m, bn_sum, d, 1);
 }
 
 void
@@ -260,7 +273,8 @@ dist_step_begin(struct dist *d, int n)
 }
 
 void
-dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes)
+dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
+            int sync_bn)
 {
 	d->m = m;
 	d->be = be;

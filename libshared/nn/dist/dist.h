@@ -48,9 +48,10 @@ void dist_bcast(struct dist *d, void *buf, size_t n);
 /* Sums the n doubles at v over the ranks, in place. */
 void dist_sum(struct dist *d, double *v, int n);
 /* Installs the gradient all-reduce on m (planned on be), buckets of
- * bucket_bytes (0: one all-reduce after backward, no overlap). */
+ * bucket_bytes (0: one all-reduce after backward, no overlap); sync_bn:
+ * batch norm statistics over the ranks (nn_set_bn_sync). */
 void dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be,
-                 size_t bucket_bytes);
+                 size_t bucket_bytes, int sync_bn);
 /* Starts a step holding n images on this rank; returns the images of all
  * ranks together (0: every rank is out of batches: no step). */
 long long dist_step_begin(struct dist *d, int n);

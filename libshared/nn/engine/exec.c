@@ -95,6 +95,10 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 	}
 	/* bn_bwd always writes dx; without a reader, x's own gradient region
 	 * (alive at this step, unused) takes it. */
+	if (m->bnsum) {
+		m->bnfail |= nn_syncbn_bwd(m, l, x, dg, db, dx, beta) < 0;
+		return;
+	}
 	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
 	           dx ? beta : 0);
 }

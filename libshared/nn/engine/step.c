@@ -120,7 +120,7 @@ nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
 			break;
 		m->t = t;       /* recorded but not run: once more, eagerly */
 	}
-	if (rc < 0)
+	if (rc < 0 || m->bnfail)
 		return -1;
 	nn_read_results(m, loss, probs);
 	if (nn_backend_error(m->be))      /* an op failed (backend.h) */

@@ -46,7 +46,8 @@ void
 ranks_attach(struct trainer *t)
 {
 	if (several(t))
-		dist_attach(t->dist, t->m, t->be, (size_t)(t->o->bucket_mb * 1048576.0));
+		dist_attach(t->dist, t->m, t->be, (size_t)(t->o->bucket_mb * 1048576.0),
+		            t->o->sync_bn);
 }
 
 int

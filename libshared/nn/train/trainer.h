@@ -41,6 +41,7 @@ struct train_options {
 	int graphs;             /* struct nn_backend_opts.graphs (--cuda-graphs) */
 	long long max_steps;     /* stop (with a checkpoint) after this many steps */
 	int dist;               /* --dist: data parallel even when not launched by mpirun */
+	int sync_bn;            /* --sync-bn: batch statistics over the ranks */
 	float bucket_mb;        /* --bucket-mb: all-reduce bucket (0: after backward) */
 };
 

@@ -31,15 +31,6 @@ struct dist {
 	struct dist_stats st;
 };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int
 dist_env_size(void)
 {
@@ -79,6 +70,15 @@ dist_get_stats(const struct dist *d, struct dist_stats *s)
 
 #ifdef RADPIPE_MPI
 
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 int
 dist_built_with_mpi(void)
 {
@@ -88,7 +88,7 @@ dist_built_with_mpi(void)
 struct dist *
 dist_open(int force, char *err, size_t errlen)
 {
-	struct dist *d = XNEW(struct dist, 1);
+	struct dist *d = xcalloc(1, sizeof *d);
 	int provided;
 
 	d->size = 1;
@@ -258,7 +258,7 @@ dist_open(int force, char *err, size_t errlen)
 		    "started by mpirun or srun as one of several tasks");
 		return NULL;
 	}
-	struct dist *d = XNEW(struct dist, 1);
+	struct dist *d = xcalloc(1, sizeof *d);
 	d->size = 1;
 	return d;
 }

@@ -11,3 +11,17 @@ ifeq ($(MPI),1)
   LDLIBS_nntrain += $(MPI_LIBS)
   TEST_LDLIBS_MPI := $(MPI_LIBS)
 endif
+
+# make bench-dist: 1 rank x 2 threads against 2 ranks x 1 thread on
+# InceptionV3, the all-reduce's overlap with backward, and the MPI
+# all-reduce of 87 MB -> bench/results/dist.md (bench/bench-dist.sh)
+ifeq ($(MPI),1)
+BENCH_TARGETS += bench-dist
+$(B)/bench/bench_allreduce: bench/bench_allreduce.c | check-deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) $< -o $@ $(MPI_LIBS)
+
+.PHONY: bench-dist
+bench-dist: bin/nntrain bin/imgload bin/batch $(B)/bench/bench_allreduce
+	bench/bench-dist.sh --allreduce $(B)/bench/bench_allreduce -o bench/results/dist.md
+endif

@@ -6,6 +6,7 @@
 # with backward and without overlap (--bucket-mb 0); then the MPI
 # all-reduce of InceptionV3's 87 MB of gradients (bench_allreduce).
 #   bench/bench-dist.sh --allreduce BIN [-o FILE] [--epochs N]
+# shellcheck disable=SC2086,SC2016,SC2001  # $NN is a word list; rank scripts in single quotes
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${RADPIPE_BIN:-$ROOT/bin}"
@@ -18,6 +19,7 @@ while [ $# -gt 0 ]; do
 	*) echo "bench-dist.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
+# shellcheck source=tests/lib/inputs.bash
 . "$ROOT/tests/lib/inputs.bash"
 tests_find_inputs "$ROOT"
 [ -n "${RADPIPE_DATA:-}" ] || { echo "bench-dist.sh: needs RADPIPE_DATA (make data)" >&2; exit 1; }

@@ -28,6 +28,7 @@ struct dist {
 	float *buf;                     /* dist_sync_buffers' packed statistics */
 	size_t nbuf;
 	int sync_bn;
+	int dev;                        /* the backend reduces (be->allreduce: NCCL) */
 	struct dist_stats st;
 };
 
@@ -60,6 +61,12 @@ int
 dist_size(const struct dist *d)
 {
 	return d->size;
+}
+
+int
+dist_parallel(const struct dist *d)
+{
+	return d->mpi;
 }
 
 void
@@ -111,7 +118,7 @@ dist_bcast(struct dist *d, void *buf, size_t n)
 {
 	const size_t chunk = (size_t)1 << 30;
 
-	for (size_t off = 0; d->size > 1 && off < n; off += chunk)
+	for (size_t off = 0; d->mpi && off < n; off += chunk)
 		MPI_Bcast((char *)buf + off, (int)(n - off < chunk ? n - off : chunk), MPI_BYTE, 0,
 		          MPI_COMM_WORLD);
 }
@@ -119,7 +126,7 @@ dist_bcast(struct dist *d, void *buf, size_t n)
 void
 dist_sum(struct dist *d, double *v, int n)
 {
-	if (d->size > 1)
+	if (d->mpi)
 		MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
@@ -128,7 +135,7 @@ dist_step_begin(struct dist *d, int n)
 {
 	long long all = n;
 
-	if (d->size > 1)
+	if (d->mpi)
 		MPI_Allreduce(MPI_IN_PLACE, &all, 1, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
 	d->scale = all > 0 ? (float)((double)n / (double)all) : 0;
 	if (d->m && d->sync_bn)
@@ -148,6 +155,12 @@ post(struct dist *d, float *g, size_t lo)
 
 	if (n == 0)
 		return;
+	if (d->dev) {           /* queued on the backend's stream */
+		d->be->allreduce(d->be, g + lo, n, d->scale);
+		d->st.reduce_bytes += (double)n * sizeof *g;
+		d->posted_lo = lo;
+		return;
+	}
 	if (d->be->sync)
 		d->be->sync(d->be);
 	for (size_t i = lo; i < d->posted_lo; i++)
@@ -188,11 +201,41 @@ on_done(void *ctx, float *g, size_t n)
 		d->t_first = now();
 	post(d, g, 0);
 	t0 = now();
-	MPI_Waitall(d->nreq, d->req, MPI_STATUSES_IGNORE);
+	if (d->nreq)
+		MPI_Waitall(d->nreq, d->req, MPI_STATUSES_IGNORE);
 	d->nreq = 0;
 	d->st.wait += now() - t0;
 	d->st.backward += t0 - d->t_first;
 	d->st.steps++;
+}
+
+/* The backend's communicator (NCCL), its id from rank 0 over MPI. */
+static int
+device_comm(struct dist *d, struct nn_backend *be, char *err, size_t errlen)
+{
+	char id[256];
+	size_t len = 0;
+	long long hdr[2] = { 0, 0 };
+
+	if (d->rank == 0) {
+		hdr[0] = be->comm_id(be, id, &len);
+		hdr[1] = (long long)len;
+		if (hdr[0] == 0 && len > sizeof id)
+			hdr[0] = -1;
+	}
+	MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+	if (hdr[0] < 0) {
+		snprintf(err, errlen, "rank 0: %s", d->rank == 0 && be->error(be) ?
+		    be->error(be) : "no communicator id from the backend");
+		return -1;
+	}
+	MPI_Bcast(id, (int)hdr[1], MPI_BYTE, 0, MPI_COMM_WORLD);
+	if (be->comm_init(be, id, (size_t)hdr[1], d->rank, d->size) < 0) {
+		snprintf(err, errlen, "rank %d: %s", d->rank, be->error(be) ? be->error(be) : "comm_init failed");
+		return -1;
+	}
+	d->dev = 1;
+	return 0;
 }
 
 static void
@@ -201,21 +244,24 @@ bn_sum(void *ctx, double *v, int n)
 	dist_sum(ctx, v, n);
 }
 
-void
+int
 dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
-            int sync_bn)
+            int sync_bn, char *err, size_t errlen)
 {
 	struct nn_grad_hook h = { on_ready, on_done, d };
 
+	if (d->mpi && be->allreduce && device_comm(d, be, err, errlen) < 0)
+		return -1;
 	d->m = m;
 	d->be = be;
 	d->arena = nn_arena_size(m);
 	d->bucket = bucket_bytes;
-	d->sync_bn = sync_bn && d->size > 1;
-	if (d->size > 1)
+	d->sync_bn = sync_bn && d->mpi;
+	if (d->mpi)
 		nn_set_grad_hook(m, &h);
 	if (d->sync_bn)
 		nn_set_bn_sync(m, bn_sum, d, 1);
+	return 0;
 }
 
 void
@@ -272,13 +318,14 @@ dist_step_begin(struct dist *d, int n)
 	return n;
 }
 
-void
+int
 dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
-            int sync_bn)
+            int sync_bn, char *err, size_t errlen)
 {
 	d->m = m;
 	d->be = be;
 	d->arena = nn_arena_size(m);
+	return 0;
 }
 
 void dist_abort(struct dist *d, int code) { }
@@ -317,7 +364,7 @@ dist_sync_buffers(struct dist *d, struct nn_model *m)
 {
 	size_t n;
 
-	if (d->size <= 1)
+	if (!d->mpi)
 		return;
 	if (d->buf == NULL) {
 		if ((n = buffers_copy(d, m, 1)) == 0)

@@ -38,6 +38,9 @@ struct dist *dist_open(int force, char *err, size_t errlen);
 int dist_rank(const struct dist *d);
 /* The number of ranks (1 for a single process). */
 int dist_size(const struct dist *d);
+/* 1 when training data-parallel (MPI started: several ranks or --dist,
+ * even on one rank); 0 for a plain single process. */
+int dist_parallel(const struct dist *d);
 /* 1 if this build has MPI. */
 int dist_built_with_mpi(void);
 /* The world size the launcher announces in the environment (Open MPI,
@@ -49,9 +52,12 @@ void dist_bcast(struct dist *d, void *buf, size_t n);
 void dist_sum(struct dist *d, double *v, int n);
 /* Installs the gradient all-reduce on m (planned on be), buckets of
  * bucket_bytes (0: one all-reduce after backward, no overlap); sync_bn:
- * batch norm statistics over the ranks (nn_set_bn_sync). */
-void dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be,
-                 size_t bucket_bytes, int sync_bn);
+ * batch norm statistics over the ranks (nn_set_bn_sync).  A backend with
+ * its own allreduce (cuda: NCCL) gets its communicator, bootstrapped over
+ * MPI, and reduces device memory; others are reduced by MPI on the host
+ * arena.  0, or -1 with err (the communicator failed). */
+int dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be,
+                size_t bucket_bytes, int sync_bn, char *err, size_t errlen);
 /* Starts a step holding n images on this rank; returns the images of all
  * ranks together (0: every rank is out of batches: no step). */
 long long dist_step_begin(struct dist *d, int n);

@@ -9,7 +9,7 @@
 static int
 several(const struct trainer *t)
 {
-	return t->dist && dist_size(t->dist) > 1;
+	return t->dist && dist_parallel(t->dist);
 }
 
 int
@@ -26,10 +26,9 @@ ranks_setup(struct trainer *t, char *err, size_t errlen)
 
 	if (!several(t))
 		return 0;
-	if (strcmp(t->o->device, "cpu") && strcmp(t->o->device, "ref")) {
-		snprintf(err, errlen, "--device %s on %d ranks: only the cpu and ref backends "
-		    "reduce gradients across ranks in this build (NCCL for cuda is not written yet)",
-		    t->o->device, dist_size(t->dist));
+	if (t->be->allreduce == NULL && strcmp(t->be->name, "cpu") && strcmp(t->be->name, "ref")) {
+		snprintf(err, errlen, "--device %s on %d ranks: the %s backend cannot reduce "
+		    "gradients across ranks", t->o->device, dist_size(t->dist), t->be->name);
 		return -1;
 	}
 	dist_bcast(t->dist, nn_params_host(t->m), bytes);
@@ -42,12 +41,13 @@ ranks_setup(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
-void
-ranks_attach(struct trainer *t)
+int
+ranks_attach(struct trainer *t, char *err, size_t errlen)
 {
-	if (several(t))
-		dist_attach(t->dist, t->m, t->be, (size_t)(t->o->bucket_mb * 1048576.0),
-		            t->o->sync_bn);
+	if (!several(t))
+		return 0;
+	return dist_attach(t->dist, t->m, t->be, (size_t)(t->o->bucket_mb * 1048576.0),
+	                   t->o->sync_bn, err, errlen);
 }
 
 int

@@ -9,8 +9,9 @@
 /* Before the upload: parameters, moments and step count from rank 0;
  * checks that the options allow several ranks. */
 int ranks_setup(struct trainer *t, char *err, size_t errlen);
-/* After the plan: the gradient all-reduce on the model. */
-void ranks_attach(struct trainer *t);
+/* After the plan: the gradient all-reduce on the model (and the device
+ * communicator: err). */
+int ranks_attach(struct trainer *t, char *err, size_t errlen);
 /* After a step: BN moving statistics from rank 0, the debug digest. */
 int ranks_after_step(struct trainer *t);
 /* At an epoch frame or the end: steps with weight 0 until every rank is

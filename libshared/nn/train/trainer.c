@@ -202,7 +202,7 @@ load_val(struct trainer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "--val %s: %s", t->o->val, why);
 		return -1;
 	}
-	if (t->val.images == 0 && (t->dist == NULL || dist_size(t->dist) == 1)) {
+	if (t->val.images == 0 && (t->dist == NULL || !dist_parallel(t->dist))) {
 		snprintf(err, errlen, "--val %s: empty validation set (no sample or batch frames)", t->o->val);
 		return -1;
 	}
@@ -266,7 +266,7 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	}
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	feed_free(&fb);
-	if (t->dist && dist_size(t->dist) > 1)
+	if (t->dist && dist_parallel(t->dist))
 		bo.graphs = -1;         /* the gradient hook runs host code in backward */
 	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
 		return -1;
@@ -289,7 +289,8 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		snprintf(err, errlen, "%s", nn_error(t->m));
 		return -1;
 	}
-	ranks_attach(t);
+	if (ranks_attach(t, err, errlen) < 0)
+		return -1;
 	nn_params_upload(t->m);
 	if (t->info.has_optim)
 		nn_moments_upload(t->m);

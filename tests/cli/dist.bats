@@ -82,7 +82,11 @@ PY
 	# bias right before batch norm has an exact gradient of 0, so what it
 	# holds is rounding noise on both sides.
 	A="--optimizer sgd --lr 0.01 --head 0,0"
-	mpi2 $A --sync-bn --save "$T/sync.mpk"
+	RADPIPE_DIST_CHECK=1 mpi2 $A --sync-bn --save "$T/sync.mpk" 2> "$T/err"
+	# the ranks agree bit for bit at every step here too
+	grep 'params sha256' "$T/err" | awk '{print $3, $5, $8}' | sort > "$T/d"
+	[ "$(grep -c '^0 ' "$T/d")" -eq 20 ]
+	diff <(awk '$1 == 0 {print $2, $3}' "$T/d") <(awk '$1 == 1 {print $2, $3}' "$T/d")
 	mpi2 $A --save "$T/replica.mpk"
 	"$BIN/nntrain" $O $A --device ref --save "$T/one.mpk" < "$T/b.all" > /dev/null
 	run $PY "$ROOT/tests/lib/param_diff.py" "$T/one.mpk" "$T/sync.mpk" 1e-5 conv2d_5/bias:0

@@ -21,11 +21,13 @@
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "nn/train/trainer.h"
+#include "nn/dist/dist.h"
 #include "progress.h"
 
 static const char synopsis[] = "usage: nntrain [options] < batches > history\n";
 
 static volatile int stop_signal;
+static struct dist *ranks;      /* MPI ranks; aborted together on an error exit */
 
 static void
 on_signal(int sig)
@@ -187,6 +189,12 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_FLAG("deterministic", 0, "only bit-reproducible algorithms (cuda)", &o->deterministic),
 		CLI_OPT_PRECISION(&o->precision),
 		CLI_CALL("cuda-graphs", 0, "on|off", "replay each step as a CUDA graph (default on)", set_graphs, &o->graphs),
+		CLI_TEXT("scaling out (mpirun, srun; see nntrain(1)):"),
+		CLI_FLAG("dist", 0, "data parallel over MPI even when not started by mpirun", &o->dist),
+		CLI_FLAG("sync-bn", 0, "batch norm statistics over every rank (default: per rank)",
+		    &o->sync_bn),
+		CLI_FLOAT("bucket-mb", 0, "MB", "gradient all-reduce bucket, overlapped with backward\n"
+		    "(default 25; 0: one all-reduce after backward)", &o->bucket_mb, 0, 1e6),
 		CLI_END
 	};
 	int i;
@@ -269,6 +277,27 @@ first_batch(struct frame_reader *r, struct frame *f, struct trainer *t)
 	return 0;
 }
 
+/* An exit with ranks still running (die on any rank) ends them all:
+ * MPI_Abort, after the message is printed.  A clean end closes first. */
+static void
+abort_ranks(void)
+{
+	dist_abort(ranks, 1);
+}
+
+/* MPI when launched on several ranks or --dist; rank 0 alone speaks. */
+static void
+open_ranks(struct train_options *o)
+{
+	char err[512];
+
+	if ((ranks = dist_open(o->dist, err, sizeof err)) == NULL)
+		die("%s", err);
+	atexit(abort_ranks);
+	if (dist_rank(ranks) != 0)
+		err_quiet = o->quiet = 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -281,9 +310,10 @@ main(int argc, char **argv)
 
 	parse_command_line(argc, argv, &o);
 	o.quiet = err_quiet;
+	open_ranks(&o);
 	r = frame_reader_fd(0, "stdin");
 	w = frame_writer_fd(1, "stdout");
-	trainer_init(&t, &o, w);
+	trainer_init(&t, &o, w, ranks);
 	if (!first_batch(r, &f, &t))
 		die("stdin: no batch frames (expected imgload ... | batch N | nntrain)");
 	if (trainer_setup(&t, &f, err, sizeof err) < 0)
@@ -308,6 +338,8 @@ main(int argc, char **argv)
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);
+	dist_close(ranks);
+	ranks = NULL;
 	stdout_finish();
 	return 0;
 }

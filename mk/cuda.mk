@@ -39,11 +39,18 @@ $(B)/cuda/%.c.o: libshared/nn/cuda/%.c $(CUDA_HDRS)
 	$(CC) $(OPT) -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fPIC \
 		-fvisibility=hidden $(CUDA_INC) -c $< -o $@
 
+# NCCL (data-parallel nntrain, cuda/nccl.c): optional, from the CUDA
+# installation (or NCCL_HOME); without nccl.h the ops say so at run time.
+NCCL_HOME  ?= $(CUDA_HOME)
+HAVE_NCCL  := $(if $(wildcard $(NCCL_HOME)/include/nccl.h),1)
+$(B)/cuda/nccl.c.o: CUDA_INC += $(if $(HAVE_NCCL),-DRADPIPE_NCCL -I$(NCCL_HOME)/include)
+NCCL_LINK  := $(if $(HAVE_NCCL),-L$(firstword $(wildcard $(NCCL_HOME)/lib64 $(NCCL_HOME)/lib)) -lnccl)
+
 # The CUDA runtime is linked statically (nvcc's default) and its symbols
-# kept private; cuDNN and cuBLAS are found through RUNPATH or ld.so.
+# kept private; cuDNN, cuBLAS and NCCL are found through RUNPATH or ld.so.
 $(CUDA_SO): $(CUDA_O)
 	@mkdir -p $(@D)
-	$(NVCC) $(CUDA_ARCH) -shared -o $@ $^ $(CUDA_LINK) -lcudnn -lcublas \
+	$(NVCC) $(CUDA_ARCH) -shared -o $@ $^ $(CUDA_LINK) -lcudnn -lcublas $(NCCL_LINK) \
 		-Xlinker --exclude-libs,ALL -Xlinker -z,defs
 
 all: $(CUDA_SO)
@@ -52,6 +59,7 @@ all: $(CUDA_SO)
 $(B)/libshared/nn/cuda_loader.o: CPPFLAGS += -DRADPIPE_CUDA_SO='"$(abspath $(CUDA_SO))"'
 $(B)/tests/test_nn_cuda: | $(CUDA_SO)
 $(B)/tests/test_nn_ops: | $(CUDA_SO)
+$(B)/tests/test_nccl: | $(CUDA_SO)
 
 endif
 

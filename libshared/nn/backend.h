@@ -247,6 +247,16 @@ struct nn_backend {
 	                 const float *x, const float *gamma, const float *beta,
 	                 const float *mean, const float *invstd, float *y, int relu);
 
+	/* Data parallelism on the device (cuda: NCCL; NULL: the caller reduces
+	 * host memory itself, libshared/nn/dist).  comm_id writes a new
+	 * communicator id (at most 256 bytes) to id and its size to *len, on
+	 * one rank; comm_init joins communicator id as rank of size; each
+	 * returns 0, or -1 with be->error.  allreduce: p[0..n) = the sum over
+	 * the ranks of scale_r * p_r, queued after the ops before it. */
+	int (*comm_id)(struct nn_backend *be, void *id, size_t *len);
+	int (*comm_init)(struct nn_backend *be, const void *id, size_t len, int rank, int size);
+	void (*allreduce)(struct nn_backend *be, float *p, size_t n, float scale);
+
 	/* Step hooks: the engine calls step_begin before the first op of a
 	 * step (a training step, or an inference forward and its outputs) and
 	 * step_end after its last op, before reading results.  key names the

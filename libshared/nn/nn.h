@@ -192,6 +192,36 @@ void nn_moments_upload(struct nn_model *m);
  * pass over the parameters on the backend, then a wait.  Call between
  * steps. */
 int nn_params_nonfinite(struct nn_model *m);
+/* --- data parallelism (libshared/nn/dist) ------------------------------ */
+
+/* Called by nn_train_step: ready(ctx, g, lo, hi) as soon as backward has
+ * written a layer's weight gradients, elements [lo, hi) of the backend
+ * gradient arena g (ranges arrive in decreasing order); done(ctx, g, n)
+ * after backward, before the optimiser step (n: arena elements).  The
+ * hook may change the gradients in place (all-reduce them). */
+struct nn_grad_hook {
+	void (*ready)(void *ctx, float *g, size_t lo, size_t hi);
+	void (*done)(void *ctx, float *g, size_t n);
+	void *ctx;
+};
+/* Installs h (NULL: none) for the following training steps. */
+void nn_set_grad_hook(struct nn_model *m, const struct nn_grad_hook *h);
+/* The planned backend arena: 0 parameters, 1 gradients (NULL before a
+ * plan); host memory on ref and cpu, device memory on cuda. */
+float *nn_backend_arena(struct nn_model *m, int which);
+/* A step without a batch (a rank out of data joins its peers): zero
+ * gradients, the hook's done, the optimiser step.  0, or -1 (nn_error). */
+int nn_idle_step(struct nn_model *m, const struct nn_optim *o);
+
+/* --sync-bn: batch norm in training takes its statistics over every rank,
+ * sum(ctx, v, n) summing n doubles over the ranks in place (NULL: per
+ * rank); share: this rank's images / all ranks' images of the step (its
+ * gradients' weight in the all-reduce).  syncbn.c says how. */
+void nn_set_bn_sync(struct nn_model *m, void (*sum)(void *ctx, double *v, int n), void *ctx,
+                    double share);
+/* Sets the share of the coming step (nn_set_bn_sync). */
+void nn_set_bn_share(struct nn_model *m, double share);
+
 /* One training step: nn_forward (training), nn_backward and nn_step in
  * one call, with loss and probs (each may be NULL) read back after the
  * step's last op.  Same results as the three calls; a backend with step

@@ -8,13 +8,16 @@
 #                                         -> OUTDIR/test_nn_ops.log
 #      test_nn_cuda: deterministic plans, loss scaling, graph replay == eager
 #                                         -> OUTDIR/test_nn_cuda.log
+#      test_nccl: NCCL's all-reduce on one GPU as one rank, and training
+#      steps through it == without      -> OUTDIR/test_nccl.log
 #   4. bench_cuda: InceptionV3 images/s, training at batch 5/32/128 and
 #      inference at 1/32/256, in fp32, tf32, bf16 and fp16, CUDA graphs on,
 #      plus graphs off at batch 5 (train) and 1 (infer) -> OUTDIR/bench_cuda.md
 #   5. PyTorch's InceptionV3 at the same settings (channels_last; AMP for
 #      bf16/fp16), if python3 has torch -> OUTDIR/torch.md
 #   6. a summary                          -> OUTDIR/summary.txt
-# Exit status: 1 if the build, test_nn_ops or test_nn_cuda failed, else 0.
+# Exit status: 1 if the build, test_nn_ops, test_nn_cuda or test_nccl failed,
+# else 0.
 #
 # Where the machine lacks radpipe's other build dependencies (oneDNN,
 # cmocka, ...), prepare a build on a machine that has them with
@@ -45,7 +48,7 @@ libpath=$cuda_home/lib64${cudnn_home:+:$cudnn_home/lib}:$PWD/$B/hostlibs
 export LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export RADPIPE_CUDA_LIB=$PWD/$B/libradpipe_cuda.so
 
-need="$B/libradpipe_cuda.so $B/tests/test_nn_ops $B/tests/test_nn_cuda $B/bench/bench_cuda"
+need="$B/libradpipe_cuda.so $B/tests/test_nn_ops $B/tests/test_nn_cuda $B/tests/test_nccl $B/bench/bench_cuda"
 prebuilt=1
 for f in $need; do [ -x "$f" ] || [ -f "$f" ] || prebuilt=0; done
 if [ "${RADPIPE_GPU_PREBUILT:-1}" = 0 ] || [ $prebuilt = 0 ]; then
@@ -68,6 +71,10 @@ TEST_VERBOSE=1 timeout 180 "$B/tests/test_nn_cuda" > "$out/test_nn_cuda.log" 2>&
 test_rc=$?
 summary "test_nn_cuda: rc=$test_rc ($((SECONDS - t0)) s)"
 grep -E "SKIP|FAILED|PASSED|error .* >" "$out/test_nn_cuda.log" | head -20 | tee -a "$out/summary.txt"
+TEST_VERBOSE=1 timeout 120 "$B/tests/test_nccl" > "$out/test_nccl.log" 2>&1
+nccl_rc=$?
+summary "test_nccl: rc=$nccl_rc ($((SECONDS - t0)) s)"
+grep -E "SKIP|FAILED|PASSED" "$out/test_nccl.log" | head -10 | tee -a "$out/summary.txt"
 
 timeout 300 "$B/bench/bench_cuda" --time 1.5 -o "$out/bench_cuda.md" > "$out/bench.log" 2>&1
 summary "bench_cuda: rc=$? ($((SECONDS - t0)) s)"
@@ -82,4 +89,4 @@ if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/d
 else
 	summary "torch: skipped (no torch+torchvision with CUDA, or no time left)"
 fi
-[ $test_rc = 0 ] && [ $ops_rc = 0 ]
+[ $test_rc = 0 ] && [ $ops_rc = 0 ] && [ $nccl_rc = 0 ]

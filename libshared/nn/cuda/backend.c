@@ -118,6 +118,7 @@ cu_close(struct nn_backend *be)
 		if (st->stream)
 			cudaStreamSynchronize(st->stream);
 		cu_graph_free(st);
+		cu_nccl_free(st);
 		cu_wcache_free(st);
 		cudaFree(st->amp);
 		cudaFree(st->nf_flag);
@@ -241,6 +242,7 @@ static const struct nn_backend cu_table = {
 	.adam = cu_adam, .sgd = cu_sgd,
 	.step_begin = cu_step_begin, .step_end = cu_step_end,
 	.nonfinite = cu_nonfinite, .amp_stats = cu_amp_stats,
+	.comm_id = cu_comm_id, .comm_init = cu_comm_init, .allreduce = cu_allreduce,
 };
 
 /* The shared object's entry point: checks that the loader and this object

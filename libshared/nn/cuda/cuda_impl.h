@@ -126,6 +126,7 @@ struct cu_state {
 	unsigned long mem_gen;  /* bumped by every (re)allocation graphs may use */
 	struct cu_graph *graph, *cur;
 	int gnext;
+	void *nccl;             /* ncclComm_t (nccl.c); NULL: none */
 	uint64_t *hslot;        /* pinned scalar slots, copied to dslot by a graph */
 	uint64_t *dslot;
 	int nslot, cap_slot;
@@ -138,6 +139,14 @@ struct cu_state {
 
 	char err[256];          /* the first failure ("": none; be->error) */
 };
+
+/* nccl.c: the ops comm_id, comm_init, allreduce (backend.h); without
+ * NCCL at build time they fail with a message.  cu_nccl_free destroys the
+ * communicator. */
+int cu_comm_id(struct nn_backend *be, void *id, size_t *len);
+int cu_comm_init(struct nn_backend *be, const void *id, size_t len, int rank, int size);
+void cu_allreduce(struct nn_backend *be, float *p, size_t n, float scale);
+void cu_nccl_free(struct cu_state *st);
 
 /* The backend's state. */
 static inline struct cu_state *

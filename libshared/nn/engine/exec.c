@@ -95,6 +95,10 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 	}
 	/* bn_bwd always writes dx; without a reader, x's own gradient region
 	 * (alive at this step, unused) takes it. */
+	if (m->bnsum) {
+		m->bnfail |= nn_syncbn_bwd(m, l, x, dg, db, dx, beta) < 0;
+		return;
+	}
 	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
 	           dx ? beta : 0);
 }
@@ -208,6 +212,15 @@ bwd_layer(struct nn_model *m, int i)
 	x->gset |= dx;
 }
 
+/* Tells the gradient hook that layer l's weight gradients are final. */
+static void
+grad_ready(struct nn_model *m, const struct nn_lay *l)
+{
+	const struct nn_param *a = &m->par[l->p0], *b = &m->par[l->p0 + l->np - 1];
+
+	m->ghook.ready(m->ghook.ctx, m->g, a->offset, b->offset + b->size);
+}
+
 /* up: which outputs need a gradient (a trainable weight at or above). */
 static void
 mark_up(struct nn_model *m)
@@ -241,6 +254,8 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 		nn_recompute_at(m, i);
 		if (m->lay[i].gset && m->lay[i].up)
 			bwd_layer(m, i);
+		if (m->ghook.ready && m->lay[i].np > 0 && updates_weights(m, &m->lay[i]))
+			grad_ready(m, &m->lay[i]);
 	}
 	return 0;
 }

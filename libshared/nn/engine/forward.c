@@ -35,6 +35,8 @@ fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 	if (bn_batch_mode(m, l) && m->recomputing)
 		be->bn_apply(be, &p, x->y, gamma, beta, l->mean, l->invstd, l->y,
 		             nn_bn_fuses_relu(m, l - m->lay));
+	else if (bn_batch_mode(m, l) && m->bnsum)
+		m->bnfail |= nn_syncbn_fwd(m, l, x) < 0;
 	else if (bn_batch_mode(m, l))
 		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
 		                 rmean, rvar);

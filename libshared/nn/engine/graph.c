@@ -160,6 +160,9 @@ nn_model_free(struct nn_model *m)
 	free(m->host);
 	free(m->mhost[0]);
 	free(m->mhost[1]);
+	free(m->sbx);
+	free(m->sbd);
+	free(m->sbf);
 	free(m);
 }
 

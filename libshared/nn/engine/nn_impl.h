@@ -98,6 +98,16 @@ struct nn_model {
 	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
+	struct nn_grad_hook ghook; /* data parallelism (nn_set_grad_hook); zero: none */
+	/* --sync-bn (syncbn.c): the sum over ranks, this rank's share of the
+	 * step's images, scratch (host: sbx, sbd, sbf; backend: sbdev) */
+	void (*bnsum)(void *ctx, double *v, int n);
+	void *bnctx;
+	double bnshare;
+	float *sbx, *sbf, *sbdev;
+	double *sbd;
+	size_t sbx_n, sbdev_n;
+	int bnfail;             /* a sync-bn forward failed this step (m->err) */
 	size_t acts_size, grads_size, aux_size;
 	float *scratch;         /* in grads: max n*units of a relu dense */
 	float *labels, *weights, *loss, *prob;
@@ -118,6 +128,11 @@ void nn_recompute_root(struct nn_model *m, int r, int deep);
 /* Forward of layer i (forward.c); with m->recomputing, BN in batch mode
  * applies the saved statistics (bn_apply) and updates nothing. */
 void nn_fwd_layer(struct nn_model *m, int i);
+/* syncbn.c: BN forward (training) and backward with statistics over the
+ * ranks (m->bnsum set); 0, or -1 (nn_fail). */
+int nn_syncbn_fwd(struct nn_model *m, struct nn_lay *l, struct nn_lay *x);
+int nn_syncbn_bwd(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, float *dg, float *db,
+                  int dx, float beta);
 /* Is layer i a BN in batch mode whose output an in-place ReLU takes over
  * (recomputation then fuses the ReLU into bn_apply)? (forward.c) */
 int nn_bn_fuses_relu(const struct nn_model *m, int i);

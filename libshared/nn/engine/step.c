@@ -66,6 +66,41 @@ step_check(struct nn_model *m, int n, int training, const float *y)
 	return nn_output_check(m);
 }
 
+/* The gradient hook's done (data parallelism), before the optimiser. */
+static int
+grads_done(struct nn_model *m)
+{
+	if (m->ghook.done)
+		m->ghook.done(m->ghook.ctx, m->g, m->arena);
+	return 0;
+}
+
+void
+nn_set_grad_hook(struct nn_model *m, const struct nn_grad_hook *h)
+{
+	m->ghook = h ? *h : (struct nn_grad_hook){ 0 };
+}
+
+float *
+nn_backend_arena(struct nn_model *m, int which)
+{
+	return which == 0 ? m->p : m->g;
+}
+
+int
+nn_idle_step(struct nn_model *m, const struct nn_optim *o)
+{
+	if (m->be == NULL || m->g == NULL || (m->flags & NN_PLAN_CAM))
+		return nn_fail(m, "nn_idle_step: the model is not planned for training");
+	m->be->zero(m->be, m->g, m->arena * sizeof *m->g);
+	m->training = 1;        /* BN gamma/beta update as on the busy ranks */
+	if (grads_done(m) < 0 || nn_step(m, o) < 0)
+		return -1;
+	if (nn_backend_error(m->be))
+		return nn_fail(m, "%s", nn_backend_error(m->be));
+	return 0;
+}
+
 int
 nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
               const float *y, const float *w, const struct nn_optim *o,
@@ -80,12 +115,12 @@ nn_train_step(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n,
 		if (hooks)
 			m->be->step_begin(m->be, step_key(m, dt, n, 1, w != NULL, o));
 		rc = nn_forward(m, dt, x, n, 1) < 0 || nn_backward_ops(m, y, w) < 0 ||
-		     nn_step(m, o) < 0 ? -1 : 0;
+		     grads_done(m) < 0 || nn_step(m, o) < 0 ? -1 : 0;
 		if (!hooks || m->be->step_end(m->be, rc < 0) == 0)
 			break;
 		m->t = t;       /* recorded but not run: once more, eagerly */
 	}
-	if (rc < 0)
+	if (rc < 0 || m->bnfail)
 		return -1;
 	nn_read_results(m, loss, probs);
 	if (nn_backend_error(m->be))      /* an op failed (backend.h) */

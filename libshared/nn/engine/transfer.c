@@ -90,7 +90,7 @@ void
 nn_plan_release(struct nn_model *m)
 {
 	struct nn_backend *be = m->be;
-	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux };
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev };
 
 	if (be == NULL)
 		return;
@@ -100,4 +100,5 @@ nn_plan_release(struct nn_model *m)
 	}
 	m->be = NULL;
 	m->acts_size = m->grads_size = m->aux_size = 0;
+	m->sbdev_n = 0;
 }

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "frame_mp.h"
 #include "nn/modelfile/h5keras.h"
+#include "nn/train/ranks.h"
 
 #include <errno.h>
 #include <math.h>
@@ -34,16 +35,18 @@ trainer_defaults(struct train_options *o)
 		.head = { .dense_units = 256, .dropout = 0.5f, .classes = 1 },
 		.optim = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f, .beta2 = 0.999f,
 		           .eps = 1e-8f, .momentum = 0.0f },
-		.seed = 1, .monitor = MON_VAL_LOSS,
+		.seed = 1, .monitor = MON_VAL_LOSS, .bucket_mb = 25,
 	};
 }
 
 void
-trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out)
+trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out,
+             struct dist *d)
 {
 	memset(t, 0, sizeof *t);
 	t->o = o;
 	t->out = out;
+	t->dist = d;
 	t->lr = o->optim.lr;
 	t->best = NAN;
 }
@@ -199,7 +202,7 @@ load_val(struct trainer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "--val %s: %s", t->o->val, why);
 		return -1;
 	}
-	if (t->val.images == 0) {
+	if (t->val.images == 0 && (t->dist == NULL || !dist_parallel(t->dist))) {
 		snprintf(err, errlen, "--val %s: empty validation set (no sample or batch frames)", t->o->val);
 		return -1;
 	}
@@ -263,9 +266,11 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	}
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	feed_free(&fb);
+	if (t->dist && dist_parallel(t->dist))
+		bo.graphs = -1;         /* the gradient hook runs host code in backward */
 	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
 		return -1;
-	if (build_model(t, err, errlen) < 0)
+	if (build_model(t, err, errlen) < 0 || ranks_setup(t, err, errlen) < 0)
 		return -1;
 	if (t->info.input[0] != t->h || t->info.input[1] != t->w || t->info.input[2] != t->c) {
 		snprintf(err, errlen, "batches are %dx%dx%d but the model takes %dx%dx%d",
@@ -284,6 +289,8 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		snprintf(err, errlen, "%s", nn_error(t->m));
 		return -1;
 	}
+	if (ranks_attach(t, err, errlen) < 0)
+		return -1;
 	nn_params_upload(t->m);
 	if (t->info.has_optim)
 		nn_moments_upload(t->m);
@@ -344,8 +351,12 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 			n++;
 		}
 	}
-	*lossP = loss / n;
-	*accP = acc / n;
+	double s[3] = { loss, acc, n };
+	ranks_sum(t, s, 3);
+	if (s[2] == 0)
+		return tr_fail(t, "--val %s: empty validation set on every rank", t->o->val);
+	*lossP = s[0] / s[2];
+	*accP = s[1] / s[2];
 	return 0;
 }
 
@@ -500,7 +511,9 @@ trainer_batch(struct trainer *t, const struct frame *f)
 		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
-	if (train_step(t, &fb, f->index, &loss) < 0) {
+	if (t->dist)
+		dist_step_begin(t->dist, fb.n);
+	if (train_step(t, &fb, f->index, &loss) < 0 || ranks_after_step(t) < 0) {
 		feed_free(&fb);
 		return -1;
 	}
@@ -556,6 +569,8 @@ save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
 	size_t off = 0;
 	int rc;
 
+	if (!ranks_lead(t))
+		return 0;
 	snprintf(err, sizeof err, "%s not written", path);
 	if (check_params(t, with_state, err) < 0)
 		return -1;
@@ -622,7 +637,9 @@ write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
 {
 	struct frame_writer *w = t->out;
 
-	fw_map(w, has_val ? 14 : 12);
+	if (!ranks_lead(t))
+		return;
+	fw_map(w, has_val ? 15 : 13);
 	fw_kv_str(w, "kind", "metrics");
 	fw_kv_int(w, "epoch", t->epoch + 1);
 	fw_kv_int(w, "epochs", t->epochs);
@@ -639,6 +656,7 @@ write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
 	fw_kv_double(w, "images_per_s", secs > 0 ? t->seen / secs : 0);
 	fw_kv_double(w, "peak_rss_mb", peak_rss_mb());
 	fw_kv_int(w, "step", nn_step_count(t->m));
+	fw_kv_int(w, "ranks", t->dist ? dist_size(t->dist) : 1);
 	frame_flush(w);
 }
 
@@ -664,14 +682,17 @@ end_epoch(struct trainer *t)
 {
 	double v[4] = { NAN, NAN, NAN, NAN }, secs;
 	char line[256], cap[160];
-	int has_val = t->val.n > 0;
+	int has_val = t->o->val != NULL;
+	double sums[3] = { t->loss_sum, t->acc_sum, (double)t->seen };
 
-	if (!t->active || t->halted)
+	if (t->halted || !ranks_any(t, t->active))
 		return 0;
 	if (check_params(t, 0, "nothing saved for this epoch") < 0)
 		return -1;
-	v[MON_LOSS] = t->loss_sum / t->seen;
-	v[MON_ACC] = t->acc_sum / t->seen;
+	ranks_sum(t, sums, 3);          /* the training loss and accuracy of every rank */
+	v[MON_LOSS] = sums[0] / sums[2];
+	v[MON_ACC] = sums[1] / sums[2];
+	t->loss_sum = sums[0], t->acc_sum = sums[1], t->seen = (long)sums[2];
 	if (has_val && evaluate(t, &v[MON_VAL_LOSS], &v[MON_VAL_ACC]) < 0)
 		return -1;
 	secs = t->seconds + now_seconds() - t->t0;
@@ -700,7 +721,7 @@ trainer_epoch_frame(struct trainer *t, const struct frame *f)
 {
 	int64_t index = 0, count = 0;
 
-	if (end_epoch(t) < 0)
+	if (ranks_join(t) < 0 || end_epoch(t) < 0)
 		return -1;
 	mp_int(frame_root(f), "index", &index);
 	mp_int(frame_root(f), "count", &count);
@@ -713,8 +734,9 @@ trainer_epoch_frame(struct trainer *t, const struct frame *f)
 int
 trainer_finish(struct trainer *t)
 {
-	if (end_epoch(t) < 0)
+	if (ranks_join(t) < 0 || end_epoch(t) < 0)
 		return -1;
+	ranks_report(t);
 	if (t->o->save && !t->halted)
 		return save(t, t->o->save, 0, t->epoch + 1, 0);
 	return 0;

@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "nn/train/feed.h"
 #include "nn/modelfile/modelio.h"
+#include "nn/dist/dist.h"
 #include "nn/nn.h"
 #include "progress.h"
 
@@ -39,11 +40,15 @@ struct train_options {
 	int precision;          /* enum nn_precision (--precision) */
 	int graphs;             /* struct nn_backend_opts.graphs (--cuda-graphs) */
 	long long max_steps;     /* stop (with a checkpoint) after this many steps */
+	int dist;               /* --dist: data parallel even when not launched by mpirun */
+	int sync_bn;            /* --sync-bn: batch statistics over the ranks */
+	float bucket_mb;        /* --bucket-mb: all-reduce bucket (0: after backward) */
 };
 
 struct trainer {
 	const struct train_options *o;
 	struct frame_writer *out;
+	struct dist *dist;              /* the ranks (the caller's); NULL: one process */
 	struct nn_backend *be;
 	struct nn_model *m;
 	struct nn_model_info info;
@@ -72,8 +77,10 @@ struct trainer {
 /* Fills o with the paper's defaults (InceptionV3, head 256/0.5/1, rescale,
  * Adam 1e-4 with Keras 2018 epsilon 1e-8, seed 1, monitor val_loss, cpu). */
 void trainer_defaults(struct train_options *o);
-/* Prepares t (no model yet); metrics frames will go to out. */
-void trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out);
+/* Prepares t (no model yet); metrics frames will go to out (rank 0 only);
+ * d: the ranks (dist.h, the caller's; NULL: one process). */
+void trainer_init(struct trainer *t, const struct train_options *o, struct frame_writer *out,
+                  struct dist *d);
 /* Opens the backend, builds or loads the model for the shape of the first
  * batch frame f, loads the validation set.  0, or -1 with err. */
 int trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t errlen);

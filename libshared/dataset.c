@@ -574,11 +574,12 @@ pack_dicom(msgpack_packer *pk, const struct dicom_meta *d)
 }
 
 static void
-pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int gray_rgb)
+pack_meta(msgpack_packer *pk, const struct dataset *ds, const struct image_info *ii,
+    const char *hex, int gray_rgb)
 {
-	int frames = ii->frames > 1, orient = ii->orientation > 1;
+	int frames = ii->frames > 1, orient = ii->orientation > 1, shard = ds->shard_size > 1;
 
-	msgpack_pack_map(pk, 3 + (ii->dicom != NULL));
+	msgpack_pack_map(pk, 3 + (ii->dicom != NULL) + shard);
 	pack_str(pk, "source");
 	msgpack_pack_map(pk, 5 + frames + orient);
 	pack_str(pk, "format"); pack_str(pk, ii->format);
@@ -601,6 +602,12 @@ pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int 
 	if (ii->dicom) {
 		pack_str(pk, "dicom");
 		pack_dicom(pk, ii->dicom);
+	}
+	if (shard) {
+		pack_str(pk, "shard");
+		msgpack_pack_map(pk, 2);
+		pack_str(pk, "rank"); msgpack_pack_int(pk, ds->shard_rank);
+		pack_str(pk, "size"); msgpack_pack_int(pk, ds->shard_size);
 	}
 }
 
@@ -640,7 +647,7 @@ sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const st
 		pack_str(&pk, "class"); pack_name(&pk, ds->classes[it->label]);
 	}
 	pack_str(&pk, "x"); tensor_pack(&pk, x);
-	pack_str(&pk, "meta"); pack_meta(&pk, ii, hex, gray_rgb);
+	pack_str(&pk, "meta"); pack_meta(&pk, ds, ii, hex, gray_rgb);
 	sb = ssb.sb;
 	if (ssb.failed || sb.data == NULL) {
 		msgpack_sbuffer_destroy(&sb);

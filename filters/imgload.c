@@ -495,7 +495,7 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 {
 	char err[512];
 	char *buf;
-	size_t len;
+	size_t len, cost;
 	int rc;
 
 	if (c->frame[i]) {
@@ -517,10 +517,19 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 	}
 	if (len > 0)
 		frame_write_bytes(w, buf, len);
-	if (o->epochs > 1 && c->used + len <= c->limit) {
+	/* what the frame costs the heap: its bytes and malloc's header, in
+	 * 16-byte units (glibc; close enough elsewhere) */
+	cost = (len + 8 + 15) & ~(size_t)15;
+	if (o->epochs > 1 && c->used + cost <= c->limit) {
+		/* the encoder's buffer has room to spare (8 KiB at least): keep
+		 * only the frame, so the cache holds what --cache-mb counts */
+		char *fit = realloc(buf, len ? len : 1);
+
+		if (fit)
+			buf = fit;
 		c->frame[i] = buf;
 		c->len[i] = len;
-		c->used += len;
+		c->used += cost;
 	} else {
 		free(buf);
 	}

@@ -131,10 +131,12 @@ add_item(struct dataset *ds, char *path, char *id, int label)
 }
 
 /* The folders and files a walk has taken, by device and inode ("dev:ino"
- * keys in an idmap), with the first path under which each was taken. */
+ * keys in an idmap): a folder with the first path under which it was
+ * taken, a file with its item (whose path is that: no copy per image). */
 struct walk {
 	struct dataset *ds;
-	struct idmap seen;      /* "dev:ino" -> index in path */
+	struct idmap seen;      /* folders: "dev:ino" -> index in path */
+	struct idmap files;     /* files: "dev:ino" -> index in ds->items */
 	char **path;            /* owned */
 	size_t n, cap;
 	int fixed, flat;
@@ -142,7 +144,13 @@ struct walk {
 	size_t errlen;
 };
 
-/* Records the file st of path; returns NULL when it is new, else the
+static void
+file_key(const struct stat *st, char *key, size_t cap)
+{
+	snprintf(key, cap, "%llx:%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+}
+
+/* Records the folder st of path; returns NULL when it is new, else the
  * path under which it was taken before. */
 static const char *
 seen_add(struct walk *w, const struct stat *st, const char *path)
@@ -150,8 +158,7 @@ seen_add(struct walk *w, const struct stat *st, const char *path)
 	char key[48];
 	long i;
 
-	snprintf(key, sizeof key, "%llx:%llx", (unsigned long long)st->st_dev,
-	    (unsigned long long)st->st_ino);
+	file_key(st, key, sizeof key);
 	if ((i = idmap_get(&w->seen, key)) >= 0)
 		return w->path[i];
 	if (w->n == w->cap) {
@@ -170,6 +177,7 @@ seen_free(struct walk *w)
 		free(w->path[i]);
 	free(w->path);
 	idmap_free(&w->seen);
+	idmap_free(&w->files);
 }
 
 /* 1 if folder dir is new to the walk; else says why it is left out (0);
@@ -200,18 +208,23 @@ static void
 add_file(struct walk *w, const char *dir, const char *rel, const char *name, int label)
 {
 	char *full = join(dir, name);
-	const char *before;
+	char key[48];
 	struct stat st;
+	long i;
 
 	if (!image_path_ok(full)) {
 		free(full);
 		return;
 	}
 	/* a broken link or a FIFO stays: loading it says what is wrong */
-	if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && (before = seen_add(w, &st, full))) {
-		warnx("%s: the same file as %s (a link): skipped", full, before);
-		free(full);
-		return;
+	if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+		file_key(&st, key, sizeof key);
+		if ((i = idmap_get(&w->files, key)) >= 0) {
+			warnx("%s: the same file as %s (a link): skipped", full, w->ds->items[i].path);
+			free(full);
+			return;
+		}
+		idmap_put(&w->files, key, w->ds->n);
 	}
 	add_item(w->ds, full, join(rel, name), label);
 }

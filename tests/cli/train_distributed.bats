@@ -112,3 +112,13 @@ has_dist() { "$BIN/nntrain" --help 2>&1 | grep -q -- --dist; }
 	grep -q 'Data-parallel on 2 ranks (train-distributed): batch 5 per rank, 10 in all per step' "$T/td2/summary.md"
 	[ "$("$BIN/peek" --count "$T/td2/history.mpk" | awk '$1 == "metrics" { print $2 }')" -eq 2 ]
 }
+
+# make -C pipelines train-distributed NP=1: no mpirun, one rank, its folder
+@test "make -C pipelines train-distributed NP=1: results/train-distributed+NP-1<TAG>/" {
+	need_data
+	run make --no-print-directory -C "$ROOT/pipelines" train-distributed NP=1 RESULTS="$T/res" \
+		ARCH=small_cnn SIZE=32 EPOCHS=1 LR=1e-3 MPIRUN=false
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	d="$T/res/train-distributed+NP-1+EPOCHS-1+SIZE-32+ARCH-small_cnn+LR-1e-3"
+	[ -s "$d/summary.md" ] && grep -q '^RANKS=1$' "$d/settings.txt"
+}

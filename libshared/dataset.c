@@ -127,7 +127,7 @@ add_item(struct dataset *ds, char *path, char *id, int label)
 		ds->cap = ds->cap ? 2 * ds->cap : 64;
 		ds->items = xreallocarray(ds->items, ds->cap, sizeof *ds->items);
 	}
-	ds->items[ds->n++] = (struct ds_item){ path, id, label };
+	ds->items[ds->n++] = (struct ds_item){ path, id, label, 0 };
 }
 
 /* The folders and files a walk has taken, by device and inode ("dev:ino"
@@ -226,7 +226,10 @@ add_file(struct walk *w, const char *dir, const char *rel, const char *name, int
 		}
 		idmap_put(&w->files, key, w->ds->n);
 	}
-	add_item(w->ds, full, join(rel, name), label);
+	/* the id, rel/name, is the end of full, root/rel/name: shared, not
+	 * copied (a data set of 10^5 images saves a malloc'd string each) */
+	add_item(w->ds, full, full + strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name), label);
+	w->ds->items[w->ds->n - 1].id_in_path = 1;
 }
 
 /* Adds the images under root/rel, depth first, sorted; each folder and
@@ -473,8 +476,9 @@ void
 dataset_free(struct dataset *ds)
 {
 	for (size_t i = 0; i < ds->n; i++) {
+		if (!ds->items[i].id_in_path)
+			free(ds->items[i].id);
 		free(ds->items[i].path);
-		free(ds->items[i].id);
 	}
 	for (int i = 0; i < ds->nclasses; i++)
 		free(ds->classes[i]);

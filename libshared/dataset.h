@@ -16,6 +16,7 @@ struct ds_item {
 	char *path;             /* file to open */
 	char *id;               /* path relative to the root given */
 	int label;              /* class index, -1 when unknown */
+	int id_in_path;         /* 1: id is the end of path's string (one allocation) */
 };
 
 struct dataset {

@@ -11,12 +11,13 @@
 #   nntrain --arch small_cnn --threads 1
 # runs over it, one epoch, R times (default 3): the peak RSS of every stage
 # (/usr/bin/time's maximum resident set size) and the images/s of the whole
-# pipeline (N / wall time), best of the R runs for each.  Then imgload alone
+# pipeline (N / wall time), and of imgload by itself, best of the R runs
+# for each (the sizes taking turns in each run).  Then imgload alone
 # with 2 epochs, --cache-mb 0 and --cache-mb C (default 16): the cache's
 # share of the peak RSS, which must stay within C MiB.
 #
 # Results go to FILE (default bench/results/scale.md, with the command,
-# machine and date) and, as "N stage rss_kb" / "N pipeline img_s" /
+# machine and date) and, as "N stage rss_kb" / "N pipeline|imgload_alone img_s" /
 # "N cache0|cacheC rss_kb" lines, to the --tsv file (used by
 # tests/cli/scale.bats).  Sets of 100,000 files take about 400 MB of /tmp.
 set -euo pipefail
@@ -55,31 +56,49 @@ run_pipeline() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
+# imgload_alone DIR: the wall seconds of imgload by itself (the data side)
+imgload_alone() {
+	local t0=$EPOCHREALTIME t1
+	"$BIN/imgload" -q --size 32 --shuffle --seed 1 "$1" > /dev/null
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+# less A B: exit 0 when A < B or B is empty
+less() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
 res=$tmp/res.tsv
 : > "$res"
 for n in $sizes; do
-	d=$tmp/set$n
 	t0=$SECONDS
-	$PY "$here/tests/lib/mkset.py" "$d" "$n"
+	$PY "$here/tests/lib/mkset.py" "$tmp/set$n" "$n"
 	echo "bench-scale: $n images written in $((SECONDS - t0)) s" >&2
-	best_s=
-	declare -A best_rss=()
-	for _ in $(seq "$runs"); do
-		s=$(run_pipeline "$d")
-		[ -z "$best_s" ] || awk -v s="$s" -v b="$best_s" 'BEGIN { exit !(s < b) }' && best_s=$s
+done
+# the sizes take turns in every round, so that the load of a shared
+# machine weighs on them alike
+declare -A best=()
+for _ in $(seq "$runs"); do
+	for n in $sizes; do
+		s=$(run_pipeline "$tmp/set$n")
+		if less "$s" "${best[$n.s]:-}"; then best[$n.s]=$s; fi
 		for st in $stages; do
 			r=$(cat "$tmp/$st.rss")
-			if [ -z "${best_rss[$st]:-}" ] || [ "$r" -lt "${best_rss[$st]}" ]; then best_rss[$st]=$r; fi
+			if less "$r" "${best[$n.$st]:-}"; then best[$n.$st]=$r; fi
 		done
+		s=$(imgload_alone "$tmp/set$n")
+		if less "$s" "${best[$n.alone]:-}"; then best[$n.alone]=$s; fi
 	done
-	for st in $stages; do echo "$n $st ${best_rss[$st]}" >> "$res"; done
-	awk -v n="$n" -v s="$best_s" 'BEGIN { printf "%s pipeline %.1f\n", n, n / s }' >> "$res"
+done
+for n in $sizes; do
+	for st in $stages; do echo "$n $st ${best[$n.$st]}" >> "$res"; done
+	awk -v n="$n" -v s="${best[$n.s]}" 'BEGIN { printf "%s pipeline %.1f\n", n, n / s }' >> "$res"
+	awk -v n="$n" -v s="${best[$n.alone]}" 'BEGIN { printf "%s imgload_alone %.1f\n", n, n / s }' >> "$res"
 	for c in 0 "$cache_mb"; do
-		/usr/bin/time -f %M -o "$tmp/cache.rss" "$BIN/imgload" -q --size 32 --epochs 2 --cache-mb "$c" "$d" > /dev/null
+		/usr/bin/time -f %M -o "$tmp/cache.rss" "$BIN/imgload" -q --size 32 --epochs 2 --cache-mb "$c" "$tmp/set$n" > /dev/null
 		echo "$n cache$c $(cat "$tmp/cache.rss")" >> "$res"
 	done
 	echo "bench-scale: $n images: $(grep "^$n " "$res" | cut -d' ' -f2- | tr '\n' ' ')" >&2
-	rm -rf "$d"
+	rm -rf "${tmp:?}/set$n"
 done
 [ -z "$tsv" ] || cp "$res" "$tsv"
 
@@ -103,9 +122,11 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$res"; }
 		awk -v a="$(get "$first" "$st")" -v b="$(get "$last" "$st")" -v n1="$first" -v n2="$last" 'BEGIN {
 			printf " %+.1f %% (%+.0f bytes/image) |\n", 100 * (b - a) / a, 1024 * (b - a) / (n2 - n1) }'
 	done
-	printf '| pipeline images/s |'
-	for n in $sizes; do printf ' %s |' "$(get "$n" pipeline)"; done
-	awk -v a="$(get "$first" pipeline)" -v b="$(get "$last" pipeline)" 'BEGIN { printf " %+.1f %% |\n", 100 * (b - a) / a }'
+	for k in pipeline imgload_alone; do
+		if [ $k = pipeline ]; then printf '| pipeline images/s |'; else printf '| imgload alone images/s |'; fi
+		for n in $sizes; do printf ' %s |' "$(get "$n" $k)"; done
+		awk -v a="$(get "$first" $k)" -v b="$(get "$last" $k)" 'BEGIN { printf " %+.1f %% |\n", 100 * (b - a) / a }'
+	done
 	printf '| imgload --epochs 2 --cache-mb 0 (MiB) |'
 	for n in $sizes; do awk -v k="$(get "$n" cache0)" 'BEGIN { printf " %.1f |", k / 1024 }'; done; echo ' |'
 	printf '| imgload --epochs 2 --cache-mb %s (MiB) |' "$cache_mb"
@@ -125,7 +146,8 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$res"; }
 	echo "The cache's share is imgload's peak RSS with --epochs 2 --cache-mb $cache_mb minus that with"
 	echo "--cache-mb 0; it stays within the limit since the cache keeps only each frame's bytes (before"
 	echo "the fix of issue 17 it kept the encoder's whole buffer, 8 KiB or more per frame, and went 2.4 times"
-	echo "over). images/s is of the whole pipeline, the slowest stage's rate; the 2 cores are shared."
+	echo "over). The pipeline's images/s is its slowest stage's, nntrain on one thread; imgload alone is"
+	echo "the data side. The cores are shared with other jobs, so the sizes take turns in each of the $runs rounds."
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

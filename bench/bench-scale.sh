@@ -144,7 +144,8 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$res"; }
 	echo "the folders are read, the (device, inode) table that finds images reached twice through links;"
 	echo "the bytes per image in the change column are that cost (documented in imgload(1) and radpipe(7))."
 	echo "The cache's share is imgload's peak RSS with --epochs 2 --cache-mb $cache_mb minus that with"
-	echo "--cache-mb 0; it stays within the limit since the cache keeps only each frame's bytes (before"
+	echo "--cache-mb 0; it stays within the limit (and the cache's index, 16 bytes per cached image, with the allocator's
+pages) since the cache keeps only each frame's bytes (before"
 	echo "the fix of issue 17 it kept the encoder's whole buffer, 8 KiB or more per frame, and went 2.4 times"
 	echo "over). The pipeline's images/s is its slowest stage's, nntrain on one thread; imgload alone is"
 	echo "the data side. The cores are shared with other jobs, so the sizes take turns in each of the $runs rounds."

@@ -17,7 +17,7 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' res.tsv; }
 # The tolerances: augment, batch and nntrain keep nothing per image, so
 # their peak RSS may move by 10 % (allocator noise), not more.  imgload
 # holds the data set's file list (needed to sort the classes and shuffle
-# each epoch): about 200 bytes per image here (paths, ids, the epoch order
+# each epoch): about 170 bytes per image here (paths, ids, the epoch order
 # and the table of files seen, see imgload(1); 270 before issue 17), so it
 # may grow by at most 256 bytes per image, and no more than 10 % besides.
 # The cache's share of imgload's RSS (--epochs 2, --cache-mb 8 against 0)

@@ -52,6 +52,9 @@ struct options {
 	int npaths;
 	int label_key;          /* index in label_keys */
 	int skip_unlabeled;
+	int shard_rank;         /* --shard R/S: this rank R ... */
+	int shard_size;         /* ... of S (1: no sharding) */
+	int shard_even;         /* --shard-even: every rank floor(n/S) images */
 };
 
 static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
@@ -169,6 +172,55 @@ set_window_preset(void *p, const char *s)
 	parse_window(s, 1, p);
 }
 
+/* The rank and size of this process from the first of the launchers'
+ * variable pairs that is set (--shard auto); dies (usage) when none is. */
+static void
+shard_from_env(struct options *o)
+{
+	static const char *const vars[][2] = {
+		{ "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE" },     /* Open MPI's mpirun */
+		{ "PMI_RANK", "PMI_SIZE" },                             /* MPICH, Intel MPI */
+		{ "SLURM_PROCID", "SLURM_NTASKS" },                     /* srun */
+	};
+	const char *r, *n;
+
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+		if ((r = getenv(vars[i][0])) == NULL || *r == '\0')
+			continue;
+		if ((n = getenv(vars[i][1])) == NULL || *n == '\0')
+			die_usage("--shard auto: %s is set but %s is not", vars[i][0], vars[i][1]);
+		o->shard_size = (int)cli_int(n, vars[i][1], 1, 1 << 20);
+		o->shard_rank = (int)cli_int(r, vars[i][0], 0, (1 << 20) - 1);
+		if (o->shard_rank >= o->shard_size)
+			die_usage("--shard auto: %s=%s is not below %s=%s", vars[i][0], r, vars[i][1], n);
+		return;
+	}
+	die_usage("--shard auto: no launcher set the rank (OMPI_COMM_WORLD_RANK, PMI_RANK or "
+	    "SLURM_PROCID); give --shard R/S");
+}
+
+/* --shard R/S (0 <= R < S) or auto. */
+static void
+set_shard(void *p, const char *s)
+{
+	struct options *o = p;
+	const char *slash = strchr(s, '/');
+	char r[32];
+
+	if (strcmp(s, "auto") == 0) {
+		shard_from_env(o);
+		return;
+	}
+	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof r)
+		die_usage("--shard: expected RANK/SIZE (e.g. 0/4) or auto, got '%s'", s);
+	memcpy(r, s, (size_t)(slash - s));
+	r[slash - s] = '\0';
+	o->shard_size = (int)cli_int(slash + 1, "--shard (the size)", 1, 1 << 20);
+	o->shard_rank = (int)cli_int(r, "--shard (the rank)", 0, (1 << 20) - 1);
+	if (o->shard_rank >= o->shard_size)
+		die_usage("--shard %s: the rank must be below the size (0 to %d)", s, o->shard_size - 1);
+}
+
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
@@ -185,6 +237,10 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_OPT_SEED("seed of the shuffle (default: from the OS,\nprinted on stderr)", &o->seed,
 		    .given = &o->seed_given),
 		CLI_OPT_CLASSES("sorted folders", &o->classes),
+		CLI_CALL("shard", 0, "R/S|auto", "emit only positions p of each epoch's order with\n"
+		    "p % S == R (auto: the rank and size from mpirun/srun)", set_shard, o),
+		CLI_FLAG("shard-even", 0, "first drop the last n % S positions of each epoch,\n"
+		    "so that every rank gets floor(n/S) images", &o->shard_even),
 		CLI_CALL("cache-mb", 0, "N", "keep up to N MiB of decoded frames for later epochs\n(default 2048; 0 disables)",
 		    set_cache, &o->cache_bytes),
 		CLI_FLAG("skip-bad", 0, "warn about unreadable images and go on", &o->skip_bad),
@@ -211,7 +267,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
 	                       .cache_bytes = (size_t)2048 << 20,
-	                       .max_pixels = IMGLOAD_MAX_PIXELS };
+	                       .max_pixels = IMGLOAD_MAX_PIXELS, .shard_size = 1 };
 	i = cli_parse(argc, argv, synopsis, opts);
 	load_patient_key(keyfile, &o->dicom);
 	if (i >= argc)
@@ -439,7 +495,7 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 {
 	char err[512];
 	char *buf;
-	size_t len;
+	size_t len, cost;
 	int rc;
 
 	if (c->frame[i]) {
@@ -461,10 +517,19 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 	}
 	if (len > 0)
 		frame_write_bytes(w, buf, len);
-	if (o->epochs > 1 && c->used + len <= c->limit) {
+	/* what the frame costs the heap: its bytes and malloc's header, in
+	 * 16-byte units (glibc; close enough elsewhere) */
+	cost = (len + 8 + 15) & ~(size_t)15;
+	if (o->epochs > 1 && c->used + cost <= c->limit) {
+		/* the encoder's buffer has room to spare (8 KiB at least): keep
+		 * only the frame, so the cache holds what --cache-mb counts */
+		char *fit = realloc(buf, len ? len : 1);
+
+		if (fit)
+			buf = fit;
 		c->frame[i] = buf;
 		c->len[i] = len;
-		c->used += len;
+		c->used += cost;
 	} else {
 		free(buf);
 	}
@@ -562,7 +627,7 @@ main(int argc, char **argv)
 	struct cache c = { 0 };
 	struct frame_writer *w;
 	struct labelling lab = { 0 };
-	size_t *order, written = 0;
+	size_t *order, written = 0, end, mine;
 	char err[4608];
 	int rc;
 
@@ -581,6 +646,13 @@ main(int argc, char **argv)
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
 	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
 	c.limit = o.cache_bytes;
+	ds.shard_rank = o.shard_rank;
+	ds.shard_size = o.shard_size;
+	/* this rank's positions of each epoch's order: p % S == R, p < end */
+	end = ds.n - (o.shard_even ? ds.n % (size_t)o.shard_size : 0);
+	mine = end > (size_t)o.shard_rank ? (end - (size_t)o.shard_rank - 1) / (size_t)o.shard_size + 1 : 0;
+	if (o.shard_size > 1)
+		info("shard %d/%d: %zu of the %zu images per epoch", o.shard_rank, o.shard_size, mine, ds.n);
 	for (int e = 0; e < o.epochs; e++) {
 		for (size_t i = 0; i < ds.n; i++)
 			order[i] = i;
@@ -588,11 +660,11 @@ main(int argc, char **argv)
 			dataset_shuffle(order, ds.n, o.seed, (uint64_t)e);
 		if (o.epochs_given)
 			write_epoch(w, e, o.epochs);
-		for (size_t i = 0; i < ds.n; i++)
-			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[i], w);
+		for (size_t p = (size_t)o.shard_rank; p < end; p += (size_t)o.shard_size)
+			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[p], w);
 	}
-	if (written == 0)
-		die("no sample loaded from %zu file(s)%s%s", ds.n, c.last_skip[0] ? "; last: " : "", c.last_skip);
+	if (written == 0 && mine > 0)
+		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(w);
 	for (size_t i = 0; i < ds.n; i++)
 		free(c.frame[i]);

@@ -127,14 +127,16 @@ add_item(struct dataset *ds, char *path, char *id, int label)
 		ds->cap = ds->cap ? 2 * ds->cap : 64;
 		ds->items = xreallocarray(ds->items, ds->cap, sizeof *ds->items);
 	}
-	ds->items[ds->n++] = (struct ds_item){ path, id, label };
+	ds->items[ds->n++] = (struct ds_item){ path, id, label, 0 };
 }
 
 /* The folders and files a walk has taken, by device and inode ("dev:ino"
- * keys in an idmap), with the first path under which each was taken. */
+ * keys in an idmap): a folder with the first path under which it was
+ * taken, a file with its item (whose path is that: no copy per image). */
 struct walk {
 	struct dataset *ds;
-	struct idmap seen;      /* "dev:ino" -> index in path */
+	struct idmap seen;      /* folders: "dev:ino" -> index in path */
+	struct idmap files;     /* files: "dev:ino" -> index in ds->items */
 	char **path;            /* owned */
 	size_t n, cap;
 	int fixed, flat;
@@ -142,7 +144,13 @@ struct walk {
 	size_t errlen;
 };
 
-/* Records the file st of path; returns NULL when it is new, else the
+static void
+file_key(const struct stat *st, char *key, size_t cap)
+{
+	snprintf(key, cap, "%llx:%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
+}
+
+/* Records the folder st of path; returns NULL when it is new, else the
  * path under which it was taken before. */
 static const char *
 seen_add(struct walk *w, const struct stat *st, const char *path)
@@ -150,8 +158,7 @@ seen_add(struct walk *w, const struct stat *st, const char *path)
 	char key[48];
 	long i;
 
-	snprintf(key, sizeof key, "%llx:%llx", (unsigned long long)st->st_dev,
-	    (unsigned long long)st->st_ino);
+	file_key(st, key, sizeof key);
 	if ((i = idmap_get(&w->seen, key)) >= 0)
 		return w->path[i];
 	if (w->n == w->cap) {
@@ -170,6 +177,7 @@ seen_free(struct walk *w)
 		free(w->path[i]);
 	free(w->path);
 	idmap_free(&w->seen);
+	idmap_free(&w->files);
 }
 
 /* 1 if folder dir is new to the walk; else says why it is left out (0);
@@ -200,20 +208,28 @@ static void
 add_file(struct walk *w, const char *dir, const char *rel, const char *name, int label)
 {
 	char *full = join(dir, name);
-	const char *before;
+	char key[48];
 	struct stat st;
+	long i;
 
 	if (!image_path_ok(full)) {
 		free(full);
 		return;
 	}
 	/* a broken link or a FIFO stays: loading it says what is wrong */
-	if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && (before = seen_add(w, &st, full))) {
-		warnx("%s: the same file as %s (a link): skipped", full, before);
-		free(full);
-		return;
+	if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+		file_key(&st, key, sizeof key);
+		if ((i = idmap_get(&w->files, key)) >= 0) {
+			warnx("%s: the same file as %s (a link): skipped", full, w->ds->items[i].path);
+			free(full);
+			return;
+		}
+		idmap_put(&w->files, key, w->ds->n);
 	}
-	add_item(w->ds, full, join(rel, name), label);
+	/* the id, rel/name, is the end of full, root/rel/name: shared, not
+	 * copied (a data set of 10^5 images saves a malloc'd string each) */
+	add_item(w->ds, full, full + strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name), label);
+	w->ds->items[w->ds->n - 1].id_in_path = 1;
 }
 
 /* Adds the images under root/rel, depth first, sorted; each folder and
@@ -460,8 +476,9 @@ void
 dataset_free(struct dataset *ds)
 {
 	for (size_t i = 0; i < ds->n; i++) {
+		if (!ds->items[i].id_in_path)
+			free(ds->items[i].id);
 		free(ds->items[i].path);
-		free(ds->items[i].id);
 	}
 	for (int i = 0; i < ds->nclasses; i++)
 		free(ds->classes[i]);
@@ -574,11 +591,12 @@ pack_dicom(msgpack_packer *pk, const struct dicom_meta *d)
 }
 
 static void
-pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int gray_rgb)
+pack_meta(msgpack_packer *pk, const struct dataset *ds, const struct image_info *ii,
+    const char *hex, int gray_rgb)
 {
-	int frames = ii->frames > 1, orient = ii->orientation > 1;
+	int frames = ii->frames > 1, orient = ii->orientation > 1, shard = ds->shard_size > 1;
 
-	msgpack_pack_map(pk, 3 + (ii->dicom != NULL));
+	msgpack_pack_map(pk, 3 + (ii->dicom != NULL) + shard);
 	pack_str(pk, "source");
 	msgpack_pack_map(pk, 5 + frames + orient);
 	pack_str(pk, "format"); pack_str(pk, ii->format);
@@ -601,6 +619,12 @@ pack_meta(msgpack_packer *pk, const struct image_info *ii, const char *hex, int 
 	if (ii->dicom) {
 		pack_str(pk, "dicom");
 		pack_dicom(pk, ii->dicom);
+	}
+	if (shard) {
+		pack_str(pk, "shard");
+		msgpack_pack_map(pk, 2);
+		pack_str(pk, "rank"); msgpack_pack_int(pk, ds->shard_rank);
+		pack_str(pk, "size"); msgpack_pack_int(pk, ds->shard_size);
 	}
 }
 
@@ -640,7 +664,7 @@ sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const st
 		pack_str(&pk, "class"); pack_name(&pk, ds->classes[it->label]);
 	}
 	pack_str(&pk, "x"); tensor_pack(&pk, x);
-	pack_str(&pk, "meta"); pack_meta(&pk, ii, hex, gray_rgb);
+	pack_str(&pk, "meta"); pack_meta(&pk, ds, ii, hex, gray_rgb);
 	sb = ssb.sb;
 	if (ssb.failed || sb.data == NULL) {
 		msgpack_sbuffer_destroy(&sb);

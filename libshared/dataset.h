@@ -16,6 +16,7 @@ struct ds_item {
 	char *path;             /* file to open */
 	char *id;               /* path relative to the root given */
 	int label;              /* class index, -1 when unknown */
+	int id_in_path;         /* 1: id is the end of path's string (one allocation) */
 };
 
 struct dataset {
@@ -23,6 +24,8 @@ struct dataset {
 	size_t n, cap;
 	char **classes;
 	int nclasses;
+	int shard_rank;         /* shard_size > 1: meta.shard of every sample */
+	int shard_size;         /* (imgload --shard R/S); 0 or 1: none */
 };
 
 /* Collects the images named by paths (class-folder roots, flat folders,
@@ -44,7 +47,7 @@ void dataset_free(struct dataset *ds);
 /* Encodes a sample frame for it with image x into a new malloc'd buffer
  * (caller frees); *lenP gets its size; NULL when memory ran out.  meta gets
  * ii's source fields and, when ii->dicom is set, meta.dicom (never names or
- * birth dates). */
+ * birth dates); meta.shard {rank, size} when ds->shard_size > 1. */
 char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
                           const struct tensor *x, const struct image_info *ii,
                           const char *sha256hex, int gray_rgb, size_t *lenP);

@@ -4,7 +4,8 @@
 #
 # What goes where (under $(DESTDIR)):
 #   $(BINDIR)          the programs; the pipelines as radpipe-hello-world,
-#                      radpipe-compare, radpipe-seeds and radpipe-fetch
+#                      radpipe-train-distributed, radpipe-compare,
+#                      radpipe-seeds and radpipe-fetch
 #   $(MANDIR)          man1, man5 and man7 pages (then: mandb, man nntrain)
 #   $(LIBDIR)/radpipe  libradpipe_cuda.so when it was built: the programs
 #                      look for it in <dir of the executable>/../lib/radpipe
@@ -24,7 +25,7 @@ COMPLETIONDIR ?= $(DATAROOTDIR)/bash-completion/completions
 INSTALL       ?= install
 
 COMPLETIONS   := $(PROGS:%=$(B)/bash-completion/%)
-INST_PIPELINES := hello-world compare seeds fetch
+INST_PIPELINES := hello-world train-distributed compare seeds fetch
 INST_SHARE    := pipelines/weights.md5 pipelines/Open_I_abd_vs_CXRs.sha256 pipelines/lib.bash
 MAN_PAGES     := $(sort $(wildcard man/man1/*.1 man/man5/*.5 man/man7/*.7))
 INST_CUDA     := $(if $(filter 1,$(WITH_CUDA)),$(CUDA_SO))

@@ -499,6 +499,138 @@ open("huge.jpg", "wb").write(b)'
 	END
 }
 
+# --- --shard: one rank's part of every epoch -----------------------------
+
+# shard_ids ARGS...: "epoch id" lines of imgload -q --epochs 3 ARGS (its
+# exit status kept in $T/rc)
+shard_ids() {
+	{ "$BIN/imgload" -q --epochs 3 "$@" 2>/dev/null; echo $? > "$T/rc"; } | "$BIN/peek" --width 200 |
+		awk '$2 == "epoch" { split($3, a, "="); e = a[2] }
+		     $2 == "sample" { match($0, / id="[^"]*"/); print e, substr($0, RSTART + 5, RLENGTH - 6) }'
+}
+
+# folders d0..d11 holding 0..11 tiny images
+mkpool() {
+	for i in $(seq 0 10); do mkpng "pool$i.png" 1 1 --seed "$i"; done
+	for n in $(seq 0 11); do
+		mkdir "d$n"
+		for ((i = 0; i < n; i++)); do cp "pool$i.png" "d$n/i$i.png"; done
+	done
+}
+
+# For S = 1..4 and n = 0..11, sorted and shuffled, with and without
+# --shard-even, over 3 epochs: rank R's epoch is exactly the positions
+# p % S == R (p below n, or below n - n % S with --shard-even) of the
+# unsharded epoch with the same seed; so the ranks together hold every
+# image once (all but n % S with --shard-even, in equal numbers).
+@test "--shard R/S: the ranks split every epoch's order, each image once, for S = 1..4, n = 0..11" {
+	mkpool
+	local n S R shuf even end got want
+	for n in $(seq 0 11); do
+		for shuf in "" "--shuffle --seed 7"; do
+			# shellcheck disable=SC2086
+			shard_ids $shuf "d$n" > whole
+			if [ "$n" -eq 0 ]; then	# no image: an error on every rank, as without --shard
+				[ "$(cat "$T/rc")" -eq 1 ] && [ ! -s whole ]
+			else
+				[ "$(cat "$T/rc")" -eq 0 ]
+				# the unsharded epoch is the folder's images once each
+				for e in 0 1 2; do
+					diff <(awk -v e=$e '$1 == e { print $2 }' whole | sort) <(ls "d$n" | sort)
+				done
+			fi
+			for S in 1 2 3 4; do
+				for even in "" --shard-even; do
+					end=$n
+					[ -z "$even" ] || end=$((n - n % S))
+					: > union
+					for ((R = 0; R < S; R++)); do
+						# shellcheck disable=SC2086
+						got=$(shard_ids --shard "$R/$S" $even $shuf "d$n")
+						[ "$(cat "$T/rc")" -eq $((n == 0)) ] || { echo "n=$n $R/$S $even $shuf: status $(cat "$T/rc")"; false; }
+						want=$(awk -v R=$R -v S=$S -v end=$end '
+							$1 != e { e = $1; p = 0 }
+							{ if (p < end && p % S == R) print; p++ }' whole)
+						[ "$got" = "$want" ] || { echo "n=$n $R/$S $even $shuf:"; echo "got  $got"; echo "want $want"; false; }
+						[ -z "$got" ] || echo "$got" >> union
+						if [ -n "$even" ] && [ "$n" -gt 0 ]; then	# equal counts
+							[ "$(echo "$got" | grep -c .)" -eq $((3 * (n / S))) ]
+						fi
+					done
+					# each image at most once per epoch, and all of them
+					# (all but n % S with --shard-even)
+					[ -z "$(sort union | uniq -d)" ]
+					for e in 0 1 2; do
+						[ "$(awk -v e=$e '$1 == e' union | wc -l)" -eq "$end" ]
+					done
+					[ -n "$even" ] || diff <(sort union) <(sort whole)
+				done
+			done
+		done
+	done
+}
+
+# the same seed gives the same shards, byte for byte; --shard-even drops
+# other images in other epochs when shuffling; meta.shard names the shard
+@test "--shard: the same seed gives the same shard; meta.shard = {rank, size}; epoch frames on every rank" {
+	mkpool
+	"$BIN/imgload" -q --epochs 4 --shuffle --seed 3 --shard 1/3 --shard-even d11 > a.mpk
+	"$BIN/imgload" -q --epochs 4 --shuffle --seed 3 --shard 1/3 --shard-even --cache-mb 0 d11 > b.mpk
+	cmp a.mpk b.mpk
+	"$BIN/imgload" -q --epochs 4 --shuffle --seed 4 --shard 1/3 --shard-even d11 > c.mpk
+	! cmp -s a.mpk c.mpk
+	"$BIN/peek" a.mpk > a.txt
+	[ "$(grep -c ' epoch ' a.txt)" -eq 4 ]
+	[ "$(grep -c ' sample ' a.txt)" -eq 12 ]
+	[ "$(grep -c 'shard={rank=1 size=3}' a.txt)" -eq 12 ]
+	# the dropped images (the last 11 % 3 = 2 of each shuffled epoch) differ between epochs
+	for e in 0 1 2 3; do
+		for R in 0 1 2; do
+			shard_ids --epochs 4 --shuffle --seed 3 --shard "$R/3" --shard-even d11
+		done | awk -v e=$e '$1 == e { print $2 }' | sort > "kept$e"
+	done
+	! { cmp -s kept0 kept1 && cmp -s kept1 kept2 && cmp -s kept2 kept3; }
+	# without --shard, no meta.shard
+	"$BIN/imgload" -q d3 | "$BIN/peek" | { ! grep -q shard=; }
+}
+
+# --shard auto reads mpirun's, MPICH's or srun's variables, in that order
+@test "--shard auto: OMPI_COMM_WORLD_*, PMI_*, SLURM_* in that order; none set: exit 2" {
+	mkpool
+	local v
+	for v in OMPI_COMM_WORLD_RANK OMPI_COMM_WORLD_SIZE PMI_RANK PMI_SIZE SLURM_PROCID SLURM_NTASKS; do
+		unset "$v"
+	done
+	"$BIN/imgload" -q --shard 2/4 d11 > want2.mpk
+	"$BIN/imgload" -q --shard 1/2 d11 > want1.mpk
+	OMPI_COMM_WORLD_RANK=2 OMPI_COMM_WORLD_SIZE=4 SLURM_PROCID=1 SLURM_NTASKS=2 \
+		"$BIN/imgload" -q --shard auto d11 > got.mpk
+	cmp got.mpk want2.mpk
+	PMI_RANK=2 PMI_SIZE=4 SLURM_PROCID=1 SLURM_NTASKS=2 "$BIN/imgload" -q --shard auto d11 > got.mpk
+	cmp got.mpk want2.mpk
+	SLURM_PROCID=1 SLURM_NTASKS=2 "$BIN/imgload" -q --shard auto d11 > got.mpk
+	cmp got.mpk want1.mpk
+	run_split "$BIN/imgload" --shard auto d11
+	[ "$status" -eq 2 ] && [ ! -s "$T/out" ]
+	[[ "$err" == "imgload: --shard auto: no launcher set the rank"* ]]
+	SLURM_PROCID=1 run_split "$BIN/imgload" --shard auto d11
+	[ "$status" -eq 2 ] && [[ "$err" == *"SLURM_PROCID is set but SLURM_NTASKS is not"* ]]
+	SLURM_PROCID=2 SLURM_NTASKS=2 run_split "$BIN/imgload" --shard auto d11
+	[ "$status" -eq 2 ] && [[ "$err" == *"SLURM_PROCID=2 is not below SLURM_NTASKS=2"* ]]
+	SLURM_PROCID=x SLURM_NTASKS=2 run_split "$BIN/imgload" --shard auto d11
+	[ "$status" -eq 2 ] && [[ "$err" == *"SLURM_PROCID: 'x' is not an integer"* ]]
+}
+
+# a rank whose shard is empty (n < S) writes the epoch frames only and succeeds
+@test "--shard: an empty shard (fewer images than ranks) gives the epoch frames and exit 0" {
+	mkpool
+	run_split "$BIN/imgload" --epochs 2 --shard 3/4 d2
+	[ "$status" -eq 0 ]
+	[ "$("$BIN/peek" --count "$T/out" | awk '$1 == "epoch" { print $2 }')" -eq 2 ]
+	[ "$("$BIN/peek" --count "$T/out" | awk '$1 == "sample" { print $2 }')" = "" ]
+	[[ "$err" == *"shard 3/4: 0 of the 2 images per epoch"* ]]
+}
+
 # --- bad arguments: exit 2, nothing on stdout ---------------------------
 
 @test "bad arguments: exit 2 and empty stdout" {
@@ -507,7 +639,17 @@ open("huge.jpg", "wb").write(b)'
 	    "--size 10x a.png" "--size 3x0 a.png" "--size -5 a.png" "--channels 2 a.png" \
 	    "--channels 4 a.png" "--interp cubic a.png" "--depth 12 a.png" "--epochs 0 a.png" \
 	    "--epochs 1.5 a.png" "--seed -1 a.png" "--seed x a.png" "--cache-mb -1 a.png" "" "--size" \
-	    "--max-pixels -1 a.png" "--max-pixels x a.png" "--max-pixels"
+	    "--max-pixels -1 a.png" "--max-pixels x a.png" "--max-pixels" \
+	    "--shard 1/1 a.png" "--shard 4/4 a.png" "--shard 0/0 a.png" "--shard 1/0 a.png" \
+	    "--shard -1/2 a.png" "--shard 1 a.png" "--shard x a.png" "--shard 1/x a.png" \
+	    "--shard /2 a.png" "--shard 1/ a.png" "--shard 1/2/3 a.png" "--shard 1.5/2 a.png" "--shard"
+	# the message says what is wrong
+	run_split "$BIN/imgload" --shard 2/2 a.png
+	[[ "$err" == "imgload: --shard 2/2: the rank must be below the size (0 to 1)"* ]]
+	run_split "$BIN/imgload" --shard 1/0 a.png
+	[[ "$err" == "imgload: --shard (the size): 0 is out of range"* ]]
+	run_split "$BIN/imgload" --shard junk a.png
+	[[ "$err" == "imgload: --shard: expected RANK/SIZE (e.g. 0/4) or auto, got 'junk'"* ]]
 }
 
 # --help and --version go to stdout and succeed
@@ -515,7 +657,7 @@ open("huge.jpg", "wb").write(b)'
 	run "$BIN/imgload" --help
 	[ "$status" -eq 0 ]
 	for o in --size --interp --channels --depth --epochs --shuffle --seed --classes \
-	    --cache-mb --skip-bad --max-pixels --quiet; do
+	    --cache-mb --skip-bad --max-pixels --shard --shard-even --quiet; do
 		[[ "$output" == *"$o"* ]] || { echo "missing $o"; false; }
 	done
 	run "$BIN/imgload" --version

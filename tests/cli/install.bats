@@ -27,7 +27,7 @@ install_here() {
 		run "$D$P/bin/$p" --version
 		[ "$status" -eq 0 ] && [[ "$output" == "$p (radpipe) "* ]]
 	done
-	for p in hello-world compare fetch; do [ -x "$D$P/bin/radpipe-$p" ]; done
+	for p in hello-world train-distributed compare fetch; do [ -x "$D$P/bin/radpipe-$p" ]; done
 	[ -s "$D$P/share/man/man5/radpipe-stream.5" ] && [ -s "$D$P/share/man/man7/radpipe.7" ]
 	[ -s "$D$P/share/radpipe/weights.md5" ] && [ -s "$D$P/share/radpipe/Open_I_abd_vs_CXRs.sha256" ]
 	# (make SAN=1, whose settings reach this make, builds no CUDA backend)
@@ -67,6 +67,11 @@ install_here() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[ -s results/hello-world/summary.md ] && [ -s results/hello-world/model.mpk ]
 	grep -q '^| 1 | ' results/hello-world/summary.md
+	# radpipe-train-distributed (one rank) runs the installed radpipe-hello-world
+	run env -u RADPIPE_DATA -u RADPIPE_WEIGHTS -u BIN PATH=/usr/bin:/bin XDG_DATA_HOME="$T/xdg" \
+		ARCH=small_cnn SIZE=64 EPOCHS=1 LR=1e-3 "$D$P/bin/radpipe-train-distributed" OUT=results/td
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -q '^| 1 | ' results/td/summary.md && grep -q '^RANKS=1$' results/td/settings.txt
 	# ./data of the current folder comes before XDG_DATA_HOME (here an
 	# incomplete one, so that it shows)
 	mkdir data && ln -s "$RADPIPE_DATA/TRAIN" data/TRAIN

@@ -28,8 +28,6 @@ static const char synopsis[] =
 "usage: metrics [options] [FILE...]\n"
 "  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n";
 
-enum { FMT_TEXT, FMT_TSV, FMT_CSV, FMT_JSON, FMT_FRAMES };
-static const char *const format_names[] = { "text", "tsv", "csv", "json", "frames", NULL };
 enum { THR_FIXED, THR_YOUDEN, THR_FROM };
 static const char *const thr_names[] = { "fixed", "youden", "threshold-from" };
 
@@ -109,8 +107,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_FLAG("scores-only", 0, "no labels needed: summarise the scores", &o->scores_only),
 		CLI_FLAG("allow-duplicates", 0, "a later prediction for an id replaces the earlier", &o->allow_dup),
 		CLI_STR("by", 0, "KEY", "training summary: best epoch by KEY (val_acc)", &o->by),
-		CLI_CHOICE("format", 'f', "FMT", "text, tsv, csv, json or frames\n"
-		    "(default: text on a terminal, frames otherwise)", &o->format, format_names),
+		CLI_OPT_FORMAT("text, tsv, csv, json or frames", &o->format),
 		CLI_END
 	};
 	int i;
@@ -119,8 +116,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	i = cli_parse(argc, argv, synopsis, opts);
 	if (o->nthr > 1)
 		die_usage("--threshold, --youden and --threshold-from exclude each other");
-	if (o->format < 0)
-		o->format = isatty(1) ? FMT_TEXT : FMT_FRAMES;
+	o->format = cli_format_default(o->format);
 	o->files = argv + i;
 	o->nfiles = argc - i;
 }
@@ -746,10 +742,10 @@ write_output(const struct options *o)
 	static const char *const roc_cols[] = { "thresholds", "fpr", "tpr", NULL };
 
 	switch (o->format) {
-	case FMT_FRAMES: fwrite(outbuf.data, 1, outbuf.len, stdout); break;
-	case FMT_JSON: report_json(stdout, (const char *)outbuf.data, outbuf.len); break;
-	case FMT_TSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, '\t', roc_cols); break;
-	case FMT_CSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, ',', roc_cols); break;
+	case CLI_FMT_FRAMES: fwrite(outbuf.data, 1, outbuf.len, stdout); break;
+	case CLI_FMT_JSON: report_json(stdout, (const char *)outbuf.data, outbuf.len); break;
+	case CLI_FMT_TSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, '\t', roc_cols); break;
+	case CLI_FMT_CSV: report_table(stdout, (const char *)outbuf.data, outbuf.len, ',', roc_cols); break;
 	default: report_text(stdout, (const char *)outbuf.data, outbuf.len); break;
 	}
 	stdout_finish();

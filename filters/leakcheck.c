@@ -333,7 +333,8 @@ find_pairs(const struct options *o, const struct run *r, struct pairs *p)
 		h[i] = r->v[i].hash;
 	phash_pairs(h, r->n, o->near, 1, o->exhaustive, near_pair, &c);
 	free(h);
-	qsort(p->v, p->n, sizeof *p->v, pair_cmp);
+	if (p->n > 1)
+		qsort(p->v, p->n, sizeof *p->v, pair_cmp);
 }
 
 static void

@@ -231,7 +231,8 @@ phash_pairs(const uint64_t *h, size_t n, int near, int inverted, int exhaustive,
 		bucket_pairs(h, i, h[i], near, 0, start, idx, &js, &nj, &cap);
 		if (inverted)   /* h[j] near ~h[i] (bit 0 stays clear) */
 			bucket_pairs(h, i, ~h[i] & ~(uint64_t)1, near, 1, start, idx, &js, &nj, &cap);
-		qsort(js, nj, sizeof *js, cmp_size);
+		if (nj > 1)
+			qsort(js, nj, sizeof *js, cmp_size);
 		for (size_t t = 0; t < nj; t++)
 			if (t == 0 || js[t] != js[t - 1])
 				fn(i, js[t], phash_distance(h[i], h[js[t]]), ctx);

@@ -131,7 +131,11 @@ feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen
 	r = read_labels(f, fb, batch, err, errlen);
 	fb->ids = strings(fv_mp(frame_get(f, batch ? "ids" : "id")), fb->n, "");
 	fb->classes = strings(fv_mp(frame_get(f, batch ? "classes" : "class")), fb->n, "");
-	return r < 0 ? r : check_finite(fb, err, errlen);
+	if (r == 0)
+		r = check_finite(fb, err, errlen);
+	if (r < 0)
+		feed_free(fb);
+	return r;
 }
 
 static size_t

@@ -29,7 +29,8 @@ struct feed_set {
 
 /* Fills fb from a batch or sample frame.  Returns 0, or -1 with a
  * one-line reason in err (wrong kind, no x, dtype not u8/u16/f32, rank,
- * labels that are not integers, label count != image count). */
+ * labels that are not integers, label count != image count, a pixel that
+ * is not finite), fb then holding nothing to free. */
 int feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen);
 /* Makes fb own a copy of its pixels. */
 void feed_own(struct feed *fb);

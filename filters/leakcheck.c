@@ -25,6 +25,7 @@
 #include "image.h"
 #include "phash.h"
 #include "report.h"
+#include "sha256.h"
 
 #define put_cell(v, sep) report_cell(stdout, (v), strlen(v), (sep))
 
@@ -417,13 +418,6 @@ hex64(char out[17], uint64_t h)
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-static void
-hex256(char out[65], const uint8_t d[32])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* --fingerprints: a fingerprint frame per image, in the order read. */
 static void
 build_fingerprints(const struct run *r, struct fbytes *out)
@@ -433,7 +427,7 @@ build_fingerprints(const struct run *r, struct fbytes *out)
 	for (size_t i = 0; i < r->n; i++) {
 		struct fb *b = fb_begin();
 		hex64(h, r->v[i].hash);
-		hex256(d, r->v[i].digest);
+		sha256_tohex(r->v[i].digest, d);
 		fb_str(b, "kind", "fingerprint");
 		fb_str(b, "set", r->names[r->v[i].set]);
 		fb_str(b, "id", r->v[i].id);
@@ -452,7 +446,7 @@ print_fingerprints(const struct run *r, char sep)
 	printf("set%cid%cpixels_sha256%cdct_hash\n", sep, sep, sep);
 	for (size_t i = 0; i < r->n; i++) {
 		hex64(h, r->v[i].hash);
-		hex256(d, r->v[i].digest);
+		sha256_tohex(r->v[i].digest, d);
 		put_cell(r->names[r->v[i].set], sep);
 		putchar(sep);
 		put_cell(r->v[i].id, sep);

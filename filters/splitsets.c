@@ -361,7 +361,7 @@ assign_sets(const struct options *o, const struct set *st)
 
 /* Images per set and class (count[s * nclasses + c]) and groups per set. */
 static void
-tally(const struct options *o, const struct set *st, const int *set_of, int64_t *count, int64_t *groups)
+tally(const struct set *st, const int *set_of, int64_t *count, int64_t *groups)
 {
 	struct idmap seen = { 0 };
 
@@ -373,7 +373,6 @@ tally(const struct options *o, const struct set *st, const int *set_of, int64_t 
 			groups[set_of[i]]++;
 	}
 	idmap_free(&seen);
-	(void)o;
 }
 
 static void
@@ -394,7 +393,7 @@ build_frames(const struct options *o, const struct set *st, const int *set_of, s
 			fb_str(b, "group", st->v[i].group);
 		fb_end(b, out);
 	}
-	tally(o, st, set_of, count, groups);
+	tally(st, set_of, count, groups);
 	b = fb_begin();
 	fb_str(b, "kind", "split");
 	fb_strs(b, "sets", (char *const *)set_names, (size_t)o->nsets);
@@ -417,7 +416,7 @@ print_text(const struct options *o, const struct set *st, const int *set_of)
 	int64_t *count = xcalloc((size_t)(o->nsets * k), sizeof *count), groups[3] = { 0 };
 	int64_t total[64] = { 0 };
 
-	tally(o, st, set_of, count, groups);
+	tally(st, set_of, count, groups);
 	for (int s = 0; s < o->nsets; s++)
 		for (int c = 0; c < k && c < 64; c++)
 			total[c] += count[s * k + c];

@@ -106,17 +106,24 @@ sha256(const void *data, size_t n, uint8_t out[32])
 }
 
 void
-sha256_hex(const void *data, size_t n, char hex[65])
+sha256_tohex(const uint8_t d[32], char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	uint8_t d[32];
 
-	sha256(data, n, d);
 	for (int i = 0; i < 32; i++) {
 		hex[2 * i] = digits[d[i] >> 4];
 		hex[2 * i + 1] = digits[d[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+void
+sha256_hex(const void *data, size_t n, char hex[65])
+{
+	uint8_t d[32];
+
+	sha256(data, n, d);
+	sha256_tohex(d, hex);
 }
 
 void

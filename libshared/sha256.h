@@ -21,6 +21,8 @@ void sha256_update(struct sha256 *s, const void *data, size_t n);
 void sha256_final(struct sha256 *s, uint8_t out[32]);
 /* Digest of n bytes into out (32 bytes). */
 void sha256(const void *data, size_t n, uint8_t out[32]);
+/* A digest d as 64 lowercase hex digits + NUL into hex (65 bytes). */
+void sha256_tohex(const uint8_t d[32], char hex[65]);
 /* Digest as 64 lowercase hex digits + NUL into hex (65 bytes). */
 void sha256_hex(const void *data, size_t n, char hex[65]);
 /* HMAC-SHA256 (RFC 2104) of n bytes of data under key (keylen bytes) into out. */

@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # bench-dist.sh — data-parallel nntrain on this machine (make bench-dist):
-# InceptionV3 (+ the paper's head) at 75x75 on the tutorial's TRAIN images,
-# global batch 10: 1 rank x 2 threads (batch 10) against 2 ranks x 1
-# thread (batch 5 each), with the all-reduce in 25 MB buckets overlapped
-# with backward and without overlap (--bucket-mb 0); then the MPI
-# all-reduce of InceptionV3's 87 MB of gradients (bench_allreduce).
-#   bench/bench-dist.sh --allreduce BIN [-o FILE] [--epochs N]
+# InceptionV3 (+ the paper's head) on the tutorial's TRAIN images, B images
+# a rank a step (default 75x75, B 5): 1 rank x 2 threads and 1 rank x 1
+# thread (batch 2B, the same global batch) against 2 ranks x 1 thread
+# (batch B each), with the all-reduce in 25 MB buckets overlapped with
+# backward and without overlap (--bucket-mb 0); then the MPI all-reduce of
+# InceptionV3's 87 MB of gradients (bench_allreduce).
+#   bench/bench-dist.sh --allreduce BIN [-o FILE] [--epochs N] [--size S]
+#                       [--batch B]
 # shellcheck disable=SC2086,SC2016,SC2001  # $NN is a word list; rank scripts in single quotes
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${RADPIPE_BIN:-$ROOT/bin}"
-out=/dev/stdout allreduce="" epochs=2
+out=/dev/stdout allreduce="" epochs=2 size=75 b=5
 while [ $# -gt 0 ]; do
 	case $1 in
 	-o) out=$2; shift 2 ;;
 	--allreduce) allreduce=$2; shift 2 ;;
 	--epochs) epochs=$2; shift 2 ;;
+	--size) size=$2; shift 2 ;;
+	--batch) b=$2; shift 2 ;;
 	*) echo "bench-dist.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -30,10 +34,10 @@ export OMP_WAIT_POLICY=passive
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 
-"$BIN/imgload" -q --size 75 --epochs "$epochs" --shuffle --seed 1 "$RADPIPE_DATA/TRAIN" > "$T/s.mpk"
-$PY "$ROOT/tests/lib/shard_samples.py" "$T/s.mpk" 5 2 "$T/sh"
-for r in 0 1; do "$BIN/batch" 5 < "$T/sh.$r" > "$T/b.$r"; done
-"$BIN/batch" 10 < "$T/sh.all" > "$T/b.all"
+"$BIN/imgload" -q --size "$size" --epochs "$epochs" --shuffle --seed 1 "$RADPIPE_DATA/TRAIN" > "$T/s.mpk"
+$PY "$ROOT/tests/lib/shard_samples.py" "$T/s.mpk" "$b" 2 "$T/sh"
+for r in 0 1; do "$BIN/batch" "$b" < "$T/sh.$r" > "$T/b.$r"; done
+"$BIN/batch" $((2 * b)) < "$T/sh.all" > "$T/b.all"
 NN="--arch inception_v3 --lr 1e-4 --seed 1"
 
 last_ips() {	# images/s of the last epoch of history $1
@@ -71,16 +75,18 @@ load1=$(cut -d' ' -f1 /proc/loadavg)
 	echo "average $load0 at the start, $load1 at the end): the figures are noisy."
 	echo "OMP_WAIT_POLICY=passive for every run."
 	echo
-	echo "InceptionV3 + head 256/0.5, 75x75, the tutorial's 65 TRAIN images cut"
-	echo "to 60 (6 steps of global batch 10 an epoch), $epochs epochs, images/s"
+	g=$((2 * b)) steps=$((65 / (2 * b)))
+	echo "InceptionV3 + head 256/0.5, ${size}x${size}, the tutorial's 65 TRAIN images cut"
+	echo "to $((steps * g)) ($steps steps of global batch $g an epoch), $epochs epochs, images/s"
 	echo "of the last epoch (rank 0's metrics frame, over both ranks' images)."
+	echo "Command: \`bench/bench-dist.sh --size $size --batch $b --epochs $epochs\`."
 	echo
 	echo "| run | images/s | backward s/step | all-reduce wait s/step |"
 	echo "|---|---|---|---|"
-	echo "| 1 rank x 2 threads, batch 10 | $one | | |"
-	echo "| 1 rank x 1 thread, batch 10 | $one1 | | |"
-	echo "| 2 ranks x 1 thread, batch 5 each, 25 MB buckets (overlap) | ${ips[25]} | ${bwd[25]} | ${wait[25]} |"
-	echo "| 2 ranks x 1 thread, batch 5 each, --bucket-mb 0 (no overlap) | ${ips[0]} | ${bwd[0]} | ${wait[0]} |"
+	echo "| 1 rank x 2 threads, batch $g | $one | | |"
+	echo "| 1 rank x 1 thread, batch $g | $one1 | | |"
+	echo "| 2 ranks x 1 thread, batch $b each, 25 MB buckets (overlap) | ${ips[25]} | ${bwd[25]} | ${wait[25]} |"
+	echo "| 2 ranks x 1 thread, batch $b each, --bucket-mb 0 (no overlap) | ${ips[0]} | ${bwd[0]} | ${wait[0]} |"
 	echo
 	echo "backward: from the first bucket's gradients to the end of backward;"
 	echo "wait: in MPI_Waitall before the optimiser step (rank 0's figures, from"

@@ -12,6 +12,7 @@
 #include "history.h"
 #include "idmap.h"
 #include "labels.h"
+#include "multilabel.h"
 #include "report.h"
 #include "stats.h"
 
@@ -57,6 +58,7 @@ struct predset {
 	int k;                  /* classes seen: 1 + the largest index */
 	int kpred;              /* classes the predictions know (pred, scores) */
 	int allow_dup;
+	struct ml_set ml;       /* multi-label predictions (a stream has one kind) */
 };
 
 /* Everything written, in order, as complete frames. */
@@ -162,6 +164,7 @@ predset_free(struct predset *ps)
 	free(ps->v);
 	free(ps->names);
 	idmap_free(&ps->map);
+	ml_free(&ps->ml);
 }
 
 /* Index of id in ps, or -1. */
@@ -259,6 +262,23 @@ add_prediction(struct predset *ps, const struct frame_reader *r, const struct fr
 	put_rec(ps, &x, frame_reader_name(r));
 }
 
+/* A prediction frame of either kind; a stream may not mix them. */
+static void
+add_any(struct predset *ps, const struct frame_reader *r, const struct frame *f)
+{
+	char err[512];
+
+	if (!ml_is_multilabel(f)) {
+		if (ps->ml.n)
+			bad(r, f, "a single-label prediction among multi-label ones");
+		add_prediction(ps, r, f);
+	} else if (ps->n) {
+		bad(r, f, "a multi-label prediction (target_names) among single-label ones");
+	} else if (ml_add(&ps->ml, f, err, sizeof err) < 0) {
+		bad(r, f, err);
+	}
+}
+
 /* Reads path ("-": stdin): predictions into ps, metrics frames into h (if
  * not NULL); counts other frames in *ignored. */
 static void
@@ -271,7 +291,7 @@ read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignore
 		die("%s: %s", path, strerror(errno));
 	while (frame_next(r, &f) > 0) {
 		if (frame_is(&f, "prediction"))
-			add_prediction(ps, r, &f);
+			add_any(ps, r, &f);
 		else if (h && frame_is(&f, "metrics"))
 			hist_add(h, &f);
 		else
@@ -387,27 +407,6 @@ join_labels(struct predset *ps, struct predset *lab, const char *src)
 
 /* ---- building frames ---- */
 
-/* k: estimate, k_ci: [lo, hi]. */
-static void
-fb_est(struct fb *b, const char *k, double v, double lo, double hi)
-{
-	char ci[64];
-
-	fb_num(b, k, v);
-	snprintf(ci, sizeof ci, "%s_ci", k);
-	fb_nums(b, ci, (double[]){ lo, hi }, 2);
-}
-
-/* k: successes/n with its Wilson interval. */
-static void
-fb_prop(struct fb *b, const char *k, size_t succ, size_t n)
-{
-	double lo, hi;
-
-	stats_wilson((double)succ, (double)n, stats_norm_quantile(0.975), &lo, &hi);
-	fb_est(b, k, n ? (double)succ / (double)n : NAN, lo, hi);
-}
-
 static void
 fb_classes(struct fb *b, const struct predset *ps, int k)
 {
@@ -517,19 +516,6 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 	stats_roc_free(&r);
 }
 
-/* k_rule (how Youden's threshold was taken among the tied best ones) and
- * k_interval (those thresholds: (lo, hi]). */
-static void
-fb_youden(struct fb *b, const char *k, const struct stats_youden *y)
-{
-	char key[64];
-
-	snprintf(key, sizeof key, "%s_rule", k);
-	fb_str(b, key, stats_youden_rules[y->how]);
-	snprintf(key, sizeof key, "%s_interval", k);
-	fb_nums(b, key, (double[]){ y->lo, y->hi }, 2);
-}
-
 /* AUC and its interval (stats_auc_ci: DeLong's, or the exact one on
  * disjoint pairs when the classes are separated, NaN when neither exists),
  * the bootstrap one; returns how the interval was found (STATS_AUC_CI_*). */
@@ -539,7 +525,7 @@ fb_auc(struct fb *b, const struct options *o, const struct stats_auc *a, const d
 {
 	int how = stats_auc_ci(a, 0.05, ci);
 
-	fb_est(b, "auc", a->auc, ci[0], ci[1]);
+	report_fb_est(b, "auc", a->auc, ci[0], ci[1]);
 	fb_num(b, "auc_se", a->se_delong);
 	fb_str(b, "auc_ci_method", stats_auc_ci_methods[how]);
 	fb_num(b, "auc_se_hanley", a->se_hanley);
@@ -596,19 +582,19 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	fb_num(b, "threshold", thr);
 	fb_str(b, "threshold_method", thr_names[o->thr_mode]);
 	if (ty)
-		fb_youden(b, "threshold", ty);
+		report_fb_youden(b, "threshold", ty);
 	fb_array(b, "confusion");
 	fb_int_array(b, NULL, (size_t[]){ c.tn, c.fp }, 2);
 	fb_int_array(b, NULL, (size_t[]){ c.fn, c.tp }, 2);
 	fb_close(b);
 	fb_int(b, "tp", (int64_t)c.tp), fb_int(b, "fp", (int64_t)c.fp);
 	fb_int(b, "tn", (int64_t)c.tn), fb_int(b, "fn", (int64_t)c.fn);
-	fb_prop(b, "accuracy", c.tp + c.tn, n);
-	fb_prop(b, "sensitivity", c.tp, c.tp + c.fn);
-	fb_prop(b, "specificity", c.tn, c.tn + c.fp);
-	fb_prop(b, "ppv", c.tp, c.tp + c.fp);
-	fb_prop(b, "npv", c.tn, c.tn + c.fn);
-	fb_est(b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
+	report_fb_prop(b, "accuracy", c.tp + c.tn, n);
+	report_fb_prop(b, "sensitivity", c.tp, c.tp + c.fn);
+	report_fb_prop(b, "specificity", c.tn, c.tn + c.fp);
+	report_fb_prop(b, "ppv", c.tp, c.tp + c.fp);
+	report_fb_prop(b, "npv", c.tn, c.tn + c.fn);
+	report_fb_est(b, "f1", stats_f1(&c), f1ci[0], f1ci[1]);
 	fb_str(b, "f1_ci_method", "bootstrap");
 	how = fb_auc(b, o, &a, boot, ci);
 	fb_int(b, "bootstrap", (int64_t)B);
@@ -616,7 +602,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	fb_num(b, "brier", stats_brier(s, p, n));
 	fb_num(b, "youden_threshold", y.t);
 	fb_num(b, "youden_j", y.j);
-	fb_youden(b, "youden", &y);
+	report_fb_youden(b, "youden", &y);
 	fb_num(b, "ci_level", 0.95);
 	fb_end(b, &outbuf);
 	if (o->roc && a.n_pos && a.n_neg)
@@ -658,7 +644,7 @@ eval_multiclass(const struct options *o, struct predset *ps)
 	for (size_t i = 0; i < k; i++)
 		fb_int_array(b, NULL, conf + i * k, k);
 	fb_close(b);
-	fb_prop(b, "accuracy", right, ps->n);
+	report_fb_prop(b, "accuracy", right, ps->n);
 	fb_nums(b, "recall", recall, k);
 	fb_nums(b, "precision", precision, k);
 	fb_num(b, "ci_level", 0.95);
@@ -697,7 +683,7 @@ eval_scores(const struct options *o, struct predset *ps, double thr, const struc
 	fb_num(b, "threshold", thr);
 	fb_str(b, "threshold_method", thr_names[o->thr_mode]);
 	if (ty)
-		fb_youden(b, "threshold", ty);
+		report_fb_youden(b, "threshold", ty);
 	fb_int(b, "n_at_or_above", (int64_t)above);
 	fb_end(b, &outbuf);
 	free(s);
@@ -736,6 +722,30 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 	eval_binary(o, ps, thr, o->thr_mode == THR_FIXED ? NULL : &y);
 }
 
+/* Multi-label predictions: per-label metrics, macro and micro averages. */
+static void
+evaluate_multilabel(const struct options *o, struct predset *ps)
+{
+	static const int method[] = { [THR_FIXED] = ML_THR_FIXED, [THR_YOUDEN] = ML_THR_YOUDEN,
+		[THR_FROM] = ML_THR_FROM };
+	struct predset ref = { .allow_dup = o->allow_dup, .ml.allow_dup = o->allow_dup };
+	struct ml_eval e = { method[o->thr_mode], o->threshold, &ps->ml, NULL, o->roc };
+	size_t ignored = 0;
+	char err[512];
+
+	if (o->labels || o->scores_only || o->bootstrap)
+		die_usage("--labels, --scores-only and --bootstrap apply to single-label predictions");
+	if (o->thr_mode == THR_FROM) {
+		read_stream(o->thr_from, &ref, NULL, &ignored);
+		if (ref.n)
+			die("%s: single-label predictions; the input is multi-label", o->thr_from);
+		e.from = &ref.ml, e.source = o->thr_from;
+	}
+	if (ml_evaluate(&ps->ml, &e, &outbuf, err, sizeof err) < 0)
+		die("%s", err);
+	predset_free(&ref);
+}
+
 static void
 write_output(const struct options *o)
 {
@@ -761,16 +771,18 @@ main(int argc, char **argv)
 	char err[256];
 
 	parse_command_line(argc, argv, &o);
-	ps.allow_dup = o.allow_dup;
+	ps.allow_dup = ps.ml.allow_dup = o.allow_dup;
 	for (int i = 0; i < (o.nfiles ? o.nfiles : 1); i++)
 		read_stream(o.nfiles ? o.files[i] : "-", &ps, &h, &ignored);
-	if (o.labels)
+	if (o.labels && ps.ml.n == 0)
 		read_labels(o.labels, &lab, &ps);
 	if (ignored)
 		info("ignored %zu frames that are neither prediction nor metrics", ignored);
-	if (ps.n == 0 && h.nrows == 0)
+	if (ps.n == 0 && ps.ml.n == 0 && h.nrows == 0)
 		die("no prediction or metrics frames in the input");
-	if (ps.n)
+	if (ps.ml.n)
+		evaluate_multilabel(&o, &ps);
+	else if (ps.n)
 		evaluate(&o, &ps, o.labels ? &lab : NULL);
 	if (h.nrows)
 		if (hist_summarise(&h, o.by, &outbuf, err, sizeof err) < 0)

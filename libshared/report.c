@@ -1,10 +1,44 @@
 /* report.c — result frames rendered as JSON lines, TSV, CSV and text. */
 #include "report.h"
+#include "frame.h"
 #include "frame_mp.h"
+#include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- building result frames ---- */
+
+void
+report_fb_est(struct fb *b, const char *k, double v, double lo, double hi)
+{
+	char ci[64];
+
+	fb_num(b, k, v);
+	snprintf(ci, sizeof ci, "%s_ci", k);
+	fb_nums(b, ci, (double[]){ lo, hi }, 2);
+}
+
+void
+report_fb_prop(struct fb *b, const char *k, size_t succ, size_t n)
+{
+	double lo, hi;
+
+	stats_wilson((double)succ, (double)n, stats_norm_quantile(0.975), &lo, &hi);
+	report_fb_est(b, k, n ? (double)succ / (double)n : NAN, lo, hi);
+}
+
+void
+report_fb_youden(struct fb *b, const char *k, const struct stats_youden *y)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "%s_rule", k);
+	fb_str(b, key, stats_youden_rules[y->how]);
+	snprintf(key, sizeof key, "%s_interval", k);
+	fb_nums(b, key, (double[]){ y->lo, y->hi }, 2);
+}
 
 /* ---- JSON ---- */
 
@@ -450,6 +484,76 @@ text_calibration(FILE *fp, const msgpack_object *o)
 		fprintf(fp, "  (%u empty bins not shown)\n", empty);
 }
 
+/* The names in array k of o, comma-separated, after "  what: ". */
+static void
+text_names(FILE *fp, const msgpack_object *o, const char *k, const char *what)
+{
+	const msgpack_object *a = mp_get(o, k);
+	char name[128];
+
+	if (a == NULL || a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size == 0)
+		return;
+	fprintf(fp, "  %s: ", what);
+	for (uint32_t i = 0; i < a->via.array.size; i++)
+		fprintf(fp, "%s%s", i ? ", " : "", str_elem(o, k, i, name, sizeof name));
+	fputc('\n', fp);
+}
+
+static void
+text_multilabel(FILE *fp, const msgpack_object *o)
+{
+	char meth[32] = "", src[256] = "", how[64] = "";
+
+	mp_str(o, "threshold_method", meth, sizeof meth);
+	mp_str(o, "threshold_source", src, sizeof src);
+	mp_str(o, "micro_auc_ci_method", how, sizeof how);
+	fprintf(fp, "multi-label evaluation of %.0f images, %.0f labels (unknown targets masked out)\n",
+	    num(o, "n"), num(o, "k"));
+	if (strcmp(meth, "fixed") == 0)
+		fprintf(fp, "  thresholds: %.4g for every label (fixed%s)\n", elem(o, "thresholds", 0),
+		    elem(o, "thresholds", 0) == 0.5 ? ": no --threshold-from" : "");
+	else
+		fprintf(fp, "  thresholds: Youden's J per label on %s (*: none there, not trained or "
+		    "one class: %.4g)\n", *src ? src : "this set", num(o, "fixed_threshold"));
+	fprintf(fp, "  macro AUC %.4f (mean of %.0f labels' AUCs); micro AUC %.4f [%.4f, %.4f] "
+	    "(%s, %.0f+ %.0f- pooled pairs)\n", num(o, "macro_auc"), num(o, "n_evaluated"),
+	    num(o, "micro_auc"), elem(o, "micro_auc_ci", 0), elem(o, "micro_auc_ci", 1), how,
+	    num(o, "micro_n_pos"), num(o, "micro_n_neg"));
+	fprintf(fp, "  macro sensitivity %.4f, macro specificity %.4f\n",
+	    num(o, "macro_sensitivity"), num(o, "macro_specificity"));
+	text_names(fp, o, "not_trained", "not trained (excluded)");
+	text_names(fp, o, "one_class", "one class among known targets, no AUC (excluded)");
+	fprintf(fp, "\n  %-20s %6s %6s %6s  %-24s %8s  %-22s %-22s\n", "label", "known", "pos",
+	    "prev", "AUC [95% CI, DeLong]", "thresh", "sensitivity [Wilson]", "specificity [Wilson]");
+}
+
+/* One row of the per-label table under text_multilabel's header. */
+static void
+text_label(FILE *fp, const msgpack_object *o)
+{
+	char name[64] = "", st[32] = "", auc[40], se[40], sp[40];
+
+	mp_str(o, "label", name, sizeof name);
+	mp_str(o, "status", st, sizeof st);
+	if (strcmp(st, "not-trained") == 0) {
+		fprintf(fp, "  %-20s %6.0f %6.0f %6.3f  not trained\n", name, num(o, "n_known"),
+		    num(o, "n_pos"), num(o, "prevalence"));
+		return;
+	}
+	if (isnan(num(o, "auc")))
+		snprintf(auc, sizeof auc, "%s", st);
+	else
+		snprintf(auc, sizeof auc, "%.4f [%.4f, %.4f]", num(o, "auc"), elem(o, "auc_ci", 0),
+		    elem(o, "auc_ci", 1));
+	snprintf(se, sizeof se, "%.4f [%.4f, %.4f]", num(o, "sensitivity"),
+	    elem(o, "sensitivity_ci", 0), elem(o, "sensitivity_ci", 1));
+	snprintf(sp, sizeof sp, "%.4f [%.4f, %.4f]", num(o, "specificity"),
+	    elem(o, "specificity_ci", 0), elem(o, "specificity_ci", 1));
+	fprintf(fp, "  %-20s %6.0f %6.0f %6.3f  %-24s %8.4g%s %-22s %-22s\n", name, num(o, "n_known"),
+	    num(o, "n_pos"), num(o, "prevalence"), auc, num(o, "threshold"),
+	    mp_get(o, "threshold_fallback") ? "*" : " ", se, sp);
+}
+
 static void
 text_frame(FILE *fp, const msgpack_object *o, char sep, int index)
 {
@@ -460,8 +564,14 @@ text_frame(FILE *fp, const msgpack_object *o, char sep, int index)
 		text_evaluation(fp, o);
 	} else if (strcmp(kind, "calibration") == 0) {
 		text_calibration(fp, o);
+	} else if (strcmp(kind, "multilabel_summary") == 0) {
+		text_multilabel(fp, o);
+	} else if (strcmp(kind, "label_metrics") == 0) {
+		text_label(fp, o);
 	} else if (strcmp(kind, "roc") == 0) {
-		fprintf(fp, "\nROC curve (%u points)\n  %12s %8s %8s\n",
+		char lab[64] = "";
+		mp_str(o, "label", lab, sizeof lab);
+		fprintf(fp, "\nROC curve%s%s (%u points)\n  %12s %8s %8s\n", *lab ? " of " : "", lab,
 		    mp_get(o, "fpr")->via.array.size, "threshold", "FPR", "TPR");
 		for (uint32_t i = 0; i < mp_get(o, "fpr")->via.array.size; i++)
 			fprintf(fp, "  %12.6g %8.4f %8.4f\n", elem(o, "thresholds", i),

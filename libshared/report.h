@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct fb;
+struct stats_youden;
+
 /* Writes into buf (len >= 32) the shortest of v's %.15g, %.16g and %.17g
  * that reads back (strtod) as exactly v, and returns buf: 0.827 prints as
  * 0.827, not 0.82699999999999996.  Every number in JSON, TSV and CSV. */
@@ -34,5 +37,14 @@ void report_table(FILE *fp, const char *buf, size_t len, char sep, const char *c
  * calibration, training_summary and score_summary frames (metrics(1));
  * other kinds as the TSV long table. */
 void report_text(FILE *fp, const char *buf, size_t len);
+
+/* Builders of the result frames' estimates, shared by metrics(1)'s kinds. */
+/* Adds k: v and k_ci: [lo, hi]. */
+void report_fb_est(struct fb *b, const char *k, double v, double lo, double hi);
+/* Adds k: succ/n (NaN when n is 0) and k_ci: its 95 % Wilson interval. */
+void report_fb_prop(struct fb *b, const char *k, size_t succ, size_t n);
+/* Adds k_rule (how Youden's threshold was taken among the tied best ones)
+ * and k_interval (those thresholds: (lo, hi]). */
+void report_fb_youden(struct fb *b, const char *k, const struct stats_youden *y);
 
 #endif

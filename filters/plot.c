@@ -13,6 +13,7 @@
 #include "idmap.h"
 #include "montage.h"
 #include "png.h"
+#include "rocplot.h"
 
 #include <errno.h>
 #include <math.h>
@@ -294,82 +295,23 @@ plot_history(const struct options *o)
 
 struct rocs {
 	const struct options *o;
-	struct gp_plot gp;
-	char *legend;           /* plot clauses, one per curve */
-	size_t legend_len;
-	FILE *lf;
-	int n;
+	struct rocplot rp;
 	time_t last_draw;
 };
 
 static void
-roc_draw(struct rocs *c)
-{
-	FILE *s = c->gp.script;
-
-	fflush(c->lf);
-	fputs("set size ratio -1\nset xrange [0:1]\nset yrange [0:1]\nset grid lc rgb '#dddddd'\n"
-	    "set xtics 0.2\nset ytics 0.2\nset key bottom right box opaque\n"
-	    "set xlabel 'false positive rate (1 - specificity)'\n"
-	    "set ylabel 'true positive rate (sensitivity)'\n", s);
-	if (c->o->title) {
-		fputs("set title ", s);
-		gp_quote(s, c->o->title);
-		fputc('\n', s);
-	}
-	fprintf(s, "plot x with lines dt 2 lw 1 lc rgb '#888888' title 'chance'%.*s\n",
-	    (int)c->legend_len, c->legend);
-	if (gp_render(&c->gp) < 0)
-		die("%s", c->gp.err);
-	/* keep the data; only the script is rebuilt */
-	fclose(c->gp.script);
-	free(c->gp.sbuf);
-	c->gp.sbuf = NULL;
-	c->gp.script = open_memstream(&c->gp.sbuf, &c->gp.slen);
-	c->last_draw = time(NULL);
-}
-
-static void
 roc_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 {
-	static const char *const colours[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e" };
 	struct rocs *c = ctx;
-	const struct fval *fpr = frame_get(f, "fpr"), *tpr = frame_get(f, "tpr");
-	const struct fval *ci = frame_get(f, "auc_ci"), *op = frame_get(f, "operating_point");
-	char name[64] = "", lo[48] = "", title[160];
-	size_t n;
+	int rc = rocplot_frame(&c->rp, f);
 
-	if (!frame_is(f, "roc"))
-		return;
-	if (fv_type(fpr) != FV_ARRAY || fv_type(tpr) != FV_ARRAY ||
-	    (n = fv_len(fpr)) != fv_len(tpr) || n < 2)
-		die("%s: frame %llu: roc frame without equal-length fpr and tpr arrays",
-		    frame_reader_name(r), (unsigned long long)f->index);
-	for (size_t i = 0; i < n; i++)
-		fprintf(c->gp.data, "%.9g %.9g\n", fv_number(fv_at(fpr, i)), fv_number(fv_at(tpr, i)));
-	fputs("\n\n", c->gp.data);
-	if (frame_str(f, "label", name, sizeof name) != 1 && c->n > 0)
-		snprintf(name, sizeof name, "curve %d", c->n + 1);
-	if (fv_type(ci) == FV_ARRAY && fv_len(ci) == 2 && isfinite(fv_number(fv_at(ci, 0))))
-		snprintf(lo, sizeof lo, " (95%% CI %.3f-%.3f%s)", fv_number(fv_at(ci, 0)),
-		    fv_number(fv_at(ci, 1)), fv_str_eq(frame_get(f, "auc_ci_method"),
-		    "exact-pairs") ? ", exact" : "");
-	snprintf(title, sizeof title, "%s%sAUC %.3f%s", name, *name ? ": " : "",
-	    num(f, "auc"), lo);
-	fprintf(c->lf, ", DATA index %d using 1:2 with lines lw 2.5 lc rgb '%s' title ", 2 * c->n,
-	    colours[c->n % 5]);
-	gp_quote(c->lf, title);
-	if (fv_type(op) == FV_ARRAY && fv_len(op) == 2) {
-		fprintf(c->gp.data, "%.9g %.9g\n\n\n", fv_number(fv_at(op, 0)),
-		    fv_number(fv_at(op, 1)));
-		fprintf(c->lf, ", DATA index %d using 1:2 with points pt 7 ps 1.5 lc rgb '%s' "
-		    "title 'threshold %.3g'", 2 * c->n + 1, colours[c->n % 5], num(f, "threshold"));
-	} else {
-		fputs("NaN NaN\n\n\n", c->gp.data);
+	if (rc < 0)
+		die("%s: %s", frame_reader_name(r), c->rp.gp.err);
+	if (rc > 0 && c->o->follow && time(NULL) - c->last_draw >= 1) {
+		if (rocplot_draw(&c->rp) < 0)
+			die("%s", c->rp.gp.err);
+		c->last_draw = time(NULL);
 	}
-	c->n++;
-	if (c->o->follow && time(NULL) - c->last_draw >= 1)
-		roc_draw(c);
 }
 
 static void
@@ -377,16 +319,14 @@ plot_roc(const struct options *o)
 {
 	struct rocs c = { .o = o };
 
-	if (gp_begin(&c.gp, o->out, o->format, o->width, o->height, o->keep) < 0)
-		die("%s", c.gp.err);
-	c.lf = open_memstream(&c.legend, &c.legend_len);
+	if (rocplot_begin(&c.rp, o->out, o->format, o->width, o->height, o->keep, o->title) < 0)
+		die("%s", c.rp.gp.err);
 	each_input(o, roc_frame, &c);
-	if (c.n == 0)
+	if (c.rp.n == 0)
 		die("no roc frames in the input (metrics --roc writes them)");
-	roc_draw(&c);
-	fclose(c.lf);
-	free(c.legend);
-	gp_free(&c.gp);
+	if (rocplot_draw(&c.rp) < 0)
+		die("%s", c.rp.gp.err);
+	rocplot_free(&c.rp);
 }
 
 /* ---- --reliability ---- */

@@ -271,6 +271,8 @@ for e in range(3):
 PY
 	sed 's/"label": [01], //; s/"class": "[a-z]*", //' tiny.jsonl | $MK pack >unlabelled.mpk
 	printf 'id,label\nt0,1\nt1,1\nt2,1\nt3,1\nt4,0\nt5,0\nt6,0\nt7,0\n' >labels.csv
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/../lib/mlref.py" gen --n 60 --k 4 --seed 1 >ml-val.mpk
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/../lib/mlref.py" gen --n 80 --k 4 --seed 2 >ml-test.mpk
 	n=0
 	while IFS= read -r line; do
 		PATH="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}:$PATH" bash -o pipefail -c "$line" >/dev/null

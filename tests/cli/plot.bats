@@ -180,6 +180,8 @@ import json
 for i, (s, y) in enumerate(zip([0.9, 0.8, 0.4, 0.35, 0.7, 0.3, 0.2, 0.1], [1, 1, 1, 1, 0, 0, 0, 0])):
     print(json.dumps({"kind": "prediction", "id": "t%d" % i, "label": y, "score": s}))
 PY
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/../lib/mlref.py" gen --n 60 --k 4 --seed 1 >ml-val.mpk
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/../lib/mlref.py" gen --n 80 --k 4 --seed 2 >ml-test.mpk
 	n=0
 	while IFS= read -r line; do
 		PATH="${RADPIPE_BIN:-$BATS_TEST_DIRNAME/../../bin}:$PATH" bash -o pipefail -c "$line" >/dev/null

@@ -29,7 +29,7 @@ static const char synopsis[] =
 "usage: metrics [options] [FILE...]\n"
 "  Evaluates prediction frames (FILEs or stdin); summarises metrics frames.\n";
 
-enum { THR_FIXED, THR_YOUDEN, THR_FROM };
+enum { THR_FIXED = ML_THR_FIXED, THR_YOUDEN = ML_THR_YOUDEN, THR_FROM = ML_THR_FROM };
 static const char *const thr_names[] = { "fixed", "youden", "threshold-from" };
 
 struct options {
@@ -477,6 +477,8 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 	if (o->thr_mode == THR_YOUDEN)
 		return youden_of(ps, "input", yP);
 	read_stream(o->thr_from, &ref, NULL, &ignored);
+	if (ref.ml.n)
+		die("%s: multi-label predictions; the input is single-label", o->thr_from);
 	if (ref.n == 0)
 		die("%s: no prediction frames", o->thr_from);
 	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
@@ -726,10 +728,8 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 static void
 evaluate_multilabel(const struct options *o, struct predset *ps)
 {
-	static const int method[] = { [THR_FIXED] = ML_THR_FIXED, [THR_YOUDEN] = ML_THR_YOUDEN,
-		[THR_FROM] = ML_THR_FROM };
 	struct predset ref = { .allow_dup = o->allow_dup, .ml.allow_dup = o->allow_dup };
-	struct ml_eval e = { method[o->thr_mode], o->threshold, &ps->ml, NULL, o->roc };
+	struct ml_eval e = { o->thr_mode, o->threshold, &ps->ml, NULL, o->roc };
 	size_t ignored = 0;
 	char err[512];
 

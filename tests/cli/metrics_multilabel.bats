@@ -229,6 +229,12 @@ assert kinds == ["multilabel_summary"] + ["label_metrics"] * 4, kinds'
 	$MK frame '{"kind":"prediction","id":"v","scores":[0.1,0.2],"target_names":["A","B"],"targets":[0,1]}' >"$T/v2.mpk"
 	bad --threshold-from "$T/v2.mpk" "$T/hand.mpk"
 	[[ "$stderr" == *"v2.mpk: 2 labels, the predictions have 4"* ]]
+	# thresholds from single-label predictions for multi-label ones, and the reverse
+	$MK frame '{"kind":"prediction","id":"x","label":1,"score":0.3}' >"$T/single.mpk"
+	bad --threshold-from "$T/single.mpk" "$T/hand.mpk"
+	[[ "$stderr" == *"single.mpk: single-label predictions; the input is multi-label"* ]]
+	bad --threshold-from "$T/hand.mpk" "$T/single.mpk"
+	[[ "$stderr" == *"hand.mpk: multi-label predictions; the input is single-label"* ]]
 	# options of single-label evaluation
 	run -2 --separate-stderr "$METRICS" --labels "$T/hand.mpk" "$T/hand.mpk"
 	[ -z "$output" ]

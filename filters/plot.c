@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "err.h"
 #include "frame.h"
+#include "gallery.h"
 #include "gnuplot.h"
 #include "idmap.h"
 #include "montage.h"
@@ -387,7 +388,6 @@ plot_reliability(const struct options *o)
 /* ---- images: --montage and --images ---- */
 
 #define PAD 6
-#define CAPTION_H 54
 
 /* Calls fn(ctx, id, image) for the sample frame f, or for each image of
  * the batch frame f (ids from its ids array). */
@@ -477,86 +477,11 @@ plot_montage(const struct options *o)
 	montage_free(&s.m);
 }
 
-/* --images: predictions joined with sample images by id. */
-struct pred {
-	char *id;
-	double score;
-	int label, pred;
-	struct tensor tile;     /* owned u8 tile, or empty */
-	struct tensor cam;      /* --cam: owned f32 h x w map, or empty */
-	int cam_class;
-};
-
-struct gallery {
+/* --images: predictions joined with sample images by id (gallery.h). */
+struct images {
 	const struct options *o;
-	struct pred *p;
-	int n;
-	char *names[2];         /* class names 0 and 1 when seen */
-	struct idmap ids;       /* id -> index in p */
-	struct idmap extra;     /* mixed stream: id -> index in tiles */
-	struct tensor *tiles;
-	size_t ntiles, captiles;
-	int mixed;
-	char *cam_layer;        /* --cam: the first prediction's cam_layer */
+	struct gallery g;
 };
-
-static void
-make_tile(const struct options *o, const struct tensor *t, struct tensor *out)
-{
-	struct montage m;
-
-	montage_begin(&m, 1, 1, o->tile, o->tile, 0, 0);
-	if (montage_put(&m, 0, t) < 0) {
-		montage_free(&m);
-		memset(out, 0, sizeof *out);
-		return;
-	}
-	*out = m.canvas;
-}
-
-#define CAM_ALPHA 0.4      /* the heat map's opacity over the image */
-
-/* --cam: the tile of image t with p's heat map over it (montage.h);
- * without a map, the plain image. */
-static void
-cam_tile(const struct options *o, const struct tensor *t, const struct pred *p,
-         struct tensor *out)
-{
-	struct montage m;
-
-	if (p->cam.data == NULL) {
-		make_tile(o, t, out);
-		return;
-	}
-	montage_begin(&m, 1, 1, o->tile, o->tile, 0, 0);
-	if (montage_put_heat(&m, 0, t, p->cam.data, (int)p->cam.shape[0], (int)p->cam.shape[1],
-	                     CAM_ALPHA) < 0) {
-		montage_free(&m);
-		memset(out, 0, sizeof *out);
-		return;
-	}
-	*out = m.canvas;
-}
-
-static void
-gallery_image(void *ctx, const char *id, const struct tensor *t)
-{
-	struct gallery *g = ctx;
-	long i = idmap_get(&g->ids, id);
-
-	if (i >= 0 && g->p[i].tile.data == NULL && g->o->cam) {
-		cam_tile(g->o, t, &g->p[i], &g->p[i].tile);
-	} else if (i >= 0 && g->p[i].tile.data == NULL) {
-		make_tile(g->o, t, &g->p[i].tile);
-	} else if (g->mixed && i < 0 && idmap_get(&g->extra, id) < 0) {
-		if (g->ntiles == g->captiles) {
-			g->captiles = g->captiles ? 2 * g->captiles : 64;
-			g->tiles = xreallocarray(g->tiles, g->captiles, sizeof *g->tiles);
-		}
-		make_tile(g->o, t, &g->tiles[g->ntiles]);
-		idmap_put(&g->extra, id, g->ntiles++);
-	}
-}
 
 static void
 gallery_name(struct gallery *g, const struct frame *f, const char *ik, const char *nk, int *out)
@@ -571,7 +496,8 @@ gallery_name(struct gallery *g, const struct frame *f, const char *ik, const cha
 
 /* --cam: a copy of prediction f's map (cam: f32, h x w, finite) in p. */
 static void
-cam_read(struct gallery *g, const struct frame_reader *r, const struct frame *f, struct pred *p)
+cam_read(struct gallery *g, const struct frame_reader *r, const struct frame *f,
+         struct gallery_pred *p)
 {
 	struct tensor t;
 	char layer[64], d[64];
@@ -597,16 +523,17 @@ cam_read(struct gallery *g, const struct frame_reader *r, const struct frame *f,
 static void
 gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 {
-	struct gallery *g = ctx;
+	struct images *im = ctx;
+	struct gallery *g = &im->g;
 	const struct fval *id = frame_get(f, "id");
-	struct pred *p;
+	struct gallery_pred *p;
 
 	if (!frame_is(f, "prediction")) {
 		if (g->mixed)
 			each_image(r, f, gallery_image, g);
 		return;
 	}
-	if (g->n >= g->o->max || fv_type(id) != FV_STR)
+	if (g->n >= im->o->max || fv_type(id) != FV_STR)
 		return;
 	g->p = xreallocarray(g->p, (size_t)g->n + 1, sizeof *g->p);
 	p = &g->p[g->n];
@@ -619,136 +546,15 @@ gallery_frame(void *ctx, const struct frame_reader *r, const struct frame *f)
 		free(p->id);    /* a repeated id: the first is shown */
 		return;
 	}
-	if (g->o->cam)
+	if (g->cam)
 		cam_read(g, r, f, p);
 	idmap_put(&g->ids, p->id, (size_t)g->n++);
 }
 
-static const char *
-gallery_class(const struct gallery *g, int c, char *buf, size_t len)
-{
-	if (c >= 0 && c < 2 && g->names[c])
-		return g->names[c];
-	snprintf(buf, len, "%d", c);
-	return buf;
-}
-
-/* Three lines under each tile: the file name, the predicted class with its
- * probability (green when right, red when wrong), the true class. */
-static void
-gallery_captions(const struct gallery *g, const struct montage *m, const struct gp_captions *c)
-{
-	char line[320], name[256], b1[16];
-	int k = 0;
-
-	for (int i = 0; i < g->n; i++) {
-		const struct pred *p = &g->p[i];
-		const char *base = strrchr(p->id, '/');
-		int x, y, ok = p->label >= 0 && p->pred >= 0 && p->label == p->pred;
-		if (p->tile.data == NULL)
-			continue;
-		montage_tile_xy(m, k++, &x, &y);
-		x += m->tile_w / 2, y += m->tile_h + 12;
-		gp_caption(c, base ? base + 1 : p->id, x, y, "#000000");
-		gp_fit(p->pred >= 0 ? gallery_class(g, p->pred, b1, sizeof b1) : "?",
-		    c->chars - 8, name, sizeof name);
-		if (isfinite(p->score) && p->pred >= 0 && p->pred < 2)
-			snprintf(line, sizeof line, "%s (%.3f)", name,
-			    p->pred == 1 ? p->score : 1 - p->score);
-		else
-			snprintf(line, sizeof line, "%s", name);
-		gp_caption(c, line, x, y + GP_LINE_H, p->label < 0 ? "#000000" : ok ? "#1a7f1a" : "#c00000");
-		if (p->label >= 0) {
-			snprintf(line, sizeof line, "true: %s", gallery_class(g, p->label, b1, sizeof b1));
-			gp_caption(c, line, x, y + 2 * GP_LINE_H, "#444444");
-		}
-	}
-}
-
-#define CAM_BAR_W 64    /* --cam: canvas pixels right of the tiles for the scale */
-
-/* --cam: the colour scale right of the first row (canvas x0 on), and its
- * labels 0, 0.5, 1. */
-static void
-cam_scale(struct montage *m, const struct gp_captions *c, int x0)
-{
-	int x = x0 + 6, y = m->pad, h = m->tile_h;
-
-	montage_jet_bar(m, x, y, 14, h);
-	for (int k = 0; k <= 2; k++)
-		fprintf(c->s, "set label '%.1f' at %d,%d left front font ',%.1f'\n", k / 2.0,
-		    x + 18, c->h - 1 - (y + (h - 1) * (2 - k) / 2), c->pt);
-}
-
-static void
-gallery_draw(const struct options *o, struct gallery *g, int shown)
-{
-	struct montage m;
-	struct gp_plot gp;
-	struct gp_captions c;
-	int W, H, top = o->title ? 30 : 0, k = 0;
-
-	montage_begin(&m, shown, o->cols, o->tile, o->tile, PAD, CAPTION_H);
-	for (int i = 0; i < g->n; i++)
-		if (g->p[i].tile.data)
-			montage_put(&m, k++, &g->p[i].tile);
-	if (o->cam)
-		montage_widen(&m, CAM_BAR_W);
-	W = (int)m.canvas.shape[1], H = (int)m.canvas.shape[0];
-	if ((o->sized ? gp_begin(&gp, o->out, o->format, o->width, o->height, o->keep) :
-	     gp_begin(&gp, o->out, o->format, W, H + top, o->keep)) < 0)
-		die("%s", gp.err);
-	gp.raw = m.canvas.data, gp.raw_len = m.canvas.nbytes;
-	fprintf(gp.script, "unset border\nunset tics\nunset key\nset lmargin at screen 0\n"
-	    "set rmargin at screen 1\nset bmargin at screen 0\nset tmargin at screen %.6f\n"
-	    "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\nset size ratio -1\n",
-	    1.0 - (double)top / (H + top), W - 1, H - 1);
-	if (o->title) {         /* in the band above the images, whatever their aspect */
-		fputs("set label ", gp.script);
-		gp_quote(gp.script, o->title);
-		fprintf(gp.script, " at screen 0.5, screen %.6f center front\n",
-		    1.0 - 0.5 * top / (H + top));
-	}
-	c = (struct gp_captions){ .s = gp.script, .h = H };
-	gp_caption_font(&c, m.tile_w, o->sized ? fmin((double)gp.width / W,
-	    (double)(gp.height - top) / H) : 1);
-	gallery_captions(g, &m, &c);
-	if (o->cam)
-		cam_scale(&m, &c, W - CAM_BAR_W);
-	fprintf(gp.script, "plot RAW binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy "
-	    "with rgbimage notitle\n", W, H);
-	if (gp_render(&gp) < 0)
-		die("%s", gp.err);
-	gp_free(&gp);
-	montage_free(&m);
-}
-
-/* Frees what g owns; a tile shared with g->tiles is freed once. */
-static void
-gallery_free(struct gallery *g)
-{
-	for (int i = 0; i < g->n; i++) {
-		long t = idmap_get(&g->extra, g->p[i].id);
-		if (t < 0 || g->tiles[t].data != g->p[i].tile.data)
-			tensor_free(&g->p[i].tile);
-		tensor_free(&g->p[i].cam);
-		free(g->p[i].id);
-	}
-	for (size_t k = 0; k < g->ntiles; k++)
-		tensor_free(&g->tiles[k]);
-	free(g->tiles);
-	free(g->p);
-	free(g->names[0]);
-	free(g->names[1]);
-	free(g->cam_layer);
-	idmap_free(&g->ids);
-	idmap_free(&g->extra);
-}
-
 /* --cam: says which shown images have no map (dies if none has one);
- * *oc is o with the title naming the layer and the class explained. */
-static void
-cam_check(const struct options *o, const struct gallery *g, int shown, struct options *oc)
+ * returns the title naming the layer and the class explained. */
+static const char *
+cam_check(const struct options *o, const struct gallery *g, int shown)
 {
 	static char title[512];
 	char b1[16];
@@ -756,7 +562,7 @@ cam_check(const struct options *o, const struct gallery *g, int shown, struct op
 	int none = 0, k = -1;
 
 	for (int i = 0; i < g->n; i++) {
-		const struct pred *p = &g->p[i];
+		const struct gallery_pred *p = &g->p[i];
 		if (p->tile.data == NULL)
 			continue;
 		if (p->cam.data == NULL) {
@@ -775,44 +581,47 @@ cam_check(const struct options *o, const struct gallery *g, int shown, struct op
 		cls = "the classes in the predictions' cam_class";
 	snprintf(title, sizeof title, "%s%sGrad-CAM of layer %s, class: %s", o->title ? o->title : "",
 	    o->title ? ": " : "", g->cam_layer ? g->cam_layer : "?", cls);
-	*oc = *o;
-	oc->title = title;
+	return title;
 }
 
 static void
 plot_images(const struct options *o)
 {
-	struct gallery g = { .o = o, .mixed = strcmp(o->samples, "-") == 0 };
-	struct options oc;
+	struct images im = { o, { .tile = o->tile, .cam = o->cam, .mixed = strcmp(o->samples, "-") == 0 } };
+	struct gallery *g = &im.g;
+	struct gallery_figure fig = { o->out, o->format, o->width, o->height, o->sized, o->keep,
+		o->cols, o->title };
 	int shown = 0;
+	char err[4608];
 
-	each_input(o, gallery_frame, &g);
-	if (g.n == 0)
+	each_input(o, gallery_frame, &im);
+	if (g->n == 0)
 		die("no prediction frames in the input");
-	if (!g.mixed) {
+	if (!g->mixed) {
 		struct frame_reader *r = frame_reader_open(o->samples);
 		struct frame f;
 
 		if (r == NULL)
 			die("%s: %s", o->samples, strerror(errno));
 		while (frame_next(r, &f) > 0)
-			each_image(r, &f, gallery_image, &g);
+			each_image(r, &f, gallery_image, g);
 		frame_reader_close(r);
 	}
-	for (int i = 0; i < g.n; i++) {
-		long t = g.p[i].tile.data ? -1 : idmap_get(&g.extra, g.p[i].id);
+	for (int i = 0; i < g->n; i++) {
+		long t = g->p[i].tile.data ? -1 : idmap_get(&g->extra, g->p[i].id);
 		if (t >= 0)
-			g.p[i].tile = g.tiles[t];
-		shown += g.p[i].tile.data != NULL;
+			g->p[i].tile = g->tiles[t];
+		shown += g->p[i].tile.data != NULL;
 	}
 	if (shown == 0)
 		die("no sample image has the id of a prediction (join by id)");
-	if (shown < g.n)
-		warnx("%d of %d predictions have no sample image with their id", g.n - shown, g.n);
+	if (shown < g->n)
+		warnx("%d of %d predictions have no sample image with their id", g->n - shown, g->n);
 	if (o->cam)
-		cam_check(o, &g, shown, &oc);
-	gallery_draw(o->cam ? &oc : o, &g, shown);
-	gallery_free(&g);
+		fig.title = cam_check(o, g, shown);
+	if (gallery_draw(g, &fig, shown, err, sizeof err) < 0)
+		die("%s", err);
+	gallery_free(g);
 }
 
 int

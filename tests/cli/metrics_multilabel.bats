@@ -246,8 +246,11 @@ assert kinds == ["multilabel_summary"] + ["label_metrics"] * 4, kinds'
 	$REF gen --n 300 --k 6 --untrained 4 --one-class 5 --seed 3 >"$T/test.mpk"
 	"$METRICS" -f frames --roc "$T/test.mpk" >"$T/ev.mpk"
 	"$PLOT" --roc -o "$T/roc.png" --keep-script "$T/ev.mpk"
-	[ -s "$T/roc.png" ]
-	[ "$(head -c 8 "$T/roc.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
+	/usr/bin/python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR" and b.endswith(b"IEND\xaeB`\x82")
+assert struct.unpack(">II", b[16:24]) == (700, 700)' "$T/roc.png"
 	[ "$(grep -o "with lines lw 2.5" "$T/roc.png.gp" | wc -l)" -eq 4 ]
 	for name in Atelectasis Cardiomegaly Effusion Infiltration; do
 		auc=$(label $name auc <"$T/ev.mpk")

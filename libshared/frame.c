@@ -177,6 +177,45 @@ frame_parse(const uint8_t *buf, size_t len, msgpack_zone *z, struct frame *f,
 	return 0;
 }
 
+struct frame_copy {
+	struct frame f;
+	uint8_t *bytes;
+	msgpack_zone zone;
+};
+
+struct frame_copy *
+frame_copy_new(const struct frame *f)
+{
+	struct frame_copy *c = xcalloc(1, sizeof *c);
+	char err[256];
+
+	c->bytes = xmalloc(f->len);
+	memcpy(c->bytes, f->raw, f->len);
+	if (!msgpack_zone_init(&c->zone, 8 * 1024))
+		die("out of memory");
+	/* the bytes parsed once already: only memory can fail */
+	if (frame_parse(c->bytes, f->len, &c->zone, &c->f, err, sizeof err) < 0)
+		die("frame %llu: %s", (unsigned long long)f->index, err);
+	c->f.index = f->index;
+	return c;
+}
+
+const struct frame *
+frame_copy_frame(const struct frame_copy *c)
+{
+	return &c->f;
+}
+
+void
+frame_copy_free(struct frame_copy *c)
+{
+	if (c == NULL)
+		return;
+	msgpack_zone_destroy(&c->zone);
+	free(c->bytes);
+	free(c);
+}
+
 /* -------------------------------------------------------------- reader */
 
 static void

@@ -133,6 +133,12 @@ workpool_threads(const struct workpool *p)
 	return p->nthreads ? p->nthreads : 1;
 }
 
+size_t
+workpool_pending(const struct workpool *p)
+{
+	return p->tail - p->head;
+}
+
 int
 workpool_full(const struct workpool *p)
 {

@@ -32,6 +32,8 @@ struct workpool *workpool_new(int nthreads, size_t depth, workpool_fn *fn, void 
     char *err, size_t errlen);
 /* The number of worker threads (1 when jobs run inline). */
 int workpool_threads(const struct workpool *p);
+/* The jobs in flight (submitted, not yet handed back). */
+size_t workpool_pending(const struct workpool *p);
 /* 1 when depth jobs are in flight: take one back before submitting. */
 int workpool_full(const struct workpool *p);
 /* Queues job (inline pools: runs it now).  The pool must not be full

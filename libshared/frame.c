@@ -3,6 +3,7 @@
  * lookups of frame.h on a frame.  Values inside frames: fval.c. */
 #include "frame_mp.h"
 #include "err.h"
+#include "fileio.h"
 
 #include <msgpack/unpack_define.h>    /* MSGPACK_EMBED_STACK_SIZE */
 #include <errno.h>
@@ -218,15 +219,6 @@ frame_copy_free(struct frame_copy *c)
 
 /* -------------------------------------------------------------- reader */
 
-static void
-widen_pipe(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-}
-
 struct frame_reader *
 frame_reader_fd(int fd, const char *name)
 {
@@ -245,7 +237,7 @@ frame_reader_fd(int fd, const char *name)
 	r->cap = READ_CHUNK;
 	r->buf = xmalloc(r->cap);
 	msgpack_zone_init(&r->zone, 64 * 1024);
-	widen_pipe(fd);
+	(void)pipe_grow(fd, (size_t)1 << 20);       /* never shrinks one the writer grew */
 	return r;
 }
 

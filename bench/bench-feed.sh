@@ -3,7 +3,7 @@
 #   imgload -q --size 299 --epochs E --cache-mb 512 -j N DATA/TRAIN
 #    | augment -j N --seed 1 --rotate 20 --shift 0.2 --shear-rad 0.2 --zoom 0.2 --hflip
 #    | batch 32 > /dev/null
-# for each N of JOBS, with each stage's CPU time (/usr/bin/time), plus the
+# for each N of JOBS, with each stage's CPU time (bash's time), plus the
 # cost of decoding (imgload --cache-mb 0 alone).  Runs of the N values are
 # interleaved REPEAT times and medians reported, so that a busy machine
 # slows every N alike; the CPU seconds per image do not depend on the
@@ -24,7 +24,6 @@ trap 'rm -rf "$tmp"' EXIT
 for p in imgload augment batch; do
 	[ -x "$bin/$p" ] || { echo "bench-feed: build $bin/$p first (make)" >&2; exit 1; }
 done
-[ -x /usr/bin/time ] || { echo "bench-feed: needs /usr/bin/time (Debian: time)" >&2; exit 1; }
 
 data=${DATA:-}
 what=
@@ -35,27 +34,32 @@ fi
 if [ -z "$data" ]; then
 	data=$tmp/set
 	mkdir -p "$data/a" "$data/b"
-	for i in $(seq 0 64); do
-		/usr/bin/python3 tests/lib/mkpng.py "$data/$([ $((i % 2)) = 0 ] && echo a || echo b)/$i.png" \
-			512 512 --channels 1 --seed "$i"
-	done
-	what="65 synthetic 512x512 gray PNGs (no RADPIPE_DATA)"
+	python3 tests/lib/mkset.py "$data" 65 --size 512
+	what="65 synthetic 512x512 gray PNGs (tests/lib/mkset.py; no RADPIPE_DATA)"
 fi
 what=${what:-$data}
 nimg=$(find "$data" -type f | wc -l)
 total=$((nimg * epochs))
 paper=(--rotate 20 --shift 0.2 --shear-rad 0.2 --zoom 0.2 --hflip)
 
+# timed FILE CMD...: runs CMD, its user and system seconds into FILE
+timed() {
+	local f=$1
+	shift
+	{ TIMEFORMAT='%U %S'; time "$@" 2>&3; } 3>&2 2>"$f"
+}
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a - b }'; }
+
 # run N: one pipeline; prints "wall imgload_cpu augment_cpu batch_cpu"
 run() {
 	local n=$1 t0 t1
-	t0=$(date +%s.%N)
-	/usr/bin/time -f "%U %S" -o "$tmp/t.imgload" "$bin/imgload" -q --size 299 --epochs "$epochs" \
-		--cache-mb 512 -j "$n" "$data" |
-		/usr/bin/time -f "%U %S" -o "$tmp/t.augment" "$bin/augment" -q -j "$n" --seed 1 "${paper[@]}" |
-		/usr/bin/time -f "%U %S" -o "$tmp/t.batch" "$bin/batch" 32 > /dev/null
-	t1=$(date +%s.%N)
-	printf '%s' "$(echo "$t1 - $t0" | bc -l)"
+	t0=$(now)
+	timed "$tmp/t.imgload" "$bin/imgload" -q --size 299 --epochs "$epochs" --cache-mb 512 -j "$n" "$data" |
+		timed "$tmp/t.augment" "$bin/augment" -q -j "$n" --seed 1 "${paper[@]}" |
+		timed "$tmp/t.batch" "$bin/batch" 32 > /dev/null
+	t1=$(now)
+	printf '%s' "$(sub "$t1" "$t0")"
 	for s in imgload augment batch; do
 		printf ' %s' "$(awk '{ print $1 + $2 }' "$tmp/t.$s")"
 	done
@@ -65,10 +69,10 @@ run() {
 # decode N: imgload alone, no cache, one epoch; prints "wall cpu"
 decode() {
 	local t0 t1
-	t0=$(date +%s.%N)
-	/usr/bin/time -f "%U %S" -o "$tmp/t.dec" "$bin/imgload" -q --size 299 --cache-mb 0 -j "$1" "$data" > /dev/null
-	t1=$(date +%s.%N)
-	echo "$(echo "$t1 - $t0" | bc -l) $(awk '{ print $1 + $2 }' "$tmp/t.dec")"
+	t0=$(now)
+	timed "$tmp/t.dec" "$bin/imgload" -q --size 299 --cache-mb 0 -j "$1" "$data" > /dev/null
+	t1=$(now)
+	echo "$(sub "$t1" "$t0") $(awk '{ print $1 + $2 }' "$tmp/t.dec")"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -92,7 +96,7 @@ model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 	echo "= $total images per run, resized to 299x299x3 u8 and cached after the first epoch"
 	echo "(\`--cache-mb 512\`), augmented with the paper's options, batched by 32 into"
 	echo "/dev/null.  Medians of $repeat interleaved runs per N (both imgload and augment"
-	echo "get \`--jobs N\`).  CPU is user + system time of each stage (/usr/bin/time);"
+	echo "get \`--jobs N\`).  CPU is user + system time of each stage (bash's time);"
 	echo "it does not depend on the machine's load, wall time does."
 	echo
 	echo "| --jobs N | img/s (wall) | vs N=1 | imgload CPU ms/img | augment CPU ms/img | batch CPU ms/img | total CPU ms/img | decode uncached: img/s (wall) | decode CPU ms/img |"
@@ -105,14 +109,14 @@ model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 		cb=$(cut -d' ' -f4 "$tmp/pipe.$n" | median)
 		dw=$(cut -d' ' -f1 "$tmp/dec.$n" | median)
 		dc=$(cut -d' ' -f2 "$tmp/dec.$n" | median)
-		rate=$(echo "$total / $w" | bc -l)
+		rate=$(awk -v t="$total" -v w="$w" 'BEGIN { printf "%.6f", t / w }')
 		[ -n "$base" ] || base=$rate
 		awk -v n="$n" -v r="$rate" -v b="$base" -v t="$total" -v ci="$ci" -v ca="$ca" -v cb="$cb" \
 		    -v m="$nimg" -v dw="$dw" -v dc="$dc" 'BEGIN {
 			printf "| %s | %.0f | %.2fx | %.3f | %.3f | %.3f | %.3f | %.0f | %.2f |\n",
 			    n, r, r / b, 1000 * ci / t, 1000 * ca / t, 1000 * cb / t,
 			    1000 * (ci + ca + cb) / t, m / dw, 1000 * dc / m }'
-		[ "$n" = "$(echo "$jobs_list" | awk '{ print $1 }')" ] && cpu1=$(echo "($ci + $ca + $cb) / $total" | bc -l)
+		[ -n "${cpu1:-}" ] || cpu1=$(awk -v t="$total" -v a="$ci" -v b="$ca" -v c="$cb" 'BEGIN { printf "%.9f", (a + b + c) / t }')
 	done
 	echo
 	echo "Cores a GPU needs for this pipeline = GPU img/s x total CPU s/img (N = first row,"

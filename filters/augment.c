@@ -581,7 +581,7 @@ finish_job(struct workpool *p, struct frame_writer *w)
 	struct job *j = workpool_next(p);
 
 	if (j->rc < 0) {
-		workpool_free(p);
+		workpool_stop(p);       /* no work goes on while exiting */
 		die("%s", j->err);
 	}
 	if (j->augment)

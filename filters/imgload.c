@@ -619,7 +619,7 @@ emit(struct output *out, struct load *j)
 		len = 0;
 	} else if (j->rc < 0) {
 		if (!o->skip_bad) {
-			workpool_free(out->p);  /* no decoding goes on while exiting */
+			workpool_stop(out->p);  /* no decoding goes on while exiting */
 			die("%s: %s", j->item.path, j->err);
 		}
 		warnx("%s: %s (skipped)", j->item.path, j->err);

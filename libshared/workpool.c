@@ -73,16 +73,22 @@ worker(void *arg)
 	return NULL;
 }
 
-/* Frees p after its started threads have been stopped and joined. */
-static void
-pool_release(struct workpool *p)
+void
+workpool_stop(struct workpool *p)
 {
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->started; i++)
-		pthread_join(p->threads[i], NULL);
+	for (; p->started > 0; p->started--)
+		pthread_join(p->threads[p->started - 1], NULL);
+}
+
+/* Stops the started threads, then frees p. */
+static void
+pool_release(struct workpool *p)
+{
+	workpool_stop(p);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->mu);

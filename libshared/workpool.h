@@ -42,8 +42,12 @@ void workpool_submit(struct workpool *p, void *job);
 /* Waits for the oldest job in flight to finish and returns it; NULL when
  * none is in flight. */
 void *workpool_next(struct workpool *p);
-/* Stops the workers: jobs not yet started are not run, running ones
- * finish; then frees p.  Jobs still in flight are not handed back (the
+/* Stops the workers and waits for them: jobs not yet started are not run,
+ * running ones finish.  The jobs in flight stay in the pool (a program
+ * about to exit on an error calls this, so that no work goes on while it
+ * exits); then only workpool_free may be called. */
+void workpool_stop(struct workpool *p);
+/* Stops the workers as workpool_stop does, then frees p.  Jobs still in flight are not handed back (the
  * caller owns them).  NULL is a no-op. */
 void workpool_free(struct workpool *p);
 

@@ -172,6 +172,16 @@ test_free_in_flight(void **state)
 	pthread_mutex_unlock(&c.mu);
 	assert_true(ran < 8);
 	assert_int_equal(c.running, 0);
+	/* stopped first (a program about to exit on an error): the same */
+	c.ran = 0;
+	p = workpool_new(2, 8, work, &c, err, sizeof err);
+	assert_non_null(p);
+	for (int i = 0; i < 8; i++)
+		workpool_submit(p, &jobs[i]);
+	workpool_stop(p);
+	assert_true(c.ran < 8);
+	assert_int_equal(c.running, 0);
+	workpool_free(p);
 }
 
 static void

@@ -573,21 +573,29 @@ run_job(void *vctx, void *vjob)
 	    j->epoch, &j->out, j->err, sizeof j->err);
 }
 
+/* The streams and the pool of a run, in one place in main's frame (where
+ * they stay reachable, for ASan, when a helper dies). */
+struct run {
+	struct frame_reader *r;
+	struct frame_writer *w;
+	struct workpool *p;
+};
+
 /* Writes the oldest job's frame (or dies with its error, after stopping
  * the workers) and frees it. */
 static void
-finish_job(struct workpool *p, struct frame_writer *w)
+finish_job(struct run *run)
 {
-	struct job *j = workpool_next(p);
+	struct job *j = workpool_next(run->p);
 
 	if (j->rc < 0) {
-		workpool_stop(p);       /* no work goes on while exiting */
+		workpool_stop(run->p);  /* no work goes on while exiting */
 		die("%s", j->err);
 	}
 	if (j->augment)
-		frame_write_bytes(w, j->out.data, j->out.len);
+		frame_write_bytes(run->w, j->out.data, j->out.len);
 	else
-		frame_write_raw(w, j->f);
+		frame_write_raw(run->w, j->f);
 	free(j->out.data);
 	frame_copy_free(j->copy);
 	free(j);
@@ -595,29 +603,28 @@ finish_job(struct workpool *p, struct frame_writer *w)
 
 /* Writes every job in flight, in order (dying at the first that failed). */
 static void
-drain(struct workpool *p, struct frame_writer *w)
+drain(struct run *run)
 {
-	while (workpool_pending(p) > 0)
-		finish_job(p, w);
+	while (workpool_pending(run->p) > 0)
+		finish_job(run);
 }
 
 /* Reads the next frame into f and follows the epoch: 1, or 0 at the end
  * of the stream.  A bad frame dies only after the frames before it are
  * out, so that the first error in the stream is the one reported. */
 static int
-next_frame(struct frame_reader *r, struct workpool *p, struct frame_writer *w,
-           struct frame *f, uint64_t n, uint64_t *epoch)
+next_frame(struct run *run, struct frame *f, uint64_t n, uint64_t *epoch)
 {
 	char err[512];
-	int s = frame_read(r, f);
+	int s = frame_read(run->r, f);
 
 	if (s < 0) {
-		drain(p, w);
-		die("%s: frame %llu: %s", frame_reader_name(r), (unsigned long long)n,
-		    frame_reader_error(r));
+		drain(run);
+		die("%s: frame %llu: %s", frame_reader_name(run->r), (unsigned long long)n,
+		    frame_reader_error(run->r));
 	}
 	if (s > 0 && frame_is(f, "epoch") && epoch_index(f, epoch, err, sizeof err) < 0) {
-		drain(p, w);
+		drain(run);
 		die("%s", err);
 	}
 	return s;
@@ -627,42 +634,41 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct frame_reader *r;
-	struct frame_writer *w;
-	struct workpool *p;
+	struct run run;
 	struct frame f;
 	struct ctx c = { &o, "stdin" };
 	char err[256];
 	uint64_t epoch = 0;
-	int active;
+	int active, inline_;
 
 	parse_command_line(argc, argv, &o);
 	active = o.geometric || o.intensity;
 	if (!o.seed_given)
 		info("seed %llu", (unsigned long long)o.seed);
-	if ((p = workpool_new(active ? o.jobs : 1, 0, run_job, &c, err, sizeof err)) == NULL)
+	if ((run.p = workpool_new(active ? o.jobs : 1, 0, run_job, &c, err, sizeof err)) == NULL)
 		die("%s", err);
-	r = frame_reader_fd(0, "stdin");
-	w = frame_writer_fd(1, "stdout");
-	for (uint64_t n = 0; next_frame(r, p, w, &f, n, &epoch); n++) {
+	inline_ = workpool_threads(run.p) == 1;
+	run.r = frame_reader_fd(0, "stdin");
+	run.w = frame_writer_fd(1, "stdout");
+	for (uint64_t n = 0; next_frame(&run, &f, n, &epoch); n++) {
 		struct job *j = xcalloc(1, sizeof *j);
 
 		j->f = &f;
 		j->epoch = epoch;
 		j->augment = active && (frame_is(&f, "sample") || frame_is(&f, "batch"));
 		/* a worker thread reads the frame after the reader has moved on */
-		if (workpool_threads(p) > 1)
+		if (!inline_)
 			j->f = frame_copy_frame(j->copy = frame_copy_new(&f));
-		while (workpool_full(p))
-			finish_job(p, w);
-		workpool_submit(p, j);
-		if (workpool_threads(p) == 1)
-			finish_job(p, w);
+		while (workpool_full(run.p))
+			finish_job(&run);
+		workpool_submit(run.p, j);
+		if (inline_)
+			finish_job(&run);
 	}
-	drain(p, w);
-	workpool_free(p);
-	frame_writer_close(w);
-	frame_reader_close(r);
+	drain(&run);
+	workpool_free(run.p);
+	frame_writer_close(run.w);
+	frame_reader_close(run.r);
 	stdout_finish();
 	return 0;
 }

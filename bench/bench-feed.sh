@@ -78,7 +78,7 @@ decode() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 for n in $jobs_list; do run "$n" > /dev/null; done       # warm the page cache
-for r in $(seq "$repeat"); do
+for _ in $(seq "$repeat"); do
 	for n in $jobs_list; do
 		run "$n" >> "$tmp/pipe.$n"
 		decode "$n" >> "$tmp/dec.$n"

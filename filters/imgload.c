@@ -447,7 +447,6 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
     const struct ds_item *it, struct image_file *f, int nframes, const char *hex,
     char **outP, size_t *lenP, struct notes *notes, char *err, size_t errlen)
 {
-
 	for (int k = 0; k < nframes; k++) {
 		struct image_info ii;
 		struct tensor t;
@@ -797,8 +796,6 @@ main(int argc, char **argv)
 		setup_labels(&o, &ds, &lab);
 	l.lab = o.labels ? &lab : NULL;
 	say_found(&o, &ds);
-	if ((out.p = workpool_new(o.jobs, 0, load_job, &l, err, sizeof err)) == NULL)
-		die("%s", err);
 	out.w = frame_writer_fd(1, "stdout");
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
 	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
@@ -810,6 +807,8 @@ main(int argc, char **argv)
 	mine = end > (size_t)o.shard_rank ? (end - (size_t)o.shard_rank - 1) / (size_t)o.shard_size + 1 : 0;
 	if (o.shard_size > 1)
 		info("shard %d/%d: %zu of the %zu images per epoch", o.shard_rank, o.shard_size, mine, ds.n);
+	if ((out.p = workpool_new(o.jobs, 0, load_job, &l, err, sizeof err)) == NULL)
+		die("%s", err);
 	run_epochs(&o, &ds, &out, end);
 	workpool_free(out.p);
 	if (out.written == 0 && mine > 0)

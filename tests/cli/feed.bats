@@ -94,6 +94,18 @@ same_for_jobs() {
 	[ "$(grep -n '4.png' "$T/err.1" | head -1 | cut -d: -f1)" -lt "$(grep -n '7.png' "$T/err.1" | head -1 | cut -d: -f1)" ]
 }
 
+@test "imgload --jobs: notes (--unlabeled skip) come in input order, as with --jobs 1" {
+	mkdir -p d
+	echo "name,class" > lab.csv
+	for i in 0 1 2 3 4 5 6 7 8 9 10 11; do
+		mkpng d/$i.png 40 30 --channels 3 --seed $i
+		[ $((i % 3)) = 0 ] || echo "$i.png,c$((i % 2))" >> lab.csv
+	done
+	same_for_jobs imgload --labels lab.csv --label-key name --unlabeled skip --epochs 2 --shuffle --seed 3 d < /dev/null
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'no label' "$T/err.1")" -eq 4 ]   # once: epoch 2 from the cache
+}
+
 @test "augment --jobs 1,2,3,8: the same bytes as before --jobs for samples, batches, u8/u16/f32, intensity" {
 	need_numpy
 	mkframes samples --n 24 --h 37 --w 29 --c 3 --epochs 2 --seed 1 > s8.mpk

@@ -639,7 +639,7 @@ main(int argc, char **argv)
 	struct ctx c = { &o, "stdin" };
 	char err[256];
 	uint64_t epoch = 0;
-	int active, inline_;
+	int active, serial;
 
 	parse_command_line(argc, argv, &o);
 	active = o.geometric || o.intensity;
@@ -647,7 +647,7 @@ main(int argc, char **argv)
 		info("seed %llu", (unsigned long long)o.seed);
 	if ((run.p = workpool_new(active ? o.jobs : 1, 0, run_job, &c, err, sizeof err)) == NULL)
 		die("%s", err);
-	inline_ = workpool_threads(run.p) == 1;
+	serial = workpool_threads(run.p) == 1;
 	run.r = frame_reader_fd(0, "stdin");
 	run.w = frame_writer_fd(1, "stdout");
 	for (uint64_t n = 0; next_frame(&run, &f, n, &epoch); n++) {
@@ -657,12 +657,12 @@ main(int argc, char **argv)
 		j->epoch = epoch;
 		j->augment = active && (frame_is(&f, "sample") || frame_is(&f, "batch"));
 		/* a worker thread reads the frame after the reader has moved on */
-		if (!inline_)
+		if (!serial)
 			j->f = frame_copy_frame(j->copy = frame_copy_new(&f));
 		while (workpool_full(run.p))
 			finish_job(&run);
 		workpool_submit(run.p, j);
-		if (inline_)
+		if (serial)
 			finish_job(&run);
 	}
 	drain(&run);

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "frame.h"
 #include "rng.h"
+#include "workpool.h"
 
 static const char synopsis[] = "usage: augment [options] < frames > frames\n";
 
@@ -34,6 +35,7 @@ struct options {
 	int intensity;          /* any intensity transform that is not the identity */
 	uint64_t seed;
 	int seed_given;
+	int jobs;               /* worker threads; 0: one per CPU */
 };
 
 /* What was drawn for one image. */
@@ -178,6 +180,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_DOUBLE("noise", 0, "SIGMA", "add gaussian noise, SIGMA a fraction of full scale", &o->noise, 0, 1),
 		CLI_TEXT("randomness:"),
 		CLI_OPT_SEED("seed (default: from the OS, printed on stderr)", &o->seed, .given = &o->seed_given),
+		CLI_TEXT("speed:"),
+		CLI_OPT_JOBS("images warped at once on N threads (default 1;\n0 or auto: one per CPU); the output is the same\nbytes for any N", &o->jobs),
 		CLI_END
 	};
 	int i;
@@ -187,6 +191,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 	o->gamma_lo = o->gamma_hi = 1;
 	o->fill = AFFINE_FILL_NEAREST;
 	o->interp = AFFINE_INTERP_BILINEAR;
+	o->jobs = 1;
 	i = cli_parse(argc, argv, synopsis, opts);
 	if (i != argc)
 		die_usage("unexpected argument '%s' (frames come on stdin)", argv[i]);
@@ -334,7 +339,7 @@ add_entry(struct fb *b, const struct options *o, const struct draw *d, uint64_t 
 }
 
 /* Adds k: meta (a map, or NULL/other for none) with the entry appended to
- * its "augment" array. */
+ * its "augment" array (checked by check_metas). */
 static void
 add_meta(struct fb *b, const char *k, const struct fval *meta, const struct options *o,
          const struct draw *d, uint64_t epoch)
@@ -342,8 +347,6 @@ add_meta(struct fb *b, const char *k, const struct fval *meta, const struct opti
 	static const char *const skip[] = { "augment", NULL };
 	const struct fval *prior = fv_get(meta, "augment");
 
-	if (prior && fv_type(prior) != FV_ARRAY)
-		die("meta.augment is not an array");
 	fb_map(b, k);
 	fb_rest(b, meta, skip);
 	fb_array(b, "augment");
@@ -363,155 +366,309 @@ struct rewrite {
 	uint64_t epoch;
 };
 
+/* The meta of image i of a frame whose meta value is v (rw->n images of a
+ * batch under "metas"; a sample's under "meta"). */
+static const struct fval *
+meta_of(const struct rewrite *rw, const struct fval *v, size_t i)
+{
+	if (rw->n == 0)
+		return v;
+	return fv_type(v) == FV_ARRAY && fv_len(v) == rw->n ? fv_at(v, i) : NULL;
+}
+
 /* Adds k: x, or k: the meta ("meta") or metas ("metas", one per image of a
  * batch) of v with the draws recorded. */
 static void
 rewrite_entry(struct fb *b, const char *k, const struct fval *v, void *ctx)
 {
 	const struct rewrite *rw = ctx;
-	int ok = fv_type(v) == FV_ARRAY && fv_len(v) == rw->n;
 
 	if (strcmp(k, "x") == 0) {
 		fb_tensor(b, k, rw->x);
 	} else if (strcmp(k, "metas") == 0) {
 		fb_array(b, k);
 		for (size_t i = 0; i < rw->n; i++)
-			add_meta(b, NULL, ok ? fv_at(v, i) : NULL, rw->o, &rw->d[i], rw->epoch);
+			add_meta(b, NULL, meta_of(rw, v, i), rw->o, &rw->d[i], rw->epoch);
 		fb_close(b);
 	} else {
 		add_meta(b, k, v, rw->o, rw->d, rw->epoch);
 	}
 }
 
-/* Writes f with x replaced and the draws recorded under "meta" for a
- * sample, "metas" for a batch of n; other keys keep their place. */
-static void
-write_frame(struct frame_writer *w, const struct frame *f, const struct tensor *x,
-            const struct options *o, const struct draw *d, size_t n, uint64_t epoch, int batch)
+/* Appends f to out with x replaced and the draws recorded under "meta" for
+ * a sample, "metas" for a batch of n; other keys keep their place.
+ * Returns 0, or -1 (err) when a meta.augment is there but not an array. */
+static int
+build_frame(const struct frame *f, const struct tensor *x, const struct options *o,
+            const struct draw *d, size_t n, uint64_t epoch, int batch, struct fbytes *out,
+            char *err, size_t errlen)
 {
 	const char *mkey = batch ? "metas" : "meta";
 	const char *const keys[] = { "x", mkey, NULL };
 	struct rewrite rw = { x, o, d, batch ? n : 0, epoch };
-	struct fb *b = fb_begin();
+	const struct fval *mv = frame_get(f, mkey);
+	struct fb *b;
 
+	for (size_t i = 0; i < (batch ? n : 1); i++) {
+		const struct fval *prior = fv_get(meta_of(&rw, mv, i), "augment");
+		if (prior && fv_type(prior) != FV_ARRAY) {
+			snprintf(err, errlen, "meta.augment is not an array");
+			return -1;
+		}
+	}
+	b = fb_begin();
 	fb_copy(b, f->root, keys, rewrite_entry, &rw);
-	if (frame_get(f, mkey) == NULL)
+	if (mv == NULL)
 		rewrite_entry(b, mkey, NULL, &rw);
-	fb_write(b, w);
+	fb_end(b, out);
+	return 0;
 }
 
-/* Reads and checks tensor x of f (rank 3 for a sample, 4 for a batch). */
-static void
-get_pixels(const struct frame_reader *r, const struct frame *f, const struct options *o,
-           int rank, struct tensor *t)
+/* Reads and checks tensor x of f (rank 3 for a sample, 4 for a batch) from
+ * the stream called name.  Returns 0, or -1 with the reason in err. */
+static int
+get_pixels(const char *name, const struct frame *f, const struct options *o, int rank,
+           struct tensor *t, char *err, size_t errlen)
 {
-	char desc[128];
+	unsigned long long fi = (unsigned long long)f->index;
+	const struct fval *v = frame_get(f, "x");
+	char desc[128], why[256];
 
-	if (frame_tensor(r, f, "x", t) < 0)
-		die("frame %llu (%.*s): no tensor 'x'", (unsigned long long)f->index,
-		    (int)f->kind_len, f->kind);
+	if (v == NULL) {
+		snprintf(err, errlen, "frame %llu (%.*s): no tensor 'x'", fi, (int)f->kind_len, f->kind);
+		return -1;
+	}
+	if (fv_tensor(v, t, why, sizeof why) < 0) {
+		snprintf(err, errlen, "%s: frame %llu (%.*s): x: %s", name, fi, (int)f->kind_len,
+		    f->kind, why);
+		return -1;
+	}
 	tensor_describe(t, desc, sizeof desc);
 	if (t->rank != rank)
-		die("frame %llu: x is %s: need rank %d (%s)", (unsigned long long)f->index, desc,
-		    rank, rank == 3 ? "HWC" : "NHWC");
-	if (t->dtype != DT_U8 && t->dtype != DT_U16 && t->dtype != DT_F32)
-		die("frame %llu: x is %s: need u8, u16 or f32", (unsigned long long)f->index, desc);
-	if (t->dtype == DT_F32 && o->intensity)
-		die("frame %llu: x is %s: intensity options need u8 or u16", (unsigned long long)f->index,
-		    desc);
-	tensor_ensure_aligned(t);
+		snprintf(err, errlen, "frame %llu: x is %s: need rank %d (%s)", fi, desc, rank,
+		    rank == 3 ? "HWC" : "NHWC");
+	else if (t->dtype != DT_U8 && t->dtype != DT_U16 && t->dtype != DT_F32)
+		snprintf(err, errlen, "frame %llu: x is %s: need u8, u16 or f32", fi, desc);
+	else if (t->dtype == DT_F32 && o->intensity)
+		snprintf(err, errlen, "frame %llu: x is %s: intensity options need u8 or u16", fi, desc);
+	else
+		return tensor_ensure_aligned(t), 0;
+	return -1;
 }
 
+/* id if it is a string, else NULL with the reason in err. */
 static const struct fval *
-string_id(const struct frame *f, const struct fval *id)
+string_id(const struct frame *f, const struct fval *id, char *err, size_t errlen)
 {
-	if (fv_type(id) != FV_STR)
-		die("frame %llu (%.*s): no string id to key the random stream on",
-		    (unsigned long long)f->index, (int)f->kind_len, f->kind);
-	return id;
+	if (fv_type(id) == FV_STR)
+		return id;
+	snprintf(err, errlen, "frame %llu (%.*s): no string id to key the random stream on",
+	    (unsigned long long)f->index, (int)f->kind_len, f->kind);
+	return NULL;
 }
 
-static void
-augment_sample(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
-               const struct options *o, uint64_t epoch)
+/* Augments sample frame f (from the stream called name) into out.
+ * Returns 0, or -1 with the reason in err. */
+static int
+augment_sample(const char *name, const struct frame *f, const struct options *o,
+               uint64_t epoch, struct fbytes *out, char *err, size_t errlen)
 {
-	const struct fval *id = string_id(f, frame_get(f, "id"));
+	const struct fval *id = frame_get(f, "id");
 	struct tensor t, y;
 	struct draw d;
+	int rc;
 
-	get_pixels(r, f, o, 3, &t);
+	if ((id = string_id(f, id, err, errlen)) == NULL ||
+	    get_pixels(name, f, o, 3, &t, err, errlen) < 0)
+		return -1;
 	tensor_alloc(&y, t.dtype, 3, t.shape);
 	augment_image(o, epoch, id, t.dtype, t.data, y.data, t.shape, &d);
-	write_frame(w, f, &y, o, &d, 1, epoch, 0);
+	rc = build_frame(f, &y, o, &d, 1, epoch, 0, out, err, errlen);
 	tensor_free(&y);
 	tensor_free(&t);
+	return rc;
 }
 
-static void
-augment_batch(const struct frame_reader *r, struct frame_writer *w, const struct frame *f,
-              const struct options *o, uint64_t epoch)
+/* Augments batch frame f into out, as augment_sample. */
+static int
+augment_batch(const char *name, const struct frame *f, const struct options *o,
+              uint64_t epoch, struct fbytes *out, char *err, size_t errlen)
 {
 	const struct fval *ids = frame_get(f, "ids");
 	struct tensor t, y;
 	struct draw *d;
 	size_t n, item;
+	int rc = 0;
 
-	get_pixels(r, f, o, 4, &t);
+	if (get_pixels(name, f, o, 4, &t, err, errlen) < 0)
+		return -1;
 	n = (size_t)t.shape[0];
-	if (fv_type(ids) != FV_ARRAY || fv_len(ids) != n)
-		die("frame %llu (batch): need 'ids', an array of %zu strings",
+	if (fv_type(ids) != FV_ARRAY || fv_len(ids) != n) {
+		snprintf(err, errlen, "frame %llu (batch): need 'ids', an array of %zu strings",
 		    (unsigned long long)f->index, n);
+		tensor_free(&t);
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (string_id(f, fv_at(ids, i), err, errlen) == NULL)
+			rc = -1;
+	if (rc < 0) {
+		tensor_free(&t);
+		return -1;
+	}
 	tensor_alloc(&y, t.dtype, 4, t.shape);
 	d = XNEW(struct draw, n ? n : 1);
 	item = n ? t.nbytes / n : 0;
 	for (size_t i = 0; i < n; i++)
-		augment_image(o, epoch, string_id(f, fv_at(ids, i)), t.dtype,
-		              (const char *)t.data + i * item, (char *)y.data + i * item, t.shape + 1, &d[i]);
-	write_frame(w, f, &y, o, d, n, epoch, 1);
+		augment_image(o, epoch, fv_at(ids, i), t.dtype, (const char *)t.data + i * item,
+		              (char *)y.data + i * item, t.shape + 1, &d[i]);
+	rc = build_frame(f, &y, o, d, n, epoch, 1, out, err, errlen);
 	free(d);
 	tensor_free(&y);
 	tensor_free(&t);
+	return rc;
 }
 
-/* The epoch an epoch frame starts. */
-static uint64_t
-epoch_index(const struct frame *f)
+/* The epoch an epoch frame starts: 0, or -1 with the reason in err. */
+static int
+epoch_index(const struct frame *f, uint64_t *epoch, char *err, size_t errlen)
 {
 	int64_t v;
 
-	if (frame_int(f, "index", &v) != 1 || v < 0)
-		die("frame %llu (epoch): no non-negative integer 'index'", (unsigned long long)f->index);
-	return (uint64_t)v;
+	if (frame_int(f, "index", &v) != 1 || v < 0) {
+		snprintf(err, errlen, "frame %llu (epoch): no non-negative integer 'index'",
+		    (unsigned long long)f->index);
+		return -1;
+	}
+	*epoch = (uint64_t)v;
+	return 0;
+}
+
+/* One frame's work, done on a worker thread (or inline with --jobs 1):
+ * a sample or batch to augment, or a frame to pass on as it is. */
+struct job {
+	const struct frame *f;  /* the reader's frame (inline) or copy's */
+	struct frame_copy *copy;        /* with worker threads */
+	uint64_t epoch;
+	int augment;
+	struct fbytes out;
+	int rc;
+	char err[512];
+};
+
+struct ctx {
+	const struct options *o;
+	const char *name;       /* of the input stream, for messages */
+};
+
+static void
+run_job(void *vctx, void *vjob)
+{
+	const struct ctx *c = vctx;
+	struct job *j = vjob;
+
+	if (!j->augment)
+		return;
+	j->rc = (frame_is(j->f, "sample") ? augment_sample : augment_batch)(c->name, j->f, c->o,
+	    j->epoch, &j->out, j->err, sizeof j->err);
+}
+
+/* The streams and the pool of a run, in one place in main's frame (where
+ * they stay reachable, for ASan, when a helper dies). */
+struct run {
+	struct frame_reader *r;
+	struct frame_writer *w;
+	struct workpool *p;
+};
+
+/* Writes the oldest job's frame (or dies with its error, after stopping
+ * the workers) and frees it. */
+static void
+finish_job(struct run *run)
+{
+	struct job *j = workpool_next(run->p);
+
+	if (j->rc < 0) {
+		workpool_stop(run->p);  /* no work goes on while exiting */
+		die("%s", j->err);
+	}
+	if (j->augment)
+		frame_write_bytes(run->w, j->out.data, j->out.len);
+	else
+		frame_write_raw(run->w, j->f);
+	free(j->out.data);
+	frame_copy_free(j->copy);
+	free(j);
+}
+
+/* Writes every job in flight, in order (dying at the first that failed). */
+static void
+drain(struct run *run)
+{
+	while (workpool_pending(run->p) > 0)
+		finish_job(run);
+}
+
+/* Reads the next frame into f and follows the epoch: 1, or 0 at the end
+ * of the stream.  A bad frame dies only after the frames before it are
+ * out, so that the first error in the stream is the one reported. */
+static int
+next_frame(struct run *run, struct frame *f, uint64_t n, uint64_t *epoch)
+{
+	char err[512];
+	int s = frame_read(run->r, f);
+
+	if (s < 0) {
+		drain(run);
+		die("%s: frame %llu: %s", frame_reader_name(run->r), (unsigned long long)n,
+		    frame_reader_error(run->r));
+	}
+	if (s > 0 && frame_is(f, "epoch") && epoch_index(f, epoch, err, sizeof err) < 0) {
+		drain(run);
+		die("%s", err);
+	}
+	return s;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct frame_reader *r;
-	struct frame_writer *w;
+	struct run run;
 	struct frame f;
+	struct ctx c = { &o, "stdin" };
+	char err[256];
 	uint64_t epoch = 0;
-	int active;
+	int active, serial;
 
 	parse_command_line(argc, argv, &o);
 	active = o.geometric || o.intensity;
 	if (!o.seed_given)
 		info("seed %llu", (unsigned long long)o.seed);
-	r = frame_reader_fd(0, "stdin");
-	w = frame_writer_fd(1, "stdout");
-	while (frame_next(r, &f)) {
-		if (frame_is(&f, "epoch"))
-			epoch = epoch_index(&f);
-		if (active && frame_is(&f, "sample"))
-			augment_sample(r, w, &f, &o, epoch);
-		else if (active && frame_is(&f, "batch"))
-			augment_batch(r, w, &f, &o, epoch);
-		else
-			frame_write_raw(w, &f);
+	if ((run.p = workpool_new(active ? o.jobs : 1, 0, run_job, &c, err, sizeof err)) == NULL)
+		die("%s", err);
+	serial = workpool_threads(run.p) == 1;
+	run.r = frame_reader_fd(0, "stdin");
+	run.w = frame_writer_fd(1, "stdout");
+	for (uint64_t n = 0; next_frame(&run, &f, n, &epoch); n++) {
+		struct job *j = xcalloc(1, sizeof *j);
+
+		j->f = &f;
+		j->epoch = epoch;
+		j->augment = active && (frame_is(&f, "sample") || frame_is(&f, "batch"));
+		/* a worker thread reads the frame after the reader has moved on */
+		if (!serial)
+			j->f = frame_copy_frame(j->copy = frame_copy_new(&f));
+		while (workpool_full(run.p))
+			finish_job(&run);
+		workpool_submit(run.p, j);
+		if (serial)
+			finish_job(&run);
 	}
-	frame_writer_close(w);
-	frame_reader_close(r);
+	drain(&run);
+	workpool_free(run.p);
+	frame_writer_close(run.w);
+	frame_reader_close(run.r);
 	stdout_finish();
 	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "resize.h"
 #include "rng.h"
 #include "sha256.h"
+#include "workpool.h"
 
 static const char synopsis[] =
 "usage: imgload [options] PATH...\n"
@@ -55,6 +57,7 @@ struct options {
 	int shard_rank;         /* --shard R/S: this rank R ... */
 	int shard_size;         /* ... of S (1: no sharding) */
 	int shard_even;         /* --shard-even: every rank floor(n/S) images */
+	int jobs;               /* --jobs: decoding threads; 0: one per CPU */
 };
 
 static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
@@ -243,6 +246,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		    "so that every rank gets floor(n/S) images", &o->shard_even),
 		CLI_CALL("cache-mb", 0, "N", "keep up to N MiB of decoded frames for later epochs\n(default 2048; 0 disables)",
 		    set_cache, &o->cache_bytes),
+		CLI_OPT_JOBS("decode N images at once on N threads (default 1;\n0 or auto: one per CPU); the output is the same\nbytes for any N", &o->jobs),
 		CLI_FLAG("skip-bad", 0, "warn about unreadable images and go on", &o->skip_bad),
 		CLI_U64("max-pixels", 0, "N", "refuse an image (a frame) of more than N pixels,\nwidth x height, before "
 		    "decoding it (default\n100000000; 0: no limit)", &o->max_pixels),
@@ -267,7 +271,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .interp = INTERP_NEAREST, .channels = 3, .epochs = 1,
 	                       .cache_bytes = (size_t)2048 << 20,
-	                       .max_pixels = IMGLOAD_MAX_PIXELS, .shard_size = 1 };
+	                       .max_pixels = IMGLOAD_MAX_PIXELS, .shard_size = 1, .jobs = 1 };
 	i = cli_parse(argc, argv, synopsis, opts);
 	load_patient_key(keyfile, &o->dicom);
 	if (i >= argc)
@@ -306,11 +310,60 @@ label_key(const struct options *o, const struct ds_item *it, const struct image_
 	}
 }
 
+/* What decoding one file has to say, said by the main thread in input
+ * order (the file may be decoded on a worker thread). */
+struct notes {
+	char *text;             /* info lines, each ending in a newline */
+	size_t len;
+	int no_patient_key;     /* a PatientID and no key to hash it with */
+};
+
+/* Appends one info line to n. */
+static void
+note(struct notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+note(struct notes *n, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	if ((size_t)k > sizeof line - 2)
+		k = sizeof line - 2;
+	line[k++] = '\n';
+	n->text = xreallocarray(n->text, 1, n->len + (size_t)k + 1);
+	memcpy(n->text + n->len, line, (size_t)k);
+	n->len += (size_t)k;
+	n->text[n->len] = '\0';
+}
+
+/* Says what n holds (the patient key warning once per run) and empties it. */
+static void
+say_notes(struct notes *n, int *warned)
+{
+	char *line = n->text, *nl;
+
+	if (n->no_patient_key && !(*warned)++)
+		warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
+		    "meta.dicom.patient_key is left out");
+	for (; line && (nl = strchr(line, '\n')) != NULL; line = nl + 1)
+		info("%.*s", (int)(nl - line), line);
+	free(n->text);
+	*n = (struct notes){ 0 };
+}
+
 /* Sets s->label for sample s (id already set, frame k of n) from the table.
- * Returns 1 when labelled, 0 when it is to be skipped, -1 (err) when not. */
+ * Returns 1 when labelled, 0 when it is to be skipped (said in notes), -1
+ * (err) when not. */
 static int
 find_label(const struct options *o, const struct labelling *lab, const struct ds_item *it,
-    struct ds_item *s, const struct image_info *ii, char *err, size_t errlen)
+    struct ds_item *s, const struct image_info *ii, struct notes *notes, char *err, size_t errlen)
 {
 	char buf[1024];
 	const char *key = label_key(o, it, ii, buf, sizeof buf);
@@ -328,7 +381,7 @@ find_label(const struct options *o, const struct labelling *lab, const struct ds
 		return 1;
 	}
 	if (o->skip_unlabeled) {
-		info("%s: no label for '%s' (skipped)", s->id, key ? key : "");
+		note(notes, "%s: no label for '%s' (skipped)", s->id, key ? key : "");
 		return 0;
 	}
 	snprintf(err, errlen, "no label for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
@@ -374,7 +427,7 @@ shape_image(const struct options *o, struct tensor *t, int *gray_rgb, char *err,
 		goto oom;
 	if (o->h > 0) {
 		if (resize_image(t, o->h, o->w, o->interp, &r, err, errlen) < 0)
-			die("%s", err);
+			return -1;
 		tensor_free(t);
 		*t = r;
 	}
@@ -392,10 +445,8 @@ oom:
 static int
 encode_frames(const struct options *o, const struct dataset *ds, const struct labelling *lab,
     const struct ds_item *it, struct image_file *f, int nframes, const char *hex,
-    char **outP, size_t *lenP, char *err, size_t errlen)
+    char **outP, size_t *lenP, struct notes *notes, char *err, size_t errlen)
 {
-	static int warned;
-
 	for (int k = 0; k < nframes; k++) {
 		struct image_info ii;
 		struct tensor t;
@@ -415,10 +466,9 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 			}
 			s.id = id;
 		}
-		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL && !warned++)
-			warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
-			    "meta.dicom.patient_key is left out");
-		if (lab && (rc = find_label(o, lab, it, &s, &ii, err, errlen)) <= 0) {
+		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL)
+			notes->no_patient_key = 1;
+		if (lab && (rc = find_label(o, lab, it, &s, &ii, notes, err, errlen)) <= 0) {
 			tensor_free(&t);
 			if (rc < 0)
 				return -1;
@@ -443,7 +493,8 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
  * in err when the file holds no image, or -1 with the reason in err. */
 static int
 encode_sample(const struct options *o, const struct dataset *ds, const struct labelling *lab,
-    const struct ds_item *it, char **outP, size_t *lenP, char *err, size_t errlen)
+    const struct ds_item *it, char **outP, size_t *lenP, struct notes *notes, char *err,
+    size_t errlen)
 {
 	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom, .max_pixels = o->max_pixels };
 	struct image_file *f;
@@ -463,7 +514,7 @@ encode_sample(const struct options *o, const struct dataset *ds, const struct la
 	free(file);
 	if (rc != 0)
 		return rc;
-	rc = encode_frames(o, ds, lab, it, f, ii.frames, hex, outP, lenP, err, errlen);
+	rc = encode_frames(o, ds, lab, it, f, ii.frames, hex, outP, lenP, notes, err, errlen);
 	image_close(f);
 	if (rc < 0) {
 		free(*outP);
@@ -487,36 +538,94 @@ struct cache {
 	char last_skip[600];    /* the last "not an image" note, for the error */
 };
 
-/* Writes item i's frames, from the cache when they are there.  Returns
- * the number of bytes written (0: the item gave no sample). */
-static size_t
-emit(const struct options *o, const struct dataset *ds, const struct labelling *lab,
-    struct cache *c, size_t i, struct frame_writer *w)
+static void
+write_epoch(struct frame_writer *w, int index, int count)
 {
-	char err[512];
+	struct fb *b = fb_begin();
+
+	fb_str(b, "kind", "epoch");
+	fb_int(b, "index", index);
+	fb_int(b, "count", count);
+	fb_write(b, w);
+}
+
+/* One place of the output: an epoch frame, or item i of an epoch's order,
+ * decoded on a worker thread unless the cache held it when submitted. */
+struct load {
+	int epoch;              /* >= 0: the epoch frame of this index */
+	size_t i;
+	struct ds_item item;    /* copied on the main thread */
+	int cached;
+	int rc;                 /* encode_sample's */
 	char *buf;
-	size_t len, cost;
-	int rc;
+	size_t len;
+	struct notes notes;
+	char err[512];
+};
+
+/* What the workers read (never written while they run). */
+struct loader {
+	const struct options *o;
+	const struct dataset *ds;
+	const struct labelling *lab;
+};
+
+/* What the main thread writes to, handing the loads back in order. */
+struct output {
+	const struct options *o;
+	struct cache *c;
+	struct frame_writer *w;
+	struct workpool *p;
+	size_t written;         /* sample bytes so far */
+	int warned;             /* the patient key warning was given */
+};
+
+static void
+load_job(void *ctx, void *job)
+{
+	const struct loader *l = ctx;
+	struct load *j = job;
+
+	if (j->epoch < 0 && !j->cached)
+		j->rc = encode_sample(l->o, l->ds, l->lab, &j->item, &j->buf, &j->len, &j->notes,
+		    j->err, sizeof j->err);
+}
+
+/* Writes item j->i's frames, from the cache when they are there (then a
+ * second decoding of the same item is dropped, notes and all), and
+ * caches them if there is room.  Returns the bytes written (0: the item
+ * gave no sample). */
+static size_t
+emit(struct output *out, struct load *j)
+{
+	const struct options *o = out->o;
+	struct cache *c = out->c;
+	size_t i = j->i, len = j->len, cost;
+	char *buf = j->buf;
 
 	if (c->frame[i]) {
+		free(buf);
+		free(j->notes.text);
 		if (c->len[i] > 0)
-			frame_write_bytes(w, c->frame[i], c->len[i]);
+			frame_write_bytes(out->w, c->frame[i], c->len[i]);
 		return c->len[i];
 	}
-	rc = encode_sample(o, ds, lab, &ds->items[i], &buf, &len, err, sizeof err);
-	if (rc == IMAGE_SKIP) {
-		info("%s: %s", ds->items[i].path, err);
-		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", ds->items[i].path, err);
+	say_notes(&j->notes, &out->warned);
+	if (j->rc == IMAGE_SKIP) {
+		info("%s: %s", j->item.path, j->err);
+		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", j->item.path, j->err);
 		buf = xmalloc(0);
 		len = 0;
-	} else if (rc < 0) {
-		if (!o->skip_bad)
-			die("%s: %s", ds->items[i].path, err);
-		warnx("%s: %s (skipped)", ds->items[i].path, err);
+	} else if (j->rc < 0) {
+		if (!o->skip_bad) {
+			workpool_stop(out->p);  /* no decoding goes on while exiting */
+			die("%s: %s", j->item.path, j->err);
+		}
+		warnx("%s: %s (skipped)", j->item.path, j->err);
 		return 0;
 	}
 	if (len > 0)
-		frame_write_bytes(w, buf, len);
+		frame_write_bytes(out->w, buf, len);
 	/* what the frame costs the heap: its bytes and malloc's header, in
 	 * 16-byte units (glibc; close enough elsewhere) */
 	cost = (len + 8 + 15) & ~(size_t)15;
@@ -536,15 +645,59 @@ emit(const struct options *o, const struct dataset *ds, const struct labelling *
 	return len;
 }
 
+/* Writes the oldest load in flight and frees it. */
 static void
-write_epoch(struct frame_writer *w, int index, int count)
+finish_load(struct output *out)
 {
-	struct fb *b = fb_begin();
+	struct load *j = workpool_next(out->p);
 
-	fb_str(b, "kind", "epoch");
-	fb_int(b, "index", index);
-	fb_int(b, "count", count);
-	fb_write(b, w);
+	if (j->epoch >= 0)
+		write_epoch(out->w, j->epoch, out->o->epochs);
+	else
+		out->written += emit(out, j);
+	free(j);
+}
+
+/* Hands load j to the workers (with --jobs 1: loads and writes it now). */
+static void
+submit_load(struct output *out, struct load *j)
+{
+	while (workpool_full(out->p))
+		finish_load(out);
+	workpool_submit(out->p, j);
+	if (workpool_threads(out->p) == 1)
+		finish_load(out);
+}
+
+/* Writes every epoch: this rank's positions p % S == R, p < end, of each
+ * epoch's order. */
+static void
+run_epochs(const struct options *o, const struct dataset *ds, struct output *out, size_t end)
+{
+	size_t *order = XNEW(size_t, ds->n ? ds->n : 1);
+
+	for (int e = 0; e < o->epochs; e++) {
+		for (size_t i = 0; i < ds->n; i++)
+			order[i] = i;
+		if (o->shuffle)
+			dataset_shuffle(order, ds->n, o->seed, (uint64_t)e);
+		if (o->epochs_given) {
+			struct load *j = xcalloc(1, sizeof *j);
+			j->epoch = e;
+			submit_load(out, j);
+		}
+		for (size_t p = (size_t)o->shard_rank; p < end; p += (size_t)o->shard_size) {
+			struct load *j = xcalloc(1, sizeof *j);
+			j->epoch = -1;
+			j->i = order[p];
+			j->item = ds->items[j->i];
+			j->cached = out->c->frame[j->i] != NULL;
+			submit_load(out, j);
+		}
+	}
+	while (workpool_pending(out->p) > 0)
+		finish_load(out);
+	free(order);
 }
 
 /* Loads --labels and makes its classes the dataset's: sorted, or in the
@@ -625,9 +778,10 @@ main(int argc, char **argv)
 	struct options o;
 	struct dataset ds;
 	struct cache c = { 0 };
-	struct frame_writer *w;
 	struct labelling lab = { 0 };
-	size_t *order, written = 0, end, mine;
+	struct loader l = { &o, &ds, NULL };
+	struct output out = { &o, &c, NULL, NULL, 0, 0 };
+	size_t end, mine;
 	char err[4608];
 	int rc;
 
@@ -640,9 +794,9 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (o.labels)
 		setup_labels(&o, &ds, &lab);
+	l.lab = o.labels ? &lab : NULL;
 	say_found(&o, &ds);
-	w = frame_writer_fd(1, "stdout");
-	order = XNEW(size_t, ds.n ? ds.n : 1);
+	out.w = frame_writer_fd(1, "stdout");
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
 	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
 	c.limit = o.cache_bytes;
@@ -653,24 +807,17 @@ main(int argc, char **argv)
 	mine = end > (size_t)o.shard_rank ? (end - (size_t)o.shard_rank - 1) / (size_t)o.shard_size + 1 : 0;
 	if (o.shard_size > 1)
 		info("shard %d/%d: %zu of the %zu images per epoch", o.shard_rank, o.shard_size, mine, ds.n);
-	for (int e = 0; e < o.epochs; e++) {
-		for (size_t i = 0; i < ds.n; i++)
-			order[i] = i;
-		if (o.shuffle)
-			dataset_shuffle(order, ds.n, o.seed, (uint64_t)e);
-		if (o.epochs_given)
-			write_epoch(w, e, o.epochs);
-		for (size_t p = (size_t)o.shard_rank; p < end; p += (size_t)o.shard_size)
-			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[p], w);
-	}
-	if (written == 0 && mine > 0)
+	if ((out.p = workpool_new(o.jobs, 0, load_job, &l, err, sizeof err)) == NULL)
+		die("%s", err);
+	run_epochs(&o, &ds, &out, end);
+	workpool_free(out.p);
+	if (out.written == 0 && mine > 0)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
-	frame_writer_close(w);
+	frame_writer_close(out.w);
 	for (size_t i = 0; i < ds.n; i++)
 		free(c.frame[i]);
 	free(c.frame);
 	free(c.len);
-	free(order);
 	free(lab.cls);
 	if (o.labels)
 		labels_free(&lab.tab);

@@ -10,6 +10,7 @@
  */
 #include "affine.h"
 
+#include <stdatomic.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -417,15 +418,19 @@ row_any(const struct img *im, const double *m, double ry, double rx, size_t orow
 	}
 }
 
-/* 1 if the AVX2 row can run here (checked once). */
+/* 1 if the AVX2 row can run here (checked once; atomic, as augment
+ * --jobs warps on several threads). */
 static int
 have_avx2(void)
 {
 #ifdef HAVE_AVX2_ROW
-	static int have = -1;
-	if (have < 0)
-		have = getenv("RADPIPE_NO_AVX2") == NULL && __builtin_cpu_supports("avx2");
-	return have;
+	static atomic_int have = -1;
+	int h = atomic_load_explicit(&have, memory_order_relaxed);
+	if (h < 0) {
+		h = getenv("RADPIPE_NO_AVX2") == NULL && __builtin_cpu_supports("avx2");
+		atomic_store_explicit(&have, h, memory_order_relaxed);
+	}
+	return h;
 #else
 	return 0;
 #endif

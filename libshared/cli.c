@@ -326,6 +326,12 @@ cli_choice(const char *s, const char *opt, const char *const *choices)
 }
 
 void
+cli_set_jobs(void *p, const char *s)
+{
+	*(int *)p = strcmp(s, "auto") == 0 ? 0 : (int)cli_int(s, "--jobs", 0, 1024);
+}
+
+void
 cli_pair(const char *s, const char *opt, double *a, double *b)
 {
 	char buf[128];

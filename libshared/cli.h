@@ -102,6 +102,10 @@ extern const char *const cli_formats[];
 	"(default: text on a terminal, frames otherwise)", p, cli_formats)
 /* A format left at -1: CLI_FMT_TEXT when stdout is a terminal, else CLI_FMT_FRAMES. */
 int cli_format_default(int format);
+/* -j, --jobs N|auto into an int: worker threads of a filter (workpool.h),
+ * 1 to 1024; 0 or auto store 0, which workpool_new reads as one per CPU. */
+void cli_set_jobs(void *p, const char *s);
+#define CLI_OPT_JOBS(h, p) CLI_CALL("jobs", 'j', "N|auto", h, cli_set_jobs, p)
 /* -o, --output FILE; h says what is written there. */
 #define CLI_OPT_OUTPUT(h, p) CLI_STR("output", 'o', "FILE", h, p)
 

@@ -25,7 +25,8 @@
  *       die, die_usage, die_write, stdout_check, stdout_finish (here);
  *       the x* allocators, xmul and XNEW on out of memory or overflow;
  *       cli_* (cli.h): bad usage exits 2, --help and --version exit 0;
- *       tensor_alloc and tensor_alloc_hwc, as the x* allocators;
+ *       tensor_alloc, tensor_alloc_hwc and frame_copy_new, as the x*
+ *       allocators;
  *       frame_next and frame_tensor (frame.h): a bad frame ends the
  *       program (frame_read and fv_tensor return the error instead);
  *       a frame writer or stdout_check on a write error on stdout (EPIPE is

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +200,41 @@ fail:
 	snprintf(err, errlen, "%s: %s", p, strerror(errno));
 	free(p);
 	return -1;
+}
+
+/* /proc/sys/fs/pipe-max-size, or 1 MiB when it cannot be read. */
+static size_t
+pipe_max_size(void)
+{
+	FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	unsigned long v = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v >= 4096 && v <= INT_MAX ? (size_t)v : (size_t)1 << 20;
+}
+
+size_t
+pipe_grow(int fd, size_t want)
+{
+	struct stat st;
+	size_t max, target = (size_t)1 << 20;
+	int cur;
+
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) || (cur = fcntl(fd, F_GETPIPE_SZ)) <= 0)
+		return 0;
+	if ((size_t)cur >= want && (size_t)cur >= target)
+		return (size_t)cur;
+	max = pipe_max_size();
+	while (target < want && target < max)
+		target *= 2;
+	if (target > max)
+		target = max;
+	if ((size_t)cur >= target || fcntl(fd, F_SETPIPE_SZ, (int)target) < 0)
+		return (size_t)cur;
+	cur = fcntl(fd, F_GETPIPE_SZ);
+	return cur > 0 ? (size_t)cur : target;
 }

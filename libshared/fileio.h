@@ -27,4 +27,11 @@ int file_temp_beside(const char *path, const char *suffix, char **tmpP);
  * -1 with a one-line reason in err. */
 int file_mkdirs(const char *path, char *err, size_t errlen);
 
+/* Grows the buffer of pipe fd (F_SETPIPE_SZ) to hold want bytes: the next
+ * power of two, at least 1 MiB, at most /proc/sys/fs/pipe-max-size; never
+ * shrinks it.  Returns the pipe's size afterwards, or 0 when fd is not a
+ * pipe; a refusal (no permission, the user's pipe quota) keeps the size
+ * it had, silently. */
+size_t pipe_grow(int fd, size_t want);
+
 #endif

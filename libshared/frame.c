@@ -3,6 +3,7 @@
  * lookups of frame.h on a frame.  Values inside frames: fval.c. */
 #include "frame_mp.h"
 #include "err.h"
+#include "fileio.h"
 
 #include <msgpack/unpack_define.h>    /* MSGPACK_EMBED_STACK_SIZE */
 #include <errno.h>
@@ -177,16 +178,46 @@ frame_parse(const uint8_t *buf, size_t len, msgpack_zone *z, struct frame *f,
 	return 0;
 }
 
-/* -------------------------------------------------------------- reader */
+struct frame_copy {
+	struct frame f;
+	uint8_t *bytes;
+	msgpack_zone zone;
+};
 
-static void
-widen_pipe(int fd)
+struct frame_copy *
+frame_copy_new(const struct frame *f)
 {
-	struct stat st;
+	struct frame_copy *c = xcalloc(1, sizeof *c);
+	char err[256];
 
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+	c->bytes = xmalloc(f->len);
+	memcpy(c->bytes, f->raw, f->len);
+	if (!msgpack_zone_init(&c->zone, 8 * 1024))
+		die("out of memory");
+	/* the bytes parsed once already: only memory can fail */
+	if (frame_parse(c->bytes, f->len, &c->zone, &c->f, err, sizeof err) < 0)
+		die("frame %llu: %s", (unsigned long long)f->index, err);
+	c->f.index = f->index;
+	return c;
 }
+
+const struct frame *
+frame_copy_frame(const struct frame_copy *c)
+{
+	return &c->f;
+}
+
+void
+frame_copy_free(struct frame_copy *c)
+{
+	if (c == NULL)
+		return;
+	msgpack_zone_destroy(&c->zone);
+	free(c->bytes);
+	free(c);
+}
+
+/* -------------------------------------------------------------- reader */
 
 struct frame_reader *
 frame_reader_fd(int fd, const char *name)
@@ -206,7 +237,7 @@ frame_reader_fd(int fd, const char *name)
 	r->cap = READ_CHUNK;
 	r->buf = xmalloc(r->cap);
 	msgpack_zone_init(&r->zone, 64 * 1024);
-	widen_pipe(fd);
+	(void)pipe_grow(fd, (size_t)1 << 20);       /* never shrinks one the writer grew */
 	return r;
 }
 

@@ -71,6 +71,16 @@ void frame_reader_close(struct frame_reader *r);
  * *size; 0 if more bytes are needed; -1 (reason in err) if malformed. */
 int frame_scan(const uint8_t *buf, size_t len, size_t max, size_t *size, char *err, size_t errlen);
 
+/* A frame in memory of its own: its bytes and their parse, for work done
+ * after the reader has moved on (on another thread: augment --jobs). */
+struct frame_copy;
+/* Copies frame f (index included); dies when out of memory. */
+struct frame_copy *frame_copy_new(const struct frame *f);
+/* The copied frame, valid until frame_copy_free. */
+const struct frame *frame_copy_frame(const struct frame_copy *c);
+/* Frees c; NULL is a no-op. */
+void frame_copy_free(struct frame_copy *c);
+
 /* --- looking inside a frame --- */
 
 /* 1 if f's kind is kind. */

@@ -20,6 +20,7 @@ struct frame_writer {
 	char name[256];
 	char *path, *tmp;        /* atomic writers */
 	int err;                /* an atomic writer's first write error (errno), or 0 */
+	size_t pipe_asked;      /* a pipe: the largest size asked of pipe_grow; 0: not a pipe */
 	uint8_t *buf;
 	size_t len;
 	msgpack_packer pk;
@@ -32,6 +33,12 @@ write_all(struct frame_writer *w, const void *p, size_t n)
 
 	if (w->err != 0)
 		return;
+	/* a pipe holds two writes of this size, so that the writer can go on
+	 * with the next frame while the reader takes this one */
+	if (w->pipe_asked > 0 && n > w->pipe_asked / 2) {
+		w->pipe_asked = 2 * n;
+		(void)pipe_grow(w->fd, 2 * n);
+	}
 	while (n > 0) {
 		ssize_t k = write(w->fd, b, n);
 		if (k < 0 && errno == EINTR)
@@ -75,14 +82,13 @@ struct frame_writer *
 frame_writer_fd(int fd, const char *name)
 {
 	struct frame_writer *w = xcalloc(1, sizeof *w);
-	struct stat st;
 
 	w->fd = fd;
 	snprintf(w->name, sizeof w->name, "%s", name);
 	w->buf = xmalloc(WRITE_BUF);
 	msgpack_packer_init(&w->pk, w, packer_write);
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+	if (pipe_grow(fd, (size_t)1 << 20) > 0)
+		w->pipe_asked = (size_t)1 << 20;
 	return w;
 }
 

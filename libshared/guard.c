@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,12 @@ read_answer(int fd, double deadline, size_t max_bytes, uint8_t **outP, size_t *l
 	return 0;
 }
 
+/* Held from pipe() to the parent's close of the write end: a child that
+ * another thread forks meanwhile (imgload --jobs decodes on several) must
+ * not inherit this pipe's write end, or this child's crash would be seen
+ * only when that other child ends. */
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int
 guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
     uint8_t **outP, size_t *lenP, char *err, size_t errlen)
@@ -147,8 +154,10 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 
 	*outP = NULL;
 	*lenP = 0;
+	pthread_mutex_lock(&fork_lock);
 	if (pipe(fds) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		pthread_mutex_unlock(&fork_lock);
 		return -1;
 	}
 	fflush(NULL);
@@ -157,6 +166,7 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
+		pthread_mutex_unlock(&fork_lock);
 		return -1;
 	}
 	if (pid == 0) {
@@ -164,6 +174,7 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 		child(fn, arg, fds[1]);
 	}
 	close(fds[1]);
+	pthread_mutex_unlock(&fork_lock);
 	rc = read_answer(fds[0], now() + seconds, max_bytes, outP, lenP, err, errlen);
 	close(fds[0]);
 	if (rc == -2 || rc == -3)

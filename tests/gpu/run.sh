@@ -15,7 +15,10 @@
 #      plus graphs off at batch 5 (train) and 1 (infer) -> OUTDIR/bench_cuda.md
 #   5. PyTorch's InceptionV3 at the same settings (channels_last; AMP for
 #      bf16/fp16), if python3 has torch -> OUTDIR/torch.md
-#   6. a summary                          -> OUTDIR/summary.txt
+#   6. bench-feed: img/s and CPU ms per image of imgload (cached) | augment
+#      | batch 32 with --jobs 1, 2, 4, 8, 16 (the cores a GPU needs; issue 19)
+#                                         -> OUTDIR/feed.md
+#   7. a summary                          -> OUTDIR/summary.txt
 # Exit status: 1 if the build, test_nn_ops, test_nn_cuda or test_nccl failed,
 # else 0.
 #
@@ -88,5 +91,22 @@ if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/d
 	cat "$out/torch.md" >> "$out/summary.txt"
 else
 	summary "torch: skipped (no torch+torchvision with CUDA, or no time left)"
+fi
+# bench-feed on this machine's cores (not the GPU): the tutorial's images
+# if RADPIPE_DATA has them, else synthetic PNGs; bin from $B/bin (prepare.sh)
+# or bin/.  Informative: its status does not change this script's.
+feed_bin=$B/bin
+[ -x "$feed_bin/imgload" ] || feed_bin=bin
+if [ ! -x "$feed_bin/imgload" ]; then
+	make -j"$(nproc)" CUDA=0 bin/imgload bin/augment bin/batch >> "$out/build.log" 2>&1
+	feed_bin=bin
+fi
+if [ -x "$feed_bin/imgload" ] && [ $((SECONDS - t0)) -lt 480 ]; then
+	BIN=$feed_bin JOBS="1 2 4 8 16" EPOCHS=${FEED_EPOCHS:-20} REPEAT=3 \
+		timeout 100 bench/bench-feed.sh -o "$out/feed.md" > "$out/feed.log" 2>&1
+	summary "bench-feed: rc=$? ($((SECONDS - t0)) s)"
+	cat "$out/feed.md" >> "$out/summary.txt" 2>/dev/null
+else
+	summary "bench-feed: skipped (no imgload built, or no time left)"
 fi
 [ $test_rc = 0 ] && [ $ops_rc = 0 ] && [ $nccl_rc = 0 ]

@@ -27,7 +27,7 @@ def png_bytes(w, h, channels, depth, seed):
             for c in range(channels):
                 v = (x * 37 + y * 11 + c * 71 + seed * 13) % 256
                 if depth == 16:
-                    raw += struct.pack(">H", v * 257 + (x & 1))
+                    raw += struct.pack(">H", min(v * 257 + (x & 1), 65535))
                 else:
                     raw.append(v)
     ihdr = struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0)

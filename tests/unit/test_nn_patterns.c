@@ -19,9 +19,10 @@
  *     STEPS);
  *   - the default (recomputing) plan gives the stored plan's loss,
  *     gradients and parameters after an Adam step bit for bit (ref, cpu);
- *   - cpu against ref: output probabilities and the parameters after one
- *     training step within 1e-4 of their scale (relative to the largest
- *     magnitude), skipped when cpu is not built.
+ *   - cpu and cuda (a GPU, or tests/gpu/emu/run.sh's kernel emulator)
+ *     against ref: output probabilities and the parameters after an Adam
+ *     step within 1e-4, gradients within 1e-3, of the largest magnitude;
+ *     a backend that does not open is skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -407,37 +408,122 @@ rel_moved(const struct run *c, const struct run *a, size_t n)
 	return d / s;
 }
 
+/* Each other backend that opens here against ref: cpu, and cuda (a GPU,
+ * or the kernel emulator of tests/gpu/emu/run.sh) in fp32. */
 static void
-test_cpu_vs_ref(void **state)
+test_backends_vs_ref(void **state)
 {
-	struct nn_backend *ref = open_be("ref"), *cpu = open_be("cpu");
+	static const char *const names[] = { "cpu", "cuda" };
+	struct nn_backend *ref = open_be("ref");
+	int ran = 0;
 
-	if (cpu == NULL) {
-		ref->close(ref);
-		skip();
-	}
-	for (int k = 0; k < (int)(sizeof PATTERNS / sizeof PATTERNS[0]); k++) {
-		struct run a, c;
-		size_t n = arena_of(k);
-		run(ref, k, 0, &a);
-		run(cpu, k, 0, &c);
-		double ep = rel(c.prob, a.prob, N), eg = rel(c.g, a.g, n), ew = rel_moved(&c, &a, n);
-		fprintf(stderr, "cpu vs ref %s: probs %.2g, gradients %.2g, params %.2g\n",
-		        PATTERNS[k].name, ep, eg, ew);
-		assert_true(ep < 1e-4 && eg < 1e-3 && ew < 1e-4);
-		free(a.g), free(a.p), free(c.g), free(c.p);
+	for (int b = 0; b < 2; b++) {
+		struct nn_backend *be = open_be(names[b]);
+		if (be == NULL) {
+			fprintf(stderr, "%s: does not open here, skipped\n", names[b]);
+			continue;
+		}
+		for (int k = 0; k < (int)(sizeof PATTERNS / sizeof PATTERNS[0]); k++) {
+			struct run a, c;
+			size_t n = arena_of(k);
+			run(ref, k, 0, &a);
+			run(be, k, 0, &c);
+			double ep = rel(c.prob, a.prob, N), eg = rel(c.g, a.g, n);
+			double ew = rel_moved(&c, &a, n);
+			fprintf(stderr, "%s vs ref %s: probs %.2g, gradients %.2g, params %.2g\n",
+			        names[b], PATTERNS[k].name, ep, eg, ew);
+			assert_true(ep < 1e-4 && eg < 1e-3 && ew < 1e-4);
+			free(a.g), free(a.p), free(c.g), free(c.p);
+		}
+		be->close(be);
+		ran++;
 	}
 	ref->close(ref);
-	cpu->close(cpu);
+	if (ran == 0)
+		skip();
+}
+
+/* The builders: Keras names, shapes and order of the parameters, output
+ * shapes, and their errors. */
+static void
+test_build(void **state)
+{
+	struct nn_model *m = mobilenet();
+	const struct nn_param *k = nn_param_at(m, nn_param_find(m, "dw2/depthwise_kernel:0"));
+	const struct nn_layer *l;
+
+	assert_non_null(k);
+	assert_true(k->rank == 4 && k->shape[0] == 3 && k->shape[1] == 3 && k->shape[2] == 8 &&
+	            k->shape[3] == 1 && k->decay && k->trainable);
+	assert_string_equal(nn_param_at(m, nn_param_find(m, "dw2/depthwise_kernel:0") + 1)->name,
+	                    "dw2/bias:0");
+	assert_true(nn_param_find(m, "dw1/bias:0") < 0);
+	l = nn_layer_at(m, nn_layer_find(m, "pad1"));
+	assert_true(l->type == NN_ZEROPAD && l->h == 8 && l->w == 8 && l->c == 6);
+	l = nn_layer_at(m, nn_layer_find(m, "dw1"));
+	assert_true(l->type == NN_DWCONV && l->h == 3 && l->w == 3 && l->c == 6);
+	assert_true(nn_layer_at(m, nn_layer_find(m, "add2"))->type == NN_ADD);
+	/* errors */
+	int in[2] = { nn_layer_find(m, "p1_bn"), nn_layer_find(m, "e2_relu") };
+	assert_int_equal(nn_add(m, "bad_add", in, 2), -1);
+	assert_non_null(strstr(nn_error(m), "is 3x3x8, not 3x3x4"));
+	assert_int_equal(nn_add(m, "one_add", in, 1), -1);
+	assert_int_equal(nn_zeropad(m, "bad_pad", 0, -1, 0, 0, 0), -1);
+	assert_int_equal(nn_relu_max(m, "bad_relu", 0, -6), -1);
+	assert_int_equal(nn_dwconv2d(m, "bad_dw", 0, 9, 9, 1, 1, NN_VALID, 0), -1);
+	assert_non_null(strstr(nn_error(m), "too small"));
+	nn_model_free(m);
+}
+
+/* nn_set_preprocess_ch: caffe's BGR order and means on u8 pixels reach
+ * the network input as stated, on every backend that opens; bad maps are
+ * refused. */
+static void
+test_preprocess_ch(void **state)
+{
+	static const char *const names[] = { "ref", "cpu", "cuda" };
+	static const int bgr[3] = { 2, 1, 0 }, dup[3] = { 0, 0, 1 };
+	static const float one[3] = { 1, 1, 1 }, mean[3] = { -103.939f, -116.779f, -123.68f };
+	uint8_t x[2 * 2 * 2 * 3];
+	float got[2 * 2 * 2 * 3];
+
+	for (int i = 0; i < (int)sizeof x; i++)
+		x[i] = (uint8_t)(i * 11);
+	for (int b = 0; b < 3; b++) {
+		struct nn_backend *be = open_be(names[b]);
+		if (be == NULL)
+			continue;
+		struct nn_model *m = nn_model_new("input_1", 2, 2, 3);
+		int c = nn_conv2d(m, "conv", 0, 2, 1, 1, 1, 1, NN_VALID, 0);
+		assert_true(nn_dense(m, "out", nn_gap(m, "gap", c), 1, 1, NN_ACT_SIGMOID) > 0);
+		nn_model_init_params(m, 1);
+		assert_int_equal(nn_set_preprocess_ch(m, 3, bgr, one, mean), 0);
+		assert_int_equal(nn_model_plan(m, be, 2), 0);
+		assert_int_equal(nn_forward(m, NN_IN_U8, x, 2, 0), 0);
+		assert_int_equal(nn_layer_output(m, 0, got), 0);
+		for (int p = 0; p < 8; p++)
+			for (int ch = 0; ch < 3; ch++)
+				assert_true(got[p * 3 + ch] == (float)x[p * 3 + 2 - ch] + mean[ch]);
+		nn_set_preprocess(m, 2, 1);             /* back to one map */
+		assert_int_equal(nn_forward(m, NN_IN_U8, x, 2, 0), 0);
+		assert_int_equal(nn_layer_output(m, 0, got), 0);
+		assert_true(got[5] == 2.0f * x[5] + 1);
+		assert_int_equal(nn_set_preprocess_ch(m, 3, dup, one, mean), -1);
+		assert_int_equal(nn_set_preprocess_ch(m, 1, NULL, one, mean), -1);
+		nn_model_free(m);
+		be->close(be);
+	}
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_preprocess_ch),
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_recompute),
-		cmocka_unit_test(test_cpu_vs_ref),
+		cmocka_unit_test(test_backends_vs_ref),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

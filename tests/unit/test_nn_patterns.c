@@ -515,6 +515,57 @@ test_preprocess_ch(void **state)
 	}
 }
 
+/* Inference plans (liveness-packed activations) and Grad-CAM plans on the
+ * patterns: the probabilities of the training plan's inference forward
+ * exactly; Grad-CAM's activation and dS/dA of a layer inside each pattern
+ * the same on every backend that opens (ref: the reference). */
+static void
+test_inference_and_cam(void **state)
+{
+	static const char *const names[] = { "ref", "cpu", "cuda" };
+	static const char *const cam[] = { "b2_out", "dw2_relu", "block2_concat" };
+	float *ref_a = NULL, *ref_g = NULL;
+
+	for (int k = 0; k < (int)(sizeof PATTERNS / sizeof PATTERNS[0]); k++)
+	for (int b = 0; b < 3; b++) {
+		struct nn_backend *be = open_be(names[b]);
+		float *x, y[N], p0[N], p1[N];
+		if (be == NULL)
+			continue;
+		struct nn_model *m = instance(k, &x, y);
+		assert_int_equal(nn_model_plan(m, be, N), 0);
+		assert_int_equal(nn_infer(m, NN_IN_F32, x, N, p0), 0);
+		assert_int_equal(nn_model_plan_flags(m, be, N, NN_PLAN_INFERENCE), 0);
+		assert_int_equal(nn_infer(m, NN_IN_F32, x, N, p1), 0);
+		assert_memory_equal(p0, p1, sizeof p0);
+		int L = nn_cam_layer(m, cam[k]);
+		assert_true(L > 0);
+		const struct nn_layer *l = nn_layer_at(m, L);
+		size_t na = (size_t)N * l->h * l->w * l->c;
+		float *a = malloc(na * sizeof *a), *g = malloc(na * sizeof *g);
+		assert_int_equal(nn_model_plan_cam(m, be, N, L), 0);
+		assert_int_equal(nn_cam_grad(m, NN_IN_F32, x, N, 1, a, g, NULL), 0);
+		if (b == 0) {
+			double gm = 0;
+			for (size_t i = 0; i < na; i++)
+				gm = fmax(gm, fabs(g[i]));
+			assert_true(gm > 0);
+			free(ref_a), free(ref_g);
+			ref_a = a, ref_g = g;
+		} else {
+			double ea = rel(a, ref_a, na), eg = rel(g, ref_g, na);
+			fprintf(stderr, "%s %s Grad-CAM at %s: activation %.2g, gradient %.2g\n",
+			        names[b], PATTERNS[k].name, cam[k], ea, eg);
+			assert_true(ea < 1e-4 && eg < 1e-3);
+			free(a), free(g);
+		}
+		free(x);
+		nn_model_free(m);
+		be->close(be);
+	}
+	free(ref_a), free(ref_g);
+}
+
 int
 main(void)
 {
@@ -524,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_recompute),
 		cmocka_unit_test(test_backends_vs_ref),
+		cmocka_unit_test(test_inference_and_cam),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

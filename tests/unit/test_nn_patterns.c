@@ -36,6 +36,7 @@
 
 #include "rng.h"
 #include "nn/nn.h"
+#include "nn/modelfile/modelio.h"
 
 enum { N = 4 };
 
@@ -566,12 +567,49 @@ test_inference_and_cam(void **state)
 	free(ref_a), free(ref_g);
 }
 
+/* The preprocessing names of the model file (nn_preprocess_set) against
+ * Keras' imagenet_utils.preprocess_input formulas in double. */
+static void
+test_preprocess_names(void **state)
+{
+	struct nn_backend *be = open_be("ref");
+	struct nn_model *m = nn_model_new("input_1", 1, 1, 3), *g = nn_model_new("input_1", 1, 1, 1);
+	const uint8_t px[3] = { 10, 200, 255 };
+	const double mean[3] = { 0.485, 0.456, 0.406 }, sd[3] = { 0.229, 0.224, 0.225 };
+	const double bgr_mean[3] = { 103.939, 116.779, 123.68 };
+	float in[3];
+
+	assert_true(nn_dense(m, "out", nn_gap(m, "gap", 0), 1, 1, NN_ACT_SIGMOID) > 0);
+	nn_model_init_params(m, 1);
+	assert_int_equal(nn_model_plan(m, be, 1), 0);
+	static const char *const names[] = { "rescale", "inception", "tf", "caffe", "torch" };
+	for (int k = 0; k < 5; k++) {
+		assert_true(nn_preprocess_known(names[k]));
+		assert_int_equal(nn_preprocess_set(m, names[k]), 0);
+		assert_int_equal(nn_forward(m, NN_IN_U8, px, 1, 0), 0);
+		assert_int_equal(nn_layer_output(m, 0, in), 0);
+		for (int c = 0; c < 3; c++) {
+			double x = px[c], want = k == 0 ? x / 255 : k < 3 ? x / 127.5 - 1 :
+			    k == 3 ? px[2 - c] - bgr_mean[c] : (x / 255 - mean[c]) / sd[c];
+			assert_true(fabs(in[c] - want) <= 1e-6 * fmax(1, fabs(want)));
+		}
+	}
+	assert_false(nn_preprocess_known("imagenet"));
+	assert_int_equal(nn_preprocess_set(m, "imagenet"), -1);
+	assert_int_equal(nn_preprocess_set(g, "caffe"), -1);  /* 1 channel */
+	assert_int_equal(nn_preprocess_set(g, "tf"), 0);
+	nn_model_free(m);
+	nn_model_free(g);
+	be->close(be);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_preprocess_ch),
+		cmocka_unit_test(test_preprocess_names),
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_recompute),
 		cmocka_unit_test(test_backends_vs_ref),

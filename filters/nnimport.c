@@ -52,14 +52,15 @@ static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
 	static const char *const archs[] = { "inception_v3", NULL };
-	static const char *const pres[] = { "rescale", "inception", NULL };
+	static const char *const pres[] = { "rescale", "inception", "tf", "caffe", "torch", NULL };
 	int arch = 0, pre = 0, i;
 	const struct cli_opt opts[] = {
 		CLI_CHOICE("arch", 0, "NAME", "architecture: inception_v3 (default)", &arch, archs),
 		CLI_INT("size", 0, "N", "input height and width (default 299)", &o->size, 75, 4096),
 		CLI_CALL("head", 0, "U,D,C", "head: U hidden units (0: none), dropout D,\nC outputs (1: sigmoid) "
 		    "(default 256,0.5,1)", parse_head, &o->head),
-		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper; default) or inception\n(x/127.5-1)",
+		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper; default), inception = tf\n"
+		    "(x/127.5-1), caffe (BGR minus means) or torch (mean/std)",
 		    &pre, pres),
 		CLI_OPT_CLASSES("0,1,...", &o->classes),
 		CLI_OPT_SEED("seed of the head's initial weights (default 1)", &o->seed),

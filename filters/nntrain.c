@@ -98,8 +98,8 @@ set_optimizer(void *p, const char *s)
 static void
 set_preprocess(void *p, const char *s)
 {
-	if (nn_preprocess_parse(s, &(float){ 0 }, &(float){ 0 }) < 0)
-		die_usage("--preprocess: unknown '%s' (rescale, inception)", s);
+	if (!nn_preprocess_known(s))
+		die_usage("--preprocess: unknown '%s' (rescale, inception, tf, caffe, torch)", s);
 	*(const char **)p = s;
 }
 
@@ -152,7 +152,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_INT("num-classes", 0, "K", "1: sigmoid (default, binary); K >= 2: softmax",
 		    &o->head.classes, 1, 100000),
 		CLI_OPT_CLASSES("from the data", &o->classes),
-		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper) or inception (x/127.5-1)",
+		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper), inception = tf\n"
+		    "(x/127.5-1), caffe (BGR minus means) or torch (mean/std)",
 		    set_preprocess, &o->preprocess),
 		CLI_TEXT("training:"),
 		CLI_CALL("optimizer", 0, "adam|sgd", "(default adam)", set_optimizer, &op->type),

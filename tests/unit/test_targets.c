@@ -182,7 +182,7 @@ test_errors(void **state)
 		{ "Finding Labels,x\nA,b\n", NULL, NULL, "t.csv:1: a \"Finding Labels\" column but no" },
 		{ "id,a,a\nx,1,1\n", NULL, NULL, "t.csv:1: column 'a' appears twice" },
 		{ "id,a\nx,1\n", "a\t1\tA\n", NULL, "m.tsv:1: expected SOURCE_COLUMN" },
-		{ "id,a\nx,1\n", "a\t1\tA\tmaybe\n", NULL, "m.tsv:2: 'maybe' is not" },
+		{ "id,a\nx,1\n", "a\t1\tA\tmaybe\n", NULL, "m.tsv:1: 'maybe' is not" },
 		{ "id,a\nx,1\n", "a\t1\tA\t1\na\t1\tA\t0\n", NULL, "m.tsv:2: a = '1' is mapped twice" },
 		{ "id,a\nx,0\n", "a\t1\tA\t1\n", NULL, "t.csv:2: column 'a': value '0' is not in the label map" },
 		{ "id,a\nx,1\n", "b\t1\tA\t1\n", NULL, "t.csv:1: no label column (no column of the label map" },

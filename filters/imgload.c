@@ -2,7 +2,8 @@
  *
  * Class folders are found and ordered exactly like Keras'
  * flow_from_directory: sub-directory names sorted, label = rank, or labels
- * come from a table (--labels).  Files are read once per epoch, or once in
+ * come from a table (--labels), or several labels per image from a
+ * multi-label table (--targets, --label-map: targets.h).  Files are read once per epoch, or once in
  * all when the decoded frames are cached.  A multi-frame DICOM file gives
  * one sample per frame, its id suffixed "#k" (k from 1).
  */
@@ -23,6 +24,7 @@
 #include "resize.h"
 #include "rng.h"
 #include "sha256.h"
+#include "targets.h"
 
 static const char synopsis[] =
 "usage: imgload [options] PATH...\n"
@@ -51,7 +53,11 @@ struct options {
 	char **paths;           /* the PATH operands */
 	int npaths;
 	int label_key;          /* index in label_keys */
+	int label_key_given;
 	int skip_unlabeled;
+	const char *targets;    /* --targets FILE.csv */
+	const char *label_map;  /* --label-map FILE.tsv */
+	struct targets_opts topt;       /* --target-names, --uncertain */
 	int shard_rank;         /* --shard R/S: this rank R ... */
 	int shard_size;         /* ... of S (1: no sharding) */
 	int shard_even;         /* --shard-even: every rank floor(n/S) images */
@@ -60,10 +66,13 @@ struct options {
 static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
 enum { KEY_ID, KEY_NAME, KEY_STEM, KEY_SOP, KEY_SERIES, KEY_STUDY, KEY_PATIENT };
 
-/* The label table and, per table class, the dataset's class index. */
+/* The label table and, per table class, the dataset's class index; or
+ * the multi-label target table (--targets). */
 struct labelling {
 	struct labels tab;
 	int *cls;
+	struct targets tg;
+	size_t missing;         /* samples skipped without a row (--unlabeled skip) */
 };
 
 static void
@@ -225,6 +234,7 @@ static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
 	static const char *const unlabeled[] = { "error", "skip", NULL };
+	static const char *const uncertain[] = { "unknown", "ones", "zeros", NULL };
 	const char *keyfile = NULL;
 	const struct cli_opt opts[] = {
 		CLI_CALL("size", 0, "N | HxW", "resize to N x N or H x W (height x width;\ndefault: keep size)", set_size, o),
@@ -257,10 +267,19 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_TEXT("Labels from a table:"),
 		CLI_STR("labels", 0, "FILE.csv", "header line, then KEY,CLASS lines; folders are then\nnot classes",
 		    &o->labels),
-		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id)",
-		    &o->label_key, label_keys),
-		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label: stop (default) or skip it",
+		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id;\n"
+		    "--targets: id, then name)", &o->label_key, label_keys, .given = &o->label_key_given),
+		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label (no row): stop (default)\nor skip it",
 		    &o->skip_unlabeled, unlabeled),
+		CLI_TEXT("Multi-label targets from a table (imgload(1) MULTI-LABEL TABLES):"),
+		CLI_STR("targets", 0, "FILE.csv", "several labels per image: a \"Finding Labels\" column\n"
+		    "(A|B|C, ChestX-ray14) or one column per label\n(1, 0, -1 uncertain, empty unknown)", &o->targets),
+		CLI_STR("label-map", 0, "FILE.tsv", "SOURCE_COLUMN SOURCE_VALUE TARGET 1|0|unknown rows\n"
+		    "mapping the table's labels onto the targets", &o->label_map),
+		CLI_STR("target-names", 0, "A,B,...", "the target list and its order (default: the map's,\n"
+		    "else the sorted findings, else the label columns)", &o->topt.names),
+		CLI_CHOICE("uncertain", 0, "unknown|ones|zeros", "a -1 cell without a map (default unknown)",
+		    &o->topt.uncertain, uncertain),
 		CLI_END
 	};
 	int i;
@@ -274,6 +293,10 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("no input: give a folder, an image file or @LIST");
 	o->paths = argv + i;
 	o->npaths = argc - i;
+	if (o->targets && o->labels)
+		die_usage("--targets and --labels: give one (a multi-label or a single-label table)");
+	if (!o->targets && (o->label_map || o->topt.names || o->topt.uncertain))
+		die_usage("--label-map, --target-names and --uncertain go with --targets");
 	if (o->shuffle && !o->seed_given) {
 		o->seed = rng_os_seed();
 		info("shuffle seed %llu", (unsigned long long)o->seed);
@@ -306,33 +329,55 @@ label_key(const struct options *o, const struct ds_item *it, const struct image_
 	}
 }
 
-/* Sets s->label for sample s (id already set, frame k of n) from the table.
- * Returns 1 when labelled, 0 when it is to be skipped, -1 (err) when not. */
+/* Looks key up in the table (labels: s->label; targets: *tvP); 1 if found. */
 static int
-find_label(const struct options *o, const struct labelling *lab, const struct ds_item *it,
-    struct ds_item *s, const struct image_info *ii, char *err, size_t errlen)
+lookup(const struct options *o, const struct labelling *lab, const char *key,
+    struct ds_item *s, const signed char **tvP)
+{
+	int c;
+
+	if (o->targets)
+		return (*tvP = targets_find(&lab->tg, key)) != NULL;
+	if ((c = labels_find(&lab->tab, key)) < 0)
+		return 0;
+	s->label = lab->cls[c];
+	return 1;
+}
+
+/* Looks up sample s (id already set, frame k of n) in the table: its
+ * label, or its targets into *tvP.  Returns 1 when found, 0 when it is to
+ * be skipped, -1 (err) when not.  --targets without --label-key tries the
+ * id, then the file name. */
+static int
+find_label(const struct options *o, struct labelling *lab, const struct ds_item *it,
+    struct ds_item *s, const struct image_info *ii, const signed char **tvP, char *err,
+    size_t errlen)
 {
 	char buf[1024];
-	const char *key = label_key(o, it, ii, buf, sizeof buf);
-	int c = -1;
+	const char *key = label_key(o, it, ii, buf, sizeof buf), *base;
+	int found = 0;
 
 	if (key && *key && ii->frames > 1 && o->label_key <= KEY_NAME) {
 		char fk[1100];
 		snprintf(fk, sizeof fk, "%s%s", key, strchr(s->id, '#'));
-		c = labels_find(&lab->tab, fk);
+		found = lookup(o, lab, fk, s, tvP);
 	}
-	if (c < 0 && key && *key)
-		c = labels_find(&lab->tab, key);
-	if (c >= 0) {
-		s->label = lab->cls[c];
+	if (!found && key && *key)
+		found = lookup(o, lab, key, s, tvP);
+	if (!found && o->targets && !o->label_key_given) {
+		base = strrchr(it->id, '/');
+		found = lookup(o, lab, base ? base + 1 : it->id, s, tvP);
+	}
+	if (found)
 		return 1;
-	}
 	if (o->skip_unlabeled) {
-		info("%s: no label for '%s' (skipped)", s->id, key ? key : "");
+		if (lab->missing++ < 5)
+			info("%s: no %s for '%s' (skipped)", s->id, o->targets ? "row" : "label", key ? key : "");
 		return 0;
 	}
-	snprintf(err, errlen, "no label for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
-	    label_keys[o->label_key], key ? key : "", o->labels);
+	snprintf(err, errlen, "no %s for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
+	    o->targets ? "row" : "label", label_keys[o->label_key], key ? key : "",
+	    o->targets ? o->targets : o->labels);
 	return -1;
 }
 
@@ -390,7 +435,7 @@ oom:
 /* Encodes the nframes frames of image f, opened from item it, appending
  * them to *outP and *lenP.  Returns 0 or -1 with the reason in err. */
 static int
-encode_frames(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+encode_frames(const struct options *o, const struct dataset *ds, struct labelling *lab,
     const struct ds_item *it, struct image_file *f, int nframes, const char *hex,
     char **outP, size_t *lenP, char *err, size_t errlen)
 {
@@ -400,6 +445,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		struct image_info ii;
 		struct tensor t;
 		struct ds_item s = *it;
+		const signed char *tv = NULL;
 		char id[4096];
 		int gray_rgb = 0, rc = 1;
 		size_t n;
@@ -418,7 +464,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL && !warned++)
 			warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
 			    "meta.dicom.patient_key is left out");
-		if (lab && (rc = find_label(o, lab, it, &s, &ii, err, errlen)) <= 0) {
+		if (lab && (rc = find_label(o, lab, it, &s, &ii, &tv, err, errlen)) <= 0) {
 			tensor_free(&t);
 			if (rc < 0)
 				return -1;
@@ -428,7 +474,8 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 			tensor_free(&t);
 			return -1;
 		}
-		buf = sample_frame_encode(ds, &s, &t, &ii, hex, gray_rgb, &n);
+		struct sample_targets st = { lab ? lab->tg.k : 0, lab ? lab->tg.names : NULL, tv };
+		buf = sample_frame_encode_targets(ds, &s, &t, &ii, hex, gray_rgb, tv ? &st : NULL, &n);
 		tensor_free(&t);
 		if (buf == NULL || append(outP, lenP, buf, n) < 0) {
 			snprintf(err, errlen, "out of memory encoding the sample");
@@ -442,7 +489,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
  * empty when every frame was left out).  Returns 0, IMAGE_SKIP with a note
  * in err when the file holds no image, or -1 with the reason in err. */
 static int
-encode_sample(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+encode_sample(const struct options *o, const struct dataset *ds, struct labelling *lab,
     const struct ds_item *it, char **outP, size_t *lenP, char *err, size_t errlen)
 {
 	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom, .max_pixels = o->max_pixels };
@@ -490,7 +537,7 @@ struct cache {
 /* Writes item i's frames, from the cache when they are there.  Returns
  * the number of bytes written (0: the item gave no sample). */
 static size_t
-emit(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+emit(const struct options *o, const struct dataset *ds, struct labelling *lab,
     struct cache *c, size_t i, struct frame_writer *w)
 {
 	char err[512];
@@ -581,6 +628,24 @@ setup_labels(const struct options *o, struct dataset *ds, struct labelling *lab)
 	}
 }
 
+/* Loads --targets (with --label-map) and says what it holds. */
+static void
+setup_targets(const struct options *o, struct dataset *ds, struct labelling *lab)
+{
+	char err[4608], never[512] = "";
+	size_t len = 0;
+
+	if (targets_load(&lab->tg, o->targets, o->label_map, &o->topt, err, sizeof err) < 0)
+		die("%s", err);
+	for (int i = 0; i < lab->tg.k && len < sizeof never - 80; i++)
+		if (lab->tg.unmapped[i])
+			len += (size_t)snprintf(never + len, sizeof never - len, "%s%.60s", len ? ", " : "",
+			    lab->tg.names[i]);
+	info("%zu image%s; %d targets from %s (%zu rows, %s layout)%s%s%s", ds->n, ds->n == 1 ? "" : "s",
+	    lab->tg.k, o->targets, lab->tg.rows, lab->tg.layout == TARGETS_FINDINGS ? "findings" : "columns",
+	    len ? "; never annotated there (unknown): " : "", never, "");
+}
+
 /* Says what was found: the images of each class (the first few named),
  * and those without a class. */
 static void
@@ -595,7 +660,9 @@ say_found(const struct options *o, const struct dataset *ds)
 		else
 			unlabelled++;
 	}
-	if (o->labels) {
+	if (o->targets) {
+		return;         /* setup_targets said it */
+	} else if (o->labels) {
 		info("%zu image%s; labels from %s (%d classes)", ds->n, ds->n == 1 ? "" : "s",
 		    o->labels, ds->nclasses);
 	} else if (unlabelled == ds->n) {
@@ -632,7 +699,7 @@ main(int argc, char **argv)
 	int rc;
 
 	parse_command_line(argc, argv, &o);
-	rc = (o.labels ? dataset_collect_unlabelled : dataset_collect)(&ds, o.paths,
+	rc = (o.labels || o.targets ? dataset_collect_unlabelled : dataset_collect)(&ds, o.paths,
 	    o.npaths, o.classes, err, sizeof err);
 	if (rc == -2)
 		die_usage("%s", err);
@@ -640,6 +707,8 @@ main(int argc, char **argv)
 		die("%s", err);
 	if (o.labels)
 		setup_labels(&o, &ds, &lab);
+	if (o.targets)
+		setup_targets(&o, &ds, &lab);
 	say_found(&o, &ds);
 	w = frame_writer_fd(1, "stdout");
 	order = XNEW(size_t, ds.n ? ds.n : 1);
@@ -661,8 +730,11 @@ main(int argc, char **argv)
 		if (o.epochs_given)
 			write_epoch(w, e, o.epochs);
 		for (size_t p = (size_t)o.shard_rank; p < end; p += (size_t)o.shard_size)
-			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[p], w);
+			written += emit(&o, &ds, o.labels || o.targets ? &lab : NULL, &c, order[p], w);
 	}
+	if (lab.missing)
+		warnx("%zu sample%s without a row in %s skipped", lab.missing, lab.missing == 1 ? "" : "s",
+		    o.targets ? o.targets : o.labels);
 	if (written == 0 && mine > 0)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(w);
@@ -674,6 +746,7 @@ main(int argc, char **argv)
 	free(lab.cls);
 	if (o.labels)
 		labels_free(&lab.tab);
+	targets_free(&lab.tg);
 	dataset_free(&ds);
 	free((void *)o.dicom.key);
 	stdout_finish();

@@ -215,7 +215,7 @@ feed_free(struct feed *fb)
 		if (fb->classes)
 			free(fb->classes[i]);
 	}
-	for (int j = 0; j < fb->k; j++)
+	for (int j = 0; fb->tnames && j < fb->k; j++)
 		free(fb->tnames[j]);
 	free(fb->tnames);
 	free(fb->t);

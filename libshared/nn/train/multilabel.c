@@ -122,64 +122,19 @@ ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float 
 {
 	struct nn_ml_info *ml = &t->info.ml;
 	size_t nk = (size_t)fb->n * (size_t)fb->k;
-	int known = ml_known(fb);
 
 	if (!same_names(ml, fb))
 		return ml_fail(t, "stdin: frame %llu: %s", (unsigned long long)index, fb->k ?
 		    "its target_names are not the model's" : "no targets (the model is multi-label)");
+	ml_loss_inputs(fb->t, nk, y, w);
 	for (size_t i = 0; i < nk; i++) {
 		int j = (int)(i % (size_t)fb->k);
-		y[i] = fb->t[i] > 0 ? 1.0f : 0.0f;
-		w[i] = fb->t[i] >= 0 ? (float)((double)nk / known) : 0.0f;
 		if (fb->t[i] > 0)
 			ml->pos[j]++;
 		else if (fb->t[i] == 0)
 			ml->neg[j]++;
 	}
 	return 0;
-}
-
-double
-ml_accuracy(const float *p, const float *y, size_t nk)
-{
-	size_t known = 0, right = 0;
-
-	for (size_t i = 0; i < nk; i++) {
-		if (y[i] < 0)
-			continue;
-		known++;
-		right += (p[i] > 0.5f) == (y[i] > 0);
-	}
-	return known ? (double)right / (double)known : NAN;
-}
-
-double
-ml_mean_auc(const float *p, const float *y, size_t n, int k, int *usedP)
-{
-	double *s = XNEW(double, n ? n : 1), sum = 0;
-	int *pos = XNEW(int, n ? n : 1), used = 0;
-
-	for (int j = 0; j < k; j++) {
-		size_t m = 0, np = 0;
-		struct stats_auc a;
-		for (size_t i = 0; i < n; i++) {
-			float v = y[i * (size_t)k + (size_t)j];
-			if (v < 0)
-				continue;
-			s[m] = p[i * (size_t)k + (size_t)j];
-			pos[m++] = v > 0;
-			np += v > 0;
-		}
-		if (np == 0 || np == m || stats_auc(s, pos, m, &a) < 0)
-			continue;
-		sum += a.auc;
-		used++;
-	}
-	free(s);
-	free(pos);
-	if (usedP)
-		*usedP = used;
-	return used ? sum / used : NAN;
 }
 
 int

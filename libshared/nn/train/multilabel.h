@@ -19,6 +19,11 @@ int ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t e
 int ml_check_val(struct trainer *t, char *err, size_t errlen);
 /* The known (not -1) entries of fb's targets. */
 int ml_known(const struct feed *fb);
+/* The masked loss's inputs for nk targets t (1, 0, -1): y (unknown -> 0)
+ * and w (known: nk / known count; unknown: 0), so that bce_logits' mean
+ * over nk elements is the mean over the known ones.  Returns the known
+ * count (0: every weight 0, loss and gradient 0). */
+size_t ml_loss_inputs(const float *t, size_t nk, float *y, float *w);
 /* Checks batch fb (frame index) and fills y (unknown -> 0) and w (n*k
  * each) for the masked loss; counts the known 1/0 entries per target. */
 int ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float *y, float *w);

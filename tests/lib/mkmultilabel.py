@@ -28,7 +28,7 @@ def draw(img, rng, which):
     yy, xx = np.mgrid[0:s, 0:s]
     if which == "disc":
         cy, cx = rng.integers(6, s - 6, 2)
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 16] = 230
+        img[(yy - cy) ** 2 + (xx - cx) ** 2 <= 25] = 230
     elif which == "bar":
         cx = rng.integers(3, s - 3)
         img[:, cx - 1:cx + 2] = 230

@@ -204,3 +204,24 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	[ "$status" -eq 1 ]
 	[[ "$err" == *"--class-weight does not apply"* ]]
 }
+
+@test "splitsets on a multi-label stream: patient groups kept whole, targets kept, stratified none/some" {
+	mkset s 60 >/dev/null
+	"$BIN/imgload" -q --targets s/targets.csv s/img > all.mpk
+	{ echo id,group; for i in $(seq 0 59); do printf '%06d.png,P%d\n' "$i" $((i / 3)); done; } > g.csv
+	"$BIN/splitsets" --fractions 0.8,0.2 --group table --groups g.csv --seed 1 \
+	    --train tr.mpk --val va.mpk all.mpk > assign.mpk
+	$PY - <<-'END'
+	import msgpack
+	A = [f for f in msgpack.Unpacker(open("assign.mpk", "rb"), raw=False) if f["kind"] == "assignment"]
+	sets = {}
+	for a in A:
+	    sets.setdefault(a["group"], set()).add(a["set"])
+	    assert a["class"] in ("none", "some")
+	assert all(len(s) == 1 for s in sets.values()), "a patient in two sets"
+	tr = list(msgpack.Unpacker(open("tr.mpk", "rb"), raw=False))
+	va = list(msgpack.Unpacker(open("va.mpk", "rb"), raw=False))
+	assert len(tr) + len(va) == 60 and 6 <= len(va) <= 18, (len(tr), len(va))
+	assert all(len(f["targets"]) == 4 for f in tr + va)
+	END
+}

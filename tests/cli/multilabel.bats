@@ -225,3 +225,30 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	assert all(len(f["targets"]) == 4 for f in tr + va)
 	END
 }
+
+# --dist: each rank weighs its gradients by its known target entries
+# (dist_step_begin), so 2 ranks x batch 3 equal 1 rank x batch 6 even when
+# the ranks' batches hold different numbers of known targets
+@test "nntrain --dist multi-label: 2 ranks x batch 3 = 1 rank x batch 6 (the masked mean over every rank)" {
+	command -v mpirun > /dev/null || skip "mpirun is not installed (openmpi-bin)"
+	[ -z "${RADPIPE_SAN:-}" ] || skip "Open MPI under ASan"
+	ldd "$BIN/nntrain" | grep -q libmpi || skip "nntrain was built without MPI (make MPI=0)"
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+	mkset s 36 --seed 4 --unknown 0.7 >/dev/null
+	"$BIN/imgload" -q --targets s/targets.csv --epochs 2 --shuffle --seed 1 s/img > s.mpk
+	$PY "$ROOT/tests/lib/shard_samples.py" s.mpk 3 2 sh
+	for r in 0 1; do "$BIN/batch" 3 < sh.$r > b.$r; done
+	"$BIN/batch" 6 < sh.all > b.all
+	O="-q --arch small_cnn --lr 1e-3 --seed 3 --threads 1 --bn-frozen --head 0,0"
+	timeout 120 mpirun -np 2 bash -c 'exec "$0" "$@" < b.$OMPI_COMM_WORLD_RANK > h.$OMPI_COMM_WORLD_RANK' \
+	    "$BIN/nntrain" $O --save m2.mpk
+	timeout 60 "$BIN/nntrain" $O --save m1.mpk < b.all > h1
+	run $PY "$ROOT/tests/lib/param_diff.py" m1.mpk m2.mpk 1e-5
+	echo "$output"
+	[ "$status" -eq 0 ]
+	$PY - <<-'END'
+	import msgpack
+	a, b = (next(msgpack.Unpacker(open(p, "rb"), raw=False)) for p in ("m1.mpk", "m2.mpk"))
+	assert a["positives"] == b["positives"] and a["negatives"] == b["negatives"], (a, b)
+	END
+}

@@ -91,6 +91,10 @@ ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errle
 		    list(fb->tnames, fb->k, a, sizeof a), list(t->info.ml.names, t->info.ml.k, b, sizeof b));
 		return -1;
 	}
+	/* the counts so far (a checkpoint's): ml_fold_counts adds the ranks' new ones */
+	t->mlbase = XNEW(long long, 2 * (size_t)fb->k);
+	memcpy(t->mlbase, t->info.ml.pos, (size_t)fb->k * sizeof *t->mlbase);
+	memcpy(t->mlbase + fb->k, t->info.ml.neg, (size_t)fb->k * sizeof *t->mlbase);
 	return 0;
 }
 
@@ -135,6 +139,28 @@ ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float 
 			ml->neg[j]++;
 	}
 	return 0;
+}
+
+void
+ml_fold_counts(struct trainer *t)
+{
+	struct nn_ml_info *ml = &t->info.ml;
+	int k = ml->k;
+	double *d;
+
+	if (k == 0 || t->mlbase == NULL)
+		return;
+	d = XNEW(double, 2 * (size_t)k);
+	for (int j = 0; j < k; j++) {
+		d[j] = (double)(ml->pos[j] - t->mlbase[j]);
+		d[k + j] = (double)(ml->neg[j] - t->mlbase[k + j]);
+	}
+	ranks_sum(t, d, 2 * k);
+	for (int j = 0; j < k; j++) {
+		ml->pos[j] = t->mlbase[j] += (long long)d[j];
+		ml->neg[j] = t->mlbase[k + j] += (long long)d[k + j];
+	}
+	free(d);
 }
 
 int

@@ -30,6 +30,11 @@ int ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, fl
 /* The masked accuracy at 0.5 of n*k probabilities p against targets y
  * (NaN when none is known). */
 double ml_accuracy(const float *p, const float *y, size_t nk);
+/* At an epoch's end (collective): the positives and negatives counted
+ * by each rank since the last call summed over the ranks into t->info.ml
+ * (a checkpoint written within an epoch by several ranks holds rank 0's
+ * counts of that epoch only). */
+void ml_fold_counts(struct trainer *t);
 /* Masked mean BCE (probabilities clipped to [1e-7, 1-1e-7], as Keras),
  * masked accuracy and the mean per-target AUC over targets with both
  * classes (NaN: none) of the model on the validation set. */

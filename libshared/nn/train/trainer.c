@@ -715,6 +715,7 @@ end_epoch(struct trainer *t)
 	if (check_params(t, 0, "nothing saved for this epoch") < 0)
 		return -1;
 	ranks_sum(t, sums, 3);          /* the training loss and accuracy of every rank */
+	ml_fold_counts(t);
 	v[MON_LOSS] = sums[0] / sums[2];
 	v[MON_ACC] = sums[1] / sums[2];
 	t->loss_sum = sums[0], t->acc_sum = sums[1], t->seen = (long)sums[2];
@@ -793,4 +794,5 @@ trainer_free(struct trainer *t)
 	free(t->probs);
 	free(t->wts);
 	free(t->ty);
+	free(t->mlbase);
 }

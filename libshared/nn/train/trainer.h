@@ -61,6 +61,7 @@ struct trainer {
 	float *probs, *wts;             /* bs*k each */
 	float *ty;                      /* multi-label: bs*k targets of the loss */
 	double val_auc;                 /* multi-label: the last validation's mean AUC */
+	long long *mlbase;              /* multi-label: 2k counts as of the last sum over ranks */
 	char **names;                   /* class names seen, by label */
 	int nnames;
 	/* the epoch in progress */

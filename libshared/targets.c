@@ -444,7 +444,8 @@ target_list(const struct table *tb, const struct lmap *m, char **given, int ng, 
 				add_name(&v, &k, f[i]);
 			free(s);
 		}
-		qsort(v, (size_t)k, sizeof *v, cmp_strp);
+		if (k > 1)
+			qsort(v, (size_t)k, sizeof *v, cmp_strp);
 	} else {
 		for (int j = 0; j < tb->ncol; j++)
 			add_name(&v, &k, tb->colname[j]);

@@ -230,6 +230,16 @@ set_shard(void *p, const char *s)
 		die_usage("--shard %s: the rank must be below the size (0 to %d)", s, o->shard_size - 1);
 }
 
+/* The checks between options, after parsing. */
+static void
+check_options(const struct options *o)
+{
+	if (o->targets && o->labels)
+		die_usage("--targets and --labels: give one (a multi-label or a single-label table)");
+	if (!o->targets && (o->label_map || o->topt.names || o->topt.uncertain))
+		die_usage("--label-map, --target-names and --uncertain go with --targets");
+}
+
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
@@ -293,10 +303,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("no input: give a folder, an image file or @LIST");
 	o->paths = argv + i;
 	o->npaths = argc - i;
-	if (o->targets && o->labels)
-		die_usage("--targets and --labels: give one (a multi-label or a single-label table)");
-	if (!o->targets && (o->label_map || o->topt.names || o->topt.uncertain))
-		die_usage("--label-map, --target-names and --uncertain go with --targets");
+	check_options(o);
 	if (o->shuffle && !o->seed_given) {
 		o->seed = rng_os_seed();
 		info("shuffle seed %llu", (unsigned long long)o->seed);
@@ -686,6 +693,17 @@ say_found(const struct options *o, const struct dataset *ds)
 	free(count);
 }
 
+/* --labels or --targets, and what was found. */
+static void
+setup_tables(const struct options *o, struct dataset *ds, struct labelling *lab)
+{
+	if (o->labels)
+		setup_labels(o, ds, lab);
+	if (o->targets)
+		setup_targets(o, ds, lab);
+	say_found(o, ds);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -705,11 +723,7 @@ main(int argc, char **argv)
 		die_usage("%s", err);
 	if (rc < 0)
 		die("%s", err);
-	if (o.labels)
-		setup_labels(&o, &ds, &lab);
-	if (o.targets)
-		setup_targets(&o, &ds, &lab);
-	say_found(&o, &ds);
+	setup_tables(&o, &ds, &lab);
 	w = frame_writer_fd(1, "stdout");
 	order = XNEW(size_t, ds.n ? ds.n : 1);
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);

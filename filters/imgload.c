@@ -667,9 +667,7 @@ say_found(const struct options *o, const struct dataset *ds)
 		else
 			unlabelled++;
 	}
-	if (o->targets) {
-		return;         /* setup_targets said it */
-	} else if (o->labels) {
+	if (o->labels) {
 		info("%zu image%s; labels from %s (%d classes)", ds->n, ds->n == 1 ? "" : "s",
 		    o->labels, ds->nclasses);
 	} else if (unlabelled == ds->n) {
@@ -700,8 +698,9 @@ setup_tables(const struct options *o, struct dataset *ds, struct labelling *lab)
 	if (o->labels)
 		setup_labels(o, ds, lab);
 	if (o->targets)
-		setup_targets(o, ds, lab);
-	say_found(o, ds);
+		setup_targets(o, ds, lab);       /* says what it found */
+	else
+		say_found(o, ds);
 }
 
 int

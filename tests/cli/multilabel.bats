@@ -174,6 +174,12 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	END
 	# a multi-label model: Grad-CAM and a binary threshold are refused
 	expect_usage_errors nninfer te.mpk "--model m.mpk --cam" "--model m.mpk --threshold 0.3"
+	# samples whose targets are not the model's are refused, not silently misread
+	"$BIN/imgload" -q --targets te/targets.csv --target-names bar,disc te/img > swapped.mpk
+	run_split "$BIN/nninfer" --model m.mpk < swapped.mpk
+	[ "$status" -eq 1 ]
+	[ ! -s "$T/out" ]
+	[[ "$err" == *"its target_names are not those of the model m.mpk"* ]]
 }
 
 @test "nntrain multi-label: --resume keeps task, targets and counts; task/stream mismatches refused" {

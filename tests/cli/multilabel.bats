@@ -144,9 +144,9 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	mkset te 200 --seed 2 --unknown 0 >/dev/null
 	"$BIN/imgload" -q --targets te/targets.csv te/img > te.mpk
 	"$BIN/imgload" -q --targets tr/targets.csv --epochs 6 --shuffle --seed 1 tr/img | "$BIN/batch" 16 \
-	    | timeout 120 "$BIN/nntrain" -q --task multilabel --arch small_cnn --lr 3e-3 --val te.mpk \
+	    | timeout 120 "$BIN/nntrain" -q --task multilabel --arch small_cnn --lr 3e-3 --threads 1 --val te.mpk \
 	      --save m.mpk > hist.mpk
-	timeout 60 "$BIN/nninfer" --model m.mpk < te.mpk > p.mpk
+	timeout 60 "$BIN/nninfer" --threads 1 --model m.mpk < te.mpk > p.mpk
 	$PY - <<-'END'
 	import math, msgpack, numpy as np
 	from scipy.stats import mannwhitneyu

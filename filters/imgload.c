@@ -281,7 +281,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		    "--targets: id, then name)", &o->label_key, label_keys, .given = &o->label_key_given),
 		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label (no row): stop (default)\nor skip it",
 		    &o->skip_unlabeled, unlabeled),
-		CLI_TEXT("Multi-label targets from a table (imgload(1) MULTI-LABEL TABLES):"),
+		CLI_TEXT("Multi-label targets from a table (see imgload(1), Multi-label tables):"),
 		CLI_STR("targets", 0, "FILE.csv", "several labels per image: a \"Finding Labels\" column\n"
 		    "(A|B|C, ChestX-ray14) or one column per label\n(1, 0, -1 uncertain, empty unknown)", &o->targets),
 		CLI_STR("label-map", 0, "FILE.tsv", "SOURCE_COLUMN SOURCE_VALUE TARGET 1|0|unknown rows\n"

@@ -203,6 +203,9 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	run_split "$BIN/nntrain" -q --arch small_cnn --task multilabel < single.mpk
 	[ "$status" -eq 1 ]
 	[[ "$err" == *"--task multilabel: the stream has no targets (imgload --targets)"* ]]
+	run_split "$BIN/nntrain" -q --resume ck.mpk --task binary < b.mpk
+	[ "$status" -eq 1 ]
+	[[ "$err" == *"--task binary: ck.mpk is a multi-label model"* ]]
 	run_split "$BIN/nntrain" -q --resume ck.mpk < single.mpk
 	[ "$status" -eq 1 ]
 	[[ "$err" == *"is a multi-label model but the stream is single-label"* ]]

@@ -77,7 +77,14 @@ int
 ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
 {
 	char a[512], b[512];
+	int task = t->o->task;
 
+	if (task != TASK_AUTO && (task == TASK_MULTILABEL) != (t->info.ml.k > 0)) {
+		snprintf(err, errlen, "--task %s: %s is a %s model", task == TASK_BINARY ? "binary" :
+		    task == TASK_MULTICLASS ? "multiclass" : "multilabel", t->o->resume ? t->o->resume :
+		    "the model", t->info.ml.k ? "multi-label" : "single-label");
+		return -1;
+	}
 	if (t->info.ml.k == 0 && fb->k == 0)
 		return 0;
 	if (t->info.ml.k == 0 || fb->k == 0) {

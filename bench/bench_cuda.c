@@ -106,7 +106,7 @@ parse(int argc, char **argv, struct opts *o)
 static double
 measure(struct nn_backend *be, int batch, int training, double secs, char *err, size_t len)
 {
-	struct nn_head head = { 256, 0.5f, 1 };
+	struct nn_head head = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
 	struct nn_model *m = nn_inception_v3(299, 299, &head);
 	struct nn_optim adam = { NN_ADAM, 1e-4f, 0.9f, 0.999f, 1e-7f, 0, 0, 0 };
 	size_t nx = (size_t)batch * 299 * 299 * 3;

@@ -73,7 +73,7 @@ now(void)
 static struct nn_model *
 build(struct nn_backend *be, const struct cfg *c)
 {
-	struct nn_head head = { 256, 0.5f, 1 };
+	struct nn_head head = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
 	struct nn_model *m = nn_arch_build("inception_v3", HW, HW, 3, &head);
 	int rc;
 

@@ -2,6 +2,8 @@
  *
  * The only stage that changes the frame count.  A partial batch is flushed
  * at each epoch frame and at the end of the stream (unless --drop-last).
+ * Multi-label samples (targets, target_names) give an (N, K) f32 targets
+ * tensor; every sample of the stream must then carry the same target_names.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,11 @@ struct pending {
 	char **ids, **classes;
 	int64_t *labels;        /* -1: the sample has no label */
 	struct fb *metas;       /* the samples' meta maps (nil if none), an array */
+	/* multi-label streams: fixed by the first sample for the whole stream */
+	int mode;               /* 0: not known yet, 1: multi-label, 2: single-label */
+	int k;                  /* targets per sample */
+	char **tnames;          /* their k names */
+	float *targets;         /* n x k */
 };
 
 static void
@@ -75,6 +82,10 @@ pending_free(struct pending *p)
 	free(p->classes);
 	free(p->labels);
 	fb_free(p->metas);
+	for (int i = 0; i < p->k; i++)
+		free(p->tnames[i]);
+	free(p->tnames);
+	free(p->targets);
 	tensor_free(&p->x);
 }
 
@@ -94,6 +105,17 @@ flush(struct pending *p, struct frame_writer *w)
 	fb_ints(b, "labels", p->labels, (size_t)p->count);
 	fb_strs(b, "classes", p->classes, (size_t)p->count);
 	fb_tensor(b, "x", &x);
+	if (p->mode == 1) {
+		struct tensor t = { 0 };
+		t.dtype = DT_F32;
+		t.rank = 2;
+		t.shape[0] = p->count;
+		t.shape[1] = p->k;
+		t.data = p->targets;
+		t.nbytes = (size_t)p->count * (size_t)p->k * sizeof(float);
+		fb_tensor(b, "targets", &t);
+		fb_strs(b, "target_names", p->tnames, (size_t)p->k);
+	}
 	fb_put(b, "metas", p->metas);
 	fb_write(b, w);
 	pending_clear(p);
@@ -126,6 +148,54 @@ check_shape(struct pending *p, const struct tensor *t, int n, const char *id)
 	}
 }
 
+/* The first multi-label sample fixes the stream's target names. */
+static void
+first_targets(struct pending *p, const struct fval *names, int n, const char *id)
+{
+	p->k = (int)fv_len(names);
+	if (p->k == 0)
+		die("sample %s: targets without target_names (a multi-label sample needs both)", id);
+	p->tnames = XNEW(char *, (size_t)p->k);
+	for (int j = 0; j < p->k; j++) {
+		if (fv_type(fv_at(names, (size_t)j)) != FV_STR)
+			die("sample %s: target_names must be strings", id);
+		p->tnames[j] = fv_strdup(fv_at(names, (size_t)j));
+	}
+	p->targets = XNEW(float, (size_t)n * (size_t)p->k);
+}
+
+/* Copies sample i's targets (1, 0, -1) into the batch; dies when the
+ * stream mixes multi-label and single-label samples or target lists. */
+static void
+add_targets(struct pending *p, const struct frame *f, int i, int n, const char *id)
+{
+	const struct fval *tv = frame_get(f, "targets"), *names = frame_get(f, "target_names");
+	int mode = tv ? 1 : 2;
+
+	if (p->mode == 0 && mode == 1)
+		first_targets(p, names, n, id);
+	if (p->mode && mode != p->mode)
+		die("sample %s: %s, but the samples before it %s (batch does not mix multi-label "
+		    "and single-label streams)", id, mode == 1 ? "has targets" : "has no targets",
+		    p->mode == 1 ? "had" : "had none");
+	p->mode = mode;
+	if (mode == 2)
+		return;
+	if (fv_len(names) != (size_t)p->k || fv_len(tv) != (size_t)p->k)
+		die("sample %s: %zu targets and %zu target_names, but the stream has %d targets", id,
+		    fv_len(tv), fv_len(names), p->k);
+	for (int j = 0; j < p->k; j++) {
+		int64_t v;
+		if (!fv_str_eq(fv_at(names, (size_t)j), p->tnames[j]))
+			die("sample %s: target %d is '%s', but earlier samples call it '%s' (streams "
+			    "with different target_names cannot be batched together: use one --label-map "
+			    "or --target-names)", id, j + 1, fv_strdup(fv_at(names, (size_t)j)), p->tnames[j]);
+		if (fv_to_int(fv_at(tv, (size_t)j), &v) < 0 || v < -1 || v > 1)
+			die("sample %s: target %d (%s) is not 1, 0 or -1", id, j + 1, p->tnames[j]);
+		p->targets[(size_t)i * (size_t)p->k + (size_t)j] = (float)v;
+	}
+}
+
 static void
 add_sample(struct pending *p, const struct frame_reader *r, const struct frame *f, int n)
 {
@@ -146,6 +216,7 @@ add_sample(struct pending *p, const struct frame_reader *r, const struct frame *
 		    (long long)label, INT32_MAX);
 	p->labels[i] = label;
 	p->classes[i] = fv_strdup(cls);
+	add_targets(p, f, i, n, p->ids[i]);
 	memcpy((char *)p->x.data + p->item_bytes * (size_t)i, t.data, t.nbytes);
 	if (meta)
 		fb_value(p->metas, NULL, meta);

@@ -2,13 +2,13 @@
  *
  * Class folders are found and ordered exactly like Keras'
  * flow_from_directory: sub-directory names sorted, label = rank, or labels
- * come from a table (--labels).  Files are read once per epoch, or once in
+ * come from a table (--labels), or several labels per image from a
+ * multi-label table (--targets, --label-map: targets.h).  Files are read once per epoch, or once in
  * all when the decoded frames are cached.  A multi-frame DICOM file gives
  * one sample per frame, its id suffixed "#k" (k from 1).
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,7 @@
 #include "resize.h"
 #include "rng.h"
 #include "sha256.h"
+#include "targets.h"
 #include "workpool.h"
 
 static const char synopsis[] =
@@ -53,7 +54,11 @@ struct options {
 	char **paths;           /* the PATH operands */
 	int npaths;
 	int label_key;          /* index in label_keys */
+	int label_key_given;
 	int skip_unlabeled;
+	const char *targets;    /* --targets FILE.csv */
+	const char *label_map;  /* --label-map FILE.tsv */
+	struct targets_opts topt;       /* --target-names, --uncertain */
 	int shard_rank;         /* --shard R/S: this rank R ... */
 	int shard_size;         /* ... of S (1: no sharding) */
 	int shard_even;         /* --shard-even: every rank floor(n/S) images */
@@ -63,10 +68,13 @@ struct options {
 static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
 enum { KEY_ID, KEY_NAME, KEY_STEM, KEY_SOP, KEY_SERIES, KEY_STUDY, KEY_PATIENT };
 
-/* The label table and, per table class, the dataset's class index. */
+/* The label table and, per table class, the dataset's class index; or
+ * the multi-label target table (--targets). */
 struct labelling {
 	struct labels tab;
 	int *cls;
+	struct targets tg;
+	size_t missing;         /* samples skipped without a row (--unlabeled skip) */
 };
 
 static void
@@ -224,10 +232,21 @@ set_shard(void *p, const char *s)
 		die_usage("--shard %s: the rank must be below the size (0 to %d)", s, o->shard_size - 1);
 }
 
+/* The checks between options, after parsing. */
+static void
+check_options(const struct options *o)
+{
+	if (o->targets && o->labels)
+		die_usage("--targets and --labels: give one (a multi-label or a single-label table)");
+	if (!o->targets && (o->label_map || o->topt.names || o->topt.uncertain))
+		die_usage("--label-map, --target-names and --uncertain go with --targets");
+}
+
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
 	static const char *const unlabeled[] = { "error", "skip", NULL };
+	static const char *const uncertain[] = { "unknown", "ones", "zeros", NULL };
 	const char *keyfile = NULL;
 	const struct cli_opt opts[] = {
 		CLI_CALL("size", 0, "N | HxW", "resize to N x N or H x W (height x width;\ndefault: keep size)", set_size, o),
@@ -261,10 +280,19 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_TEXT("Labels from a table:"),
 		CLI_STR("labels", 0, "FILE.csv", "header line, then KEY,CLASS lines; folders are then\nnot classes",
 		    &o->labels),
-		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id)",
-		    &o->label_key, label_keys),
-		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label: stop (default) or skip it",
+		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id;\n"
+		    "--targets: id, then name)", &o->label_key, label_keys, .given = &o->label_key_given),
+		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label (no row): stop (default)\nor skip it",
 		    &o->skip_unlabeled, unlabeled),
+		CLI_TEXT("Multi-label targets from a table (see imgload(1), Multi-label tables):"),
+		CLI_STR("targets", 0, "FILE.csv", "several labels per image: a \"Finding Labels\" column\n"
+		    "(A|B|C, ChestX-ray14) or one column per label\n(1, 0, -1 uncertain, empty unknown)", &o->targets),
+		CLI_STR("label-map", 0, "FILE.tsv", "SOURCE_COLUMN SOURCE_VALUE TARGET 1|0|unknown rows\n"
+		    "mapping the table's labels onto the targets", &o->label_map),
+		CLI_STR("target-names", 0, "A,B,...", "the target list and its order (default: the map's,\n"
+		    "else the sorted findings, else the label columns)", &o->topt.names),
+		CLI_CHOICE("uncertain", 0, "unknown|ones|zeros", "a -1 cell without a map (default unknown)",
+		    &o->topt.uncertain, uncertain),
 		CLI_END
 	};
 	int i;
@@ -278,6 +306,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		die_usage("no input: give a folder, an image file or @LIST");
 	o->paths = argv + i;
 	o->npaths = argc - i;
+	check_options(o);
 	if (o->shuffle && !o->seed_given) {
 		o->seed = rng_os_seed();
 		info("shuffle seed %llu", (unsigned long long)o->seed);
@@ -313,79 +342,74 @@ label_key(const struct options *o, const struct ds_item *it, const struct image_
 /* What decoding one file has to say, said by the main thread in input
  * order (the file may be decoded on a worker thread). */
 struct notes {
-	char *text;             /* info lines, each ending in a newline */
-	size_t len;
 	int no_patient_key;     /* a PatientID and no key to hash it with */
+	int missing;            /* skipped: no row/label (--unlabeled skip) */
+	char missing_note[1200];
 };
 
-/* Appends one info line to n. */
+/* Says what n holds (the patient key warning once per run; the first 5
+ * samples without a row or label, counted in *missing) and empties it. */
 static void
-note(struct notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-note(struct notes *n, const char *fmt, ...)
+say_notes(struct notes *n, int *warned, size_t *missing)
 {
-	char line[1200];
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
-	if (k < 0)
-		return;
-	if ((size_t)k > sizeof line - 2)
-		k = sizeof line - 2;
-	line[k++] = '\n';
-	n->text = xreallocarray(n->text, 1, n->len + (size_t)k + 1);
-	memcpy(n->text + n->len, line, (size_t)k);
-	n->len += (size_t)k;
-	n->text[n->len] = '\0';
-}
-
-/* Says what n holds (the patient key warning once per run) and empties it. */
-static void
-say_notes(struct notes *n, int *warned)
-{
-	char *line = n->text, *nl;
-
+	if (n->missing && (*missing)++ < 5)
+		info("%s", n->missing_note);
 	if (n->no_patient_key && !(*warned)++)
 		warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
 		    "meta.dicom.patient_key is left out");
-	for (; line && (nl = strchr(line, '\n')) != NULL; line = nl + 1)
-		info("%.*s", (int)(nl - line), line);
-	free(n->text);
 	*n = (struct notes){ 0 };
 }
 
-/* Sets s->label for sample s (id already set, frame k of n) from the table.
- * Returns 1 when labelled, 0 when it is to be skipped (said in notes), -1
- * (err) when not. */
+/* Looks key up in the table (labels: s->label; targets: *tvP); 1 if found. */
+static int
+lookup(const struct options *o, const struct labelling *lab, const char *key,
+    struct ds_item *s, const signed char **tvP)
+{
+	int c;
+
+	if (o->targets)
+		return (*tvP = targets_find(&lab->tg, key)) != NULL;
+	if ((c = labels_find(&lab->tab, key)) < 0)
+		return 0;
+	s->label = lab->cls[c];
+	return 1;
+}
+
+/* Looks up sample s (id already set, frame k of n) in the table: its
+ * label, or its targets into *tvP.  Returns 1 when found, 0 when it is to
+ * be skipped (said in notes), -1 (err) when not.  --targets without --label-key tries the
+ * id, then the file name. */
 static int
 find_label(const struct options *o, const struct labelling *lab, const struct ds_item *it,
-    struct ds_item *s, const struct image_info *ii, struct notes *notes, char *err, size_t errlen)
+    struct ds_item *s, const struct image_info *ii, const signed char **tvP, struct notes *notes,
+    char *err, size_t errlen)
 {
 	char buf[1024];
-	const char *key = label_key(o, it, ii, buf, sizeof buf);
-	int c = -1;
+	const char *key = label_key(o, it, ii, buf, sizeof buf), *base;
+	int found = 0;
 
 	if (key && *key && ii->frames > 1 && o->label_key <= KEY_NAME) {
 		char fk[1100];
 		snprintf(fk, sizeof fk, "%s%s", key, strchr(s->id, '#'));
-		c = labels_find(&lab->tab, fk);
+		found = lookup(o, lab, fk, s, tvP);
 	}
-	if (c < 0 && key && *key)
-		c = labels_find(&lab->tab, key);
-	if (c >= 0) {
-		s->label = lab->cls[c];
+	if (!found && key && *key)
+		found = lookup(o, lab, key, s, tvP);
+	if (!found && o->targets && !o->label_key_given) {
+		base = strrchr(it->id, '/');
+		found = lookup(o, lab, base ? base + 1 : it->id, s, tvP);
+	}
+	if (found)
 		return 1;
-	}
 	if (o->skip_unlabeled) {
-		note(notes, "%s: no label for '%s' (skipped)", s->id, key ? key : "");
+		notes->missing = 1;
+		snprintf(notes->missing_note, sizeof notes->missing_note, "%.500s: no %s for '%.500s' (skipped)",
+		    s->id, o->targets ? "row" : "label", key ? key : "");
 		return 0;
 	}
-	snprintf(err, errlen, "no label for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
-	    label_keys[o->label_key], key ? key : "", o->labels);
+	snprintf(err, errlen, "no %s for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
+	    o->targets ? "row" : "label", label_keys[o->label_key], key ? key : "",
+	    o->targets ? o->targets : o->labels);
 	return -1;
 }
 
@@ -451,6 +475,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		struct image_info ii;
 		struct tensor t;
 		struct ds_item s = *it;
+		const signed char *tv = NULL;
 		char id[4096];
 		int gray_rgb = 0, rc = 1;
 		size_t n;
@@ -468,7 +493,7 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		}
 		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL)
 			notes->no_patient_key = 1;
-		if (lab && (rc = find_label(o, lab, it, &s, &ii, notes, err, errlen)) <= 0) {
+		if (lab && (rc = find_label(o, lab, it, &s, &ii, &tv, notes, err, errlen)) <= 0) {
 			tensor_free(&t);
 			if (rc < 0)
 				return -1;
@@ -478,7 +503,8 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 			tensor_free(&t);
 			return -1;
 		}
-		buf = sample_frame_encode(ds, &s, &t, &ii, hex, gray_rgb, &n);
+		struct sample_targets st = { lab ? lab->tg.k : 0, lab ? lab->tg.names : NULL, tv };
+		buf = sample_frame_encode_targets(ds, &s, &t, &ii, hex, gray_rgb, tv ? &st : NULL, &n);
 		tensor_free(&t);
 		if (buf == NULL || append(outP, lenP, buf, n) < 0) {
 			snprintf(err, errlen, "out of memory encoding the sample");
@@ -578,6 +604,7 @@ struct output {
 	struct workpool *p;
 	size_t written;         /* sample bytes so far */
 	int warned;             /* the patient key warning was given */
+	size_t missing;         /* samples skipped without a row or label */
 };
 
 static void
@@ -605,12 +632,11 @@ emit(struct output *out, struct load *j)
 
 	if (c->frame[i]) {
 		free(buf);
-		free(j->notes.text);
 		if (c->len[i] > 0)
 			frame_write_bytes(out->w, c->frame[i], c->len[i]);
 		return c->len[i];
 	}
-	say_notes(&j->notes, &out->warned);
+	say_notes(&j->notes, &out->warned, &out->missing);
 	if (j->rc == IMAGE_SKIP) {
 		info("%s: %s", j->item.path, j->err);
 		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", j->item.path, j->err);
@@ -772,6 +798,36 @@ say_found(const struct options *o, const struct dataset *ds)
 	free(count);
 }
 
+/* Loads --targets (with --label-map) and says what it holds. */
+static void
+setup_targets(const struct options *o, struct dataset *ds, struct labelling *lab)
+{
+	char err[4608], never[512] = "";
+	size_t len = 0;
+
+	if (targets_load(&lab->tg, o->targets, o->label_map, &o->topt, err, sizeof err) < 0)
+		die("%s", err);
+	for (int i = 0; i < lab->tg.k && len < sizeof never - 80; i++)
+		if (lab->tg.unmapped[i])
+			len += (size_t)snprintf(never + len, sizeof never - len, "%s%.60s", len ? ", " : "",
+			    lab->tg.names[i]);
+	info("%zu image%s; %d targets from %s (%zu rows, %s layout)%s%s%s", ds->n, ds->n == 1 ? "" : "s",
+	    lab->tg.k, o->targets, lab->tg.rows, lab->tg.layout == TARGETS_FINDINGS ? "findings" : "columns",
+	    len ? "; never annotated there (unknown): " : "", never, "");
+}
+
+/* --labels or --targets, and what was found. */
+static void
+setup_tables(const struct options *o, struct dataset *ds, struct labelling *lab)
+{
+	if (o->labels)
+		setup_labels(o, ds, lab);
+	if (o->targets)
+		setup_targets(o, ds, lab);       /* says what it found */
+	else
+		say_found(o, ds);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -780,22 +836,20 @@ main(int argc, char **argv)
 	struct cache c = { 0 };
 	struct labelling lab = { 0 };
 	struct loader l = { &o, &ds, NULL };
-	struct output out = { &o, &c, NULL, NULL, 0, 0 };
+	struct output out = { &o, &c, NULL, NULL, 0, 0, 0 };
 	size_t end, mine;
 	char err[4608];
 	int rc;
 
 	parse_command_line(argc, argv, &o);
-	rc = (o.labels ? dataset_collect_unlabelled : dataset_collect)(&ds, o.paths,
+	rc = (o.labels || o.targets ? dataset_collect_unlabelled : dataset_collect)(&ds, o.paths,
 	    o.npaths, o.classes, err, sizeof err);
 	if (rc == -2)
 		die_usage("%s", err);
 	if (rc < 0)
 		die("%s", err);
-	if (o.labels)
-		setup_labels(&o, &ds, &lab);
-	l.lab = o.labels ? &lab : NULL;
-	say_found(&o, &ds);
+	setup_tables(&o, &ds, &lab);
+	l.lab = o.labels || o.targets ? &lab : NULL;
 	out.w = frame_writer_fd(1, "stdout");
 	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
 	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
@@ -811,6 +865,9 @@ main(int argc, char **argv)
 		die("%s", err);
 	run_epochs(&o, &ds, &out, end);
 	workpool_free(out.p);
+	if (out.missing)
+		warnx("%zu sample%s without a row in %s skipped", out.missing, out.missing == 1 ? "" : "s",
+		    o.targets ? o.targets : o.labels);
 	if (out.written == 0 && mine > 0)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(out.w);
@@ -821,6 +878,7 @@ main(int argc, char **argv)
 	free(lab.cls);
 	if (o.labels)
 		labels_free(&lab.tab);
+	targets_free(&lab.tg);
 	dataset_free(&ds);
 	free((void *)o.dicom.key);
 	stdout_finish();

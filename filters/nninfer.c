@@ -5,6 +5,10 @@
  * gives one prediction frame, in input order.  Frames of other kinds pass
  * through unchanged, in order.
  *
+ * A multi-label model (task "multilabel") gives K scores per image, NaN
+ * for the outputs it never trained, and no decision: thresholds are
+ * chosen per label by metrics (radpipe-stream(5)).
+ *
  * --cam adds a Grad-CAM map to each prediction: the layer's activation and
  * the gradient of the explained class's logit (nn_cam_grad), combined by
  * cam_map at the layer's resolution (cam.h).
@@ -29,6 +33,7 @@ struct options {
 	const char *model;
 	int batch;
 	double threshold;
+	int threshold_given;
 	int tta;
 	int timing;
 	const char *device;
@@ -65,7 +70,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 	const struct cli_opt opts[] = {
 		CLI_STR("model", 0, "FILE", "a radpipe model (saved by nntrain or nnimport)", &o->model),
 		CLI_INT("batch", 0, "N", "images per forward pass (default 32)", &o->batch, 1, 65536),
-		CLI_DOUBLE("threshold", 0, "T", "class 1 when score >= T (binary; default 0.5)", &o->threshold, 0, 1),
+		CLI_DOUBLE("threshold", 0, "T", "class 1 when score >= T (binary; default 0.5)", &o->threshold, 0, 1,
+		    .given = &o->threshold_given),
 		CLI_CHOICE("tta", 0, "flip", "also predict the horizontally flipped image and\naverage the scores",
 		    &tta_mode, tta, .given = &o->tta),
 		CLI_FLAG("timing", 0, "add the per-image time (ms) to each prediction", &o->timing),
@@ -144,6 +150,38 @@ add_cam(struct infer *in, struct fb *b, int i)
 	fb_tensor(b, "cam", &t);
 	fb_str(b, "cam_layer", nn_layer_at(in->m, in->cam)->name);
 	fb_int(b, "cam_class", in->camcls[i]);
+}
+
+/* A multi-label model's prediction: scores (NaN where never trained),
+ * trained, target_names, and the image's targets when it had them (a
+ * first entry 2: none). */
+static void
+write_ml_prediction(struct infer *in, const struct feed *fb, int i, const float *p, double ms)
+{
+	const struct nn_ml_info *ml = &in->info.ml;
+	const float *t = fb->t + (size_t)i * (size_t)ml->k;
+	struct fb *b = fb_begin();
+
+	fb_str(b, "kind", "prediction");
+	fb_str(b, "id", fb->ids[i]);
+	fb_array(b, "scores");
+	for (int j = 0; j < ml->k; j++)
+		fb_num(b, NULL, ml->pos[j] + ml->neg[j] > 0 ? p[j] : NAN);
+	fb_close(b);
+	fb_array(b, "trained");
+	for (int j = 0; j < ml->k; j++)
+		fb_bool(b, NULL, ml->pos[j] + ml->neg[j] > 0);
+	fb_close(b);
+	fb_strs(b, "target_names", ml->names, (size_t)ml->k);
+	if (t[0] != 2) {
+		fb_array(b, "targets");
+		for (int j = 0; j < ml->k; j++)
+			fb_int(b, NULL, (int64_t)t[j]);
+		fb_close(b);
+	}
+	if (ms >= 0)
+		fb_num(b, "ms", ms);
+	fb_write(b, in->out);
 }
 
 static void
@@ -254,12 +292,31 @@ run_pending(struct infer *in)
 		cam_classes(in, fb);
 	ms = (now_seconds() - t0) * 1000.0 / fb->n;
 	for (int i = 0; i < fb->n; i++)
-		write_prediction(in, fb, i, in->probs + (size_t)i * in->k, in->o->timing ? ms : -1);
+		(in->info.ml.k ? write_ml_prediction : write_prediction)(in, fb, i,
+		    in->probs + (size_t)i * in->k, in->o->timing ? ms : -1);
 	for (int i = 0; i < fb->n; i++) {
 		free(fb->ids[i]);
 		free(fb->classes[i]);
 	}
 	fb->n = 0;
+}
+
+/* Copies image i's targets (multi-label model) into the pending batch:
+ * they must be the model's targets; none: 2 (not written). */
+static void
+add_targets(struct infer *in, const struct feed *fb, int i, unsigned long long index)
+{
+	const struct nn_ml_info *ml = &in->info.ml;
+	float *t = in->pend.t + (size_t)in->pend.n * (size_t)ml->k;
+	int same = fb->k == ml->k;
+
+	for (int j = 0; same && j < ml->k; j++)
+		same = strcmp(fb->tnames[j], ml->names[j]) == 0;
+	if (fb->k && !same)
+		die("stdin: frame %llu: %s: its target_names are not those of the model %s (%d targets: "
+		    "%s, ...)", index, fb->ids[i], in->o->model, ml->k, ml->names[0]);
+	for (int j = 0; j < ml->k; j++)
+		t[j] = fb->k ? fb->t[(size_t)i * (size_t)ml->k + (size_t)j] : 2;
 }
 
 /* Copies the images of a frame into the pending batch, flushing when full. */
@@ -282,6 +339,8 @@ add_images(struct infer *in, const struct frame *f)
 		p->y[p->n] = fb.y[i];
 		p->ids[p->n] = xstrdup(fb.ids[i]);
 		p->classes[p->n] = xstrdup(fb.classes[i]);
+		if (p->k)
+			add_targets(in, &fb, i, (unsigned long long)f->index);
 		if (++p->n == in->o->batch)
 			run_pending(in);
 	}
@@ -330,6 +389,15 @@ setup(struct infer *in, const struct options *o)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];
 	in->k = nn_output_size(in->m);
+	if (in->info.ml.k && (o->cam || o->threshold_given))
+		die_usage("%s: %s is not for a multi-label model (%d targets: %s)", o->model,
+		    o->cam ? "--cam (Grad-CAM explains one class's score)" :
+		    "--threshold (metrics chooses a threshold per label)", in->info.ml.k,
+		    in->info.ml.names[0]);
+	if (in->info.ml.k) {
+		in->pend.k = in->info.ml.k;
+		in->pend.t = XNEW(float, (size_t)bs * (size_t)in->info.ml.k);
+	}
 	if (nn_preprocess_set(in->m, in->info.preprocess) < 0)
 		die("%s: preprocessing '%s': %s", o->model, in->info.preprocess,
 		    nn_preprocess_known(in->info.preprocess) ? nn_error(in->m) : "unknown");

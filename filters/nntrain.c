@@ -132,6 +132,10 @@ check_options(const struct train_options *o)
 		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
 	if (o->classes && !o->resume)
 		check_classes(o->classes, o->head.classes == 1 ? 2 : o->head.classes);
+	if ((o->task == TASK_BINARY && o->head.classes != 1) ||
+	    (o->task == TASK_MULTICLASS && o->head.classes < 2))
+		die_usage("--task %s: --num-classes must be %s", o->task == TASK_BINARY ? "binary" :
+		    "multiclass", o->task == TASK_BINARY ? "1" : "at least 2");
 	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
 		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
 		    nn_precision_name(o->precision), o->device);
@@ -141,6 +145,7 @@ static void
 parse_command_line(int argc, char **argv, struct train_options *o)
 {
 	static const char *const monitors[] = { "val_loss", "val_acc", "loss", "acc", NULL };
+	static const char *const tasks[] = { "auto", "binary", "multiclass", "multilabel", NULL };
 	struct nn_optim *op = &o->optim;
 	const struct cli_opt opts[] = {
 		CLI_TEXT("model:"),
@@ -152,6 +157,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_INT("num-classes", 0, "K", "1: sigmoid (default, binary); K >= 2: softmax",
 		    &o->head.classes, 1, 100000),
 		CLI_OPT_CLASSES("from the data", &o->classes),
+		CLI_CHOICE("task", 0, "T", "auto (default: multilabel when the batches carry\ntargets), binary, "
+		    "multiclass or multilabel (K sigmoid\noutputs, the targets' masked cross-entropy)", &o->task, tasks),
 		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper), inception = tf\n"
 		    "(x/127.5-1), caffe (BGR minus means) or torch (mean/std)",
 		    set_preprocess, &o->preprocess),

@@ -193,6 +193,18 @@ read_folders(struct set *st, char **paths, int n)
 	dataset_free(&ds);
 }
 
+/* 1 if some value of the targets array v is 1. */
+static int
+any_target(const struct fval *v)
+{
+	int64_t x;
+
+	for (size_t i = 0; i < fv_len(v); i++)
+		if (fv_to_int(fv_at(v, i), &x) == 0 && x == 1)
+			return 1;
+	return 0;
+}
+
 /* One sample frame of a stream: its id, class and patient key; its bytes
  * to the spool. */
 static void
@@ -206,12 +218,17 @@ read_sample(struct set *st, const struct frame_reader *r, const struct frame *f)
 	unsigned long long k = (unsigned long long)f->index;
 
 	it->id = fv_strdup(frame_get(f, "id"));
-	if (frame_int(f, "label", &label) != 1 || label < 0 || label > INT_MAX)
+	/* a multi-label sample (targets, no label) is stratified by whether
+	 * any target is present: class "none" (ChestX-ray14's No Finding) or
+	 * "some" */
+	if (frame_get(f, "label") == NULL && frame_get(f, "targets") != NULL)
+		label = any_target(frame_get(f, "targets")), snprintf(cls, sizeof cls, label ? "some" : "none");
+	else if (frame_int(f, "label", &label) != 1 || label < 0 || label > INT_MAX)
 		die("%s: frame %llu (%s): no label: splitsets needs labelled samples", name, k, it->id);
 	if (label > 1000000)
 		die("%s: frame %llu (%s): label %lld: more classes than splitsets takes", name, k, it->id,
 		    (long long)label);
-	if (frame_str(f, "class", cls, sizeof cls) != 1)
+	if (frame_get(f, "targets") == NULL && frame_str(f, "class", cls, sizeof cls) != 1)
 		snprintf(cls, sizeof cls, "%lld", (long long)label);
 	it->label = (int)label;
 	if (name_class(st, it->label, cls) < 0)

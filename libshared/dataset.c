@@ -649,20 +649,44 @@ char *
 sample_frame_encode(const struct dataset *ds, const struct ds_item *it, const struct tensor *x,
     const struct image_info *ii, const char *hex, int gray_rgb, size_t *lenP)
 {
+	return sample_frame_encode_targets(ds, it, x, ii, hex, gray_rgb, NULL, lenP);
+}
+
+/* targets: [k ints], target_names: [k strings] (radpipe-stream(5)). */
+static void
+pack_targets(msgpack_packer *pk, const struct sample_targets *t)
+{
+	pack_str(pk, "targets");
+	msgpack_pack_array(pk, (size_t)t->k);
+	for (int i = 0; i < t->k; i++)
+		msgpack_pack_int(pk, t->v[i]);
+	pack_str(pk, "target_names");
+	msgpack_pack_array(pk, (size_t)t->k);
+	for (int i = 0; i < t->k; i++)
+		pack_name(pk, t->names[i]);
+}
+
+char *
+sample_frame_encode_targets(const struct dataset *ds, const struct ds_item *it,
+    const struct tensor *x, const struct image_info *ii, const char *hex, int gray_rgb,
+    const struct sample_targets *t, size_t *lenP)
+{
 	struct safe_sbuffer ssb = { .failed = 0 };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	int labelled = it->label >= 0;
+	int labelled = it->label >= 0 && t == NULL;
 
 	msgpack_sbuffer_init(&ssb.sb);
 	msgpack_packer_init(&pk, &ssb, safe_write);
-	msgpack_pack_map(&pk, labelled ? 6 : 4);
+	msgpack_pack_map(&pk, 4 + (labelled ? 2 : 0) + (t ? 2 : 0));
 	pack_str(&pk, "kind"); pack_str(&pk, "sample");
 	pack_str(&pk, "id"); pack_name(&pk, it->id);
 	if (labelled) {
 		pack_str(&pk, "label"); msgpack_pack_int(&pk, it->label);
 		pack_str(&pk, "class"); pack_name(&pk, ds->classes[it->label]);
 	}
+	if (t)
+		pack_targets(&pk, t);
 	pack_str(&pk, "x"); tensor_pack(&pk, x);
 	pack_str(&pk, "meta"); pack_meta(&pk, ds, ii, hex, gray_rgb);
 	sb = ssb.sb;

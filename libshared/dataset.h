@@ -52,4 +52,18 @@ char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
                           const struct tensor *x, const struct image_info *ii,
                           const char *sha256hex, int gray_rgb, size_t *lenP);
 
+/* The multi-label targets of one sample (imgload --targets): k values 1,
+ * 0 or -1 (unknown) and the k target names, the same for every sample. */
+struct sample_targets {
+	int k;
+	char *const *names;
+	const signed char *v;
+};
+/* sample_frame_encode with targets (NULL: the same): the frame gets
+ * targets and target_names and no label/class (radpipe-stream(5)). */
+char *sample_frame_encode_targets(const struct dataset *ds, const struct ds_item *it,
+                                  const struct tensor *x, const struct image_info *ii,
+                                  const char *sha256hex, int gray_rgb,
+                                  const struct sample_targets *t, size_t *lenP);
+
 #endif

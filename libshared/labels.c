@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Splits line (modified in place) into at most max fields; returns the
- * count, or -1 on an unterminated quote. */
-static int
+int
 csv_split(char *line, char **f, int max)
 {
 	int n = 0;
@@ -41,7 +39,8 @@ csv_split(char *line, char **f, int max)
 		int more = *p == ',';
 		*out = '\0';
 		if (n < max)
-			f[n++] = start;
+			f[n] = start;
+		n++;
 		if (!more)
 			return n;
 		p++;

@@ -20,6 +20,11 @@ struct labels {
 	int nclasses;
 };
 
+/* Splits one CSV line (modified in place: quotes and "" undone, blanks
+ * around unquoted fields trimmed) into at most max fields f[]; returns the
+ * number of fields on the line (may exceed max), or -1 on an unterminated
+ * quote.  Shared by every CSV reader (labels, targets). */
+int csv_split(char *line, char **f, int max);
 /* Reads the table at path.  Returns 0, or -1 with "path:line: reason"
  * (or "path: reason") in err and l left empty. */
 int labels_load(struct labels *l, const char *path, char *err, size_t errlen);

@@ -4,6 +4,7 @@
 #   fuzz_frame    the stream reader (frame_scan, frame_parse, frame_read)
 #   fuzz_png      png_decode (libpng)          fuzz_jpeg    jpeg_decode_image
 #   fuzz_labels   the CSV label tables         fuzz_model   model files
+#   fuzz_targets  multi-label target tables and label maps
 #   fuzz_h5keras  Keras HDF5 weights (libhdf5)
 #   fuzz_dicom    DICOM through DCMTK (built by mk/dicom.mk)
 #

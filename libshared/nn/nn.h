@@ -173,8 +173,9 @@ int nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
 int nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training);
 
 /* After nn_forward: loss of the last forward, gradients of every
- * trainable parameter.  y: n labels (binary: 0/1; softmax: class index),
- * w: n sample weights or NULL.  *loss gets the batch mean loss; probs (if
+ * trainable parameter.  y: n labels (binary: 0/1; softmax: class index;
+ * a sigmoid output of k > 1 units, multi-label: n*k 0/1 targets, row-major),
+ * w: as many weights as y, or NULL (the loss is sum w*l / count of y).  *loss gets the batch mean loss; probs (if
  * not NULL) gets n*nn_output_size probabilities. */
 int nn_backward(struct nn_model *m, const float *y, const float *w, float *loss, float *probs);
 
@@ -320,6 +321,7 @@ struct nn_head {
 	int dense_units;        /* 256 in the paper; 0: no hidden layer */
 	float dropout;          /* 0.5 in the paper */
 	int classes;            /* 1: sigmoid output; >= 2: softmax */
+	int multilabel;         /* 1: classes independent sigmoid outputs (--task multilabel) */
 };
 
 /* Keras InceptionV3(include_top=False) for h x w x 3 input, followed by the

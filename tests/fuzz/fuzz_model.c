@@ -26,7 +26,7 @@ static struct nn_model *fixed;          /* the model load_into fills */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct nn_head h = { 0, 0.5f, 2 };
+	struct nn_head h = { .dense_units = 0, .dropout = 0.5f, .classes = 2 };
 
 	fixed = nn_small_cnn(8, 8, 1, &h);
 	return fixed == NULL;

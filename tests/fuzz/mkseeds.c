@@ -21,7 +21,7 @@ static void
 model_seeds(const char *dir)
 {
 	static char *const names[] = { "chest", "abdomen" };
-	struct nn_head h = { 0, 0.5f, 2 };
+	struct nn_head h = { .dense_units = 0, .dropout = 0.5f, .classes = 2 };
 	struct nn_model *m = nn_small_cnn(8, 8, 1, &h);
 	struct nn_model_info info;
 	msgpack_sbuffer sb;

@@ -109,7 +109,7 @@ test_inception(void **state)
 static void
 test_place(void **state)
 {
-	struct nn_head h = { 256, 0.5f, 1 };
+	struct nn_head h = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
 	char path[4096], err[2048];
 	struct nn_model *m;
 	const struct nn_param *p;

@@ -60,7 +60,7 @@ test_base(void **state)
 static void
 test_head(void **state)
 {
-	struct nn_head h = { 256, 0.5f, 1 };
+	struct nn_head h = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
 	struct nn_model *m = nn_inception_v3(299, 299, &h);
 	const struct nn_param *p;
 	size_t all, tr;

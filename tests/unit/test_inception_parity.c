@@ -362,7 +362,7 @@ static void
 run_backend(const char *name, const char *wpath, int train)
 {
 	struct nn_backend_opts o = { 0 };
-	struct nn_head head = { 256, 0, 1 };
+	struct nn_head head = { .dense_units = 256, .dropout = 0, .classes = 1 };
 	struct nn_backend *be;
 	struct nn_model *m;
 	unsigned char *x;

@@ -49,7 +49,7 @@ fill_info(struct nn_model_info *info)
 	snprintf(info->arch, sizeof info->arch, "small_test");
 	info->input[0] = info->input[1] = 8;
 	info->input[2] = 3;
-	info->head = (struct nn_head){ 5, 0.25f, 1 };
+	info->head = (struct nn_head){ .dense_units = 5, .dropout = 0.25f, .classes = 1 };
 	snprintf(info->preprocess, sizeof info->preprocess, "inception");
 	nn_model_info_set_classes(info, names, 2);
 	info->optim = (struct nn_optim){ .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
@@ -235,7 +235,7 @@ test_param_without_x(void **state)
 static void
 test_load_arch(void **state)
 {
-	struct nn_head h = { 16, 0.5f, 3 };
+	struct nn_head h = { .dense_units = 16, .dropout = 0.5f, .classes = 3 };
 	struct nn_model *a = nn_small_cnn(32, 32, 3, &h), *b;
 	struct nn_model_info info, got;
 	char err[1024];
@@ -260,6 +260,42 @@ test_load_arch(void **state)
 	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
 	assert_null(nn_model_load(path, &got, err, sizeof err));
 	assert_non_null(strstr(err, "no_such_net"));
+	nn_model_info_free(&info);
+	nn_model_free(a);
+}
+
+/* A multi-label model round-trips task, target_names and the counts, and
+ * loads as K sigmoid outputs. */
+static void
+test_multilabel(void **state)
+{
+	static char *names[] = { "disc", "bar", "never" };
+	struct nn_head h = { .classes = 3, .multilabel = 1 };
+	struct nn_model *a = nn_small_cnn(16, 16, 3, &h), *b;
+	struct nn_model_info info, got;
+	char err[1024];
+
+	assert_non_null(a);
+	nn_model_init_params(a, 3);
+	fill_info(&info);
+	snprintf(info.arch, sizeof info.arch, "small_cnn");
+	info.input[0] = info.input[1] = 16;
+	info.head = h;
+	nn_ml_info_set(&info.ml, names, 3);
+	info.ml.pos[0] = 5, info.ml.neg[0] = 7, info.ml.neg[1] = 2;
+	assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+	b = nn_model_load(path, &got, err, sizeof err);
+	if (b == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(got.ml.k, 3);
+	assert_true(got.head.multilabel);
+	assert_string_equal(got.ml.names[1], "bar");
+	assert_true(got.ml.pos[0] == 5 && got.ml.neg[0] == 7 && got.ml.pos[1] == 0 && got.ml.neg[1] == 2);
+	assert_true(got.ml.pos[2] == 0 && got.ml.neg[2] == 0);
+	assert_int_equal(nn_output_size(b), 3);
+	assert_int_equal(nn_output_act(b), NN_ACT_SIGMOID);
+	nn_model_info_free(&got);
+	nn_model_free(b);
 	nn_model_info_free(&info);
 	nn_model_free(a);
 }
@@ -343,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_param_without_x),
 		cmocka_unit_test(test_load_arch),
+		cmocka_unit_test(test_multilabel),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_nonfinite),
 	};

@@ -79,7 +79,7 @@ run(int nccl, size_t *nP)
 {
 	char why[512];
 	struct nn_backend *be = open_comm(why, sizeof why);
-	struct nn_head head = { 16, 0, 1 };
+	struct nn_head head = { .dense_units = 16, .dropout = 0, .classes = 1 };
 	struct nn_model *m = nn_small_cnn(S, S, 3, &head);
 	struct nn_optim adam = { NN_ADAM, 1e-3f, 0.9f, 0.999f, 1e-7f, 0, 0, 0 };
 	struct nn_grad_hook h = { reduce_bucket, NULL, NULL };

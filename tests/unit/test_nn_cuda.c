@@ -247,7 +247,7 @@ graph_run(int graphs, size_t *sizeP, float *probs)
 	struct nn_backend_opts o = { .deterministic = 1, .graphs = graphs };
 	char err[256];
 	struct nn_backend *be = nn_cuda_open(&o, err, sizeof err);
-	struct nn_head head = { 16, 0.5f, 1 };
+	struct nn_head head = { .dense_units = 16, .dropout = 0.5f, .classes = 1 };
 	struct nn_model *m = nn_small_cnn(GR_S, GR_S, 3, &head);
 	struct nn_optim adam = { NN_ADAM, 1e-3f, 0.9f, 0.999f, 1e-7f, 0, 0, 1e-4f };
 	static uint8_t x[GR_N * GR_PX];

@@ -128,7 +128,7 @@ test_structure(void **state)
 	assert_int_equal(nn_output_size(m), 1);
 	assert_int_equal(nn_output_act(m), NN_ACT_SIGMOID);
 	nn_model_free(m);
-	struct nn_head h2 = { 0, 0, 3 };
+	struct nn_head h2 = { .dense_units = 0, .dropout = 0, .classes = 3 };
 	m = nn_arch_build("small_cnn", 9, 7, 3, &h2);
 	assert_non_null(m);
 	assert_int_equal(nn_output_act(m), NN_ACT_SOFTMAX);
@@ -299,7 +299,7 @@ static void
 test_graph_grad(void **state)
 {
 	struct nn_backend *be = ref();
-	struct nn_head h = { 8, 0.25f, 3 };
+	struct nn_head h = { .dense_units = 8, .dropout = 0.25f, .classes = 3 };
 	struct nn_model *m = small(be, &h, 11);
 	uint8_t x[8 * S * S];
 	float y[8], *g = malloc(nn_arena_size(m) * sizeof *g), *p = nn_params_host(m);

@@ -455,7 +455,7 @@ static void
 test_backend_error(void **state)
 {
 	struct nn_backend fake = *be;
-	struct nn_head head = { 4, 0, 1 };
+	struct nn_head head = { .dense_units = 4, .dropout = 0, .classes = 1 };
 	struct nn_model *m = nn_small_cnn(8, 8, 1, &head);
 	struct nn_optim sgd = { .type = NN_SGD, .lr = 0.01f };
 	uint8_t x[2 * 8 * 8] = { 0 };

@@ -40,14 +40,16 @@ nn_output_check(struct nn_model *m)
 	enum nn_act act = nn_output_act(m);
 	int k = nn_output_size(m);
 
-	if (!(act == NN_ACT_SIGMOID && k == 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
-		return nn_fail(m, "%s: the output must be a Dense with sigmoid (1 unit) "
+	if (!(act == NN_ACT_SIGMOID && k >= 1) && !(act == NN_ACT_SOFTMAX && k >= 2))
+		return nn_fail(m, "%s: the output must be a Dense with sigmoid "
 		            "or softmax", m->lay[m->nlay - 1].pub.name);
 	return 0;
 }
 
 /* Runs the output loss: labels y (and weights w) to the backend; writes
- * loss, prob and the last layer's dy. */
+ * loss, prob and the last layer's dy.  Sigmoid outputs of k units (binary
+ * k = 1, multi-label k > 1) take n*k targets and weights: bce_logits runs
+ * over the n*k elements (a weight 0 masks an unknown target out). */
 static int
 run_loss(struct nn_model *m, const float *y, const float *w)
 {
@@ -55,19 +57,21 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 	struct nn_lay *out = &m->lay[m->nlay - 1];
 	enum nn_act act = nn_output_act(m);
 	int k = nn_output_size(m);
+	size_t ny;
 
 	if (m->n == 0)
 		return nn_fail(m, "no forward pass to take the loss of");
 	if (nn_output_check(m) < 0)
 		return -1;
+	ny = (size_t)m->n * (act == NN_ACT_SIGMOID ? (size_t)k : 1);
 	if (y)
-		be->upload(be, m->labels, y, (size_t)m->n * sizeof *y);
+		be->upload(be, m->labels, y, ny * sizeof *y);
 	else
-		be->zero(be, m->labels, (size_t)m->n * sizeof *y);
+		be->zero(be, m->labels, ny * sizeof *y);
 	if (w)
-		be->upload(be, m->weights, w, (size_t)m->n * sizeof *w);
+		be->upload(be, m->weights, w, ny * sizeof *w);
 	if (act == NN_ACT_SIGMOID)
-		be->bce_logits(be, m->n, out->y, m->labels, w ? m->weights : NULL,
+		be->bce_logits(be, (int)ny, out->y, m->labels, w ? m->weights : NULL,
 		               m->clip, m->loss, out->dy, m->prob);
 	else
 		be->softmax_ce(be, m->n, k, out->y, m->labels, w ? m->weights : NULL,

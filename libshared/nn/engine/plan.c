@@ -385,11 +385,12 @@ bind_views(struct nn_model *m)
 	}
 }
 
-/* aux: BN statistics, then labels, weights, loss and probabilities. */
+/* aux: BN statistics, then labels, weights (n*k each: a multi-label
+ * sigmoid output has k targets per sample), loss and probabilities. */
 static size_t
 plan_aux(struct nn_model *m, int bind)
 {
-	size_t off = 0, nb = (size_t)m->max_batch;
+	size_t off = 0, ny = (size_t)m->max_batch * (size_t)nn_output_size(m);
 
 	for (int i = 0; i < m->nlay; i++) {
 		struct nn_lay *l = &m->lay[i];
@@ -403,11 +404,11 @@ plan_aux(struct nn_model *m, int bind)
 	}
 	if (bind) {
 		m->labels = m->aux + off;
-		m->weights = m->labels + al(nb);
-		m->loss = m->weights + al(nb);
+		m->weights = m->labels + al(ny);
+		m->loss = m->weights + al(ny);
 		m->prob = m->loss + NN_ALIGN;
 	}
-	return off + 2 * al(nb) + NN_ALIGN + al(nb * nn_output_size(m));
+	return off + 2 * al(ny) + NN_ALIGN + al(ny);
 }
 
 /* Structural checks the ops rely on; -1 with the reason in m->err. */

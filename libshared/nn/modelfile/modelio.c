@@ -11,6 +11,7 @@
 #include "sha256.h"
 #include "tensor.h"
 #include "nn/modelfile/modelio.h"
+#include "nn/modelfile/mlinfo.h"
 
 #ifndef RADPIPE_VERSION
 #define RADPIPE_VERSION "0.0.0"
@@ -101,6 +102,7 @@ nn_model_info_free(struct nn_model_info *info)
 {
 	nn_model_info_set_classes(info, NULL, 0);
 	free(info->classes);
+	nn_ml_info_free(&info->ml);
 	if (info->ts_zone != NULL)
 		msgpack_zone_free(info->ts_zone);
 	free(info->ts_raw);
@@ -193,7 +195,7 @@ write_model_frame(struct frame_writer *w, const struct nn_model_info *info)
 	msgpack_packer *pk = frame_packer(w);
 	int i;
 
-	fw_map(w, 8);
+	fw_map(w, 8 + (size_t)nn_ml_info_keys(&info->ml));
 	fw_kv_str(w, "kind", "model");
 	fw_kv_int(w, "format", NN_MODEL_FORMAT);
 	fw_kv_str(w, "arch", info->arch);
@@ -210,6 +212,7 @@ write_model_frame(struct frame_writer *w, const struct nn_model_info *info)
 	for (i = 0; i < info->nclasses; i++)
 		fw_str(w, info->classes[i]);
 	fw_kv_str(w, "radpipe_version", RADPIPE_VERSION);
+	nn_ml_info_write(w, &info->ml);
 }
 
 /* The f32 tensor view of n floats of parameter p. */
@@ -415,6 +418,9 @@ parse_model(const struct frame *f, struct nn_model_info *info, char *err, size_t
 	}
 	if (mp_str(o, "radpipe_version", info->version, sizeof info->version) != 1)
 		info->version[0] = '\0';
+	if (nn_ml_info_parse(o, info->head.classes, &info->ml, err, errlen) < 0)
+		return -1;
+	info->head.multilabel = info->ml.k > 0;
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  *   model        {kind:"model", format:1, arch:"inception_v3", input:[h,w,c],
  *                 head:{units, dropout, classes}, preprocess:"rescale"|"inception",
- *                 classes:[names], radpipe_version}
+ *                 classes:[names], radpipe_version; multi-label models also
+ *                 task:"multilabel", target_names, trained, positives, negatives}
  *   param        one per parameter, in the model's order:
  *                {kind:"param", name:"conv2d_1/kernel:0", shape:[Keras shape],
  *                 trainable:bool, x: f32 tensor of that shape,
@@ -37,6 +38,14 @@
 
 #define NN_MODEL_FORMAT 1
 
+/* A multi-label model's targets (mlinfo.c); k = 0: another task. */
+struct nn_ml_info {
+	int k;                          /* outputs = targets */
+	char **names;                   /* k target names */
+	long long *pos, *neg;           /* per target: known 1 / 0 entries trained on
+	                                 * (over every epoch); trained = pos + neg > 0 */
+};
+
 struct nn_model_info {
 	char arch[32];                  /* "inception_v3", "small_cnn" */
 	int input[3];                   /* h, w, c */
@@ -57,6 +66,7 @@ struct nn_model_info {
 	void *ts_raw;                   /* owned bytes the state points into */
 	void *ts_zone;                  /* owned msgpack zone */
 	int unverified;                 /* load: param/moment frames without sha256 */
+	struct nn_ml_info ml;           /* task "multilabel": its targets */
 };
 
 /* Writes m to path atomically (temp file + rename).  Saves the host copies:
@@ -96,6 +106,16 @@ void nn_model_info_free(struct nn_model_info *info);
 
 /* Sets info->classes to a copy of the n names (replacing any). */
 void nn_model_info_set_classes(struct nn_model_info *info, char *const *names, int n);
+
+/* Sets ml to k targets called names, counts 0 (replacing what it held). */
+void nn_ml_info_set(struct nn_ml_info *ml, char *const *names, int k);
+/* Frees what ml holds and clears it. */
+void nn_ml_info_free(struct nn_ml_info *ml);
+/* The number of model-frame keys nn_ml_info_write adds (0 or 5). */
+int nn_ml_info_keys(const struct nn_ml_info *ml);
+/* Writes task, target_names, trained, positives, negatives (nothing when
+ * ml->k is 0) into the model frame being written to w. */
+void nn_ml_info_write(struct frame_writer *w, const struct nn_ml_info *ml);
 
 /* scale/offset of a preprocess name for nn_set_preprocess ("rescale",
  * "inception" = "tf"); -1 if unknown or per channel. */

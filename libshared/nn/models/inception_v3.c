@@ -314,7 +314,7 @@ emit(struct nn_model *m, const struct v3_layer *l, const int *ids)
 }
 
 /* The paper's head on top of layer x: GAP -> [Dense relu -> Dropout] ->
- * Dense (sigmoid for 1 class, softmax otherwise). */
+ * Dense (sigmoid for 1 class or multilabel, softmax otherwise). */
 static int
 add_head(struct nn_model *m, int x, const struct nn_head *h)
 {
@@ -332,7 +332,7 @@ add_head(struct nn_model *m, int x, const struct nn_head *h)
 	}
 	snprintf(name, sizeof name, "dense_%d", dense);
 	return nn_dense(m, name, x, h->classes, 1,
-	                h->classes == 1 ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX);
+	                h->classes == 1 || h->multilabel ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX);
 }
 
 struct nn_model *

@@ -32,7 +32,8 @@ conv_bn(struct nn_model *m, struct names *k, int in, int filters, int kh, int kw
 	return in;
 }
 
-/* GAP -> [Dense units relu -> Dropout] -> Dense classes (sigmoid/softmax). */
+/* GAP -> [Dense units relu -> Dropout] -> Dense classes (sigmoid/softmax;
+ * multilabel: classes sigmoids). */
 static int
 head(struct nn_model *m, struct names *k, int in, const struct nn_head *h)
 {
@@ -46,7 +47,7 @@ head(struct nn_model *m, struct names *k, int in, const struct nn_head *h)
 	}
 	if (in >= 0)
 		in = nn_dense(m, name(k, "dense", &k->dense), in, classes, 1,
-		              classes == 1 ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX);
+		              classes == 1 || h->multilabel ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX);
 	return in;
 }
 

@@ -74,6 +74,47 @@ read_labels(const struct frame *f, struct feed *fb, int batch, char *err, size_t
 	return 0;
 }
 
+/* targets and target_names (radpipe-stream(5)): an (n, k) f32 tensor in a
+ * batch, an array of k integers in a sample; values 1, 0 or -1. */
+static int
+read_targets(const struct frame *f, struct feed *fb, int batch, char *err, size_t errlen)
+{
+	const msgpack_object *o = fv_mp(frame_get(f, "targets"));
+	const msgpack_object *nm = fv_mp(frame_get(f, "target_names"));
+	struct tensor t;
+	int k;
+
+	if (o == NULL)
+		return 0;
+	if (nm == NULL || nm->type != MSGPACK_OBJECT_ARRAY || nm->via.array.size == 0 ||
+	    nm->via.array.size > 100000)
+		return fail(err, errlen, "targets without target_names%s", "");
+	k = (int)nm->via.array.size;
+	fb->t = XNEW(float, (size_t)fb->n * (size_t)k);
+	if (batch) {
+		if (tensor_from_object(&t, o, err, errlen) < 0)
+			return -1;
+		if (t.dtype != DT_F32 || t.rank != 2 || t.shape[0] != fb->n || t.shape[1] != k)
+			return fail(err, errlen, "targets must be an f32 tensor (images, target_names)%s", "");
+		memcpy(fb->t, t.data, t.nbytes);
+		tensor_free(&t);
+	} else {
+		if (o->type != MSGPACK_OBJECT_ARRAY || (int)o->via.array.size != k)
+			return fail(err, errlen, "targets must be an array of one value per target name%s", "");
+		for (int j = 0; j < k; j++) {
+			const msgpack_object *e = &o->via.array.ptr[j];
+			fb->t[j] = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (float)e->via.u64 :
+			           e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (float)e->via.i64 : 2;
+		}
+	}
+	for (size_t i = 0; i < (size_t)fb->n * (size_t)k; i++)
+		if (fb->t[i] != 1 && fb->t[i] != 0 && fb->t[i] != -1)
+			return fail(err, errlen, "targets must be 1, 0 or -1 (unknown)%s", "");
+	fb->tnames = strings(nm, k, "");
+	fb->k = k;
+	return 0;
+}
+
 /* Float images must hold finite pixels: a NaN would reach the network's
  * weights and statistics unseen (ReLU hides it from the loss). */
 static int
@@ -129,6 +170,8 @@ feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen
 	fb->w = (int)t.shape[batch + 1];
 	fb->c = (int)t.shape[batch + 2];
 	r = read_labels(f, fb, batch, err, errlen);
+	if (r == 0)
+		r = read_targets(f, fb, batch, err, errlen);
 	fb->ids = strings(fv_mp(frame_get(f, batch ? "ids" : "id")), fb->n, "");
 	fb->classes = strings(fv_mp(frame_get(f, batch ? "classes" : "class")), fb->n, "");
 	if (r == 0)
@@ -172,6 +215,10 @@ feed_free(struct feed *fb)
 		if (fb->classes)
 			free(fb->classes[i]);
 	}
+	for (int j = 0; fb->tnames && j < fb->k; j++)
+		free(fb->tnames[j]);
+	free(fb->tnames);
+	free(fb->t);
 	free(fb->ids);
 	free(fb->classes);
 	free(fb->y);
@@ -199,7 +246,7 @@ set_append(struct feed_set *s, struct feed *fb, int bs)
 	for (int i = 0; i < fb->n; i++) {
 		struct feed *last = s->n ? &s->b[s->n - 1] : NULL;
 		if (last == NULL || last->n == bs || last->h != fb->h || last->w != fb->w ||
-		    last->c != fb->c || last->dt != fb->dt) {
+		    last->c != fb->c || last->dt != fb->dt || last->k != fb->k) {
 			s->b = xreallocarray(s->b, (size_t)s->n + 1, sizeof *s->b);
 			last = &s->b[s->n++];
 			*last = (struct feed){ .h = fb->h, .w = fb->w, .c = fb->c, .dt = fb->dt };
@@ -208,7 +255,17 @@ set_append(struct feed_set *s, struct feed *fb, int bs)
 			last->y = XNEW(float, (size_t)bs);
 			last->ids = XNEW(char *, (size_t)bs);
 			last->classes = XNEW(char *, (size_t)bs);
+			if (fb->k) {
+				last->k = fb->k;
+				last->t = XNEW(float, (size_t)bs * (size_t)fb->k);
+				last->tnames = XNEW(char *, (size_t)fb->k);
+				for (int j = 0; j < fb->k; j++)
+					last->tnames[j] = xstrdup(fb->tnames[j]);
+			}
 		}
+		if (fb->k)
+			memcpy(last->t + (size_t)last->n * (size_t)fb->k, fb->t + (size_t)i * (size_t)fb->k,
+			    (size_t)fb->k * sizeof *fb->t);
 		memcpy((char *)last->owned + ib * (size_t)last->n, (const char *)fb->x + ib * (size_t)i, ib);
 		last->y[last->n] = fb->y[i];
 		last->ids[last->n] = xstrdup(fb->ids[i]);

@@ -19,6 +19,9 @@ struct feed {
 	float *y;               /* n labels as floats; -1 when unknown */
 	char **ids;             /* n ids */
 	char **classes;         /* n class names ("" when unknown) */
+	float *t;               /* multi-label: n x k targets 1, 0, -1 (unknown); else NULL */
+	int k;                  /* targets per image (0: single-label) */
+	char **tnames;          /* the k target names */
 };
 
 struct feed_set {
@@ -30,7 +33,8 @@ struct feed_set {
 /* Fills fb from a batch or sample frame.  Returns 0, or -1 with a
  * one-line reason in err (wrong kind, no x, dtype not u8/u16/f32, rank,
  * labels that are not integers, label count != image count, a pixel that
- * is not finite), fb then holding nothing to free. */
+ * is not finite, targets that are not 1/0/-1 or do not match the images
+ * or the target_names), fb then holding nothing to free. */
 int feed_from_frame(const struct frame *f, struct feed *fb, char *err, size_t errlen);
 /* Makes fb own a copy of its pixels. */
 void feed_own(struct feed *fb);

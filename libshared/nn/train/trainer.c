@@ -4,6 +4,7 @@
 #include "err.h"
 #include "frame_mp.h"
 #include "nn/modelfile/h5keras.h"
+#include "nn/train/multilabel.h"
 #include "nn/train/ranks.h"
 
 #include <errno.h>
@@ -101,7 +102,12 @@ build_model(struct trainer *t, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	t->m = nn_arch_build(o->arch, t->h, t->w, t->c, &o->head);
+	struct nn_head hd = o->head;
+	if (t->info.ml.k) {
+		hd.classes = t->info.ml.k;
+		hd.multilabel = 1;
+	}
+	t->m = nn_arch_build(o->arch, t->h, t->w, t->c, &hd);
 	if (t->m == NULL) {
 		snprintf(err, errlen, "cannot build --arch %s for %dx%dx%d input", o->arch, t->h, t->w, t->c);
 		return -1;
@@ -118,7 +124,7 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	}
 	snprintf(t->info.arch, sizeof t->info.arch, "%s", o->arch);
 	t->info.input[0] = t->h, t->info.input[1] = t->w, t->info.input[2] = t->c;
-	t->info.head = o->head;
+	t->info.head = hd;
 	snprintf(t->info.preprocess, sizeof t->info.preprocess, "%s", o->preprocess);
 	return 0;
 }
@@ -146,6 +152,8 @@ init_classes(struct trainer *t, char *err, size_t errlen)
 	int nclass = t->k == 1 ? 2 : t->k, n = 0;
 	char *s, *tok, *save = NULL;
 
+	if (t->info.ml.k)
+		return 0;       /* target_names, not classes */
 	if (t->o->classes == NULL) {
 		for (int i = 0; i < t->info.nclasses && i < nclass; i++)
 			set_name(t, i, t->info.classes[i]);
@@ -206,6 +214,8 @@ load_val(struct trainer *t, char *err, size_t errlen)
 		snprintf(err, errlen, "--val %s: empty validation set (no sample or batch frames)", t->o->val);
 		return -1;
 	}
+	if (t->info.ml.k)
+		return ml_check_val(t, err, errlen);
 	for (int i = 0; i < t->val.n; i++) {
 		if (feed_check_shape(&t->val.b[i], t->h, t->w, t->c, why, sizeof why) < 0) {
 			snprintf(err, errlen, "--val %s: %s", t->o->val, why);
@@ -264,12 +274,16 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		return -1;
 	}
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
-	feed_free(&fb);
 	if (t->dist && dist_parallel(t->dist))
 		bo.graphs = -1;         /* the gradient hook runs host code in backward */
-	if ((t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL)
+	if (ml_setup(t, &fb, err, errlen) < 0 ||
+	    (t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL ||
+	    build_model(t, err, errlen) < 0 || ml_check_model(t, &fb, err, errlen) < 0) {
+		feed_free(&fb);
 		return -1;
-	if (build_model(t, err, errlen) < 0 || ranks_setup(t, err, errlen) < 0)
+	}
+	feed_free(&fb);
+	if (ranks_setup(t, err, errlen) < 0)
 		return -1;
 	if (t->info.input[0] != t->h || t->info.input[1] != t->w || t->info.input[2] != t->c) {
 		snprintf(err, errlen, "batches are %dx%dx%d but the model takes %dx%dx%d",
@@ -298,7 +312,8 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		nn_moments_upload(t->m);
 	restore_state(t);
 	t->probs = XNEW(float, (size_t)t->bs * (size_t)t->k);
-	t->wts = XNEW(float, (size_t)t->bs);
+	t->wts = XNEW(float, (size_t)t->bs * (size_t)t->k);
+	t->ty = XNEW(float, (size_t)t->bs * (size_t)t->k);
 	return load_val(t, err, errlen);
 }
 
@@ -338,6 +353,8 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	double loss = 0, acc = 0;
 	int n = 0;
 
+	if (t->info.ml.k)
+		return ml_evaluate(t, lossP, accP, &t->val_auc);
 	for (int i = 0; i < t->val.n; i++) {
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
@@ -374,7 +391,7 @@ peak_rss_mb(void)
 static void
 note_classes(struct trainer *t, const struct feed *fb)
 {
-	for (int i = 0; i < fb->n; i++) {
+	for (int i = 0; i < fb->n && !t->info.ml.k; i++) {
 		int y = (int)fb->y[i];
 		if ((y < t->nnames && t->names[y][0]) || !fb->classes[i][0])
 			continue;
@@ -398,7 +415,7 @@ check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
 		return tr_fail(t, "stdin: frame %llu: a batch of %d images, but the first batch "
 		    "had %d (nntrain plans memory for the first batch's size)",
 		    (unsigned long long)index, fb->n, t->bs);
-	for (int i = 0; i < fb->n; i++)
+	for (int i = 0; i < fb->n && !t->info.ml.k; i++)
 		if (fb->y[i] < 0 || fb->y[i] >= nclass)
 			return tr_fail(t, "stdin: frame %llu: %s: label %g is not a class of the "
 			    "model (0..%d)%s", (unsigned long long)index, fb->ids[i], fb->y[i],
@@ -469,14 +486,18 @@ static int
 train_step(struct trainer *t, struct feed *fb, uint64_t index, float *lossP)
 {
 	struct nn_optim opt = t->o->optim;
+	const float *y = t->info.ml.k ? t->ty : fb->y;
+	int weighted = t->o->has_class_weight || t->info.ml.k;
 
 	if (check_batch(t, fb, index) < 0)
 		return -1;
 	note_classes(t, fb);
-	for (int i = 0; i < fb->n; i++)
+	if (t->info.ml.k && ml_batch_inputs(t, fb, index, t->ty, t->wts) < 0)
+		return -1;
+	for (int i = 0; i < fb->n && !t->info.ml.k; i++)
 		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb->y[i] != 0] : 1.0f;
 	opt.lr = t->lr;
-	if (nn_train_step(t->m, fb->dt, fb->x, fb->n, fb->y, t->o->has_class_weight ? t->wts : NULL,
+	if (nn_train_step(t->m, fb->dt, fb->x, fb->n, y, weighted ? t->wts : NULL,
 	    &opt, lossP, t->probs) < 0)
 		return tr_fail(t, "training step: %s", nn_error(t->m));
 	if (!isfinite(*lossP) || !finite_all(t->probs, (size_t)fb->n * (size_t)t->k))
@@ -513,15 +534,17 @@ trainer_batch(struct trainer *t, const struct frame *f)
 		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
-	if (t->dist)
-		dist_step_begin(t->dist, fb.n);
+	if (t->dist)      /* multi-label: gradients weighted by known entries (masked mean) */
+		dist_step_begin(t->dist, t->info.ml.k ? ml_known(&fb) : fb.n);
 	if (train_step(t, &fb, f->index, &loss) < 0 || ranks_after_step(t) < 0) {
 		feed_free(&fb);
 		return -1;
 	}
 	t->loss_sum += (double)loss * fb.n;
-	for (int i = 0; i < fb.n; i++)
+	for (int i = 0; i < fb.n && !t->info.ml.k; i++)
 		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];
+	if (t->info.ml.k && ml_known(&fb))
+		t->acc_sum += ml_accuracy(t->probs, fb.t, (size_t)fb.n * (size_t)fb.k) * fb.n;
 	t->seen += fb.n;
 	t->steps++;
 	caption(t, err, sizeof err);
@@ -641,7 +664,7 @@ write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
 
 	if (!ranks_lead(t))
 		return;
-	fw_map(w, has_val ? 15 : 13);
+	fw_map(w, (has_val ? 15 : 13) + (has_val && t->info.ml.k));
 	fw_kv_str(w, "kind", "metrics");
 	fw_kv_int(w, "epoch", t->epoch + 1);
 	fw_kv_int(w, "epochs", t->epochs);
@@ -652,6 +675,8 @@ write_metrics(struct trainer *t, const double v[4], int has_val, double secs)
 	if (has_val) {
 		fw_kv_double(w, "val_loss", v[MON_VAL_LOSS]);
 		fw_kv_double(w, "val_acc", v[MON_VAL_ACC]);
+		if (t->info.ml.k)
+			fw_kv_double(w, "val_auc", t->val_auc);
 	}
 	fw_kv_double(w, "lr", t->lr);
 	fw_kv_double(w, "seconds", secs);
@@ -692,6 +717,7 @@ end_epoch(struct trainer *t)
 	if (check_params(t, 0, "nothing saved for this epoch") < 0)
 		return -1;
 	ranks_sum(t, sums, 3);          /* the training loss and accuracy of every rank */
+	ml_fold_counts(t);
 	v[MON_LOSS] = sums[0] / sums[2];
 	v[MON_ACC] = sums[1] / sums[2];
 	t->loss_sum = sums[0], t->acc_sum = sums[1], t->seen = (long)sums[2];
@@ -769,4 +795,6 @@ trainer_free(struct trainer *t)
 	free(t->names);
 	free(t->probs);
 	free(t->wts);
+	free(t->ty);
+	free(t->mlbase);
 }

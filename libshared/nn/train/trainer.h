@@ -18,6 +18,9 @@
 #include "progress.h"
 
 enum monitor { MON_VAL_LOSS, MON_VAL_ACC, MON_LOSS, MON_ACC };
+/* --task: auto (multilabel when the stream has targets, else binary or
+ * multiclass by --num-classes), or one of them. */
+enum task { TASK_AUTO, TASK_BINARY, TASK_MULTICLASS, TASK_MULTILABEL };
 
 struct train_options {
 	const char *arch, *weights, *classes, *preprocess;
@@ -43,6 +46,7 @@ struct train_options {
 	int dist;               /* --dist: data parallel even when not launched by mpirun */
 	int sync_bn;            /* --sync-bn: batch statistics over the ranks */
 	float bucket_mb;        /* --bucket-mb: all-reduce bucket (0: after backward) */
+	int task;               /* enum task (--task) */
 };
 
 struct trainer {
@@ -54,7 +58,10 @@ struct trainer {
 	struct nn_model_info info;
 	struct feed_set val;
 	int bs, h, w, c, k;             /* planned batch, input shape, outputs */
-	float *probs, *wts;
+	float *probs, *wts;             /* bs*k each */
+	float *ty;                      /* multi-label: bs*k targets of the loss */
+	double val_auc;                 /* multi-label: the last validation's mean AUC */
+	long long *mlbase;              /* multi-label: 2k counts as of the last sum over ranks */
 	char **names;                   /* class names seen, by label */
 	int nnames;
 	/* the epoch in progress */

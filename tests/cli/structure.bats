@@ -286,3 +286,17 @@ for i in range(3):
 	[ "$status" -eq 2 ] && [ -z "$output" ]
 	[[ "$stderr" == "plot: -o: missing value"* ]]
 }
+
+# Two library objects defining one global symbol link silently: the
+# program gets whichever archive comes first (it happened: the trainer's
+# and metrics' ml_evaluate).
+@test "engine: no global symbol is defined by two objects of libshared.a and libnn.a" {
+	need_build
+	nm -A --defined-only -g "$BUILD/libshared.a" "$BUILD/libnn.a" 2>/dev/null > syms
+	[ -s syms ]
+	run awk 'NF >= 3 && $(NF-1) ~ /^[TDBRC]$/ { n[$NF]++; w[$NF] = w[$NF] " " $1 }
+	    END { for (s in n) if (n[s] > 1) print s ":" w[s] }' syms
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}

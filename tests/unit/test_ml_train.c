@@ -1,12 +1,12 @@
 /* test_ml_train.c — the masked multi-label loss (train/multilabel.c's
- * ml_loss_inputs through every backend's bce_logits, and through the
+ * mlt_loss_inputs through every backend's bce_logits, and through the
  * engine): unknown targets (-1) add nothing to the loss or its gradient
  * and the loss is the mean over the known entries.  Checked against a
  * plain double computation (loss within 1e-6 relative, dL/dz within 1e-6)
  * and against central finite differences of that computation (h = 1e-4,
  * within 1e-6); the batch has a row with every target unknown and a target
  * unknown in every row; a batch with no known target has loss 0 and a zero
- * gradient.  Also ml_mean_auc against hand-counted AUCs. */
+ * gradient.  Also mlt_mean_auc against hand-counted AUCs. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,7 +65,7 @@ run_op(struct nn_backend *be, const float *z, const float *t, int nk, float *los
 	float *dz_d = dev, *z_d = dev + nk, *y_d = dev + 2 * nk, *w_d = dev + 3 * nk, *p_d = dev + 4 * nk;
 	float *l_d = dev + 5 * nk;
 
-	ml_loss_inputs(t, (size_t)nk, y, w);
+	mlt_loss_inputs(t, (size_t)nk, y, w);
 	be->upload(be, z_d, z, b);
 	be->upload(be, y_d, y, b);
 	be->upload(be, w_d, w, b);
@@ -163,7 +163,7 @@ test_engine(void **state)
 	uint8_t x[N * 8 * 8 * 3];
 	float y[NK], w[NK], p[NK], loss, *g;
 	double want = 0, db[K] = { 0 };
-	int known = (int)ml_loss_inputs(T, NK, y, w), bi;
+	int known = (int)mlt_loss_inputs(T, NK, y, w), bi;
 
 	assert_non_null(m);
 	assert_int_equal(nn_output_size(m), K);
@@ -206,12 +206,12 @@ test_auc(void **state)
 	static const float y[4 * 3] = { 1, 1, 1,  0, 1, 0,  1, 1, 1,  0, 1, -1 };
 	int used;
 
-	assert_true(fabs(ml_mean_auc(p, y, 4, 3, &used) - (0.75 + 1) / 2) < 1e-12);
+	assert_true(fabs(mlt_mean_auc(p, y, 4, 3, &used) - (0.75 + 1) / 2) < 1e-12);
 	assert_int_equal(used, 2);
 	static const float one[4 * 3] = { 1, 1, 1,  1, 1, 1,  1, 1, 1,  1, 1, -1 };
-	assert_true(isnan(ml_mean_auc(p, one, 4, 3, &used)));     /* no target has both classes */
+	assert_true(isnan(mlt_mean_auc(p, one, 4, 3, &used)));     /* no target has both classes */
 	assert_int_equal(used, 0);
-	assert_true(fabs(ml_accuracy(p, y, 12) - 7.0 / 11) < 1e-12);
+	assert_true(fabs(mlt_accuracy(p, y, 12) - 7.0 / 11) < 1e-12);
 }
 
 int

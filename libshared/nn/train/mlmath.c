@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 size_t
-ml_loss_inputs(const float *t, size_t nk, float *y, float *w)
+mlt_loss_inputs(const float *t, size_t nk, float *y, float *w)
 {
 	size_t known = 0;
 
@@ -23,7 +23,7 @@ ml_loss_inputs(const float *t, size_t nk, float *y, float *w)
 }
 
 double
-ml_accuracy(const float *p, const float *y, size_t nk)
+mlt_accuracy(const float *p, const float *y, size_t nk)
 {
 	size_t known = 0, right = 0;
 
@@ -37,7 +37,7 @@ ml_accuracy(const float *p, const float *y, size_t nk)
 }
 
 double
-ml_mean_auc(const float *p, const float *y, size_t n, int k, int *usedP)
+mlt_mean_auc(const float *p, const float *y, size_t n, int k, int *usedP)
 {
 	double *s = XNEW(double, n ? n : 1), sum = 0;
 	int *pos = XNEW(int, n ? n : 1), used = 0;

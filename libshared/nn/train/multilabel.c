@@ -46,13 +46,13 @@ list(char *const *v, int k, char *buf, size_t len)
 }
 
 int
-ml_setup(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
+mlt_setup(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
 {
 	const struct train_options *o = t->o;
 	int ml = o->task == TASK_MULTILABEL || (o->task == TASK_AUTO && fb->k > 0);
 
 	if (o->resume)
-		return 0;       /* the checkpoint says (ml_check_model) */
+		return 0;       /* the checkpoint says (mlt_check_model) */
 	if (ml && fb->k == 0) {
 		snprintf(err, errlen, "--task multilabel: the stream has no targets (imgload --targets)");
 		return -1;
@@ -74,7 +74,7 @@ ml_setup(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
 }
 
 int
-ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
+mlt_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errlen)
 {
 	char a[512], b[512];
 	int task = t->o->task;
@@ -98,7 +98,7 @@ ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errle
 		    list(fb->tnames, fb->k, a, sizeof a), list(t->info.ml.names, t->info.ml.k, b, sizeof b));
 		return -1;
 	}
-	/* the counts so far (a checkpoint's): ml_fold_counts adds the ranks' new ones */
+	/* the counts so far (a checkpoint's): mlt_fold_counts adds the ranks' new ones */
 	t->mlbase = XNEW(long long, 2 * (size_t)fb->k);
 	memcpy(t->mlbase, t->info.ml.pos, (size_t)fb->k * sizeof *t->mlbase);
 	memcpy(t->mlbase + fb->k, t->info.ml.neg, (size_t)fb->k * sizeof *t->mlbase);
@@ -106,7 +106,7 @@ ml_check_model(struct trainer *t, const struct feed *fb, char *err, size_t errle
 }
 
 int
-ml_check_val(struct trainer *t, char *err, size_t errlen)
+mlt_check_val(struct trainer *t, char *err, size_t errlen)
 {
 	for (int i = 0; i < t->val.n; i++)
 		if (!same_names(&t->info.ml, &t->val.b[i])) {
@@ -119,7 +119,7 @@ ml_check_val(struct trainer *t, char *err, size_t errlen)
 }
 
 int
-ml_known(const struct feed *fb)
+mlt_known(const struct feed *fb)
 {
 	int n = 0;
 
@@ -129,7 +129,7 @@ ml_known(const struct feed *fb)
 }
 
 int
-ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float *y, float *w)
+mlt_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float *y, float *w)
 {
 	struct nn_ml_info *ml = &t->info.ml;
 	size_t nk = (size_t)fb->n * (size_t)fb->k;
@@ -137,7 +137,7 @@ ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float 
 	if (!same_names(ml, fb))
 		return ml_fail(t, "stdin: frame %llu: %s", (unsigned long long)index, fb->k ?
 		    "its target_names are not the model's" : "no targets (the model is multi-label)");
-	ml_loss_inputs(fb->t, nk, y, w);
+	mlt_loss_inputs(fb->t, nk, y, w);
 	for (size_t i = 0; i < nk; i++) {
 		int j = (int)(i % (size_t)fb->k);
 		if (fb->t[i] > 0)
@@ -149,7 +149,7 @@ ml_batch_inputs(struct trainer *t, const struct feed *fb, uint64_t index, float 
 }
 
 void
-ml_fold_counts(struct trainer *t)
+mlt_fold_counts(struct trainer *t)
 {
 	struct nn_ml_info *ml = &t->info.ml;
 	int k = ml->k;
@@ -171,7 +171,7 @@ ml_fold_counts(struct trainer *t)
 }
 
 int
-ml_evaluate(struct trainer *t, double *lossP, double *accP, double *aucP)
+mlt_evaluate(struct trainer *t, double *lossP, double *accP, double *aucP)
 {
 	int k = t->info.ml.k, used = 0;
 	size_t n = (size_t)t->val.images, at = 0;
@@ -203,7 +203,7 @@ ml_evaluate(struct trainer *t, double *lossP, double *accP, double *aucP)
 		s[1] += (p[i] > 0.5f) == (y[i] > 0);
 		s[2]++;
 	}
-	s[3] = ml_mean_auc(p, y, n, k, &used);
+	s[3] = mlt_mean_auc(p, y, n, k, &used);
 	s[3] = used ? s[3] : 0;
 	s[4] = used > 0;
 	free(p);

@@ -215,7 +215,7 @@ load_val(struct trainer *t, char *err, size_t errlen)
 		return -1;
 	}
 	if (t->info.ml.k)
-		return ml_check_val(t, err, errlen);
+		return mlt_check_val(t, err, errlen);
 	for (int i = 0; i < t->val.n; i++) {
 		if (feed_check_shape(&t->val.b[i], t->h, t->w, t->c, why, sizeof why) < 0) {
 			snprintf(err, errlen, "--val %s: %s", t->o->val, why);
@@ -276,9 +276,9 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	t->bs = fb.n, t->h = fb.h, t->w = fb.w, t->c = fb.c;
 	if (t->dist && dist_parallel(t->dist))
 		bo.graphs = -1;         /* the gradient hook runs host code in backward */
-	if (ml_setup(t, &fb, err, errlen) < 0 ||
+	if (mlt_setup(t, &fb, err, errlen) < 0 ||
 	    (t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL ||
-	    build_model(t, err, errlen) < 0 || ml_check_model(t, &fb, err, errlen) < 0) {
+	    build_model(t, err, errlen) < 0 || mlt_check_model(t, &fb, err, errlen) < 0) {
 		feed_free(&fb);
 		return -1;
 	}
@@ -354,7 +354,7 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	int n = 0;
 
 	if (t->info.ml.k)
-		return ml_evaluate(t, lossP, accP, &t->val_auc);
+		return mlt_evaluate(t, lossP, accP, &t->val_auc);
 	for (int i = 0; i < t->val.n; i++) {
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
@@ -492,7 +492,7 @@ train_step(struct trainer *t, struct feed *fb, uint64_t index, float *lossP)
 	if (check_batch(t, fb, index) < 0)
 		return -1;
 	note_classes(t, fb);
-	if (t->info.ml.k && ml_batch_inputs(t, fb, index, t->ty, t->wts) < 0)
+	if (t->info.ml.k && mlt_batch_inputs(t, fb, index, t->ty, t->wts) < 0)
 		return -1;
 	for (int i = 0; i < fb->n && !t->info.ml.k; i++)
 		t->wts[i] = t->o->has_class_weight ? t->o->class_weight[(int)fb->y[i] != 0] : 1.0f;
@@ -535,7 +535,7 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
 	if (t->dist)      /* multi-label: gradients weighted by known entries (masked mean) */
-		dist_step_begin(t->dist, t->info.ml.k ? ml_known(&fb) : fb.n);
+		dist_step_begin(t->dist, t->info.ml.k ? mlt_known(&fb) : fb.n);
 	if (train_step(t, &fb, f->index, &loss) < 0 || ranks_after_step(t) < 0) {
 		feed_free(&fb);
 		return -1;
@@ -543,8 +543,8 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n && !t->info.ml.k; i++)
 		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];
-	if (t->info.ml.k && ml_known(&fb))
-		t->acc_sum += ml_accuracy(t->probs, fb.t, (size_t)fb.n * (size_t)fb.k) * fb.n;
+	if (t->info.ml.k && mlt_known(&fb))
+		t->acc_sum += mlt_accuracy(t->probs, fb.t, (size_t)fb.n * (size_t)fb.k) * fb.n;
 	t->seen += fb.n;
 	t->steps++;
 	caption(t, err, sizeof err);
@@ -717,7 +717,7 @@ end_epoch(struct trainer *t)
 	if (check_params(t, 0, "nothing saved for this epoch") < 0)
 		return -1;
 	ranks_sum(t, sums, 3);          /* the training loss and accuracy of every rank */
-	ml_fold_counts(t);
+	mlt_fold_counts(t);
 	v[MON_LOSS] = sums[0] / sums[2];
 	v[MON_ACC] = sums[1] / sums[2];
 	t->loss_sum = sums[0], t->acc_sum = sums[1], t->seen = (long)sums[2];

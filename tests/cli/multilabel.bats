@@ -139,7 +139,7 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	diff want got
 }
 
-@test "nntrain --task multilabel | nninfer: per-label AUC on held-out images, the never-annotated label NaN" {
+@test "multi-label end to end: imgload --targets | batch | nntrain | nninfer | metrics | plot, per-label AUC as scipy, the never-annotated label NaN" {
 	mkset tr 400 --seed 1 >/dev/null
 	mkset te 200 --seed 2 --unknown 0 >/dev/null
 	"$BIN/imgload" -q --targets te/targets.csv te/img > te.mpk
@@ -172,6 +172,35 @@ for f in msgpack.Unpacker(sys.stdin.buffer, raw=False, strict_map_key=False):
 	        / (Y[:, j] == 1).sum() / (Y[:, j] == 0).sum() for j in range(3)]
 	assert abs(H[-1]["val_auc"] - np.mean(aucs)) < 1e-6, (H[-1]["val_auc"], aucs)
 	END
+	# on to metrics and plot: thresholds chosen on a validation set, each
+	# label's AUC as scipy's above, "never" named as not trained, and one
+	# figure with a ROC curve per trained label
+	mkset va 100 --seed 3 --unknown 0 >/dev/null
+	"$BIN/imgload" -q --targets va/targets.csv va/img | timeout 60 "$BIN/nninfer" --threads 1 --model m.mpk > pv.mpk
+	"$BIN/metrics" --threshold-from pv.mpk p.mpk > ev.mpk
+	"$BIN/metrics" --threshold-from pv.mpk --format text p.mpk > ev.txt
+	$PY - <<-'END'
+	import msgpack, numpy as np
+	from scipy.stats import mannwhitneyu
+	P = list(msgpack.Unpacker(open("p.mpk", "rb"), raw=False))
+	S = np.array([p["scores"] for p in P]); Y = np.array([p["targets"] for p in P])
+	E = list(msgpack.Unpacker(open("ev.mpk", "rb"), raw=False))
+	L = {f["label"]: f for f in E if f["kind"] == "label_metrics"}
+	summ = [f for f in E if f["kind"] == "multilabel_summary"][0]
+	assert L["never"]["status"] == "not-trained", L["never"]
+	aucs = []
+	for j, name in enumerate(["disc", "bar", "cross"]):
+	    pos, neg = S[Y[:, j] == 1, j], S[Y[:, j] == 0, j]
+	    aucs.append(mannwhitneyu(pos, neg).statistic / len(pos) / len(neg))
+	    assert abs(L[name]["auc"] - aucs[-1]) < 1e-6, (name, L[name]["auc"], aucs[-1])
+	assert abs(summ["macro_auc"] - np.mean(aucs)) < 1e-6, (summ["macro_auc"], aucs)
+	assert summ["threshold_source"] and summ["threshold_method"] != "fixed", summ
+	END
+	grep -q never ev.txt
+	if command -v gnuplot >/dev/null; then
+		"$BIN/metrics" --threshold-from pv.mpk --roc p.mpk | "$BIN/plot" --roc -o roc.png
+		[ "$(head -c 8 roc.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	fi
 	# a multi-label model: Grad-CAM and a binary threshold are refused
 	expect_usage_errors nninfer te.mpk "--model m.mpk --cam" "--model m.mpk --threshold 0.3"
 	# samples whose targets are not the model's are refused, not silently misread

@@ -15,8 +15,10 @@
 
 #include "cli.h"
 #include "dataset.h"
+#include "epochorder.h"
 #include "err.h"
 #include "fileio.h"
+#include "framecache.h"
 #include "frame.h"
 #include "image.h"
 #include "labels.h"
@@ -481,58 +483,46 @@ cmp_str(const void *a, const void *b)
 }
 
 struct cache {
-	char **frame;
-	size_t *len;
-	size_t used, limit;
+	struct framecache fc;   /* frames by item index, within --cache-mb */
 	char last_skip[600];    /* the last "not an image" note, for the error */
 };
 
 /* Writes item i's frames, from the cache when they are there.  Returns
  * the number of bytes written (0: the item gave no sample). */
 static size_t
-emit(const struct options *o, const struct dataset *ds, const struct labelling *lab,
+emit(const struct options *o, struct dataset *ds, const struct labelling *lab,
     struct cache *c, size_t i, struct frame_writer *w)
 {
+	struct ds_item it;
 	char err[512];
+	const char *kept;
 	char *buf;
-	size_t len, cost;
+	size_t len;
 	int rc;
 
-	if (c->frame[i]) {
-		if (c->len[i] > 0)
-			frame_write_bytes(w, c->frame[i], c->len[i]);
-		return c->len[i];
+	if ((kept = framecache_get(&c->fc, i, &len)) != NULL) {
+		if (len > 0)
+			frame_write_bytes(w, kept, len);
+		return len;
 	}
-	rc = encode_sample(o, ds, lab, &ds->items[i], &buf, &len, err, sizeof err);
+	if (dataset_item(ds, i, &it, err, sizeof err) < 0)
+		die("%s", err);
+	rc = encode_sample(o, ds, lab, &it, &buf, &len, err, sizeof err);
 	if (rc == IMAGE_SKIP) {
-		info("%s: %s", ds->items[i].path, err);
-		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", ds->items[i].path, err);
+		info("%s: %s", it.path, err);
+		snprintf(c->last_skip, sizeof c->last_skip, "%s: %s", it.path, err);
 		buf = xmalloc(0);
 		len = 0;
 	} else if (rc < 0) {
 		if (!o->skip_bad)
-			die("%s: %s", ds->items[i].path, err);
-		warnx("%s: %s (skipped)", ds->items[i].path, err);
+			die("%s: %s", it.path, err);
+		warnx("%s: %s (skipped)", it.path, err);
 		return 0;
 	}
 	if (len > 0)
 		frame_write_bytes(w, buf, len);
-	/* what the frame costs the heap: its bytes and malloc's header, in
-	 * 16-byte units (glibc; close enough elsewhere) */
-	cost = (len + 8 + 15) & ~(size_t)15;
-	if (o->epochs > 1 && c->used + cost <= c->limit) {
-		/* the encoder's buffer has room to spare (8 KiB at least): keep
-		 * only the frame, so the cache holds what --cache-mb counts */
-		char *fit = realloc(buf, len ? len : 1);
-
-		if (fit)
-			buf = fit;
-		c->frame[i] = buf;
-		c->len[i] = len;
-		c->used += cost;
-	} else {
+	if (o->epochs == 1 || !framecache_put(&c->fc, i, buf, len))
 		free(buf);
-	}
 	return len;
 }
 
@@ -587,14 +577,8 @@ static void
 say_found(const struct options *o, const struct dataset *ds)
 {
 	char msg[1024];
-	size_t len = 0, unlabelled = 0, *count = xcalloc((size_t)ds->nclasses + 1, sizeof *count);
+	size_t len = 0, unlabelled = ds->unlabelled;
 
-	for (size_t i = 0; i < ds->n; i++) {
-		if (ds->items[i].label >= 0)
-			count[ds->items[i].label]++;
-		else
-			unlabelled++;
-	}
 	if (o->labels) {
 		info("%zu image%s; labels from %s (%d classes)", ds->n, ds->n == 1 ? "" : "s",
 		    o->labels, ds->nclasses);
@@ -608,7 +592,7 @@ say_found(const struct options *o, const struct dataset *ds)
 				break;
 			}
 			len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%.60s: %zu",
-			    c ? ", " : "", ds->classes[c], count[c]);
+			    c ? ", " : "", ds->classes[c], ds->count[c]);
 		}
 		info("%zu image%s in %d class%s (%s)", ds->n - unlabelled,
 		    ds->n - unlabelled == 1 ? "" : "s", ds->nclasses, ds->nclasses == 1 ? "" : "es", msg);
@@ -616,7 +600,27 @@ say_found(const struct options *o, const struct dataset *ds)
 			info("and %zu unlabelled image%s (not in a class folder)", unlabelled,
 			    unlabelled == 1 ? "" : "s");
 	}
-	free(count);
+}
+
+/* Writes epoch e: this rank's positions p of its order (p % S == R,
+ * p < end).  Returns the bytes of samples written. */
+static size_t
+emit_epoch(const struct options *o, struct dataset *ds, const struct labelling *lab,
+    struct cache *c, struct epoch_order *ord, int e, size_t end, struct frame_writer *w)
+{
+	char err[512];
+	size_t written = 0, i;
+
+	if (epoch_order_make(ord, ds->n, o->shuffle, o->seed, (uint64_t)e, err, sizeof err) < 0)
+		die("%s", err);
+	if (o->epochs_given)
+		write_epoch(w, e, o->epochs);
+	for (size_t p = (size_t)o->shard_rank; p < end; p += (size_t)o->shard_size) {
+		if (epoch_order_at(ord, p, &i, err, sizeof err) < 0)
+			die("%s", err);
+		written += emit(o, ds, lab, c, i, w);
+	}
+	return written;
 }
 
 int
@@ -625,9 +629,10 @@ main(int argc, char **argv)
 	struct options o;
 	struct dataset ds;
 	struct cache c = { 0 };
+	struct epoch_order ord;
 	struct frame_writer *w;
 	struct labelling lab = { 0 };
-	size_t *order, written = 0, end, mine;
+	size_t written = 0, end, mine;
 	char err[4608];
 	int rc;
 
@@ -642,10 +647,8 @@ main(int argc, char **argv)
 		setup_labels(&o, &ds, &lab);
 	say_found(&o, &ds);
 	w = frame_writer_fd(1, "stdout");
-	order = XNEW(size_t, ds.n ? ds.n : 1);
-	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
-	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
-	c.limit = o.cache_bytes;
+	epoch_order_init(&ord, 0);
+	c.fc.limit = o.cache_bytes;
 	ds.shard_rank = o.shard_rank;
 	ds.shard_size = o.shard_size;
 	/* this rank's positions of each epoch's order: p % S == R, p < end */
@@ -653,24 +656,13 @@ main(int argc, char **argv)
 	mine = end > (size_t)o.shard_rank ? (end - (size_t)o.shard_rank - 1) / (size_t)o.shard_size + 1 : 0;
 	if (o.shard_size > 1)
 		info("shard %d/%d: %zu of the %zu images per epoch", o.shard_rank, o.shard_size, mine, ds.n);
-	for (int e = 0; e < o.epochs; e++) {
-		for (size_t i = 0; i < ds.n; i++)
-			order[i] = i;
-		if (o.shuffle)
-			dataset_shuffle(order, ds.n, o.seed, (uint64_t)e);
-		if (o.epochs_given)
-			write_epoch(w, e, o.epochs);
-		for (size_t p = (size_t)o.shard_rank; p < end; p += (size_t)o.shard_size)
-			written += emit(&o, &ds, o.labels ? &lab : NULL, &c, order[p], w);
-	}
+	for (int e = 0; e < o.epochs; e++)
+		written += emit_epoch(&o, &ds, o.labels ? &lab : NULL, &c, &ord, e, end, w);
 	if (written == 0 && mine > 0)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(w);
-	for (size_t i = 0; i < ds.n; i++)
-		free(c.frame[i]);
-	free(c.frame);
-	free(c.len);
-	free(order);
+	framecache_free(&c.fc);
+	epoch_order_free(&ord);
 	free(lab.cls);
 	if (o.labels)
 		labels_free(&lab.tab);

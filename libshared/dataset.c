@@ -202,17 +202,17 @@ path_at(struct walk *w, uint64_t off)
 static int
 seen_add(struct walk *w, const struct stat *st, const char *path, char **beforeP)
 {
-	uint64_t off;
+	uint64_t off = w->paths.size, before;
 	uint32_t n = (uint32_t)strlen(path);
-	int rc = fidmap_get(&w->seen, (uint64_t)st->st_dev, (uint64_t)st->st_ino, &off, w->err, w->errlen);
+	int rc = fidmap_add(&w->seen, (uint64_t)st->st_dev, (uint64_t)st->st_ino, off, &before,
+	    w->err, w->errlen);
 
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
-		return (*beforeP = path_at(w, off)) ? 1 : -1;
-	if (spill_append(&w->paths, &n, sizeof n, &off, w->err, w->errlen) < 0 ||
-	    spill_append(&w->paths, path, n, NULL, w->err, w->errlen) < 0 ||
-	    fidmap_put(&w->seen, (uint64_t)st->st_dev, (uint64_t)st->st_ino, off, w->err, w->errlen) < 0)
+		return (*beforeP = path_at(w, before)) ? 1 : -1;
+	if (spill_append(&w->paths, &n, sizeof n, NULL, w->err, w->errlen) < 0 ||
+	    spill_append(&w->paths, path, n, NULL, w->err, w->errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -265,16 +265,16 @@ add_file(struct walk *w, const char *dir, const char *rel, const char *name, int
 		goto done;
 	/* a broken link or a FIFO stays: loading it says what is wrong */
 	if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-		rc = fidmap_get(&w->files, (uint64_t)st.st_dev, (uint64_t)st.st_ino, &i, w->err, w->errlen);
-		if (rc == 1 && (rc = dataset_item(w->ds, (size_t)i, &it, w->err, w->errlen)) == 0) {
-			warnx("%s: the same file as %s (a link): skipped", full, it.path);
+		rc = fidmap_add(&w->files, (uint64_t)st.st_dev, (uint64_t)st.st_ino, w->ds->n, &i,
+		    w->err, w->errlen);
+		if (rc == 1) {
+			rc = dataset_item(w->ds, (size_t)i, &it, w->err, w->errlen);
+			if (rc == 0)
+				warnx("%s: the same file as %s (a link): skipped", full, it.path);
 			goto done;
 		}
-		if (rc < 0 || fidmap_put(&w->files, (uint64_t)st.st_dev, (uint64_t)st.st_ino, w->ds->n,
-		    w->err, w->errlen) < 0) {
-			rc = -1;
+		if (rc < 0)
 			goto done;
-		}
 	}
 	/* the id, rel/name, is the end of full, root/rel/name: not stored twice */
 	rc = add_item(w->ds, full, full + strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name),

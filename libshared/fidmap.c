@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define GROUP 8                 /* slots read at once */
+#define FIDMAP_CAP0 65536       /* slots at first: a sparse 2 MiB file */
 
 struct slot {
 	uint64_t used, dev, ino, val;
@@ -33,10 +34,12 @@ mix(uint64_t dev, uint64_t ino)
 	return h ^ (h >> 29);
 }
 
-/* Finds (dev, ino) in the table of f (cap slots): 1 and its slot number
- * in *iP, or 0 and the empty slot where it would go; -1 (err). */
+/* Finds (dev, ino) in the table of f (cap slots): 1, its slot number in
+ * *iP and its value in *valP; or 0 and the empty slot where it would go;
+ * -1 (err). */
 static int
-probe(struct spill *f, uint64_t cap, uint64_t dev, uint64_t ino, uint64_t *iP, char *err, size_t errlen)
+probe(struct spill *f, uint64_t cap, uint64_t dev, uint64_t ino, uint64_t *iP, uint64_t *valP,
+    char *err, size_t errlen)
 {
 	struct slot g[GROUP];
 	uint64_t i = mix(dev, ino) & (cap - 1);
@@ -48,6 +51,7 @@ probe(struct spill *f, uint64_t cap, uint64_t dev, uint64_t ino, uint64_t *iP, c
 		for (size_t j = 0; j < k; j++) {
 			if (!g[j].used || (g[j].dev == dev && g[j].ino == ino)) {
 				*iP = i + j;
+				*valP = g[j].val;
 				return g[j].used != 0;
 			}
 		}
@@ -58,27 +62,23 @@ probe(struct spill *f, uint64_t cap, uint64_t dev, uint64_t ino, uint64_t *iP, c
 int
 fidmap_get(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t *valP, char *err, size_t errlen)
 {
-	struct slot s;
 	uint64_t i;
-	int rc;
 
 	if (m->n == 0)
 		return 0;
-	if ((rc = probe(&m->f, m->cap, dev, ino, &i, err, errlen)) <= 0)
-		return rc;
-	if (spill_read(&m->f, i * sizeof s, &s, sizeof s, err, errlen) < 0)
-		return -1;
-	*valP = s.val;
-	return 1;
+	return probe(&m->f, m->cap, dev, ino, &i, valP, err, errlen);
 }
 
+/* Stores s in the table of f unless its key is there: 0 stored; 1 when
+ * present (its value in *valP); -1 (err). */
 static int
-put_slot(struct spill *f, uint64_t cap, const struct slot *s, char *err, size_t errlen)
+put_slot(struct spill *f, uint64_t cap, const struct slot *s, uint64_t *valP, char *err, size_t errlen)
 {
 	uint64_t i;
+	int rc = probe(f, cap, s->dev, s->ino, &i, valP, err, errlen);
 
-	if (probe(f, cap, s->dev, s->ino, &i, err, errlen) < 0)
-		return -1;
+	if (rc != 0)
+		return rc;
 	return spill_write(f, i * sizeof *s, s, sizeof *s, err, errlen);
 }
 
@@ -88,7 +88,7 @@ grow(struct fidmap *m, char *err, size_t errlen)
 {
 	struct spill nf;
 	struct slot g[256];
-	uint64_t cap = m->cap ? 2 * m->cap : 1024;
+	uint64_t cap = m->cap ? 2 * m->cap : FIDMAP_CAP0, v;
 
 	if (spill_open(&nf, err, errlen) < 0)
 		return -1;
@@ -99,7 +99,7 @@ grow(struct fidmap *m, char *err, size_t errlen)
 		if (spill_read(&m->f, i * sizeof *g, g, k * sizeof *g, err, errlen) < 0)
 			goto fail;
 		for (size_t j = 0; j < k; j++)
-			if (g[j].used && put_slot(&nf, cap, &g[j], err, errlen) < 0)
+			if (g[j].used && put_slot(&nf, cap, &g[j], &v, err, errlen) < 0)
 				goto fail;
 	}
 	spill_close(&m->f);
@@ -112,14 +112,15 @@ fail:
 }
 
 int
-fidmap_put(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t val, char *err, size_t errlen)
+fidmap_add(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t val, uint64_t *oldP,
+    char *err, size_t errlen)
 {
 	struct slot s = { 1, dev, ino, val };
+	int rc;
 
 	if (2 * (m->n + 1) > m->cap && grow(m, err, errlen) < 0)
 		return -1;
-	if (put_slot(&m->f, m->cap, &s, err, errlen) < 0)
-		return -1;
-	m->n++;
-	return 0;
+	if ((rc = put_slot(&m->f, m->cap, &s, oldP, err, errlen)) == 0)
+		m->n++;
+	return rc;
 }

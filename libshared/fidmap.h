@@ -23,8 +23,10 @@ void fidmap_init(struct fidmap *m);
 /* Looks (dev, ino) up: 1 and *valP when present, 0 when absent, -1 with
  * the reason in err. */
 int fidmap_get(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t *valP, char *err, size_t errlen);
-/* Stores (dev, ino) -> val; (dev, ino) must be absent.  0; -1 (err). */
-int fidmap_put(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t val, char *err, size_t errlen);
+/* Stores (dev, ino) -> val unless (dev, ino) is there: 0 when stored; 1
+ * when it was there, its value in *oldP (left as it was); -1 (err). */
+int fidmap_add(struct fidmap *m, uint64_t dev, uint64_t ino, uint64_t val, uint64_t *oldP,
+               char *err, size_t errlen);
 /* Closes the file, leaving an empty map. */
 void fidmap_free(struct fidmap *m);
 

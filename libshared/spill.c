@@ -23,8 +23,8 @@ static int
 fail(const struct spill *s, int e, char *err, size_t errlen)
 {
 	if (err && errlen)
-		snprintf(err, errlen, "temporary file in %s: %s", s->dir ? s->dir : spill_dir(),
-		    e ? strerror(e) : "short read");
+		snprintf(err, errlen, "temporary file in %s: %s (TMPDIR names the folder)",
+		    s->dir ? s->dir : spill_dir(), e ? strerror(e) : "short read");
 	return -1;
 }
 

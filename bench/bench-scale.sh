@@ -147,7 +147,7 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$res"; }
 	echo "amount (a 64 KiB window of the epoch order, a 128 KiB sort buffer per folder level being read,"
 	echo "64 KiB write buffers), so the bytes per image in the change column are noise: 0 bytes per image"
 	echo "remain (before, 170: 10.3 MiB at 10,000 images, 24.9 MiB at 100,000; imgload(1): MEMORY)."
-	echo "The temporary files hold about 130 bytes per image (the page cache's, not the process's)."
+	echo "The temporary files hold about 100 bytes per image and its path (the page cache's, not the process's)."
 	echo "The cache's share is imgload's peak RSS with --epochs 2 --cache-mb $cache_mb minus that with"
 	echo "--cache-mb 0; it stays within the limit, which counts each kept frame's bytes, the allocator's"
 	echo "header and its two slots in the cache's index (the index holds only the cached images: before"

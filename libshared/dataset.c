@@ -108,15 +108,14 @@ struct rec_head {
 	uint32_t id_at;         /* where the id starts in the strings */
 };
 
-/* Appends the item (path, id) to ds; id may point into path.  0; -1
- * (err) when the temporary file fails. */
+/* Appends the item (path, id) to ds; id NULL: the id is path + id_at.
+ * 0; -1 (err) when the temporary file fails. */
 static int
-add_item(struct dataset *ds, const char *path, const char *id, int label, char *err, size_t errlen)
+add_item(struct dataset *ds, const char *path, size_t id_at, const char *id, int label,
+    char *err, size_t errlen)
 {
-	size_t lp = strlen(path) + 1, li = strlen(id) + 1;
-	int inside = id >= path && id < path + lp;
-	struct rec_head h = { (uint32_t)(lp + (inside ? 0 : li)), label,
-	                      (uint32_t)(inside ? (size_t)(id - path) : lp) };
+	size_t lp = strlen(path) + 1, li = id ? strlen(id) + 1 : 0;
+	struct rec_head h = { (uint32_t)(lp + li), label, (uint32_t)(id ? lp : id_at) };
 	uint64_t off;
 
 	if (lp + li > UINT32_MAX / 2) {
@@ -125,7 +124,7 @@ add_item(struct dataset *ds, const char *path, const char *id, int label, char *
 	}
 	if (spill_append(&ds->items, &h, sizeof h, &off, err, errlen) < 0 ||
 	    spill_append(&ds->items, path, lp, NULL, err, errlen) < 0 ||
-	    (!inside && spill_append(&ds->items, id, li, NULL, err, errlen) < 0) ||
+	    (id && spill_append(&ds->items, id, li, NULL, err, errlen) < 0) ||
 	    spill_append(&ds->index, &off, sizeof off, NULL, err, errlen) < 0)
 		return -1;
 	if (label >= 0)
@@ -158,6 +157,10 @@ dataset_item(struct dataset *ds, size_t i, struct ds_item *it, char *err, size_t
 	if (spill_read(&ds->items, off[0], ds->rec, (size_t)(off[1] - off[0]), err, errlen) < 0)
 		return -1;
 	memcpy(&h, ds->rec, sizeof h);
+	if (h.len != off[1] - off[0] - sizeof h || h.id_at >= h.len || ds->rec[off[1] - off[0] - 1]) {
+		snprintf(err, errlen, "temporary file in %s: item %zu is damaged", ds->items.dir, i);
+		return -1;
+	}
 	it->path = ds->rec + sizeof h;
 	it->id = it->path + h.id_at;
 	it->label = h.label >= 0 && ds->relabel ? ds->relabel[h.label] : h.label;
@@ -277,7 +280,7 @@ add_file(struct walk *w, const char *dir, const char *rel, const char *name, int
 			goto done;
 	}
 	/* the id, rel/name, is the end of full, root/rel/name: not stored twice */
-	rc = add_item(w->ds, full, full + strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name),
+	rc = add_item(w->ds, full, strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name), NULL,
 	    label, w->err, w->errlen);
 done:
 	free(full);
@@ -452,7 +455,7 @@ add_list(struct walk *w, const char *list)
 			break;
 		}
 		path = line[0] == '/' ? xstrdup(line) : join(dir, line);
-		rc = add_item(ds, path, line, label, w->err, w->errlen);
+		rc = add_item(ds, path, 0, line, label, w->err, w->errlen);
 		free(path);
 		if (rc < 0)
 			break;
@@ -481,7 +484,7 @@ add_path(struct walk *w, const char *p)
 	}
 	if (S_ISDIR(st.st_mode))
 		return add_folder(w, p);
-	return add_item(w->ds, p, p, -1, w->err, w->errlen);
+	return add_item(w->ds, p, 0, NULL, -1, w->err, w->errlen);
 }
 
 /* Sorts the discovered class names; the labels found are mapped to

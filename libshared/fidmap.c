@@ -4,7 +4,8 @@
 #include <string.h>
 
 #define GROUP 8                 /* slots read at once */
-#define FIDMAP_CAP0 65536       /* slots at first: a sparse 2 MiB file */
+#define FIDMAP_CAP0 (1 << 18)   /* slots at first: a sparse 8 MiB file, no
+                                 * rehash up to 131072 files */
 
 struct slot {
 	uint64_t used, dev, ino, val;
@@ -82,13 +83,13 @@ put_slot(struct spill *f, uint64_t cap, const struct slot *s, uint64_t *valP, ch
 	return spill_write(f, i * sizeof *s, s, sizeof *s, err, errlen);
 }
 
-/* Moves every slot to a new table of twice the size. */
+/* Moves every slot to a new table four times the size. */
 static int
 grow(struct fidmap *m, char *err, size_t errlen)
 {
 	struct spill nf;
 	struct slot g[256];
-	uint64_t cap = m->cap ? 2 * m->cap : FIDMAP_CAP0, v;
+	uint64_t cap = m->cap ? 4 * m->cap : FIDMAP_CAP0, v;
 
 	if (spill_open(&nf, err, errlen) < 0)
 		return -1;

@@ -52,15 +52,21 @@ grow(struct framecache *c)
 int
 framecache_put(struct framecache *c, uint64_t key, char *buf, size_t len)
 {
-	/* the frame's heap cost (glibc's 16-byte units with an 8-byte
-	 * header; close enough elsewhere) and two index slots */
-	size_t cost = ((len + 8 + 15) & ~(size_t)15) + 2 * sizeof(struct fc_slot);
+	/* the frame's heap cost: glibc's 16-byte units with an 8-byte header
+	 * (close enough elsewhere) */
+	size_t cost = (len + 8 + 15) & ~(size_t)15, grown;
 	char *fit;
 
+	if (2 * (c->n + 1) > c->cap) {
+		/* the new index, while the old one is still there, must fit */
+		grown = (c->cap ? 2 * c->cap : 64) * sizeof(struct fc_slot);
+		if (c->used + grown + cost > c->limit || c->used + grown + cost < c->used)
+			return 0;
+		c->used += grown - c->cap * sizeof(struct fc_slot);
+		grow(c);
+	}
 	if (c->used + cost > c->limit || c->used + cost < c->used)
 		return 0;
-	if (2 * (c->n + 1) > c->cap)
-		grow(c);
 	/* the encoder's buffer has room to spare (8 KiB at least): keep only
 	 * the frame, so that the cache holds what the limit counts */
 	if ((fit = realloc(buf, len ? len : 1)) != NULL)

@@ -1,9 +1,9 @@
 /* framecache.h — encoded frames kept in memory across epochs, by a 64-bit
  * key (imgload: the item's index), within a byte limit.  What counts
  * against the limit is each frame's heap cost (its bytes and malloc's
- * header, in 16-byte units) and its two slots in the index (a hash table
- * at most half full), so the cache's memory follows the limit and not the
- * number of images.  The cache owns the frames it kept; framecache_free
+ * header, in 16-byte units) and the index (a hash table at most half
+ * full; while it grows, the old and the new table together), so the
+ * cache's memory follows the limit and not the number of images.  The cache owns the frames it kept; framecache_free
  * releases them.  A zeroed struct with limit set is an empty cache.
  */
 #ifndef RADPIPE_FRAMECACHE_H

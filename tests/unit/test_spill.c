@@ -128,7 +128,7 @@ test_fidmap(void **state)
 	struct fidmap m;
 	char err[256];
 	uint64_t v;
-	const uint64_t n = 100000;      /* the table grows from 64k slots twice */
+	const uint64_t n = 150000;      /* the table grows from 256k slots once */
 
 	(void)state;
 	fidmap_init(&m);

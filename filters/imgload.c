@@ -16,8 +16,10 @@
 
 #include "cli.h"
 #include "dataset.h"
+#include "epochorder.h"
 #include "err.h"
 #include "fileio.h"
+#include "framecache.h"
 #include "frame.h"
 #include "image.h"
 #include "labels.h"
@@ -558,9 +560,7 @@ cmp_str(const void *a, const void *b)
 }
 
 struct cache {
-	char **frame;
-	size_t *len;
-	size_t used, limit;
+	struct framecache fc;   /* frames by item index, within --cache-mb */
 	char last_skip[600];    /* the last "not an image" note, for the error */
 };
 
@@ -580,7 +580,7 @@ write_epoch(struct frame_writer *w, int index, int count)
 struct load {
 	int epoch;              /* >= 0: the epoch frame of this index */
 	size_t i;
-	struct ds_item item;    /* copied on the main thread */
+	struct ds_item item;    /* read on the main thread; its own path and id */
 	int cached;
 	int rc;                 /* encode_sample's */
 	char *buf;
@@ -627,14 +627,15 @@ emit(struct output *out, struct load *j)
 {
 	const struct options *o = out->o;
 	struct cache *c = out->c;
-	size_t i = j->i, len = j->len, cost;
+	size_t i = j->i, len = j->len;
+	const char *kept;
 	char *buf = j->buf;
 
-	if (c->frame[i]) {
+	if ((kept = framecache_get(&c->fc, i, &len)) != NULL) {
 		free(buf);
-		if (c->len[i] > 0)
-			frame_write_bytes(out->w, c->frame[i], c->len[i]);
-		return c->len[i];
+		if (len > 0)
+			frame_write_bytes(out->w, kept, len);
+		return len;
 	}
 	say_notes(&j->notes, &out->warned, &out->missing);
 	if (j->rc == IMAGE_SKIP) {
@@ -652,22 +653,8 @@ emit(struct output *out, struct load *j)
 	}
 	if (len > 0)
 		frame_write_bytes(out->w, buf, len);
-	/* what the frame costs the heap: its bytes and malloc's header, in
-	 * 16-byte units (glibc; close enough elsewhere) */
-	cost = (len + 8 + 15) & ~(size_t)15;
-	if (o->epochs > 1 && c->used + cost <= c->limit) {
-		/* the encoder's buffer has room to spare (8 KiB at least): keep
-		 * only the frame, so the cache holds what --cache-mb counts */
-		char *fit = realloc(buf, len ? len : 1);
-
-		if (fit)
-			buf = fit;
-		c->frame[i] = buf;
-		c->len[i] = len;
-		c->used += cost;
-	} else {
+	if (o->epochs == 1 || !framecache_put(&c->fc, i, buf, len))
 		free(buf);
-	}
 	return len;
 }
 
@@ -681,6 +668,8 @@ finish_load(struct output *out)
 		write_epoch(out->w, j->epoch, out->o->epochs);
 	else
 		out->written += emit(out, j);
+	free(j->item.path);
+	free(j->item.id);
 	free(j);
 }
 
@@ -698,15 +687,16 @@ submit_load(struct output *out, struct load *j)
 /* Writes every epoch: this rank's positions p % S == R, p < end, of each
  * epoch's order. */
 static void
-run_epochs(const struct options *o, const struct dataset *ds, struct output *out, size_t end)
+run_epochs(const struct options *o, struct dataset *ds, struct output *out, size_t end)
 {
-	size_t *order = XNEW(size_t, ds->n ? ds->n : 1);
+	struct epoch_order ord;
+	char err[512];
+	size_t len;
 
+	epoch_order_init(&ord, 0);
 	for (int e = 0; e < o->epochs; e++) {
-		for (size_t i = 0; i < ds->n; i++)
-			order[i] = i;
-		if (o->shuffle)
-			dataset_shuffle(order, ds->n, o->seed, (uint64_t)e);
+		if (epoch_order_make(&ord, ds->n, o->shuffle, o->seed, (uint64_t)e, err, sizeof err) < 0)
+			die("%s", err);
 		if (o->epochs_given) {
 			struct load *j = xcalloc(1, sizeof *j);
 			j->epoch = e;
@@ -715,15 +705,21 @@ run_epochs(const struct options *o, const struct dataset *ds, struct output *out
 		for (size_t p = (size_t)o->shard_rank; p < end; p += (size_t)o->shard_size) {
 			struct load *j = xcalloc(1, sizeof *j);
 			j->epoch = -1;
-			j->i = order[p];
-			j->item = ds->items[j->i];
-			j->cached = out->c->frame[j->i] != NULL;
+			if (epoch_order_at(&ord, p, &j->i, err, sizeof err) < 0 ||
+			    dataset_item(ds, j->i, &j->item, err, sizeof err) < 0) {
+				workpool_stop(out->p);
+				die("%s", err);
+			}
+			/* the worker's own strings: dataset_item's live until its next call */
+			j->item.path = xstrdup(j->item.path);
+			j->item.id = xstrdup(j->item.id);
+			j->cached = framecache_get(&out->c->fc, j->i, &len) != NULL;
 			submit_load(out, j);
 		}
 	}
 	while (workpool_pending(out->p) > 0)
 		finish_load(out);
-	free(order);
+	epoch_order_free(&ord);
 }
 
 /* Loads --labels and makes its classes the dataset's: sorted, or in the
@@ -766,14 +762,8 @@ static void
 say_found(const struct options *o, const struct dataset *ds)
 {
 	char msg[1024];
-	size_t len = 0, unlabelled = 0, *count = xcalloc((size_t)ds->nclasses + 1, sizeof *count);
+	size_t len = 0, unlabelled = ds->unlabelled;
 
-	for (size_t i = 0; i < ds->n; i++) {
-		if (ds->items[i].label >= 0)
-			count[ds->items[i].label]++;
-		else
-			unlabelled++;
-	}
 	if (o->labels) {
 		info("%zu image%s; labels from %s (%d classes)", ds->n, ds->n == 1 ? "" : "s",
 		    o->labels, ds->nclasses);
@@ -787,7 +777,7 @@ say_found(const struct options *o, const struct dataset *ds)
 				break;
 			}
 			len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%.60s: %zu",
-			    c ? ", " : "", ds->classes[c], count[c]);
+			    c ? ", " : "", ds->classes[c], ds->count[c]);
 		}
 		info("%zu image%s in %d class%s (%s)", ds->n - unlabelled,
 		    ds->n - unlabelled == 1 ? "" : "s", ds->nclasses, ds->nclasses == 1 ? "" : "es", msg);
@@ -795,7 +785,6 @@ say_found(const struct options *o, const struct dataset *ds)
 			info("and %zu unlabelled image%s (not in a class folder)", unlabelled,
 			    unlabelled == 1 ? "" : "s");
 	}
-	free(count);
 }
 
 /* Loads --targets (with --label-map) and says what it holds. */
@@ -851,9 +840,7 @@ main(int argc, char **argv)
 	setup_tables(&o, &ds, &lab);
 	l.lab = o.labels || o.targets ? &lab : NULL;
 	out.w = frame_writer_fd(1, "stdout");
-	c.frame = xcalloc(ds.n ? ds.n : 1, sizeof *c.frame);
-	c.len = xcalloc(ds.n ? ds.n : 1, sizeof *c.len);
-	c.limit = o.cache_bytes;
+	c.fc.limit = o.cache_bytes;
 	ds.shard_rank = o.shard_rank;
 	ds.shard_size = o.shard_size;
 	/* this rank's positions of each epoch's order: p % S == R, p < end */
@@ -871,10 +858,7 @@ main(int argc, char **argv)
 	if (out.written == 0 && mine > 0)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(out.w);
-	for (size_t i = 0; i < ds.n; i++)
-		free(c.frame[i]);
-	free(c.frame);
-	free(c.len);
+	framecache_free(&c.fc);
 	free(lab.cls);
 	if (o.labels)
 		labels_free(&lab.tab);

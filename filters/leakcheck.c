@@ -145,15 +145,19 @@ read_folder(const struct options *o, struct run *r, char *path)
 		die("%s", err);
 	for (size_t i = 0; i < ds.n; i++) {
 		struct tensor t = { 0 };
-		int rc = decode_file(ds.items[i].path, &t, err, sizeof err);
-		if (rc == 0 && add_image(r, ds.items[i].id, &t) < 0)
+		struct ds_item it;
+		int rc;
+		if (dataset_item(&ds, i, &it, err, sizeof err) < 0)
+			die("%s", err);
+		rc = decode_file(it.path, &t, err, sizeof err);
+		if (rc == 0 && add_image(r, it.id, &t) < 0)
 			rc = -1, snprintf(err, sizeof err, "not an image of 1 to 4 channels");
 		tensor_free(&t);
 		if (rc == 0)
 			continue;
 		if (rc != IMAGE_SKIP && !o->skip_bad)
-			die("%s: %s", ds.items[i].path, err);
-		warnx("%s: skipped: %s", ds.items[i].path, err);
+			die("%s: %s", it.path, err);
+		warnx("%s: skipped: %s", it.path, err);
 		r->skipped++;
 	}
 	dataset_free(&ds);

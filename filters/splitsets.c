@@ -182,12 +182,16 @@ read_folders(struct set *st, char **paths, int n)
 	for (int c = 0; c < ds.nclasses; c++)
 		name_class(st, c, ds.classes[c]);
 	for (size_t i = 0; i < ds.n; i++) {
-		struct item *it = new_item(st);
-		if (ds.items[i].label < 0)
-			die("%s: no class: give class folders (CLASS/image files)", ds.items[i].path);
-		it->id = xstrdup(ds.items[i].id);
-		it->path = xstrdup(ds.items[i].path);
-		it->label = ds.items[i].label;
+		struct item *it;
+		struct ds_item d;
+		if (dataset_item(&ds, i, &d, err, sizeof err) < 0)
+			die("%s", err);
+		if (d.label < 0)
+			die("%s: no class: give class folders (CLASS/image files)", d.path);
+		it = new_item(st);
+		it->id = xstrdup(d.id);
+		it->path = xstrdup(d.path);
+		it->label = d.label;
 	}
 	st->from_folder = 1;
 	dataset_free(&ds);

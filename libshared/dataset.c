@@ -1,7 +1,8 @@
 /* dataset.c — class folders, flat folders, file lists; sample frames. */
 #include "dataset.h"
 #include "frame_mp.h"
-#include "idmap.h"
+#include "fidmap.h"
+#include "strsort.h"
 #include "err.h"
 #include "rng.h"
 
@@ -11,21 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-names_add(struct names *s, char *name)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 16;
-		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
-	}
-	s->v[s->n++] = name;
-}
 
 static int
 cmp_str(const void *a, const void *b)
@@ -55,13 +41,15 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Sorted entry names of dir (no dot files), split into files and dirs;
- * -1 with the reason in err. */
+/* The entry names of dir (no dot files), split into files and dirs, each
+ * sorted (strsort: a folder of 10^5 names costs no more memory than one
+ * of 10^3); -1 with the reason in err. */
 static int
-list_dir(const char *dir, struct names *files, struct names *dirs, char *err, size_t errlen)
+list_dir(const char *dir, struct strsort *files, struct strsort *dirs, char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	int rc = 0;
 
 	if (d == NULL) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -75,11 +63,12 @@ list_dir(const char *dir, struct names *files, struct names *dirs, char *err, si
 		if (e->d_name[0] == '.')
 			continue;
 		full = join(dir, e->d_name);
-		if (is_dir(full))
-			names_add(dirs, xstrdup(e->d_name));
-		else
-			names_add(files, xstrdup(e->d_name));
+		rc = strsort_add(is_dir(full) ? dirs : files, e->d_name, err, errlen);
 		free(full);
+		if (rc < 0) {
+			closedir(d);
+			return -1;
+		}
 	}
 	if (errno != 0) {       /* not the end: part of the folder is unread */
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -87,20 +76,9 @@ list_dir(const char *dir, struct names *files, struct names *dirs, char *err, si
 		return -1;
 	}
 	closedir(d);
-	if (files->n > 1)       /* v is NULL while empty: qsort(NULL) is undefined */
-		qsort(files->v, files->n, sizeof *files->v, cmp_str);
-	if (dirs->n > 1)
-		qsort(dirs->v, dirs->n, sizeof *dirs->v, cmp_str);
+	if (strsort_finish(files, err, errlen) < 0 || strsort_finish(dirs, err, errlen) < 0)
+		return -1;
 	return 0;
-}
-
-static void
-names_free(struct names *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof *s);
 }
 
 /* The label of class name, added unless fixed; -1 (reason in err) when
@@ -117,67 +95,137 @@ class_index(struct dataset *ds, const char *name, int fixed, char *err, size_t e
 	}
 	ds->classes = xreallocarray(ds->classes, (size_t)ds->nclasses + 1, sizeof *ds->classes);
 	ds->classes[ds->nclasses] = xstrdup(name);
+	ds->count = xreallocarray(ds->count, (size_t)ds->nclasses + 1, sizeof *ds->count);
+	ds->count[ds->nclasses] = 0;
 	return ds->nclasses++;
 }
 
-static void
-add_item(struct dataset *ds, char *path, char *id, int label)
+/* An item's record in ds->items: this head, then path, NUL, and, unless
+ * the id is the end of the path, id, NUL. */
+struct rec_head {
+	uint32_t len;           /* of the strings */
+	int32_t label;          /* as found (ds->relabel maps it) */
+	uint32_t id_at;         /* where the id starts in the strings */
+};
+
+/* Appends the item (path, id) to ds; id NULL: the id is path + id_at.
+ * 0; -1 (err) when the temporary file fails. */
+static int
+add_item(struct dataset *ds, const char *path, size_t id_at, const char *id, int label,
+    char *err, size_t errlen)
 {
-	if (ds->n == ds->cap) {
-		ds->cap = ds->cap ? 2 * ds->cap : 64;
-		ds->items = xreallocarray(ds->items, ds->cap, sizeof *ds->items);
+	size_t lp = strlen(path) + 1, li = id ? strlen(id) + 1 : 0;
+	struct rec_head h = { (uint32_t)(lp + li), label, (uint32_t)(id ? lp : id_at) };
+	uint64_t off;
+
+	if (lp + li > UINT32_MAX / 2) {
+		snprintf(err, errlen, "%.200s...: the path is too long", path);
+		return -1;
 	}
-	ds->items[ds->n++] = (struct ds_item){ path, id, label, 0 };
+	if (spill_append(&ds->items, &h, sizeof h, &off, err, errlen) < 0 ||
+	    spill_append(&ds->items, path, lp, NULL, err, errlen) < 0 ||
+	    (id && spill_append(&ds->items, id, li, NULL, err, errlen) < 0) ||
+	    spill_append(&ds->index, &off, sizeof off, NULL, err, errlen) < 0)
+		return -1;
+	if (label >= 0)
+		ds->count[label]++;
+	else
+		ds->unlabelled++;
+	ds->n++;
+	return 0;
 }
 
-/* The folders and files a walk has taken, by device and inode ("dev:ino"
- * keys in an idmap): a folder with the first path under which it was
- * taken, a file with its item (whose path is that: no copy per image). */
+int
+dataset_item(struct dataset *ds, size_t i, struct ds_item *it, char *err, size_t errlen)
+{
+	uint64_t off[2];
+	struct rec_head h;
+	size_t k = i + 1 < ds->n ? 2 : 1;
+
+	if (spill_read(&ds->index, (uint64_t)i * 8, off, k * 8, err, errlen) < 0)
+		return -1;
+	if (k == 1)
+		off[1] = ds->items.size;
+	if (off[1] - off[0] < sizeof h || off[1] - off[0] > UINT32_MAX) {
+		snprintf(err, errlen, "temporary file in %s: item %zu is damaged", ds->items.dir, i);
+		return -1;
+	}
+	if ((size_t)(off[1] - off[0]) > ds->reccap) {
+		ds->reccap = (size_t)(off[1] - off[0]) + 256;
+		ds->rec = xreallocarray(ds->rec, ds->reccap, 1);
+	}
+	if (spill_read(&ds->items, off[0], ds->rec, (size_t)(off[1] - off[0]), err, errlen) < 0)
+		return -1;
+	memcpy(&h, ds->rec, sizeof h);
+	if (h.len != off[1] - off[0] - sizeof h || h.id_at >= h.len || ds->rec[off[1] - off[0] - 1]) {
+		snprintf(err, errlen, "temporary file in %s: item %zu is damaged", ds->items.dir, i);
+		return -1;
+	}
+	it->path = ds->rec + sizeof h;
+	it->id = it->path + h.id_at;
+	it->label = h.label >= 0 && ds->relabel ? ds->relabel[h.label] : h.label;
+	return 0;
+}
+
+/* The folders and files a walk has taken, by device and inode, in tables
+ * kept in temporary files: a folder with the first path under which it
+ * was taken (the offset of that path in paths), a file with its item
+ * (whose path is that). */
 struct walk {
 	struct dataset *ds;
-	struct idmap seen;      /* folders: "dev:ino" -> index in path */
-	struct idmap files;     /* files: "dev:ino" -> index in ds->items */
-	char **path;            /* owned */
-	size_t n, cap;
+	struct fidmap seen;     /* folders: -> offset in paths */
+	struct fidmap files;    /* files: -> index of the item */
+	struct spill paths;     /* the folders' paths: uint32_t length, bytes */
 	int fixed, flat;
 	char *err;              /* the caller's message buffer */
 	size_t errlen;
 };
 
-static void
-file_key(const struct stat *st, char *key, size_t cap)
+/* The path stored at off in w->paths, in a new string (caller frees);
+ * NULL (w->err) when the file fails. */
+static char *
+path_at(struct walk *w, uint64_t off)
 {
-	snprintf(key, cap, "%llx:%llx", (unsigned long long)st->st_dev, (unsigned long long)st->st_ino);
-}
+	uint32_t n;
+	char *p;
 
-/* Records the folder st of path; returns NULL when it is new, else the
- * path under which it was taken before. */
-static const char *
-seen_add(struct walk *w, const struct stat *st, const char *path)
-{
-	char key[48];
-	long i;
-
-	file_key(st, key, sizeof key);
-	if ((i = idmap_get(&w->seen, key)) >= 0)
-		return w->path[i];
-	if (w->n == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 64;
-		w->path = xreallocarray(w->path, w->cap, sizeof *w->path);
+	if (spill_read(&w->paths, off, &n, sizeof n, w->err, w->errlen) < 0)
+		return NULL;
+	p = xmalloc((size_t)n + 1);
+	if (spill_read(&w->paths, off + sizeof n, p, n, w->err, w->errlen) < 0) {
+		free(p);
+		return NULL;
 	}
-	w->path[w->n] = xstrdup(path);
-	idmap_put(&w->seen, key, w->n++);
-	return NULL;
+	p[n] = '\0';
+	return p;
+}
+
+/* Records the folder st of path: 0 when it is new; 1 and the path under
+ * which it was taken before in *beforeP (caller frees); -1 (w->err). */
+static int
+seen_add(struct walk *w, const struct stat *st, const char *path, char **beforeP)
+{
+	uint64_t off = w->paths.size, before;
+	uint32_t n = (uint32_t)strlen(path);
+	int rc = fidmap_add(&w->seen, (uint64_t)st->st_dev, (uint64_t)st->st_ino, off, &before,
+	    w->err, w->errlen);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return (*beforeP = path_at(w, before)) ? 1 : -1;
+	if (spill_append(&w->paths, &n, sizeof n, NULL, w->err, w->errlen) < 0 ||
+	    spill_append(&w->paths, path, n, NULL, w->err, w->errlen) < 0)
+		return -1;
+	return 0;
 }
 
 static void
-seen_free(struct walk *w)
+walk_free(struct walk *w)
 {
-	for (size_t i = 0; i < w->n; i++)
-		free(w->path[i]);
-	free(w->path);
-	idmap_free(&w->seen);
-	idmap_free(&w->files);
+	fidmap_free(&w->seen);
+	fidmap_free(&w->files);
+	spill_close(&w->paths);
 }
 
 /* 1 if folder dir is new to the walk; else says why it is left out (0);
@@ -186,50 +234,68 @@ static int
 first_visit_dir(struct walk *w, const char *dir)
 {
 	struct stat st;
-	const char *before;
+	char *before;
 	size_t n;
+	int rc;
 
 	if (stat(dir, &st) != 0) {
 		snprintf(w->err, w->errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((before = seen_add(w, &st, dir)) == NULL)
-		return 1;
+	if ((rc = seen_add(w, &st, dir, &before)) <= 0)
+		return rc < 0 ? -1 : 1;
 	n = strlen(before);
 	if (strncmp(dir, before, n) == 0 && dir[n] == '/')
 		warnx("%s: a link back to %s (a cycle): not followed", dir, before);
 	else
 		warnx("%s: the same folder as %s, taken already: skipped", dir, before);
+	free(before);
 	return 0;
 }
 
-/* Adds file dir/name (id: rel/name) if it is an image not taken before. */
-static void
+/* Adds file dir/name (id: rel/name) if it is an image not taken before.
+ * -1 (w->err) when a temporary file fails. */
+static int
 add_file(struct walk *w, const char *dir, const char *rel, const char *name, int label)
 {
 	char *full = join(dir, name);
-	char key[48];
 	struct stat st;
-	long i;
+	struct ds_item it;
+	uint64_t i;
+	int rc = 0;
 
-	if (!image_path_ok(full)) {
-		free(full);
-		return;
-	}
+	if (!image_path_ok(full))
+		goto done;
 	/* a broken link or a FIFO stays: loading it says what is wrong */
 	if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-		file_key(&st, key, sizeof key);
-		if ((i = idmap_get(&w->files, key)) >= 0) {
-			warnx("%s: the same file as %s (a link): skipped", full, w->ds->items[i].path);
-			free(full);
-			return;
+		rc = fidmap_add(&w->files, (uint64_t)st.st_dev, (uint64_t)st.st_ino, w->ds->n, &i,
+		    w->err, w->errlen);
+		if (rc == 1) {
+			rc = dataset_item(w->ds, (size_t)i, &it, w->err, w->errlen);
+			if (rc == 0)
+				warnx("%s: the same file as %s (a link): skipped", full, it.path);
+			goto done;
 		}
-		idmap_put(&w->files, key, w->ds->n);
+		if (rc < 0)
+			goto done;
 	}
-	/* the id, rel/name, is the end of full, root/rel/name: shared, not
-	 * copied (a data set of 10^5 images saves a malloc'd string each) */
-	add_item(w->ds, full, full + strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name), label);
-	w->ds->items[w->ds->n - 1].id_in_path = 1;
+	/* the id, rel/name, is the end of full, root/rel/name: not stored twice */
+	rc = add_item(w->ds, full, strlen(full) - (*rel ? strlen(rel) + 1 : 0) - strlen(name), NULL,
+	    label, w->err, w->errlen);
+done:
+	free(full);
+	return rc;
+}
+
+/* The sorted names of folder dir, or -1 (w->err); 0 when dir is left out. */
+static int
+open_dir(struct walk *w, const char *dir, struct strsort *files, struct strsort *dirs)
+{
+	int rc = first_visit_dir(w, dir);
+
+	if (rc <= 0)
+		return rc;
+	return list_dir(dir, files, dirs, w->err, w->errlen) < 0 ? -1 : 1;
 }
 
 /* Adds the images under root/rel, depth first, sorted; each folder and
@@ -238,54 +304,89 @@ static int
 walk_class(struct walk *w, const char *root, const char *rel, int label)
 {
 	char *dir = join(root, rel);
-	struct names files = { 0 }, dirs = { 0 };
-	int rc = first_visit_dir(w, dir);
+	struct strsort files, dirs;
+	const char *name;
+	int rc, more;
 
-	if (rc <= 0) {
-		free(dir);
-		return rc;
+	strsort_init(&files);
+	strsort_init(&dirs);
+	if ((rc = open_dir(w, dir, &files, &dirs)) > 0) {
+		rc = 0;
+		while (rc == 0 && (more = strsort_next(&files, &name, w->err, w->errlen)) > 0)
+			rc = add_file(w, dir, rel, name, label);
+		if (rc == 0 && more < 0)
+			rc = -1;
+		strsort_free(&files);
+		while (rc == 0 && (more = strsort_next(&dirs, &name, w->err, w->errlen)) > 0) {
+			char *sub = join(rel, name);
+			rc = walk_class(w, root, sub, label);
+			free(sub);
+		}
+		if (rc == 0 && more < 0)
+			rc = -1;
 	}
-	rc = list_dir(dir, &files, &dirs, w->err, w->errlen);
-	for (size_t i = 0; rc == 0 && i < files.n; i++)
-		add_file(w, dir, rel, files.v[i], label);
-	for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
-		char *sub = join(rel, dirs.v[i]);
-		rc = walk_class(w, root, sub, label);
-		free(sub);
-	}
-	names_free(&files);
-	names_free(&dirs);
+	strsort_free(&files);
+	strsort_free(&dirs);
 	free(dir);
 	return rc;
 }
 
-/* Images of root itself that class folders leave out: says so. */
-static void
-warn_loose_files(const char *root, const struct names *files)
+/* Images of root itself that class folders leave out: says so.  -1
+ * (w->err) when the names cannot be read back. */
+static int
+warn_loose_files(struct walk *w, const char *root, struct strsort *files)
 {
 	size_t n = 0;
+	const char *name;
 	char *full;
+	int more;
 
-	for (size_t i = 0; i < files->n; i++) {
-		full = join(root, files->v[i]);
+	while ((more = strsort_next(files, &name, w->err, w->errlen)) > 0) {
+		full = join(root, name);
 		n += image_path_ok(full);
 		free(full);
 	}
 	if (n > 0)
 		warnx("%s: %zu image%s beside the class folders belong%s to no class: ignored",
 		    root, n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+	return more;
 }
 
 /* The class folders of root, each under its label; -1 (w->err). */
 static int
-add_classes(struct walk *w, const char *root, const struct names *dirs)
+add_classes(struct walk *w, const char *root, struct strsort *dirs)
 {
-	for (size_t i = 0; i < dirs->n; i++) {
-		int label = class_index(w->ds, dirs->v[i], w->fixed, w->err, w->errlen);
-		if (label < 0 || walk_class(w, root, dirs->v[i], label) < 0)
+	const char *name;
+	int more;
+
+	while ((more = strsort_next(dirs, &name, w->err, w->errlen)) > 0) {
+		char *cls = xstrdup(name);
+		int label = class_index(w->ds, cls, w->fixed, w->err, w->errlen);
+		int rc = label < 0 ? -1 : walk_class(w, root, cls, label);
+		free(cls);
+		if (rc < 0)
 			return -1;
 	}
-	return 0;
+	return more;
+}
+
+/* The images of a flat folder root and its sub-folders, unlabelled. */
+static int
+add_flat(struct walk *w, const char *root, struct strsort *files, struct strsort *dirs)
+{
+	const char *name;
+	int rc = 0, more;
+
+	while (rc == 0 && (more = strsort_next(files, &name, w->err, w->errlen)) > 0)
+		rc = add_file(w, root, "", name, -1);
+	if (rc == 0 && more < 0)
+		return -1;
+	while (rc == 0 && (more = strsort_next(dirs, &name, w->err, w->errlen)) > 0) {
+		char *sub = xstrdup(name);
+		rc = walk_class(w, root, sub, -1);
+		free(sub);
+	}
+	return rc < 0 || more < 0 ? -1 : 0;
 }
 
 /* flat: no class folders; every image at any depth, unlabelled.  -1
@@ -293,33 +394,29 @@ add_classes(struct walk *w, const char *root, const struct names *dirs)
 static int
 add_folder(struct walk *w, const char *root)
 {
-	struct names files = { 0 }, dirs = { 0 };
+	struct strsort files, dirs;
 	struct dataset *ds = w->ds;
 	size_t before = ds->n;
-	int rc = first_visit_dir(w, root);
+	int rc;
 
-	if (rc <= 0)
-		return rc;
-	rc = list_dir(root, &files, &dirs, w->err, w->errlen);
-	if (rc == 0 && dirs.n > 0 && !w->flat) {
-		warn_loose_files(root, &files);
-		rc = add_classes(w, root, &dirs);
-	} else if (rc == 0) {
-		for (size_t i = 0; i < files.n; i++)
-			add_file(w, root, "", files.v[i], -1);
-		for (size_t i = 0; rc == 0 && i < dirs.n; i++)
-			rc = walk_class(w, root, dirs.v[i], -1);
-	}
+	strsort_init(&files);
+	strsort_init(&dirs);
+	if ((rc = open_dir(w, root, &files, &dirs)) <= 0)
+		goto done;
+	if (strsort_count(&dirs) > 0 && !w->flat)
+		rc = warn_loose_files(w, root, &files) < 0 ? -1 : add_classes(w, root, &dirs);
+	else
+		rc = add_flat(w, root, &files, &dirs);
 	if (rc == 0 && ds->n == before) {
 		snprintf(w->err, w->errlen, "%s: no images found (expected %s/<class>/<image> "
 		         "or %s/<image>)", root, root, root);
 		rc = -1;
 	}
-	names_free(&files);
-	names_free(&dirs);
+done:
+	strsort_free(&files);
+	strsort_free(&dirs);
 	return rc;
 }
-
 /* @LIST: one path per line, optionally TAB class; relative paths are taken
  * relative to the list file's folder.  -1 (w->err) on failure. */
 static int
@@ -358,7 +455,10 @@ add_list(struct walk *w, const char *list)
 			break;
 		}
 		path = line[0] == '/' ? xstrdup(line) : join(dir, line);
-		add_item(ds, path, xstrdup(line), label);
+		rc = add_item(ds, path, 0, line, label, w->err, w->errlen);
+		free(path);
+		if (rc < 0)
+			break;
 	}
 	if (rc == 0 && ferror(f)) {
 		snprintf(w->err, w->errlen, "%s: read error", list);
@@ -384,32 +484,33 @@ add_path(struct walk *w, const char *p)
 	}
 	if (S_ISDIR(st.st_mode))
 		return add_folder(w, p);
-	add_item(w->ds, xstrdup(p), xstrdup(p), -1);
-	return 0;
+	return add_item(w->ds, p, 0, NULL, -1, w->err, w->errlen);
 }
 
-/* Sorts the discovered class names and renumbers the labels. */
+/* Sorts the discovered class names; the labels found are mapped to
+ * their rank by ds->relabel as the items are read. */
 static void
 sort_classes(struct dataset *ds)
 {
 	char **old;
-	int *map;
+	size_t *count;
 
 	if (ds->nclasses == 0)          /* classes is NULL: memcpy/qsort(NULL) are undefined */
 		return;
 	old = XNEW(char *, (size_t)ds->nclasses);
-	map = XNEW(int, (size_t)ds->nclasses);
+	ds->relabel = XNEW(int, (size_t)ds->nclasses);
 	memcpy(old, ds->classes, (size_t)ds->nclasses * sizeof *old);
 	qsort(ds->classes, (size_t)ds->nclasses, sizeof *ds->classes, cmp_str);
 	for (int i = 0; i < ds->nclasses; i++)
 		for (int j = 0; j < ds->nclasses; j++)
 			if (old[i] == ds->classes[j])
-				map[i] = j;
-	for (size_t i = 0; i < ds->n; i++)
-		if (ds->items[i].label >= 0)
-			ds->items[i].label = map[ds->items[i].label];
+				ds->relabel[i] = j;
+	count = XNEW(size_t, (size_t)ds->nclasses);
+	for (int i = 0; i < ds->nclasses; i++)
+		count[ds->relabel[i]] = ds->count[i];
+	free(ds->count);
+	ds->count = count;
 	free(old);
-	free(map);
 }
 
 static int
@@ -420,6 +521,8 @@ collect(struct dataset *ds, char **paths, int npaths, const char *classes, int f
 	struct walk w = { .ds = ds, .fixed = fixed, .flat = flat, .err = err, .errlen = errlen };
 
 	memset(ds, 0, sizeof *ds);
+	spill_init(&ds->items);
+	spill_init(&ds->index);
 	if (fixed) {
 		char *list = xstrdup(classes), *save = NULL;
 		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -430,9 +533,17 @@ collect(struct dataset *ds, char **paths, int npaths, const char *classes, int f
 			return -2;
 		}
 	}
+	fidmap_init(&w.seen);
+	fidmap_init(&w.files);
+	spill_init(&w.paths);
+	if (spill_open(&ds->items, err, errlen) < 0 || spill_open(&ds->index, err, errlen) < 0 ||
+	    spill_open(&w.paths, err, errlen) < 0) {
+		spill_close(&w.paths);
+		return -1;
+	}
 	for (int i = 0; rc == 0 && i < npaths; i++)
 		rc = add_path(&w, paths[i]);
-	seen_free(&w);
+	walk_free(&w);
 	if (rc < 0)
 		return -1;
 	if (!fixed)
@@ -475,16 +586,17 @@ dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch)
 void
 dataset_free(struct dataset *ds)
 {
-	for (size_t i = 0; i < ds->n; i++) {
-		if (!ds->items[i].id_in_path)
-			free(ds->items[i].id);
-		free(ds->items[i].path);
-	}
 	for (int i = 0; i < ds->nclasses; i++)
 		free(ds->classes[i]);
-	free(ds->items);
 	free(ds->classes);
+	free(ds->relabel);
+	free(ds->count);
+	free(ds->rec);
+	spill_close(&ds->items);
+	spill_close(&ds->index);
 	memset(ds, 0, sizeof *ds);
+	spill_init(&ds->items);
+	spill_init(&ds->index);
 }
 
 static void

@@ -293,6 +293,29 @@ assert f["meta"]["gray_rgb"] is False
 	[ "$(read_stream < out | tail -1)" = "frames 2" ]
 }
 
+# the file list, the epoch order and the table of files seen go to
+# temporary files in $TMPDIR (imgload(1), MEMORY): a folder that is not
+# there or not a folder, or writes that fail (a 1 KiB file size limit with
+# SIGXFSZ ignored: EFBIG, as a full disk gives ENOSPC), is one line naming
+# the folder, status 1, and nothing on stdout
+@test "TMPDIR missing, not a folder, or full: a one-line error naming it, status 1, no frame" {
+	mkset
+	TMPDIR=$T/nowhere run_split timeout 20 "$BIN/imgload" -q set
+	[ "$status" -eq 1 ] && [ ! -s out ]
+	[ "$err" = "imgload: temporary file in $T/nowhere: No such file or directory (TMPDIR names the folder)" ]
+	touch afile
+	TMPDIR=$T/afile run_split timeout 20 "$BIN/imgload" -q --shuffle --seed 1 set
+	[ "$status" -eq 1 ] && [ ! -s out ]
+	[ "$err" = "imgload: temporary file in $T/afile: Not a directory (TMPDIR names the folder)" ]
+	mkdir tmp
+	TMPDIR=$T/tmp run_split timeout 20 bash -c 'trap "" XFSZ; ulimit -f 1; exec "$0" -q set' "$BIN/imgload"
+	[ "$status" -eq 1 ] && [ ! -s out ]
+	[ "$err" = "imgload: temporary file in $T/tmp: File too large (TMPDIR names the folder)" ]
+	[ -z "$(ls -A tmp)" ]           # nothing left behind
+	TMPDIR=$T/tmp run_split timeout 20 "$BIN/imgload" -q set
+	[ "$status" -eq 0 ] && [ -z "$(ls -A tmp)" ]
+}
+
 # what was loaded is said: unlabelled images, or the classes and counts
 @test "the summary says unlabelled images, or each class with its count" {
 	mkdir -p flat set/a set/b

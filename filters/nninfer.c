@@ -320,7 +320,6 @@ setup(struct infer *in, const struct options *o)
 {
 	struct nn_backend_opts bo = { .threads = o->threads, .precision = o->precision };
 	char err[512];
-	float scale, offset;
 	int bs = o->batch;
 
 	in->o = o;
@@ -331,9 +330,8 @@ setup(struct infer *in, const struct options *o)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];
 	in->k = nn_output_size(in->m);
-	if (nn_preprocess_parse(in->info.preprocess, &scale, &offset) < 0)
-		die("%s: unknown preprocessing '%s'", o->model, in->info.preprocess);
-	nn_set_preprocess(in->m, scale, offset);
+	if (nn_preprocess_apply(in->m, in->info.preprocess, err, sizeof err) < 0)
+		die("%s: %s", o->model, err);
 	in->cam = -1;
 	if (o->cam)
 		cam_setup(in, o, bs);

@@ -254,7 +254,6 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	struct nn_backend_opts bo = { .threads = t->o->threads, .deterministic = t->o->deterministic,
 	                              .precision = t->o->precision, .graphs = t->o->graphs };
 	struct feed fb;
-	float scale, offset;
 
 	if (check_writable(t->o, err, errlen) < 0 || feed_from_frame(first, &fb, err, errlen) < 0)
 		return -1;
@@ -280,8 +279,8 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	t->k = nn_output_size(t->m);
 	if (init_classes(t, err, errlen) < 0 || apply_freeze(t, err, errlen) < 0)
 		return -1;
-	nn_preprocess_parse(t->info.preprocess, &scale, &offset);
-	nn_set_preprocess(t->m, scale, offset);
+	if (nn_preprocess_apply(t->m, t->info.preprocess, err, errlen) < 0)
+		return -1;
 	nn_set_seed(t->m, t->o->seed);
 	nn_set_bn_unbiased(t->m, t->o->bn_unbiased);
 	nn_set_bce_clip(t->m, 1e-7f);

@@ -165,10 +165,12 @@ def set_formula_weights(base):
 
 def write_h5(base, path):
     """Keras writes the weights (legacy h5), then every dataset is rewritten
-    gzip-compressed and chunked (values and attributes unchanged)."""
+    gzip-compressed, shuffled, one chunk each (values, names and attributes
+    unchanged), in the HDF5 1.10 format (libhdf5 >= 1.10 reads it; 'latest'
+    from h5py's newer libhdf5 is not readable by 1.10): a few hundred KB."""
     tmp = path + ".keras.h5"
     base.save_weights(tmp)
-    with h5py.File(tmp, "r") as src, h5py.File(path + ".tmp", "w", libver="latest") as dst:
+    with h5py.File(tmp, "r") as src, h5py.File(path + ".tmp", "w", libver=("v110", "v110")) as dst:
         for k, v in src.attrs.items():
             dst.attrs[k] = v
 

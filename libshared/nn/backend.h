@@ -78,10 +78,21 @@ struct nn_pool {
 	int avg;                /* 0 max, 1 average */
 };
 
-/* Elementwise op over m pixels of c channels (strided views). */
+/* Elementwise op over m pixels of c channels (strided views).  cap:
+ * relu's ceiling (Keras ReLU(max_value), ReLU6: 6); 0 none.  Positional
+ * initializers that stop at y_ld leave it 0. */
 struct nn_ew {
 	int m, c;
 	int x_ld, y_ld;
+	float cap;
+};
+
+/* Zero padding (Keras ZeroPadding2D): x (n, ih, iw, c) -> y (n, ih+pt+pb,
+ * iw+pl+pr, c) with a border of zeros. */
+struct nn_padg {
+	int n, ih, iw, c;
+	int pt, pb, pl, pr;
+	int x_ld, y_ld;         /* pixel strides of x/dx and y/dy */
 };
 
 /* Dense: x (n, in) -> y (n, out), contiguous rows. */
@@ -179,10 +190,11 @@ struct nn_backend {
 	                     float *dx, float beta_acc);
 
 	/* --- elementwise --- */
-	/* y = max(x, 0); y may equal x. */
+	/* y = max(x, 0), then min(y, cap) when p->cap > 0; y may equal x. */
 	void (*relu_fwd)(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
-	/* dx = beta*dx + (y > 0 ? dy : 0), y being relu's output; y and dy
-	 * have pixel stride y_ld, dx x_ld. */
+	/* dx = beta*dx + (y > 0 [and y < cap when cap > 0] ? dy : 0), y being
+	 * relu's output (TF's Relu6Grad); y and dy have pixel stride y_ld,
+	 * dx x_ld. */
 	void (*relu_bwd)(struct nn_backend *be, const struct nn_ew *p,
 	                 const float *y, const float *dy, float *dx, float beta);
 	/* y = beta*y + x (copy or accumulate a strided view; x at x_ld, y at y_ld). */
@@ -238,6 +250,31 @@ struct nn_backend {
 	/* SGD with momentum: v = mom*v - lr*g; p += v (nesterov: p += mom*v - lr*g). */
 	void (*sgd)(struct nn_backend *be, size_t n, float *p, const float *g,
 	            float *v, float lr, float mom, int nesterov, float l2);
+
+	/* --- depthwise convolution, zero padding, per-channel input --- */
+	/* Depthwise convolution, depth multiplier 1: x (n, ih, iw, c) -> y
+	 * (n, oh, ow, c), w (kh, kw, c) (Keras' (kh, kw, c, 1)); struct
+	 * nn_conv with ic == oc == c.  y = dwconv(x, w) (+ bias[c]). */
+	void (*dwconv_fwd)(struct nn_backend *be, const struct nn_conv *p,
+	                   const float *x, const float *w, const float *bias, float *y);
+	/* dx = beta*dx + dwconv_transpose(dy, w). */
+	void (*dwconv_bwd_data)(struct nn_backend *be, const struct nn_conv *p,
+	                        const float *dy, const float *w, float *dx, float beta);
+	/* dw = dL/dw; db = sum of dy over n,h,w (db may be NULL). */
+	void (*dwconv_bwd_weights)(struct nn_backend *be, const struct nn_conv *p,
+	                           const float *x, const float *dy, float *dw, float *db);
+	/* y = x with a border of zeros (struct nn_padg). */
+	void (*pad_fwd)(struct nn_backend *be, const struct nn_padg *p, const float *x, float *y);
+	/* dx = beta*dx + the interior of dy. */
+	void (*pad_bwd)(struct nn_backend *be, const struct nn_padg *p, const float *dy,
+	                float *dx, float beta);
+	/* Input with a per-channel affine map and channel order: for npix
+	 * host pixels of c channels of type dt, dst[p*c + ch] =
+	 * src[p*c + order[ch]]*scale[ch] + offset[ch]; order, scale, offset
+	 * are host arrays of c entries (c <= 4). */
+	void (*input_ch)(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
+	                 size_t npix, int c, const int *order, const float *scale,
+	                 const float *offset, float *dst);
 
 	/* --- optional (NULL: not offered; the engine does without) --- */
 	/* y = (x - mean)*invstd*gamma + beta, then max(., 0) if relu: exactly

@@ -27,7 +27,7 @@
 #include "nn/backend.h"
 
 /* Must match RADPIPE_CUDA_ABI in libshared/nn/cuda/cuda_impl.h. */
-#define CUDA_ABI 3
+#define CUDA_ABI 4
 #define CUDA_SO_NAME "libradpipe_cuda.so"
 
 typedef struct nn_backend *(*entry_fn)(int abi, size_t table_size, size_t opts_size,

@@ -25,7 +25,8 @@ enum nn_act { NN_ACT_NONE, NN_ACT_RELU, NN_ACT_SIGMOID, NN_ACT_SOFTMAX };
 
 enum nn_layer_type {
 	NN_INPUT, NN_CONV2D, NN_BATCHNORM, NN_RELU, NN_MAXPOOL, NN_AVGPOOL,
-	NN_CONCAT, NN_GAP, NN_DENSE, NN_DROPOUT
+	NN_CONCAT, NN_GAP, NN_DENSE, NN_DROPOUT,
+	NN_ZEROPAD, NN_ADD, NN_DWCONV
 };
 
 /* One named parameter tensor inside the arena. */
@@ -69,6 +70,18 @@ int nn_batchnorm(struct nn_model *m, const char *name, int in, float eps,
                  float momentum, int scale, int center);
 /* Activation('relu'). */
 int nn_relu(struct nn_model *m, const char *name, int in);
+/* ReLU with a ceiling (Keras ReLU(max_value), ReLU6: 6); max_value 0:
+ * plain ReLU (nn_relu(m, name, in) is nn_relu_max(m, name, in, 0)). */
+int nn_relu_max(struct nn_model *m, const char *name, int in, float max_value);
+/* ZeroPadding2D(((pt, pb), (pl, pr))). */
+int nn_zeropad(struct nn_model *m, const char *name, int in, int pt, int pb, int pl, int pr);
+/* Add: elementwise sum of nin >= 2 layers of one shape, as Keras' Add. */
+int nn_add(struct nn_model *m, const char *name, const int *in, int nin);
+/* DepthwiseConv2D, depth multiplier 1: parameters depthwise_kernel (kh,
+ * kw, c, 1) as Keras stores it, then bias (c) if use_bias; stride,
+ * 'same'/'valid'. */
+int nn_dwconv2d(struct nn_model *m, const char *name, int in, int kh, int kw,
+                int sh, int sw, enum nn_padding pad, int use_bias);
 /* MaxPooling2D / AveragePooling2D. */
 int nn_maxpool(struct nn_model *m, const char *name, int in, int kh, int kw,
                int sh, int sw, enum nn_padding pad);
@@ -145,8 +158,15 @@ struct nn_mem {
 };
 void nn_plan_memory(const struct nn_model *m, struct nn_mem *memP);
 
-/* Input preprocessing applied on the way in: x*scale + offset. */
+/* Input preprocessing applied on the way in: x*scale + offset (every
+ * channel). */
 void nn_set_preprocess(struct nn_model *m, float scale, float offset);
+/* Per-channel input preprocessing: channel ch of the network input is
+ * x[order[ch]]*scale[ch] + offset[ch] (order NULL: identity); c must be
+ * the input's channel count (<= 4) and order a permutation; -1 (nn_error)
+ * otherwise.  nn_set_preprocess(m, s, o) returns to one s, o for all. */
+int nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
+                         const float *scale, const float *offset);
 
 /* Forward pass of n samples; x is host memory, n*h*w*c elements of dt.
  * training = 1: batch statistics in BN, dropout on. */
@@ -282,6 +302,7 @@ enum nn_prof_kind {
 	NN_PROF_BN_FWD, NN_PROF_BN_BWD, NN_PROF_RECOMPUTE, NN_PROF_RELU_FWD,
 	NN_PROF_RELU_BWD, NN_PROF_POOL_FWD, NN_PROF_POOL_BWD, NN_PROF_CONCAT,
 	NN_PROF_GAP, NN_PROF_DENSE, NN_PROF_DROPOUT, NN_PROF_LOSS, NN_PROF_OPTIM,
+	NN_PROF_DWCONV_FWD, NN_PROF_DWCONV_BWD, NN_PROF_PAD, NN_PROF_ADD,
 	NN_PROF_NKIND
 };
 /* Per-op-kind wall time: on (1) waits for the backend (be->sync) around

@@ -300,7 +300,7 @@ static void
 run_relu_fwd(const void *shape, double tol)
 {
 	const struct ew_shape *t = shape;
-	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld };
+	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld, 0 };
 	struct buf x = rnd((size_t)p.m * p.x_ld), y = rnd((size_t)p.m * p.y_ld);
 
 	R->relu_fwd(R, &p, x.r, y.r);
@@ -318,7 +318,7 @@ static void
 run_relu_bwd(const void *shape, double tol)
 {
 	const struct ew_shape *t = shape;
-	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld };
+	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld, 0 };
 	struct buf y = rnd((size_t)p.m * p.y_ld), dy = rnd(y.n), dx = rnd((size_t)p.m * p.x_ld);
 
 	for (int beta = 1; beta >= 0; beta--) {
@@ -333,7 +333,7 @@ static void
 run_add(const void *shape, double tol)
 {
 	const struct ew_shape *t = shape;
-	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld };
+	struct nn_ew p = { t->m, t->c, t->x_ld, t->y_ld, 0 };
 	struct buf x = rnd((size_t)p.m * p.x_ld), y = rnd((size_t)p.m * p.y_ld);
 
 	for (int beta = 1; beta >= 0; beta--) {

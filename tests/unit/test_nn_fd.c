@@ -533,6 +533,126 @@ test_softmax_ce(void **state)
 	free(z);
 }
 
+/* ---- depthwise convolution, zero padding, ReLU6 ---- */
+
+static double
+dwconv_loss(void *v)
+{
+	struct convc *c = v;
+	int px = c->p.n * c->p.oh * c->p.ow;
+
+	ref_dwconv_fwd(&c->p, c->x, c->w, c->b, c->y);
+	return dotv(c->r, c->y, px, c->p.oc, c->p.y_ld);
+}
+
+static void
+dwconv_case(int n, int ih, int iw, int ch, int kh, int kw, int s, int same, int bias,
+            int xpad, int ypad, double beta)
+{
+	struct convc c = { .p = { .n = n, .ih = ih, .iw = iw, .ic = ch, .oc = ch,
+	                          .kh = kh, .kw = kw, .sh = s, .sw = s } };
+	struct dxgrad d;
+	char what[128];
+	int ipx = n * ih * iw, opx;
+
+	if (same) {
+		nn_pad_same(ih, kh, s, &c.p.oh, &c.p.pt);
+		nn_pad_same(iw, kw, s, &c.p.ow, &c.p.pl);
+	} else {
+		nn_pad_valid(ih, kh, s, &c.p.oh, &c.p.pt);
+		nn_pad_valid(iw, kw, s, &c.p.ow, &c.p.pl);
+	}
+	c.p.x_ld = ch + xpad, c.p.y_ld = ch + ypad;
+	opx = n * c.p.oh * c.p.ow;
+	size_t nx = (size_t)ipx * c.p.x_ld, ny = (size_t)opx * c.p.y_ld;
+	size_t nw = (size_t)kh * kw * ch;
+	c.x = vec(nx, 0.1, 1), c.w = vec(nw, 0.1, 1), c.r = vec(ny, 0.1, 1);
+	c.b = bias ? vec(ch, 0.1, 1) : NULL;
+	c.y = calloc(ny, sizeof *c.y);
+	double *dw = calloc(nw, sizeof *dw), *db = calloc(ch, sizeof *db);
+	double *dx = dx_begin(&d, nx, beta);
+	ref_dwconv_bwd_data(&c.p, c.r, c.w, dx, beta);
+	ref_dwconv_bwd_weights(&c.p, c.x, c.r, dw, bias ? db : NULL);
+	snprintf(what, sizeof what, "dwconv %dx%dx%d k%dx%d s%d %s bias%d ld+%d/+%d",
+	         ih, iw, ch, kh, kw, s, same ? "same" : "valid", bias, xpad, ypad);
+	dx_check(&d, what, dwconv_loss, &c, c.x, ipx, ch, c.p.x_ld);
+	expect_close(what, fd_err(dwconv_loss, &c, c.w, nw, dw));
+	if (bias)
+		expect_close(what, fd_err(dwconv_loss, &c, c.b, ch, db));
+	free(c.x), free(c.w), free(c.b), free(c.y), free(c.r), free(dw), free(db);
+}
+
+static void
+test_dwconv(void **state)
+{
+	dwconv_case(2, 5, 5, 3, 3, 3, 1, 1, 1, 0, 0, 0);        /* same, bias */
+	dwconv_case(2, 7, 7, 4, 3, 3, 2, 0, 0, 0, 0, 1);        /* MobileNetV2: valid s2 after padding */
+	dwconv_case(1, 6, 5, 3, 3, 3, 2, 1, 0, 2, 1, 1);        /* same s2, odd pad, strided */
+	dwconv_case(2, 4, 5, 2, 2, 3, 1, 0, 1, 1, 3, 0);        /* valid, rectangular kernel */
+}
+
+struct padc {
+	struct nn_padg p;
+	double *x, *y, *r;
+};
+
+static double
+pad_loss(void *v)
+{
+	struct padc *c = v;
+	int px = c->p.n * (c->p.ih + c->p.pt + c->p.pb) * (c->p.iw + c->p.pl + c->p.pr);
+
+	ref_pad_fwd(&c->p, c->x, c->y);
+	return dotv(c->r, c->y, px, c->p.c, c->p.y_ld);
+}
+
+static void
+pad_case(int ih, int iw, int pt, int pb, int pl, int pr, int xpad, int ypad, double beta)
+{
+	struct padc c = { .p = { .n = 2, .ih = ih, .iw = iw, .c = 3, .pt = pt, .pb = pb,
+	                         .pl = pl, .pr = pr, .x_ld = 3 + xpad, .y_ld = 3 + ypad } };
+	int ipx = 2 * ih * iw, opx = 2 * (ih + pt + pb) * (iw + pl + pr);
+	size_t nx = (size_t)ipx * c.p.x_ld, ny = (size_t)opx * c.p.y_ld;
+	struct dxgrad d;
+
+	c.x = vec(nx, 0.1, 1), c.r = vec(ny, 0.1, 1), c.y = calloc(ny, sizeof *c.y);
+	ref_pad_bwd(&c.p, c.r, dx_begin(&d, nx, beta), beta);
+	dx_check(&d, "zero padding", pad_loss, &c, c.x, ipx, 3, c.p.x_ld);
+	/* the border is zero */
+	pad_loss(&c);
+	for (int k = 0; k < 3; k++)
+		assert_true(c.y[k] == 0 || pt + pl == 0);
+	free(c.x), free(c.r), free(c.y);
+}
+
+static void
+test_pad(void **state)
+{
+	pad_case(4, 5, 0, 1, 0, 1, 0, 0, 0);    /* MobileNetV2 / TF 'same' s2: bottom/right */
+	pad_case(5, 4, 3, 3, 3, 3, 1, 2, 1);    /* ResNet50's conv1_pad */
+	pad_case(3, 3, 1, 1, 1, 1, 2, 0, 0);    /* DenseNet's pool1_pad, strided input */
+}
+
+static void
+test_relu6(void **state)
+{
+	struct ewc c = { .p = { .m = 6, .c = 3, .x_ld = 5, .y_ld = 4, .cap = 0.5f } };
+	size_t nx = 30, ny = 24;
+	struct dxgrad d;
+
+	for (double beta = 0; beta <= 1; beta++) {
+		c.x = vec(nx, 0.05, 1), c.r = vec(ny, 0.1, 1), c.y = calloc(ny, sizeof *c.y);
+		for (size_t i = 0; i < nx; i++)         /* away from the kink at the cap */
+			if (fabs(c.x[i] - 0.5) < 0.01)
+				c.x[i] = 0.6;
+		double *dx = dx_begin(&d, nx, beta);
+		relu_loss(&c);
+		ref_relu_bwd(&c.p, c.y, c.r, dx, beta);
+		dx_check(&d, "relu6", relu_loss, &c, c.x, 6, 3, 5);
+		free(c.x), free(c.r), free(c.y);
+	}
+}
+
 static void
 test_report(void **state)
 {
@@ -553,6 +673,9 @@ main(void)
 		cmocka_unit_test(test_dropout),
 		cmocka_unit_test(test_bce),
 		cmocka_unit_test(test_softmax_ce),
+		cmocka_unit_test(test_dwconv),
+		cmocka_unit_test(test_pad),
+		cmocka_unit_test(test_relu6),
 		cmocka_unit_test(test_report),
 	};
 

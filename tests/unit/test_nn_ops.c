@@ -152,6 +152,7 @@ geom(int in, int k, int s, int same, int *out, int *before)
 }
 
 #include "nn_ops_cases.h"   /* shapes and runners */
+#include "nn_ops_dw.h"      /* those of the ResNet/DenseNet/MobileNetV2 ops */
 
 /* ---- the table ---- */
 
@@ -223,6 +224,21 @@ static const struct row rows[] = {
 	  "3 steps, sqrt and a division each; fp16 unscales g (test_nn_cuda)" },
 	{ "sgd", run_sgd, SHAPES(flat_shapes), NOT_FP16(1e-5), 0,
 	  "4 steps (nesterov, l2); fp16 unscales g (test_nn_cuda)" },
+	{ "dwconv_fwd", run_dwconv_fwd, SHAPES(dw_shapes), ALL(1e-5), 0,
+	  "depthwise: sums of up to 15 products per output, fp32 in every precision" },
+	{ "dwconv_bwd_data", run_dwconv_bwd_data, SHAPES(dw_shapes), ALL(1e-5), 0,
+	  "as dwconv_fwd, plus one add with beta 1" },
+	{ "dwconv_bwd_weights", run_dwconv_bwd_weights, SHAPES(dw_shapes), ALL(1e-5), 0,
+	  "sums over n*oh*ow pixels (up to 147) in another order" },
+	{ "pad_fwd", run_pad_fwd, SHAPES(pad_shapes), ALL(0), 0, "a copy and zeros: exact" },
+	{ "pad_bwd", run_pad_bwd, SHAPES(pad_shapes), ALL(1e-6), 0,
+	  "a copy, or one add with beta 1" },
+	{ "relu6_fwd", run_relu6_fwd, SHAPES(ew_shapes), ALL(0), 0,
+	  "min(max(x, 0), 6) is exact, at 0 and 6 too" },
+	{ "relu6_bwd", run_relu6_bwd, SHAPES(ew_shapes), ALL(1e-6), 0,
+	  "0 at y == 0 and y == 6 (TF's Relu6Grad); one add with beta 1" },
+	{ "input_ch", run_input_ch, SHAPES(flat_shapes), ALL(1e-6), 0,
+	  "x[order[c]]*scale[c]+offset[c]: one rounding (an FMA may skip it)" },
 	{ "nonfinite", run_nonfinite, SHAPES(flat_shapes), ALL(0), offsetof(struct nn_backend, nonfinite),
 	  "a yes/no answer: exact; optional op" },
 };

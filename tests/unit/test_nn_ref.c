@@ -239,7 +239,7 @@ test_dense_gap(void **state)
 	float gx[12] = { 1, 2, 99, 3, 4, 99, 5, 6, 99, 7, 8, 99 }, gy[4];
 	be->gap_fwd(be, &g, gx, gy);
 	assert_true(gy[0] == 2 && gy[1] == 3 && gy[2] == 6 && gy[3] == 7);
-	struct nn_ew e = { 2, 2, 3, 2 };
+	struct nn_ew e = { 2, 2, 3, 2, 0 };
 	float ry[4];
 	gx[0] = -1;
 	be->relu_fwd(be, &e, gx, ry);
@@ -475,6 +475,46 @@ test_backend_error(void **state)
 	nn_model_free(m);
 }
 
+/* ReLU6 at exactly 0 and 6 (TF: gradient 0 at both); depthwise 2x2 on a
+ * 3x3 image of 2 channels, by hand; zero padding; per-channel input. */
+static void
+test_new_ops(void **state)
+{
+	struct nn_ew e = { 1, 6, 6, 6, 6 };
+	float x[6] = { -1, 0, 3, 6, 7, 5.999f }, y[6], dy[6] = { 1, 1, 1, 1, 1, 1 }, dx[6];
+	be->relu_fwd(be, &e, x, y);
+	assert_true(y[0] == 0 && y[1] == 0 && y[2] == 3 && y[3] == 6 && y[4] == 6);
+	be->relu_bwd(be, &e, y, dy, dx, 0);
+	assert_true(dx[0] == 0 && dx[1] == 0 && dx[2] == 1 && dx[3] == 0 && dx[4] == 0 &&
+	            dx[5] == 1);
+	/* channel 0: 1..9, channel 1: 10*(1..9); kernel ch0 [[1,0],[0,-1]], ch1 all 0.5 */
+	struct nn_conv c = { .n = 1, .ih = 3, .iw = 3, .ic = 2, .oh = 2, .ow = 2, .oc = 2,
+	                     .kh = 2, .kw = 2, .sh = 1, .sw = 1, .x_ld = 2, .y_ld = 2 };
+	float xi[18], w[8] = { 1, 0.5f, 0, 0.5f, 0, 0.5f, -1, 0.5f }, b[2] = { 0, 1 }, yo[8];
+	for (int i = 0; i < 9; i++)
+		xi[2 * i] = i + 1, xi[2 * i + 1] = 10 * (i + 1);
+	be->dwconv_fwd(be, &c, xi, w, b, yo);
+	for (int i = 0; i < 4; i++) {
+		int r = i / 2, q = i % 2, a = r * 3 + q + 1;     /* top-left value */
+		near(yo[2 * i], a - (a + 4), 1e-6);
+		near(yo[2 * i + 1], 0.5 * 10 * (a + a + 1 + a + 3 + a + 4) + 1, 1e-6);
+	}
+	struct nn_padg p = { .n = 1, .ih = 1, .iw = 2, .c = 1, .pt = 1, .pb = 0, .pl = 0,
+	                     .pr = 1, .x_ld = 1, .y_ld = 1 };
+	float px[2] = { 4, 5 }, py[6], pdx[2] = { 1, 1 };
+	be->pad_fwd(be, &p, px, py);
+	assert_true(py[0] == 0 && py[1] == 0 && py[2] == 0 && py[3] == 4 && py[4] == 5 &&
+	            py[5] == 0);
+	be->pad_bwd(be, &p, py, pdx, 1);
+	assert_true(pdx[0] == 5 && pdx[1] == 6);
+	uint8_t rgb[6] = { 10, 20, 30, 40, 50, 60 };
+	int bgr[3] = { 2, 1, 0 };
+	float sc[3] = { 1, 2, 3 }, of[3] = { -1, 0, 1 }, in[6];
+	be->input_ch(be, NN_IN_U8, rgb, 2, 3, bgr, sc, of, in);
+	assert_true(in[0] == 29 && in[1] == 40 && in[2] == 31 && in[3] == 59 &&
+	            in[4] == 100 && in[5] == 121);
+}
+
 int
 main(void)
 {
@@ -486,6 +526,7 @@ main(void)
 		cmocka_unit_test(test_bn),
 		cmocka_unit_test(test_dense_gap),
 		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_new_ops),
 		cmocka_unit_test(test_losses),
 		cmocka_unit_test(test_adam),
 		cmocka_unit_test(test_adam_step),

@@ -129,7 +129,7 @@ static const struct nn_backend cpu_table = {
 	.conv_bwd_weights = cpu_conv_bwd_weights,
 	.bn_fwd_train = cpu_bn_fwd_train, .bn_fwd_infer = cpu_bn_fwd_infer,
 	.bn_bwd = cpu_bn_bwd, .bn_bwd_infer = cpu_bn_bwd_infer,
-	.relu_fwd = cpu_relu_fwd, .relu_bwd = cpu_relu_bwd, .add = cpu_add,
+	.add = cpu_add,
 	.pool_fwd = cpu_pool_fwd, .pool_bwd = cpu_pool_bwd,
 	.gap_fwd = cpu_gap_fwd, .gap_bwd = cpu_gap_bwd,
 	.dense_fwd = cpu_dense_fwd, .dense_bwd = cpu_dense_bwd,
@@ -137,6 +137,11 @@ static const struct nn_backend cpu_table = {
 	.bce_logits = cpu_bce_logits, .softmax_ce = cpu_softmax_ce,
 	.adam = cpu_adam, .sgd = cpu_sgd,
 	.bn_apply = cpu_bn_apply, .nonfinite = cpu_nonfinite,
+	/* cpu_dw.c: the ops of ResNet50, DenseNet121, MobileNetV2 */
+	.dwconv_fwd = cpu_dwconv_fwd, .dwconv_bwd_data = cpu_dwconv_bwd_data,
+	.dwconv_bwd_weights = cpu_dwconv_bwd_weights, .pad_fwd = cpu_pad_fwd,
+	.pad_bwd = cpu_pad_bwd, .input_ch = cpu_input_ch,
+	.relu_fwd = cpu_relu_cap_fwd, .relu_bwd = cpu_relu_cap_bwd,
 };
 
 struct nn_backend *

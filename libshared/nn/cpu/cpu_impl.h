@@ -113,6 +113,7 @@ struct cpu {
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
  *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
  *   cpu_core.c  errors, the primitive cache, execution, scratch
@@ -234,6 +235,24 @@ void cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
 void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
 void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
                   const float *dy, float *dx, float beta);
+
+/* cpu_dw.c (plain loops): depthwise convolution, zero padding,
+ * per-channel input, ReLU with a ceiling (cap 0: cpu_misc.c's relu) */
+void cpu_dwconv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                    const float *w, const float *bias, float *y);
+void cpu_dwconv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+                         const float *w, float *dx, float beta);
+void cpu_dwconv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                            const float *dy, float *dw, float *db);
+void cpu_pad_fwd(struct nn_backend *be, const struct nn_padg *p, const float *x, float *y);
+void cpu_pad_bwd(struct nn_backend *be, const struct nn_padg *p, const float *dy, float *dx,
+                 float beta);
+void cpu_input_ch(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t npix,
+                  int c, const int *order, const float *scale, const float *offset,
+                  float *dst);
+void cpu_relu_cap_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float *y);
+void cpu_relu_cap_bwd(struct nn_backend *be, const struct nn_ew *p, const float *y,
+                      const float *dy, float *dx, float beta);
 
 /* Implementation names the cpu backend picks for a convolution (for the
  * benchmark): writes "fwd | bwd_d | bwd_w" into buf. */

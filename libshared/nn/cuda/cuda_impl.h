@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped when struct nn_backend or the entry's contract changes. */
-#define RADPIPE_CUDA_ABI 3
+#define RADPIPE_CUDA_ABI 4
 
 /* Check a call: on failure record "cuda: file:line: call: reason" as the
  * backend's error (cu_fail; be->error returns it) and evaluate to -1,

@@ -111,11 +111,25 @@ bwd_concat(struct nn_model *m, struct nn_lay *l)
 	for (int j = 0; j < l->pub.nin; j++) {
 		struct nn_lay *x = input_of(m, l, j);
 		if ((l->copy_in & 1u << j) && x->up) {
-			struct nn_ew p = { pixels(m, l), x->pub.c, l->dy_ld, x->dy_ld };
+			struct nn_ew p = { pixels(m, l), x->pub.c, l->dy_ld, x->dy_ld, 0 };
 			m->be->add(m->be, &p, l->dy + off, x->dy, x->gset);
 		}
 		x->gset |= x->up;
 		off += x->pub.c;
+	}
+}
+
+/* Each input's gradient gets dy (summed with its other readers'). */
+static void
+bwd_add(struct nn_model *m, struct nn_lay *l)
+{
+	for (int j = 0; j < l->pub.nin; j++) {
+		struct nn_lay *x = input_of(m, l, j);
+		if (!x->up)
+			continue;
+		struct nn_ew p = { pixels(m, l), l->pub.c, l->dy_ld, x->dy_ld, 0 };
+		m->be->add(m->be, &p, l->dy, x->dy, x->gset);
+		x->gset = 1;
 	}
 }
 
@@ -127,7 +141,7 @@ bwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float 
 	const float *dy = l->dy;
 
 	if (l->act == NN_ACT_RELU) {
-		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
+		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c, 0 };
 		be->relu_bwd(be, &e, l->y, l->dy, m->scratch, 0);
 		dy = m->scratch;
 	}
@@ -145,6 +159,8 @@ bwd_kind(const struct nn_lay *l)
 		[NN_MAXPOOL] = NN_PROF_POOL_BWD, [NN_AVGPOOL] = NN_PROF_POOL_BWD,
 		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
 		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
+		[NN_ZEROPAD] = NN_PROF_PAD, [NN_ADD] = NN_PROF_ADD,
+		[NN_DWCONV] = NN_PROF_DWCONV_BWD,
 	};
 
 	return k[l->pub.type];
@@ -159,13 +175,32 @@ bwd_layer(struct nn_model *m, int i)
 	float beta = x->gset ? 1 : 0;
 	struct nn_conv cp;
 	struct nn_pool pp;
-	struct nn_ew ep = { pixels(m, l), l->pub.c, x->dy_ld, l->dy_ld };
+	struct nn_ew ep = { pixels(m, l), l->pub.c, x->dy_ld, l->dy_ld, l->cap };
 	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->dy_ld };
+	struct nn_padg dp;
 	size_t n = (size_t)pixels(m, l) * l->pub.c;
 
 	nn_prof_mark(m);
 	switch (l->pub.type) {
 	case NN_INPUT:
+		return;
+	case NN_DWCONV:
+		cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);
+		if (wt)
+			be->dwconv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0),
+			                       l->bias ? G(m, l, 1) : NULL);
+		cp.x_ld = x->dy_ld;
+		if (dx)
+			be->dwconv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
+		break;
+	case NN_ZEROPAD:
+		dp = pad_geom(m, l, x, x->dy_ld, l->dy_ld);
+		if (dx)
+			be->pad_bwd(be, &dp, l->dy, x->dy, beta);
+		break;
+	case NN_ADD:
+		bwd_add(m, l);
+		nn_prof_add(m, NN_PROF_ADD);
 		return;
 	case NN_CONV2D:
 		cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);

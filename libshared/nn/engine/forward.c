@@ -21,7 +21,8 @@ nn_bn_fuses_relu(const struct nn_model *m, int i)
 	    l->pub.frozen_bn)
 		return 0;
 	r = &m->lay[l->owner];
-	return r->pub.type == NN_RELU && r->pub.in[0] == i;
+	/* bn_apply has no ceiling: a capped ReLU (ReLU6) runs on its own */
+	return r->pub.type == NN_RELU && r->pub.in[0] == i && !(r->cap > 0);
 }
 
 static void
@@ -53,10 +54,21 @@ fwd_concat(struct nn_model *m, struct nn_lay *l)
 	for (int j = 0; j < l->pub.nin; j++) {
 		struct nn_lay *x = input_of(m, l, j);
 		if (l->copy_in & 1u << j) {
-			struct nn_ew p = { pixels(m, l), x->pub.c, x->y_ld, l->y_ld };
+			struct nn_ew p = { pixels(m, l), x->pub.c, x->y_ld, l->y_ld, 0 };
 			m->be->add(m->be, &p, x->y, l->y + off, 0);
 		}
 		off += x->pub.c;
+	}
+}
+
+/* y = the sum of the inputs: a copy of the first, the others added. */
+static void
+fwd_add(struct nn_model *m, struct nn_lay *l)
+{
+	for (int j = 0; j < l->pub.nin; j++) {
+		struct nn_lay *x = input_of(m, l, j);
+		struct nn_ew p = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld, 0 };
+		m->be->add(m->be, &p, x->y, l->y, j > 0);
 	}
 }
 
@@ -68,7 +80,7 @@ fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 
 	be->dense_fwd(be, &p, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
 	if (l->act == NN_ACT_RELU) {
-		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c };
+		struct nn_ew e = { m->n, l->pub.c, l->pub.c, l->pub.c, 0 };
 		be->relu_fwd(be, &e, l->y, l->y);
 	}
 }
@@ -83,6 +95,8 @@ fwd_kind(const struct nn_model *m, const struct nn_lay *l)
 		[NN_MAXPOOL] = NN_PROF_POOL_FWD, [NN_AVGPOOL] = NN_PROF_POOL_FWD,
 		[NN_CONCAT] = NN_PROF_CONCAT, [NN_GAP] = NN_PROF_GAP,
 		[NN_DENSE] = NN_PROF_DENSE, [NN_DROPOUT] = NN_PROF_DROPOUT,
+		[NN_ZEROPAD] = NN_PROF_PAD, [NN_ADD] = NN_PROF_ADD,
+		[NN_DWCONV] = NN_PROF_DWCONV_FWD,
 	};
 
 	return m->recomputing ? NN_PROF_RECOMPUTE : k[l->pub.type];
@@ -95,7 +109,8 @@ nn_fwd_layer(struct nn_model *m, int i)
 	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
 	struct nn_conv cp;
 	struct nn_pool pp;
-	struct nn_ew ep = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld };
+	struct nn_ew ep = { pixels(m, l), l->pub.c, x->y_ld, l->y_ld, l->cap };
+	struct nn_padg dp;
 	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->y_ld };
 	size_t n = (size_t)pixels(m, l) * l->pub.c;
 
@@ -133,6 +148,17 @@ nn_fwd_layer(struct nn_model *m, int i)
 		else
 			be->add(be, &ep, x->y, l->y, 0);
 		break;
+	case NN_ZEROPAD:
+		dp = pad_geom(m, l, x, x->y_ld, l->y_ld);
+		be->pad_fwd(be, &dp, x->y, l->y);
+		break;
+	case NN_ADD:
+		fwd_add(m, l);
+		break;
+	case NN_DWCONV:
+		cp = conv_geom(m, l, x, x->y_ld, l->y_ld);
+		be->dwconv_fwd(be, &cp, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
+		break;
 	}
 	nn_prof_add(m, fwd_kind(m, l));
 }
@@ -150,8 +176,12 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 	m->training = training != 0;
 	m->recomputing = 0;
 	nn_prof_mark(m);
-	m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
-	             m->scale, m->offset, in->y);
+	if (m->pre_ch)
+		m->be->input_ch(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w, in->pub.c,
+		                m->pre_order, m->pre_scale, m->pre_offset, in->y);
+	else
+		m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
+		             m->scale, m->offset, in->y);
 	nn_prof_add(m, NN_PROF_INPUT);
 	for (int i = 1; i < m->nlay; i++)
 		nn_fwd_layer(m, i);

@@ -234,7 +234,73 @@ nn_batchnorm(struct nn_model *m, const char *name, int in, float eps,
 int
 nn_relu(struct nn_model *m, const char *name, int in)
 {
-	return add_layer(m, NN_RELU, name, &in, 1) ? commit(m) : -1;
+	return nn_relu_max(m, name, in, 0);
+}
+
+int
+nn_relu_max(struct nn_model *m, const char *name, int in, float max_value)
+{
+	struct nn_lay *l;
+
+	if ((l = add_layer(m, NN_RELU, name, &in, 1)) == NULL)
+		return -1;
+	if (!(max_value >= 0 && isfinite(max_value)))
+		return nn_fail(m, "%s: ReLU max_value must be >= 0 (0: none)", name);
+	l->cap = max_value;
+	return commit(m);
+}
+
+int
+nn_zeropad(struct nn_model *m, const char *name, int in, int pt, int pb, int pl, int pr)
+{
+	struct nn_lay *l;
+
+	if ((l = add_layer(m, NN_ZEROPAD, name, &in, 1)) == NULL)
+		return -1;
+	if (pt < 0 || pb < 0 || pl < 0 || pr < 0)
+		return nn_fail(m, "%s: negative padding", name);
+	l->pt = pt, l->pb = pb, l->pl = pl, l->pr = pr;
+	l->pub.h += pt + pb, l->pub.w += pl + pr;
+	return commit(m);
+}
+
+int
+nn_add(struct nn_model *m, const char *name, const int *in, int nin)
+{
+	struct nn_lay *l;
+
+	if (nin < 2)
+		return nn_fail(m, "%s: add needs at least 2 inputs", name);
+	if ((l = add_layer(m, NN_ADD, name, in, nin)) == NULL)
+		return -1;
+	for (int j = 1; j < nin; j++) {
+		const struct nn_layer *s = &m->lay[in[j]].pub;
+		if (s->h != l->pub.h || s->w != l->pub.w || s->c != l->pub.c)
+			return nn_fail(m, "%s: input %s is %dx%dx%d, not %dx%dx%d", name,
+			               s->name, s->h, s->w, s->c, l->pub.h, l->pub.w, l->pub.c);
+	}
+	return commit(m);
+}
+
+int
+nn_dwconv2d(struct nn_model *m, const char *name, int in, int kh, int kw,
+            int sh, int sw, enum nn_padding pad, int use_bias)
+{
+	struct nn_lay *l;
+	int oh, ow;
+
+	if ((l = add_layer(m, NN_DWCONV, name, &in, 1)) == NULL)
+		return -1;
+	if (geometry(m, name, l->pub.h, kh, sh, pad, &oh, &l->pt) < 0 ||
+	    geometry(m, name, l->pub.w, kw, sw, pad, &ow, &l->pl) < 0)
+		return -1;
+	int ks[4] = { kh, kw, l->pub.c, 1 };
+	l->kh = kh, l->kw = kw, l->sh = sh, l->sw = sw, l->bias = use_bias;
+	add_param(m, l, "depthwise_kernel", 4, ks, 1, 1, 'g');
+	if (use_bias)
+		add_param(m, l, "bias", 1, &l->pub.c, 1, 0, '0');
+	l->pub.h = oh, l->pub.w = ow;
+	return commit(m);
 }
 
 static int
@@ -480,6 +546,29 @@ nn_set_preprocess(struct nn_model *m, float scale, float offset)
 {
 	m->scale = scale;
 	m->offset = offset;
+	m->pre_ch = 0;
+}
+
+int
+nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
+                     const float *scale, const float *offset)
+{
+	unsigned seen = 0;
+
+	if (c != m->lay[0].pub.c || c < 1 || c > 4)
+		return nn_fail(m, "preprocessing for %d channels; the input has %d "
+		               "(at most 4)", c, m->lay[0].pub.c);
+	for (int ch = 0; ch < c; ch++) {
+		int o = order ? order[ch] : ch;
+		if (o < 0 || o >= c || (seen & 1u << o))
+			return nn_fail(m, "preprocessing: channel order is not a permutation");
+		seen |= 1u << o;
+		m->pre_order[ch] = o;
+		m->pre_scale[ch] = scale[ch];
+		m->pre_offset[ch] = offset[ch];
+	}
+	m->pre_ch = 1;
+	return 0;
 }
 
 int64_t

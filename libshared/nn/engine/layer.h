@@ -57,6 +57,17 @@ pool_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay 
 	};
 }
 
+static inline struct nn_padg
+pad_geom(const struct nn_model *m, const struct nn_lay *l, const struct nn_lay *x,
+         int x_ld, int y_ld)
+{
+	return (struct nn_padg){
+		.n = m->n, .ih = x->pub.h, .iw = x->pub.w, .c = l->pub.c,
+		.pt = l->pt, .pb = l->pb, .pl = l->pl, .pr = l->pr,
+		.x_ld = x_ld, .y_ld = y_ld,
+	};
+}
+
 static inline struct nn_bn
 bn_geom(const struct nn_model *m, const struct nn_lay *l, int x_ld, int y_ld)
 {

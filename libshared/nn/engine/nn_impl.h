@@ -49,6 +49,8 @@ struct nn_lay {
 	int kh, kw, sh, sw, pt, pl;     /* conv and pool geometry */
 	int bias, scale, center;        /* conv/dense bias, BN gamma/beta */
 	float eps, momentum, rate;      /* BN, dropout */
+	float cap;                      /* relu: ceiling (0: none) */
+	int pb, pr;                     /* zero padding: bottom, right (pt, pl above) */
 	enum nn_act act;                /* dense */
 	int p0, np;                     /* first parameter index, count */
 	int ncons, last_cons;           /* consumers: count, highest index */
@@ -86,6 +88,9 @@ struct nn_model {
 	size_t hostcap, mcap;
 
 	float scale, offset;    /* input preprocessing */
+	int pre_ch;             /* 1: per channel (nn_set_preprocess_ch) */
+	int pre_order[4];
+	float pre_scale[4], pre_offset[4];
 	uint64_t seed;
 	int64_t t;              /* optimiser steps */
 	int unbiased;

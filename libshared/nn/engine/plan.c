@@ -170,7 +170,7 @@ recomputable(const struct nn_model *m, int j)
 {
 	switch (m->lay[j].pub.type) {
 	case NN_BATCHNORM: case NN_RELU: case NN_MAXPOOL: case NN_AVGPOOL:
-	case NN_CONCAT:
+	case NN_CONCAT: case NN_ZEROPAD:
 		return 1;
 	default:
 		return 0;

@@ -58,7 +58,7 @@ nn_profile_name(int kind)
 		"input", "conv_fwd", "conv_bwd_data", "conv_bwd_weights",
 		"bn_fwd", "bn_bwd", "recompute", "relu_fwd", "relu_bwd",
 		"pool_fwd", "pool_bwd", "concat", "gap", "dense", "dropout",
-		"loss", "optimizer",
+		"loss", "optimizer", "dwconv_fwd", "dwconv_bwd", "pad", "add",
 	};
 
 	return kind >= 0 && kind < NN_PROF_NKIND ? names[kind] : "?";

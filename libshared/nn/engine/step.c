@@ -34,6 +34,7 @@ step_key(const struct nn_model *m, enum nn_dtype_in dt, int n, int training,
 	h = mix(h, (uint64_t)(uintptr_t)m->acts);
 	h = mix(h, (uint64_t)n << 32 | (uint64_t)training << 8 | (uint64_t)dt << 1 | (weighted != 0));
 	h = mix(h, (uint64_t)m->flags << 32 | clip);
+	h = mix(h, (uint64_t)m->pre_ch);        /* input or input_ch */
 	h = mix(h, (uint64_t)m->unbiased << 8 | (o ? (uint64_t)o->type << 1 | (o->nesterov != 0) : 0xff));
 	for (int i = 0; i < m->nlay; i++)
 		h = mix(h, (uint64_t)(m->lay[i].pub.trainable != 0) << 1 | (m->lay[i].pub.frozen_bn != 0));

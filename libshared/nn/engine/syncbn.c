@@ -193,7 +193,7 @@ nn_syncbn_bwd(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, float *dg,
 {
 	struct nn_backend *be = m->be;
 	struct nn_bn p = bn_geom(m, l, x->dy_ld, l->dy_ld), q = bn_geom(m, l, x->y_ld, l->dy_ld);
-	struct nn_ew e = { p.m, p.c, l->dy_ld, x->dy_ld };
+	struct nn_ew e = { p.m, p.c, l->dy_ld, x->dy_ld, 0 };
 	float *gamma, *b, *rmean, *rvar, *f, *d;
 	int c = p.c;
 

@@ -265,6 +265,47 @@ nonfinite(struct nn_backend *be, const float *x, size_t n)
 	return 0;
 }
 
+static void
+dwconv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+           const float *w, const float *bias, float *y)
+{
+	ref_dwconv_fwd(p, x, w, bias, y);
+}
+
+static void
+dwconv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+                const float *w, float *dx, float beta)
+{
+	ref_dwconv_bwd_data(p, dy, w, dx, beta);
+}
+
+static void
+dwconv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                   const float *dy, float *dw, float *db)
+{
+	ref_dwconv_bwd_weights(p, x, dy, dw, db);
+}
+
+static void
+pad_fwd(struct nn_backend *be, const struct nn_padg *p, const float *x, float *y)
+{
+	ref_pad_fwd(p, x, y);
+}
+
+static void
+pad_bwd(struct nn_backend *be, const struct nn_padg *p, const float *dy, float *dx,
+        float beta)
+{
+	ref_pad_bwd(p, dy, dx, beta);
+}
+
+static void
+input_ch(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t npix,
+         int c, const int *order, const float *scale, const float *offset, float *dst)
+{
+	ref_input_ch(dt, src, npix, c, order, scale, offset, dst);
+}
+
 /* The ops table (the pattern of backend.h: one designated initializer;
  * ref's ops cannot fail, so it has no error entry). */
 static const struct nn_backend ref_table = {
@@ -281,7 +322,10 @@ static const struct nn_backend ref_table = {
 	.dense_fwd = dense_fwd, .dense_bwd = dense_bwd,
 	.dropout_fwd = dropout_fwd, .dropout_bwd = dropout_bwd,
 	.bce_logits = bce_logits, .softmax_ce = softmax_ce,
-	.adam = adam, .sgd = sgd, .bn_apply = bn_apply, .nonfinite = nonfinite,
+	.adam = adam, .sgd = sgd,
+	.dwconv_fwd = dwconv_fwd, .dwconv_bwd_data = dwconv_bwd_data,
+	.dwconv_bwd_weights = dwconv_bwd_weights, .pad_fwd = pad_fwd,
+	.pad_bwd = pad_bwd, .input_ch = input_ch, .bn_apply = bn_apply, .nonfinite = nonfinite,
 };
 
 struct nn_backend *

@@ -305,25 +305,33 @@ ref_bn_bwd_infer(const struct nn_bn *p, const real *dy, const real *gamma,
 
 /* ---- elementwise -------------------------------------------------------- */
 
-/* y = max(x, 0) over (m, c); y may equal x. */
+/* y = max(x, 0), then min(y, cap) when cap > 0, over (m, c); y may
+ * equal x. */
 static inline void
 ref_relu_fwd(const struct nn_ew *p, const real *x, real *y)
 {
+	real cap = p->cap;
+
 	for (int i = 0; i < p->m; i++)
 		for (int k = 0; k < p->c; k++) {
 			real v = x[(size_t)i * p->x_ld + k];
-			y[(size_t)i * p->y_ld + k] = v > 0 ? v : 0;
+			v = v > 0 ? v : 0;
+			y[(size_t)i * p->y_ld + k] = cap > 0 && v > cap ? cap : v;
 		}
 }
 
-/* dx (ld x_ld) = beta*dx + (y > 0 ? dy : 0); y and dy have ld y_ld. */
+/* dx (ld x_ld) = beta*dx + (y > 0 and (cap <= 0 or y < cap) ? dy : 0);
+ * y and dy have ld y_ld (TF's Relu6Grad: 0 at exactly 0 and at cap). */
 static inline void
 ref_relu_bwd(const struct nn_ew *p, const real *y, const real *dy, real *dx, real beta)
 {
+	real cap = p->cap;
+
 	for (int i = 0; i < p->m; i++)
 		for (int k = 0; k < p->c; k++) {
 			size_t iy = (size_t)i * p->y_ld + k, ix = (size_t)i * p->x_ld + k;
-			real v = y[iy] > 0 ? dy[iy] : 0;
+			int pass = y[iy] > 0 && (!(cap > 0) || y[iy] < cap);
+			real v = pass ? dy[iy] : 0;
 			dx[ix] = beta == 0 ? v : beta * dx[ix] + v;
 		}
 }
@@ -583,6 +591,130 @@ ref_sgd(size_t n, real *p, const real *g, real *v, real lr, real mom,
 		v[i] = mom * v[i] - lr * gi;
 		p[i] += nesterov ? mom * v[i] - lr * gi : v[i];
 	}
+}
+
+/* ---- depthwise convolution, zero padding, per-channel input ---------- */
+
+/* The window walk of a depthwise convolution (ic == oc == c): for each
+ * output pixel yo and tap landing inside the input, f(yo, xo, wo) with wo
+ * the tap's offset (ky*kw + kx)*c in the (kh, kw, c) kernel. */
+#define REF_DW_WALK(p, yo, xo, wo, body)                                       \
+	for (int b_ = 0; b_ < (p)->n; b_++)                                    \
+	for (int oy_ = 0; oy_ < (p)->oh; oy_++)                                \
+	for (int ox_ = 0; ox_ < (p)->ow; ox_++) {                              \
+		size_t yo = ((size_t)(b_ * (p)->oh + oy_) * (p)->ow + ox_) * (p)->y_ld; \
+		for (int ky_ = 0; ky_ < (p)->kh; ky_++) {                      \
+			int iy_ = oy_ * (p)->sh - (p)->pt + ky_;               \
+			if (iy_ < 0 || iy_ >= (p)->ih)                         \
+				continue;                                      \
+			for (int kx_ = 0; kx_ < (p)->kw; kx_++) {              \
+				int ix_ = ox_ * (p)->sw - (p)->pl + kx_;       \
+				if (ix_ < 0 || ix_ >= (p)->iw)                 \
+					continue;                              \
+				size_t xo = ((size_t)(b_ * (p)->ih + iy_) * (p)->iw + ix_) * (p)->x_ld; \
+				size_t wo = (size_t)(ky_ * (p)->kw + kx_) * (p)->ic; \
+				body                                           \
+			}                                                      \
+		}                                                              \
+	}
+
+/* y (n, oh, ow, c) = depthwise conv(x (n, ih, iw, c), w (kh, kw, c)) + bias. */
+static inline void
+ref_dwconv_fwd(const struct nn_conv *p, const real *x, const real *w,
+               const real *bias, real *y)
+{
+	int c = p->ic;
+
+	for (int i = 0; i < p->n * p->oh * p->ow; i++)
+		for (int k = 0; k < c; k++)
+			y[(size_t)i * p->y_ld + k] = bias ? bias[k] : 0;
+	REF_DW_WALK(p, yo, xo, wo,
+		for (int k = 0; k < c; k++)
+			y[yo + k] += x[xo + k] * w[wo + k];)
+}
+
+/* dx (n, ih, iw, c) = beta*dx + depthwise conv_transpose(dy, w). */
+static inline void
+ref_dwconv_bwd_data(const struct nn_conv *p, const real *dy, const real *w,
+                    real *dx, real beta)
+{
+	int c = p->ic;
+
+	ref_scale_view(dx, p->n * p->ih * p->iw, c, p->x_ld, beta);
+	REF_DW_WALK(p, yo, xo, wo,
+		for (int k = 0; k < c; k++)
+			dx[xo + k] += w[wo + k] * dy[yo + k];)
+}
+
+/* dw (kh, kw, c) = sum x*dy per tap; db (c) = sum dy (db may be NULL). */
+static inline void
+ref_dwconv_bwd_weights(const struct nn_conv *p, const real *x, const real *dy,
+                       real *dw, real *db)
+{
+	int c = p->ic;
+
+	for (size_t i = 0; i < (size_t)p->kh * p->kw * c; i++)
+		dw[i] = 0;
+	for (int k = 0; db && k < c; k++)
+		db[k] = 0;
+	for (int i = 0; db && i < p->n * p->oh * p->ow; i++)
+		for (int k = 0; k < c; k++)
+			db[k] += dy[(size_t)i * p->y_ld + k];
+	REF_DW_WALK(p, yo, xo, wo,
+		for (int k = 0; k < c; k++)
+			dw[wo + k] += x[xo + k] * dy[yo + k];)
+}
+
+/* y (n, ih+pt+pb, iw+pl+pr, c) = x with a border of zeros. */
+static inline void
+ref_pad_fwd(const struct nn_padg *p, const real *x, real *y)
+{
+	int oh = p->ih + p->pt + p->pb, ow = p->iw + p->pl + p->pr;
+
+	for (int b = 0; b < p->n; b++)
+	for (int oy = 0; oy < oh; oy++)
+	for (int ox = 0; ox < ow; ox++) {
+		int iy = oy - p->pt, ix = ox - p->pl;
+		int in = iy >= 0 && iy < p->ih && ix >= 0 && ix < p->iw;
+		real *yr = y + ((size_t)(b * oh + oy) * ow + ox) * p->y_ld;
+		const real *xr = in ? x + ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld : NULL;
+		for (int k = 0; k < p->c; k++)
+			yr[k] = in ? xr[k] : 0;
+	}
+}
+
+/* dx (n, ih, iw, c) = beta*dx + the interior of dy. */
+static inline void
+ref_pad_bwd(const struct nn_padg *p, const real *dy, real *dx, real beta)
+{
+	int oh = p->ih + p->pt + p->pb, ow = p->iw + p->pl + p->pr;
+
+	for (int b = 0; b < p->n; b++)
+	for (int iy = 0; iy < p->ih; iy++)
+	for (int ix = 0; ix < p->iw; ix++) {
+		const real *dr = dy + ((size_t)(b * oh + iy + p->pt) * ow + ix + p->pl) * p->y_ld;
+		real *xr = dx + ((size_t)(b * p->ih + iy) * p->iw + ix) * p->x_ld;
+		for (int k = 0; k < p->c; k++)
+			xr[k] = beta == 0 ? dr[k] : beta * xr[k] + dr[k];
+	}
+}
+
+/* dst[i*c + ch] = src[i*c + order[ch]]*scale[ch] + offset[ch] for npix
+ * pixels of c channels of type dt (order NULL: identity). */
+static inline void
+ref_input_ch(enum nn_dtype_in dt, const void *src, size_t npix, int c, const int *order,
+             const float *scale, const float *offset, real *dst)
+{
+	const uint8_t *u8 = src;
+	const uint16_t *u16 = src;
+	const float *f32 = src;
+
+	for (size_t i = 0; i < npix; i++)
+		for (int ch = 0; ch < c; ch++) {
+			size_t j = i * c + (order ? order[ch] : ch);
+			float v = dt == NN_IN_U8 ? u8[j] : dt == NN_IN_U16 ? u16[j] : f32[j];
+			dst[i * c + ch] = v * scale[ch] + offset[ch];
+		}
 }
 
 #endif

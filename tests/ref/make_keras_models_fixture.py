@@ -14,10 +14,15 @@ Weights (every weight of the base; the same formula is in the C test):
   the h5 file compress to almost nothing),
   u = (((j + 1) * 2654435761 + salt) mod 2^32) / 2^32 (float64),
   v = 2u - 1, then, rounded to float32:
-    kernel            v * sqrt(6 / fan_in), fan_in = product of shape[:-1]
-    depthwise_kernel  v * sqrt(6 / (kh * kw))
+    kernel            v * sqrt(3 / fan_in), fan_in = product of shape[:-1]
+    depthwise_kernel  v * sqrt(3 / (kh * kw))
+  (variance 1/fan_in: a convolution keeps its input's scale, so that the
+  residual sums of ResNet50 stay far from float32's limits in inference)
     bias, beta, moving_mean   0.1 v
-    gamma                     1 + 0.1 v
+    gamma                     1 + 0.1 v, but 0.2 + 0.02 v in the layers
+                              called *_3_bn (the last batch norm of each
+                              residual branch of ResNet50: the residual sums
+                              then grow slowly in inference)
     moving_variance           1 + 0.25 v
 Head of the training step: GAP -> Dense(256, relu) -> Dense(1) logits,
 kernels as make_keras_fixture.py (salt 1 and 2, glorot range, i not
@@ -59,7 +64,7 @@ ARCHS = {
         pre=keras.applications.resnet.preprocess_input, pre_name="caffe",
         fwd=("conv1_relu", "conv2_block3_out", "conv4_block6_out", "conv5_block3_out"),
         train=("conv2_block1_out", "conv5_block3_out"),
-        step=("conv1_conv/kernel:0", "conv1_conv/bias:0", "conv1_bn/gamma:0", "conv3_block2_2_conv/kernel:0",
+        step=("conv1_conv/kernel:0", "conv1_bn/gamma:0", "conv3_block2_2_conv/kernel:0",
               "conv5_block3_3_bn/beta:0", "dense_1/kernel:0", "dense_2/bias:0"),
         stats=("conv1_bn", "conv5_block3_3_bn")),
     "densenet121": dict(
@@ -95,11 +100,13 @@ def formula(name, shape):
     v = 2.0 * u - 1.0
     w = name.rsplit("/", 1)[1]
     if w == "kernel:0":
-        a = v * np.sqrt(6.0 / np.prod(shape[:-1]))
+        a = v * np.sqrt(3.0 / np.prod(shape[:-1]))
     elif w == "depthwise_kernel:0":
-        a = v * np.sqrt(6.0 / (shape[0] * shape[1]))
+        a = v * np.sqrt(3.0 / (shape[0] * shape[1]))
     elif w in ("bias:0", "beta:0", "moving_mean:0"):
         a = 0.1 * v
+    elif w == "gamma:0" and name.endswith("_3_bn/gamma:0"):
+        a = 0.2 + 0.02 * v
     elif w == "gamma:0":
         a = 1.0 + 0.1 * v
     elif w == "moving_variance:0":

@@ -37,7 +37,10 @@
 #define GRAD_TOL 4e-2           /* gradients: ||diff|| / ||keras|| */
 #define GRAD_ZERO 1e-5          /* a gradient under this * the largest norm is zero in theory
                                    (conv bias before batch norm): compared absolutely */
-#define STAT_TOL 1e-5           /* moving statistics, relative to max |value| */
+#define STAT_TOL 5e-5           /* moving statistics, relative to max |value|: TF's
+                                   fused batch norm's float32 batch variance is off
+                                   by up to 1.6e-5 (Conv_1_bn of MobileNetV2 against
+                                   float64; radpipe sums in double) */
 #define STEP_TOL 1e-2           /* Adam's change, relative to its largest (lr) */
 #define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */
 #define PERIOD 61
@@ -169,14 +172,16 @@ formula(const struct nn_param *p, float *out)
 	for (k = 0; k < p->rank - 1; k++)
 		fan *= (size_t)p->shape[k];
 	if (strcmp(w, "kernel:0") == 0)
-		lim = sqrt(6.0 / (double)fan);
+		lim = sqrt(3.0 / (double)fan);
 	else if (strcmp(w, "depthwise_kernel:0") == 0)
-		lim = sqrt(6.0 / (double)(p->shape[0] * p->shape[1]));
+		lim = sqrt(3.0 / (double)(p->shape[0] * p->shape[1]));
 	for (i = 0; i < p->size; i++) {
 		u = (double)(uint32_t)((uint64_t)(i % PERIOD + 1) * 2654435761u + salt) / 4294967296.0;
 		v = 2.0 * u - 1.0;
 		if (lim > 0)
 			out[i] = (float)(v * lim);
+		else if (strcmp(w, "gamma:0") == 0 && strstr(p->name, "_3_bn/gamma:0") != NULL)
+			out[i] = (float)(0.2 + 0.02 * v);
 		else if (strcmp(w, "gamma:0") == 0)
 			out[i] = (float)(1.0 + 0.1 * v);
 		else if (strcmp(w, "moving_variance:0") == 0)
@@ -423,7 +428,7 @@ run_backend(const char *arch, const char *bname)
 	load_weights(m, arch, bname);
 	if (nn_preprocess_apply(m, preprocess, err, sizeof err) < 0)
 		die("%s", err);
-	if (nn_model_plan(m, be, 2) < 0)
+	if (nn_model_plan_flags(m, be, 2, getenv("RADPIPE_PARITY_KEEP") ? NN_PLAN_KEEP : 0) < 0)
 		die("plan: %s", nn_error(m));
 	nn_params_upload(m);
 	x = images(&nx);
@@ -443,7 +448,7 @@ main(int argc, char **argv)
 {
 	static const char *const archs[3] = { "resnet50", "densenet121", "mobilenet_v2" };
 	const char *backends[3] = { "ref", "cpu", "cuda" };
-	int nbe = getenv("RADPIPE_PARITY_CUDA") != NULL ? 3 : 2;
+	int nbe = getenv("RADPIPE_PARITY_CUDA") != NULL ? 3 : 2, b0 = getenv("RADPIPE_PARITY_CPU_ONLY") != NULL;
 	struct frame_reader *r;
 	struct frame f;
 	struct nn_model *m;
@@ -453,6 +458,8 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	verbose = getenv("RADPIPE_PARITY_VERBOSE") != NULL;
 	for (int a = 0; a < 3; a++) {
+		if (getenv("RADPIPE_PARITY_ARCH") != NULL && strcmp(getenv("RADPIPE_PARITY_ARCH"), archs[a]) != 0)
+			continue;
 		snprintf(path, sizeof path, "tests/ref/keras_%s.mpk", archs[a]);
 		if (access(path, R_OK) < 0) {
 			printf("SKIP %s: no fixture %s (tests/ref/make_keras_models_fixture.sh)\n", archs[a], path);
@@ -468,7 +475,7 @@ main(int argc, char **argv)
 		while (frame_next(r, &f) == 1)
 			keep(&f, r);
 		frame_reader_close(r);
-		for (int b = 0; b < nbe; b++)
+		for (int b = b0; b < nbe; b++)
 			run_backend(archs[a], backends[b]);
 		drop_refs();
 	}

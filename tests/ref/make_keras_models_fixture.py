@@ -57,6 +57,7 @@ import keras
 SIZE = 64
 IMAGES = ("chest2", "abd2")
 PERIOD = 61
+GAIN = float(os.environ.get("RADPIPE_FIXTURE_GAIN", "3"))   # kernel range sqrt(GAIN / fan_in)
 
 ARCHS = {
     "resnet50": dict(
@@ -100,9 +101,9 @@ def formula(name, shape):
     v = 2.0 * u - 1.0
     w = name.rsplit("/", 1)[1]
     if w == "kernel:0":
-        a = v * np.sqrt(3.0 / np.prod(shape[:-1]))
+        a = v * np.sqrt(GAIN / np.prod(shape[:-1]))
     elif w == "depthwise_kernel:0":
-        a = v * np.sqrt(3.0 / (shape[0] * shape[1]))
+        a = v * np.sqrt(GAIN / (shape[0] * shape[1]))
     elif w in ("bias:0", "beta:0", "moving_mean:0"):
         a = 0.1 * v
     elif w == "gamma:0" and name.endswith("_3_bn/gamma:0"):
@@ -270,6 +271,7 @@ def make(arch, outdir, imgs, dpath):
         "h5_sha256": hashlib.sha256(open(h5path, "rb").read()).hexdigest(),
         "images": {n: hashlib.sha256(open(os.path.join(dpath, "TEST", n + ".png"), "rb").read()).hexdigest() for n in IMAGES},
         "weights": "formula: see make_keras_models_fixture.py (period %d)" % PERIOD,
+        "kernel_gain": GAIN,
         "train": {"labels": [0, 1], "head": [256, 0.0, 1], "bce_clip": 1e-7,
                   "optimizer": {"type": "adam", "lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}},
     }

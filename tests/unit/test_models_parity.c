@@ -56,6 +56,8 @@ struct ref {
 static struct ref *refs;
 static int nrefs, failures, compared;
 static char preprocess[32];
+static double gain = 3;         /* kernel range sqrt(gain / fan_in) */
+static const char *dir = "tests/ref";
 static int verbose;
 
 static void
@@ -68,6 +70,8 @@ keep(const struct frame *f, struct frame_reader *r)
 	if (frame_is(f, "ref_meta")) {
 		if (frame_str(f, "preprocess", preprocess, sizeof preprocess) != 1)
 			die("%s: meta without preprocess", frame_reader_name(r));
+		if (frame_num(f, "kernel_gain", &gain) != 1)
+			gain = 3;
 		return;
 	}
 	if (!frame_is(f, "ref"))
@@ -172,9 +176,9 @@ formula(const struct nn_param *p, float *out)
 	for (k = 0; k < p->rank - 1; k++)
 		fan *= (size_t)p->shape[k];
 	if (strcmp(w, "kernel:0") == 0)
-		lim = sqrt(3.0 / (double)fan);
+		lim = sqrt(gain / (double)fan);
 	else if (strcmp(w, "depthwise_kernel:0") == 0)
-		lim = sqrt(3.0 / (double)(p->shape[0] * p->shape[1]));
+		lim = sqrt(gain / (double)(p->shape[0] * p->shape[1]));
 	for (i = 0; i < p->size; i++) {
 		u = (double)(uint32_t)((uint64_t)(i % PERIOD + 1) * 2654435761u + salt) / 4294967296.0;
 		v = 2.0 * u - 1.0;
@@ -223,7 +227,7 @@ load_weights(struct nn_model *m, const char *arch, const char *be)
 	float *want;
 	size_t bad = 0;
 
-	snprintf(path, sizeof path, "tests/ref/keras_%s_weights.h5", arch);
+	snprintf(path, sizeof path, "%s/keras_%s_weights.h5", dir, arch);
 	if (h5k_import_model(path, m, err, sizeof err) < 0)
 		die("%s", err);
 	for (int k = 0; k < nn_param_count(m); k++) {
@@ -457,10 +461,12 @@ main(int argc, char **argv)
 	err_init(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	verbose = getenv("RADPIPE_PARITY_VERBOSE") != NULL;
+	if (getenv("RADPIPE_MODELS_FIXTURES") != NULL)
+		dir = getenv("RADPIPE_MODELS_FIXTURES");
 	for (int a = 0; a < 3; a++) {
 		if (getenv("RADPIPE_PARITY_ARCH") != NULL && strcmp(getenv("RADPIPE_PARITY_ARCH"), archs[a]) != 0)
 			continue;
-		snprintf(path, sizeof path, "tests/ref/keras_%s.mpk", archs[a]);
+		snprintf(path, sizeof path, "%s/keras_%s.mpk", dir, archs[a]);
 		if (access(path, R_OK) < 0) {
 			printf("SKIP %s: no fixture %s (tests/ref/make_keras_models_fixture.sh)\n", archs[a], path);
 			continue;

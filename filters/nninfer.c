@@ -330,8 +330,9 @@ setup(struct infer *in, const struct options *o)
 		die("%s", err);
 	in->h = in->info.input[0], in->w = in->info.input[1], in->c = in->info.input[2];
 	in->k = nn_output_size(in->m);
-	if (nn_preprocess_apply(in->m, in->info.preprocess, err, sizeof err) < 0)
-		die("%s: %s", o->model, err);
+	if (nn_preprocess_set(in->m, in->info.preprocess) < 0)
+		die("%s: preprocessing '%s': %s", o->model, in->info.preprocess,
+		    nn_preprocess_known(in->info.preprocess) ? nn_error(in->m) : "unknown");
 	in->cam = -1;
 	if (o->cam)
 		cam_setup(in, o, bs);

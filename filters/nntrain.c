@@ -98,11 +98,8 @@ set_optimizer(void *p, const char *s)
 static void
 set_preprocess(void *p, const char *s)
 {
-	int order[3];
-	float scale[3], offset[3];
-
-	if (nn_preprocess_channels(s, 3, order, scale, offset) < 0)
-		die_usage("--preprocess: unknown '%s' (rescale, inception or tf, caffe, torch)", s);
+	if (!nn_preprocess_known(s))
+		die_usage("--preprocess: unknown '%s' (rescale, inception, tf, caffe, torch)", s);
 	*(const char **)p = s;
 }
 

@@ -8,9 +8,9 @@
 set -eu -o pipefail
 cd "$(dirname "$0")/../.."
 B=${B:-build-gpu}
-make -j"$(nproc)" B="$B" CUDA=1 "$B/libradpipe_cuda.so" "$B/tests/test_nn_ops" "$B/tests/test_nn_cuda" "$B/tests/test_nccl" "$B/bench/bench_cuda"
+make -j"$(nproc)" B="$B" CUDA=1 "$B/libradpipe_cuda.so" "$B/tests/test_nn_ops" "$B/tests/test_nn_cuda" "$B/tests/test_nccl" "$B/tests/test_nn_patterns" "$B/bench/bench_cuda"
 mkdir -p "$B/hostlibs"
-ldd "$B/tests/test_nn_ops" "$B/tests/test_nn_cuda" "$B/tests/test_nccl" "$B/bench/bench_cuda" | awk '$3 ~ /^\// { print $3 }' | sort -u |
+ldd "$B/tests/test_nn_ops" "$B/tests/test_nn_cuda" "$B/tests/test_nccl" "$B/tests/test_nn_patterns" "$B/bench/bench_cuda" | awk '$3 ~ /^\// { print $3 }' | sort -u |
 	grep -Ev '/(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux[^/]*)\.so' |
 	while read -r lib; do cp -L "$lib" "$B/hostlibs/"; done
 du -sh "$B" "$B/hostlibs"

@@ -10,13 +10,17 @@
 #                                         -> OUTDIR/test_nn_cuda.log
 #      test_nccl: NCCL's all-reduce on one GPU as one rank, and training
 #      steps through it == without      -> OUTDIR/test_nccl.log
+#      test_nn_patterns: residual, inverted residual and dense blocks (the
+#      new layers) trained a step and Grad-CAM on cuda vs ref
+#                                         -> OUTDIR/test_nn_patterns.log
 #   4. bench_cuda: InceptionV3 images/s, training at batch 5/32/128 and
 #      inference at 1/32/256, in fp32, tf32, bf16 and fp16, CUDA graphs on,
 #      plus graphs off at batch 5 (train) and 1 (infer) -> OUTDIR/bench_cuda.md
 #   5. PyTorch's InceptionV3 at the same settings (channels_last; AMP for
 #      bf16/fp16), if python3 has torch -> OUTDIR/torch.md
 #   6. a summary                          -> OUTDIR/summary.txt
-# Exit status: 1 if the build, test_nn_ops, test_nn_cuda or test_nccl failed,
+# Exit status: 1 if the build, test_nn_ops, test_nn_cuda, test_nccl or
+# test_nn_patterns failed,
 # else 0.
 #
 # Where the machine lacks radpipe's other build dependencies (oneDNN,
@@ -48,7 +52,7 @@ libpath=$cuda_home/lib64${cudnn_home:+:$cudnn_home/lib}:$PWD/$B/hostlibs
 export LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export RADPIPE_CUDA_LIB=$PWD/$B/libradpipe_cuda.so
 
-need="$B/libradpipe_cuda.so $B/tests/test_nn_ops $B/tests/test_nn_cuda $B/tests/test_nccl $B/bench/bench_cuda"
+need="$B/libradpipe_cuda.so $B/tests/test_nn_ops $B/tests/test_nn_cuda $B/tests/test_nccl $B/tests/test_nn_patterns $B/bench/bench_cuda"
 prebuilt=1
 for f in $need; do [ -x "$f" ] || [ -f "$f" ] || prebuilt=0; done
 if [ "${RADPIPE_GPU_PREBUILT:-1}" = 0 ] || [ $prebuilt = 0 ]; then
@@ -75,6 +79,10 @@ TEST_VERBOSE=1 timeout 120 "$B/tests/test_nccl" > "$out/test_nccl.log" 2>&1
 nccl_rc=$?
 summary "test_nccl: rc=$nccl_rc ($((SECONDS - t0)) s)"
 grep -E "SKIP|FAILED|PASSED" "$out/test_nccl.log" | head -10 | tee -a "$out/summary.txt"
+timeout 120 "$B/tests/test_nn_patterns" > "$out/test_nn_patterns.log" 2>&1
+pat_rc=$?
+summary "test_nn_patterns: rc=$pat_rc ($((SECONDS - t0)) s)"
+grep -E "vs ref|Grad-CAM|FAILED|PASSED" "$out/test_nn_patterns.log" | head -20 | tee -a "$out/summary.txt"
 
 timeout 300 "$B/bench/bench_cuda" --time 1.5 -o "$out/bench_cuda.md" > "$out/bench.log" 2>&1
 summary "bench_cuda: rc=$? ($((SECONDS - t0)) s)"
@@ -89,4 +97,4 @@ if python3 -c 'import torch, torchvision; assert torch.cuda.is_available()' 2>/d
 else
 	summary "torch: skipped (no torch+torchvision with CUDA, or no time left)"
 fi
-[ $test_rc = 0 ] && [ $ops_rc = 0 ] && [ $nccl_rc = 0 ]
+[ $test_rc = 0 ] && [ $ops_rc = 0 ] && [ $nccl_rc = 0 ] && [ $pat_rc = 0 ]

@@ -16,7 +16,6 @@
 #include "frame.h"
 #include "nn/models/kgraph.h"
 #include "nn/modelfile/h5keras.h"
-#include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "testutil.h"
 
@@ -116,39 +115,6 @@ test_arch_table(void **state)
 	assert_string_equal(nn_arch_preprocess("mobilenet_v2"), "tf");
 	assert_string_equal(nn_arch_preprocess("inception_v3"), "inception");
 	assert_null(nn_arch_preprocess("vgg16"));
-}
-
-/* Keras' preprocess_input on the pixel (R, G, B) = (10, 20, 30), worked by
- * hand from imagenet_utils.py: caffe flips to BGR and subtracts the BGR
- * means; torch scales to 0..1 and standardises RGB; tf x/127.5 - 1. */
-static void
-test_preprocess(void **state)
-{
-	static const float px[3] = { 10, 20, 30 };
-	static const struct {
-		const char *name;
-		float want[3];
-	} cases[] = {
-		{ "caffe", { 30 - 103.939f, 20 - 116.779f, 10 - 123.68f } },
-		{ "torch", { (10 / 255.0f - 0.485f) / 0.229f, (20 / 255.0f - 0.456f) / 0.224f,
-		             (30 / 255.0f - 0.406f) / 0.225f } },
-		{ "tf", { 10 / 127.5f - 1, 20 / 127.5f - 1, 30 / 127.5f - 1 } },
-		{ "inception", { 10 / 127.5f - 1, 20 / 127.5f - 1, 30 / 127.5f - 1 } },
-		{ "rescale", { 10 / 255.0f, 20 / 255.0f, 30 / 255.0f } },
-	};
-	int order[4];
-	float sc[4], off[4];
-
-	(void)state;
-	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-		assert_int_equal(nn_preprocess_channels(cases[k].name, 3, order, sc, off), 0);
-		for (int ch = 0; ch < 3; ch++)
-			assert_float_equal(px[order[ch]] * sc[ch] + off[ch], cases[k].want[ch], 2e-6);
-	}
-	assert_int_equal(nn_preprocess_channels("caffe", 1, order, sc, off), -1);
-	assert_int_equal(nn_preprocess_channels("torch", 4, order, sc, off), -1);
-	assert_int_equal(nn_preprocess_channels("rescale", 1, order, sc, off), 0);
-	assert_int_equal(nn_preprocess_channels("imagenet", 3, order, sc, off), -1);
 }
 
 /* The fixture's meta frame (NULL when the fixture is missing); the caller
@@ -277,7 +243,6 @@ main(void)
 		cmocka_unit_test(test_description_counts),
 		cmocka_unit_test(test_built_counts),
 		cmocka_unit_test(test_arch_table),
-		cmocka_unit_test(test_preprocess),
 		cmocka_unit_test(test_against_keras),
 		cmocka_unit_test(test_load_keras_h5),
 	};

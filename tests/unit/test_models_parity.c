@@ -430,8 +430,8 @@ run_backend(const char *arch, const char *bname)
 		die("cannot build %s", arch);
 	nn_model_init_params(m, 1);
 	load_weights(m, arch, bname);
-	if (nn_preprocess_apply(m, preprocess, err, sizeof err) < 0)
-		die("%s", err);
+	if (nn_preprocess_set(m, preprocess) < 0)
+		die("preprocessing %s: %s", preprocess, nn_error(m));
 	if (nn_model_plan_flags(m, be, 2, getenv("RADPIPE_PARITY_KEEP") ? NN_PLAN_KEEP : 0) < 0)
 		die("plan: %s", nn_error(m));
 	nn_params_upload(m);

@@ -4,9 +4,13 @@
  * across output rows, SIMD across channels, which are contiguous in NHWC):
  * a depthwise convolution does kh*kw multiply-adds per element it reads,
  * so it is bound by memory, and a direct loop on the caller's strided
- * NHWC costs no reorders.  Every loop gives the same bytes for any thread
- * count: the weight gradient sums fixed chunks of rows, each in order,
- * then the chunks in order.
+ * NHWC costs no reorders.  Measured on a shared 2-core machine (2
+ * threads, MobileNetV2's 112x112x96 3x3 stride 2, batch 8): forward 33 ms
+ * here against 37-42 ms for oneDNN 2.x's grouped convolution (groups = c,
+ * brdgmm_dw:avx512_core) on dense NHWC, before any reorder; backward data
+ * 48-58 ms, weights 22-36 ms.  Every loop gives the same bytes for any
+ * thread count: the weight gradient sums fixed chunks of rows, each in
+ * order, then the chunks in order.
  */
 #include <math.h>
 #include <stdint.h>

@@ -318,6 +318,20 @@ void cu_sgd(struct nn_backend *be, size_t n, float *p, const float *g,
 /* input.cu */
 void cu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
               size_t n, float scale, float offset, float *dst);
+void cu_input_ch(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t npix,
+                 int c, const int *order, const float *scale, const float *offset,
+                 float *dst);
+
+/* dwconv.cu: depthwise convolution and zero padding (own fp32 kernels) */
+void cu_dwconv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                   const float *w, const float *bias, float *y);
+void cu_dwconv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+                        const float *w, float *dx, float beta);
+void cu_dwconv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                           const float *dy, float *dw, float *db);
+void cu_pad_fwd(struct nn_backend *be, const struct nn_padg *p, const float *x, float *y);
+void cu_pad_bwd(struct nn_backend *be, const struct nn_padg *p, const float *dy, float *dx,
+                float beta);
 
 /* --- launchers shared between files (all on st->stream) --- */
 

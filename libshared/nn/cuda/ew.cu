@@ -1,4 +1,5 @@
-// ew.cu — elementwise ops on strided NHWC views: add/copy, relu, bias.
+// ew.cu — elementwise ops on strided NHWC views: add/copy, relu (with a
+// ceiling: ReLU6), bias.
 //
 // Layout of every (channel, pixel) kernel here and in the other files:
 // 32 x 8 blocks, threadIdx.x walks channels (so a warp reads 128
@@ -62,29 +63,33 @@ cu_launch_bias(struct cu_state *st, long long m, int c, const float *b, float *y
 	CUDA_LAUNCHED(st);
 }
 
+// cap > 0: ReLU with a ceiling (ReLU6).
 __global__ void
-k_relu_fwd(long long m, int c, const float *x, int x_ld, float *y, int y_ld)
-{
-	int ch = blockIdx.x * 32 + threadIdx.x;
-
-	if (ch >= c)
-		return;
-	EW_LOOP(m)
-		y[p * y_ld + ch] = fmaxf(x[p * x_ld + ch], 0.0f);
-}
-
-// dy and dx share x_ld (the gradient of relu's input); y and dy share y_ld
-// (relu's output and its gradient).
-__global__ void
-k_relu_bwd(long long m, int c, const float *y, const float *dy, int y_ld,
-           float *dx, int x_ld, float beta)
+k_relu_fwd(long long m, int c, const float *x, int x_ld, float *y, int y_ld, float cap)
 {
 	int ch = blockIdx.x * 32 + threadIdx.x;
 
 	if (ch >= c)
 		return;
 	EW_LOOP(m) {
-		float g = y[p * y_ld + ch] > 0.0f ? dy[p * y_ld + ch] : 0.0f;
+		float v = fmaxf(x[p * x_ld + ch], 0.0f);
+		y[p * y_ld + ch] = cap > 0.0f ? fminf(v, cap) : v;
+	}
+}
+
+// dy and dx share x_ld (the gradient of relu's input); y and dy share y_ld
+// (relu's output and its gradient).
+__global__ void
+k_relu_bwd(long long m, int c, const float *y, const float *dy, int y_ld,
+           float *dx, int x_ld, float beta, float cap)
+{
+	int ch = blockIdx.x * 32 + threadIdx.x;
+
+	if (ch >= c)
+		return;
+	EW_LOOP(m) {
+		float a = y[p * y_ld + ch];
+		float g = a > 0.0f && (cap <= 0.0f || a < cap) ? dy[p * y_ld + ch] : 0.0f;
 		float *o = &dx[p * x_ld + ch];
 		*o = beta != 0.0f ? beta * *o + g : g;
 	}
@@ -100,7 +105,7 @@ cu_relu_fwd(struct nn_backend *be, const struct nn_ew *p, const float *x, float 
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
-	k_relu_fwd<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, y, p->y_ld);
+	k_relu_fwd<<<g, b, 0, st->stream>>>(p->m, p->c, x, p->x_ld, y, p->y_ld, p->cap);
 	CUDA_LAUNCHED(st);
 }
 
@@ -115,7 +120,8 @@ cu_relu_bwd(struct nn_backend *be, const struct nn_ew *p,
 	if (p->m <= 0 || p->c <= 0)
 		return;
 	cu_grid2d(st, p->m, p->c, &g, &b);
-	k_relu_bwd<<<g, b, 0, st->stream>>>(p->m, p->c, y, dy, p->y_ld, dx, p->x_ld, beta);
+	k_relu_bwd<<<g, b, 0, st->stream>>>(p->m, p->c, y, dy, p->y_ld, dx, p->x_ld, beta,
+	                                    p->cap);
 	CUDA_LAUNCHED(st);
 }
 

@@ -3,7 +3,8 @@
 // device staging (async copy) -> conversion kernel.  The pinned buffer is
 // reused once the event recorded after its last copy has fired.  In a
 // graph step the bytes go through the graph's pinned staging instead
-// (graph.c), and the scale and offset through a scalar slot.
+// (graph.c), and the scale and offset through a scalar slot.  cu_input_ch:
+// the same with a per-channel map (order, scale, offset).
 #include <string.h>
 
 #include "cuda_impl.h"
@@ -83,5 +84,63 @@ cu_input(struct nn_backend *be, enum nn_dtype_in dt, const void *src,
 		k_convert<<<g, 256, 0, st->stream>>>(n, (const uint16_t *)dev, hp, dhp, dst);
 	else
 		k_convert<<<g, 256, 0, st->stream>>>(n, (const float *)dev, hp, dhp, dst);
+	CUDA_LAUNCHED(st);
+}
+
+// Per-channel input (caffe/torch preprocessing): dst[q*c + ch] =
+// src[q*c + order[ch]]*scale[ch] + offset[ch]; the map travels by value and
+// through a scalar slot, as cu_input's scale and offset do.
+struct in_ch {
+	int c, order[4];
+	float scale[4], offset[4];
+};
+
+template <typename T>
+__global__ void
+k_convert_ch(size_t n, const T *src, struct in_ch hp, const struct in_ch *dhp, float *dst)
+{
+	if (dhp)
+		hp = *dhp;
+	for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n;
+	     i += (size_t)gridDim.x * blockDim.x) {
+		int ch = (int)(i % hp.c);
+		float v = (float)src[i - ch + hp.order[ch]];
+		dst[i] = __fadd_rn(__fmul_rn(v, hp.scale[ch]), hp.offset[ch]);  // as ref: no FMA
+	}
+}
+
+extern "C" void
+cu_input_ch(struct nn_backend *be, enum nn_dtype_in dt, const void *src, size_t npix,
+            int c, const int *order, const float *scale, const float *offset, float *dst)
+{
+	struct cu_state *st = cu_st(be);
+	size_t es = dt == NN_IN_U8 ? 1 : dt == NN_IN_U16 ? 2 : 4, n = npix * (size_t)c;
+	struct in_ch hp;
+	const struct in_ch *dhp;
+	const void *dev;
+	unsigned g = cu_grid1d(st, n);
+
+	if (!n)
+		return;
+	if (c < 1 || c > 4) {
+		cu_fail(st, "cuda: input_ch: %d channels (1 to 4)", c);
+		return;
+	}
+	memset(&hp, 0, sizeof hp);
+	hp.c = c;
+	for (int k = 0; k < c; k++) {
+		hp.order[k] = order ? order[k] : k;
+		hp.scale[k] = scale[k];
+		hp.offset[k] = offset[k];
+	}
+	dev = stage_in(st, src, n * es);
+	dhp = (const struct in_ch *)cu_slot(st, &hp, sizeof hp);
+	CU_REPLAY_RETURN(st);
+	if (dt == NN_IN_U8)
+		k_convert_ch<<<g, 256, 0, st->stream>>>(n, (const uint8_t *)dev, hp, dhp, dst);
+	else if (dt == NN_IN_U16)
+		k_convert_ch<<<g, 256, 0, st->stream>>>(n, (const uint16_t *)dev, hp, dhp, dst);
+	else
+		k_convert_ch<<<g, 256, 0, st->stream>>>(n, (const float *)dev, hp, dhp, dst);
 	CUDA_LAUNCHED(st);
 }

@@ -119,6 +119,31 @@ bwd_concat(struct nn_model *m, struct nn_lay *l)
 	}
 }
 
+/* Convolution (or depthwise) backward: weight gradients when wt, the
+ * input's gradient when dx (conv charges its two parts to the profile). */
+static void
+bwd_conv(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, int wt, float beta)
+{
+	struct nn_backend *be = m->be;
+	struct nn_conv cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);
+	float *db = l->bias ? G(m, l, 1) : NULL;
+
+	if (l->pub.type == NN_DWCONV) {
+		if (wt)
+			be->dwconv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0), db);
+		cp.x_ld = x->dy_ld;
+		if (dx)
+			be->dwconv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
+		return;
+	}
+	if (wt)
+		be->conv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0), db);
+	nn_prof_add(m, NN_PROF_CONV_BWD_W);
+	cp.x_ld = x->dy_ld;
+	if (dx)
+		be->conv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
+}
+
 /* Each input's gradient gets dy (summed with its other readers'). */
 static void
 bwd_add(struct nn_model *m, struct nn_lay *l)
@@ -173,7 +198,6 @@ bwd_layer(struct nn_model *m, int i)
 	struct nn_lay *l = &m->lay[i], *x = input_of(m, l, 0);
 	int dx = x->up, wt = updates_weights(m, l);
 	float beta = x->gset ? 1 : 0;
-	struct nn_conv cp;
 	struct nn_pool pp;
 	struct nn_ew ep = { pixels(m, l), l->pub.c, x->dy_ld, l->dy_ld, l->cap };
 	struct nn_gap gp = { m->n, x->pub.h * x->pub.w, l->pub.c, x->dy_ld };
@@ -184,15 +208,6 @@ bwd_layer(struct nn_model *m, int i)
 	switch (l->pub.type) {
 	case NN_INPUT:
 		return;
-	case NN_DWCONV:
-		cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);
-		if (wt)
-			be->dwconv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0),
-			                       l->bias ? G(m, l, 1) : NULL);
-		cp.x_ld = x->dy_ld;
-		if (dx)
-			be->dwconv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
-		break;
 	case NN_ZEROPAD:
 		dp = pad_geom(m, l, x, x->dy_ld, l->dy_ld);
 		if (dx)
@@ -202,16 +217,10 @@ bwd_layer(struct nn_model *m, int i)
 		bwd_add(m, l);
 		nn_prof_add(m, NN_PROF_ADD);
 		return;
-	case NN_CONV2D:
-		cp = conv_geom(m, l, x, x->y_ld, l->dy_ld);
-		if (wt)
-			be->conv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0),
-			                     l->bias ? G(m, l, 1) : NULL);
-		nn_prof_add(m, NN_PROF_CONV_BWD_W);
-		cp.x_ld = x->dy_ld;
-		if (dx)
-			be->conv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
-		nn_prof_add(m, NN_PROF_CONV_BWD_DATA);
+	case NN_CONV2D: case NN_DWCONV:
+		bwd_conv(m, l, x, dx, wt, beta);
+		if (l->pub.type == NN_CONV2D)
+			nn_prof_add(m, NN_PROF_CONV_BWD_DATA);
 		break;
 	case NN_BATCHNORM:
 		bwd_bn(m, l, x, dx, beta);

@@ -555,9 +555,11 @@ nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
 {
 	unsigned seen = 0;
 
-	if (c != m->lay[0].pub.c || c < 1 || c > 4)
-		return nn_fail(m, "preprocessing for %d channels; the input has %d "
-		               "(at most 4)", c, m->lay[0].pub.c);
+	if (c < 1 || c > 4)
+		return nn_fail(m, "per-channel preprocessing of %d channels (1 to 4)", c);
+	if (c != m->lay[0].pub.c)
+		return nn_fail(m, "per-channel preprocessing needs %d input channels; the "
+		               "input has %d", c, m->lay[0].pub.c);
 	for (int ch = 0; ch < c; ch++) {
 		int o = order ? order[ch] : ch;
 		if (o < 0 || o >= c || (seen & 1u << o))

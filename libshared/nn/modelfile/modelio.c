@@ -46,69 +46,40 @@ nn_preprocess_parse(const char *name, float *scale, float *offset)
 }
 
 int
-nn_preprocess_channels(const char *name, int c, int *order, float *scale, float *offset)
+nn_preprocess_known(const char *name)
 {
-	static const float bgr_mean[3] = { 103.939f, 116.779f, 123.68f };
-	static const double mean[3] = { 0.485, 0.456, 0.406 }, std[3] = { 0.229, 0.224, 0.225 };
 	float s, o;
-	int ch;
 
-	if (c < 1 || c > 4)
-		return -1;
-	if (nn_preprocess_parse(name, &s, &o) == 0) {
-		for (ch = 0; ch < c; ch++) {
-			order[ch] = ch;
-			scale[ch] = s;
-			offset[ch] = o;
-		}
-		return 0;
-	}
-	if (c != 3)
-		return -1;
-	for (ch = 0; ch < 3; ch++)
-		if (strcmp(name, "caffe") == 0) {
-			order[ch] = 2 - ch;
-			scale[ch] = 1.0f;
-			offset[ch] = -bgr_mean[ch];
-		} else if (strcmp(name, "torch") == 0) {
-			order[ch] = ch;
-			scale[ch] = (float)(1.0 / (255.0 * std[ch]));
-			offset[ch] = (float)(-mean[ch] / std[ch]);
-		} else
-			return -1;
-	return 0;
+	return nn_preprocess_parse(name, &s, &o) == 0 || strcmp(name, "caffe") == 0 ||
+	       strcmp(name, "torch") == 0;
 }
 
-/* Per-channel preprocessing is issue 20's (branch ops): weak until it is
- * merged, so that this file links without it.  Remove at integration. */
-#pragma weak nn_set_preprocess_ch
-int nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
-                         const float *scale, const float *offset);
-
+/* Keras' imagenet_utils.preprocess_input: "caffe" RGB -> BGR, minus the
+ * ImageNet BGR means (input 0..255); "torch" x/255, minus the RGB means,
+ * divided by the RGB standard deviations. */
 int
-nn_preprocess_apply(struct nn_model *m, const char *name, char *err, size_t errlen)
+nn_preprocess_set(struct nn_model *m, const char *name)
 {
-	int c = nn_layer_at(m, 0)->c, order[4];
-	float scale[4], offset[4];
+	static const int bgr[3] = { 2, 1, 0 };
+	static const float one[3] = { 1, 1, 1 };
+	static const float caffe_mean[3] = { -103.939f, -116.779f, -123.68f };
+	static const double mean[3] = { 0.485, 0.456, 0.406 }, sd[3] = { 0.229, 0.224, 0.225 };
+	float scale, offset, ts[3], to[3];
 
-	if (nn_preprocess_parse(name, scale, offset) == 0) {
-		nn_set_preprocess(m, scale[0], offset[0]);
+	if (nn_preprocess_parse(name, &scale, &offset) == 0) {
+		nn_set_preprocess(m, scale, offset);
 		return 0;
 	}
-	if (nn_preprocess_channels(name, c, order, scale, offset) < 0) {
-		seterr(err, errlen, "unknown preprocessing '%s' for %d-channel input "
-		    "(rescale, inception or tf; caffe and torch need 3 channels)", name, c);
-		return -1;
+	if (strcmp(name, "caffe") == 0)
+		return nn_set_preprocess_ch(m, 3, bgr, one, caffe_mean);
+	if (strcmp(name, "torch") == 0) {
+		for (int k = 0; k < 3; k++) {
+			ts[k] = (float)(1 / (255 * sd[k]));
+			to[k] = (float)(-mean[k] / sd[k]);
+		}
+		return nn_set_preprocess_ch(m, 3, NULL, ts, to);
 	}
-	if (nn_set_preprocess_ch == NULL) {
-		seterr(err, errlen, "preprocessing '%s': this build has no per-channel preprocessing yet", name);
-		return -1;
-	}
-	if (nn_set_preprocess_ch(m, c, order, scale, offset) < 0) {
-		seterr(err, errlen, "preprocessing '%s': %s", name, nn_error(m));
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 void
@@ -809,7 +780,7 @@ load_open_model(const char *path, struct frame_reader *r, struct nn_model *m,
                 struct nn_model_info *info, char *err, size_t errlen)
 {
 	struct mio_load L;
-	char why[256];
+	float scale, offset;
 	int rc;
 
 	memset(&L, 0, sizeof L);
@@ -819,10 +790,8 @@ load_open_model(const char *path, struct frame_reader *r, struct nn_model *m,
 	rc = load_frames(&L, r, err, errlen);
 	free(L.seen);
 	frame_reader_close(r);
-	if (rc == 0 && nn_preprocess_apply(m, info->preprocess, why, sizeof why) < 0) {
-		seterr(err, errlen, "%s: %s", path, why);
-		rc = -1;
-	}
+	if (rc == 0 && nn_preprocess_parse(info->preprocess, &scale, &offset) == 0)
+		nn_set_preprocess(m, scale, offset);
 	if (rc < 0)
 		nn_model_info_free(info);
 	return rc;

@@ -41,7 +41,8 @@ struct nn_model_info {
 	char arch[32];                  /* "inception_v3", "small_cnn" */
 	int input[3];                   /* h, w, c */
 	struct nn_head head;
-	char preprocess[16];            /* "rescale" (x/255), "inception" (x/127.5-1) */
+	char preprocess[16];            /* "rescale" (x/255), "inception" = "tf" (x/127.5-1),
+	                                   "caffe", "torch" (nn_preprocess_set) */
 	int nclasses;
 	char **classes;                 /* nclasses names; label i is classes[i] */
 	char version[32];               /* load: radpipe_version of the writer */
@@ -96,19 +97,16 @@ void nn_model_info_free(struct nn_model_info *info);
 /* Sets info->classes to a copy of the n names (replacing any). */
 void nn_model_info_set_classes(struct nn_model_info *info, char *const *names, int n);
 
-/* scale/offset of a preprocess name that is one affine map for every
- * channel (rescale; inception, also called tf) for nn_set_preprocess; -1
- * if unknown or per-channel (caffe, torch: nn_preprocess_channels). */
+/* scale/offset of a preprocess name for nn_set_preprocess ("rescale",
+ * "inception" = "tf"); -1 if unknown or per channel. */
 int nn_preprocess_parse(const char *name, float *scale, float *offset);
-/* The preprocessing called name for c input channels (c <= 4), as
- * nn_set_preprocess_ch takes it: channel ch = x[order[ch]] * scale[ch] +
- * offset[ch] on 0..255 pixels: rescale x/255; inception or tf x/127.5 - 1;
- * caffe (c = 3) RGB->BGR minus 103.939, 116.779, 123.68; torch (c = 3)
- * (x/255 - 0.485, 0.456, 0.406) / (0.229, 0.224, 0.225).  -1 if name is
- * unknown or needs 3 channels and c is not 3. */
-int nn_preprocess_channels(const char *name, int c, int *order, float *scale, float *offset);
-/* Sets m's input preprocessing to the one called name; -1 with the
- * reason in err when it is unknown or does not fit m's input. */
-int nn_preprocess_apply(struct nn_model *m, const char *name, char *err, size_t errlen);
+/* 1 if name is a preprocessing: rescale, inception (= tf), caffe, torch. */
+int nn_preprocess_known(const char *name);
+/* Sets m's input preprocessing called name: rescale (x/255), inception or
+ * tf (x/127.5-1), caffe (RGB->BGR minus the ImageNet BGR means 103.939,
+ * 116.779, 123.68), torch (x/255 minus 0.485, 0.456, 0.406, divided by
+ * 0.229, 0.224, 0.225); caffe and torch need 3 input channels.  0, or -1
+ * (nn_error(m) says why when the name is known). */
+int nn_preprocess_set(struct nn_model *m, const char *name);
 
 #endif

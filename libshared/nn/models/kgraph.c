@@ -8,19 +8,6 @@
 #include "err.h"
 #include "nn/models/kgraph.h"
 
-/* The layers of issue 20 (branch ops): weak until they are merged, so that
- * this file links without them; kg_build refuses to build a graph that
- * needs one this build lacks.  Remove at integration. */
-#pragma weak nn_dwconv2d
-#pragma weak nn_relu_max
-#pragma weak nn_add
-#pragma weak nn_zeropad
-int nn_dwconv2d(struct nn_model *m, const char *name, int in, int kh, int kw,
-                int sh, int sw, enum nn_padding pad, int use_bias);
-int nn_relu_max(struct nn_model *m, const char *name, int in, float max_value);
-int nn_add(struct nn_model *m, const char *name, const int *in, int nin);
-int nn_zeropad(struct nn_model *m, const char *name, int in, int pt, int pb, int pl, int pr);
-
 static void
 kg_fail(struct kg_net *t, const char *fmt, ...)
 {
@@ -299,8 +286,6 @@ kg_order(struct kg_net *t, int *order)
 	sort_net = NULL;
 }
 
-static const char *kg_missing;  /* a layer whose op this build lacks */
-
 long long
 kg_param_count(const struct kg_net *t)
 {
@@ -328,11 +313,6 @@ emit(struct nn_model *m, const struct kg_layer *l, const int *ids)
 
 	for (k = 0; k < l->nin; k++)
 		in[k] = ids[l->in[k]];
-	if ((l->type == KG_DWCONV && nn_dwconv2d == NULL) || (l->type == KG_ADD && nn_add == NULL) ||
-	    (l->type == KG_ZEROPAD && nn_zeropad == NULL) || (l->type == KG_RELU && l->cap > 0 && nn_relu_max == NULL)) {
-		kg_missing = l->name;
-		return -1;
-	}
 	switch (l->type) {
 	case KG_CONV:
 		return nn_conv2d(m, l->name, in[0], l->filters, l->kh, l->kw, l->s, l->s, l->pad, l->bias);
@@ -398,12 +378,8 @@ kg_build(struct kg_net *t, const struct nn_head *head, char *err, size_t errlen)
 	for (i = 0; i < t->n; i++) {
 		if (t->l[order[i]].type == KG_INPUT)
 			continue;
-		kg_missing = NULL;
 		if ((ids[order[i]] = emit(m, &t->l[order[i]], ids)) < 0) {
-			if (kg_missing != NULL)
-				kg_fail(t, "layer %s: this build has no such layer type yet", kg_missing);
-			else
-				kg_fail(t, "%s", nn_error(m));
+			kg_fail(t, "%s", nn_error(m));
 			goto fail;
 		}
 	}

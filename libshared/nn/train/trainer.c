@@ -279,8 +279,11 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	t->k = nn_output_size(t->m);
 	if (init_classes(t, err, errlen) < 0 || apply_freeze(t, err, errlen) < 0)
 		return -1;
-	if (nn_preprocess_apply(t->m, t->info.preprocess, err, errlen) < 0)
+	if (nn_preprocess_set(t->m, t->info.preprocess) < 0) {
+		snprintf(err, errlen, "preprocessing %s: %s", t->info.preprocess,
+		         nn_preprocess_known(t->info.preprocess) ? nn_error(t->m) : "unknown");
 		return -1;
+	}
 	nn_set_seed(t->m, t->o->seed);
 	nn_set_bn_unbiased(t->m, t->o->bn_unbiased);
 	nn_set_bce_clip(t->m, 1e-7f);

@@ -77,6 +77,9 @@ nn_cuda_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	be->dropout_fwd = cu_dropout_fwd; be->dropout_bwd = cu_dropout_bwd;
 	be->bce_logits = cu_bce_logits; be->softmax_ce = cu_softmax_ce;
 	be->adam = cu_adam; be->sgd = cu_sgd;
+	be->dwconv_fwd = cu_dwconv_fwd; be->dwconv_bwd_data = cu_dwconv_bwd_data;
+	be->dwconv_bwd_weights = cu_dwconv_bwd_weights;
+	be->pad_fwd = cu_pad_fwd; be->pad_bwd = cu_pad_bwd; be->input_ch = cu_input_ch;
 	st->graphs = o->graphs > 0;
 	be->step_begin = cu_step_begin; be->step_end = cu_step_end;
 	if (!G)

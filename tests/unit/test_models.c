@@ -99,6 +99,47 @@ test_built_counts(void **state)
 	assert_null(nn_arch_build("mobilenet_v2", 64, 16, 3, &head));
 }
 
+/* Odd input sizes: the spatial sizes Keras 2.15 gives (model.get_layer(n)
+ * .output.shape for MobileNetV2's correct_pad layers, the outputs of all
+ * three), where TF's 'same' and correct_pad's asymmetric padding matter. */
+static void
+test_odd_sizes(void **state)
+{
+	static const struct {
+		int size;
+		const char *layer[5];
+		int h[5];
+	} mb[] = {
+		{ 65, { "block_1_pad", "block_3_pad", "block_6_pad", "block_13_pad", "out_relu" }, { 35, 19, 11, 7, 3 } },
+		{ 97, { "block_1_pad", "block_3_pad", "block_6_pad", "block_13_pad", "out_relu" }, { 51, 27, 15, 9, 4 } },
+	};
+	static const int rn[2] = { 3, 4 }, dn[2] = { 2, 3 };
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct kg_net *t[3];
+
+		for (int a = 0; a < 3; a++) {
+			t[a] = kg_new(mb[k].size, mb[k].size, 3);
+			archs[a].describe(t[a]);
+			assert_false(t[a]->bad);
+		}
+		assert_int_equal(t[0]->l[t[0]->n - 1].h, rn[k]);
+		assert_int_equal(t[1]->l[t[1]->n - 1].h, dn[k]);
+		for (int j = 0; j < 5; j++) {
+			int i = 0;
+
+			while (i < t[2]->n && strcmp(t[2]->l[i].name, mb[k].layer[j]) != 0)
+				i++;
+			assert_true(i < t[2]->n);
+			assert_int_equal(t[2]->l[i].h, mb[k].h[j]);
+			assert_int_equal(t[2]->l[i].w, mb[k].h[j]);
+		}
+		for (int a = 0; a < 3; a++)
+			kg_free(t[a]);
+	}
+}
+
 static void
 test_arch_table(void **state)
 {
@@ -242,6 +283,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_description_counts),
 		cmocka_unit_test(test_built_counts),
+		cmocka_unit_test(test_odd_sizes),
 		cmocka_unit_test(test_arch_table),
 		cmocka_unit_test(test_against_keras),
 		cmocka_unit_test(test_load_keras_h5),

@@ -13,7 +13,7 @@
 # step on the emulated kernels against ref).  It checks indexing, strides and
 # semantics; not timing, device math rounding or FMA contraction.
 # Needs the CUDA headers and an up-to-date $B/libnn.a and $B/libshared.a
-# (make B=...); takes about 2 minutes.
+# (make B=...); takes a few minutes (6 on 2 busy cores with test_nn_patterns).
 set -eu -o pipefail
 cd "$(dirname "$0")/../../.."
 B=${1:-build}

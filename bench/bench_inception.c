@@ -1,12 +1,15 @@
-/* bench_inception.c — InceptionV3 (299x299, the paper's head) on the
+/* bench_inception.c — InceptionV3 (299x299, the paper's head), or another
+ * architecture (--arch resnet50|densenet121|mobilenet_v2, --size), on the
  * "cpu" backend: inference and training-step throughput, peak RSS and
  * planned memory per configuration, and where the time goes (per op kind,
  * from the engine's profile hook).  Each configuration runs in its own
  * child process so that ru_maxrss is that configuration's.
  *
- * usage: bench_inception [--quick] [--threads N] [--time S] [--keep]
+ * usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep]
  *                        [--only infer|train:B] [--torch FILE]
  *                        [--before FILE | --before-bin BIN] [-t TSV] [-o FILE]
+ *   --arch NAME  the network (default inception_v3); --size N its input
+ *                (default 299)
  *   --quick      inference batch 5 and training batch 5 only, short timings
  *   --time S     seconds of timed steps per configuration (default 8; at
  *                least 2 steps after one warm-up step)
@@ -34,7 +37,8 @@
 #include "nn/nn.h"
 #include "rng.h"
 
-#define HW 299
+static int HW = 299;
+static const char *opt_arch = "inception_v3";
 #define MAXCFG 8
 #ifndef BENCH_BASELINE
 #define NKIND NN_PROF_NKIND
@@ -74,11 +78,11 @@ static struct nn_model *
 build(struct nn_backend *be, const struct cfg *c)
 {
 	struct nn_head head = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
-	struct nn_model *m = nn_arch_build("inception_v3", HW, HW, 3, &head);
+	struct nn_model *m = nn_arch_build(opt_arch, HW, HW, 3, &head);
 	int rc;
 
 	if (m == NULL)
-		die("cannot build inception_v3");
+		die("cannot build %s", opt_arch);
 	nn_model_init_params(m, 1);
 	nn_set_preprocess(m, 1 / 127.5f, -1);
 #ifndef BENCH_BASELINE
@@ -333,7 +337,7 @@ run_before(const char *bin, const struct cfg *c, struct other *o)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_inception [--quick] [--threads N] [--time S] [--keep]\n"
+	fprintf(stderr, "usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep]\n"
 	    "         [--only infer|train:B] [--torch FILE] [--before FILE | --before-bin BIN]\n"
 	    "         [-t TSV] [-o FILE]\n");
 	exit(2);
@@ -361,6 +365,10 @@ main(int argc, char **argv)
 			opt_keep = 1;
 		} else if (v == NULL) {
 			usage();
+		} else if (strcmp(a, "--arch") == 0) {
+			opt_arch = v, i++;
+		} else if (strcmp(a, "--size") == 0) {
+			HW = atoi(v), i++;
 		} else if (strcmp(a, "--threads") == 0) {
 			opt_threads = atoi(v), i++;
 		} else if (strcmp(a, "--time") == 0) {
@@ -398,7 +406,8 @@ main(int argc, char **argv)
 	}
 	if (ofile != NULL && (g = fopen(ofile, "w")) == NULL)
 		die("%s: %s", ofile, strerror(errno));
-	out(stdout, g, "# InceptionV3 299x299 on the cpu backend (oneDNN), %d threads\n\n",
+	out(stdout, g, "# %s %dx%d on the cpu backend (oneDNN), %d threads\n\n",
+	    strcmp(opt_arch, "inception_v3") == 0 ? "InceptionV3" : opt_arch, HW, HW,
 	    opt_threads ? opt_threads : omp_get_num_procs());
 	out(stdout, g, "Head 256/0.5/1, whole network trainable, Adam; a training step is "
 	    "forward + backward + Adam.  One child process per row (peak RSS is that row's); "

@@ -7,7 +7,11 @@ sigmoid + BCE), channels_last, 2 threads, Adam; 299x299 inputs.  Each
 configuration runs in its own process (peak RSS per configuration).
 Writes "mode batch img/s rss_mb" lines (-o) for bench_inception --torch.
 
-usage: bench_inception_torch.py [--quick] [--time S] [--threads N] [-o FILE]
+With --arch resnet50|densenet121|mobilenet_v2 (and --size), torchvision's
+implementation of that network instead, its classifier replaced by the
+same head.
+
+usage: bench_inception_torch.py [--arch A] [--size N] [--quick] [--time S] [--threads N] [-o FILE]
 """
 import argparse
 import multiprocessing as mp
@@ -19,22 +23,38 @@ FULL = [("infer", 1), ("infer", 5), ("infer", 32),
 QUICK = [("infer", 5), ("train", 5)]
 
 
-def model(torch, tv):
-    base = tv.models.inception_v3(weights=None, aux_logits=False,
-                                  init_weights=False)
-    base.fc = torch.nn.Identity()
-    base.dropout = torch.nn.Identity()
-    head = torch.nn.Sequential(torch.nn.Linear(2048, 256), torch.nn.ReLU(),
+def model(torch, tv, arch):
+    if arch == "inception_v3":
+        base = tv.models.inception_v3(weights=None, aux_logits=False,
+                                      init_weights=False)
+        base.fc = torch.nn.Identity()
+        base.dropout = torch.nn.Identity()
+        feat = 2048
+    elif arch == "resnet50":
+        base = tv.models.resnet50(weights=None)
+        base.fc = torch.nn.Identity()
+        feat = 2048
+    elif arch == "densenet121":
+        base = tv.models.densenet121(weights=None)
+        base.classifier = torch.nn.Identity()
+        feat = 1024
+    elif arch == "mobilenet_v2":
+        base = tv.models.mobilenet_v2(weights=None)
+        base.classifier = torch.nn.Identity()
+        feat = 1280
+    else:
+        raise SystemExit("bench_inception_torch.py: unknown --arch " + arch)
+    head = torch.nn.Sequential(torch.nn.Linear(feat, 256), torch.nn.ReLU(),
                                torch.nn.Dropout(0.5), torch.nn.Linear(256, 1))
     return torch.nn.Sequential(base, head).to(memory_format=torch.channels_last)
 
 
-def run(mode, batch, secs, threads, q):
+def run(mode, batch, secs, threads, arch, size, q):
     import torch
     import torchvision as tv
     torch.set_num_threads(threads)
-    m = model(torch, tv)
-    x = torch.rand(batch, 3, 299, 299).to(memory_format=torch.channels_last)
+    m = model(torch, tv, arch)
+    x = torch.rand(batch, 3, size, size).to(memory_format=torch.channels_last)
     y = (torch.arange(batch) % 2).float().unsqueeze(1)
     opt = torch.optim.Adam(m.parameters(), lr=1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -64,6 +84,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--time", type=float, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--arch", default="inception_v3")
+    ap.add_argument("--size", type=int, default=299)
     ap.add_argument("-o", dest="out", default=None)
     a, _ = ap.parse_known_args()
     cfgs = QUICK if a.quick else FULL
@@ -72,7 +94,7 @@ def main():
     lines = []
     for mode, b in cfgs:
         q = ctx.Queue()
-        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, q))
+        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, a.arch, a.size, q))
         p.start()
         r = q.get()
         p.join()

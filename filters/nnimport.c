@@ -51,17 +51,19 @@ parse_head(void *p, const char *s)
 static void
 parse_command_line(int argc, char **argv, struct options *o)
 {
-	static const char *const archs[] = { "inception_v3", NULL };
+	static const char *const archs[] = { "inception_v3", "resnet50", "densenet121", "mobilenet_v2", NULL };
 	static const char *const pres[] = { "rescale", "inception", "tf", "caffe", "torch", NULL };
-	int arch = 0, pre = 0, i;
+	int arch = 0, pre = -1, i;
 	const struct cli_opt opts[] = {
-		CLI_CHOICE("arch", 0, "NAME", "architecture: inception_v3 (default)", &arch, archs),
-		CLI_INT("size", 0, "N", "input height and width (default 299)", &o->size, 75, 4096),
+		CLI_CHOICE("arch", 0, "NAME", "architecture: inception_v3 (default), resnet50,\n"
+		    "densenet121 or mobilenet_v2", &arch, archs),
+		CLI_INT("size", 0, "N", "input height and width (default 299; at least 75 for\n"
+		    "inception_v3, 32 for the others)", &o->size, 32, 4096),
 		CLI_CALL("head", 0, "U,D,C", "head: U hidden units (0: none), dropout D,\nC outputs (1: sigmoid) "
 		    "(default 256,0.5,1)", parse_head, &o->head),
-		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper; default), inception = tf\n"
-		    "(x/127.5-1), caffe (BGR minus means) or torch (mean/std)",
-		    &pre, pres),
+		CLI_CHOICE("preprocess", 0, "P", "rescale (x/255, the paper), inception or tf\n"
+		    "(x/127.5-1), caffe or torch (see nntrain(1)); default:\n"
+		    "rescale for inception_v3, the arch's own for the others", &pre, pres),
 		CLI_OPT_CLASSES("0,1,...", &o->classes),
 		CLI_OPT_SEED("seed of the head's initial weights (default 1)", &o->seed),
 		CLI_OPT_OUTPUT("the model file, written atomically (- is stdout)", &o->out),
@@ -73,7 +75,9 @@ parse_command_line(int argc, char **argv, struct options *o)
 	                       .head = { 256, 0.5f, 1 }, .preprocess = "rescale", .seed = 1 };
 	i = cli_parse(argc, argv, synopsis, opts);
 	o->arch = archs[arch];
-	o->preprocess = pres[pre];
+	o->preprocess = pre >= 0 ? pres[pre] : arch == 0 ? "rescale" : nn_arch_preprocess(o->arch);
+	if (o->size < (arch == 0 ? 75 : 32))
+		die_usage("--size: %s needs at least %d", o->arch, arch == 0 ? 75 : 32);
 	if (i != argc - 1)
 		die_usage(i >= argc ? "no weights file given" : "one weights file only");
 	o->weights = argv[i];
@@ -177,7 +181,7 @@ main(int argc, char **argv)
 		stdout_finish();
 		return 0;
 	}
-	if ((m = nn_inception_v3(o.size, o.size, &o.head)) == NULL)
+	if ((m = nn_arch_build(o.arch, o.size, o.size, 3, &o.head)) == NULL)
 		die("cannot build %s for %dx%d input", o.arch, o.size, o.size);
 	nn_model_init_params(m, o.seed);
 	if ((placed = h5k_place(f, m, err, sizeof err)) < 0)

@@ -128,6 +128,9 @@ check_classes(const char *list, int k)
 static void
 check_options(const struct train_options *o)
 {
+	if (!nn_arch_known(o->arch))
+		die_usage("--arch: unknown '%s' (inception_v3, resnet50, densenet121, mobilenet_v2, small_cnn)",
+		    o->arch);
 	if (o->resume && o->weights)
 		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
 	if (o->classes && !o->resume)
@@ -149,7 +152,8 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	struct nn_optim *op = &o->optim;
 	const struct cli_opt opts[] = {
 		CLI_TEXT("model:"),
-		CLI_STR("arch", 0, "NAME", "inception_v3 (default) or small_cnn", &o->arch),
+		CLI_STR("arch", 0, "NAME", "inception_v3 (default), resnet50, densenet121,\n"
+		    "mobilenet_v2 or small_cnn", &o->arch),
 		CLI_STR("weights", 0, "FILE", "start from a Keras .h5 (base layers matched by name)\n"
 		    "or a radpipe model file (every parameter)", &o->weights),
 		CLI_CALL("head", 0, "U,D", "hidden dense units and dropout (default 256,0.5;\n0,0 for none)",
@@ -159,8 +163,10 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_OPT_CLASSES("from the data", &o->classes),
 		CLI_CHOICE("task", 0, "T", "auto (default: multilabel when the batches carry\ntargets), binary, "
 		    "multiclass or multilabel (K sigmoid\noutputs, the targets' masked cross-entropy)", &o->task, tasks),
-		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper), inception = tf\n"
-		    "(x/127.5-1), caffe (BGR minus means) or torch (mean/std)",
+		CLI_CALL("preprocess", 0, "P", "rescale (x/255, the paper), inception or tf\n"
+		    "(x/127.5-1), caffe (BGR minus ImageNet means) or torch\n"
+		    "((x/255-mean)/std); default: rescale for inception_v3,\n"
+		    "the arch's own (Keras' preprocess_input) for the others",
 		    set_preprocess, &o->preprocess),
 		CLI_TEXT("training:"),
 		CLI_CALL("optimizer", 0, "adam|sgd", "(default adam)", set_optimizer, &op->type),
@@ -208,7 +214,11 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 	int i;
 
 	trainer_defaults(o);
+	o->preprocess = NULL;
 	i = cli_parse(argc, argv, synopsis, opts);
+	if (o->preprocess == NULL)	/* the paper's for inception_v3 */
+		o->preprocess = !strcmp(o->arch, "inception_v3") || !nn_arch_known(o->arch) ?
+		    "rescale" : nn_arch_preprocess(o->arch);
 	if (i != argc)
 		die_usage("unexpected argument '%s' (nntrain reads batches on stdin)", argv[i]);
 	check_options(o);

@@ -30,3 +30,29 @@ bench-inception: $(B)/bench/bench_inception
 	    --torch $(B)/bench/inception_torch.tsv \
 	    $(if $(BENCH_BEFORE_BIN),--before-bin '$(BENCH_BEFORE_BIN)',--before bench/results/inception_before.tsv) \
 	    -t $(B)/bench/inception.tsv -o bench/results/inception.md
+
+# make bench-models: the same benchmark (--quick: inference and training at
+# batch 5) for each architecture of issue 20 at 224x224 (Keras' default
+# size for them) beside torchvision's implementation of the same network,
+# into bench/results/models.md (one section per architecture).
+BENCH_MODELS ?= resnet50 densenet121 mobilenet_v2
+BENCH_MODELS_ARGS ?= --quick --size 224
+.PHONY: bench-models
+bench-models: $(B)/bench/bench_inception
+	@mkdir -p bench/results
+	@rm -f $(B)/bench/models.md
+	@for a in $(BENCH_MODELS); do \
+		if $(BENCH_TORCH_PY) -c 'import torch, torchvision' 2>/dev/null; then \
+			$(BENCH_TORCH_PY) bench/bench_inception_torch.py --arch $$a $(BENCH_MODELS_ARGS) \
+			    -o $(B)/bench/$$a.torch.tsv || exit 1; \
+		else \
+			echo "bench-models: no torch in bench/venv: the torch columns stay empty"; \
+			rm -f $(B)/bench/$$a.torch.tsv; \
+		fi; \
+		$(B)/bench/bench_inception --arch $$a $(BENCH_MODELS_ARGS) --torch $(B)/bench/$$a.torch.tsv \
+		    -o $(B)/bench/$$a.md || exit 1; \
+		cat $(B)/bench/$$a.md >> $(B)/bench/models.md; echo >> $(B)/bench/models.md; \
+	done
+	@mv $(B)/bench/models.md bench/results/models.md
+	@echo "bench-models: bench/results/models.md"
+BENCH_TARGETS += bench-models

@@ -3,7 +3,9 @@
 #                      data and weights (downloaded when missing), then
 #                      pipelines/hello-world into results/hello-world/
 #   make data          the tutorial's images into data/Open_I_abd_vs_CXRs
-#   make weights       the Keras ImageNet InceptionV3 weights into weights/
+#   make weights       the Keras ImageNet InceptionV3 weights into weights/;
+#                      ARCH=resnet50|densenet121|mobilenet_v2|inception_v3
+#                      for another architecture's
 #   make experiments   every experiment of pipelines/Makefile, then the comparison
 #   make deps          only the Debian packages
 # Data and weights are looked up in $RADPIPE_DATA and $RADPIPE_WEIGHTS first,
@@ -19,7 +21,7 @@ data:
 	@pipelines/fetch data
 
 weights:
-	@pipelines/fetch weights
+	@pipelines/fetch weights $(if $(ARCH),--arch $(ARCH))
 
 # Data: where the pipeline will look; downloaded only when none is found.
 demo-data:

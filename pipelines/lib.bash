@@ -42,6 +42,10 @@ differences() {
 	if [ "$(setting "$d" ARCH)" != inception_v3 ] || [ "$(setting "$d" SIZE)" != 299 ]; then
 		w+=("$(setting "$d" ARCH) at $(setting "$d" SIZE)")
 	fi
+	case $(setting "$d" ARCH)/$(setting "$d" WEIGHTS) in
+	inception_v3/* | small_cnn/* | */none) ;;
+	*) w+=("ImageNet weights") ;;
+	esac
 	[ "$(setting "$d" LR)" = 1e-4 ] || w+=("lr $(setting "$d" LR)")
 	[ "$(setting "$d" BATCH)" = 5 ] || w+=("batch $(setting "$d" BATCH)")
 	[ "$(setting "$d" SEED)" = 1 ] || w+=("seed $(setting "$d" SEED)")

@@ -329,7 +329,24 @@ struct nn_head {
 struct nn_model *nn_inception_v3(int h, int w, const struct nn_head *head);
 /* A small CNN for fast tests: conv/BN/relu/pool blocks + the head. */
 struct nn_model *nn_small_cnn(int h, int w, int c, const struct nn_head *head);
-/* Builds an architecture by name ("inception_v3", "small_cnn"). */
+/* Keras ResNet50 / DenseNet121 / MobileNetV2 (alpha 1) with
+ * include_top=False, Keras' layer names and order, for h x w x 3 input
+ * (h, w >= 32), followed by the head (models/resnet50.c, densenet121.c,
+ * mobilenet_v2.c); NULL when the input is too small or the head bad. */
+struct nn_model *nn_resnet50(int h, int w, const struct nn_head *head);
+struct nn_model *nn_densenet121(int h, int w, const struct nn_head *head);
+struct nn_model *nn_mobilenet_v2(int h, int w, const struct nn_head *head);
+/* Builds an architecture by name (one of nn_arch_names()). */
 struct nn_model *nn_arch_build(const char *arch, int h, int w, int c, const struct nn_head *head);
+/* The architecture names, NULL-terminated: inception_v3, resnet50,
+ * densenet121, mobilenet_v2, small_cnn. */
+const char *const *nn_arch_names(void);
+/* 1 if arch is one of nn_arch_names(), else 0. */
+int nn_arch_known(const char *arch);
+/* The input preprocessing an architecture's ImageNet weights expect
+ * ("inception" for inception_v3 and mobilenet_v2's Keras "tf", "caffe"
+ * for resnet50, "torch" for densenet121, "rescale" for small_cnn); NULL
+ * for an unknown arch. */
+const char *nn_arch_preprocess(const char *arch);
 
 #endif

@@ -191,6 +191,38 @@ check_results() {
 	[ ! -e "$T/w" ]
 }
 
+@test "fetch weights --arch: Keras' file name and md5 per architecture; no md5 known: a warning and the sha256" {
+	mkdir -p "$T/srv"
+	head -c 50000 /dev/urandom > "$T/srv/w.h5"
+	sum=$(md5sum < "$T/srv/w.h5" | cut -d' ' -f1)
+	sha=$(sha256sum < "$T/srv/w.h5" | cut -d' ' -f1)
+	serve "$T/srv"
+	u="http://127.0.0.1:$PORT/w.h5"
+
+	RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch vgg16 "$T/w"
+	[ "$status" -eq 2 ] && [[ "$output" == *"unknown vgg16"* ]]
+	# resnet50 and densenet121: Keras' md5 (pipelines/weights.md5), which random bytes fail
+	for a in resnet50 densenet121; do
+		RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch $a "$T/w"
+		[ "$status" -eq 1 ] && [[ "$output" == *"checksum mismatch"* ]]
+		[ ! -e "$T/w" ]
+	done
+	grep -q '^4d473c1dd8becc155b73f8504c6f6626  resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5$' "$ROOT/pipelines/weights.md5"
+	grep -q '^30ee3e1110167f948a6b9946edeeb738  densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5$' "$ROOT/pipelines/weights.md5"
+	RADPIPE_WEIGHTS_MD5=$sum RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch resnet50 "$T/w"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	cmp "$T/srv/w.h5" "$T/w/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+	# mobilenet_v2: Keras checks nothing; installed with a warning, or pinned by sha256
+	RADPIPE_WEIGHTS_SHA256=0000 RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch mobilenet_v2 "$T/m"
+	[ "$status" -eq 1 ] && [[ "$output" == *"checksum mismatch"* ]] && [ ! -e "$T/m" ]
+	RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch mobilenet_v2 "$T/m"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"no checksum"*"$sha"* ]]
+	cmp "$T/srv/w.h5" "$T/m/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+	RADPIPE_WEIGHTS_SHA256=$sha RADPIPE_WEIGHTS_URL=$u run "$ROOT/pipelines/fetch" weights --arch mobilenet_v2 "$T/m"
+	[ "$status" -eq 0 ] && [[ "$output" == *"already there and verified"* ]]
+}
+
 @test "hello-world: without data it says how to get it, and writes nothing" {
 	RADPIPE_DATA="$T/nothing" OUT="$T/out" run "$ROOT/pipelines/hello-world"
 	[ "$status" -eq 1 ]

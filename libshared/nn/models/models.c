@@ -86,12 +86,53 @@ nn_small_cnn(int h, int w, int c, const struct nn_head *hd)
 	return m;
 }
 
+static const struct {
+	const char *name, *preprocess;
+} archs[] = {
+	{ "inception_v3", "inception" }, { "resnet50", "caffe" },
+	{ "densenet121", "torch" }, { "mobilenet_v2", "tf" }, { "small_cnn", "rescale" },
+};
+#define NARCH (sizeof archs / sizeof archs[0])
+
+const char *const *
+nn_arch_names(void)
+{
+	static const char *names[NARCH + 1];
+
+	for (size_t i = 0; i < NARCH; i++)
+		names[i] = archs[i].name;
+	return names;
+}
+
+int
+nn_arch_known(const char *arch)
+{
+	return nn_arch_preprocess(arch) != NULL;
+}
+
+const char *
+nn_arch_preprocess(const char *arch)
+{
+	for (size_t i = 0; i < NARCH; i++)
+		if (strcmp(arch, archs[i].name) == 0)
+			return archs[i].preprocess;
+	return NULL;
+}
+
 struct nn_model *
 nn_arch_build(const char *arch, int h, int w, int c, const struct nn_head *head)
 {
 	if (strcmp(arch, "small_cnn") == 0)
 		return nn_small_cnn(h, w, c, head);
+	if (c != 3)
+		return NULL;
 	if (strcmp(arch, "inception_v3") == 0)
-		return c == 3 ? nn_inception_v3(h, w, head) : NULL;
+		return nn_inception_v3(h, w, head);
+	if (strcmp(arch, "resnet50") == 0)
+		return nn_resnet50(h, w, head);
+	if (strcmp(arch, "densenet121") == 0)
+		return nn_densenet121(h, w, head);
+	if (strcmp(arch, "mobilenet_v2") == 0)
+		return nn_mobilenet_v2(h, w, head);
 	return NULL;
 }

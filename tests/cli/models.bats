@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # ResNet50, DenseNet121 and MobileNetV2 in the pipeline (issue 20): each
-# trains one epoch on the tutorial's images at 64x64 and saves a model
+# trains one epoch on the tutorial's images at 32x32 and saves a model
 # that records its architecture and its own preprocessing; nninfer reads
 # it back and scores VAL with the loss nntrain reported for VAL.
 
@@ -8,13 +8,13 @@ setup() {
 	load ../lib/io-common
 	need_data
 	D="$RADPIPE_DATA"
-	"$BIN/imgload" -q --size 64 "$D/VAL" > "$T/val.mpk"
+	"$BIN/imgload" -q --size 32 "$D/VAL" > "$T/val.mpk"
 }
 
 # train ARCH [opts...]: one epoch, model in $T/ARCH.mpk, history in $T/ARCH.h
 train_arch() {
 	local a=$1; shift
-	"$BIN/imgload" -q --size 64 --shuffle --seed 1 "$D/TRAIN" | "$BIN/batch" 5 |
+	"$BIN/imgload" -q --size 32 --shuffle --seed 1 "$D/TRAIN" | "$BIN/batch" 5 |
 		timeout 600 "$BIN/nntrain" -q --arch "$a" --head 16,0 --lr 1e-3 --seed 2 \
 			--val "$T/val.mpk" --save "$T/$a.mpk" "$@" > "$T/$a.h"
 }
@@ -39,12 +39,12 @@ print(sys.argv[4], "val_loss", hist[0]["val_loss"], "nninfer", loss)' "$T/$a.mpk
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
-@test "models: resnet50 trains at 64x64 (caffe preprocessing) and nninfer reads it back" {
+@test "models: resnet50 trains at 32x32 (caffe preprocessing) and nninfer reads it back" {
 	train_arch resnet50
 	check_arch resnet50 caffe
 }
 
-@test "models: densenet121 trains at 64x64 (torch preprocessing) and nninfer reads it back" {
+@test "models: densenet121 trains at 32x32 (torch preprocessing) and nninfer reads it back" {
 	train_arch densenet121
 	check_arch densenet121 torch
 }
@@ -59,8 +59,8 @@ print(sys.argv[4], "val_loss", hist[0]["val_loss"], "nninfer", loss)' "$T/$a.mpk
 	check_arch mobilenet_v2 rescale
 	run "$BIN/nntrain" --arch resnet50 < <("$BIN/imgload" -q --size 16 "$D/VAL" | "$BIN/batch" 5)
 	[ "$status" -eq 1 ] && [[ "$output" == *"cannot build --arch resnet50 for 16x16x3"* ]]
-	run "$BIN/nntrain" --arch densenet121 < <("$BIN/imgload" -q --size 64 --channels 1 "$D/VAL" | "$BIN/batch" 5)
-	[ "$status" -eq 1 ] && [[ "$output" == *"cannot build --arch densenet121 for 64x64x1"* ]]
+	run "$BIN/nntrain" --arch densenet121 < <("$BIN/imgload" -q --size 32 --channels 1 "$D/VAL" | "$BIN/batch" 5)
+	[ "$status" -eq 1 ] && [[ "$output" == *"cannot build --arch densenet121 for 32x32x1"* ]]
 	run "$BIN/nntrain" --arch resnet --save "$T/x.mpk" < /dev/null
 	[ "$status" -eq 2 ] && [[ "$output" == *"unknown 'resnet'"* ]]
 }

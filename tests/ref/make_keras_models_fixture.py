@@ -24,6 +24,13 @@ Weights (every weight of the base; the same formula is in the C test):
                               residual branch of ResNet50: the residual sums
                               then grow slowly in inference)
     moving_variance           1 + 0.25 v
+RADPIPE_FIXTURE_GAIN (default 3) sets the kernels' range sqrt(GAIN/fan_in);
+RADPIPE_FIXTURE_FLOATX=float64 computes the references in Keras float64
+(the same float32 weights; the h5 stays float32): the exact answer to
+compare radpipe's float32 with, free of Keras float32's own ReLU flips (see
+KINKS in test_models_parity.c); its batch norm is then Keras' non-fused one,
+whose moving variance uses the biased batch variance, so the test does not
+compare moving statistics of such a fixture (meta "floatx").
 Head of the training step: GAP -> Dense(256, relu) -> Dense(1) logits,
 kernels as make_keras_fixture.py (salt 1 and 2, glorot range, i not
 reduced), biases zero.
@@ -58,6 +65,9 @@ SIZE = 64
 IMAGES = ("chest2", "abd2")
 PERIOD = 61
 GAIN = float(os.environ.get("RADPIPE_FIXTURE_GAIN", "3"))   # kernel range sqrt(GAIN / fan_in)
+# float32 (default) or float64: the precision Keras computes the references
+# in (the weights stay the float32 values of the formula, the h5 float32).
+FLOATX = os.environ.get("RADPIPE_FIXTURE_FLOATX", "float32")
 
 ARCHS = {
     "resnet50": dict(
@@ -216,7 +226,7 @@ def train_frames(base, a, xb):
         ln = {"d1": "dense_1", "d2": "dense_2"}.get(layer.name, layer.name)
         for var in layer.weights:
             byname["%s/%s:0" % (ln, var.name.rsplit("/", 1)[-1].split(":")[0])] = var
-    y = tf.constant([[0.0], [1.0]])
+    y = tf.constant([[0.0], [1.0]], FLOATX)
     probe = keras.Model(base.input, [base.get_layer(n).output for n in a["train"]])
     keep = [(v, v.numpy()) for v in model.non_trainable_variables]
     touts = probe(xb, training=True)
@@ -252,12 +262,18 @@ def train_frames(base, a, xb):
 def make(arch, outdir, imgs, dpath):
     a = ARCHS[arch]
     keras.backend.clear_session()
+    keras.backend.set_floatx("float32")
     base = a["build"]()
     h5names = set_formula_weights(base)
     h5path = os.path.join(outdir, "keras_%s_weights.h5" % arch)
     write_h5(base, h5path)
+    if FLOATX != "float32":         # the same weights, computed in FLOATX
+        keras.backend.clear_session()
+        keras.backend.set_floatx(FLOATX)
+        base = a["build"]()
+        set_formula_weights(base)
     u8 = np.stack([imgs[n] for n in IMAGES])
-    xb = a["pre"](u8.astype(np.float32))
+    xb = a["pre"](u8.astype(FLOATX))
     meta = {
         "kind": "ref_meta", "arch": arch, "size": SIZE,
         "generator": "tests/ref/make_keras_models_fixture.py",
@@ -271,7 +287,7 @@ def make(arch, outdir, imgs, dpath):
         "h5_sha256": hashlib.sha256(open(h5path, "rb").read()).hexdigest(),
         "images": {n: hashlib.sha256(open(os.path.join(dpath, "TEST", n + ".png"), "rb").read()).hexdigest() for n in IMAGES},
         "weights": "formula: see make_keras_models_fixture.py (period %d)" % PERIOD,
-        "kernel_gain": GAIN,
+        "kernel_gain": GAIN, "floatx": FLOATX,
         "train": {"labels": [0, 1], "head": [256, 0.0, 1], "bce_clip": 1e-7,
                   "optimizer": {"type": "adam", "lr": 1e-4, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}},
     }

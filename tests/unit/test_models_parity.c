@@ -34,7 +34,7 @@
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
 #define LOSS_TOL 1e-4           /* loss and probabilities, relative */
-#define GRAD_TOL 4e-2           /* gradients: ||diff|| / ||keras|| */
+#define GRAD_TOL 4e-2           /* gradients: ||diff|| / ||keras||; see KINKS below */
 #define GRAD_ZERO 1e-5          /* a gradient under this * the largest norm is zero in theory
                                    (conv bias before batch norm): compared absolutely */
 #define STAT_TOL 5e-5           /* moving statistics, relative to max |value|: TF's
@@ -44,6 +44,36 @@
 #define STEP_TOL 1e-2           /* Adam's change, relative to its largest (lr) */
 #define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */
 #define PERIOD 61
+
+/*
+ * KINKS: why gradients get GRAD_TOL (4%) and not ~1e-4 like the forward.
+ * A gradient is a discontinuous function of the weights: it jumps where a
+ * ReLU's input crosses 0.  Two float32 implementations (radpipe's im2col
+ * GEMMs, TF's Eigen convolutions) agree to ~2e-5 of a layer's scale after
+ * 120 DenseNet layers, so every ReLU input within ~3e-5 of 0 may take the
+ * other side in one of them.  In DenseNet121 at 64x64 that costs a lot:
+ * conv4 and conv5 BNs see 32 and 8 values per channel, so one element's
+ * dy moves its channel's beta/gamma gradient by O(1), and a channel of a
+ * dense block is read by every later BN of the block, so the change
+ * reaches every layer below.  Measured (tests/ref/README.md has the
+ * commands; ref and cpu give the same numbers):
+ *   kernel gain 6 (RADPIPE_FIXTURE_GAIN=6): Keras float32's final ReLU
+ *     ("relu", channel 683, image 0 pixel (1,1)) sees -3.1e-5 where Keras
+ *     float64 sees +8.7e-7 and radpipe float32 +1.7e-6; Keras float32's
+ *     gradients below conv5_block6 are then 3-17% off its own float64
+ *     (299 of 366 tensors over 1%), and radpipe's 2-17% off Keras
+ *     float32; against Keras float64 radpipe is within 2.8% (11 tensors
+ *     over 1%) but for conv4_block10_0_bn/beta (9.9%: radpipe's own flip,
+ *     conv4_block10_0_relu, whose input is 9.3e-6 in float64);
+ *   gain 3 (the fixtures here): conv4_block9_0_bn/beta, 2.9% off, is Keras
+ *     float32's flip in conv4_block9_0_relu (2.0e-6 in float64); against
+ *     Keras float64 (RADPIPE_FIXTURE_FLOATX=float64) every DenseNet
+ *     gradient is within 0.5%.
+ * Not an engine bug: the DenseNet-like patterns of test_nn_patterns.c
+ * (conv5's 2x2 geometry included) agree with finite differences.  A
+ * float64 fixture's moving statistics are Keras' non-fused batch norm's
+ * (biased variance), so they are not compared (floatx below).
+ */
 
 struct ref {
 	char name[112];
@@ -57,6 +87,7 @@ static struct ref *refs;
 static int nrefs, failures, compared;
 static char preprocess[32];
 static double gain = 3;         /* kernel range sqrt(gain / fan_in) */
+static char floatx[16] = "float32";     /* what Keras computed the fixture in */
 static const char *dir = "tests/ref";
 static int verbose;
 
@@ -72,6 +103,8 @@ keep(const struct frame *f, struct frame_reader *r)
 			die("%s: meta without preprocess", frame_reader_name(r));
 		if (frame_num(f, "kernel_gain", &gain) != 1)
 			gain = 3;
+		if (frame_str(f, "floatx", floatx, sizeof floatx) != 1)
+			snprintf(floatx, sizeof floatx, "float32");
 		return;
 	}
 	if (!frame_is(f, "ref"))
@@ -386,7 +419,8 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 	for (k = 0; k < nrefs; k++) {
 		if (strncmp(refs[k].name, "train/gnorm/", 12) == 0)
 			compare_grad(m, be, refs[k].name + 12, g, gmax);
-		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_")) {
+		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_") &&
+		    strcmp(floatx, "float32") == 0) {
 			const struct nn_param *p = nn_param_at(m, nn_param_find(m, refs[k].name + 12));
 
 			compare(be, refs[k].name, p1 + p->offset, p->size, &refs[k], STAT_TOL, MAXREL);

@@ -11,7 +11,9 @@
  *              ReLU-conv3x3, concat(x, new), twice (concat of a concat,
  *              read by a BN too); transition BN-ReLU-conv1x1-avgpool 2x2;
  *   shared:    a BN output read by a ReLU6 and an Add, the ReLU6 output by
- *              a conv and a concat.
+ *              a conv and a concat;
+ *   densetail: DenseNet121's conv5 at 64x64: avgpool 2x2 to 2x2 pixels,
+ *              three dense blocks there, the final BN-ReLU on the concat.
  * Each with a GAP and a Dense sigmoid head.  Checks, per pattern:
  *   - nn_backward against central differences of the float loss (ref) at
  *     the largest-gradient element of every trainable tensor, and along
@@ -145,6 +147,28 @@ densenet(void)
 	return m;
 }
 
+/* DenseNet121's conv5 at 64x64 (where float32 ReLU kinks made Keras' own
+ * gradients move: see KINKS in test_models_parity.c): a transition's 2x2
+ * average pooling down to 2x2 pixels, three dense blocks there (3x3 'same'
+ * convolutions whose windows are mostly padding, batch statistics over N*4
+ * values, each concat read by the next BN and, as a view, the next concat),
+ * the final BN-ReLU on the last concat. */
+static struct nn_model *
+densetail(void)
+{
+	struct nn_model *m = nn_model_new("input_1", 4, 4, 3);
+	int x = nn_conv2d(m, "conv0", 0, 6, 3, 3, 1, 1, NN_SAME, 0);
+	x = nn_relu(m, "pool_relu", nn_batchnorm(m, "pool_bn", x, 1.001e-5f, 0.99f, 1, 1));
+	x = nn_conv2d(m, "pool_conv", x, 5, 1, 1, 1, 1, NN_VALID, 0);
+	x = nn_avgpool(m, "pool", x, 2, 2, 2, 2, NN_VALID);
+	x = dense_conv(m, "block1", x, 2);
+	x = dense_conv(m, "block2", x, 3);
+	x = dense_conv(m, "block3", x, 2);
+	x = nn_relu(m, "relu", nn_batchnorm(m, "bn", x, 1.001e-5f, 0.99f, 1, 1));
+	assert_true(head(m, x) > 0);
+	return m;
+}
+
 /* A BN output read by a ReLU and by an Add (the ReLU cannot run in
  * place), the ReLU6 output read by a conv and a concat. */
 static struct nn_model *
@@ -167,7 +191,7 @@ static const struct {
 	builder *build;
 } PATTERNS[] = {
 	{ "resnet", resnet }, { "mobilenet", mobilenet }, { "densenet", densenet },
-	{ "shared", shared_reads },
+	{ "shared", shared_reads }, { "densetail", densetail },
 };
 
 /* A model of pattern k with seeded parameters (gammas and betas random
@@ -544,7 +568,8 @@ static void
 test_inference_and_cam(void **state)
 {
 	static const char *const names[] = { "ref", "cpu", "cuda" };
-	static const char *const cam[] = { "b2_out", "dw2_relu", "block2_concat", "s_add" };
+	static const char *const cam[] = { "b2_out", "dw2_relu", "block2_concat", "s_add",
+	                                    "block2_concat" };
 	float *ref_a = NULL, *ref_g = NULL;
 
 	for (int k = 0; k < (int)(sizeof PATTERNS / sizeof PATTERNS[0]); k++)

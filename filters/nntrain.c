@@ -132,9 +132,12 @@ check_options(const struct train_options *o)
 		die_usage("--resume and --weights: a checkpoint already holds the weights; give one");
 	if (o->classes && !o->resume)
 		check_classes(o->classes, o->head.classes == 1 ? 2 : o->head.classes);
-	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
-		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
-		    nn_precision_name(o->precision), o->device);
+	if (o->precision != NN_PREC_FP32 && !strcmp(o->device, "ref"))
+		die_usage("--precision %s: the ref backend computes in fp32 only (use --device cuda)",
+		    nn_precision_name(o->precision));
+	if (o->precision != NN_PREC_FP32 && o->precision != NN_PREC_BF16 && !strcmp(o->device, "cpu"))
+		die_usage("--precision %s: the cpu backend computes in fp32 or bf16 only (use --device cuda)",
+		    nn_precision_name(o->precision));
 }
 
 static void

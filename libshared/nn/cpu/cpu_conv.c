@@ -39,18 +39,34 @@ md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, i
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
 }
 
+/* The element types the primitive of op sees for x, w and y (its src or
+ * diff_src, weights or diff_weights, dst or diff_dst): f32, or in bf16 the
+ * operands bf16 and the results f32 (see cpu_impl.h). */
 static void
-conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g)
+conv_types(const struct cpu *c, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt,
+    dnnl_data_type_t *yt)
+{
+	dnnl_data_type_t h = c->bf16 ? dnnl_bf16 : dnnl_f32;
+
+	*xt = op == CPU_CONV_BWD_DATA ? dnnl_f32 : h;
+	*wt = op == CPU_CONV_BWD_WEIGHTS ? dnnl_f32 : h;
+	*yt = op == CPU_CONV_FWD ? dnnl_f32 : h;
+}
+
+static void
+conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
 	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
 	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
+	dnnl_data_type_t xt, wt, yt;
 
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, dnnl_f32, t));
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, dnnl_f32, t));
+	conv_types(c, op, &xt, &wt, &yt);
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, xt, t));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, yt, t));
 	md_strided(c, &g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
 	md_strided(c, &g->uy, p->n, p->oc, p->oh, p->ow, p->y_ld);
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->w, 4, wd, dnnl_f32, dnnl_format_tag_any));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->w, 4, wd, wt, dnnl_format_tag_any));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->hwio, 4, wd, dnnl_f32, dnnl_hwio));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->b, 1, bd, dnnl_f32, dnnl_a));
 	g->st[0] = p->sh;
@@ -74,13 +90,18 @@ conv_fwd_pd(struct cpu *c, struct conv_geom *g, int bias, const_dnnl_primitive_a
 	return pd;
 }
 
+/* The backward primitive op on g; the forward one of p, which oneDNN
+ * takes as a hint, has its own element types in bf16. */
 static dnnl_primitive_desc_t
-conv_bwd_pd(struct cpu *c, struct conv_geom *g, int op, int bias, const_dnnl_primitive_attr_t a)
+conv_bwd_pd(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g, int op,
+    int bias, const_dnnl_primitive_attr_t a)
 {
 	dnnl_convolution_desc_t d;
 	dnnl_primitive_desc_t pd, hint;
+	struct conv_geom f;
 
-	hint = conv_fwd_pd(c, g, bias, NULL);
+	conv_geom(c, p, blocked, CPU_CONV_FWD, &f);
+	hint = conv_fwd_pd(c, &f, bias, NULL);
 	if (op == CPU_CONV_BWD_DATA)
 		DNNL_CHECK(c, dnnl_convolution_backward_data_desc_init(&d,
 		    dnnl_convolution_direct, &g->x, &g->w, &g->y, g->st, g->pl, g->pr));
@@ -243,10 +264,10 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(c, p, blocked, &g);
+	conv_geom(c, p, blocked, op, &g);
 	a = cpu_attr(c);
 	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
-	    conv_bwd_pd(c, &g, op, bias, a);
+	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
 		return entry_abandon(c, e, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?

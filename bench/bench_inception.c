@@ -4,13 +4,15 @@
  * from the engine's profile hook).  Each configuration runs in its own
  * child process so that ru_maxrss is that configuration's.
  *
- * usage: bench_inception [--quick] [--threads N] [--time S] [--keep]
+ * usage: bench_inception [--quick] [--threads N] [--time S] [--keep] [--precision P]
  *                        [--only infer|train:B] [--torch FILE]
  *                        [--before FILE | --before-bin BIN] [-t TSV] [-o FILE]
  *   --quick      inference batch 5 and training batch 5 only, short timings
  *   --time S     seconds of timed steps per configuration (default 8; at
  *                least 2 steps after one warm-up step)
  *   --keep       training plans store every activation (NN_PLAN_KEEP)
+ *   --precision P  fp32 (default) or bf16 conv/dense math (the backend's
+ *                --precision; bf16 needs AVX512_BF16 or AMX)
  *   --only M:B   one configuration, e.g. train:5
  *   --torch FILE PyTorch results (bench_inception_torch.py) to compare with
  *   --before FILE an earlier run's TSV (-t) for a before/after column
@@ -57,7 +59,7 @@ static const struct cfg full[] = {
 };
 static const struct cfg quick[] = { { 0, 5 }, { 1, 5 } };
 
-static int opt_threads, opt_keep;
+static int opt_threads, opt_keep, opt_precision;
 static double opt_time = 8;
 
 static double
@@ -116,7 +118,7 @@ step(struct nn_model *m, const struct cfg *c, const uint8_t *x, const float *y,
 static void
 measure(const struct cfg *c, struct result *r)
 {
-	struct nn_backend_opts o = { .threads = opt_threads };
+	struct nn_backend_opts o = { .threads = opt_threads, .precision = opt_precision };
 	size_t nx = (size_t)c->batch * HW * HW * 3;
 	uint8_t *x = xmalloc(nx);
 	float *y = XNEW(float, c->batch), *probs = XNEW(float, c->batch);
@@ -334,6 +336,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_inception [--quick] [--threads N] [--time S] [--keep]\n"
+	    "         [--precision fp32|bf16]\n"
 	    "         [--only infer|train:B] [--torch FILE] [--before FILE | --before-bin BIN]\n"
 	    "         [-t TSV] [-o FILE]\n");
 	exit(2);
@@ -363,6 +366,10 @@ main(int argc, char **argv)
 			usage();
 		} else if (strcmp(a, "--threads") == 0) {
 			opt_threads = atoi(v), i++;
+		} else if (strcmp(a, "--precision") == 0) {
+			if ((opt_precision = nn_precision_parse(v)) < 0)
+				usage();
+			i++;
 		} else if (strcmp(a, "--time") == 0) {
 			opt_time = atof(v), i++;
 		} else if (strcmp(a, "--only") == 0) {

@@ -6,8 +6,11 @@ fc, plus the paper's head (GAP -> Dense 256 relu -> Dropout 0.5 -> Dense 1,
 sigmoid + BCE), channels_last, 2 threads, Adam; 299x299 inputs.  Each
 configuration runs in its own process (peak RSS per configuration).
 Writes "mode batch img/s rss_mb" lines (-o) for bench_inception --torch.
+--precision bf16: the forward pass (and so its backward) under
+torch.autocast("cpu", dtype=torch.bfloat16), fp32 parameters and optimiser.
 
-usage: bench_inception_torch.py [--quick] [--time S] [--threads N] [-o FILE]
+usage: bench_inception_torch.py [--quick] [--time S] [--threads N]
+                                [--precision fp32|bf16] [-o FILE]
 """
 import argparse
 import multiprocessing as mp
@@ -29,7 +32,7 @@ def model(torch, tv):
     return torch.nn.Sequential(base, head).to(memory_format=torch.channels_last)
 
 
-def run(mode, batch, secs, threads, q):
+def run(mode, batch, secs, threads, precision, q):
     import torch
     import torchvision as tv
     torch.set_num_threads(threads)
@@ -39,13 +42,18 @@ def run(mode, batch, secs, threads, q):
     opt = torch.optim.Adam(m.parameters(), lr=1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
+    def fwd():
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
+            return m(x).float()
+
     def step():
         if mode == "infer":
             with torch.no_grad():
-                torch.sigmoid(m(x))
+                torch.sigmoid(fwd())
             return
         opt.zero_grad(set_to_none=True)
-        loss_fn(m(x), y).backward()
+        loss_fn(fwd(), y).backward()
         opt.step()
 
     m.train(mode == "train")
@@ -64,6 +72,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--time", type=float, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     ap.add_argument("-o", dest="out", default=None)
     a, _ = ap.parse_known_args()
     cfgs = QUICK if a.quick else FULL
@@ -72,7 +81,8 @@ def main():
     lines = []
     for mode, b in cfgs:
         q = ctx.Queue()
-        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, q))
+        p = ctx.Process(target=run, args=(mode, b, secs, a.threads,
+                                               a.precision, q))
         p.start()
         r = q.get()
         p.join()

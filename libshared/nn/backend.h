@@ -150,6 +150,11 @@ struct nn_backend {
 	/* y = conv(x, w) (+ bias[oc] if bias != NULL). */
 	void (*conv_fwd)(struct nn_backend *be, const struct nn_conv *p,
 	                 const float *x, const float *w, const float *bias, float *y);
+	/* Optional (NULL: the engine runs relu_fwd after conv_fwd): y =
+	 * max(conv(x, w) + bias, 0), the ReLU fused (inference plans, BN
+	 * folded into w and bias: engine/forward.c). */
+	void (*conv_fwd_relu)(struct nn_backend *be, const struct nn_conv *p,
+	                      const float *x, const float *w, const float *bias, float *y);
 	/* dx = beta*dx + conv_transpose(dy, w). */
 	void (*conv_bwd_data)(struct nn_backend *be, const struct nn_conv *p,
 	                      const float *dy, const float *w, float *dx, float beta);

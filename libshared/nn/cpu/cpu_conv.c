@@ -242,10 +242,27 @@ entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
 	return NULL;
 }
 
+/* Attributes of a convolution: the user scratchpad, and a ReLU post-op
+ * when relu. */
+static dnnl_primitive_attr_t
+conv_attr(struct cpu *c, int relu)
+{
+	dnnl_primitive_attr_t a = cpu_attr(c);
+	dnnl_post_ops_t po;
+
+	if (!relu || cpu_failed(c))
+		return a;
+	DNNL_CHECK(c, dnnl_post_ops_create(&po));
+	DNNL_CHECK(c, dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+	DNNL_CHECK(c, dnnl_primitive_attr_set_post_ops(a, po));
+	DNNL_CHECK(c, dnnl_post_ops_destroy(po));
+	return a;
+}
+
 /* The cached primitive of convolution op on p (bias: with bias or db;
- * acc: bwd-data adds to dx). */
+ * acc: bwd-data adds to dx; relu: forward with a ReLU fused). */
 static struct cpu_entry *
-conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
+conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, int relu)
 {
 	struct cpu_key k;
 	struct cpu_entry *e;
@@ -255,7 +272,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 	int blocked = conv_blocked(c, p);
 	int v[] = { p->n, p->ih, p->iw, p->ic, p->oh, p->ow, p->oc, p->kh,
 	            p->kw, p->sh, p->sw, p->pt, p->pl, bias, p->x_ld, p->y_ld,
-	            acc, blocked };
+	            acc, blocked, relu };
 
 	memset(&k, 0, sizeof k);
 	k.op = op;
@@ -265,7 +282,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
 	conv_geom(c, p, blocked, op, &g);
-	a = cpu_attr(c);
+	a = conv_attr(c, relu);
 	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
 	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
@@ -417,16 +434,17 @@ conv_next(const struct nn_conv *p, int k, int n0, struct nn_conv *q)
 	return n0 < p->n;
 }
 
-void
-cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
-    const float *w, const float *bias, float *y)
+/* y = conv(x, w) (+ bias), then max(y, 0) when relu. */
+static void
+conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y, int relu)
 {
 	struct cpu *c = cpu_of(be);
 	struct nn_conv q;
 	int k = conv_chunk(c, p);
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0, relu);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		float *yq = y + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		void *ptr[4], *ys;
@@ -446,6 +464,20 @@ cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
 }
 
 void
+cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y)
+{
+	conv_fwd(be, p, x, w, bias, y, 0);
+}
+
+void
+cpu_conv_fwd_relu(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y)
+{
+	conv_fwd(be, p, x, w, bias, y, 1);
+}
+
+void
 cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
     const float *w, float *dx, float beta)
 {
@@ -454,7 +486,7 @@ cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *d
 	int k = conv_chunk(c, p);
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f, 0);
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *dxq = dx + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		void *ptr[3], *dxs;
@@ -503,7 +535,7 @@ cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float
 	int nw = p->kh * p->kw * p->ic * p->oc;
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0, 0);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *part;
@@ -526,9 +558,9 @@ void
 nn_cpu_conv_impl(struct nn_backend *be, const struct nn_conv *p, char *buf, size_t len)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *f = conv_entry(c, CPU_CONV_FWD, p, 0, 0);
-	struct cpu_entry *d = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0);
-	struct cpu_entry *w = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0);
+	struct cpu_entry *f = conv_entry(c, CPU_CONV_FWD, p, 0, 0, 0);
+	struct cpu_entry *d = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0, 0);
+	struct cpu_entry *w = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0, 0);
 
 	snprintf(buf, len, "%s | %s | %s", f ? f->impl : "?", d ? d->impl : "?",
 	    w ? w->impl : "?");

@@ -217,6 +217,8 @@ int cpu_nonfinite(struct nn_backend *be, const float *x, size_t n);
 /* cpu_conv.c */
 void cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
                   const float *w, const float *bias, float *y);
+void cpu_conv_fwd_relu(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                       const float *w, const float *bias, float *y);
 void cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
                        const float *w, float *dx, float beta);
 void cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,

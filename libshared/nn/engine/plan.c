@@ -587,7 +587,7 @@ nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
 	if (m->be == NULL)
 		return;
 	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 :
-	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f;
+	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f + m->fold_size * f;
 	memP->acts = m->acts_size * f;
 	memP->grads = m->grads_size * f;
 	memP->aux = m->aux_size * f;

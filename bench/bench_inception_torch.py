@@ -10,7 +10,7 @@ Writes "mode batch img/s rss_mb" lines (-o) for bench_inception --torch.
 torch.autocast("cpu", dtype=torch.bfloat16), fp32 parameters and optimiser.
 
 usage: bench_inception_torch.py [--quick] [--time S] [--threads N]
-                                [--precision fp32|bf16] [-o FILE]
+                                [--precision fp32|bf16] [--only MODE:B] [-o FILE]
 """
 import argparse
 import multiprocessing as mp
@@ -73,9 +73,13 @@ def main():
     ap.add_argument("--time", type=float, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--only", default=None, help="one configuration, e.g. train:5")
     ap.add_argument("-o", dest="out", default=None)
     a, _ = ap.parse_known_args()
     cfgs = QUICK if a.quick else FULL
+    if a.only:
+        mode, b = a.only.split(":")
+        cfgs = [(mode, int(b))]
     secs = a.time if a.time is not None else (3 if a.quick else 8)
     ctx = mp.get_context("spawn")
     lines = []

@@ -154,6 +154,12 @@ get() { awk -v n="$1" -v k="$2" '$1 == n && $2 == k { print $3 }' "$res"; }
 	echo "it was 16 bytes for every image). The pipeline's images/s is its slowest stage's, nntrain on one"
 	echo "thread; imgload alone is the data side. The cores are shared with other jobs, so the sizes take"
 	echo "turns in each of the $runs rounds, and the images/s columns are noisy: only RSS is a firm figure."
+	# the data-parallel section (bench-dist.sh's figures at 299x299 and the
+	# projection) is written by hand below this marker: keep it
+	if [ -f "$out" ] && grep -q '^<!-- data-parallel -->' "$out"; then
+		echo
+		sed -n '/^<!-- data-parallel -->/,$p' "$out"
+	fi
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

@@ -5,7 +5,7 @@
  * from the engine's profile hook).  Each configuration runs in its own
  * child process so that ru_maxrss is that configuration's.
  *
- * usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep]
+ * usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep] [--precision P]
  *                        [--only infer|train:B] [--torch FILE]
  *                        [--before FILE | --before-bin BIN] [-t TSV] [-o FILE]
  *   --arch NAME  the network (default inception_v3); --size N its input
@@ -14,6 +14,8 @@
  *   --time S     seconds of timed steps per configuration (default 8; at
  *                least 2 steps after one warm-up step)
  *   --keep       training plans store every activation (NN_PLAN_KEEP)
+ *   --precision P  fp32 (default) or bf16 conv/dense math (the backend's
+ *                --precision; bf16 needs AVX512_BF16 or AMX)
  *   --only M:B   one configuration, e.g. train:5
  *   --torch FILE PyTorch results (bench_inception_torch.py) to compare with
  *   --before FILE an earlier run's TSV (-t) for a before/after column
@@ -52,6 +54,8 @@ struct cfg {
 
 struct result {
 	double ips, step_s, rss_mb, plan_mb;
+	double cpu_s;           /* CPU seconds (user + system) per step: what a
+	                           shared machine's load changes least */
 	int steps;
 	double prof[NKIND];     /* seconds per step per kind */
 };
@@ -61,8 +65,18 @@ static const struct cfg full[] = {
 };
 static const struct cfg quick[] = { { 0, 5 }, { 1, 5 } };
 
-static int opt_threads, opt_keep;
+static int opt_threads, opt_keep, opt_precision;
 static double opt_time = 8;
+
+static double
+cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+	    (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
 
 static double
 now(void)
@@ -120,7 +134,7 @@ step(struct nn_model *m, const struct cfg *c, const uint8_t *x, const float *y,
 static void
 measure(const struct cfg *c, struct result *r)
 {
-	struct nn_backend_opts o = { .threads = opt_threads };
+	struct nn_backend_opts o = { .threads = opt_threads, .precision = opt_precision };
 	size_t nx = (size_t)c->batch * HW * HW * 3;
 	uint8_t *x = xmalloc(nx);
 	float *y = XNEW(float, c->batch), *probs = XNEW(float, c->batch);
@@ -130,7 +144,7 @@ measure(const struct cfg *c, struct result *r)
 	struct rusage ru;
 	struct rng g;
 	char err[256];
-	double t0, t;
+	double t0, t, c0;
 
 	if ((be = nn_backend_open("cpu", &o, err, sizeof err)) == NULL)
 		die("%s", err);
@@ -145,10 +159,12 @@ measure(const struct cfg *c, struct result *r)
 #ifndef BENCH_BASELINE
 	nn_profile_enable(m, 1);
 #endif
+	c0 = cpu_now();
 	t0 = now();
 	for (r->steps = 0; r->steps < 2 || now() - t0 < opt_time; r->steps++)
 		step(m, c, x, y, probs);
 	t = now() - t0;
+	r->cpu_s = (cpu_now() - c0) / r->steps;
 	r->step_s = t / r->steps;
 	r->ips = c->batch / r->step_s;
 	r->plan_mb = (double)(mem.params + mem.acts + mem.grads + mem.aux) / 1048576;
@@ -250,15 +266,15 @@ static void
 print_table(FILE *g, const struct cfg *c, const struct result *r, int n,
     const struct other *before, const struct other *torch)
 {
-	out(stdout, g, "| mode | batch | img/s | ms/step | peak RSS MB | planned MB "
+	out(stdout, g, "| mode | batch | img/s | ms/step | CPU ms/step | peak RSS MB | planned MB "
 	    "| before img/s | before RSS MB | speed-up | torch img/s | torch RSS MB | vs torch |\n"
-	    "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+	    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < n; i++) {
 		double brss, trss, b = other_ips(before, &c[i], &brss);
 		double t = other_ips(torch, &c[i], &trss);
-		out(stdout, g, "| %s | %d | %.2f | %.0f | %.0f | %.0f | ",
+		out(stdout, g, "| %s | %d | %.2f | %.0f | %.0f | %.0f | %.0f | ",
 		    c[i].train ? "train" : "infer", c[i].batch, r[i].ips,
-		    1e3 * r[i].step_s, r[i].rss_mb, r[i].plan_mb);
+		    1e3 * r[i].step_s, 1e3 * r[i].cpu_s, r[i].rss_mb, r[i].plan_mb);
 		if (b > 0)
 			out(stdout, g, "%.2f | %.0f | %.2fx | ", b, brss, r[i].ips / b);
 		else
@@ -309,8 +325,8 @@ write_tsv(const char *path, const struct cfg *c, const struct result *r, int n)
 	if (path == NULL || (f = fopen(path, "w")) == NULL)
 		return;
 	for (int i = 0; i < n; i++)
-		fprintf(f, "%s\t%d\t%.3f\t%.0f\t%.0f\n", c[i].train ? "train" : "infer",
-		    c[i].batch, r[i].ips, r[i].rss_mb, r[i].plan_mb);
+		fprintf(f, "%s\t%d\t%.3f\t%.0f\t%.0f\t%.3f\n", c[i].train ? "train" : "infer",
+		    c[i].batch, r[i].ips, r[i].rss_mb, r[i].plan_mb, r[i].cpu_s);
 	fclose(f);
 }
 
@@ -338,6 +354,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep]\n"
+	    "         [--precision fp32|bf16]\n"
 	    "         [--only infer|train:B] [--torch FILE] [--before FILE | --before-bin BIN]\n"
 	    "         [-t TSV] [-o FILE]\n");
 	exit(2);
@@ -371,6 +388,10 @@ main(int argc, char **argv)
 			HW = atoi(v), i++;
 		} else if (strcmp(a, "--threads") == 0) {
 			opt_threads = atoi(v), i++;
+		} else if (strcmp(a, "--precision") == 0) {
+			if ((opt_precision = nn_precision_parse(v)) < 0)
+				usage();
+			i++;
 		} else if (strcmp(a, "--time") == 0) {
 			opt_time = atof(v), i++;
 		} else if (strcmp(a, "--only") == 0) {
@@ -401,8 +422,8 @@ main(int argc, char **argv)
 			run_before(bbin, &cs[i], &before);
 		if (run_child(&cs[i], &r[i]) < 0)
 			die("%s %d: the child failed", cs[i].train ? "train" : "infer", cs[i].batch);
-		fprintf(stderr, "%s %d: %.2f img/s, %.0f MB\n", cs[i].train ? "train" : "infer",
-		    cs[i].batch, r[i].ips, r[i].rss_mb);
+		fprintf(stderr, "%s %d: %.2f img/s, %.0f MB, %.3f CPU s/step\n",
+		    cs[i].train ? "train" : "infer", cs[i].batch, r[i].ips, r[i].rss_mb, r[i].cpu_s);
 	}
 	if (ofile != NULL && (g = fopen(ofile, "w")) == NULL)
 		die("%s: %s", ofile, strerror(errno));

@@ -6,12 +6,15 @@ fc, plus the paper's head (GAP -> Dense 256 relu -> Dropout 0.5 -> Dense 1,
 sigmoid + BCE), channels_last, 2 threads, Adam; 299x299 inputs.  Each
 configuration runs in its own process (peak RSS per configuration).
 Writes "mode batch img/s rss_mb" lines (-o) for bench_inception --torch.
+--precision bf16: the forward pass (and so its backward) under
+torch.autocast("cpu", dtype=torch.bfloat16), fp32 parameters and optimiser.
 
 With --arch resnet50|densenet121|mobilenet_v2 (and --size), torchvision's
 implementation of that network instead, its classifier replaced by the
 same head.
 
-usage: bench_inception_torch.py [--arch A] [--size N] [--quick] [--time S] [--threads N] [-o FILE]
+usage: bench_inception_torch.py [--arch A] [--size N] [--quick] [--time S] [--threads N]
+                                [--precision fp32|bf16] [--only MODE:B] [-o FILE]
 """
 import argparse
 import multiprocessing as mp
@@ -49,7 +52,7 @@ def model(torch, tv, arch):
     return torch.nn.Sequential(base, head).to(memory_format=torch.channels_last)
 
 
-def run(mode, batch, secs, threads, arch, size, q):
+def run(mode, batch, secs, threads, arch, size, precision, q):
     import torch
     import torchvision as tv
     torch.set_num_threads(threads)
@@ -59,13 +62,18 @@ def run(mode, batch, secs, threads, arch, size, q):
     opt = torch.optim.Adam(m.parameters(), lr=1e-4)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
+    def fwd():
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
+            return m(x).float()
+
     def step():
         if mode == "infer":
             with torch.no_grad():
-                torch.sigmoid(m(x))
+                torch.sigmoid(fwd())
             return
         opt.zero_grad(set_to_none=True)
-        loss_fn(m(x), y).backward()
+        loss_fn(fwd(), y).backward()
         opt.step()
 
     m.train(mode == "train")
@@ -86,15 +94,21 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--arch", default="inception_v3")
     ap.add_argument("--size", type=int, default=299)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    ap.add_argument("--only", default=None, help="one configuration, e.g. train:5")
     ap.add_argument("-o", dest="out", default=None)
     a, _ = ap.parse_known_args()
     cfgs = QUICK if a.quick else FULL
+    if a.only:
+        mode, b = a.only.split(":")
+        cfgs = [(mode, int(b))]
     secs = a.time if a.time is not None else (3 if a.quick else 8)
     ctx = mp.get_context("spawn")
     lines = []
     for mode, b in cfgs:
         q = ctx.Queue()
-        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, a.arch, a.size, q))
+        p = ctx.Process(target=run, args=(mode, b, secs, a.threads, a.arch, a.size,
+                                          a.precision, q))
         p.start()
         r = q.get()
         p.join()

@@ -88,9 +88,12 @@ parse_command_line(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .batch = 32, .threshold = 0.5, .device = "cpu" };
 	i = cli_parse(argc, argv, synopsis, opts);
-	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
-		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
-		    nn_precision_name(o->precision), o->device);
+	if (o->precision != NN_PREC_FP32 && !strcmp(o->device, "ref"))
+		die_usage("--precision %s: the ref backend computes in fp32 only (use --device cuda)",
+		    nn_precision_name(o->precision));
+	if (o->precision != NN_PREC_FP32 && o->precision != NN_PREC_BF16 && !strcmp(o->device, "cpu"))
+		die_usage("--precision %s: the cpu backend computes in fp32 or bf16 only (use --device cuda)",
+		    nn_precision_name(o->precision));
 	if (o->model == NULL)
 		die_usage("--model FILE is required");
 	if (o->cam_class_given && !o->cam)

@@ -139,9 +139,12 @@ check_options(const struct train_options *o)
 	    (o->task == TASK_MULTICLASS && o->head.classes < 2))
 		die_usage("--task %s: --num-classes must be %s", o->task == TASK_BINARY ? "binary" :
 		    "multiclass", o->task == TASK_BINARY ? "1" : "at least 2");
-	if (o->precision != NN_PREC_FP32 && (!strcmp(o->device, "cpu") || !strcmp(o->device, "ref")))
-		die_usage("--precision %s: the %s backend computes in fp32 only (use --device cuda)",
-		    nn_precision_name(o->precision), o->device);
+	if (o->precision != NN_PREC_FP32 && !strcmp(o->device, "ref"))
+		die_usage("--precision %s: the ref backend computes in fp32 only (use --device cuda)",
+		    nn_precision_name(o->precision));
+	if (o->precision != NN_PREC_FP32 && o->precision != NN_PREC_BF16 && !strcmp(o->device, "cpu"))
+		die_usage("--precision %s: the cpu backend computes in fp32 or bf16 only (use --device cuda)",
+		    nn_precision_name(o->precision));
 }
 
 static void

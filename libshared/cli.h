@@ -86,7 +86,7 @@ extern const char *const cli_precisions[];      /* fp32 tf32 bf16 fp16: enum nn_
 #define CLI_OPT_DEVICE(p) CLI_STR("device", 0, "D", "cpu (default), ref, cuda or auto", p)
 #define CLI_OPT_THREADS(p) CLI_INT("threads", 0, "N", "CPU threads (default: all cores)", p, 0, 4096)
 #define CLI_OPT_PRECISION(p) CLI_CHOICE("precision", 0, "P", \
-	"fp32 (default), tf32, bf16 or fp16 conv/dense math\n(all but fp32 need cuda; nntrain scales the loss\nin fp16)", p, cli_precisions)
+	"fp32 (default), tf32, bf16 or fp16 conv/dense math\n(tf32, fp16 need cuda; bf16: cuda, or a CPU with\nAVX512_BF16/AMX; nntrain scales the loss in fp16)", p, cli_precisions)
 /* --seed S into a uint64_t; h says what it seeds and its default. */
 #define CLI_OPT_SEED(h, p, ...) CLI_U64("seed", 0, "S", h, p, __VA_ARGS__)
 /* --classes A,B,... as given (the program checks the names); dflt: the

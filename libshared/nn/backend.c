@@ -17,10 +17,12 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 		o = &def;
 	if (err && errlen)
 		err[0] = '\0';
-	if (o->precision != NN_PREC_FP32 && (strcmp(name, "ref") == 0 || strcmp(name, "cpu") == 0)) {
+	if (o->precision != NN_PREC_FP32 && (strcmp(name, "ref") == 0 ||
+	    (strcmp(name, "cpu") == 0 && o->precision != NN_PREC_BF16))) {
 		if (err && errlen)
-			snprintf(err, errlen, "backend %s computes in fp32 only (precision %s needs cuda)",
-			         name, nn_precision_name(o->precision));
+			snprintf(err, errlen, "backend %s computes in fp32%s only (precision %s needs cuda)",
+			         name, strcmp(name, "cpu") == 0 ? " and bf16" : "",
+			         nn_precision_name(o->precision));
 		return NULL;
 	}
 	if (strcmp(name, "ref") == 0)
@@ -33,7 +35,7 @@ nn_backend_open(const char *name, const struct nn_backend_opts *o, char *err,
 		why[0] = '\0';
 		if ((be = nn_cuda_open(o, why, sizeof why)) != NULL)
 			return be;
-		if (o->precision != NN_PREC_FP32) {
+		if (o->precision != NN_PREC_FP32 && o->precision != NN_PREC_BF16) {
 			if (err && errlen)
 				snprintf(err, errlen, "precision %s needs cuda: %s",
 				         nn_precision_name(o->precision), why);

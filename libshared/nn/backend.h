@@ -107,9 +107,10 @@ struct nn_gap {
 
 enum nn_dtype_in { NN_IN_U8, NN_IN_U16, NN_IN_F32 };
 
-/* Math of convolutions and dense layers (cuda only; ref and cpu: fp32).
- * Activations, BN, pooling, losses, optimisers and the parameters stay
- * fp32 in every mode ("master weights").
+/* Math of convolutions and dense layers (cuda: all four; cpu: fp32, and
+ * bf16 where the CPU has AVX512_BF16 or AMX, else it does not open; ref:
+ * fp32).  Activations, BN, pooling, losses, optimisers and the parameters
+ * stay fp32 in every mode ("master weights").
  *   FP32  fp32 FMA math (matches ref closely)
  *   TF32  TF32 tensor-core math, fp32 operands
  *   BF16  bf16 copies of weights and inputs, fp32 accumulation
@@ -160,6 +161,11 @@ struct nn_backend {
 	/* y = conv(x, w) (+ bias[oc] if bias != NULL). */
 	void (*conv_fwd)(struct nn_backend *be, const struct nn_conv *p,
 	                 const float *x, const float *w, const float *bias, float *y);
+	/* Optional (NULL: the engine runs relu_fwd after conv_fwd): y =
+	 * max(conv(x, w) + bias, 0), the ReLU fused (inference plans, BN
+	 * folded into w and bias: engine/forward.c). */
+	void (*conv_fwd_relu)(struct nn_backend *be, const struct nn_conv *p,
+	                      const float *x, const float *w, const float *bias, float *y);
 	/* dx = beta*dx + conv_transpose(dy, w). */
 	void (*conv_bwd_data)(struct nn_backend *be, const struct nn_conv *p,
 	                      const float *dy, const float *w, float *dx, float beta);

@@ -143,14 +143,18 @@ int nn_model_plan(struct nn_model *m, struct nn_backend *be, int max_batch);
  * NN_PLAN_KEEP: every activation is stored (no recomputation).
  * NN_PLAN_INFERENCE: forward only: no gradients or moments, activations
  * packed by forward liveness; nn_backward and nn_step fail, and
- * nn_layer_output fails for outputs overwritten later in the pass. */
+ * nn_layer_output fails for outputs overwritten later in the pass.  Each
+ * conv whose only reader is a BN runs with the BN folded into its weights
+ * and bias (and the ReLU after it fused where the backend can), unless
+ * RADPIPE_FOLD=0; nn_layer_output then fails for such a conv's output. */
 enum { NN_PLAN_KEEP = 1, NN_PLAN_INFERENCE = 2 };
 /* nn_model_plan with flags; nn_model_plan(m, be, b) is flags 0. */
 int nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
                         unsigned flags);
 
 /* Backend bytes held by the plan (all 0 before nn_model_plan): params =
- * parameters, gradients and both moments; acts = activations and dropout
+ * parameters, gradients and both moments (and the BN-folded conv weights
+ * of an inference plan); acts = activations and dropout
  * masks; grads = activation gradients (packed by liveness); aux = BN batch
  * statistics, labels, loss, probabilities. */
 struct nn_mem {

@@ -125,9 +125,11 @@ open(sys.argv[1], "wb").write(msgpack.packb(f, use_bin_type=True))' "$T/b.mpk"
 	[ "$status" -eq 1 ]; [[ "$output" == *nope.mpk* ]]
 }
 
-@test "nntrain, nninfer: --precision other than fp32 needs cuda (exit 2 on cpu/ref)" {
-	run bash -c "'$BIN/nntrain' --precision bf16 < /dev/null 2>&1"
-	[ "$status" -eq 2 ]; [[ "$output" == "nntrain: --precision bf16: the cpu backend computes in fp32 only"* ]]
+@test "nntrain, nninfer: --precision tf32/fp16 need cuda, ref is fp32 only (exit 2; cpu bf16: bf16.bats)" {
+	run bash -c "'$BIN/nntrain' --precision fp16 < /dev/null 2>&1"
+	[ "$status" -eq 2 ]; [[ "$output" == "nntrain: --precision fp16: the cpu backend computes in fp32 or bf16 only"* ]]
+	run bash -c "'$BIN/nntrain' --device ref --precision bf16 < /dev/null 2>&1"
+	[ "$status" -eq 2 ]; [[ "$output" == "nntrain: --precision bf16: the ref backend computes in fp32 only"* ]]
 	expect_usage_errors nntrain /dev/null "--device ref --precision fp16" "--precision fp64" \
 	    "--cuda-graphs maybe"
 	run bash -c "'$BIN/nninfer' --model x --precision tf32 < /dev/null 2>&1"

@@ -4,8 +4,9 @@
  *
  * Backends: ref itself (exact: checks the harness and ref's determinism),
  * cpu in each activation layout its convolutions can pick
- * (RADPIPE_CPU_LAYOUT), and cuda in fp32, tf32, bf16 and fp16 when a GPU
- * is present; a backend that does not open is skipped with its reason
+ * (RADPIPE_CPU_LAYOUT), cpu in bf16 where the CPU has AVX512_BF16 or AMX
+ * (the cuda bf16 tolerances), and cuda in fp32, tf32, bf16 and fp16 when a
+ * GPU is present; a backend that does not open is skipped with its reason
  * ("skipped cuda (does not open here): ..."; not "SKIP", which would
  * mark the whole binary skipped in tests/run-unit), so the test passes
  * without a GPU.
@@ -257,6 +258,8 @@ static const struct bk backends[] = {
 	{ "cpu/nhwc", "cpu", NN_PREC_FP32, P_REF, "nhwc" },
 	{ "cpu/blocked", "cpu", NN_PREC_FP32, P_REF, "blocked" },
 	{ "cpu", "cpu", NN_PREC_FP32, P_REF, "auto" },
+	{ "cpu/bf16", "cpu", NN_PREC_BF16, P_BF16, "auto" },
+	{ "cpu/bf16/nhwc", "cpu", NN_PREC_BF16, P_BF16, "nhwc" },
 	{ "cuda", "cuda", NN_PREC_FP32, P_CUDA, NULL },
 	{ "cuda/tf32", "cuda", NN_PREC_TF32, P_TF32, NULL },
 	{ "cuda/bf16", "cuda", NN_PREC_BF16, P_BF16, NULL },

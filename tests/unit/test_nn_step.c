@@ -1,8 +1,8 @@
 /* test_nn_step.c — whole steps (step.c) on backends without step hooks:
  * nn_train_step equals nn_forward + nn_backward + nn_step and nn_infer
  * equals nn_forward + nn_predict, bit for bit (ref); the step hooks are
- * called once around each step; precision names and the fp32-only rule of
- * ref and cpu.
+ * called once around each step; precision names, the fp32-only rule of
+ * ref, and cpu's fp32 and bf16 (refused on CPUs without bf16 kernels).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -180,8 +180,15 @@ test_precision(void **state)
 	assert_string_equal(nn_precision_name(NN_PREC_FP16), "fp16");
 	assert_null(nn_backend_open("ref", &o, err, sizeof err));
 	assert_non_null(strstr(err, "fp32 only"));
+	o.precision = NN_PREC_FP16;
 	assert_null(nn_backend_open("cpu", &o, err, sizeof err));
-	assert_non_null(strstr(err, "fp32 only"));
+	assert_non_null(strstr(err, "fp32 and bf16 only"));
+	/* bf16 on cpu: opens where oneDNN has bf16 kernels, else says so */
+	o.precision = NN_PREC_BF16;
+	setenv("RADPIPE_CPU_NO_BF16", "1", 1);
+	assert_null(nn_backend_open("cpu", &o, err, sizeof err));
+	assert_non_null(strstr(err, "needs a CPU with AVX512_BF16 or AMX"));
+	unsetenv("RADPIPE_CPU_NO_BF16");
 }
 
 int

@@ -118,6 +118,36 @@ cpu_error(struct nn_backend *be)
 	return cpu_failed(c) ? c->err : NULL;
 }
 
+/* Does oneDNN run bf16 kernels here (AVX512_BF16 or AMX; its effective
+ * ISA, so ONEDNN_MAX_CPU_ISA below that turns bf16 off)?
+ * RADPIPE_CPU_NO_BF16=1 says no (to test the refusal on any CPU). */
+static int
+cpu_has_bf16(void)
+{
+	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+	const char *no = getenv("RADPIPE_CPU_NO_BF16");
+
+	if (no != NULL && *no != '\0' && strcmp(no, "0") != 0)
+		return 0;
+	return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+}
+
+static const char *
+cpu_isa_name(dnnl_cpu_isa_t isa)
+{
+	switch (isa) {
+	case dnnl_cpu_isa_sse41: return "sse41";
+	case dnnl_cpu_isa_avx: return "avx";
+	case dnnl_cpu_isa_avx2: return "avx2";
+	case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+	case dnnl_cpu_isa_avx512_core: return "avx512_core";
+	case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+	case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+	case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+	default: return "other";
+	}
+}
+
 /* The ops table (the pattern of backend.h: one designated initializer). */
 static const struct nn_backend cpu_table = {
 	.name = "cpu",
@@ -125,7 +155,8 @@ static const struct nn_backend cpu_table = {
 	.download = cpu_download, .zero = cpu_zero, .sync = cpu_sync,
 	.close = cpu_close, .error = cpu_error,
 	.input = cpu_input,
-	.conv_fwd = cpu_conv_fwd, .conv_bwd_data = cpu_conv_bwd_data,
+	.conv_fwd = cpu_conv_fwd, .conv_fwd_relu = cpu_conv_fwd_relu,
+	.conv_bwd_data = cpu_conv_bwd_data,
 	.conv_bwd_weights = cpu_conv_bwd_weights,
 	.bn_fwd_train = cpu_bn_fwd_train, .bn_fwd_infer = cpu_bn_fwd_infer,
 	.bn_bwd = cpu_bn_bwd, .bn_bwd_infer = cpu_bn_bwd_infer,
@@ -167,6 +198,15 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
+	if (o != NULL && o->precision == NN_PREC_BF16 && !cpu_has_bf16()) {
+		snprintf(err, errlen, "cpu backend: precision bf16 needs a CPU with AVX512_BF16 or "
+		    "AMX (oneDNN's ISA here: %s)", cpu_isa_name(dnnl_get_effective_cpu_isa()));
+		dnnl_stream_destroy(c->strm);
+		dnnl_engine_destroy(c->eng);
+		free(c);
+		return NULL;
+	}
+	c->bf16 = o != NULL && o->precision == NN_PREC_BF16;
 	be = xcalloc(1, sizeof *be);
 	*be = cpu_table;
 	be->impl = c;

@@ -39,18 +39,34 @@ md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, i
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
 }
 
+/* The element types the primitive of op sees for x, w and y (its src or
+ * diff_src, weights or diff_weights, dst or diff_dst): f32, or in bf16 the
+ * operands bf16 and the results f32 (see cpu_impl.h). */
 static void
-conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g)
+conv_types(const struct cpu *c, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt,
+    dnnl_data_type_t *yt)
+{
+	dnnl_data_type_t h = c->bf16 ? dnnl_bf16 : dnnl_f32;
+
+	*xt = op == CPU_CONV_BWD_DATA ? dnnl_f32 : h;
+	*wt = op == CPU_CONV_BWD_WEIGHTS ? dnnl_f32 : h;
+	*yt = op == CPU_CONV_FWD ? dnnl_f32 : h;
+}
+
+static void
+conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
 	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
 	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
+	dnnl_data_type_t xt, wt, yt;
 
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, dnnl_f32, t));
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, dnnl_f32, t));
+	conv_types(c, op, &xt, &wt, &yt);
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, xt, t));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, yt, t));
 	md_strided(c, &g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
 	md_strided(c, &g->uy, p->n, p->oc, p->oh, p->ow, p->y_ld);
-	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->w, 4, wd, dnnl_f32, dnnl_format_tag_any));
+	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->w, 4, wd, wt, dnnl_format_tag_any));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->hwio, 4, wd, dnnl_f32, dnnl_hwio));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->b, 1, bd, dnnl_f32, dnnl_a));
 	g->st[0] = p->sh;
@@ -74,13 +90,18 @@ conv_fwd_pd(struct cpu *c, struct conv_geom *g, int bias, const_dnnl_primitive_a
 	return pd;
 }
 
+/* The backward primitive op on g; the forward one of p, which oneDNN
+ * takes as a hint, has its own element types in bf16. */
 static dnnl_primitive_desc_t
-conv_bwd_pd(struct cpu *c, struct conv_geom *g, int op, int bias, const_dnnl_primitive_attr_t a)
+conv_bwd_pd(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g, int op,
+    int bias, const_dnnl_primitive_attr_t a)
 {
 	dnnl_convolution_desc_t d;
 	dnnl_primitive_desc_t pd, hint;
+	struct conv_geom f;
 
-	hint = conv_fwd_pd(c, g, bias, NULL);
+	conv_geom(c, p, blocked, CPU_CONV_FWD, &f);
+	hint = conv_fwd_pd(c, &f, bias, NULL);
 	if (op == CPU_CONV_BWD_DATA)
 		DNNL_CHECK(c, dnnl_convolution_backward_data_desc_init(&d,
 		    dnnl_convolution_direct, &g->x, &g->w, &g->y, g->st, g->pl, g->pr));
@@ -221,10 +242,27 @@ entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
 	return NULL;
 }
 
+/* Attributes of a convolution: the user scratchpad, and a ReLU post-op
+ * when relu. */
+static dnnl_primitive_attr_t
+conv_attr(struct cpu *c, int relu)
+{
+	dnnl_primitive_attr_t a = cpu_attr(c);
+	dnnl_post_ops_t po;
+
+	if (!relu || cpu_failed(c))
+		return a;
+	DNNL_CHECK(c, dnnl_post_ops_create(&po));
+	DNNL_CHECK(c, dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+	DNNL_CHECK(c, dnnl_primitive_attr_set_post_ops(a, po));
+	DNNL_CHECK(c, dnnl_post_ops_destroy(po));
+	return a;
+}
+
 /* The cached primitive of convolution op on p (bias: with bias or db;
- * acc: bwd-data adds to dx). */
+ * acc: bwd-data adds to dx; relu: forward with a ReLU fused). */
 static struct cpu_entry *
-conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
+conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, int relu)
 {
 	struct cpu_key k;
 	struct cpu_entry *e;
@@ -234,7 +272,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 	int blocked = conv_blocked(c, p);
 	int v[] = { p->n, p->ih, p->iw, p->ic, p->oh, p->ow, p->oc, p->kh,
 	            p->kw, p->sh, p->sw, p->pt, p->pl, bias, p->x_ld, p->y_ld,
-	            acc, blocked };
+	            acc, blocked, relu };
 
 	memset(&k, 0, sizeof k);
 	k.op = op;
@@ -243,10 +281,10 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(c, p, blocked, &g);
-	a = cpu_attr(c);
+	conv_geom(c, p, blocked, op, &g);
+	a = conv_attr(c, relu);
 	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
-	    conv_bwd_pd(c, &g, op, bias, a);
+	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
 		return entry_abandon(c, e, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?
@@ -396,16 +434,17 @@ conv_next(const struct nn_conv *p, int k, int n0, struct nn_conv *q)
 	return n0 < p->n;
 }
 
-void
-cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
-    const float *w, const float *bias, float *y)
+/* y = conv(x, w) (+ bias), then max(y, 0) when relu. */
+static void
+conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y, int relu)
 {
 	struct cpu *c = cpu_of(be);
 	struct nn_conv q;
 	int k = conv_chunk(c, p);
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_FWD, &q, bias != NULL, 0, relu);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		float *yq = y + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		void *ptr[4], *ys;
@@ -425,6 +464,20 @@ cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
 }
 
 void
+cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y)
+{
+	conv_fwd(be, p, x, w, bias, y, 0);
+}
+
+void
+cpu_conv_fwd_relu(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *w, const float *bias, float *y)
+{
+	conv_fwd(be, p, x, w, bias, y, 1);
+}
+
+void
 cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
     const float *w, float *dx, float beta)
 {
@@ -433,7 +486,7 @@ cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *d
 	int k = conv_chunk(c, p);
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f, 0);
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *dxq = dx + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		void *ptr[3], *dxs;
@@ -482,7 +535,7 @@ cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float
 	int nw = p->kh * p->kw * p->ic * p->oc;
 
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0);
+		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0, 0);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *part;
@@ -505,9 +558,9 @@ void
 nn_cpu_conv_impl(struct nn_backend *be, const struct nn_conv *p, char *buf, size_t len)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *f = conv_entry(c, CPU_CONV_FWD, p, 0, 0);
-	struct cpu_entry *d = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0);
-	struct cpu_entry *w = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0);
+	struct cpu_entry *f = conv_entry(c, CPU_CONV_FWD, p, 0, 0, 0);
+	struct cpu_entry *d = conv_entry(c, CPU_CONV_BWD_DATA, p, 0, 0, 0);
+	struct cpu_entry *w = conv_entry(c, CPU_CONV_BWD_WEIGHTS, p, 0, 0, 0);
 
 	snprintf(buf, len, "%s | %s | %s", f ? f->impl : "?", d ? d->impl : "?",
 	    w ? w->impl : "?");

@@ -19,6 +19,16 @@
  * with a cached copy, free, adam and sgd (graph code changes weights only
  * through those; add and input write activations, and the labels upload
  * between forward and backward leaves the copies valid).
+ *
+ * bf16 (NN_PREC_BF16, only where oneDNN's effective ISA has AVX512_BF16
+ * or AMX): convolutions run oneDNN's bf16 kernels on bf16 copies of their
+ * inputs (x; dy for backward) and weights, accumulating in fp32 and
+ * writing fp32 (y, dx, dw, db).  The input copies are made by the edge
+ * reorders (fp32 strided NHWC -> bf16 in the primitive's layout), the
+ * weight copies once per write generation like the blocked fp32 ones;
+ * activations in memory stay fp32.  Dense layers round x, w and dy to
+ * bf16 (to nearest even) into scratch and multiply with sgemm: the same
+ * products, exact in fp32, and fp32 sums.
  */
 #ifndef RADPIPE_NN_CPU_IMPL_H
 #define RADPIPE_NN_CPU_IMPL_H
@@ -99,6 +109,7 @@ struct cpu {
 	dnnl_stream_t strm;
 	int threads;
 	int layout;                     /* enum cpu_layout */
+	int bf16;                       /* --precision bf16: see "bf16" above */
 	size_t chunk;                   /* bytes a blocked conv copy may take */
 	unsigned long gen;              /* write generation (see top) */
 	struct cpu_entry *tab[CPU_NBUCKET];
@@ -170,6 +181,8 @@ const char *cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd);
 void cpu_pack(float *dst, const float *src, size_t m, int c, int ld);
 /* dst (m pixels, stride ld) = beta*dst + src (m x c, dense). */
 void cpu_unpack(float *dst, int ld, const float *src, size_t m, int c, float beta);
+/* dst[i] = src[i] rounded to bf16 (nearest even; NaN stays NaN), n floats. */
+void cpu_round_bf16(float *dst, const float *src, size_t n);
 
 /* The ops, each the struct nn_backend entry of the same name (contracts
  * in backend.h). */
@@ -205,6 +218,8 @@ int cpu_nonfinite(struct nn_backend *be, const float *x, size_t n);
 /* cpu_conv.c */
 void cpu_conv_fwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
                   const float *w, const float *bias, float *y);
+void cpu_conv_fwd_relu(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                       const float *w, const float *bias, float *y);
 void cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
                        const float *w, float *dx, float beta);
 void cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,

@@ -170,12 +170,48 @@ cpu_gap_bwd(struct nn_backend *be, const struct nn_gap *p, const float *dy,
 }
 
 void
+cpu_round_bf16(float *dst, const float *src, size_t n)
+{
+	long i;
+
+	#pragma omp parallel for schedule(static) if (n > 65536)
+	for (i = 0; i < (long)n; i++) {
+		uint32_t u;
+
+		memcpy(&u, &src[i], 4);
+		if ((u & 0x7f800000u) != 0x7f800000u)          /* finite: nearest even */
+			u += 0x7fffu + ((u >> 16) & 1u);
+		u &= 0xffff0000u;
+		if (src[i] != src[i])
+			u |= 0x00400000u;                       /* a NaN stays NaN */
+		memcpy(&dst[i], &u, 4);
+	}
+}
+
+/* a (n floats) as the dense op multiplies it: a itself in fp32, its bf16
+ * rounding in scratch slot i in bf16. */
+static const float *
+dense_operand(struct cpu *c, int i, const float *a, size_t n)
+{
+	float *r;
+
+	if (!c->bf16)
+		return a;
+	r = cpu_buf(c, i, n * sizeof(float));
+	cpu_round_bf16(r, a, n);
+	return r;
+}
+
+void
 cpu_dense_fwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
     const float *w, const float *b, float *y)
 {
+	struct cpu *c = cpu_of(be);
 	int i, j;
 
-	DNNL_CHECK(cpu_of(be), dnnl_sgemm('N', 'N', p->n, p->out, p->in, 1.0f, x, p->in,
+	x = dense_operand(c, 0, x, (size_t)p->n * p->in);
+	w = dense_operand(c, 1, w, (size_t)p->in * p->out);
+	DNNL_CHECK(c, dnnl_sgemm('N', 'N', p->n, p->out, p->in, 1.0f, x, p->in,
 	    w, p->out, 0.0f, y, p->out));
 	if (b != NULL)
 		for (i = 0; i < p->n; i++)
@@ -187,13 +223,15 @@ void
 cpu_dense_bwd(struct nn_backend *be, const struct nn_dense *p, const float *x,
     const float *w, const float *dy, float *dx, float *dw, float *db, float beta)
 {
+	struct cpu *c = cpu_of(be);
+	const float *dyr = dense_operand(c, 0, dy, (size_t)p->n * p->out);
 	int i, j;
 
 	if (dx != NULL)
-		DNNL_CHECK(cpu_of(be), dnnl_sgemm('N', 'T', p->n, p->in, p->out, 1.0f, dy, p->out,
-		    w, p->out, beta, dx, p->in));
-	DNNL_CHECK(cpu_of(be), dnnl_sgemm('T', 'N', p->in, p->out, p->n, 1.0f, x, p->in,
-	    dy, p->out, 0.0f, dw, p->out));
+		DNNL_CHECK(c, dnnl_sgemm('N', 'T', p->n, p->in, p->out, 1.0f, dyr, p->out,
+		    dense_operand(c, 1, w, (size_t)p->in * p->out), p->out, beta, dx, p->in));
+	DNNL_CHECK(c, dnnl_sgemm('T', 'N', p->in, p->out, p->n, 1.0f,
+	    dense_operand(c, 2, x, (size_t)p->n * p->in), p->in, dyr, p->out, 0.0f, dw, p->out));
 	if (db == NULL)
 		return;
 	for (j = 0; j < p->out; j++)

@@ -437,6 +437,9 @@ nn_layer_output(struct nn_model *m, int layer, float *out)
 	else if (m->lay[l->root].pk && m->lay[l->root].clob)
 		return nn_fail(m, "nn_layer_output: %s is not kept by an inference plan",
 		            l->pub.name);
+	else if (m->lay[l->root].fold && !m->training)
+		return nn_fail(m, "nn_layer_output: %s: its batch norm is folded into it in "
+		            "inference plans (RADPIPE_FOLD=0 keeps it)", l->pub.name);
 	px = (size_t)pixels(m, l), c = l->pub.c, ld = l->y_ld;
 	if (ld == c) {
 		m->be->download(m->be, out, l->y, px * c * sizeof *out);

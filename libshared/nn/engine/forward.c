@@ -2,8 +2,11 @@
  * recompute.c to rebuild transient outputs) and nn_forward over the whole
  * graph.  Calls only down: layer.h, graph.c (nn_fail), prof.c.
  */
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
+#include "err.h"
 #include "nn/engine/layer.h"
 
 static uint64_t
@@ -85,6 +88,63 @@ fwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 	}
 }
 
+/* Conv l's kernel and bias with its BN b folded in (host values, the
+ * uploaded ones), into f: w' = w*s, bias' = beta + (bias - mean)*s with
+ * s = gamma/sqrt(var + eps) per output channel, in double. */
+static void
+fold_one(struct nn_model *m, const struct nn_lay *l, const struct nn_lay *b, float *f)
+{
+	const float *h = m->host, *w = h + m->par[l->p0].offset;
+	const float *bias = l->bias ? h + m->par[l->p0 + 1].offset : NULL;
+	int k = b->p0, oc = l->pub.c;
+	const float *gamma = b->scale ? h + m->par[k++].offset : NULL;
+	const float *beta = b->center ? h + m->par[k++].offset : NULL;
+	const float *mean = h + m->par[k].offset, *var = h + m->par[k + 1].offset;
+	size_t nw = m->par[l->p0].size, o;
+	double *s = XNEW(double, oc);
+
+	for (o = 0; o < (size_t)oc; o++)
+		s[o] = (gamma ? gamma[o] : 1.0) / sqrt((double)var[o] + b->eps);
+	for (size_t e = 0; e < nw; e++)                 /* HWIO: o is fastest */
+		f[e] = (float)(w[e] * s[e % oc]);
+	f += (nw + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+	for (o = 0; o < (size_t)oc; o++)
+		f[o] = (float)((beta ? beta[o] : 0.0) + ((bias ? bias[o] : 0.0) - mean[o]) * s[o]);
+	free(s);
+}
+
+/* Folds every marked conv's BN into m->fold, from the host parameters
+ * (those nn_params_upload sent: an inference plan changes no parameter). */
+static void
+fold_params(struct nn_model *m)
+{
+	float *f = XNEW(float, m->fold_size);
+
+	for (int i = 0; i < m->nlay; i++)
+		if (m->lay[i].fold)
+			fold_one(m, &m->lay[i], &m->lay[m->lay[i].fold], f + m->lay[i].foff);
+	m->be->upload(m->be, m->fold, f, m->fold_size * sizeof *f);
+	free(f);
+	m->fold_ok = 1;
+}
+
+/* Conv l with its BN folded in, writing the BN's output (and, fused,
+ * the ReLU's: the same view). */
+static void
+fwd_conv_folded(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *b = &m->lay[l->fold];
+	struct nn_conv cp = conv_geom(m, l, x, x->y_ld, b->y_ld);
+	const float *w = m->fold + l->foff;
+	const float *bias = w + (m->par[l->p0].size + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+
+	if (l->fold_relu)
+		be->conv_fwd_relu(be, &cp, x->y, w, bias, b->y);
+	else
+		be->conv_fwd(be, &cp, x->y, w, bias, b->y);
+}
+
 /* Profiling kind of layer l's forward. */
 static int
 fwd_kind(const struct nn_model *m, const struct nn_lay *l)
@@ -119,6 +179,10 @@ nn_fwd_layer(struct nn_model *m, int i)
 	case NN_INPUT:
 		break;
 	case NN_CONV2D:
+		if (l->fold && !m->training) {
+			fwd_conv_folded(m, l, x);
+			break;
+		}
 		cp = conv_geom(m, l, x, x->y_ld, l->y_ld);
 		be->conv_fwd(be, &cp, x->y, W(m, l, 0), l->bias ? W(m, l, 1) : NULL, l->y);
 		break;
@@ -183,7 +247,10 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 		m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
 		             m->scale, m->offset, in->y);
 	nn_prof_add(m, NN_PROF_INPUT);
+	if (m->fold != NULL && !m->training && !m->fold_ok)
+		fold_params(m);
 	for (int i = 1; i < m->nlay; i++)
-		nn_fwd_layer(m, i);
+		if (!(m->lay[i].folded && !m->training))
+			nn_fwd_layer(m, i);
 	return 0;
 }

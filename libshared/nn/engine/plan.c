@@ -97,6 +97,46 @@ plan_views(struct nn_model *m)
 	}
 }
 
+int
+nn_fold_enabled(void)
+{
+	const char *s = getenv("RADPIPE_FOLD");
+
+	return s == NULL || strcmp(s, "0") != 0;
+}
+
+/* Inference plans (RADPIPE_FOLD not 0): marks each conv whose only
+ * reader is a BN to run with that BN folded into its weights and bias,
+ * writing the BN's output (forward.c); the ReLU after the BN is fused too
+ * when it runs in place on the BN's output and the backend offers
+ * conv_fwd_relu.  Sets each such conv's foff; returns the floats of
+ * folded weights. */
+static size_t
+mark_fold(struct nn_model *m, const struct nn_backend *be)
+{
+	size_t off = 0;
+	int on = (m->flags & NN_PLAN_INFERENCE) && nn_fold_enabled();
+
+	for (int i = 0; i < m->nlay; i++)
+		m->lay[i].fold = m->lay[i].fold_relu = m->lay[i].folded = 0;
+	for (int i = 1; on && i < m->nlay; i++) {
+		struct nn_lay *l = &m->lay[i], *b = &m->lay[l->last_cons], *r;
+		if (l->pub.type != NN_CONV2D || l->ncons != 1 || l->last_cons <= i ||
+		    b->pub.type != NN_BATCHNORM || b->pub.in[0] != i)
+			continue;
+		l->fold = l->last_cons;
+		b->folded = 1;
+		r = b->owner >= 0 ? &m->lay[b->owner] : NULL;
+		if (r != NULL && r->pub.type == NN_RELU && r->pub.in[0] == l->fold &&
+		    be->conv_fwd_relu != NULL)
+			l->fold_relu = r->folded = 1;
+		l->foff = off;
+		off += al((size_t)l->kh * l->kw * m->lay[l->pub.in[0]].pub.c * l->pub.c) +
+		    al((size_t)l->pub.c);
+	}
+	return off;
+}
+
 /* A gradient root: its size and backward lifetime [lo, hi] in layer
  * indices (written first by the consumer hi, last read by layer lo). */
 struct groot {
@@ -161,6 +201,12 @@ act_roots(struct nn_model *m)
 		int hi = i == m->nlay - 1 ? m->nlay : l->last_cons > i ? l->last_cons : i;
 		r->alo = i < r->alo ? i : r->alo;
 		r->ahi = hi > r->ahi ? hi : r->ahi;
+	}
+	/* a folded conv i writes its BN's output while it reads its input */
+	for (int i = 0; i < m->nlay; i++) {
+		struct nn_lay *r = &m->lay[m->lay[m->lay[i].fold].root];
+		if (m->lay[i].fold && i < r->alo)
+			r->alo = i;
 	}
 }
 
@@ -483,7 +529,8 @@ plan_alloc(struct nn_model *m, struct nn_backend *be)
 	    (mom && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||
 	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
 	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
-	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
+	    !(m->aux = balloc(m, be, m->aux_size, "statistics")) ||
+	    (m->fold_size && !(m->fold = balloc(m, be, m->fold_size, "folded weights")))) {
 		nn_plan_release(m);
 		return -1;
 	}
@@ -511,6 +558,7 @@ nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
 	m->max_batch = max_batch;
 	m->flags = flags;
 	plan_views(m);
+	m->fold_size = mark_fold(m, be);
 	m->acts_size = plan_acts(m, !(flags & NN_PLAN_KEEP) && be->bn_apply != NULL);
 	/* inference: only the loss's dz (nn_predict runs the loss) */
 	m->grads_size = flags & NN_PLAN_INFERENCE ?
@@ -540,7 +588,7 @@ nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
 	if (m->be == NULL)
 		return;
 	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 :
-	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f;
+	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f + m->fold_size * f;
 	memP->acts = m->acts_size * f;
 	memP->grads = m->grads_size * f;
 	memP->aux = m->aux_size * f;

@@ -36,6 +36,7 @@ nn_params_upload(struct nn_model *m)
 {
 	if (m->be)
 		m->be->upload(m->be, m->p, m->host, m->arena * sizeof *m->host);
+	m->fold_ok = 0;         /* forward.c folds the new values again */
 }
 
 int
@@ -90,7 +91,8 @@ void
 nn_plan_release(struct nn_model *m)
 {
 	struct nn_backend *be = m->be;
-	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev };
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev,
+	                  &m->fold };
 
 	if (be == NULL)
 		return;
@@ -101,4 +103,6 @@ nn_plan_release(struct nn_model *m)
 	m->be = NULL;
 	m->acts_size = m->grads_size = m->aux_size = 0;
 	m->sbdev_n = 0;
+	m->fold_size = 0;
+	m->fold_ok = 0;
 }

@@ -108,7 +108,8 @@ nn_fold_enabled(void)
 /* Inference plans (RADPIPE_FOLD not 0): marks each conv whose only
  * reader is a BN to run with that BN folded into its weights and bias,
  * writing the BN's output (forward.c); the ReLU after the BN is fused too
- * when it runs in place on the BN's output and the backend offers
+ * when it runs in place on the BN's output, has no ceiling (ReLU6 runs on
+ * its own) and the backend offers
  * conv_fwd_relu.  Sets each such conv's foff; returns the floats of
  * folded weights. */
 static size_t
@@ -127,7 +128,7 @@ mark_fold(struct nn_model *m, const struct nn_backend *be)
 		l->fold = l->last_cons;
 		b->folded = 1;
 		r = b->owner >= 0 ? &m->lay[b->owner] : NULL;
-		if (r != NULL && r->pub.type == NN_RELU && r->pub.in[0] == l->fold &&
+		if (r != NULL && r->pub.type == NN_RELU && r->cap == 0 && r->pub.in[0] == l->fold &&
 		    be->conv_fwd_relu != NULL)
 			l->fold_relu = r->folded = 1;
 		l->foff = off;

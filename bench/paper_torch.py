@@ -51,6 +51,8 @@ def main():
     ap.add_argument("data")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="bf16: forward passes under torch.autocast('cpu', bfloat16)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -73,16 +75,19 @@ def main():
             x = torch.stack([aug(train_x[j]) for j in idx]).float().div(255)
             x = x.contiguous(memory_format=torch.channels_last)
             opt.zero_grad()
-            loss = lossf(net(x).squeeze(1), train_y[idx])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+                z = net(x).float()
+            loss = lossf(z.squeeze(1), train_y[idx])
             loss.backward()
             opt.step()
         net.eval()
-        with torch.no_grad():
-            p = torch.sigmoid(net(val).squeeze(1))
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                             enabled=a.precision == "bf16"):
+            p = torch.sigmoid(net(val).float().squeeze(1))
         acc = float(((p > 0.5).float() == val_y).float().mean())
         print(f"epoch {epoch + 1}: {time.time() - t0:.1f} s, val_acc {acc:.2f}", file=sys.stderr)
     wall = time.time() - t_all
-    print(json.dumps({"torch": torch.__version__, "epochs": a.epochs, "seconds": wall,
+    print(json.dumps({"torch": torch.__version__, "precision": a.precision, "epochs": a.epochs, "seconds": wall,
                       "images_per_s": a.epochs * len(train_x) / wall}))
 
 

@@ -12,7 +12,7 @@ ifeq ($(MPI),1)
   TEST_LDLIBS_MPI := $(MPI_LIBS)
 endif
 
-# make bench-dist: 1 rank x 2 threads against 2 ranks x 1 thread on
+# make bench-dist [BENCH_DIST_ARGS="--size 299 --batch 32 --epochs 3"]: 1 rank x 2 threads against 2 ranks x 1 thread on
 # InceptionV3, the all-reduce's overlap with backward, and the MPI
 # all-reduce of 87 MB -> bench/results/dist.md (bench/bench-dist.sh)
 ifeq ($(MPI),1)
@@ -23,5 +23,5 @@ $(B)/bench/bench_allreduce: bench/bench_allreduce.c | check-deps
 
 .PHONY: bench-dist
 bench-dist: bin/nntrain bin/imgload bin/batch $(B)/bench/bench_allreduce
-	bench/bench-dist.sh --allreduce $(B)/bench/bench_allreduce -o bench/results/dist.md
+	bench/bench-dist.sh --allreduce $(B)/bench/bench_allreduce $(BENCH_DIST_ARGS) -o bench/results/dist.md
 endif

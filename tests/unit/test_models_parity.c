@@ -497,6 +497,15 @@ main(int argc, char **argv)
 	verbose = getenv("RADPIPE_PARITY_VERBOSE") != NULL;
 	if (getenv("RADPIPE_MODELS_FIXTURES") != NULL)
 		dir = getenv("RADPIPE_MODELS_FIXTURES");
+	/* under the sanitizers (make SAN=1: RADPIPE_SAN) the smallest network
+	 * only, on the cpu backend: the h5 loading, every new op and the
+	 * parity path are exercised there in minutes instead of a quarter of
+	 * CI's time */
+	if (getenv("RADPIPE_SAN") != NULL && getenv("RADPIPE_PARITY_ARCH") == NULL) {
+		setenv("RADPIPE_PARITY_ARCH", "mobilenet_v2", 1);
+		b0 = 1;
+		printf("RADPIPE_SAN: mobilenet_v2 on cpu only\n");
+	}
 	for (int a = 0; a < 3; a++) {
 		if (getenv("RADPIPE_PARITY_ARCH") != NULL && strcmp(getenv("RADPIPE_PARITY_ARCH"), archs[a]) != 0)
 			continue;

@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 
-#include "err.h"
 #include "nn/models/kgraph.h"
 #include "nn/nn.h"
 
@@ -103,17 +102,5 @@ kg_densenet121(struct kg_net *t)
 struct nn_model *
 nn_densenet121(int h, int w, const struct nn_head *head)
 {
-	struct kg_net *t;
-	struct nn_model *m;
-	char err[200];
-
-	if (h < 32 || w < 32)
-		return NULL;
-	if ((t = kg_new(h, w, 3)) == NULL)
-		return NULL;
-	kg_densenet121(t);
-	if ((m = kg_build(t, head, err, sizeof err)) == NULL)
-		warnx("densenet121: %s", err);
-	kg_free(t);
-	return m;
+	return kg_make("densenet121", h, w, kg_densenet121, head);
 }

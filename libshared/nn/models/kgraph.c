@@ -397,3 +397,20 @@ fail:
 	free(ids);
 	return NULL;
 }
+
+struct nn_model *
+kg_make(const char *name, int h, int w, void (*describe)(struct kg_net *),
+        const struct nn_head *head)
+{
+	struct kg_net *t;
+	struct nn_model *m;
+	char err[200];
+
+	if (h < 32 || w < 32 || (t = kg_new(h, w, 3)) == NULL)
+		return NULL;
+	describe(t);
+	if ((m = kg_build(t, head, err, sizeof err)) == NULL)
+		warnx("%s: %s", name, err);
+	kg_free(t);
+	return m;
+}

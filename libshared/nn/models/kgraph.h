@@ -75,6 +75,13 @@ const struct kg_layer *kg_at(const struct kg_net *t, int i);
  * NULL with the reason in err when a layer cannot be built. */
 struct nn_model *kg_build(struct kg_net *t, const struct nn_head *head, char *err, size_t errlen);
 
+/* The whole build of architecture name (for messages) at h x w x 3:
+ * describe fills a kg_new'd description, kg_build makes the model.  NULL
+ * below 32 x 32 (Keras' smallest) or when a layer cannot be built (said
+ * on stderr). */
+struct nn_model *kg_make(const char *name, int h, int w, void (*describe)(struct kg_net *),
+                         const struct nn_head *head);
+
 /* Keras' order of the description: order[0..t->n) (for tests). */
 void kg_order(struct kg_net *t, int *order);
 

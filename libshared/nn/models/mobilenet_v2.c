@@ -12,7 +12,6 @@
  */
 #include <stdio.h>
 
-#include "err.h"
 #include "nn/models/kgraph.h"
 #include "nn/nn.h"
 
@@ -94,17 +93,5 @@ kg_mobilenet_v2(struct kg_net *t)
 struct nn_model *
 nn_mobilenet_v2(int h, int w, const struct nn_head *head)
 {
-	struct kg_net *t;
-	struct nn_model *m;
-	char err[200];
-
-	if (h < 32 || w < 32)
-		return NULL;
-	if ((t = kg_new(h, w, 3)) == NULL)
-		return NULL;
-	kg_mobilenet_v2(t);
-	if ((m = kg_build(t, head, err, sizeof err)) == NULL)
-		warnx("mobilenet_v2: %s", err);
-	kg_free(t);
-	return m;
+	return kg_make("mobilenet_v2", h, w, kg_mobilenet_v2, head);
 }

@@ -9,7 +9,6 @@
  */
 #include <stdio.h>
 
-#include "err.h"
 #include "nn/models/kgraph.h"
 #include "nn/nn.h"
 
@@ -91,17 +90,5 @@ kg_resnet50(struct kg_net *t)
 struct nn_model *
 nn_resnet50(int h, int w, const struct nn_head *head)
 {
-	struct kg_net *t;
-	struct nn_model *m;
-	char err[200];
-
-	if (h < 32 || w < 32)
-		return NULL;
-	if ((t = kg_new(h, w, 3)) == NULL)
-		return NULL;
-	kg_resnet50(t);
-	if ((m = kg_build(t, head, err, sizeof err)) == NULL)
-		warnx("resnet50: %s", err);
-	kg_free(t);
-	return m;
+	return kg_make("resnet50", h, w, kg_resnet50, head);
 }

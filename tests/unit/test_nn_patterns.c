@@ -581,9 +581,16 @@ test_inference_and_cam(void **state)
 		struct nn_model *m = instance(k, &x, y);
 		assert_int_equal(nn_model_plan(m, be, N), 0);
 		assert_int_equal(nn_infer(m, NN_IN_F32, x, N, p0), 0);
+		setenv("RADPIPE_FOLD", "0", 1);         /* unfolded: exactly */
 		assert_int_equal(nn_model_plan_flags(m, be, N, NN_PLAN_INFERENCE), 0);
+		unsetenv("RADPIPE_FOLD");
 		assert_int_equal(nn_infer(m, NN_IN_F32, x, N, p1), 0);
 		assert_memory_equal(p0, p1, sizeof p0);
+		/* BN folded into the convs (the default): to fp32 rounding */
+		assert_int_equal(nn_model_plan_flags(m, be, N, NN_PLAN_INFERENCE), 0);
+		assert_int_equal(nn_infer(m, NN_IN_F32, x, N, p1), 0);
+		for (int i = 0; i < N; i++)
+			assert_true(fabs((double)p0[i] - p1[i]) <= 1e-5);
 		int L = nn_cam_layer(m, cam[k]);
 		assert_true(L > 0);
 		const struct nn_layer *l = nn_layer_at(m, L);

@@ -44,54 +44,20 @@
 #define STEP_TOL 1e-2           /* Adam's change, relative to its largest (lr) */
 #define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */
 
-struct ref {
-	char name[96];
-	float *x;               /* count values */
-	int32_t *idx;           /* NULL: the whole tensor */
-	size_t count;
-	unsigned char *u8;      /* images */
-};
-
-static struct ref refs[64];
+static struct tu_ref refs[64];
 static int nrefs, failures;
 
 static void
 keep(const struct frame *f, struct frame_reader *r)
 {
-	struct ref *p = &refs[nrefs];
-	struct tensor t, ti;
-	char err[256];
-
-	if (!frame_is(f, "ref") || nrefs == 64)
-		return;
-	if (frame_str(f, "name", p->name, sizeof p->name) != 1 ||
-	    fv_tensor(frame_get(f, "x"), &t, err, sizeof err) < 0)
-		die("%s: frame %llu: bad ref frame", frame_reader_name(r), (unsigned long long)f->index);
-	p->count = tensor_count(&t);
-	if (t.dtype == DT_U8) {
-		p->u8 = xmalloc(t.nbytes);
-		memcpy(p->u8, t.data, t.nbytes);
-	} else {
-		p->x = xmalloc(t.nbytes);
-		memcpy(p->x, t.data, t.nbytes);
-	}
-	if (frame_get(f, "idx") != NULL) {
-		if (fv_tensor(frame_get(f, "idx"), &ti, err, sizeof err) < 0 ||
-		    ti.dtype != DT_I32 || tensor_count(&ti) != p->count)
-			die("%s: %s: bad idx", frame_reader_name(r), p->name);
-		p->idx = xmalloc(ti.nbytes);
-		memcpy(p->idx, ti.data, ti.nbytes);
-	}
-	nrefs++;
+	if (frame_is(f, "ref") && nrefs < 64)
+		tu_ref_read(f, r, &refs[nrefs++]);
 }
 
-static const struct ref *
+static const struct tu_ref *
 ref(const char *name)
 {
-	for (int i = 0; i < nrefs; i++)
-		if (strcmp(refs[i].name, name) == 0)
-			return &refs[i];
-	die("fixture has no %s", name);
+	return tu_ref_find(refs, nrefs, name);
 }
 
 enum cmp { MAXREL, ABS, L2REL };
@@ -101,7 +67,7 @@ enum cmp { MAXREL, ABS, L2REL };
  * ||diff|| / ||ref|| (2-norms: what a few flipped ReLU or max-pool
  * decisions cannot dominate). */
 static double
-compare(const char *be, const char *what, const float *got, size_t n, const struct ref *r,
+compare(const char *be, const char *what, const float *got, size_t n, const struct tu_ref *r,
         double tol, enum cmp mode)
 {
 	double d = 0, mx = 0, rel, d2 = 0, r2 = 0;
@@ -183,7 +149,7 @@ init_head(struct nn_model *m)
 static unsigned char *
 batch_images(void)
 {
-	const struct ref *a = ref("chest2/input"), *b = ref("abd2/input");
+	const struct tu_ref *a = ref("chest2/input"), *b = ref("abd2/input");
 	unsigned char *x = xmalloc(a->count * 2);
 
 	memcpy(x, a->u8, a->count);
@@ -249,8 +215,8 @@ compare_step(struct nn_model *m, const char *be, const char *pname,
              const float *a, const float *base)
 {
 	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct ref *r, *g;
-	struct ref d;
+	const struct tu_ref *r, *g;
+	struct tu_ref d;
 	char name[160];
 	double gmax = 0;
 	float *got = XNEW(float, p->size);

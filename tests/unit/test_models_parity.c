@@ -30,6 +30,7 @@
 #include "nn/modelfile/h5keras.h"
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
+#include "testutil.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -75,15 +76,7 @@
  * (biased variance), so they are not compared (floatx below).
  */
 
-struct ref {
-	char name[112];
-	float *x;               /* count values */
-	int32_t *idx;           /* NULL: the whole tensor */
-	size_t count;
-	unsigned char *u8;      /* the input images */
-};
-
-static struct ref *refs;
+static struct tu_ref *refs;
 static int nrefs, failures, compared;
 static char preprocess[32];
 static double gain = 3;         /* kernel range sqrt(gain / fan_in) */
@@ -94,10 +87,6 @@ static int verbose;
 static void
 keep(const struct frame *f, struct frame_reader *r)
 {
-	struct ref *p;
-	struct tensor t, ti;
-	char err[256];
-
 	if (frame_is(f, "ref_meta")) {
 		if (frame_str(f, "preprocess", preprocess, sizeof preprocess) != 1)
 			die("%s: meta without preprocess", frame_reader_name(r));
@@ -110,49 +99,22 @@ keep(const struct frame *f, struct frame_reader *r)
 	if (!frame_is(f, "ref"))
 		return;
 	refs = xreallocarray(refs, (size_t)nrefs + 1, sizeof *refs);
-	p = &refs[nrefs];
-	memset(p, 0, sizeof *p);
-	if (frame_str(f, "name", p->name, sizeof p->name) != 1 ||
-	    fv_tensor(frame_get(f, "x"), &t, err, sizeof err) < 0)
-		die("%s: frame %llu: bad ref frame", frame_reader_name(r), (unsigned long long)f->index);
-	p->count = tensor_count(&t);
-	if (t.dtype == DT_U8) {
-		p->u8 = xmalloc(t.nbytes);
-		memcpy(p->u8, t.data, t.nbytes);
-	} else {
-		p->x = xmalloc(t.nbytes);
-		memcpy(p->x, t.data, t.nbytes);
-	}
-	if (frame_get(f, "idx") != NULL) {
-		if (fv_tensor(frame_get(f, "idx"), &ti, err, sizeof err) < 0 ||
-		    ti.dtype != DT_I32 || tensor_count(&ti) != p->count)
-			die("%s: %s: bad idx", frame_reader_name(r), p->name);
-		p->idx = xmalloc(ti.nbytes);
-		memcpy(p->idx, ti.data, ti.nbytes);
-	}
-	nrefs++;
+	tu_ref_read(f, r, &refs[nrefs++]);
 }
 
 static void
 drop_refs(void)
 {
-	for (int i = 0; i < nrefs; i++) {
-		free(refs[i].x);
-		free(refs[i].idx);
-		free(refs[i].u8);
-	}
+	tu_refs_free(refs, nrefs);
 	free(refs);
 	refs = NULL;
 	nrefs = 0;
 }
 
-static const struct ref *
+static const struct tu_ref *
 ref(const char *name)
 {
-	for (int i = 0; i < nrefs; i++)
-		if (strcmp(refs[i].name, name) == 0)
-			return &refs[i];
-	die("fixture has no %s", name);
+	return tu_ref_find(refs, nrefs, name);
 }
 
 enum cmp { MAXREL, L2REL };
@@ -160,7 +122,7 @@ enum cmp { MAXREL, L2REL };
 /* Compares got (n values) with ref r at r's indices: max |diff| / max |ref|
  * or ||diff|| / ||ref||; counts a failure above tol. */
 static double
-compare(const char *be, const char *what, const float *got, size_t n, const struct ref *r,
+compare(const char *be, const char *what, const float *got, size_t n, const struct tu_ref *r,
         double tol, enum cmp mode)
 {
 	double d = 0, mx = 0, rel, d2 = 0, r2 = 0, e;
@@ -283,7 +245,7 @@ load_weights(struct nn_model *m, const char *arch, const char *be)
 static unsigned char *
 images(size_t *nP)
 {
-	const struct ref *r = ref("input");
+	const struct tu_ref *r = ref("input");
 
 	*nP = r->count;
 	return r->u8;
@@ -318,7 +280,7 @@ static void
 compare_grad(struct nn_model *m, const char *be, const char *pname, const float *g, double gmax)
 {
 	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct ref *r, *s;
+	const struct tu_ref *r, *s;
 	char name[160];
 	double n2 = 0, sum = 0;
 
@@ -352,8 +314,8 @@ static void
 compare_step(struct nn_model *m, const char *be, const char *pname, const float *a, const float *base)
 {
 	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct ref *r, *g;
-	struct ref d;
+	const struct tu_ref *r, *g;
+	struct tu_ref d;
 	char name[160];
 	double gmax = 0;
 	float *got = xmalloc(p->size * sizeof *got);

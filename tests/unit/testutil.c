@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "err.h"
+#include "frame.h"
 #include "testutil.h"
 
 char tu_tmpdir[] = "/tmp/radpipe-unit-XXXXXX";
@@ -69,4 +71,50 @@ tu_weights_file(const char *name, char *buf, size_t len)
 		    (strcmp(name, v3) == 0 && weights_in(dirs[i], keras, buf, len) == 0))
 			return 0;
 	return -1;
+}
+
+void
+tu_ref_read(const struct frame *f, struct frame_reader *r, struct tu_ref *p)
+{
+	struct tensor t, ti;
+	char err[256];
+
+	memset(p, 0, sizeof *p);
+	if (frame_str(f, "name", p->name, sizeof p->name) != 1 ||
+	    fv_tensor(frame_get(f, "x"), &t, err, sizeof err) < 0)
+		die("%s: frame %llu: bad ref frame", frame_reader_name(r), (unsigned long long)f->index);
+	p->count = tensor_count(&t);
+	if (t.dtype == DT_U8) {
+		p->u8 = xmalloc(t.nbytes);
+		memcpy(p->u8, t.data, t.nbytes);
+	} else {
+		p->x = xmalloc(t.nbytes);
+		memcpy(p->x, t.data, t.nbytes);
+	}
+	if (frame_get(f, "idx") != NULL) {
+		if (fv_tensor(frame_get(f, "idx"), &ti, err, sizeof err) < 0 ||
+		    ti.dtype != DT_I32 || tensor_count(&ti) != p->count)
+			die("%s: %s: bad idx", frame_reader_name(r), p->name);
+		p->idx = xmalloc(ti.nbytes);
+		memcpy(p->idx, ti.data, ti.nbytes);
+	}
+}
+
+const struct tu_ref *
+tu_ref_find(const struct tu_ref *refs, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(refs[i].name, name) == 0)
+			return &refs[i];
+	die("fixture has no %s", name);
+}
+
+void
+tu_refs_free(struct tu_ref *refs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(refs[i].x);
+		free(refs[i].idx);
+		free(refs[i].u8);
+	}
 }

@@ -5,6 +5,10 @@
 #define RADPIPE_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct frame;
+struct frame_reader;
 
 /* The group's temporary folder, "/tmp/radpipe-unit-XXXXXX" until
  * tu_tmpdir_setup has made it. */
@@ -24,5 +28,23 @@ void tu_write_file(const char *path, const void *p, size_t n);
  * is also found under the name of Keras' download (make weights).  Written
  * into buf; 0 when that file is readable, -1 when not. */
 int tu_weights_file(const char *name, char *buf, size_t len);
+
+/* One reference tensor of a Keras parity fixture (the .mpk files of tests/ref): a
+ * "ref" frame's name, its values (u8 for the input images, else f32) and
+ * the indices they sample (NULL: the whole tensor). */
+struct tu_ref {
+	char name[112];
+	float *x;               /* count values */
+	int32_t *idx;
+	size_t count;
+	unsigned char *u8;
+};
+
+/* Reads "ref" frame f of r into *p (its own copies); dies on a malformed one. */
+void tu_ref_read(const struct frame *f, struct frame_reader *r, struct tu_ref *p);
+/* The reference called name among refs[0..n); dies when there is none. */
+const struct tu_ref *tu_ref_find(const struct tu_ref *refs, int n, const char *name);
+/* Frees what refs[0..n) hold (not the array). */
+void tu_refs_free(struct tu_ref *refs, int n);
 
 #endif

@@ -264,7 +264,7 @@ test_load_keras_h5(void **state)
 	(void)state;
 	for (size_t k = 0; k < sizeof archs / sizeof archs[0]; k++) {
 		snprintf(path, sizeof path, "tests/ref/keras_%s_weights.h5", archs[k].name);
-		if (access(path, R_OK) < 0 || (m = build(&archs[k], 64, &(struct nn_head){ 8, 0, 1 })) == NULL) {
+		if (access(path, R_OK) < 0 || (m = build(&archs[k], 64, &(struct nn_head){ .dense_units = 8, .dropout = 0, .classes = 1 })) == NULL) {
 			printf("SKIP %s: no %s or cannot build\n", archs[k].name, path);
 			continue;
 		}

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "nn/nn.h"
+#include "nn/models/kgraph.h"
 
 #define V3_MAX_LAYERS 320
 
@@ -313,28 +314,6 @@ emit(struct nn_model *m, const struct v3_layer *l, const int *ids)
 	}
 }
 
-/* The paper's head on top of layer x: GAP -> [Dense relu -> Dropout] ->
- * Dense (sigmoid for 1 class or multilabel, softmax otherwise). */
-static int
-add_head(struct nn_model *m, int x, const struct nn_head *h)
-{
-	int dense = 1;
-	char name[32];
-
-	if ((x = nn_gap(m, "global_average_pooling2d_1", x)) < 0)
-		return -1;
-	if (h->dense_units > 0) {
-		if ((x = nn_dense(m, "dense_1", x, h->dense_units, 1, NN_ACT_RELU)) < 0)
-			return -1;
-		dense = 2;
-		if (h->dropout > 0 && (x = nn_dropout(m, "dropout_1", x, h->dropout)) < 0)
-			return -1;
-	}
-	snprintf(name, sizeof name, "dense_%d", dense);
-	return nn_dense(m, name, x, h->classes, 1,
-	                h->classes == 1 || h->multilabel ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX);
-}
-
 struct nn_model *
 nn_inception_v3(int h, int w, const struct nn_head *head)
 {
@@ -364,7 +343,7 @@ nn_inception_v3(int h, int w, const struct nn_head *head)
 			goto fail;
 	}
 	x = ids[t->n - 1];
-	if (head != NULL && add_head(m, x, head) < 0)
+	if (head != NULL && kg_head(m, x, head) < 0)
 		goto fail;
 	free(t);
 	return m;

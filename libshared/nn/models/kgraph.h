@@ -95,7 +95,9 @@ void kg_resnet50(struct kg_net *t);
 void kg_densenet121(struct kg_net *t);
 void kg_mobilenet_v2(struct kg_net *t);
 
-/* The head of every architecture on top of layer x of m; -1 on failure. */
+/* The head of every architecture (InceptionV3 too) on top of layer x of m:
+ * GAP -> [Dense relu -> Dropout] -> Dense (sigmoid for one class or
+ * multilabel, softmax otherwise), Keras' names; -1 on failure. */
 int kg_head(struct nn_model *m, int x, const struct nn_head *h);
 
 #endif

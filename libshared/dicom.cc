@@ -6,6 +6,7 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -32,6 +33,7 @@ extern "C" {
 #include "sha256.h"
 }
 #include "dicom_codec.h"
+#include "guard.h"
 
 struct dicom_file {
 	DcmFileFormat ff;
@@ -66,6 +68,15 @@ rd32(const uint8_t *p, int big)
 
 static size_t limit_bytes = (size_t)2 << 30;
 
+// Holds guard_lib_enter for a scope: no decoder child is forked while this
+// thread is in DCMTK (guard.h).
+struct in_dcmtk {
+	in_dcmtk() { guard_lib_enter(); }
+	~in_dcmtk() { guard_lib_leave(); }
+	in_dcmtk(const in_dcmtk &) = delete;
+	in_dcmtk &operator=(const in_dcmtk &) = delete;
+};
+
 static void
 init_once()
 {
@@ -78,6 +89,10 @@ init_once()
 		DJDecoderRegistration::registerCodecs();
 		DJLSDecoderRegistration::registerCodecs();
 		DcmRLEDecoderRegistration::registerCodecs();
+		// DCMTK makes its data dictionary at first use: here, once, and
+		// not in every decoder child (a child would read the dictionary
+		// file again each time)
+		(void)dcmDataDict.isDictionaryLoaded();
 	});
 }
 
@@ -619,6 +634,7 @@ dicom_open(const uint8_t *buf, size_t len, const struct dicom_opts *o,
 
 	*fP = nullptr;
 	memset(meta, 0, sizeof *meta);
+	in_dcmtk lib;
 	try {
 		init_once();
 		f = new dicom_file;
@@ -653,6 +669,7 @@ dicom_frame(struct dicom_file *f, int frame, const struct dicom_opts *o,
 extern "C" void
 dicom_close(struct dicom_file *f)
 {
+	in_dcmtk lib;
 	try {
 		delete f;
 	} catch (...) {

@@ -139,11 +139,51 @@ read_answer(int fd, double deadline, size_t max_bytes, uint8_t **outP, size_t *l
 	return 0;
 }
 
-/* Held from pipe() to the parent's close of the write end: a child that
- * another thread forks meanwhile (imgload --jobs decodes on several) must
+/* Taken for reading by the threads inside a guarded library
+ * (guard_lib_enter) and for writing from pipe() to the parent's close of
+ * the write end: a child is forked only while no other thread is inside the
+ * library, so it inherits none of the library's locks held (DCMTK's data
+ * dictionary lock, held while another thread created the dictionary, hung
+ * one child in a few hundred runs of imgload --jobs 3); and a child that
+ * another thread forks meanwhile (imgload --jobs decodes on several) does
  * not inherit this pipe's write end, or this child's crash would be seen
- * only when that other child ends. */
-static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+ * only when that other child ends.  Writers are preferred, so a stream of
+ * readers cannot hold a fork off. */
+static pthread_rwlock_t lib_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static __thread int lib_depth;
+
+void
+guard_lib_enter(void)
+{
+	if (lib_depth++ == 0)
+		pthread_rwlock_rdlock(&lib_lock);
+}
+
+void
+guard_lib_leave(void)
+{
+	if (--lib_depth == 0)
+		pthread_rwlock_unlock(&lib_lock);
+}
+
+/* Takes lib_lock for the fork, letting go of the calling thread's own read
+ * hold first (a writer waiting on its own reader would wait forever). */
+static void
+fork_lock(void)
+{
+	if (lib_depth > 0)
+		pthread_rwlock_unlock(&lib_lock);
+	pthread_rwlock_wrlock(&lib_lock);
+}
+
+/* Ends fork_lock, taking the calling thread's read hold back. */
+static void
+fork_unlock(void)
+{
+	pthread_rwlock_unlock(&lib_lock);
+	if (lib_depth > 0)
+		pthread_rwlock_rdlock(&lib_lock);
+}
 
 int
 guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
@@ -154,10 +194,10 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 
 	*outP = NULL;
 	*lenP = 0;
-	pthread_mutex_lock(&fork_lock);
+	fork_lock();
 	if (pipe(fds) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		pthread_mutex_unlock(&fork_lock);
+		fork_unlock();
 		return -1;
 	}
 	fflush(NULL);
@@ -166,7 +206,7 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
-		pthread_mutex_unlock(&fork_lock);
+		fork_unlock();
 		return -1;
 	}
 	if (pid == 0) {
@@ -174,7 +214,7 @@ guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
 		child(fn, arg, fds[1]);
 	}
 	close(fds[1]);
-	pthread_mutex_unlock(&fork_lock);
+	fork_unlock();
 	rc = read_answer(fds[0], now() + seconds, max_bytes, outP, lenP, err, errlen);
 	close(fds[0]);
 	if (rc == -2 || rc == -3)

@@ -25,6 +25,16 @@ typedef int (*guard_fn)(void *arg, uint8_t **outP, size_t *lenP, char *err, size
 int guard_run(guard_fn fn, void *arg, double seconds, size_t max_bytes,
                     uint8_t **outP, size_t *lenP, char *err, size_t errlen);
 
+/* Marks the calling thread as inside a library whose code guard_run's
+ * children also run (DCMTK): guard_run forks only while no other thread is
+ * between guard_lib_enter and guard_lib_leave, so that a child never
+ * inherits one of that library's locks held by another thread (and hangs
+ * on it).  Nests; a thread inside may call guard_run. */
+void guard_lib_enter(void);
+
+/* Ends the calling thread's innermost guard_lib_enter. */
+void guard_lib_leave(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "nn/backend.h"
 #include "rng.h"
+#include "nn/cpu/cpu_impl.h"
 
 #define TOL_CONV 1e-4
 
@@ -137,14 +138,11 @@ struct conv_case {
 	int n, ih, iw, ic, oc, kh, kw, s, same, xpad, ypad, bias;
 };
 
-static void
-conv_case(const struct conv_case *t)
+/* The convolution of case t. */
+static struct nn_conv
+conv_of(const struct conv_case *t)
 {
 	struct nn_conv p = { 0 };
-	struct buf x, w, b, y, dy, dx, dw, db;
-	size_t nx, ny;
-	float *s1, *s2;
-	float beta;
 
 	p.n = t->n; p.ih = t->ih; p.iw = t->iw; p.ic = t->ic; p.oc = t->oc;
 	p.kh = t->kh; p.kw = t->kw; p.sh = p.sw = t->s;
@@ -152,6 +150,18 @@ conv_case(const struct conv_case *t)
 	geom(t->iw, t->kw, t->s, t->same, &p.ow, &p.pl);
 	p.x_ld = t->ic + t->xpad;
 	p.y_ld = t->oc + t->ypad;
+	return p;
+}
+
+static void
+conv_case(const struct conv_case *t)
+{
+	struct nn_conv p = conv_of(t);
+	struct buf x, w, b, y, dy, dx, dw, db;
+	size_t nx, ny;
+	float *s1, *s2;
+	float beta;
+
 	nx = (size_t)p.n * p.ih * p.iw * p.x_ld;
 	ny = (size_t)p.n * p.oh * p.ow * p.y_ld;
 	x = rnd(nx); w = rnd((size_t)p.kh * p.kw * p.ic * p.oc); b = rnd(p.oc);
@@ -186,26 +196,88 @@ conv_case(const struct conv_case *t)
 	buf_free(&dy); buf_free(&dx); buf_free(&dw); buf_free(&db);
 }
 
+/* Reopens the cpu backend (its environment variables are read then). */
+static void
+reopen(void)
+{
+	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
+	char err[256];
+
+	cpu->close(cpu);
+	cpu = nn_cpu_open(&o, err, sizeof err);
+	assert_non_null(cpu);
+}
+
 /* A batch cut into chunks (4 + 1 samples: a 256 KiB blocked copy per
- * sample against a 1 MiB cap): dw and db summed over the chunks. */
+ * sample against a 1 MiB cap; direct convolution): dw and db summed over
+ * the chunks. */
 static void
 test_conv_chunks(void **state)
 {
 	static const struct conv_case big = { 5, 32, 32, 64, 64, 3, 3, 1, 1, 8, 16, 1 };
-	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
-	char err[256];
 
 	setenv("RADPIPE_CPU_LAYOUT", "blocked", 1);
 	setenv("RADPIPE_CPU_CHUNK_KB", "1024", 1);
-	cpu->close(cpu);
-	cpu = nn_cpu_open(&o, err, sizeof err);
-	assert_non_null(cpu);
+	setenv("RADPIPE_CPU_WINOGRAD", "0", 1);
+	reopen();
 	conv_case(&big);
 	unsetenv("RADPIPE_CPU_LAYOUT");
 	unsetenv("RADPIPE_CPU_CHUNK_KB");
-	cpu->close(cpu);
-	cpu = nn_cpu_open(&o, err, sizeof err);
-	assert_non_null(cpu);
+	unsetenv("RADPIPE_CPU_WINOGRAD");
+	reopen();
+}
+
+/* Does every direction of p run oneDNN's Winograd kernel? */
+static int
+runs_wino(const struct nn_conv *p)
+{
+	char impl[256];
+	const char *s = impl;
+	int n = 0;
+
+	nn_cpu_conv_impl(cpu, p, impl, sizeof impl);
+	if (getenv("TEST_VERBOSE") != NULL)
+		printf("  %s\n", impl);
+	while ((s = strstr(s, "wino")) != NULL) {
+		n++;
+		s++;
+	}
+	return n == 3;
+}
+
+/* Winograd F(4x4, 3x3) (3x3, stride 1, grids over 17x17): picked where
+ * oneDNN has it (avx512_core), within TOL_CONV of ref forward, backward-
+ * data (beta 0 and 1) and backward-weights, with same and valid padding,
+ * strided views and a batch in chunks (its scratchpad counts against the
+ * cap: 30 tiles x 36 x 48 channels, 203 KiB a sample, so one sample a
+ * chunk under a 200 KiB cap); not on a 17x17 grid, nor with
+ * RADPIPE_CPU_WINOGRAD=0. */
+static void
+test_conv_winograd(void **state)
+{
+	static const struct conv_case same = { 3, 24, 20, 16, 32, 3, 3, 1, 1, 8, 16, 1 };
+	static const struct conv_case valid = { 2, 21, 23, 32, 16, 3, 3, 1, 0, 0, 0, 0 };
+	static const struct conv_case small = { 2, 17, 17, 16, 16, 3, 3, 1, 1, 0, 0, 0 };
+	struct nn_conv ps = conv_of(&same), pv = conv_of(&valid), pm = conv_of(&small);
+
+	if (dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core) {
+		printf("  oneDNN has no Winograd kernel below avx512_core: skipped\n");
+		skip();
+	}
+	if (!runs_wino(&ps) || !runs_wino(&pv))
+		fail_msg("a 3x3 stride-1 convolution on a 24x20 grid did not run Winograd");
+	assert_false(runs_wino(&pm));
+	conv_case(&same);
+	conv_case(&valid);
+	setenv("RADPIPE_CPU_CHUNK_KB", "200", 1);
+	reopen();
+	conv_case(&same);
+	setenv("RADPIPE_CPU_WINOGRAD", "0", 1);
+	reopen();
+	assert_false(runs_wino(&ps));
+	unsetenv("RADPIPE_CPU_CHUNK_KB");
+	unsetenv("RADPIPE_CPU_WINOGRAD");
+	reopen();
 }
 
 /* Weights change between steps: the cached reorder must follow. */
@@ -297,6 +369,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv_chunks),
+		cmocka_unit_test(test_conv_winograd),
 		cmocka_unit_test(test_conv_weights_update),
 		cmocka_unit_test(test_error),
 	};

@@ -110,6 +110,18 @@ cpu_layout_env(void)
 	return CPU_LAYOUT_AUTO;
 }
 
+/* The 0/1 setting of environment variable name, dflt when unset or empty
+ * ("0", "no", "off" say 0). */
+static int
+env_flag(const char *name, int dflt)
+{
+	const char *s = getenv(name);
+
+	if (s == NULL || *s == '\0')
+		return dflt;
+	return !(strcmp(s, "0") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0);
+}
+
 static const char *
 cpu_error(struct nn_backend *be)
 {
@@ -186,6 +198,7 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	c->threads = o != NULL && o->threads > 0 ? o->threads : omp_get_num_procs();
 	omp_set_num_threads(c->threads);
 	c->layout = cpu_layout_env();
+	c->wino = env_flag("RADPIPE_CPU_WINOGRAD", 1);
 	c->chunk = getenv("RADPIPE_CPU_CHUNK_KB") != NULL ?
 	    (size_t)strtoul(getenv("RADPIPE_CPU_CHUNK_KB"), NULL, 10) << 10 : 32u << 20;
 	if (c->chunk == 0)

@@ -39,29 +39,37 @@ md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, i
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
 }
 
-/* The element types the primitive of op sees for x, w and y (its src or
- * diff_src, weights or diff_weights, dst or diff_dst): f32, or in bf16 the
- * operands bf16 and the results f32 (see cpu_impl.h). */
-static void
-conv_types(const struct cpu *c, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt,
-    dnnl_data_type_t *yt)
+/* Does op run on bf16 operands (all three do in bf16)? */
+static int
+conv_lowp(const struct cpu *c, int op)
 {
-	dnnl_data_type_t h = c->bf16 ? dnnl_bf16 : dnnl_f32;
+	return c->bf16;
+}
+
+/* The element types the primitive of op sees for x, w and y (its src or
+ * diff_src, weights or diff_weights, dst or diff_dst): f32, or with lowp
+ * the operands bf16 and the results f32 (see cpu_impl.h). */
+static void
+conv_types(int lowp, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt, dnnl_data_type_t *yt)
+{
+	dnnl_data_type_t h = lowp ? dnnl_bf16 : dnnl_f32;
 
 	*xt = op == CPU_CONV_BWD_DATA ? dnnl_f32 : h;
 	*wt = op == CPU_CONV_BWD_WEIGHTS ? dnnl_f32 : h;
 	*yt = op == CPU_CONV_FWD ? dnnl_f32 : h;
 }
 
+/* g for op on p: layouts (blocked: let oneDNN choose), element types
+ * (lowp: bf16 operands), strides and padding. */
 static void
-conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, struct conv_geom *g)
+conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, int lowp, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
 	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
 	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
 	dnnl_data_type_t xt, wt, yt;
 
-	conv_types(c, op, &xt, &wt, &yt);
+	conv_types(lowp, op, &xt, &wt, &yt);
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, xt, t));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, yt, t));
 	md_strided(c, &g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
@@ -77,39 +85,65 @@ conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, struct co
 	g->pr[1] = pad_after(p->iw, p->ow, p->kw, p->sw, p->pl);
 }
 
-static dnnl_primitive_desc_t
-conv_fwd_pd(struct cpu *c, struct conv_geom *g, int bias, const_dnnl_primitive_attr_t a)
+/* Winograd F(4x4, 3x3) for this convolution?  Where c->wino, on 3x3
+ * kernels with stride 1, fp32 operands and a layout oneDNN chooses, on
+ * grids larger than 17x17 (on InceptionV3's 8x8 ones it saves 1 % of a
+ * step for ~80 MB of transformed weights); used only when oneDNN has a
+ * kernel for it here (avx512_core), else direct. */
+static int
+conv_wino(const struct cpu *c, const struct nn_conv *p, int blocked, int lowp)
 {
-	dnnl_convolution_desc_t d;
-	dnnl_primitive_desc_t pd;
-
-	DNNL_CHECK(c, dnnl_convolution_forward_desc_init(&d, dnnl_forward_training,
-	    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
-	    g->st, g->pl, g->pr));
-	pd = cpu_pd(c, &d, a, NULL);
-	return pd;
+	return c->wino && blocked && !lowp && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
+	    p->sw == 1 && (long)p->oh * p->ow > 17 * 17;
 }
 
-/* The backward primitive op on g; the forward one of p, which oneDNN
- * takes as a hint, has its own element types in bf16. */
+/* The descriptor of op on g with algorithm alg. */
+static dnnl_status_t
+conv_desc(dnnl_convolution_desc_t *d, int op, dnnl_alg_kind_t alg, struct conv_geom *g, int bias)
+{
+	if (op == CPU_CONV_FWD)
+		return dnnl_convolution_forward_desc_init(d, dnnl_forward_training, alg, &g->x,
+		    &g->w, bias ? &g->b : NULL, &g->y, g->st, g->pl, g->pr);
+	if (op == CPU_CONV_BWD_DATA)
+		return dnnl_convolution_backward_data_desc_init(d, alg, &g->x, &g->w, &g->y,
+		    g->st, g->pl, g->pr);
+	return dnnl_convolution_backward_weights_desc_init(d, alg, &g->x, &g->w,
+	    bias ? &g->b : NULL, &g->y, g->st, g->pl, g->pr);
+}
+
+/* The primitive of op on g: Winograd when wino and oneDNN has it, else
+ * direct (hint: the forward primitive, for a backward op). */
+static dnnl_primitive_desc_t
+conv_pd(struct cpu *c, int op, int wino, struct conv_geom *g, int bias,
+    const_dnnl_primitive_attr_t a, const_dnnl_primitive_desc_t hint)
+{
+	dnnl_convolution_desc_t d;
+	dnnl_primitive_desc_t pd = NULL;
+
+	if (cpu_failed(c))
+		return NULL;
+	if (wino && conv_desc(&d, op, dnnl_convolution_winograd, g, bias) == dnnl_success &&
+	    dnnl_primitive_desc_create(&pd, &d, a, c->eng, hint) == dnnl_success)
+		return pd;
+	if (DNNL_CHECK(c, conv_desc(&d, op, dnnl_convolution_direct, g, bias)) < 0)
+		return NULL;
+	return cpu_pd(c, &d, a, hint);
+}
+
+/* The backward primitive op on g; oneDNN takes the forward one of p, with
+ * the same element types, as a hint. */
 static dnnl_primitive_desc_t
 conv_bwd_pd(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geom *g, int op,
     int bias, const_dnnl_primitive_attr_t a)
 {
-	dnnl_convolution_desc_t d;
 	dnnl_primitive_desc_t pd, hint;
 	struct conv_geom f;
+	int lowp = conv_lowp(c, op), wino = conv_wino(c, p, blocked, lowp);
 
-	conv_geom(c, p, blocked, CPU_CONV_FWD, &f);
-	hint = conv_fwd_pd(c, &f, bias, NULL);
-	if (op == CPU_CONV_BWD_DATA)
-		DNNL_CHECK(c, dnnl_convolution_backward_data_desc_init(&d,
-		    dnnl_convolution_direct, &g->x, &g->w, &g->y, g->st, g->pl, g->pr));
-	else
-		DNNL_CHECK(c, dnnl_convolution_backward_weights_desc_init(&d,
-		    dnnl_convolution_direct, &g->x, &g->w, bias ? &g->b : NULL, &g->y,
-		    g->st, g->pl, g->pr));
-	pd = cpu_pd(c, &d, a, hint);
+	conv_geom(c, p, blocked, CPU_CONV_FWD, lowp, &f);
+	if ((hint = conv_pd(c, CPU_CONV_FWD, wino, &f, bias, NULL, NULL)) == NULL)
+		return NULL;
+	pd = conv_pd(c, op, wino, g, bias, a, hint);
 	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
 	return pd;
 }
@@ -281,9 +315,10 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, in
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(c, p, blocked, op, &g);
+	conv_geom(c, p, blocked, op, conv_lowp(c, op), &g);
 	a = conv_attr(c, relu);
-	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ? conv_fwd_pd(c, &g, bias, a) :
+	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ?
+	    conv_pd(c, op, conv_wino(c, p, blocked, conv_lowp(c, op)), &g, bias, a, NULL) :
 	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
 		return entry_abandon(c, e, a);
@@ -409,19 +444,25 @@ cpu_wcopy_free(struct cpu *c)
 }
 
 /* Samples per oneDNN call.  A blocked convolution copies its activations
- * into scratch; on the 147x147 stem at batch 32 that is 180 MB a copy, so
- * the batch is cut into chunks whose copies stay under CPU_CONV_CHUNK
- * bytes (c->chunk: 32 MiB, or RADPIPE_CPU_CHUNK_KB; fixed per shape: results do not depend on timing). */
+ * into scratch, and a Winograd one transforms them into its scratchpad
+ * (36 values a 4x4 output tile for each input and output channel: 19 MB a
+ * sample on InceptionV3's 147x147 stem); at batch 32 that is 180 MB a copy
+ * and 600 MB of scratchpad, so the batch is cut into chunks whose copies
+ * and scratchpad stay under c->chunk bytes (32 MiB, or
+ * RADPIPE_CPU_CHUNK_KB; fixed per shape: results do not depend on timing). */
 static int
 conv_chunk(const struct cpu *c, const struct nn_conv *p)
 {
 	size_t xs = (size_t)p->ih * p->iw * ((p->ic + 7) & ~7);
 	size_t ys = (size_t)p->oh * p->ow * ((p->oc + 7) & ~7);
-	size_t k;
+	size_t ws = 0, k;
 
 	if (!conv_blocked(c, p))
 		return p->n;
-	k = c->chunk / ((xs > ys ? xs : ys) * sizeof(float));
+	if (conv_wino(c, p, 1, c->bf16))
+		ws = (size_t)((p->oh + 3) / 4) * ((p->ow + 3) / 4) * 36 * (p->ic + p->oc);
+	xs = xs > ys ? xs : ys;
+	k = c->chunk / ((xs > ws ? xs : ws) * sizeof(float));
 	return k < 1 ? 1 : k > (size_t)p->n ? p->n : (int)k;
 }
 

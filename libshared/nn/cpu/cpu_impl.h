@@ -12,6 +12,12 @@
  * strided NHWC and the primitive's layout (adding, for dx with beta 1).
  * RADPIPE_CPU_LAYOUT=nhwc|blocked|auto chooses (see conv_blocked).
  *
+ * Winograd: fp32 3x3 stride-1 convolutions on grids over 17x17 run
+ * oneDNN's Winograd F(4x4,3x3) kernels where it has them (avx512_core),
+ * else direct ones (conv_wino, conv_pd); their scratchpad (the transformed
+ * tiles) counts against the batch chunk (conv_chunk).
+ * RADPIPE_CPU_WINOGRAD=0 turns them off.
+ *
  * Weights: convolutions let oneDNN pick its weights layout; a reordered
  * copy of each kernel is cached per (pointer, layout) and refreshed when
  * the backend's write generation moves on.  The generation is bumped by
@@ -110,6 +116,7 @@ struct cpu {
 	int threads;
 	int layout;                     /* enum cpu_layout */
 	int bf16;                       /* --precision bf16: see "bf16" above */
+	int wino;                       /* Winograd 3x3 convolutions (see top) */
 	size_t chunk;                   /* bytes a blocked conv copy may take */
 	unsigned long gen;              /* write generation (see top) */
 	struct cpu_entry *tab[CPU_NBUCKET];

@@ -39,12 +39,6 @@ md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, i
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, s));
 }
 
-/* Does op run on bf16 operands (all three do in bf16)? */
-static int
-conv_lowp(const struct cpu *c, int op)
-{
-	return c->bf16;
-}
 
 /* The element types the primitive of op sees for x, w and y (its src or
  * diff_src, weights or diff_weights, dst or diff_dst): f32, or with lowp
@@ -85,17 +79,19 @@ conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, int lowp,
 	g->pr[1] = pad_after(p->iw, p->ow, p->kw, p->sw, p->pl);
 }
 
-/* Winograd F(4x4, 3x3) for this convolution?  Where c->wino, on 3x3
- * kernels with stride 1, fp32 operands and a layout oneDNN chooses, on
- * grids larger than 17x17 (on InceptionV3's 8x8 ones it saves 1 % of a
- * step for ~80 MB of transformed weights); used only when oneDNN has a
- * kernel for it here (avx512_core), else direct. */
+/* Winograd F(4x4, 3x3) for this convolution?  Where c->wino, in fp32
+ * (oneDNN has no bf16 Winograd, and its fp32 one is no faster than its
+ * bf16 direct kernels: measured on InceptionV3), on 3x3 kernels with
+ * stride 1, a layout oneDNN chooses, on grids larger than 17x17 (on
+ * InceptionV3's 8x8 ones it saves 1 % of a step); used only when oneDNN
+ * has a kernel for it here (avx512_core), else direct. */
 static int
-conv_wino(const struct cpu *c, const struct nn_conv *p, int blocked, int lowp)
+conv_wino(const struct cpu *c, const struct nn_conv *p, int blocked)
 {
-	return c->wino && blocked && !lowp && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
+	return c->wino && !c->bf16 && blocked && p->kh == 3 && p->kw == 3 && p->sh == 1 &&
 	    p->sw == 1 && (long)p->oh * p->ow > 17 * 17;
 }
+
 
 /* The descriptor of op on g with algorithm alg. */
 static dnnl_status_t
@@ -138,7 +134,7 @@ conv_bwd_pd(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geo
 {
 	dnnl_primitive_desc_t pd, hint;
 	struct conv_geom f;
-	int lowp = conv_lowp(c, op), wino = conv_wino(c, p, blocked, lowp);
+	int lowp = c->bf16, wino = conv_wino(c, p, blocked);
 
 	conv_geom(c, p, blocked, CPU_CONV_FWD, lowp, &f);
 	if ((hint = conv_pd(c, CPU_CONV_FWD, wino, &f, bias, NULL, NULL)) == NULL)
@@ -315,10 +311,10 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, in
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(c, p, blocked, op, conv_lowp(c, op), &g);
+	conv_geom(c, p, blocked, op, c->bf16, &g);
 	a = conv_attr(c, relu);
 	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ?
-	    conv_pd(c, op, conv_wino(c, p, blocked, conv_lowp(c, op)), &g, bias, a, NULL) :
+	    conv_pd(c, op, conv_wino(c, p, blocked), &g, bias, a, NULL) :
 	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
 		return entry_abandon(c, e, a);
@@ -459,7 +455,7 @@ conv_chunk(const struct cpu *c, const struct nn_conv *p)
 
 	if (!conv_blocked(c, p))
 		return p->n;
-	if (conv_wino(c, p, 1, c->bf16))
+	if (conv_wino(c, p, 1))
 		ws = (size_t)((p->oh + 3) / 4) * ((p->ow + 3) / 4) * 36 * (p->ic + p->oc);
 	xs = xs > ys ? xs : ys;
 	k = c->chunk / ((xs > ws ? xs : ws) * sizeof(float));

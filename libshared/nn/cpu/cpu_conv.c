@@ -41,29 +41,30 @@ md_strided(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w, i
 
 
 /* The element types the primitive of op sees for x, w and y (its src or
- * diff_src, weights or diff_weights, dst or diff_dst): f32, or with lowp
- * the operands bf16 and the results f32 (see cpu_impl.h). */
+ * diff_src, weights or diff_weights, dst or diff_dst): f32, or in bf16 the
+ * operands bf16 and the results f32 (see cpu_impl.h). */
 static void
-conv_types(int lowp, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt, dnnl_data_type_t *yt)
+conv_types(const struct cpu *c, int op, dnnl_data_type_t *xt, dnnl_data_type_t *wt,
+    dnnl_data_type_t *yt)
 {
-	dnnl_data_type_t h = lowp ? dnnl_bf16 : dnnl_f32;
+	dnnl_data_type_t h = c->bf16 ? dnnl_bf16 : dnnl_f32;
 
 	*xt = op == CPU_CONV_BWD_DATA ? dnnl_f32 : h;
 	*wt = op == CPU_CONV_BWD_WEIGHTS ? dnnl_f32 : h;
 	*yt = op == CPU_CONV_FWD ? dnnl_f32 : h;
 }
 
-/* g for op on p: layouts (blocked: let oneDNN choose), element types
- * (lowp: bf16 operands), strides and padding. */
+/* g for op on p: layouts (blocked: let oneDNN choose), element types,
+ * strides and padding. */
 static void
-conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, int lowp, struct conv_geom *g)
+conv_geom(struct cpu *c, const struct nn_conv *p, int blocked, int op, struct conv_geom *g)
 {
 	dnnl_dims_t wd = { p->oc, p->ic, p->kh, p->kw }, bd = { p->oc };
 	dnnl_dims_t xd = { p->n, p->ic, p->ih, p->iw }, yd = { p->n, p->oc, p->oh, p->ow };
 	dnnl_format_tag_t t = blocked ? dnnl_format_tag_any : dnnl_nhwc;
 	dnnl_data_type_t xt, wt, yt;
 
-	conv_types(lowp, op, &xt, &wt, &yt);
+	conv_types(c, op, &xt, &wt, &yt);
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->x, 4, xd, xt, t));
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&g->y, 4, yd, yt, t));
 	md_strided(c, &g->ux, p->n, p->ic, p->ih, p->iw, p->x_ld);
@@ -134,9 +135,9 @@ conv_bwd_pd(struct cpu *c, const struct nn_conv *p, int blocked, struct conv_geo
 {
 	dnnl_primitive_desc_t pd, hint;
 	struct conv_geom f;
-	int lowp = c->bf16, wino = conv_wino(c, p, blocked);
+	int wino = conv_wino(c, p, blocked);
 
-	conv_geom(c, p, blocked, CPU_CONV_FWD, lowp, &f);
+	conv_geom(c, p, blocked, CPU_CONV_FWD, &f);
 	if ((hint = conv_pd(c, CPU_CONV_FWD, wino, &f, bias, NULL, NULL)) == NULL)
 		return NULL;
 	pd = conv_pd(c, op, wino, g, bias, a, hint);
@@ -311,7 +312,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, in
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
-	conv_geom(c, p, blocked, op, c->bf16, &g);
+	conv_geom(c, p, blocked, op, &g);
 	a = conv_attr(c, relu);
 	pd = cpu_failed(c) ? NULL : op == CPU_CONV_FWD ?
 	    conv_pd(c, op, conv_wino(c, p, blocked), &g, bias, a, NULL) :

@@ -401,9 +401,6 @@ setup(struct infer *in, const struct options *o)
 		in->pend.k = in->info.ml.k;
 		in->pend.t = XNEW(float, (size_t)bs * (size_t)in->info.ml.k);
 	}
-	if (nn_preprocess_set(in->m, in->info.preprocess) < 0)
-		die("%s: preprocessing '%s': %s", o->model, in->info.preprocess,
-		    nn_preprocess_known(in->info.preprocess) ? nn_error(in->m) : "unknown");
 	in->cam = -1;
 	if (o->cam)
 		cam_setup(in, o, bs);

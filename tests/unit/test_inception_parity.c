@@ -34,6 +34,7 @@
 #include "nn/modelfile/h5keras.h"
 #include "nn/nn.h"
 #include "testutil.h"
+#include "parity.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -168,23 +169,6 @@ compare_param(struct nn_model *m, const char *be, const char *prefix, const char
 	tu_compare(&tally, be, name, a + p->offset, p->size, ref(name), tol, mode);
 }
 
-/* Compares the change a - base that Adam made to pname with Keras' change
- * (tu_compare_step: where |g| >= STEP_MIN_G of the largest). */
-static void
-compare_step(struct nn_model *m, const char *be, const char *pname,
-             const float *a, const float *base)
-{
-	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct tu_ref *r, *g;
-	char name[160];
-
-	snprintf(name, sizeof name, "train/param/%s", pname);
-	r = ref(name);
-	snprintf(name, sizeof name, "train/grad/%s", pname);
-	g = ref(name);
-	tu_compare_step(&tally, be, pname, a, base, p->offset, p->size, r, g, STEP_MIN_G, STEP_TOL);
-}
-
 /* Training-mode outputs of the last forward pass (both samples). */
 static void
 compare_train_outputs(struct nn_model *m, const char *be)
@@ -213,11 +197,8 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 {
 	static const float y[2] = { 0, 1 };
 	const struct nn_optim sgd = { .type = NN_SGD, .lr = 1 };
-	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
-	                               .beta2 = 0.999f, .eps = 1e-8f };
 	size_t n = nn_arena_size(m), i;
 	float loss, probs[2], *p1 = XNEW(float, n), *g = XNEW(float, n), *h;
-	const char *pn;
 	int k;
 
 	nn_set_preprocess(m, 1.0f / 255, 0);
@@ -244,20 +225,7 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_"))
 			compare_param(m, be, "train/param/", refs[k].name + 12, p1, STAT_TOL, TU_MAXREL);
 	}
-	memcpy(h, p1, n * sizeof *h);
-	nn_params_upload(m);
-	memset(nn_moments_host(m, 0), 0, n * sizeof(float));
-	memset(nn_moments_host(m, 1), 0, n * sizeof(float));
-	nn_moments_upload(m);
-	nn_set_step_count(m, 0);
-	if (nn_step(m, &adam) < 0)
-		die("adam: %s", nn_error(m));
-	nn_params_download(m);
-	for (k = 0; k < nrefs; k++) {
-		pn = refs[k].name + 12;
-		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(pn, "/moving_"))
-			compare_step(m, be, pn, h, p1);
-	}
+	parity_adam_step(&tally, m, be, h, p1, n, refs, nrefs, "train/grad/", STEP_MIN_G, STEP_TOL);
 	free(p1);
 	free(g);
 }

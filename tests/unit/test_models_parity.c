@@ -31,6 +31,7 @@
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "testutil.h"
+#include "parity.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -278,29 +279,11 @@ compare_grad(struct nn_model *m, const char *be, const char *pname, const float 
 	tu_compare(&tally, be, name, g + p->offset, p->size, r, GRAD_TOL, TU_L2REL);
 }
 
-/* Adam's change of pname (a - base) against Keras', where |g| is large
- * (tu_compare_step). */
-static void
-compare_step(struct nn_model *m, const char *be, const char *pname, const float *a, const float *base)
-{
-	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct tu_ref *r, *g;
-	char name[160];
-
-	snprintf(name, sizeof name, "train/param/%s", pname);
-	r = ref(name);
-	snprintf(name, sizeof name, "train/stepgrad/%s", pname);
-	g = ref(name);
-	tu_compare_step(&tally, be, pname, a, base, p->offset, p->size, r, g, STEP_MIN_G, STEP_TOL);
-}
-
 static void
 run_train(struct nn_model *m, const char *be, const unsigned char *x)
 {
 	static const float y[2] = { 0, 1 };
 	const struct nn_optim sgd = { .type = NN_SGD, .lr = 1 };
-	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
-	                               .beta2 = 0.999f, .eps = 1e-8f };
 	size_t n = nn_arena_size(m), i;
 	float loss, probs[2], *p1 = xmalloc(n * sizeof *p1), *g = xmalloc(n * sizeof *g), *h;
 	double gmax = 0;
@@ -336,18 +319,7 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 			tu_compare(&tally, be, refs[k].name, p1 + p->offset, p->size, &refs[k], STAT_TOL, TU_MAXREL);
 		}
 	}
-	memcpy(h, p1, n * sizeof *h);
-	nn_params_upload(m);
-	memset(nn_moments_host(m, 0), 0, n * sizeof(float));
-	memset(nn_moments_host(m, 1), 0, n * sizeof(float));
-	nn_moments_upload(m);
-	nn_set_step_count(m, 0);
-	if (nn_step(m, &adam) < 0)
-		die("adam: %s", nn_error(m));
-	nn_params_download(m);
-	for (k = 0; k < nrefs; k++)
-		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(refs[k].name, "/moving_"))
-			compare_step(m, be, refs[k].name + 12, h, p1);
+	parity_adam_step(&tally, m, be, h, p1, n, refs, nrefs, "train/stepgrad/", STEP_MIN_G, STEP_TOL);
 	free(p1);
 	free(g);
 }

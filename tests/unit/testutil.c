@@ -157,15 +157,20 @@ tu_compare(struct tu_tally *t, const char *be, const char *what, const float *go
 
 double
 tu_compare_step(struct tu_tally *t, const char *be, const char *pname, const float *a,
-    const float *base, size_t off, size_t size, const struct tu_ref *param,
-    const struct tu_ref *grad, double min_g, double tol)
+    const float *base, size_t off, size_t size, const struct tu_ref *refs, int nrefs,
+    const char *grad_prefix, double min_g, double tol)
 {
+	const struct tu_ref *param, *grad;
 	struct tu_ref d;
 	char name[160];
 	double gmax = 0, rel;
 	float *got = XNEW(float, size);
 	size_t i, j;
 
+	snprintf(name, sizeof name, "train/param/%s", pname);
+	param = tu_ref_find(refs, nrefs, name);
+	snprintf(name, sizeof name, "%s%s", grad_prefix, pname);
+	grad = tu_ref_find(refs, nrefs, name);
 	memset(&d, 0, sizeof d);
 	d.x = XNEW(float, param->count ? param->count : 1);
 	d.idx = XNEW(int32_t, param->count ? param->count : 1);

@@ -63,12 +63,13 @@ struct tu_tally {
 double tu_compare(struct tu_tally *t, const char *be, const char *what, const float *got, size_t n,
                   const struct tu_ref *r, double tol, enum tu_cmp mode);
 /* Compares the change a - base that a training step made to parameter
- * pname (size values from off) with the reference's: param holds its
- * values after the step, grad the step's gradient, at the same indices.
- * Adam's first step is about lr * sign(g), so only entries whose gradient
- * is at least min_g of the largest are compared (TU_MAXREL, tol). */
+ * pname (size values from off) with the reference's, from refs[0..nrefs):
+ * "train/param/<pname>" holds its values after the step and
+ * "<grad_prefix><pname>" the step's gradient, at the same indices.  Adam's
+ * first step is about lr * sign(g), so only entries whose gradient is at
+ * least min_g of the largest are compared (TU_MAXREL, tol). */
 double tu_compare_step(struct tu_tally *t, const char *be, const char *pname, const float *a,
-                       const float *base, size_t off, size_t size, const struct tu_ref *param,
-                       const struct tu_ref *grad, double min_g, double tol);
+                       const float *base, size_t off, size_t size, const struct tu_ref *refs,
+                       int nrefs, const char *grad_prefix, double min_g, double tol);
 
 #endif

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,6 @@ bad(char *err, size_t errlen, const struct frame_reader *r, const struct frame *
 {
 	snprintf(err, errlen, "%s: frame %llu (%.*s): %s", frame_reader_name(r),
 	    (unsigned long long)f->index, (int)f->kind_len, f->kind, what);
-	return -1;
-}
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 	return -1;
 }
 
@@ -82,7 +70,7 @@ put_rec(struct predset *ps, struct pred_rec *x, const char *src, char *err, size
 
 	if (i >= 0) {
 		if (!ps->allow_dup) {
-			fail(err, errlen, "%s: id '%s' occurs twice (give --allow-duplicates to keep "
+			err_set(err, errlen, "%s: id '%s' occurs twice (give --allow-duplicates to keep "
 			    "the last)", src, x->id);
 			free(x->id);
 			return -1;
@@ -201,7 +189,7 @@ open_frames(const char *path, char *err, size_t errlen)
 	struct frame_reader *r = frame_reader_open(path);
 
 	if (r == NULL)
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
 	return r;
 }
 
@@ -212,7 +200,7 @@ next_frame(struct frame_reader *r, struct frame *f, uint64_t *countP, char *err,
 	int rc = frame_read(r, f);
 
 	if (rc < 0)
-		return fail(err, errlen, "%s: frame %llu: %s", frame_reader_name(r),
+		return err_set(err, errlen, "%s: frame %llu: %s", frame_reader_name(r),
 		    (unsigned long long)*countP, frame_reader_error(r));
 	*countP += rc > 0;
 	return rc;
@@ -256,7 +244,7 @@ table_class(const char *path, const char *name, const struct predset *ps, int *c
 	v = strtol(name, &end, 10);
 	if (end != name && *end == '\0' && errno == 0) {
 		if (v < 0 || v >= PREDSET_MAX_CLASSES)
-			return fail(err, errlen, "%s: class %s: an index must be in [0, %d]", path, name,
+			return err_set(err, errlen, "%s: class %s: an index must be in [0, %d]", path, name,
 			    PREDSET_MAX_CLASSES - 1);
 		*cP = (int)v;
 		return 0;
@@ -266,7 +254,7 @@ table_class(const char *path, const char *name, const struct predset *ps, int *c
 			*cP = i;
 			return 0;
 		}
-	return fail(err, errlen, "%s: class '%s' is none of the predictions' classes: give its "
+	return err_set(err, errlen, "%s: class '%s' is none of the predictions' classes: give its "
 	    "index (0, 1, ...)", path, name);
 }
 
@@ -329,7 +317,7 @@ predset_read_labels(const char *path, struct predset *lab, const struct predset 
 	int c;
 
 	if (fp == NULL)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
 	c = getc(fp);
 	fclose(fp);
 	if (c != EOF && ((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf))
@@ -350,7 +338,7 @@ predset_join_labels(struct predset *ps, const struct predset *lab, const char *s
 		struct pred_rec *x = &ps->v[i];
 		long j = lab ? predset_find(lab, x->id) : -1;
 		if (j >= 0 && x->label >= 0 && x->label != lab->v[j].label)
-			return fail(err, errlen, "%s: id '%s': label %s in the predictions, %s in --labels",
+			return err_set(err, errlen, "%s: id '%s': label %s in the predictions, %s in --labels",
 			    src, x->id, predset_class_name(ps, x->label, b1, sizeof b1),
 			    predset_class_name(ps, lab->v[j].label, b2, sizeof b2));
 		if (j >= 0)

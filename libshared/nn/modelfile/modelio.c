@@ -3,7 +3,6 @@
  * modelload.c, the preprocessing names in preprocess.c. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +18,6 @@
 #ifndef RADPIPE_VERSION
 #define RADPIPE_VERSION "0.0.0"
 #endif
-
-void
-mio_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void
 nn_model_info_set_classes(struct nn_model_info *info, char *const *names, int n)
@@ -116,7 +103,7 @@ nn_model_check_finite(struct nn_model *m, int with_moments, char *err, size_t er
 			if (k > 0 && !p->trainable)
 				continue;
 			if (!mio_all_finite(base[k] + p->offset, p->size)) {
-				mio_seterr(err, errlen, "%sparameter %s holds non-finite values (NaN or Inf)",
+				err_set(err, errlen, "%sparameter %s holds non-finite values (NaN or Inf)",
 				       what[k], p->name);
 				return -1;
 			}
@@ -262,15 +249,15 @@ nn_model_save(const char *path, struct nn_model *m, const struct nn_model_info *
 	char why[300];
 
 	if (nn_param_count(m) > 0 && nn_params_host(m) == NULL) {
-		mio_seterr(err, errlen, "%s: the model has no host parameters", path);
+		err_set(err, errlen, "%s: the model has no host parameters", path);
 		return -1;
 	}
 	if (nn_model_check_finite(m, with_optimizer, why, sizeof why) < 0) {
-		mio_seterr(err, errlen, "%s: not written: %s", path, why);
+		err_set(err, errlen, "%s: not written: %s", path, why);
 		return -1;
 	}
 	if ((w = frame_writer_open(path)) == NULL) {
-		mio_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	write_model_frame(w, info);

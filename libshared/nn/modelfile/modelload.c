@@ -83,11 +83,11 @@ parse_model(const struct frame *f, struct nn_model_info *info, char *err, size_t
 	int64_t format;
 
 	if (!frame_is(f, "model")) {
-		mio_seterr(err, errlen, "not a radpipe model file (first frame is not a model frame)");
+		err_set(err, errlen, "not a radpipe model file (first frame is not a model frame)");
 		return -1;
 	}
 	if (mp_int(o, "format", &format) != 1 || format != NN_MODEL_FORMAT) {
-		mio_seterr(err, errlen, "model format %lld is not supported (this radpipe reads %d)",
+		err_set(err, errlen, "model format %lld is not supported (this radpipe reads %d)",
 		       (long long)format, NN_MODEL_FORMAT);
 		return -1;
 	}
@@ -96,7 +96,7 @@ parse_model(const struct frame *f, struct nn_model_info *info, char *err, size_t
 	    read_head(mp_get(o, "head"), &info->head) < 0 ||
 	    mp_str(o, "preprocess", info->preprocess, sizeof info->preprocess) != 1 ||
 	    read_classes(mp_get(o, "classes"), info) < 0) {
-		mio_seterr(err, errlen, "model frame: arch, input, head, preprocess or classes missing or malformed");
+		err_set(err, errlen, "model frame: arch, input, head, preprocess or classes missing or malformed");
 		return -1;
 	}
 	if (mp_str(o, "radpipe_version", info->version, sizeof info->version) != 1)
@@ -118,11 +118,11 @@ open_model(const char *path, struct nn_model_info *info, char *err, size_t errle
 
 	memset(info, 0, sizeof *info);
 	if ((r = frame_reader_open(path)) == NULL) {
-		mio_seterr(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((rc = frame_read(r, &f)) <= 0 || parse_model(&f, info, why, sizeof why) < 0) {
-		mio_seterr(err, errlen, "%s: %s", path, rc < 0 ? frame_reader_error(r) :
+		err_set(err, errlen, "%s: %s", path, rc < 0 ? frame_reader_error(r) :
 		       rc == 0 ? "empty file" : why);
 		frame_reader_close(r);
 		nn_model_info_free(info);
@@ -408,13 +408,13 @@ report(struct mio_load *L, char *err, size_t errlen)
 	int i;
 
 	if (L->damaged.n > 0) {
-		mio_seterr(err, errlen, "%s: checksum mismatch in %s%s (the file is damaged or was "
+		err_set(err, errlen, "%s: checksum mismatch in %s%s (the file is damaged or was "
 		       "changed after it was written)", L->path, L->damaged.text,
 		       L->damaged.n > MIO_LIST ? ", ..." : "");
 		return -1;
 	}
 	if (L->nonfinite.n > 0) {
-		mio_seterr(err, errlen, "%s: %s%s hold%s non-finite values (NaN or Inf)", L->path,
+		err_set(err, errlen, "%s: %s%s hold%s non-finite values (NaN or Inf)", L->path,
 		       L->nonfinite.text, L->nonfinite.n > MIO_LIST ? ", ..." : "",
 		       L->nonfinite.n > 1 ? "" : "s");
 		return -1;
@@ -439,7 +439,7 @@ load_frames(struct mio_load *L, struct frame_reader *r, char *err, size_t errlen
 	int rc;
 
 	if (nn_param_count(L->m) > 0 && nn_params_host(L->m) == NULL) {
-		mio_seterr(err, errlen, "%s: the model has no host parameters", L->path);
+		err_set(err, errlen, "%s: the model has no host parameters", L->path);
 		return -1;
 	}
 	L->seen = xcalloc((size_t)nn_param_count(L->m) + 1, 1);
@@ -457,7 +457,7 @@ load_frames(struct mio_load *L, struct frame_reader *r, char *err, size_t errlen
 			         (unsigned long long)f.index);
 	}
 	if (rc < 0) {
-		mio_seterr(err, errlen, "%s: %s", L->path, frame_reader_error(r));
+		err_set(err, errlen, "%s: %s", L->path, frame_reader_error(r));
 		return -1;
 	}
 	find_missing(L);
@@ -481,7 +481,7 @@ load_open_model(const char *path, struct frame_reader *r, struct nn_model *m,
 	free(L.seen);
 	frame_reader_close(r);
 	if (rc == 0 && nn_preprocess_set(m, info->preprocess) < 0) {
-		mio_seterr(err, errlen, "%s: preprocessing '%s': %s", path, info->preprocess,
+		err_set(err, errlen, "%s: preprocessing '%s': %s", path, info->preprocess,
 		    nn_preprocess_known(info->preprocess) ? nn_error(m) : "unknown");
 		rc = -1;
 	}
@@ -511,7 +511,7 @@ nn_model_load(const char *path, struct nn_model_info *info, char *err, size_t er
 		return NULL;
 	m = nn_arch_build(info->arch, info->input[0], info->input[1], info->input[2], &info->head);
 	if (m == NULL) {
-		mio_seterr(err, errlen, "%s: cannot build architecture \"%s\" for %dx%dx%d input",
+		err_set(err, errlen, "%s: cannot build architecture \"%s\" for %dx%dx%d input",
 		       path, info->arch, info->input[0], info->input[1], info->input[2]);
 		frame_reader_close(r);
 		nn_model_info_free(info);

@@ -22,11 +22,11 @@
 #include "framecache.h"
 #include "frame.h"
 #include "image.h"
-#include "labels.h"
+#include "imagefile.h"
 #include "resize.h"
 #include "rng.h"
-#include "sha256.h"
-#include "targets.h"
+#include "sampleframe.h"
+#include "samplelabel.h"
 #include "workpool.h"
 
 static const char synopsis[] =
@@ -55,7 +55,7 @@ struct options {
 	const char *labels;     /* --labels FILE */
 	char **paths;           /* the PATH operands */
 	int npaths;
-	int label_key;          /* index in label_keys */
+	int label_key;          /* LK_* (samplelabel.h) */
 	int label_key_given;
 	int skip_unlabeled;
 	const char *targets;    /* --targets FILE.csv */
@@ -65,18 +65,6 @@ struct options {
 	int shard_size;         /* ... of S (1: no sharding) */
 	int shard_even;         /* --shard-even: every rank floor(n/S) images */
 	int jobs;               /* --jobs: decoding threads; 0: one per CPU */
-};
-
-static const char *const label_keys[] = { "id", "name", "stem", "sop", "series", "study", "patient", NULL };
-enum { KEY_ID, KEY_NAME, KEY_STEM, KEY_SOP, KEY_SERIES, KEY_STUDY, KEY_PATIENT };
-
-/* The label table and, per table class, the dataset's class index; or
- * the multi-label target table (--targets). */
-struct labelling {
-	struct labels tab;
-	int *cls;
-	struct targets tg;
-	size_t missing;         /* samples skipped without a row (--unlabeled skip) */
 };
 
 static void
@@ -283,7 +271,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 		CLI_STR("labels", 0, "FILE.csv", "header line, then KEY,CLASS lines; folders are then\nnot classes",
 		    &o->labels),
 		CLI_CHOICE("label-key", 0, "id|name|stem|sop|series|study|patient", "what KEY is (default id;\n"
-		    "--targets: id, then name)", &o->label_key, label_keys, .given = &o->label_key_given),
+		    "--targets: id, then name)", &o->label_key, labelling_keys, .given = &o->label_key_given),
 		CLI_CHOICE("unlabeled", 0, "error|skip", "a sample with no label (no row): stop (default)\nor skip it",
 		    &o->skip_unlabeled, unlabeled),
 		CLI_TEXT("Multi-label targets from a table (see imgload(1), Multi-label tables):"),
@@ -315,32 +303,6 @@ parse_command_line(int argc, char **argv, struct options *o)
 	}
 }
 
-/* The key a label is looked up by, for frame k of item it; NULL: none. */
-static const char *
-label_key(const struct options *o, const struct ds_item *it, const struct image_info *ii,
-    char *buf, size_t cap)
-{
-	const char *base = strrchr(it->id, '/'), *dot;
-
-	base = base ? base + 1 : it->id;
-	switch (o->label_key) {
-	case KEY_ID: return it->id;
-	case KEY_NAME: return base;
-	case KEY_STEM:
-		dot = strrchr(base, '.');
-		snprintf(buf, cap, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base), base);
-		return buf;
-	}
-	if (ii->dicom == NULL)
-		return NULL;
-	switch (o->label_key) {
-	case KEY_SOP: return ii->dicom->sop_uid;
-	case KEY_SERIES: return ii->dicom->series_uid;
-	case KEY_STUDY: return ii->dicom->study_uid;
-	default: return ii->dicom->patient_id_raw;
-	}
-}
-
 /* What decoding one file has to say, said by the main thread in input
  * order (the file may be decoded on a worker thread). */
 struct notes {
@@ -360,59 +322,6 @@ say_notes(struct notes *n, int *warned, size_t *missing)
 		warnx("no patient key (--patient-key-file or RADPIPE_PATIENT_KEY): "
 		    "meta.dicom.patient_key is left out");
 	*n = (struct notes){ 0 };
-}
-
-/* Looks key up in the table (labels: s->label; targets: *tvP); 1 if found. */
-static int
-lookup(const struct options *o, const struct labelling *lab, const char *key,
-    struct ds_item *s, const signed char **tvP)
-{
-	int c;
-
-	if (o->targets)
-		return (*tvP = targets_find(&lab->tg, key)) != NULL;
-	if ((c = labels_find(&lab->tab, key)) < 0)
-		return 0;
-	s->label = lab->cls[c];
-	return 1;
-}
-
-/* Looks up sample s (id already set, frame k of n) in the table: its
- * label, or its targets into *tvP.  Returns 1 when found, 0 when it is to
- * be skipped (said in notes), -1 (err) when not.  --targets without --label-key tries the
- * id, then the file name. */
-static int
-find_label(const struct options *o, const struct labelling *lab, const struct ds_item *it,
-    struct ds_item *s, const struct image_info *ii, const signed char **tvP, struct notes *notes,
-    char *err, size_t errlen)
-{
-	char buf[1024];
-	const char *key = label_key(o, it, ii, buf, sizeof buf), *base;
-	int found = 0;
-
-	if (key && *key && ii->frames > 1 && o->label_key <= KEY_NAME) {
-		char fk[1100];
-		snprintf(fk, sizeof fk, "%s%s", key, strchr(s->id, '#'));
-		found = lookup(o, lab, fk, s, tvP);
-	}
-	if (!found && key && *key)
-		found = lookup(o, lab, key, s, tvP);
-	if (!found && o->targets && !o->label_key_given) {
-		base = strrchr(it->id, '/');
-		found = lookup(o, lab, base ? base + 1 : it->id, s, tvP);
-	}
-	if (found)
-		return 1;
-	if (o->skip_unlabeled) {
-		notes->missing = 1;
-		snprintf(notes->missing_note, sizeof notes->missing_note, "%.500s: no %s for '%.500s' (skipped)",
-		    s->id, o->targets ? "row" : "label", key ? key : "");
-		return 0;
-	}
-	snprintf(err, errlen, "no %s for %s '%.200s' in %.200s (--unlabeled skip to leave it out)",
-	    o->targets ? "row" : "label", label_keys[o->label_key], key ? key : "",
-	    o->targets ? o->targets : o->labels);
-	return -1;
 }
 
 /* Appends n bytes at p to *bufP (*lenP bytes); *bufP NULL: p itself
@@ -495,10 +404,12 @@ encode_frames(const struct options *o, const struct dataset *ds, const struct la
 		}
 		if (ii.dicom && ii.dicom->has_patient_id && o->dicom.key == NULL)
 			notes->no_patient_key = 1;
-		if (lab && (rc = find_label(o, lab, it, &s, &ii, &tv, notes, err, errlen)) <= 0) {
+		if (lab && (rc = labelling_find(lab, it, &s, &ii, &tv, notes->missing_note,
+		    sizeof notes->missing_note, err, errlen)) <= 0) {
 			tensor_free(&t);
 			if (rc < 0)
 				return -1;
+			notes->missing = 1;
 			continue;
 		}
 		if (shape_image(o, &t, &gray_rgb, err, errlen) < 0) {
@@ -527,20 +438,12 @@ encode_sample(const struct options *o, const struct dataset *ds, const struct la
 	struct image_opts io = { .keep16 = o->keep16, .dicom = &o->dicom, .max_pixels = o->max_pixels };
 	struct image_file *f;
 	struct image_info ii;
-	uint8_t *file;
-	size_t flen;
 	char hex[65];
 	int rc;
 
 	*outP = NULL;
 	*lenP = 0;
-	if (file_read_regular(it->path, &file, &flen, err, errlen) < 0)
-		return -1;
-	rc = image_open(file, flen, &io, &f, &ii, err, errlen);
-	if (rc == 0)
-		sha256_hex(file, flen, hex);
-	free(file);
-	if (rc != 0)
+	if ((rc = image_open_path(it->path, &io, &f, &ii, hex, err, errlen)) != 0)
 		return rc;
 	rc = encode_frames(o, ds, lab, it, f, ii.frames, hex, outP, lenP, notes, err, errlen);
 	image_close(f);
@@ -551,12 +454,6 @@ encode_sample(const struct options *o, const struct dataset *ds, const struct la
 		*outP = xmalloc(0);
 	}
 	return rc;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 struct cache {
@@ -581,7 +478,8 @@ struct load {
 	int epoch;              /* >= 0: the epoch frame of this index */
 	size_t i;
 	struct ds_item item;    /* read on the main thread; its own path and id */
-	int cached;
+	const char *kept;       /* the cache's frames of item i when submitted (not decoded) */
+	size_t kept_len;
 	int rc;                 /* encode_sample's */
 	char *buf;
 	size_t len;
@@ -613,25 +511,31 @@ load_job(void *ctx, void *job)
 	const struct loader *l = ctx;
 	struct load *j = job;
 
-	if (j->epoch < 0 && !j->cached)
+	if (j->epoch < 0 && j->kept == NULL)
 		j->rc = encode_sample(l->o, l->ds, l->lab, &j->item, &j->buf, &j->len, &j->notes,
 		    j->err, sizeof j->err);
 }
 
-/* Writes item j->i's frames, from the cache when they are there (then a
- * second decoding of the same item is dropped, notes and all), and
- * caches them if there is room.  Returns the bytes written (0: the item
- * gave no sample). */
+/* Writes item j->i's frames, from the cache when they were there at
+ * submission, or when another load of the same item, in flight with this
+ * one (several threads, several epochs), has cached them since (then this
+ * second decoding is dropped, notes and all); caches them if there is
+ * room.  The cache never drops a frame, so what it held at submission it
+ * still holds.  Returns the bytes written (0: the item gave no sample). */
 static size_t
 emit(struct output *out, struct load *j)
 {
 	const struct options *o = out->o;
 	struct cache *c = out->c;
 	size_t i = j->i, len = j->len;
-	const char *kept;
+	const char *kept = j->kept;
 	char *buf = j->buf;
 
-	if ((kept = framecache_get(&c->fc, i, &len)) != NULL) {
+	if (kept != NULL)
+		len = j->kept_len;
+	else if (o->epochs > 1 && workpool_threads(out->p) > 1)
+		kept = framecache_get(&c->fc, i, &len);
+	if (kept != NULL) {
 		free(buf);
 		if (len > 0)
 			frame_write_bytes(out->w, kept, len);
@@ -691,7 +595,6 @@ run_epochs(const struct options *o, struct dataset *ds, struct output *out, size
 {
 	struct epoch_order ord;
 	char err[512];
-	size_t len;
 
 	epoch_order_init(&ord, 0);
 	for (int e = 0; e < o->epochs; e++) {
@@ -713,47 +616,13 @@ run_epochs(const struct options *o, struct dataset *ds, struct output *out, size
 			/* the worker's own strings: dataset_item's live until its next call */
 			j->item.path = xstrdup(j->item.path);
 			j->item.id = xstrdup(j->item.id);
-			j->cached = framecache_get(&out->c->fc, j->i, &len) != NULL;
+			j->kept = framecache_get(&out->c->fc, j->i, &j->kept_len);
 			submit_load(out, j);
 		}
 	}
 	while (workpool_pending(out->p) > 0)
 		finish_load(out);
 	epoch_order_free(&ord);
-}
-
-/* Loads --labels and makes its classes the dataset's: sorted, or in the
- * order of --classes (which must name them all). */
-static void
-setup_labels(const struct options *o, struct dataset *ds, struct labelling *lab)
-{
-	struct labels *t = &lab->tab;
-	char **sorted, err[4608];
-
-	if (labels_load(t, o->labels, err, sizeof err) < 0)
-		die("%s", err);
-	lab->cls = XNEW(int, (size_t)t->nclasses);
-	if (!o->classes) {
-		sorted = XNEW(char *, (size_t)t->nclasses);
-		memcpy(sorted, t->classes, (size_t)t->nclasses * sizeof *sorted);
-		qsort(sorted, (size_t)t->nclasses, sizeof *sorted, cmp_str);
-		for (int i = 0; i < ds->nclasses; i++)
-			free(ds->classes[i]);
-		free(ds->classes);
-		ds->classes = XNEW(char *, (size_t)t->nclasses);
-		ds->nclasses = t->nclasses;
-		for (int i = 0; i < t->nclasses; i++)
-			ds->classes[i] = xstrdup(sorted[i]);
-		free(sorted);
-	}
-	for (int i = 0; i < t->nclasses; i++) {
-		lab->cls[i] = -1;
-		for (int j = 0; j < ds->nclasses; j++)
-			if (strcmp(ds->classes[j], t->classes[i]) == 0)
-				lab->cls[i] = j;
-		if (lab->cls[i] < 0)
-			die("%s: class '%s' is not one of --classes", o->labels, t->classes[i]);
-	}
 }
 
 /* Says what was found: the images of each class (the first few named),
@@ -794,7 +663,7 @@ setup_targets(const struct options *o, struct dataset *ds, struct labelling *lab
 	char err[4608], never[512] = "";
 	size_t len = 0;
 
-	if (targets_load(&lab->tg, o->targets, o->label_map, &o->topt, err, sizeof err) < 0)
+	if (labelling_load_targets(lab, o->targets, o->label_map, &o->topt, err, sizeof err) < 0)
 		die("%s", err);
 	for (int i = 0; i < lab->tg.k && len < sizeof never - 80; i++)
 		if (lab->tg.unmapped[i])
@@ -809,8 +678,13 @@ setup_targets(const struct options *o, struct dataset *ds, struct labelling *lab
 static void
 setup_tables(const struct options *o, struct dataset *ds, struct labelling *lab)
 {
-	if (o->labels)
-		setup_labels(o, ds, lab);
+	char err[4608];
+
+	lab->key = o->label_key;
+	lab->key_given = o->label_key_given;
+	lab->skip = o->skip_unlabeled;
+	if (o->labels && labelling_load_labels(lab, o->labels, ds, o->classes != NULL, err, sizeof err) < 0)
+		die("%s", err);
 	if (o->targets)
 		setup_targets(o, ds, lab);       /* says what it found */
 	else
@@ -859,10 +733,7 @@ main(int argc, char **argv)
 		die("no sample loaded from %zu file(s)%s%s", mine, c.last_skip[0] ? "; last: " : "", c.last_skip);
 	frame_writer_close(out.w);
 	framecache_free(&c.fc);
-	free(lab.cls);
-	if (o.labels)
-		labels_free(&lab.tab);
-	targets_free(&lab.tg);
+	labelling_free(&lab);
 	dataset_free(&ds);
 	free((void *)o.dicom.key);
 	stdout_finish();

@@ -19,10 +19,10 @@
 #include "cli.h"
 #include "dataset.h"
 #include "err.h"
-#include "fileio.h"
 #include "frame.h"
 #include "idmap.h"
 #include "image.h"
+#include "imagefile.h"
 #include "phash.h"
 #include "report.h"
 #include "sha256.h"
@@ -113,31 +113,10 @@ add_image(struct run *r, const char *id, const struct tensor *t)
 	return 0;
 }
 
-/* Decodes frame 0 of the image file at path; 0, or -1 / IMAGE_SKIP with err. */
-static int
-decode_file(const char *path, struct tensor *t, char *err, size_t errlen)
-{
-	struct image_opts io = { .keep16 = 1, .max_pixels = LEAK_MAX_PIXELS };
-	struct image_file *f;
-	struct image_info ii;
-	uint8_t *buf;
-	size_t len;
-	int rc;
-
-	if (file_read_regular(path, &buf, &len, err, errlen) < 0)
-		return -1;
-	rc = image_open(buf, len, &io, &f, &ii, err, errlen);
-	free(buf);
-	if (rc != 0)
-		return rc;
-	rc = image_frame(f, 0, t, &ii, err, errlen);
-	image_close(f);
-	return rc;
-}
-
 static void
 read_folder(const struct options *o, struct run *r, char *path)
 {
+	struct image_opts io = { .keep16 = 1, .max_pixels = LEAK_MAX_PIXELS };
 	struct dataset ds = { 0 };
 	char err[512];
 
@@ -149,7 +128,7 @@ read_folder(const struct options *o, struct run *r, char *path)
 		int rc;
 		if (dataset_item(&ds, i, &it, err, sizeof err) < 0)
 			die("%s", err);
-		rc = decode_file(it.path, &t, err, sizeof err);
+		rc = image_read_path(it.path, &io, &t, err, sizeof err);
 		if (rc == 0 && add_image(r, it.id, &t) < 0)
 			rc = -1, snprintf(err, sizeof err, "not an image of 1 to 4 channels");
 		tensor_free(&t);

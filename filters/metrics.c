@@ -10,20 +10,16 @@
 #include "err.h"
 #include "frame.h"
 #include "history.h"
-#include "idmap.h"
-#include "labels.h"
 #include "multilabel.h"
+#include "predset.h"
 #include "report.h"
 #include "stats.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define MAX_CLASSES 4096
 
 static const char synopsis[] =
 "usage: metrics [options] [FILE...]\n"
@@ -40,25 +36,6 @@ struct options {
 	int thr_mode, nthr, scores_only, allow_dup, roc, format;
 	int bootstrap, bins;
 	uint64_t seed;
-};
-
-/* One prediction (or one label from --labels); -1 / NaN when unknown. */
-struct rec {
-	char *id;
-	int label, pred;
-	double score;
-};
-
-/* Records keyed by id. */
-struct predset {
-	struct rec *v;
-	size_t n, cap;
-	struct idmap map;
-	char **names;           /* class names by index (NULL: unnamed) */
-	int k;                  /* classes seen: 1 + the largest index */
-	int kpred;              /* classes the predictions know (pred, scores) */
-	int allow_dup;
-	struct ml_set ml;       /* multi-label predictions (a stream has one kind) */
 };
 
 /* Everything written, in order, as complete frames. */
@@ -123,285 +100,36 @@ parse_command_line(int argc, char **argv, struct options *o)
 	o->nfiles = argc - i;
 }
 
-/* ---- reading ---- */
+/* ---- reading (predset.h), dying on what it says ---- */
 
-static noreturn void
-bad(const struct frame_reader *r, const struct frame *f, const char *what)
-{
-	die("%s: frame %llu (%.*s): %s", frame_reader_name(r), (unsigned long long)f->index,
-	    (int)f->kind_len, f->kind, what);
-}
-
-static void
-set_class(struct predset *ps, int idx, const char *name)
-{
-	if (idx >= ps->k) {
-		ps->names = xreallocarray(ps->names, (size_t)idx + 1, sizeof *ps->names);
-		for (int i = ps->k; i <= idx; i++)
-			ps->names[i] = NULL;
-		ps->k = idx + 1;
-	}
-	if (name && ps->names[idx] == NULL)
-		ps->names[idx] = xstrdup(name);
-}
-
-static const char *
-class_name(const struct predset *ps, int idx, char *buf, size_t len)
-{
-	if (idx >= 0 && idx < ps->k && ps->names[idx])
-		return ps->names[idx];
-	snprintf(buf, len, "%d", idx);
-	return buf;
-}
-
-static void
-predset_free(struct predset *ps)
-{
-	for (size_t i = 0; i < ps->n; i++)
-		free(ps->v[i].id);
-	for (int i = 0; i < ps->k; i++)
-		free(ps->names[i]);
-	free(ps->v);
-	free(ps->names);
-	idmap_free(&ps->map);
-	ml_free(&ps->ml);
-}
-
-/* Index of id in ps, or -1. */
-static long
-lookup(struct predset *ps, const char *id)
-{
-	return idmap_get(&ps->map, id);
-}
-
-/* Adds x (taking its id); a repeated id is an error unless allow_dup. */
-static void
-put_rec(struct predset *ps, struct rec *x, const char *src)
-{
-	long i = idmap_get(&ps->map, x->id);
-
-	if (i >= 0) {
-		if (!ps->allow_dup)
-			die("%s: id '%s' occurs twice (give --allow-duplicates to keep the last)",
-			    src, x->id);
-		free(ps->v[i].id);
-		ps->v[i] = *x;
-		return;
-	}
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 256;
-		ps->v = xreallocarray(ps->v, ps->cap, sizeof *ps->v);
-	}
-	idmap_put(&ps->map, x->id, ps->n);
-	ps->v[ps->n++] = *x;
-}
-
-static int
-get_class(const struct frame_reader *r, const struct frame *f, const char *key,
-          const char *namekey, struct predset *ps)
-{
-	int64_t v;
-	char name[256];
-
-	switch (frame_int(f, key, &v)) {
-	case 0: return -1;
-	case -1: bad(r, f, key[0] == 'l' ? "label is not an integer" : "pred is not an integer");
-	}
-	if (v < 0 || v >= MAX_CLASSES)
-		bad(r, f, "class index out of range [0, 4095]");
-	set_class(ps, (int)v, frame_str(f, namekey, name, sizeof name) == 1 ? name : NULL);
-	return (int)v;
-}
-
-/* scores: [p0, p1, ...]: sets the class count, pred (argmax) and, for two
- * classes, score = p1 when the frame has no score. */
-static void
-read_scores(const struct frame_reader *r, const struct frame *f, struct predset *ps,
-            struct rec *x)
-{
-	const struct fval *a = frame_get(f, "scores");
-	size_t k, best = 0;
-
-	if (a == NULL)
-		return;
-	if (fv_type(a) != FV_ARRAY || (k = fv_len(a)) < 1 || k > MAX_CLASSES)
-		bad(r, f, "scores is not an array of 1..4096 numbers");
-	for (size_t i = 0; i < k; i++) {
-		if (fv_type(fv_at(a, i)) != FV_FLOAT)
-			bad(r, f, "scores holds a non-float");
-		if (fv_number(fv_at(a, i)) > fv_number(fv_at(a, best)))
-			best = i;
-	}
-	set_class(ps, (int)k - 1, NULL);
-	if ((int)k > ps->kpred)
-		ps->kpred = (int)k;
-	if (x->pred < 0)
-		x->pred = (int)best;
-	if (k == 2 && isnan(x->score))
-		x->score = fv_number(fv_at(a, 1));
-}
-
-static void
-add_prediction(struct predset *ps, const struct frame_reader *r, const struct frame *f)
-{
-	const struct fval *id = frame_get(f, "id");
-	struct rec x = { NULL, -1, -1, NAN };
-
-	if (fv_type(id) != FV_STR)
-		bad(r, f, "no string id");
-	x.label = get_class(r, f, "label", "class", ps);
-	x.pred = get_class(r, f, "pred", "pred_class", ps);
-	if (frame_num(f, "score", &x.score) < 0)
-		bad(r, f, "score is not a number");
-	read_scores(r, f, ps, &x);
-	if (x.pred >= ps->kpred)
-		ps->kpred = x.pred + 1;
-	if (isinf(x.score))
-		bad(r, f, "score is infinite");
-	x.id = fv_strdup(id);
-	put_rec(ps, &x, frame_reader_name(r));
-}
-
-/* A prediction frame of either kind; a stream may not mix them. */
-static void
-add_any(struct predset *ps, const struct frame_reader *r, const struct frame *f)
-{
-	char err[512];
-
-	if (!ml_is_multilabel(f)) {
-		if (ps->ml.n)
-			bad(r, f, "a single-label prediction among multi-label ones");
-		add_prediction(ps, r, f);
-	} else if (ps->n) {
-		bad(r, f, "a multi-label prediction (target_names) among single-label ones");
-	} else if (ml_add(&ps->ml, f, err, sizeof err) < 0) {
-		bad(r, f, err);
-	}
-}
-
-/* Reads path ("-": stdin): predictions into ps, metrics frames into h (if
- * not NULL); counts other frames in *ignored. */
 static void
 read_stream(const char *path, struct predset *ps, struct hist *h, size_t *ignored)
 {
-	struct frame_reader *r = frame_reader_open(path);
-	struct frame f;
+	char err[1024];
 
-	if (r == NULL)
-		die("%s: %s", path, strerror(errno));
-	while (frame_next(r, &f) > 0) {
-		if (frame_is(&f, "prediction"))
-			add_any(ps, r, &f);
-		else if (h && frame_is(&f, "metrics"))
-			hist_add(h, &f);
-		else
-			(*ignored)++;
-	}
-	frame_reader_close(r);
-}
-
-/* ---- labels from --labels FILE ---- */
-
-/* The class index a label table's CLASS stands for: a number is the index
- * itself; a name is looked up among the class names of the predictions. */
-static int
-table_class(const char *path, const char *name, const struct predset *ps)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(name, &end, 10);
-	if (end != name && *end == '\0' && errno == 0) {
-		if (v < 0 || v >= MAX_CLASSES)
-			die("%s: class %s: an index must be in [0, %d]", path, name, MAX_CLASSES - 1);
-		return (int)v;
-	}
-	for (int i = 0; i < ps->k; i++)
-		if (ps->names[i] && strcmp(ps->names[i], name) == 0)
-			return i;
-	die("%s: class '%s' is none of the predictions' classes: give its index (0, 1, ...)",
-	    path, name);
-}
-
-/* A label table (labels.h, the format of imgload --labels): KEY is the
- * prediction's id, CLASS a class index or a class name of ps. */
-static void
-read_labels_table(const char *path, struct predset *lab, const struct predset *ps)
-{
-	struct labels tab;
-	char err[600];
-	int *idx;
-
-	if (labels_load(&tab, path, err, sizeof err) < 0)
+	if (predset_read(path, ps, h, ignored, err, sizeof err) < 0)
 		die("%s", err);
-	idx = XNEW(int, (size_t)tab.nclasses);
-	for (int c = 0; c < tab.nclasses; c++) {
-		idx[c] = table_class(path, tab.classes[c], ps);
-		set_class(lab, idx[c], NULL);
-	}
-	for (size_t i = 0; i < tab.map.cap; i++) {
-		const struct idmap_entry *e = &tab.map.e[i];
-		if (e->key != NULL)
-			put_rec(lab, &(struct rec){ xstrdup(e->key), idx[e->val], -1, NAN }, path);
-	}
-	free(idx);
-	labels_free(&tab);
 }
 
-/* --labels: a stream of sample frames, or a label table whose class names
- * are those of the predictions ps. */
 static void
 read_labels(const char *path, struct predset *lab, const struct predset *ps)
 {
-	FILE *fp = fopen(path, "r");
-	int c;
+	char err[1024];
 
-	if (fp == NULL)
-		die("%s: %s", path, strerror(errno));
-	c = getc(fp);
-	if (c != EOF && ((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf)) {
-		struct frame_reader *r;
-		struct frame f;
-		fclose(fp);
-		if ((r = frame_reader_open(path)) == NULL)
-			die("%s: %s", path, strerror(errno));
-		while (frame_next(r, &f) > 0) {
-			const struct fval *id = frame_get(&f, "id");
-			int label;
-			if (!frame_is(&f, "sample") || fv_type(id) != FV_STR)
-				continue;
-			if ((label = get_class(r, &f, "label", "class", lab)) >= 0)
-				put_rec(lab, &(struct rec){ fv_strdup(id), label, -1, NAN }, path);
-		}
-		frame_reader_close(r);
-		return;
-	}
-	fclose(fp);
-	read_labels_table(path, lab, ps);
+	if (predset_read_labels(path, lab, ps, err, sizeof err) < 0)
+		die("%s", err);
 }
 
-/* Fills missing labels of ps from lab; a disagreement is an error.
- * Returns the number of predictions still without a label. */
+/* Fills missing labels of ps from lab; returns the number of predictions
+ * still without a label. */
 static size_t
-join_labels(struct predset *ps, struct predset *lab, const char *src)
+join_labels(struct predset *ps, const struct predset *lab, const char *src)
 {
-	size_t missing = 0;
-	char b1[16], b2[16];
+	char err[1024];
+	size_t missing;
 
-	for (int i = 0; lab && i < lab->k; i++)
-		set_class(ps, i, lab->names[i]);
-	for (size_t i = 0; i < ps->n; i++) {
-		struct rec *x = &ps->v[i];
-		long j = lab ? lookup(lab, x->id) : -1;
-		if (j >= 0 && x->label >= 0 && x->label != lab->v[j].label)
-			die("%s: id '%s': label %s in the predictions, %s in --labels", src, x->id,
-			    class_name(ps, x->label, b1, sizeof b1),
-			    class_name(ps, lab->v[j].label, b2, sizeof b2));
-		if (j >= 0)
-			x->label = lab->v[j].label;
-		missing += x->label < 0;
-	}
+	if (predset_join_labels(ps, lab, src, &missing, err, sizeof err) < 0)
+		die("%s", err);
 	return missing;
 }
 
@@ -414,7 +142,7 @@ fb_classes(struct fb *b, const struct predset *ps, int k)
 
 	fb_array(b, "classes");
 	for (int i = 0; i < k; i++)
-		fb_str(b, NULL, class_name(ps, i, buf, sizeof buf));
+		fb_str(b, NULL, predset_class_name(ps, i, buf, sizeof buf));
 	fb_close(b);
 }
 
@@ -483,7 +211,7 @@ choose_threshold(const struct options *o, struct predset *ps, struct predset *la
 		die("%s: no prediction frames", o->thr_from);
 	if ((missing = join_labels(&ref, lab, o->thr_from)) > 0)
 		die("%s: %zu of %zu predictions have no label", o->thr_from, missing, ref.n);
-	set_class(&ref, 1, NULL);
+	predset_set_class(&ref, 1, NULL);
 	thr = youden_of(&ref, o->thr_from, yP);
 	predset_free(&ref);
 	return thr;
@@ -502,7 +230,7 @@ roc_frame(const struct predset *ps, const double *s, const int *p, double thr,
 	stats_confusion(s, p, ps->n, thr, &c);
 	b = fb_begin();
 	fb_str(b, "kind", "roc");
-	fb_str(b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_str(b, "positive_class", predset_class_name(ps, 1, buf, sizeof buf));
 	fb_int(b, "n_pos", (int64_t)a->n_pos);
 	fb_int(b, "n_neg", (int64_t)a->n_neg);
 	fb_num(b, "auc", a->auc);
@@ -545,7 +273,7 @@ calibration(const struct options *o, const struct predset *ps, const double *s, 
 
 	for (int mass = 0; mass < 2; mass++)
 		if (calibration_frame(&outbuf, s, p, ps->n, o->bins, mass, 0.05,
-		    class_name(ps, 1, buf, sizeof buf), err, sizeof err) < 0) {
+		    predset_class_name(ps, 1, buf, sizeof buf), err, sizeof err) < 0) {
 			warnx("%s: no calibration frames", err);
 			return;
 		}
@@ -580,7 +308,7 @@ eval_binary(const struct options *o, struct predset *ps, double thr,
 	fb_int(b, "n", (int64_t)n);
 	fb_classes(b, ps, 2);
 	fb_int_array(b, "n_per_class", (size_t[]){ c.tn + c.fp, c.tp + c.fn }, 2);
-	fb_str(b, "positive_class", class_name(ps, 1, buf, sizeof buf));
+	fb_str(b, "positive_class", predset_class_name(ps, 1, buf, sizeof buf));
 	fb_num(b, "threshold", thr);
 	fb_str(b, "threshold_method", thr_names[o->thr_mode]);
 	if (ty)
@@ -708,7 +436,7 @@ evaluate(const struct options *o, struct predset *ps, struct predset *lab)
 	if (missing > 0)
 		die("%zu of %zu predictions have no label: give --labels FILE, or --scores-only",
 		    missing, ps->n);
-	set_class(ps, 1, NULL);
+	predset_set_class(ps, 1, NULL);
 	if (ps->k > 2) {
 		if (ps->kpred <= 2)
 			warnx("a label %d among predictions of 2 classes: evaluating %d classes, "

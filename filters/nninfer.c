@@ -67,6 +67,7 @@ parse_command_line(int argc, char **argv, struct options *o)
 {
 	static const char *const tta[] = { "flip", NULL };
 	int tta_mode, i;
+	char err[200];
 	const struct cli_opt opts[] = {
 		CLI_STR("model", 0, "FILE", "a radpipe model (saved by nntrain or nnimport)", &o->model),
 		CLI_INT("batch", 0, "N", "images per forward pass (default 32)", &o->batch, 1, 65536),
@@ -88,12 +89,8 @@ parse_command_line(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .batch = 32, .threshold = 0.5, .device = "cpu" };
 	i = cli_parse(argc, argv, synopsis, opts);
-	if (o->precision != NN_PREC_FP32 && !strcmp(o->device, "ref"))
-		die_usage("--precision %s: the ref backend computes in fp32 only (use --device cuda)",
-		    nn_precision_name(o->precision));
-	if (o->precision != NN_PREC_FP32 && o->precision != NN_PREC_BF16 && !strcmp(o->device, "cpu"))
-		die_usage("--precision %s: the cpu backend computes in fp32 or bf16 only (use --device cuda)",
-		    nn_precision_name(o->precision));
+	if (nn_precision_check(o->device, o->precision, err, sizeof err) < 0)
+		die_usage("%s", err);
 	if (o->model == NULL)
 		die_usage("--model FILE is required");
 	if (o->cam_class_given && !o->cam)
@@ -401,9 +398,6 @@ setup(struct infer *in, const struct options *o)
 		in->pend.k = in->info.ml.k;
 		in->pend.t = XNEW(float, (size_t)bs * (size_t)in->info.ml.k);
 	}
-	if (nn_preprocess_set(in->m, in->info.preprocess) < 0)
-		die("%s: preprocessing '%s': %s", o->model, in->info.preprocess,
-		    nn_preprocess_known(in->info.preprocess) ? nn_error(in->m) : "unknown");
 	in->cam = -1;
 	if (o->cam)
 		cam_setup(in, o, bs);

@@ -1,5 +1,5 @@
-/* dataset.h — finding images the way Keras' flow_from_directory does, and
- * encoding them as sample frames.
+/* dataset.h — finding images the way Keras' flow_from_directory does
+ * (sampleframe.h encodes them as sample frames).
  *
  * Memory: a data set keeps its items (paths, ids, labels) in an unlinked
  * temporary file in $TMPDIR (spill.h), not in memory, and so does the walk
@@ -60,26 +60,5 @@ int dataset_item(struct dataset *ds, size_t i, struct ds_item *it, char *err, si
 void dataset_shuffle(size_t *order, size_t n, uint64_t seed, uint64_t epoch);
 /* Releases everything ds owns. */
 void dataset_free(struct dataset *ds);
-/* Encodes a sample frame for it with image x into a new malloc'd buffer
- * (caller frees); *lenP gets its size; NULL when memory ran out.  meta gets
- * ii's source fields and, when ii->dicom is set, meta.dicom (never names or
- * birth dates); meta.shard {rank, size} when ds->shard_size > 1. */
-char *sample_frame_encode(const struct dataset *ds, const struct ds_item *it,
-                          const struct tensor *x, const struct image_info *ii,
-                          const char *sha256hex, int gray_rgb, size_t *lenP);
-
-/* The multi-label targets of one sample (imgload --targets): k values 1,
- * 0 or -1 (unknown) and the k target names, the same for every sample. */
-struct sample_targets {
-	int k;
-	char *const *names;
-	const signed char *v;
-};
-/* sample_frame_encode with targets (NULL: the same): the frame gets
- * targets and target_names and no label/class (radpipe-stream(5)). */
-char *sample_frame_encode_targets(const struct dataset *ds, const struct ds_item *it,
-                                  const struct tensor *x, const struct image_info *ii,
-                                  const char *sha256hex, int gray_rgb,
-                                  const struct sample_targets *t, size_t *lenP);
 
 #endif

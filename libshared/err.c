@@ -123,6 +123,19 @@ info(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 size_t
 xmul(size_t n, size_t size, const char *what)
 {

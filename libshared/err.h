@@ -70,6 +70,9 @@ void stdout_finish(void);
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "prog: message" unless --quiet was given. */
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The error rule's message: formats fmt into err (nothing when err is
+ * NULL or errlen 0) and returns -1, so `return err_set(err, errlen, ...)`. */
+int err_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* malloc that dies on failure; size 0 gives a valid unique pointer. */
 void *xmalloc(size_t size);

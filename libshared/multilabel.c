@@ -5,23 +5,9 @@
 #include "report.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int
 ml_is_multilabel(const struct frame *f)
@@ -47,15 +33,15 @@ read_names(const struct ml_set *s, const struct fval *a, size_t *kP, char *err, 
 	size_t k = fv_len(a), len;
 
 	if (fv_type(a) != FV_ARRAY || k < 1 || k > ML_MAX_LABELS)
-		return fail(err, errlen, "target_names is not an array of 1..%d strings", ML_MAX_LABELS);
+		return err_set(err, errlen, "target_names is not an array of 1..%d strings", ML_MAX_LABELS);
 	if (s->k && (int)k != s->k)
-		return fail(err, errlen, "%zu target_names, the frames before had %d", k, s->k);
+		return err_set(err, errlen, "%zu target_names, the frames before had %d", k, s->k);
 	for (size_t j = 0; j < k; j++) {
 		const char *p = fv_strp(fv_at(a, j), &len);
 		if (p == NULL)
-			return fail(err, errlen, "target_names[%zu] is not a string", j);
+			return err_set(err, errlen, "target_names[%zu] is not a string", j);
 		if (s->k && (strlen(s->names[j]) != len || memcmp(p, s->names[j], len) != 0))
-			return fail(err, errlen, "target_names[%zu] is '%.*s', the frames before had '%s'",
+			return err_set(err, errlen, "target_names[%zu] is '%.*s', the frames before had '%s'",
 			    j, (int)len, p, s->names[j]);
 	}
 	*kP = k;
@@ -70,26 +56,26 @@ read_values(const struct frame *f, size_t k, struct ml_row *r, char *err, size_t
 	const struct fval *tr = frame_get(f, "trained");
 
 	if (fv_type(sc) != FV_ARRAY || fv_len(sc) != k)
-		return fail(err, errlen, "scores is not an array of %zu numbers (one per target name)", k);
+		return err_set(err, errlen, "scores is not an array of %zu numbers (one per target name)", k);
 	if (tg == NULL)
-		return fail(err, errlen, "no targets (evaluation needs each image's 1/0/-1 targets)");
+		return err_set(err, errlen, "no targets (evaluation needs each image's 1/0/-1 targets)");
 	if (fv_type(tg) != FV_ARRAY || fv_len(tg) != k)
-		return fail(err, errlen, "targets is not an array of %zu values (one per target name)", k);
+		return err_set(err, errlen, "targets is not an array of %zu values (one per target name)", k);
 	if (tr && (fv_type(tr) != FV_ARRAY || fv_len(tr) != k))
-		return fail(err, errlen, "trained is not an array of %zu booleans", k);
+		return err_set(err, errlen, "trained is not an array of %zu booleans", k);
 	for (size_t j = 0; j < k; j++) {
 		double t;
 		r->score[j] = NAN;
 		if (fv_type(fv_at(sc, j)) != FV_NIL && fv_to_num(fv_at(sc, j), &r->score[j]) < 0)
-			return fail(err, errlen, "scores[%zu] is not a number", j);
+			return err_set(err, errlen, "scores[%zu] is not a number", j);
 		if (isinf(r->score[j]))
-			return fail(err, errlen, "scores[%zu] is infinite", j);
+			return err_set(err, errlen, "scores[%zu] is infinite", j);
 		if (fv_to_num(fv_at(tg, j), &t) < 0 || !(t == 1 || t == 0 || t == -1))
-			return fail(err, errlen, "targets[%zu] is not 1, 0 or -1", j);
+			return err_set(err, errlen, "targets[%zu] is not 1, 0 or -1", j);
 		r->target[j] = (signed char)t;
 		r->trained[j] = !isnan(r->score[j]);
 		if (tr && fv_to_bool(fv_at(tr, j), &r->trained[j]) < 0)
-			return fail(err, errlen, "trained[%zu] is not a boolean", j);
+			return err_set(err, errlen, "trained[%zu] is not a boolean", j);
 	}
 	return 0;
 }
@@ -101,11 +87,11 @@ check_trained(const struct ml_set *s, const char *const *names, struct ml_row *r
 {
 	for (size_t j = 0; j < k; j++) {
 		if (s->k && r->trained[j] != s->trained[j])
-			return fail(err, errlen, "label '%s' is %s here, %s in the frames before",
+			return err_set(err, errlen, "label '%s' is %s here, %s in the frames before",
 			    names[j], r->trained[j] ? "trained" : "not trained",
 			    s->trained[j] ? "trained" : "not trained");
 		if (r->trained[j] && isnan(r->score[j]))
-			return fail(err, errlen, "label '%s': NaN score on a trained label", names[j]);
+			return err_set(err, errlen, "label '%s': NaN score on a trained label", names[j]);
 		if (!r->trained[j])
 			r->score[j] = NAN;
 	}
@@ -132,7 +118,7 @@ put_row(struct ml_set *s, const char *id, const struct ml_row *r, char *err, siz
 	size_t k = (size_t)s->k;
 
 	if (i >= 0 && !s->allow_dup)
-		return fail(err, errlen, "id '%s' occurs twice (give --allow-duplicates to keep the last)", id);
+		return err_set(err, errlen, "id '%s' occurs twice (give --allow-duplicates to keep the last)", id);
 	if (i < 0) {
 		grow(s);
 		i = (long)s->n++;
@@ -154,7 +140,7 @@ ml_add(struct ml_set *s, const struct frame *f, char *err, size_t errlen)
 	int rc = -1;
 
 	if (fv_type(id) != FV_STR)
-		return fail(err, errlen, "no string id");
+		return err_set(err, errlen, "no string id");
 	if (read_names(s, tn, &k, err, errlen) < 0)
 		return -1;
 	r.score = XNEW(double, k);
@@ -438,12 +424,12 @@ check_from(const struct ml_set *s, const struct ml_eval *e, char *err, size_t er
 	if (e->method == ML_THR_FIXED)
 		return 0;
 	if (f == NULL || f->n == 0)
-		return fail(err, errlen, "%s: no multi-label predictions to choose thresholds on", src);
+		return err_set(err, errlen, "%s: no multi-label predictions to choose thresholds on", src);
 	if (f->k != s->k)
-		return fail(err, errlen, "%s: %d labels, the predictions have %d", src, f->k, s->k);
+		return err_set(err, errlen, "%s: %d labels, the predictions have %d", src, f->k, s->k);
 	for (int j = 0; j < s->k; j++)
 		if (strcmp(f->names[j], s->names[j]) != 0)
-			return fail(err, errlen, "%s: label %d is '%s', the predictions' is '%s'", src,
+			return err_set(err, errlen, "%s: label %d is '%s', the predictions' is '%s'", src,
 			    j, f->names[j], s->names[j]);
 	return 0;
 }
@@ -458,7 +444,7 @@ ml_evaluate(const struct ml_set *s, const struct ml_eval *e, struct fbytes *out,
 	int *pos;
 
 	if (s->n == 0 || s->k == 0)
-		return fail(err, errlen, "no multi-label predictions");
+		return err_set(err, errlen, "no multi-label predictions");
 	if (check_from(s, e, err, errlen) < 0)
 		return -1;
 	cap = s->n > (e->from ? e->from->n : 0) ? s->n : e->from->n;

@@ -4,7 +4,6 @@
 #include "labels.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +41,6 @@ struct table {
 	struct trow *row;
 	size_t nrow;
 };
-
-static int __attribute__((format(printf, 3, 4)))
-tg_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int
 cmp_strp(const void *a, const void *b)
@@ -142,13 +130,13 @@ lmap_read(struct lmap *m, FILE *f, const char *name, char *err, size_t errlen)
 		for (nf = 0; nf < 5 && (fld[nf] = strsep(&p, "\t")) != NULL; nf++)
 			;
 		if (nf != 4 || fld[2][0] == '\0' || fld[0][0] == '\0') {
-			rc = tg_fail(err, errlen, "%s:%d: expected SOURCE_COLUMN<TAB>SOURCE_VALUE<TAB>"
+			rc = err_set(err, errlen, "%s:%d: expected SOURCE_COLUMN<TAB>SOURCE_VALUE<TAB>"
 			    "TARGET<TAB>1|0|unknown", name, lineno);
 			break;
 		}
 		int out = map_out(fld[3]);
 		if (out == 2) {
-			rc = tg_fail(err, errlen, "%s:%d: '%.100s' is not 1, 0 or unknown", name, lineno, fld[3]);
+			rc = err_set(err, errlen, "%s:%d: '%.100s' is not 1, 0 or unknown", name, lineno, fld[3]);
 			break;
 		}
 		int t = add_name(&m->tn, &m->nt, fld[2]), dup = 0;
@@ -157,7 +145,7 @@ lmap_read(struct lmap *m, FILE *f, const char *name, char *err, size_t errlen)
 			    m->r[i].target == t)
 				dup = 1 + (m->r[i].out != out);
 		if (dup == 2) {
-			rc = tg_fail(err, errlen, "%s:%d: %.100s = '%.100s' is mapped twice onto '%.100s', "
+			rc = err_set(err, errlen, "%s:%d: %.100s = '%.100s' is mapped twice onto '%.100s', "
 			    "differently", name, lineno, fld[0], fld[1], fld[2]);
 			break;
 		}
@@ -166,9 +154,9 @@ lmap_read(struct lmap *m, FILE *f, const char *name, char *err, size_t errlen)
 	}
 	free(line);
 	if (rc < 0 && err[0] == '\0')
-		tg_fail(err, errlen, "%s: read error", name);
+		err_set(err, errlen, "%s: read error", name);
 	else if (rc == 0 && m->n == 0)
-		rc = tg_fail(err, errlen, "%s: an empty label map", name);
+		rc = err_set(err, errlen, "%s: an empty label map", name);
 	if (rc < 0)
 		lmap_free(m);
 	return rc < 0 ? -1 : 0;
@@ -218,21 +206,21 @@ read_header(struct table *tb, char **fld, int nf, const struct lmap *m, char *co
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0] && key < 0; i++)
 		key = index_of(fld, nf, keys[i]);
 	if (key < 0 && tb->layout == TARGETS_FINDINGS)
-		return tg_fail(err, errlen, "%s:1: a \"Finding Labels\" column but no \"Image Index\"", tb->name);
+		return err_set(err, errlen, "%s:1: a \"Finding Labels\" column but no \"Image Index\"", tb->name);
 	if (key < 0)
 		key = 0;
 	for (int i = 0; i < nf; i++) {
 		if (i == key || fld[i][0] == '\0' || !wanted(tb, fld[i], m, names, nn))
 			continue;
 		if (index_of(tb->colname, tb->ncol, fld[i]) >= 0)
-			return tg_fail(err, errlen, "%s:1: column '%.100s' appears twice", tb->name, fld[i]);
+			return err_set(err, errlen, "%s:1: column '%.100s' appears twice", tb->name, fld[i]);
 		tb->colname = xreallocarray(tb->colname, (size_t)tb->ncol + 1, sizeof *tb->colname);
 		tb->colidx = xreallocarray(tb->colidx, (size_t)tb->ncol + 1, sizeof *tb->colidx);
 		tb->colname[tb->ncol] = xstrdup(fld[i]);
 		tb->colidx[tb->ncol++] = i;
 	}
 	if (tb->ncol == 0)
-		return tg_fail(err, errlen, "%s:1: no label column (%s)", tb->name, m->n ?
+		return err_set(err, errlen, "%s:1: no label column (%s)", tb->name, m->n ?
 		    "no column of the label map is in the header" : "a header with a key column, then "
 		    "\"Finding Labels\" or one column per label");
 	*keyP = key;
@@ -251,11 +239,11 @@ table_read(struct table *tb, FILE *f, const char *name, const struct lmap *m, ch
 	memset(tb, 0, sizeof *tb);
 	tb->name = name;
 	if ((rc = next_line(f, &line, &cap, &lineno)) <= 0) {
-		rc = tg_fail(err, errlen, rc < 0 ? "%s: read error" : "%s: empty (no header line)", name);
+		rc = err_set(err, errlen, rc < 0 ? "%s: read error" : "%s: empty (no header line)", name);
 		goto out;
 	}
 	if ((nf = csv_split(line, fld, TG_MAX_COLS)) < 0 || nf > TG_MAX_COLS) {
-		rc = tg_fail(err, errlen, nf < 0 ? "%s:%d: unterminated quote" :
+		rc = err_set(err, errlen, nf < 0 ? "%s:%d: unterminated quote" :
 		    "%s:%d: more than 4096 columns", name, lineno);
 		goto out;
 	}
@@ -266,17 +254,17 @@ table_read(struct table *tb, FILE *f, const char *name, const struct lmap *m, ch
 		need = tb->colidx[j] > need ? tb->colidx[j] : need;
 	while ((rc = next_line(f, &line, &cap, &lineno)) > 0) {
 		if ((nf = csv_split(line, fld, TG_MAX_COLS)) < 0) {
-			rc = tg_fail(err, errlen, "%s:%d: unterminated quote", name, lineno);
+			rc = err_set(err, errlen, "%s:%d: unterminated quote", name, lineno);
 			goto out;
 		}
 		if (nf <= need) {
-			rc = tg_fail(err, errlen, "%s:%d: %d field%s, but column '%.100s' is field %d", name,
+			rc = err_set(err, errlen, "%s:%d: %d field%s, but column '%.100s' is field %d", name,
 			    lineno, nf, nf == 1 ? "" : "s", need == key ? "the key" : tb->colname[tb->ncol - 1],
 			    need + 1);
 			goto out;
 		}
 		if (fld[key][0] == '\0') {
-			rc = tg_fail(err, errlen, "%s:%d: empty key", name, lineno);
+			rc = err_set(err, errlen, "%s:%d: empty key", name, lineno);
 			goto out;
 		}
 		if (tb->nrow % 1024 == 0)
@@ -289,9 +277,9 @@ table_read(struct table *tb, FILE *f, const char *name, const struct lmap *m, ch
 			r->cell[j] = xstrdup(fld[tb->colidx[j]]);
 	}
 	if (rc < 0)
-		tg_fail(err, errlen, "%s: read error", name);
+		err_set(err, errlen, "%s: read error", name);
 	else if (tb->nrow == 0)
-		rc = tg_fail(err, errlen, "%s: no rows after the header", name);
+		rc = err_set(err, errlen, "%s: no rows after the header", name);
 out:
 	free(line);
 	free(fld);
@@ -408,7 +396,7 @@ row_values(const struct table *tb, struct trow *r, const struct lmap *m, const i
 				o = o == 2 ? -1 : o != -1 ? o : uncertain == 1 ? 1 : uncertain == 2 ? 0 : -1;
 			}
 			if (o >= 2)
-				return tg_fail(err, errlen, "%s:%d: column '%.100s': value '%.60s' is %s", tb->name,
+				return err_set(err, errlen, "%s:%d: column '%.100s': value '%.60s' is %s", tb->name,
 				    r->line, tb->colname[j], s, m->n ? "not in the label map for this column" :
 				    "not 1, 0, -1 or empty (pick the label columns with --target-names "
 				    "or --label-map)");
@@ -478,7 +466,7 @@ split_names(const char *list, char ***vP, int *nP, char *err, size_t errlen)
 	*nP = 0;
 	while ((tok = strsep(&p, ",")) != NULL) {
 		if (*tok == '\0' || index_of(*vP, *nP, tok) >= 0) {
-			rc = tg_fail(err, errlen, "target names '%.200s': %s name", list,
+			rc = err_set(err, errlen, "target names '%.200s': %s name", list,
 			    *tok ? "a repeated" : "an empty");
 			break;
 		}
@@ -510,7 +498,7 @@ resolve(struct targets *t, const struct table *tb, const struct lmap *m, int unc
 		    err, errlen)) < 0)
 			break;
 		if (old >= 0 && memcmp(t->v + (size_t)old * (size_t)t->k, v, (size_t)t->k) != 0)
-			rc = tg_fail(err, errlen, "%s:%d: '%.200s' has another row with other labels",
+			rc = err_set(err, errlen, "%s:%d: '%.200s' has another row with other labels",
 			    tb->name, tb->row[r].line, tb->row[r].key);
 		else if (old < 0)
 			idmap_put(&t->map, tb->row[r].key, t->rows++);
@@ -539,7 +527,7 @@ targets_read(struct targets *t, FILE *f, const char *name, FILE *mapf, const cha
 	t->layout = tb.layout;
 	target_list(&tb, &m, given, ng, &t->names, &t->k);
 	if (t->k == 0) {
-		tg_fail(err, errlen, "%s: no target label (every row is \"No Finding\"?)", name);
+		err_set(err, errlen, "%s: no target label (every row is \"No Finding\"?)", name);
 		goto out;
 	}
 	t->unmapped = XNEW(int, (size_t)t->k);
@@ -562,9 +550,9 @@ targets_load(struct targets *t, const char *path, const char *map_path,
 
 	memset(t, 0, sizeof *t);
 	if (f == NULL)
-		return tg_fail(err, errlen, "%s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
 	if (map_path && (mf = fopen(map_path, "r")) == NULL)
-		tg_fail(err, errlen, "%s: %s", map_path, strerror(errno));
+		err_set(err, errlen, "%s: %s", map_path, strerror(errno));
 	else
 		rc = targets_read(t, f, path, mf, map_path, o, err, errlen);
 	fclose(f);

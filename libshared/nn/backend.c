@@ -78,6 +78,22 @@ nn_precision_name(int p)
 	return p >= 0 && p < 4 ? prec_names[p] : "?";
 }
 
+int
+nn_precision_check(const char *device, int p, char *err, size_t errlen)
+{
+	if (p != NN_PREC_FP32 && strcmp(device, "ref") == 0) {
+		snprintf(err, errlen, "--precision %s: the ref backend computes in fp32 only "
+		    "(use --device cuda)", nn_precision_name(p));
+		return -1;
+	}
+	if (p != NN_PREC_FP32 && p != NN_PREC_BF16 && strcmp(device, "cpu") == 0) {
+		snprintf(err, errlen, "--precision %s: the cpu backend computes in fp32 or bf16 only "
+		    "(use --device cuda)", nn_precision_name(p));
+		return -1;
+	}
+	return 0;
+}
+
 void
 nn_pad_same(int in, int k, int s, int *out, int *pad_before)
 {

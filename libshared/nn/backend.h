@@ -339,6 +339,10 @@ struct nn_backend *nn_cuda_open(const struct nn_backend_opts *o, char *err, size
 int nn_precision_parse(const char *s);
 /* The name of precision p ("fp32", ...). */
 const char *nn_precision_name(int p);
+/* 0 if the backend called device can compute in precision p (ref: fp32
+ * only; cpu: fp32 or bf16; others: all), else -1 with the reason, for a
+ * --precision option, in err. */
+int nn_precision_check(const char *device, int p, char *err, size_t errlen);
 
 /* TF 'same'/'valid' geometry: output size and leading padding for one axis. */
 void nn_pad_same(int in, int k, int s, int *out, int *pad_before);

@@ -35,3 +35,24 @@ assert len(p) == 2 and all(0 <= f["score"] <= 1 for f in p), p' "$T/p.mpk"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"unknown 'imagenet'"* ]]
 }
+
+@test "preprocess: nninfer applies what the model file names, set once by the loader" {
+	# the same parameters under each name the file may give: the scores follow
+	# the name (nninfer sets nothing itself), and the file's own name gives
+	# the same bytes as the file
+	train 1 --preprocess torch --save "$T/torch.mpk" > /dev/null
+	"$BIN/imgload" -q --size 32 "$D/TEST" > "$T/test.mpk"
+	for p in torch caffe rescale; do
+		$PY -c '
+import msgpack, sys
+fr = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+fr[0]["preprocess"] = sys.argv[3]
+open(sys.argv[2], "wb").write(b"".join(msgpack.packb(f, use_bin_type=True) for f in fr))' \
+			"$T/torch.mpk" "$T/$p-re.mpk" "$p"
+		"$BIN/nninfer" --model "$T/$p-re.mpk" < "$T/test.mpk" > "$T/$p.pred"
+	done
+	"$BIN/nninfer" --model "$T/torch.mpk" < "$T/test.mpk" > "$T/orig.pred"
+	cmp "$T/orig.pred" "$T/torch.pred"
+	! cmp -s "$T/torch.pred" "$T/caffe.pred"
+	! cmp -s "$T/torch.pred" "$T/rescale.pred"
+}

@@ -34,6 +34,7 @@
 #include "nn/modelfile/h5keras.h"
 #include "nn/nn.h"
 #include "testutil.h"
+#include "parity.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -45,7 +46,8 @@
 #define STEP_MIN_G 5e-2         /* compare the change where |g| >= this * max |g| */
 
 static struct tu_ref refs[64];
-static int nrefs, failures;
+static int nrefs;
+static struct tu_tally tally = { .verbose = 1 };     /* every comparison printed */
 
 static void
 keep(const struct frame *f, struct frame_reader *r)
@@ -58,44 +60,6 @@ static const struct tu_ref *
 ref(const char *name)
 {
 	return tu_ref_find(refs, nrefs, name);
-}
-
-enum cmp { MAXREL, ABS, L2REL };
-
-/* Compares got (the full tensor, one sample) with ref r; prints and
- * returns, by mode: max |diff| / max |ref|, max |diff|, or
- * ||diff|| / ||ref|| (2-norms: what a few flipped ReLU or max-pool
- * decisions cannot dominate). */
-static double
-compare(const char *be, const char *what, const float *got, size_t n, const struct tu_ref *r,
-        double tol, enum cmp mode)
-{
-	double d = 0, mx = 0, rel, d2 = 0, r2 = 0;
-	size_t i, j, worst = 0;
-
-	for (i = 0; i < r->count; i++) {
-		j = r->idx ? (size_t)r->idx[i] : i;
-		if (j >= n)
-			die("%s: index %zu out of range", r->name, j);
-		if (fabs((double)got[j] - r->x[i]) > d) {
-			d = fabs((double)got[j] - r->x[i]);
-			worst = i;
-		}
-		mx = fmax(mx, fabs(r->x[i]));
-		d2 += ((double)got[j] - r->x[i]) * ((double)got[j] - r->x[i]);
-		r2 += (double)r->x[i] * r->x[i];
-	}
-	if (getenv("RADPIPE_PARITY_VERBOSE") != NULL && r->count > 0)
-		printf("     worst at %zu: radpipe %.7g keras %.7g\n",
-		       r->idx ? (size_t)r->idx[worst] : worst,
-		       got[r->idx ? (size_t)r->idx[worst] : worst], r->x[worst]);
-	rel = mode == ABS ? d : mode == MAXREL ? d / (mx > 0 ? mx : 1) : sqrt(d2 / (r2 > 0 ? r2 : 1));
-	printf("%-4s %-44s max|diff| %.3g  max|keras| %.3g  %s %.3g%s\n", be, what, d, mx,
-	       mode == ABS ? "abs" : mode == MAXREL ? "rel" : "l2rel", rel,
-	       rel <= tol ? "" : "  FAIL");
-	if (!(rel <= tol))
-		failures++;
-	return rel;
 }
 
 /* Places the ImageNet weights of the h5 file in m. */
@@ -180,7 +144,7 @@ run_forward(struct nn_model *m, const char *be, const unsigned char *x)
 				die("layer output: %s", nn_error(m));
 			for (int i = 0; i < 2; i++) {
 				snprintf(name, sizeof name, "%s/%s/%s", imgs[i], pres[p], k == 3 ? "pool" : layers[k]);
-				compare(be, name, out + i * n, n, ref(name), FWD_TOL, MAXREL);
+				tu_compare(&tally, be, name, out + i * n, n, ref(name), FWD_TOL, TU_MAXREL);
 			}
 			free(out);
 		}
@@ -192,7 +156,7 @@ run_forward(struct nn_model *m, const char *be, const unsigned char *x)
  * prefix/pname; see compare_step for the change made by a step. */
 static void
 compare_param(struct nn_model *m, const char *be, const char *prefix, const char *pname,
-              const float *a, double tol, enum cmp mode)
+              const float *a, double tol, enum tu_cmp mode)
 {
 	const struct nn_param *p;
 	char name[160];
@@ -202,49 +166,7 @@ compare_param(struct nn_model *m, const char *be, const char *prefix, const char
 		die("no parameter %s", pname);
 	p = nn_param_at(m, pi);
 	snprintf(name, sizeof name, "%s%s", prefix, pname);
-	compare(be, name, a + p->offset, p->size, ref(name), tol, mode);
-}
-
-/* Compares the change a - base that Adam made to pname with Keras' change.
- * Adam's first step is lr*g/(|g|+eps'), about lr*sign(g), so entries whose
- * gradient is near zero flip with rounding; only entries whose Keras
- * gradient is at least STEP_MIN_G of the largest are compared (the
- * subsamples of gradients and parameters share their indices). */
-static void
-compare_step(struct nn_model *m, const char *be, const char *pname,
-             const float *a, const float *base)
-{
-	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct tu_ref *r, *g;
-	struct tu_ref d;
-	char name[160];
-	double gmax = 0;
-	float *got = XNEW(float, p->size);
-	size_t i, j;
-
-	snprintf(name, sizeof name, "train/param/%s", pname);
-	r = ref(name);
-	snprintf(name, sizeof name, "train/grad/%s", pname);
-	g = ref(name);
-	memset(&d, 0, sizeof d);
-	d.x = XNEW(float, r->count);
-	d.idx = XNEW(int32_t, r->count);
-	for (i = 0; i < g->count; i++)
-		gmax = fmax(gmax, fabs(g->x[i]));
-	for (i = 0; i < p->size; i++)
-		got[i] = a[p->offset + i] - base[p->offset + i];
-	for (i = 0; i < r->count; i++) {
-		j = r->idx ? (size_t)r->idx[i] : i;
-		if (fabs(g->x[i]) < STEP_MIN_G * gmax)
-			continue;
-		d.idx[d.count] = (int32_t)j;
-		d.x[d.count++] = r->x[i] - base[p->offset + j];
-	}
-	snprintf(name, sizeof name, "train/step/%s (%zu of %zu)", pname, d.count, r->count);
-	compare(be, name, got, p->size, &d, STEP_TOL, MAXREL);
-	free(d.x);
-	free(d.idx);
-	free(got);
+	tu_compare(&tally, be, name, a + p->offset, p->size, ref(name), tol, mode);
 }
 
 /* Training-mode outputs of the last forward pass (both samples). */
@@ -264,7 +186,7 @@ compare_train_outputs(struct nn_model *m, const char *be)
 		if (nn_layer_output(m, li, out) < 0)
 			die("layer output: %s", nn_error(m));
 		snprintf(name, sizeof name, "train/%s", names[k]);
-		compare(be, name, out, n, ref(name), TRAIN_FWD_TOL, MAXREL);
+		tu_compare(&tally, be, name, out, n, ref(name), TRAIN_FWD_TOL, TU_MAXREL);
 		free(out);
 	}
 }
@@ -275,11 +197,8 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 {
 	static const float y[2] = { 0, 1 };
 	const struct nn_optim sgd = { .type = NN_SGD, .lr = 1 };
-	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
-	                               .beta2 = 0.999f, .eps = 1e-8f };
 	size_t n = nn_arena_size(m), i;
 	float loss, probs[2], *p1 = XNEW(float, n), *g = XNEW(float, n), *h;
-	const char *pn;
 	int k;
 
 	nn_set_preprocess(m, 1.0f / 255, 0);
@@ -290,8 +209,8 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 	compare_train_outputs(m, be);
 	if (nn_backward(m, y, NULL, &loss, probs) < 0)
 		die("backward: %s", nn_error(m));
-	compare(be, "train/loss", &loss, 1, ref("train/loss"), LOSS_TOL, MAXREL);
-	compare(be, "train/probs", probs, 2, ref("train/probs"), LOSS_TOL, MAXREL);
+	tu_compare(&tally, be, "train/loss", &loss, 1, ref("train/loss"), LOSS_TOL, TU_MAXREL);
+	tu_compare(&tally, be, "train/probs", probs, 2, ref("train/probs"), LOSS_TOL, TU_MAXREL);
 	nn_params_download(m);
 	h = nn_params_host(m);
 	memcpy(p1, h, n * sizeof *h);
@@ -302,24 +221,11 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 		g[i] = p1[i] - h[i];
 	for (k = 0; k < nrefs; k++) {
 		if (strncmp(refs[k].name, "train/grad/", 11) == 0)
-			compare_param(m, be, "train/grad/", refs[k].name + 11, g, GRAD_TOL, L2REL);
+			compare_param(m, be, "train/grad/", refs[k].name + 11, g, GRAD_TOL, TU_L2REL);
 		if (strncmp(refs[k].name, "train/param/", 12) == 0 && strstr(refs[k].name, "/moving_"))
-			compare_param(m, be, "train/param/", refs[k].name + 12, p1, STAT_TOL, MAXREL);
+			compare_param(m, be, "train/param/", refs[k].name + 12, p1, STAT_TOL, TU_MAXREL);
 	}
-	memcpy(h, p1, n * sizeof *h);
-	nn_params_upload(m);
-	memset(nn_moments_host(m, 0), 0, n * sizeof(float));
-	memset(nn_moments_host(m, 1), 0, n * sizeof(float));
-	nn_moments_upload(m);
-	nn_set_step_count(m, 0);
-	if (nn_step(m, &adam) < 0)
-		die("adam: %s", nn_error(m));
-	nn_params_download(m);
-	for (k = 0; k < nrefs; k++) {
-		pn = refs[k].name + 12;
-		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(pn, "/moving_"))
-			compare_step(m, be, pn, h, p1);
-	}
+	parity_adam_step(&tally, m, be, h, p1, n, refs, nrefs, "train/grad/", STEP_MIN_G, STEP_TOL);
 	free(p1);
 	free(g);
 }
@@ -337,7 +243,7 @@ run_backend(const char *name, const char *wpath, int train)
 	if ((be = nn_backend_open(name, &o, err, sizeof err)) == NULL) {
 		printf("%s backend: not available (%s)%s\n", name, err,
 		       strcmp(name, "ref") == 0 ? "  FAIL" : ", skipped");
-		failures += strcmp(name, "ref") == 0;
+		tally.failures += strcmp(name, "ref") == 0;
 		return;
 	}
 	if ((m = nn_inception_v3(299, 299, &head)) == NULL)
@@ -388,6 +294,6 @@ main(int argc, char **argv)
 			continue;
 		run_backend(backends[b], wpath, b == 1 || strcmp(mode, "full") == 0);
 	}
-	printf("parity: %d comparison(s) failed\n", failures);
-	return failures > 0;
+	printf("parity: %d comparison(s) failed\n", tally.failures);
+	return tally.failures > 0;
 }

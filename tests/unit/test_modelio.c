@@ -264,6 +264,73 @@ test_load_arch(void **state)
 	nn_model_free(a);
 }
 
+/* The loader alone sets the file's preprocessing, per channel too: the
+ * network input after nn_model_load (no nn_preprocess_set by the caller)
+ * against Keras' imagenet_utils.preprocess_input formulas in double
+ * (1e-6 relative; caffe 1e-6 of 255 absolute); a file whose preprocessing does not fit the model, or
+ * is unknown, is refused with the name in err. */
+static void
+test_load_sets_preprocess(void **state)
+{
+	static const char *const names[] = { "rescale", "inception", "tf", "caffe", "torch" };
+	const double mean[3] = { 0.485, 0.456, 0.406 }, sd[3] = { 0.229, 0.224, 0.225 };
+	const double bgr_mean[3] = { 103.939, 116.779, 123.68 };
+	struct nn_head h = { .dense_units = 4, .dropout = 0.5f, .classes = 1 };
+	char err[1024];
+	struct nn_backend *be = nn_backend_open("ref", NULL, err, sizeof err);
+	struct nn_model *a = nn_small_cnn(8, 8, 3, &h), *b, *g;
+	struct nn_model_info info, got;
+	uint8_t px[8 * 8 * 3];
+	float in[8 * 8 * 3];
+
+	assert_non_null(be);
+	assert_non_null(a);
+	nn_model_init_params(a, 5);
+	for (size_t i = 0; i < sizeof px; i++)
+		px[i] = (uint8_t)(i * 37 + 11);
+	fill_info(&info);
+	snprintf(info.arch, sizeof info.arch, "small_cnn");
+	info.head = h;
+	for (int k = 0; k < 5; k++) {
+		snprintf(info.preprocess, sizeof info.preprocess, "%s", names[k]);
+		assert_int_equal(nn_model_save(path, a, &info, 0, NULL, err, sizeof err), 0);
+		if ((b = nn_model_load(path, &got, err, sizeof err)) == NULL)
+			fail_msg("%s", err);
+		assert_int_equal(nn_model_plan(b, be, 1), 0);
+		nn_params_upload(b);
+		assert_int_equal(nn_forward(b, NN_IN_U8, px, 1, 0), 0);
+		assert_int_equal(nn_layer_output(b, 0, in), 0);
+		for (size_t i = 0; i < sizeof px; i++) {
+			int c = (int)(i % 3);
+			double x = px[i], want = k == 0 ? x / 255 : k < 3 ? x / 127.5 - 1 :
+			    k == 3 ? px[i - (size_t)c + (size_t)(2 - c)] - bgr_mean[c] :
+			    (x / 255 - mean[c]) / sd[c];
+			/* caffe: a float difference of numbers up to 255 */
+			if (!(fabs(in[i] - want) <= 1e-6 * fmax(1, k == 3 ? 255 : fabs(want))))
+				fail_msg("%s: input %zu: %g, want %g", names[k], i, in[i], want);
+		}
+		nn_model_info_free(&got);
+		nn_model_free(b);
+	}
+	/* caffe on a gray model, and a name radpipe does not know */
+	g = nn_small_cnn(8, 8, 1, &h);
+	assert_non_null(g);
+	nn_model_init_params(g, 5);
+	info.input[2] = 1;
+	snprintf(info.preprocess, sizeof info.preprocess, "caffe");
+	assert_int_equal(nn_model_save(path, g, &info, 0, NULL, err, sizeof err), 0);
+	assert_null(nn_model_load(path, &got, err, sizeof err));
+	assert_non_null(strstr(err, "preprocessing 'caffe'"));
+	snprintf(info.preprocess, sizeof info.preprocess, "imagenet");
+	assert_int_equal(nn_model_save(path, g, &info, 0, NULL, err, sizeof err), 0);
+	assert_int_equal(nn_model_load_into(path, g, &got, err, sizeof err), -1);
+	assert_non_null(strstr(err, "preprocessing 'imagenet': unknown"));
+	nn_model_info_free(&info);
+	nn_model_free(g);
+	nn_model_free(a);
+	be->close(be);
+}
+
 /* A multi-label model round-trips task, target_names and the counts, and
  * loads as K sigmoid outputs. */
 static void
@@ -379,6 +446,7 @@ main(void)
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_param_without_x),
 		cmocka_unit_test(test_load_arch),
+		cmocka_unit_test(test_load_sets_preprocess),
 		cmocka_unit_test(test_multilabel),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_nonfinite),

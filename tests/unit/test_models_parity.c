@@ -31,6 +31,7 @@
 #include "nn/modelfile/modelio.h"
 #include "nn/nn.h"
 #include "testutil.h"
+#include "parity.h"
 
 #define FWD_TOL 1e-4            /* inference: relative to max |value| of the layer */
 #define TRAIN_FWD_TOL 1e-3      /* training mode (batch statistics of 2 images) */
@@ -77,12 +78,12 @@
  */
 
 static struct tu_ref *refs;
-static int nrefs, failures, compared;
+static int nrefs;
+static struct tu_tally tally;   /* verbose: $RADPIPE_PARITY_VERBOSE */
 static char preprocess[32];
 static double gain = 3;         /* kernel range sqrt(gain / fan_in) */
 static char floatx[16] = "float32";     /* what Keras computed the fixture in */
 static const char *dir = "tests/ref";
-static int verbose;
 
 static void
 keep(const struct frame *f, struct frame_reader *r)
@@ -115,37 +116,6 @@ static const struct tu_ref *
 ref(const char *name)
 {
 	return tu_ref_find(refs, nrefs, name);
-}
-
-enum cmp { MAXREL, L2REL };
-
-/* Compares got (n values) with ref r at r's indices: max |diff| / max |ref|
- * or ||diff|| / ||ref||; counts a failure above tol. */
-static double
-compare(const char *be, const char *what, const float *got, size_t n, const struct tu_ref *r,
-        double tol, enum cmp mode)
-{
-	double d = 0, mx = 0, rel, d2 = 0, r2 = 0, e;
-	size_t i, j;
-
-	for (i = 0; i < r->count; i++) {
-		j = r->idx ? (size_t)r->idx[i] : i;
-		if (j >= n)
-			die("%s: index %zu out of range", r->name, j);
-		e = (double)got[j] - r->x[i];
-		d = fmax(d, fabs(e));
-		mx = fmax(mx, fabs(r->x[i]));
-		d2 += e * e;
-		r2 += (double)r->x[i] * r->x[i];
-	}
-	rel = mode == MAXREL ? d / (mx > 0 ? mx : 1) : sqrt(d2 / (r2 > 0 ? r2 : 1));
-	compared++;
-	if (verbose || !(rel <= tol))
-		printf("%-4s %-52s max|diff| %.3g  max|keras| %.3g  %s %.3g%s\n", be, what, d, mx,
-		       mode == MAXREL ? "rel" : "l2rel", rel, rel <= tol ? "" : "  FAIL");
-	if (!(rel <= tol))
-		failures++;
-	return rel;
 }
 
 static uint32_t
@@ -237,8 +207,8 @@ load_weights(struct nn_model *m, const char *arch, const char *be)
 		}
 		free(want);
 	}
-	failures += bad > 0;
-	compared++;
+	tally.failures += bad > 0;
+	tally.compared++;
 	init_head(m);
 }
 
@@ -270,7 +240,7 @@ layer_out(struct nn_model *m, const char *be, const char *prefix, double tol)
 		if (nn_layer_output(m, li, out) < 0)
 			die("layer output %s: %s", ln, nn_error(m));
 		snprintf(name, sizeof name, "%s%s", prefix, ln);
-		compare(be, name, out, n, &refs[k], tol, MAXREL);
+		tu_compare(&tally, be, name, out, n, &refs[k], tol, TU_MAXREL);
 		free(out);
 	}
 }
@@ -292,58 +262,21 @@ compare_grad(struct nn_model *m, const char *be, const char *pname, const float 
 		n2 += (double)g[p->offset + i] * g[p->offset + i];
 		sum += g[p->offset + i];
 	}
-	compared++;
+	tally.compared++;
 	if (s->x[0] < GRAD_ZERO * gmax) {       /* zero but for rounding, in both */
 		if (!(sqrt(n2) < 10 * GRAD_ZERO * gmax)) {
 			printf("%-4s %s: norm %.3g where Keras' is %.3g (zero in theory)  FAIL\n", be, pname, sqrt(n2), s->x[0]);
-			failures++;
+			tally.failures++;
 		}
 		return;
 	}
 	if (!(fabs(sqrt(n2) - s->x[0]) <= GRAD_TOL * s->x[0]) ||
 	    !(fabs(sum - s->x[1]) <= GRAD_TOL * s->x[0] * sqrt((double)p->size))) {
 		printf("%-4s %s: norm %.6g sum %.6g, Keras %.6g %.6g  FAIL\n", be, pname, sqrt(n2), sum, s->x[0], s->x[1]);
-		failures++;
+		tally.failures++;
 	}
 	snprintf(name, sizeof name, "train/grad/%s", pname);
-	compare(be, name, g + p->offset, p->size, r, GRAD_TOL, L2REL);
-}
-
-/* Adam's change of pname (a - base) against Keras', where |g| is large. */
-static void
-compare_step(struct nn_model *m, const char *be, const char *pname, const float *a, const float *base)
-{
-	const struct nn_param *p = nn_param_at(m, nn_param_find(m, pname));
-	const struct tu_ref *r, *g;
-	struct tu_ref d;
-	char name[160];
-	double gmax = 0;
-	float *got = xmalloc(p->size * sizeof *got);
-	size_t i, j;
-
-	snprintf(name, sizeof name, "train/param/%s", pname);
-	r = ref(name);
-	snprintf(name, sizeof name, "train/stepgrad/%s", pname);
-	g = ref(name);
-	memset(&d, 0, sizeof d);
-	d.x = xmalloc(r->count * sizeof *d.x);
-	d.idx = xmalloc(r->count * sizeof *d.idx);
-	for (i = 0; i < g->count; i++)
-		gmax = fmax(gmax, fabs(g->x[i]));
-	for (i = 0; i < p->size; i++)
-		got[i] = a[p->offset + i] - base[p->offset + i];
-	for (i = 0; i < r->count; i++) {
-		j = r->idx ? (size_t)r->idx[i] : i;
-		if (fabs(g->x[i]) < STEP_MIN_G * gmax)
-			continue;
-		d.idx[d.count] = (int32_t)j;
-		d.x[d.count++] = r->x[i] - base[p->offset + j];
-	}
-	snprintf(name, sizeof name, "train/step/%s (%zu of %zu)", pname, d.count, r->count);
-	compare(be, name, got, p->size, &d, STEP_TOL, MAXREL);
-	free(d.x);
-	free(d.idx);
-	free(got);
+	tu_compare(&tally, be, name, g + p->offset, p->size, r, GRAD_TOL, TU_L2REL);
 }
 
 static void
@@ -351,8 +284,6 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 {
 	static const float y[2] = { 0, 1 };
 	const struct nn_optim sgd = { .type = NN_SGD, .lr = 1 };
-	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-4f, .beta1 = 0.9f,
-	                               .beta2 = 0.999f, .eps = 1e-8f };
 	size_t n = nn_arena_size(m), i;
 	float loss, probs[2], *p1 = xmalloc(n * sizeof *p1), *g = xmalloc(n * sizeof *g), *h;
 	double gmax = 0;
@@ -365,8 +296,8 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 	layer_out(m, be, "train/", TRAIN_FWD_TOL);
 	if (nn_backward(m, y, NULL, &loss, probs) < 0)
 		die("backward: %s", nn_error(m));
-	compare(be, "train/loss", &loss, 1, ref("train/loss"), LOSS_TOL, MAXREL);
-	compare(be, "train/probs", probs, 2, ref("train/probs"), LOSS_TOL, MAXREL);
+	tu_compare(&tally, be, "train/loss", &loss, 1, ref("train/loss"), LOSS_TOL, TU_MAXREL);
+	tu_compare(&tally, be, "train/probs", probs, 2, ref("train/probs"), LOSS_TOL, TU_MAXREL);
 	nn_params_download(m);
 	h = nn_params_host(m);
 	memcpy(p1, h, n * sizeof *h);
@@ -385,21 +316,10 @@ run_train(struct nn_model *m, const char *be, const unsigned char *x)
 		    strcmp(floatx, "float32") == 0) {
 			const struct nn_param *p = nn_param_at(m, nn_param_find(m, refs[k].name + 12));
 
-			compare(be, refs[k].name, p1 + p->offset, p->size, &refs[k], STAT_TOL, MAXREL);
+			tu_compare(&tally, be, refs[k].name, p1 + p->offset, p->size, &refs[k], STAT_TOL, TU_MAXREL);
 		}
 	}
-	memcpy(h, p1, n * sizeof *h);
-	nn_params_upload(m);
-	memset(nn_moments_host(m, 0), 0, n * sizeof(float));
-	memset(nn_moments_host(m, 1), 0, n * sizeof(float));
-	nn_moments_upload(m);
-	nn_set_step_count(m, 0);
-	if (nn_step(m, &adam) < 0)
-		die("adam: %s", nn_error(m));
-	nn_params_download(m);
-	for (k = 0; k < nrefs; k++)
-		if (strncmp(refs[k].name, "train/param/", 12) == 0 && !strstr(refs[k].name, "/moving_"))
-			compare_step(m, be, refs[k].name + 12, h, p1);
+	parity_adam_step(&tally, m, be, h, p1, n, refs, nrefs, "train/stepgrad/", STEP_MIN_G, STEP_TOL);
 	free(p1);
 	free(g);
 }
@@ -414,12 +334,12 @@ run_backend(const char *arch, const char *bname)
 	unsigned char *x;
 	char err[256];
 	size_t nx;
-	int f0 = failures, c0 = compared;
+	int f0 = tally.failures, c0 = tally.compared;
 
 	if ((be = nn_backend_open(bname, &o, err, sizeof err)) == NULL) {
 		printf("%s %s backend: not available (%s)%s\n", arch, bname, err,
 		       strcmp(bname, "ref") == 0 ? "  FAIL" : ", skipped");
-		failures += strcmp(bname, "ref") == 0;
+		tally.failures += strcmp(bname, "ref") == 0;
 		return;
 	}
 	if ((m = nn_arch_build(arch, 64, 64, 3, &head)) == NULL)
@@ -438,7 +358,7 @@ run_backend(const char *arch, const char *bname)
 		die("forward: %s", nn_error(m));
 	layer_out(m, bname, "fwd/", FWD_TOL);
 	run_train(m, bname, x);
-	printf("%-12s %-4s %d comparisons, %d failed\n", arch, bname, compared - c0, failures - f0);
+	printf("%-12s %-4s %d comparisons, %d failed\n", arch, bname, tally.compared - c0, tally.failures - f0);
 	nn_model_free(m);
 	be->close(be);
 }
@@ -456,7 +376,7 @@ main(int argc, char **argv)
 
 	err_init(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	verbose = getenv("RADPIPE_PARITY_VERBOSE") != NULL;
+	tally.verbose = getenv("RADPIPE_PARITY_VERBOSE") != NULL;
 	if (getenv("RADPIPE_MODELS_FIXTURES") != NULL)
 		dir = getenv("RADPIPE_MODELS_FIXTURES");
 	/* under the sanitizers (make SAN=1: RADPIPE_SAN) the smallest network
@@ -490,6 +410,6 @@ main(int argc, char **argv)
 			run_backend(archs[a], backends[b]);
 		drop_refs();
 	}
-	printf("parity: %d of %d comparison(s) failed\n", failures, compared);
-	return failures > 0;
+	printf("parity: %d of %d comparison(s) failed\n", tally.failures, tally.compared);
+	return tally.failures > 0;
 }

@@ -1,4 +1,5 @@
 /* testutil.c — helpers shared by the unit tests; see testutil.h. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,4 +118,77 @@ tu_refs_free(struct tu_ref *refs, int n)
 		free(refs[i].idx);
 		free(refs[i].u8);
 	}
+}
+
+double
+tu_compare(struct tu_tally *t, const char *be, const char *what, const float *got, size_t n,
+    const struct tu_ref *r, double tol, enum tu_cmp mode)
+{
+	double d = 0, mx = 0, rel, d2 = 0, r2 = 0, e;
+	size_t i, j, worst = 0;
+
+	for (i = 0; i < r->count; i++) {
+		j = r->idx ? (size_t)r->idx[i] : i;
+		if (j >= n)
+			die("%s: index %zu out of range", r->name, j);
+		e = (double)got[j] - r->x[i];
+		if (fabs(e) > d) {
+			d = fabs(e);
+			worst = i;
+		}
+		mx = fmax(mx, fabs(r->x[i]));
+		d2 += e * e;
+		r2 += (double)r->x[i] * r->x[i];
+	}
+	rel = mode == TU_ABS ? d : mode == TU_MAXREL ? d / (mx > 0 ? mx : 1) :
+	    sqrt(d2 / (r2 > 0 ? r2 : 1));
+	t->compared++;
+	if (getenv("RADPIPE_PARITY_VERBOSE") != NULL && r->count > 0)
+		printf("     worst at %zu: radpipe %.7g keras %.7g\n", r->idx ? (size_t)r->idx[worst] : worst,
+		    got[r->idx ? (size_t)r->idx[worst] : worst], r->x[worst]);
+	if (t->verbose || !(rel <= tol))
+		printf("%-4s %-52s max|diff| %.3g  max|keras| %.3g  %s %.3g%s\n", be, what, d, mx,
+		    mode == TU_ABS ? "abs" : mode == TU_MAXREL ? "rel" : "l2rel", rel,
+		    rel <= tol ? "" : "  FAIL");
+	if (!(rel <= tol))
+		t->failures++;
+	return rel;
+}
+
+double
+tu_compare_step(struct tu_tally *t, const char *be, const char *pname, const float *a,
+    const float *base, size_t off, size_t size, const struct tu_ref *refs, int nrefs,
+    const char *grad_prefix, double min_g, double tol)
+{
+	const struct tu_ref *param, *grad;
+	struct tu_ref d;
+	char name[160];
+	double gmax = 0, rel;
+	float *got = XNEW(float, size);
+	size_t i, j;
+
+	snprintf(name, sizeof name, "train/param/%s", pname);
+	param = tu_ref_find(refs, nrefs, name);
+	snprintf(name, sizeof name, "%s%s", grad_prefix, pname);
+	grad = tu_ref_find(refs, nrefs, name);
+	memset(&d, 0, sizeof d);
+	d.x = XNEW(float, param->count ? param->count : 1);
+	d.idx = XNEW(int32_t, param->count ? param->count : 1);
+	for (i = 0; i < grad->count; i++)
+		gmax = fmax(gmax, fabs(grad->x[i]));
+	for (i = 0; i < size; i++)
+		got[i] = a[off + i] - base[off + i];
+	for (i = 0; i < param->count; i++) {
+		j = param->idx ? (size_t)param->idx[i] : i;
+		if (fabs(grad->x[i]) < min_g * gmax)
+			continue;
+		d.idx[d.count] = (int32_t)j;
+		d.x[d.count++] = param->x[i] - base[off + j];
+	}
+	snprintf(name, sizeof name, "train/step/%s (%zu of %zu)", pname, d.count, param->count);
+	rel = tu_compare(t, be, name, got, size, &d, tol, TU_MAXREL);
+	free(d.x);
+	free(d.idx);
+	free(got);
+	return rel;
 }

@@ -47,4 +47,29 @@ const struct tu_ref *tu_ref_find(const struct tu_ref *refs, int n, const char *n
 /* Frees what refs[0..n) hold (not the array). */
 void tu_refs_free(struct tu_ref *refs, int n);
 
+/* How a parity test measures a difference from a reference: max |diff| /
+ * max |ref|, max |diff|, or ||diff|| / ||ref|| (2-norms: what a few
+ * flipped ReLU or max-pool decisions cannot dominate). */
+enum tu_cmp { TU_MAXREL, TU_ABS, TU_L2REL };
+/* A parity test's comparisons: how many, how many failed; verbose prints
+ * every one (else only failures). */
+struct tu_tally {
+	int compared, failures;
+	int verbose;
+};
+/* Compares got (n values, the whole tensor) with r at r's indices, by
+ * mode; prints a line (and, with $RADPIPE_PARITY_VERBOSE, the worst entry)
+ * and counts it in t, a failure above tol.  Returns the measure. */
+double tu_compare(struct tu_tally *t, const char *be, const char *what, const float *got, size_t n,
+                  const struct tu_ref *r, double tol, enum tu_cmp mode);
+/* Compares the change a - base that a training step made to parameter
+ * pname (size values from off) with the reference's, from refs[0..nrefs):
+ * "train/param/<pname>" holds its values after the step and
+ * "<grad_prefix><pname>" the step's gradient, at the same indices.  Adam's
+ * first step is about lr * sign(g), so only entries whose gradient is at
+ * least min_g of the largest are compared (TU_MAXREL, tol). */
+double tu_compare_step(struct tu_tally *t, const char *be, const char *pname, const float *a,
+                       const float *base, size_t off, size_t size, const struct tu_ref *refs,
+                       int nrefs, const char *grad_prefix, double min_g, double tol);
+
 #endif

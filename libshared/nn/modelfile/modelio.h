@@ -3,7 +3,7 @@
  * A model file is a radpipe stream (radpipe-stream(5)); its frames, in order:
  *
  *   model        {kind:"model", format:1, arch:"inception_v3", input:[h,w,c],
- *                 head:{units, dropout, classes}, preprocess:"rescale"|"inception",
+ *                 head:{units, dropout, classes}, preprocess:"rescale"|"inception"|"tf"|"caffe"|"torch",
  *                 classes:[names], radpipe_version; multi-label models also
  *                 task:"multilabel", target_names, trained, positives, negatives}
  *   param        one per parameter, in the model's order:
@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include "frame.h"
 #include "nn/nn.h"
+#include "nn/modelfile/preprocess.h"
 
 #define NN_MODEL_FORMAT 1
 
@@ -88,15 +89,18 @@ void nn_model_note_unverified(const char *path, const struct nn_model_info *info
 int nn_model_info_read(const char *path, struct nn_model_info *info, char *err, size_t errlen);
 
 /* Loads path: builds its architecture (nn_arch_build), fills every parameter,
- * and the step count and moments when the file has them; info gets the
+ * and the step count and moments when the file has them, and sets the
+ * file's input preprocessing (nn_preprocess_set); info gets the
  * description.  Returns the model (caller frees) or NULL with err.  Values
  * are in the host copies: nn_model_plan, then nn_params_upload and
  * nn_moments_upload. */
 struct nn_model *nn_model_load(const char *path, struct nn_model_info *info,
                                char *err, size_t errlen);
 
-/* Loads path's parameters into m, built by the caller.  Every name and shape
- * must match: err names what is missing, extra or of the wrong shape.
+/* Loads path's parameters into m, built by the caller, and sets the file's
+ * input preprocessing on m (a caller that wants another sets it after).
+ * Every name and shape must match: err names what is missing, extra or of
+ * the wrong shape.
  * A layer whose trainable parameters were saved as not trainable is frozen. */
 int nn_model_load_into(const char *path, struct nn_model *m, struct nn_model_info *info,
                        char *err, size_t errlen);
@@ -116,17 +120,5 @@ int nn_ml_info_keys(const struct nn_ml_info *ml);
 /* Writes task, target_names, trained, positives, negatives (nothing when
  * ml->k is 0) into the model frame being written to w. */
 void nn_ml_info_write(struct frame_writer *w, const struct nn_ml_info *ml);
-
-/* scale/offset of a preprocess name for nn_set_preprocess ("rescale",
- * "inception" = "tf"); -1 if unknown or per channel. */
-int nn_preprocess_parse(const char *name, float *scale, float *offset);
-/* 1 if name is a preprocessing: rescale, inception (= tf), caffe, torch. */
-int nn_preprocess_known(const char *name);
-/* Sets m's input preprocessing called name: rescale (x/255), inception or
- * tf (x/127.5-1), caffe (RGB->BGR minus the ImageNet BGR means 103.939,
- * 116.779, 123.68), torch (x/255 minus 0.485, 0.456, 0.406, divided by
- * 0.229, 0.224, 0.225); caffe and torch need 3 input channels.  0, or -1
- * (nn_error(m) says why when the name is known). */
-int nn_preprocess_set(struct nn_model *m, const char *name);
 
 #endif

@@ -17,55 +17,26 @@
 #include "nn/nn.h"
 #include "nn/models/kgraph.h"
 
-#define V3_MAX_LAYERS 320
-
-enum v3_type { V3_INPUT, V3_CONV, V3_BN, V3_RELU, V3_MAXPOOL, V3_AVGPOOL, V3_CONCAT };
-
-struct v3_layer {
-	char name[32];
-	enum v3_type type;
-	int nin, in[4];
-	int filters, kh, kw, s;         /* conv and pools: s is the stride */
-	enum nn_padding pad;
-};
+/* The description (kgraph.h) and the counters of Keras' automatic names. */
+enum v3_type { V3_CONV, V3_BN, V3_RELU, V3_MAXPOOL, V3_AVGPOOL, V3_CONCAT, V3_NTYPES };
 
 struct v3_net {
-	struct v3_layer l[V3_MAX_LAYERS];
-	int n;
-	int count[V3_CONCAT + 1];       /* per type, for automatic names */
-	int depth[V3_MAX_LAYERS];       /* longest path to the output */
-	int visit[V3_MAX_LAYERS];       /* depth-first index from the output */
-	int nvisit;
-	int overflow;                   /* v3_add ran out of room */
+	struct kg_net *t;
+	int count[V3_NTYPES];
 };
 
-static const char *const v3_prefix[] = {
-	"input", "conv2d", "batch_normalization", "activation",
+static const char *const v3_prefix[V3_NTYPES] = {
+	"conv2d", "batch_normalization", "activation",
 	"max_pooling2d", "average_pooling2d", "concatenate"
 };
 
-/* Appends a layer; name NULL takes Keras' automatic name for its type.
- * Out of room, it sets t->overflow and returns layer 0. */
-static int
-v3_add(struct v3_net *t, enum v3_type type, const char *name, const int *in, int nin)
+/* Keras' automatic name of the next layer of type into buf (explicit
+ * names do not advance the counters). */
+static const char *
+auto_name(struct v3_net *t, enum v3_type type, char *buf, size_t len)
 {
-	struct v3_layer *l = &t->l[t->n];
-	int i;
-
-	if (t->n >= V3_MAX_LAYERS || nin > 4) {
-		t->overflow = 1;
-		return 0;
-	}
-	memset(l, 0, sizeof *l);
-	if (name != NULL)       /* explicit names do not advance the counter */
-		snprintf(l->name, sizeof l->name, "%s", name);
-	else
-		snprintf(l->name, sizeof l->name, "%s_%d", v3_prefix[type], ++t->count[type]);
-	l->type = type;
-	l->nin = nin;
-	for (i = 0; i < nin; i++)
-		l->in[i] = in[i];
-	return t->n++;
+	snprintf(buf, len, "%s_%d", v3_prefix[type], ++t->count[type]);
+	return buf;
 }
 
 /* Keras' conv2d_bn: Conv2D (no bias) -> BatchNormalization(scale=False)
@@ -73,27 +44,21 @@ v3_add(struct v3_net *t, enum v3_type type, const char *name, const int *in, int
 static int
 conv_bn(struct v3_net *t, int x, int filters, int kh, int kw, int s, enum nn_padding pad)
 {
-	int c, b;
+	char name[48];
 
-	c = v3_add(t, V3_CONV, NULL, &x, 1);
-	t->l[c].filters = filters;
-	t->l[c].kh = kh;
-	t->l[c].kw = kw;
-	t->l[c].s = s;
-	t->l[c].pad = pad;
-	b = v3_add(t, V3_BN, NULL, &c, 1);
-	return v3_add(t, V3_RELU, NULL, &b, 1);
+	x = kg_conv2(t->t, auto_name(t, V3_CONV, name, sizeof name), x, filters, kh, kw, s, pad, 0);
+	x = kg_bn(t->t, auto_name(t, V3_BN, name, sizeof name), x, 1e-3f, 0.99f, 0);
+	return kg_relu(t->t, auto_name(t, V3_RELU, name, sizeof name), x, 0);
 }
 
+/* A 3 x 3 pool (type V3_MAXPOOL or V3_AVGPOOL) of stride s. */
 static int
 pool(struct v3_net *t, enum v3_type type, int x, int s, enum nn_padding pad)
 {
-	int p = v3_add(t, type, NULL, &x, 1);
+	char name[48];
 
-	t->l[p].kh = t->l[p].kw = 3;
-	t->l[p].s = s;
-	t->l[p].pad = pad;
-	return p;
+	return kg_pool(t->t, type == V3_MAXPOOL ? KG_MAXPOOL : KG_AVGPOOL,
+	    auto_name(t, type, name, sizeof name), x, 3, s, pad);
 }
 
 /* Concatenates the first n of a, b, c, d along channels. */
@@ -101,8 +66,9 @@ static int
 concat(struct v3_net *t, const char *name, int n, int a, int b, int c, int d)
 {
 	int in[4] = { a, b, c, d };
+	char auto_[48];
 
-	return v3_add(t, V3_CONCAT, name, in, n);
+	return kg_concat(t->t, name ? name : auto_name(t, V3_CONCAT, auto_, sizeof auto_), in, n);
 }
 
 /* conv_bn with stride 1 and 'same' padding, n times in a row from x:
@@ -212,9 +178,8 @@ block_c(struct v3_net *t, int x, int i)
 static void
 describe(struct v3_net *t)
 {
-	int x;
+	int x = 0;      /* input_1 */
 
-	x = v3_add(t, V3_INPUT, "input_1", NULL, 0);
 	x = conv_bn(t, x, 32, 3, 3, 2, NN_VALID);
 	x = conv_bn(t, x, 32, 3, 3, 1, NN_VALID);
 	x = conv_bn(t, x, 64, 3, 3, 1, NN_SAME);
@@ -235,122 +200,21 @@ describe(struct v3_net *t)
 	(void)block_c(t, x, 1);
 }
 
-/* Depth-first walk from layer i, numbering layers on first visit. */
-static void
-walk(struct v3_net *t, int i)
-{
-	int k;
-
-	if (t->visit[i] >= 0)
-		return;
-	t->visit[i] = t->nvisit++;
-	for (k = 0; k < t->l[i].nin; k++)
-		walk(t, t->l[i].in[k]);
-}
-
-static struct v3_net *v3_sort_net;
-
-static int
-keras_cmp(const void *a, const void *b)
-{
-	const struct v3_net *t = v3_sort_net;
-	int i = *(const int *)a, j = *(const int *)b;
-
-	if (t->depth[i] != t->depth[j])
-		return t->depth[j] - t->depth[i];
-	return t->visit[i] - t->visit[j];
-}
-
-/* Fills order[0..n) with Keras' model.layers order. */
-static void
-keras_order(struct v3_net *t, int *order)
-{
-	int i, k, in;
-
-	for (i = 0; i < t->n; i++) {
-		t->depth[i] = 0;
-		t->visit[i] = -1;
-		order[i] = i;
-	}
-	/* Creation order is topological, so one backward sweep gives the
-	 * longest path from every layer to the output. */
-	for (i = t->n - 1; i >= 0; i--)
-		for (k = 0; k < t->l[i].nin; k++) {
-			in = t->l[i].in[k];
-			if (t->depth[in] < t->depth[i] + 1)
-				t->depth[in] = t->depth[i] + 1;
-		}
-	t->nvisit = 0;
-	walk(t, t->n - 1);
-	v3_sort_net = t;
-	qsort(order, (size_t)t->n, sizeof *order, keras_cmp);
-	v3_sort_net = NULL;
-}
-
-/* Adds layer l of the description to m; ids maps description -> model. */
-static int
-emit(struct nn_model *m, const struct v3_layer *l, const int *ids)
-{
-	int in[4], k;
-
-	for (k = 0; k < l->nin; k++)
-		in[k] = ids[l->in[k]];
-	switch (l->type) {
-	case V3_CONV:
-		return nn_conv2d(m, l->name, in[0], l->filters, l->kh, l->kw,
-		                 l->s, l->s, l->pad, 0);
-	case V3_BN:
-		return nn_batchnorm(m, l->name, in[0], 1e-3f, 0.99f, 0, 1);
-	case V3_RELU:
-		return nn_relu(m, l->name, in[0]);
-	case V3_MAXPOOL:
-		return nn_maxpool(m, l->name, in[0], l->kh, l->kw, l->s, l->s, l->pad);
-	case V3_AVGPOOL:
-		return nn_avgpool(m, l->name, in[0], l->kh, l->kw, l->s, l->s, l->pad);
-	case V3_CONCAT:
-		return nn_concat(m, l->name, in, l->nin);
-	default:
-		return -1;
-	}
-}
-
 struct nn_model *
 nn_inception_v3(int h, int w, const struct nn_head *head)
 {
-	struct v3_net *t;
+	struct v3_net t = { 0 };
 	struct nn_model *m;
-	int order[V3_MAX_LAYERS], ids[V3_MAX_LAYERS];
-	int i, x = 0;
+	char err[200];
 
 	if (h < 75 || w < 75 || (head != NULL && (head->classes < 1 ||
 	    head->dense_units < 0 || head->dropout < 0 || head->dropout >= 1)))
 		return NULL;
-	t = xcalloc(1, sizeof *t);
-	describe(t);
-	if (t->overflow) {
-		warnx("inception_v3: layer table overflow");
-		free(t);
+	if ((t.t = kg_new(h, w, 3)) == NULL)
 		return NULL;
-	}
-	keras_order(t, order);
-	if ((m = nn_model_new("input_1", h, w, 3)) == NULL)
-		goto fail;
-	ids[0] = 0;
-	for (i = 0; i < t->n; i++) {
-		if (t->l[order[i]].type == V3_INPUT)
-			continue;
-		if ((x = ids[order[i]] = emit(m, &t->l[order[i]], ids)) < 0)
-			goto fail;
-	}
-	x = ids[t->n - 1];
-	if (head != NULL && kg_head(m, x, head) < 0)
-		goto fail;
-	free(t);
+	describe(&t);
+	if ((m = kg_build(t.t, head, err, sizeof err)) == NULL)
+		warnx("inception_v3: %s", err);
+	kg_free(t.t);
 	return m;
-fail:
-	if (m != NULL)
-		warnx("inception_v3: %s", nn_error(m));
-	nn_model_free(m);
-	free(t);
-	return NULL;
 }

@@ -104,18 +104,19 @@ extent(int n, int k, int s, enum nn_padding pad)
 	return n < k ? 0 : (n - k) / s + 1;
 }
 
-/* Sets l's spatial shape for a k x k window with stride s; returns its
+/* Sets l's spatial shape for a kh x kw window with stride s; returns its
  * index, or 0 (and t->bad) when the output vanishes. */
 static int
-windowed(struct kg_net *t, struct kg_layer *l, int k, int s, enum nn_padding pad)
+windowed(struct kg_net *t, struct kg_layer *l, int kh, int kw, int s, enum nn_padding pad)
 {
 	if (l == NULL)
 		return 0;
-	l->kh = l->kw = k;
+	l->kh = kh;
+	l->kw = kw;
 	l->s = s;
 	l->pad = pad;
-	l->h = extent(l->h, k, s, pad);
-	l->w = extent(l->w, k, s, pad);
+	l->h = extent(l->h, kh, s, pad);
+	l->w = extent(l->w, kw, s, pad);
 	if (l->h < 1 || l->w < 1) {
 		kg_fail(t, "layer %s: the input is too small (output %dx%d)", l->name, l->h, l->w);
 		return 0;
@@ -127,13 +128,20 @@ int
 kg_conv(struct kg_net *t, const char *name, int x, int filters, int k, int s,
         enum nn_padding pad, int bias)
 {
+	return kg_conv2(t, name, x, filters, k, k, s, pad, bias);
+}
+
+int
+kg_conv2(struct kg_net *t, const char *name, int x, int filters, int kh, int kw, int s,
+         enum nn_padding pad, int bias)
+{
 	struct kg_layer *l = add(t, KG_CONV, name, &x, 1);
 
 	if (l != NULL) {
 		l->filters = l->c = filters;
 		l->bias = bias;
 	}
-	return windowed(t, l, k, s, pad);
+	return windowed(t, l, kh, kw, s, pad);
 }
 
 int
@@ -143,14 +151,14 @@ kg_dwconv(struct kg_net *t, const char *name, int x, int k, int s, enum nn_paddi
 
 	if (l != NULL)
 		l->bias = bias;
-	return windowed(t, l, k, s, pad);
+	return windowed(t, l, k, k, s, pad);
 }
 
 int
 kg_pool(struct kg_net *t, enum kg_type type, const char *name, int x, int k, int s,
         enum nn_padding pad)
 {
-	return windowed(t, add(t, type, name, &x, 1), k, s, pad);
+	return windowed(t, add(t, type, name, &x, 1), k, k, s, pad);
 }
 
 int

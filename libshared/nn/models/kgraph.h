@@ -55,6 +55,9 @@ void kg_free(struct kg_net *t);
 /* Layers, each appended with the given name; return its index. */
 int kg_conv(struct kg_net *t, const char *name, int x, int filters, int k, int s,
             enum nn_padding pad, int bias);
+/* kg_conv with a kh x kw kernel (InceptionV3's 1 x 7, 7 x 1, ...). */
+int kg_conv2(struct kg_net *t, const char *name, int x, int filters, int kh, int kw, int s,
+             enum nn_padding pad, int bias);
 int kg_dwconv(struct kg_net *t, const char *name, int x, int k, int s,
               enum nn_padding pad, int bias);
 int kg_bn(struct kg_net *t, const char *name, int x, float eps, float momentum, int scale);

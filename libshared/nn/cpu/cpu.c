@@ -68,6 +68,23 @@ cpu_sync(struct nn_backend *be)
 	DNNL_CHECK(cpu_of(be), dnnl_stream_wait(cpu_of(be)->strm));
 }
 
+/* RADPIPE_RSS_TRACE set: what the backend holds besides the engine's
+ * allocations (bench/results/rss.md), on stderr. */
+static void
+cpu_memstat(const struct cpu *c)
+{
+	size_t bb = 0;
+
+	if (getenv("RADPIPE_RSS_TRACE") == NULL)
+		return;
+	for (int i = 0; i < CPU_NBUF; i++)
+		bb += c->bufsize[i];
+	fprintf(stderr, "cpu backend: weight copies at most %.1f MB (shared one %.1f MB), "
+	    "scratch slots %.1f MB, oneDNN scratchpad %.1f MB\n", c->wcpeak / 1048576.0,
+	    c->wt.size / 1048576.0, bb / 1048576.0,
+	    c->padsize / 1048576.0);
+}
+
 static void
 cpu_close(struct nn_backend *be)
 {
@@ -78,6 +95,7 @@ cpu_close(struct nn_backend *be)
 	if (be == NULL)
 		return;
 	c = cpu_of(be);
+	cpu_memstat(c);
 	for (i = 0; i < CPU_NBUCKET; i++) {
 		for (e = c->tab[i]; e != NULL; e = next) {
 			next = e->next;
@@ -85,6 +103,7 @@ cpu_close(struct nn_backend *be)
 		}
 	}
 	cpu_wcopy_free(c);
+	cpu_wtmp_free(c);
 	for (i = 0; i < CPU_NBUF; i++)
 		free(c->buf[i]);
 	free(c->pad);

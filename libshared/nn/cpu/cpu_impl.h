@@ -14,7 +14,15 @@
  *
  * Weights: convolutions let oneDNN pick its weights layout; a reordered
  * copy of each kernel is cached per (pointer, layout) and refreshed when
- * the backend's write generation moves on.  The generation is bumped by
+ * the backend's write generation moves on.  Once the backend trains
+ * (c->training, sticky: set by the ops only a training step runs:
+ * bn_fwd_train, bn_apply, conv_bwd_weights, adam, sgd) the cached copies
+ * are freed and each use reorders into one shared buffer (c->wt)
+ * instead: the parameters change every step, so every copy was made once
+ * per step anyway, and a copy per kernel and layout (forward, backward
+ * data) was 2 x 83 MB for InceptionV3 (bench/results/rss.md).  c->wt
+ * remembers its (pointer, layout, generation), so the chunks of one
+ * convolution reorder once.  The generation is bumped by
  * the ops that write parameters: upload and zero when they touch a kernel
  * with a cached copy, free, adam and sgd (graph code changes weights only
  * through those; add and input write activations, and the labels upload
@@ -96,6 +104,16 @@ struct cpu_wcopy {
 	struct cpu_wcopy *next;
 };
 
+/* The one weight copy of a training backend (see "Weights" above). */
+struct cpu_wtmp {
+	const float *w;         /* NULL: holds nothing */
+	size_t wbytes;          /* bytes of the HWIO kernel at w */
+	dnnl_memory_desc_t md;
+	unsigned long gen;
+	float *buf;
+	size_t size;            /* bytes allocated at buf */
+};
+
 /* Activation layout inside convolutions: the caller's NHWC, oneDNN's
  * blocked choice (nChw8c on AVX2) with reorders at the edges, or blocked
  * where it pays (see cpu_conv.c). */
@@ -114,6 +132,9 @@ struct cpu {
 	unsigned long gen;              /* write generation (see top) */
 	struct cpu_entry *tab[CPU_NBUCKET];
 	struct cpu_wcopy *wcopies;
+	size_t wcbytes, wcpeak;         /* bytes of the weight copies: now, most */
+	int training;                   /* see "Weights" above */
+	struct cpu_wtmp wt;
 	void *pad;                      /* shared oneDNN scratchpad */
 	size_t padsize;
 	void *buf[CPU_NBUF];            /* scratch activations */
@@ -231,6 +252,8 @@ void cpu_wcopy_touch(struct cpu *c, const void *p, size_t size);
 void cpu_wcopy_forget(struct cpu *c, const void *p);
 /* Frees every cached weight copy. */
 void cpu_wcopy_free(struct cpu *c);
+/* Frees the training backend's shared weight copy (c->wt). */
+void cpu_wtmp_free(struct cpu *c);
 
 /* cpu_norm.c */
 void cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,

@@ -42,7 +42,9 @@ nn_params_upload(struct nn_model *m)
 int
 nn_params_download(struct nn_model *m)
 {
-	if (m->be == NULL)
+	/* an inference plan writes no parameter, and its BN-folded ones
+	 * (forward.c) are not the model's: the host copy stays as it is */
+	if (m->be == NULL || (m->flags & NN_PLAN_INFERENCE))
 		return 0;
 	m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
 	return backend_ok(m);
@@ -91,8 +93,7 @@ void
 nn_plan_release(struct nn_model *m)
 {
 	struct nn_backend *be = m->be;
-	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev,
-	                  &m->fold };
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev };
 
 	if (be == NULL)
 		return;

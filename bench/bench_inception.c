@@ -25,6 +25,7 @@
  *   -o FILE      write the markdown report there too
  */
 #include <errno.h>
+#include <malloc.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,8 +104,10 @@ rss_mark(const char *what)
 		sscanf(line, "VmHWM: %lf", &hwm);
 	}
 	fclose(f);
-	fprintf(stderr, "bench_inception: rss %-12s %8.1f MB now, %8.1f MB peak\n", what,
-	    rss / 1024, hwm / 1024);
+	struct mallinfo2 mi = mallinfo2();
+	fprintf(stderr, "bench_inception: rss %-12s %8.1f MB now, %8.1f MB peak; malloc: "
+	    "%.1f MB mmapped, %.1f MB in use in arenas (%.1f MB held)\n", what, rss / 1024,
+	    hwm / 1024, mi.hblkhd / 1048576.0, mi.uordblks / 1048576.0, mi.arena / 1048576.0);
 }
 
 /* The model, planned for c on backend be. */

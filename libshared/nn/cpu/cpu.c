@@ -46,7 +46,8 @@ static void
 cpu_upload(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
 	cpu_wcopy_touch(cpu_of(be), dst, size);
-	memcpy(dst, src, size);
+	if (dst != src)         /* dst == src: the host arena (host_mem) */
+		memcpy(dst, src, size);
 }
 
 static void
@@ -105,8 +106,8 @@ cpu_close(struct nn_backend *be)
 	cpu_wcopy_free(c);
 	cpu_wtmp_free(c);
 	for (i = 0; i < CPU_NBUF; i++)
-		free(c->buf[i]);
-	free(c->pad);
+		cpu_scratch_free(c->buf[i], c->bufsize[i]);
+	cpu_scratch_free(c->pad, c->padsize);
 	dnnl_stream_destroy(c->strm);
 	dnnl_engine_destroy(c->eng);
 	free(c);
@@ -170,6 +171,7 @@ cpu_isa_name(dnnl_cpu_isa_t isa)
 /* The ops table (the pattern of backend.h: one designated initializer). */
 static const struct nn_backend cpu_table = {
 	.name = "cpu",
+	.host_mem = 1,
 	.alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload,
 	.download = cpu_download, .zero = cpu_zero, .sync = cpu_sync,
 	.close = cpu_close, .error = cpu_error,

@@ -345,11 +345,7 @@ conv_weights_once(struct cpu *c, struct cpu_entry *e, const float *w)
 		cpu_wcopy_free(c);
 	if (t->w == w && t->gen == c->gen && dnnl_memory_desc_equal(&t->md, &e->wmd))
 		return t->buf;
-	if (e->wsize > t->size) {
-		free(t->buf);
-		t->buf = xaligned(e->wsize);
-		t->size = e->wsize;
-	}
+	t->buf = cpu_scratch_grow(t->buf, &t->size, e->wsize);
 	t->w = w;
 	t->wbytes = (size_t)e->key.v[7] * e->key.v[8] * e->key.v[3] * e->key.v[6] * sizeof(float);
 	t->md = e->wmd;
@@ -449,7 +445,7 @@ cpu_wcopy_free(struct cpu *c)
 void
 cpu_wtmp_free(struct cpu *c)
 {
-	free(c->wt.buf);
+	cpu_scratch_free(c->wt.buf, c->wt.size);
 	memset(&c->wt, 0, sizeof c->wt);
 }
 

@@ -190,6 +190,14 @@ dnnl_primitive_desc_t cpu_pd(struct cpu *c, const void *d, const_dnnl_primitive_
                              const_dnnl_primitive_desc_t hint);
 /* Attributes with a user-managed scratchpad (destroy after use). */
 dnnl_primitive_attr_t cpu_attr(struct cpu *c);
+/* Scratch of at least size bytes: p (of *sizeP bytes) itself, or fresh
+ * pages in its place (contents lost, *sizeP updated).  Scratch is mapped
+ * pages, not malloc's: grown buffers go back to the system instead of
+ * leaving holes in malloc's heap (27 MB of InceptionV3's bf16 training
+ * step: bench/results/rss.md). */
+void *cpu_scratch_grow(void *p, size_t *sizeP, size_t size);
+/* Unmaps scratch from cpu_scratch_grow (NULL: nothing). */
+void cpu_scratch_free(void *p, size_t size);
 /* Scratch buffer i of at least size bytes (grown, contents lost). */
 float *cpu_buf(struct cpu *c, int i, size_t size);
 /* Dense NHWC descriptor {n, ch, h, w}. */

@@ -111,6 +111,8 @@ struct nn_model {
 	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
+	int p_host;             /* p is host (a training plan on a host_mem
+	                           backend: plan.c); never freed with the plan */
 	size_t fold_size;       /* inference plans: floats of the largest folded
 	                           conv (kernel, bias); 0: nothing folded */
 	int fold_ok;            /* m->p holds the folding of the uploaded params */

@@ -528,7 +528,9 @@ plan_alloc(struct nn_model *m, struct nn_backend *be)
 	int mom = !inf && !(m->flags & NN_PLAN_CAM);
 
 	m->be = be;
-	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
+	/* training on host memory: the host copy is the parameters */
+	m->p_host = !inf && be->host_mem && m->host != NULL;
+	if (!(m->p = m->p_host ? m->host : balloc(m, be, m->arena, "parameters")) ||
 	    (!inf && !(m->g = balloc(m, be, m->arena, "gradients"))) ||
 	    (mom && !(m->m1 = balloc(m, be, m->arena, "moments"))) ||
 	    (mom && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||

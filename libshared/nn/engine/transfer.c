@@ -46,7 +46,10 @@ nn_params_download(struct nn_model *m)
 	 * (forward.c) are not the model's: the host copy stays as it is */
 	if (m->be == NULL || (m->flags & NN_PLAN_INFERENCE))
 		return 0;
-	m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+	if (m->p_host)          /* one copy (plan.c): wait for the ops only */
+		m->be->sync(m->be);
+	else
+		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
 	return backend_ok(m);
 }
 
@@ -97,6 +100,9 @@ nn_plan_release(struct nn_model *m)
 
 	if (be == NULL)
 		return;
+	if (m->p_host)          /* the host copy: the model's, not the plan's */
+		m->p = NULL;
+	m->p_host = 0;
 	for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
 		be->free(be, *bufs[k]);
 		*bufs[k] = NULL;

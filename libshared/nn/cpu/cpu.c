@@ -106,8 +106,8 @@ cpu_close(struct nn_backend *be)
 	cpu_wcopy_free(c);
 	cpu_wtmp_free(c);
 	for (i = 0; i < CPU_NBUF; i++)
-		cpu_scratch_free(c->buf[i], c->bufsize[i]);
-	cpu_scratch_free(c->pad, c->padsize);
+		cpu_scratch_free(c->buf[i]);
+	cpu_scratch_free(c->pad);
 	dnnl_stream_destroy(c->strm);
 	dnnl_engine_destroy(c->eng);
 	free(c);

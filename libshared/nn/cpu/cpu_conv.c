@@ -445,7 +445,7 @@ cpu_wcopy_free(struct cpu *c)
 void
 cpu_wtmp_free(struct cpu *c)
 {
-	cpu_scratch_free(c->wt.buf, c->wt.size);
+	cpu_scratch_free(c->wt.buf);
 	memset(&c->wt, 0, sizeof c->wt);
 }
 

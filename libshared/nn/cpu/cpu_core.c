@@ -193,24 +193,47 @@ cpu_entry_free(struct cpu_entry *e)
 	free(e);
 }
 
+/* Scratch starts with this header, 64 bytes before the pointer given out. */
+struct scratch_hdr {
+	size_t bytes;           /* of the mapping (or allocation), header included */
+	int mapped;             /* 0: xaligned, mmap having failed */
+};
+#define SCRATCH_HDR 64
+
 void *
 cpu_scratch_grow(void *p, size_t *sizeP, size_t size)
 {
+	struct scratch_hdr *h;
+	size_t bytes = size + SCRATCH_HDR;      /* sizes of oneDNN descriptors */
+	void *b;
+	int mapped;
+
 	if (size <= *sizeP)
 		return p;
-	cpu_scratch_free(p, *sizeP);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		die("out of memory (%zu bytes of scratch)", size);
+	cpu_scratch_free(p);
+	b = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mapped = b != MAP_FAILED;
+	if (!mapped)            /* out of memory ends the program there (err.h) */
+		b = xaligned(bytes);
+	h = b;
+	h->bytes = bytes;
+	h->mapped = mapped;
 	*sizeP = size;
-	return p;
+	return (char *)b + SCRATCH_HDR;
 }
 
 void
-cpu_scratch_free(void *p, size_t size)
+cpu_scratch_free(void *p)
 {
-	if (p != NULL)
-		munmap(p, size);
+	struct scratch_hdr *h;
+
+	if (p == NULL)
+		return;
+	h = (struct scratch_hdr *)((char *)p - SCRATCH_HDR);
+	if (h->mapped)
+		munmap(h, h->bytes);
+	else
+		free(h);
 }
 
 float *

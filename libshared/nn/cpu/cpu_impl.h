@@ -196,8 +196,8 @@ dnnl_primitive_attr_t cpu_attr(struct cpu *c);
  * leaving holes in malloc's heap (27 MB of InceptionV3's bf16 training
  * step: bench/results/rss.md). */
 void *cpu_scratch_grow(void *p, size_t *sizeP, size_t size);
-/* Unmaps scratch from cpu_scratch_grow (NULL: nothing). */
-void cpu_scratch_free(void *p, size_t size);
+/* Frees scratch from cpu_scratch_grow (NULL: nothing). */
+void cpu_scratch_free(void *p);
 /* Scratch buffer i of at least size bytes (grown, contents lost). */
 float *cpu_buf(struct cpu *c, int i, size_t size);
 /* Dense NHWC descriptor {n, ch, h, w}. */

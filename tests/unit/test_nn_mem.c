@@ -171,12 +171,12 @@ test_training(void **state)
 	for (int i = 0; i < nn_param_count(m); i++)
 		if (nn_param_at(m, i)->size > most)
 			most = nn_param_at(m, i)->size;
-	printf("  training: cached copies at most %.1f KB, the shared one %.1f MB "
+	printf("  training: cached copies at most %.1f KB, the shared slot %.1f MB "
 	    "(largest kernel %.1f MB, arena %.1f MB)\n", cpu_of(be)->wcpeak / 1024.0,
-	    cpu_of(be)->wt.size / 1048576.0, most * 4 / 1048576.0, arena / 1048576);
+	    cpu_of(be)->bufsize[CPU_WT_SLOT] / 1048576.0, most * 4 / 1048576.0, arena / 1048576);
 	/* only the stem conv, run before the first training op, is cached */
 	assert_true(cpu_of(be)->wcpeak < 64 * 1024);
-	assert_true(cpu_of(be)->wt.size < 2 * most * sizeof(float) + 65536);
+	assert_true(cpu_of(be)->bufsize[CPU_WT_SLOT] < 2 * most * sizeof(float) + 65536);
 	nn_model_free(m);
 	be->close(be);
 	free(x);

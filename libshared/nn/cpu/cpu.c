@@ -80,9 +80,11 @@ cpu_memstat(const struct cpu *c)
 		return;
 	for (int i = 0; i < CPU_NBUF; i++)
 		bb += c->bufsize[i];
-	fprintf(stderr, "cpu backend: weight copies at most %.1f MB (shared one %.1f MB), "
-	    "scratch slots %.1f MB, oneDNN scratchpad %.1f MB\n", c->wcpeak / 1048576.0,
-	    c->wt.size / 1048576.0, bb / 1048576.0,
+	fprintf(stderr, "cpu backend: weight copies at most %.1f MB (shared slot %.1f MB), "
+	    "scratch slots %.1f MB (%.1f %.1f %.1f %.1f), oneDNN scratchpad %.1f MB\n",
+	    c->wcpeak / 1048576.0, c->bufsize[CPU_WT_SLOT] / 1048576.0, bb / 1048576.0,
+	    c->bufsize[0] / 1048576.0, c->bufsize[1] / 1048576.0, c->bufsize[2] / 1048576.0,
+	    c->bufsize[3] / 1048576.0,
 	    c->padsize / 1048576.0);
 }
 
@@ -104,7 +106,6 @@ cpu_close(struct nn_backend *be)
 		}
 	}
 	cpu_wcopy_free(c);
-	cpu_wtmp_free(c);
 	for (i = 0; i < CPU_NBUF; i++)
 		cpu_scratch_free(c->buf[i]);
 	cpu_scratch_free(c->pad);

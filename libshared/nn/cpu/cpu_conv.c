@@ -340,20 +340,21 @@ conv_weights_once(struct cpu *c, struct cpu_entry *e, const float *w)
 {
 	struct cpu_wtmp *t = &c->wt;
 	void *ptr[2];
+	float *buf;
 
 	if (c->wcopies != NULL)
 		cpu_wcopy_free(c);
 	if (t->w == w && t->gen == c->gen && dnnl_memory_desc_equal(&t->md, &e->wmd))
-		return t->buf;
-	t->buf = cpu_scratch_grow(t->buf, &t->size, e->wsize);
+		return c->buf[CPU_WT_SLOT];
+	buf = cpu_buf(c, CPU_WT_SLOT, e->wsize);
 	t->w = w;
 	t->wbytes = (size_t)e->key.v[7] * e->key.v[8] * e->key.v[3] * e->key.v[6] * sizeof(float);
 	t->md = e->wmd;
 	t->gen = c->gen;
 	ptr[0] = (void *)w;
-	ptr[1] = t->buf;
+	ptr[1] = buf;
 	cpu_run(c, &e->wre, ptr);
-	return t->buf;
+	return buf;
 }
 
 /* The weights at w in the layout e wants: w itself, or a cached copy
@@ -440,13 +441,6 @@ cpu_wcopy_free(struct cpu *c)
 	}
 	c->wcopies = NULL;
 	c->wcbytes = 0;
-}
-
-void
-cpu_wtmp_free(struct cpu *c)
-{
-	cpu_scratch_free(c->wt.buf);
-	memset(&c->wt, 0, sizeof c->wt);
 }
 
 /* Samples per oneDNN call.  A blocked convolution copies its activations

@@ -239,6 +239,8 @@ cpu_scratch_free(void *p)
 float *
 cpu_buf(struct cpu *c, int i, size_t size)
 {
+	if (i == CPU_WT_SLOT)
+		c->wt.w = NULL;
 	c->buf[i] = cpu_scratch_grow(c->buf[i], &c->bufsize[i], size);
 	return c->buf[i];
 }

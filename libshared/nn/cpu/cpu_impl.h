@@ -17,12 +17,13 @@
  * the backend's write generation moves on.  Once the backend trains
  * (c->training, sticky: set by the ops only a training step runs:
  * bn_fwd_train, bn_apply, conv_bwd_weights, adam, sgd) the cached copies
- * are freed and each use reorders into one shared buffer (c->wt)
- * instead: the parameters change every step, so every copy was made once
- * per step anyway, and a copy per kernel and layout (forward, backward
- * data) was 2 x 83 MB for InceptionV3 (bench/results/rss.md).  c->wt
- * remembers its (pointer, layout, generation), so the chunks of one
- * convolution reorder once.  The generation is bumped by
+ * are freed and each use reorders into one shared buffer instead (c->wt,
+ * in scratch slot CPU_WT_SLOT): the parameters change every step, so
+ * every copy was made once per step anyway, and a copy per kernel and
+ * layout (forward, backward data) was 2 x 83 MB for InceptionV3
+ * (bench/results/rss.md).  c->wt remembers its (pointer, layout,
+ * generation), so the chunks of one convolution reorder once.  The
+ * generation is bumped by
  * the ops that write parameters: upload and zero when they touch a kernel
  * with a cached copy, free, adam and sgd (graph code changes weights only
  * through those; add and input write activations, and the labels upload
@@ -104,15 +105,16 @@ struct cpu_wcopy {
 	struct cpu_wcopy *next;
 };
 
-/* The one weight copy of a training backend (see "Weights" above). */
+/* The one weight copy of a training backend (see "Weights" above): it
+ * lives in scratch slot CPU_WT_SLOT, which bwd-weights' dw copy and BN's
+ * sums use between convolutions (cpu_buf on that slot forgets it). */
 struct cpu_wtmp {
 	const float *w;         /* NULL: holds nothing */
 	size_t wbytes;          /* bytes of the HWIO kernel at w */
 	dnnl_memory_desc_t md;
 	unsigned long gen;
-	float *buf;
-	size_t size;            /* bytes allocated at buf */
 };
+#define CPU_WT_SLOT 2
 
 /* Activation layout inside convolutions: the caller's NHWC, oneDNN's
  * blocked choice (nChw8c on AVX2) with reorders at the edges, or blocked
@@ -198,7 +200,8 @@ dnnl_primitive_attr_t cpu_attr(struct cpu *c);
 void *cpu_scratch_grow(void *p, size_t *sizeP, size_t size);
 /* Frees scratch from cpu_scratch_grow (NULL: nothing). */
 void cpu_scratch_free(void *p);
-/* Scratch buffer i of at least size bytes (grown, contents lost). */
+/* Scratch buffer i of at least size bytes (grown, contents lost; slot
+ * CPU_WT_SLOT then no longer holds c->wt's weights). */
 float *cpu_buf(struct cpu *c, int i, size_t size);
 /* Dense NHWC descriptor {n, ch, h, w}. */
 void cpu_md_nhwc(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w);
@@ -260,8 +263,6 @@ void cpu_wcopy_touch(struct cpu *c, const void *p, size_t size);
 void cpu_wcopy_forget(struct cpu *c, const void *p);
 /* Frees every cached weight copy. */
 void cpu_wcopy_free(struct cpu *c);
-/* Frees the training backend's shared weight copy (c->wt). */
-void cpu_wtmp_free(struct cpu *c);
 
 /* cpu_norm.c */
 void cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,

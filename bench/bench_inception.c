@@ -25,6 +25,7 @@
  *   -o FILE      write the markdown report there too
  */
 #include <errno.h>
+#include <malloc.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,28 @@ now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* RADPIPE_RSS_TRACE set: "bench_inception: rss WHAT: VmRSS MB, VmHWM MB"
+ * on stderr (the breakdown in bench/results/rss.md). */
+static void
+rss_mark(const char *what)
+{
+	char line[256];
+	double rss = -1, hwm = -1;
+	FILE *f;
+
+	if (getenv("RADPIPE_RSS_TRACE") == NULL || (f = fopen("/proc/self/status", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		sscanf(line, "VmRSS: %lf", &rss);
+		sscanf(line, "VmHWM: %lf", &hwm);
+	}
+	fclose(f);
+	struct mallinfo2 mi = mallinfo2();
+	fprintf(stderr, "bench_inception: rss %-12s %8.1f MB now, %8.1f MB peak; malloc: "
+	    "%.1f MB mmapped, %.1f MB in use in arenas (%.1f MB held)\n", what, rss / 1024,
+	    hwm / 1024, mi.hblkhd / 1048576.0, mi.uordblks / 1048576.0, mi.arena / 1048576.0);
+}
+
 /* The model, planned for c on backend be. */
 static struct nn_model *
 build(struct nn_backend *be, const struct cfg *c)
@@ -99,6 +122,7 @@ build(struct nn_backend *be, const struct cfg *c)
 		die("cannot build %s", opt_arch);
 	nn_model_init_params(m, 1);
 	nn_set_preprocess(m, 1 / 127.5f, -1);
+	rss_mark("built");
 #ifndef BENCH_BASELINE
 	rc = nn_model_plan_flags(m, be, c->batch, c->train ?
 	    (opt_keep ? NN_PLAN_KEEP : 0) : NN_PLAN_INFERENCE);
@@ -107,6 +131,7 @@ build(struct nn_backend *be, const struct cfg *c)
 #endif
 	if (rc < 0)
 		die("plan: %s", nn_error(m));
+	rss_mark("planned");
 	return m;
 }
 
@@ -153,9 +178,11 @@ measure(const struct cfg *c, struct result *r)
 		x[i] = (uint8_t)rng_range(&g, 0, 256);
 	for (int i = 0; i < c->batch; i++)
 		y[i] = (float)(i % 2);
+	rss_mark("opened");
 	m = build(be, c);
 	nn_plan_memory(m, &mem);
 	step(m, c, x, y, probs);
+	rss_mark("first step");
 #ifndef BENCH_BASELINE
 	nn_profile_enable(m, 1);
 #endif
@@ -164,6 +191,7 @@ measure(const struct cfg *c, struct result *r)
 	for (r->steps = 0; r->steps < 2 || now() - t0 < opt_time; r->steps++)
 		step(m, c, x, y, probs);
 	t = now() - t0;
+	rss_mark("timed steps");
 	r->cpu_s = (cpu_now() - c0) / r->steps;
 	r->step_s = t / r->steps;
 	r->ips = c->batch / r->step_s;

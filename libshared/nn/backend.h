@@ -131,6 +131,11 @@ struct nn_backend_opts {
 struct nn_backend {
 	const char *name;       /* "ref", "cpu", "cuda" */
 	void *impl;             /* backend-private state */
+	/* Optional, 0 unless set: alloc returns plain host memory and upload
+	 * with dst == src only marks the range written (cpu).  A training
+	 * plan then uses the model's host parameter copy as its backend
+	 * parameters (one copy, engine/plan.c). */
+	int host_mem;
 
 	/* --- memory --- */
 	/* Returns size bytes of backend memory aligned to 64, or NULL. */

@@ -127,7 +127,8 @@ void nn_model_init_params(struct nn_model *m, uint64_t seed);
 /* Copies host params to the backend (no-op before nn_model_plan). */
 void nn_params_upload(struct nn_model *m);
 /* Copies backend params to the host copy; -1 (nn_error) when the backend
- * recorded a failure (backend.h), the host copy then not to be trusted. */
+ * recorded a failure (backend.h), the host copy then not to be trusted.
+ * A no-op for an inference plan (it changes no parameter). */
 int nn_params_download(struct nn_model *m);
 
 /* --- execution ------------------------------------------------------- */
@@ -153,8 +154,8 @@ int nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch
                         unsigned flags);
 
 /* Backend bytes held by the plan (all 0 before nn_model_plan): params =
- * parameters, gradients and both moments (and the BN-folded conv weights
- * of an inference plan); acts = activations and dropout
+ * parameters, gradients and both moments (an inference plan folds BNs
+ * into the parameters in place: one copy); acts = activations and dropout
  * masks; grads = activation gradients (packed by liveness); aux = BN batch
  * statistics, labels, loss, probabilities. */
 struct nn_mem {
@@ -173,7 +174,8 @@ int nn_set_preprocess_ch(struct nn_model *m, int c, const int *order,
                          const float *scale, const float *offset);
 
 /* Forward pass of n samples; x is host memory, n*h*w*c elements of dt.
- * training = 1: batch statistics in BN, dropout on. */
+ * training = 1: batch statistics in BN, dropout on (refused, -1, on an
+ * inference plan). */
 int nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int training);
 
 /* After nn_forward: loss of the last forward, gradients of every

@@ -46,7 +46,8 @@ static void
 cpu_upload(struct nn_backend *be, void *dst, const void *src, size_t size)
 {
 	cpu_wcopy_touch(cpu_of(be), dst, size);
-	memcpy(dst, src, size);
+	if (dst != src)         /* dst == src: the host arena (host_mem) */
+		memcpy(dst, src, size);
 }
 
 static void
@@ -68,6 +69,25 @@ cpu_sync(struct nn_backend *be)
 	DNNL_CHECK(cpu_of(be), dnnl_stream_wait(cpu_of(be)->strm));
 }
 
+/* RADPIPE_RSS_TRACE set: what the backend holds besides the engine's
+ * allocations (bench/results/rss.md), on stderr. */
+static void
+cpu_memstat(const struct cpu *c)
+{
+	size_t bb = 0;
+
+	if (getenv("RADPIPE_RSS_TRACE") == NULL)
+		return;
+	for (int i = 0; i < CPU_NBUF; i++)
+		bb += c->bufsize[i];
+	fprintf(stderr, "cpu backend: weight copies at most %.1f MB (shared slot %.1f MB), "
+	    "scratch slots %.1f MB (%.1f %.1f %.1f %.1f), oneDNN scratchpad %.1f MB\n",
+	    c->wcpeak / 1048576.0, c->bufsize[CPU_WT_SLOT] / 1048576.0, bb / 1048576.0,
+	    c->bufsize[0] / 1048576.0, c->bufsize[1] / 1048576.0, c->bufsize[2] / 1048576.0,
+	    c->bufsize[3] / 1048576.0,
+	    c->padsize / 1048576.0);
+}
+
 static void
 cpu_close(struct nn_backend *be)
 {
@@ -78,6 +98,7 @@ cpu_close(struct nn_backend *be)
 	if (be == NULL)
 		return;
 	c = cpu_of(be);
+	cpu_memstat(c);
 	for (i = 0; i < CPU_NBUCKET; i++) {
 		for (e = c->tab[i]; e != NULL; e = next) {
 			next = e->next;
@@ -86,8 +107,8 @@ cpu_close(struct nn_backend *be)
 	}
 	cpu_wcopy_free(c);
 	for (i = 0; i < CPU_NBUF; i++)
-		free(c->buf[i]);
-	free(c->pad);
+		cpu_scratch_free(c->buf[i]);
+	cpu_scratch_free(c->pad);
 	dnnl_stream_destroy(c->strm);
 	dnnl_engine_destroy(c->eng);
 	free(c);
@@ -163,6 +184,7 @@ cpu_isa_name(dnnl_cpu_isa_t isa)
 /* The ops table (the pattern of backend.h: one designated initializer). */
 static const struct nn_backend cpu_table = {
 	.name = "cpu",
+	.host_mem = 1,
 	.alloc = cpu_alloc, .free = cpu_free, .upload = cpu_upload,
 	.download = cpu_download, .zero = cpu_zero, .sync = cpu_sync,
 	.close = cpu_close, .error = cpu_error,

@@ -365,6 +365,30 @@ io_done(struct cpu *c, struct cpu_entry *e, void *s, float *u)
 		cpu_run(c, &e->io[CPU_IO_OUT], ptr);
 }
 
+/* Training: the weights at w in e's layout in the one shared copy,
+ * reordered unless it holds them already (see cpu_impl.h "Weights"). */
+static const float *
+conv_weights_once(struct cpu *c, struct cpu_entry *e, const float *w)
+{
+	struct cpu_wtmp *t = &c->wt;
+	void *ptr[2];
+	float *buf;
+
+	if (c->wcopies != NULL)
+		cpu_wcopy_free(c);
+	if (t->w == w && t->gen == c->gen && dnnl_memory_desc_equal(&t->md, &e->wmd))
+		return c->buf[CPU_WT_SLOT];
+	buf = cpu_buf(c, CPU_WT_SLOT, e->wsize);
+	t->w = w;
+	t->wbytes = (size_t)e->key.v[7] * e->key.v[8] * e->key.v[3] * e->key.v[6] * sizeof(float);
+	t->md = e->wmd;
+	t->gen = c->gen;
+	ptr[0] = (void *)w;
+	ptr[1] = buf;
+	cpu_run(c, &e->wre, ptr);
+	return buf;
+}
+
 /* The weights at w in the layout e wants: w itself, or a cached copy
  * reordered at most once per write generation. */
 static const float *
@@ -375,6 +399,8 @@ conv_weights(struct cpu *c, struct cpu_entry *e, const float *w)
 
 	if (e->wre.prim == NULL)
 		return w;
+	if (c->training)
+		return conv_weights_once(c, e, w);
 	for (wc = c->wcopies; wc != NULL; wc = wc->next)
 		if (wc->w == w && dnnl_memory_desc_equal(&wc->md, &e->wmd))
 			break;
@@ -385,6 +411,9 @@ conv_weights(struct cpu *c, struct cpu_entry *e, const float *w)
 		    e->key.v[6] * sizeof(float);
 		wc->md = e->wmd;
 		wc->buf = xaligned(e->wsize);
+		c->wcbytes += e->wsize;
+		if (c->wcbytes > c->wcpeak)
+			c->wcpeak = c->wcbytes;
 		wc->gen = c->gen - 1;
 		wc->next = c->wcopies;
 		c->wcopies = wc;
@@ -402,8 +431,12 @@ void
 cpu_wcopy_touch(struct cpu *c, const void *p, size_t size)
 {
 	const struct cpu_wcopy *wc;
-	const char *lo = p, *hi = lo + size;
+	const char *lo = p, *hi = lo + size, *t = (const char *)c->wt.w;
 
+	if (t != NULL && t < hi && t + c->wt.wbytes > lo) {
+		c->gen++;
+		return;
+	}
 	for (wc = c->wcopies; wc != NULL; wc = wc->next)
 		if ((const char *)wc->w < hi && (const char *)wc->w + wc->wbytes > lo) {
 			c->gen++;
@@ -420,6 +453,7 @@ cpu_wcopy_forget(struct cpu *c, const void *p)
 	for (pp = &c->wcopies; (wc = *pp) != NULL; ) {
 		if ((const char *)wc->w >= lo && (const char *)wc->w < hi) {
 			*pp = wc->next;
+			c->wcbytes -= dnnl_memory_desc_get_size(&wc->md);
 			free(wc->buf);
 			free(wc);
 		} else
@@ -438,6 +472,7 @@ cpu_wcopy_free(struct cpu *c)
 		free(wc);
 	}
 	c->wcopies = NULL;
+	c->wcbytes = 0;
 }
 
 /* Samples per oneDNN call.  A blocked convolution copies its activations
@@ -572,6 +607,7 @@ cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float
 	int k = conv_chunk(c, p);
 	int nw = p->kh * p->kw * p->ic * p->oc;
 
+	c->training = 1;
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
 		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0, 0);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;

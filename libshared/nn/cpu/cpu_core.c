@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
@@ -135,11 +136,7 @@ cpu_exe_init(struct cpu *c, struct cpu_exe *x, const_dnnl_primitive_desc_t pd)
 	DNNL_CHECK(c, dnnl_primitive_create(&x->prim, pd));
 	md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
 	size = md != NULL ? dnnl_memory_desc_get_size(md) : 0;
-	if (size > c->padsize) {
-		free(c->pad);
-		c->pad = xaligned(size);
-		c->padsize = size;
-	}
+	c->pad = cpu_scratch_grow(c->pad, &c->padsize, size);
 	if (size > 0)
 		cpu_exe_arg(c, x, DNNL_ARG_SCRATCHPAD, md);
 }
@@ -196,14 +193,55 @@ cpu_entry_free(struct cpu_entry *e)
 	free(e);
 }
 
+/* Scratch starts with this header, 64 bytes before the pointer given out. */
+struct scratch_hdr {
+	size_t bytes;           /* of the mapping (or allocation), header included */
+	int mapped;             /* 0: xaligned, mmap having failed */
+};
+#define SCRATCH_HDR 64
+
+void *
+cpu_scratch_grow(void *p, size_t *sizeP, size_t size)
+{
+	struct scratch_hdr *h;
+	size_t bytes = size + SCRATCH_HDR;      /* sizes of oneDNN descriptors */
+	void *b;
+	int mapped;
+
+	if (size <= *sizeP)
+		return p;
+	cpu_scratch_free(p);
+	b = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mapped = b != MAP_FAILED;
+	if (!mapped)            /* out of memory ends the program there (err.h) */
+		b = xaligned(bytes);
+	h = b;
+	h->bytes = bytes;
+	h->mapped = mapped;
+	*sizeP = size;
+	return (char *)b + SCRATCH_HDR;
+}
+
+void
+cpu_scratch_free(void *p)
+{
+	struct scratch_hdr *h;
+
+	if (p == NULL)
+		return;
+	h = (struct scratch_hdr *)((char *)p - SCRATCH_HDR);
+	if (h->mapped)
+		munmap(h, h->bytes);
+	else
+		free(h);
+}
+
 float *
 cpu_buf(struct cpu *c, int i, size_t size)
 {
-	if (size > c->bufsize[i]) {
-		free(c->buf[i]);
-		c->buf[i] = xaligned(size);
-		c->bufsize[i] = size;
-	}
+	if (i == CPU_WT_SLOT)
+		c->wt.w = NULL;
+	c->buf[i] = cpu_scratch_grow(c->buf[i], &c->bufsize[i], size);
 	return c->buf[i];
 }
 

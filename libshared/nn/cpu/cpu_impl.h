@@ -20,7 +20,16 @@
  *
  * Weights: convolutions let oneDNN pick its weights layout; a reordered
  * copy of each kernel is cached per (pointer, layout) and refreshed when
- * the backend's write generation moves on.  The generation is bumped by
+ * the backend's write generation moves on.  Once the backend trains
+ * (c->training, sticky: set by the ops only a training step runs:
+ * bn_fwd_train, bn_apply, conv_bwd_weights, adam, sgd) the cached copies
+ * are freed and each use reorders into one shared buffer instead (c->wt,
+ * in scratch slot CPU_WT_SLOT): the parameters change every step, so
+ * every copy was made once per step anyway, and a copy per kernel and
+ * layout (forward, backward data) was 2 x 83 MB for InceptionV3
+ * (bench/results/rss.md).  c->wt remembers its (pointer, layout,
+ * generation), so the chunks of one convolution reorder once.  The
+ * generation is bumped by
  * the ops that write parameters: upload and zero when they touch a kernel
  * with a cached copy, free, adam and sgd (graph code changes weights only
  * through those; add and input write activations, and the labels upload
@@ -102,6 +111,17 @@ struct cpu_wcopy {
 	struct cpu_wcopy *next;
 };
 
+/* The one weight copy of a training backend (see "Weights" above): it
+ * lives in scratch slot CPU_WT_SLOT, which bwd-weights' dw copy and BN's
+ * sums use between convolutions (cpu_buf on that slot forgets it). */
+struct cpu_wtmp {
+	const float *w;         /* NULL: holds nothing */
+	size_t wbytes;          /* bytes of the HWIO kernel at w */
+	dnnl_memory_desc_t md;
+	unsigned long gen;
+};
+#define CPU_WT_SLOT 2
+
 /* Activation layout inside convolutions: the caller's NHWC, oneDNN's
  * blocked choice (nChw8c on AVX2) with reorders at the edges, or blocked
  * where it pays (see cpu_conv.c). */
@@ -121,6 +141,9 @@ struct cpu {
 	unsigned long gen;              /* write generation (see top) */
 	struct cpu_entry *tab[CPU_NBUCKET];
 	struct cpu_wcopy *wcopies;
+	size_t wcbytes, wcpeak;         /* bytes of the weight copies: now, most */
+	int training;                   /* see "Weights" above */
+	struct cpu_wtmp wt;
 	void *pad;                      /* shared oneDNN scratchpad */
 	size_t padsize;
 	void *buf[CPU_NBUF];            /* scratch activations */
@@ -176,7 +199,16 @@ dnnl_primitive_desc_t cpu_pd(struct cpu *c, const void *d, const_dnnl_primitive_
                              const_dnnl_primitive_desc_t hint);
 /* Attributes with a user-managed scratchpad (destroy after use). */
 dnnl_primitive_attr_t cpu_attr(struct cpu *c);
-/* Scratch buffer i of at least size bytes (grown, contents lost). */
+/* Scratch of at least size bytes: p (of *sizeP bytes) itself, or fresh
+ * pages in its place (contents lost, *sizeP updated).  Scratch is mapped
+ * pages, not malloc's: grown buffers go back to the system instead of
+ * leaving holes in malloc's heap (27 MB of InceptionV3's bf16 training
+ * step: bench/results/rss.md). */
+void *cpu_scratch_grow(void *p, size_t *sizeP, size_t size);
+/* Frees scratch from cpu_scratch_grow (NULL: nothing). */
+void cpu_scratch_free(void *p);
+/* Scratch buffer i of at least size bytes (grown, contents lost; slot
+ * CPU_WT_SLOT then no longer holds c->wt's weights). */
 float *cpu_buf(struct cpu *c, int i, size_t size);
 /* Dense NHWC descriptor {n, ch, h, w}. */
 void cpu_md_nhwc(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w);

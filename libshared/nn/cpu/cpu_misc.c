@@ -329,6 +329,7 @@ cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
 	long i;
 
 	cpu_of(be)->gen++;
+	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
 	#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
 	for (i = 0; i < (long)n; i++) {
 		float gi = g[i] + 2.0f * l2 * p[i];
@@ -348,6 +349,7 @@ cpu_sgd(struct nn_backend *be, size_t n, float *p, const float *g, float *v,
 	long i;
 
 	cpu_of(be)->gen++;
+	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
 	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
 	for (i = 0; i < (long)n; i++) {
 		float gi = g[i] + 2.0f * l2 * p[i];

@@ -144,6 +144,7 @@ cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	long i;
 	int j;
 
+	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
 	for (j = 0; j < c; j++) {
 		gb[j] = gamma != NULL ? gamma[j] : 1.0f;
 		gb[c + j] = beta != NULL ? beta[j] : 0.0f;
@@ -222,6 +223,7 @@ cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	double *s2 = mu + p->c;
 	int k;
 
+	c->training = 1;                /* cpu_impl.h "Weights" */
 	bn_sums(c, p, x, NULL, 1, mu);
 	for (k = 0; k < p->c; k++)
 		mu[k] /= p->m;

@@ -113,17 +113,35 @@ fold_one(struct nn_model *m, const struct nn_lay *l, const struct nn_lay *b, flo
 	free(s);
 }
 
-/* Folds every marked conv's BN into m->fold, from the host parameters
- * (those nn_params_upload sent: an inference plan changes no parameter). */
+/* Where folded conv l's bias lives in the backend arena: the slot of its
+ * BN's moving mean (an inference plan never reads it once folded). */
+static float *
+fold_bias(struct nn_model *m, const struct nn_lay *b)
+{
+	return m->p + m->par[b->p0 + (b->scale != 0) + (b->center != 0)].offset;
+}
+
+/* Folds every marked conv's BN into the backend's parameters in place,
+ * from the host parameters (those nn_params_upload sent: an inference
+ * plan changes no parameter, and nn_params_download leaves the host copy
+ * alone): the kernel over the conv's own, the bias over the BN's moving
+ * mean.  One conv at a time through a host buffer of m->fold_size
+ * floats, so the plan holds one copy of the weights. */
 static void
 fold_params(struct nn_model *m)
 {
 	float *f = XNEW(float, m->fold_size);
 
-	for (int i = 0; i < m->nlay; i++)
-		if (m->lay[i].fold)
-			fold_one(m, &m->lay[i], &m->lay[m->lay[i].fold], f + m->lay[i].foff);
-	m->be->upload(m->be, m->fold, f, m->fold_size * sizeof *f);
+	for (int i = 0; i < m->nlay; i++) {
+		const struct nn_lay *l = &m->lay[i], *b = &m->lay[l->fold];
+		size_t nw = m->par[l->p0].size;
+		if (!l->fold)
+			continue;
+		fold_one(m, l, b, f);
+		m->be->upload(m->be, W(m, l, 0), f, nw * sizeof *f);
+		m->be->upload(m->be, fold_bias(m, b), f + (nw + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN,
+		    (size_t)l->pub.c * sizeof *f);
+	}
 	free(f);
 	m->fold_ok = 1;
 }
@@ -136,8 +154,7 @@ fwd_conv_folded(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 	struct nn_backend *be = m->be;
 	struct nn_lay *b = &m->lay[l->fold];
 	struct nn_conv cp = conv_geom(m, l, x, x->y_ld, b->y_ld);
-	const float *w = m->fold + l->foff;
-	const float *bias = w + (m->par[l->p0].size + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+	const float *w = W(m, l, 0), *bias = fold_bias(m, b);
 
 	if (l->fold_relu)
 		be->conv_fwd_relu(be, &cp, x->y, w, bias, b->y);
@@ -236,6 +253,8 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 		return nn_fail(m, "nn_forward: model not planned");
 	if (n <= 0 || n > m->max_batch)
 		return nn_fail(m, "nn_forward: batch of %d (planned for at most %d)", n, m->max_batch);
+	if (training && (m->flags & NN_PLAN_INFERENCE))
+		return nn_fail(m, "nn_forward: training mode on a model planned for inference only");
 	m->n = n;
 	m->training = training != 0;
 	m->recomputing = 0;
@@ -247,7 +266,7 @@ nn_forward(struct nn_model *m, enum nn_dtype_in dt, const void *x, int n, int tr
 		m->be->input(m->be, dt, x, (size_t)n * in->pub.h * in->pub.w * in->pub.c,
 		             m->scale, m->offset, in->y);
 	nn_prof_add(m, NN_PROF_INPUT);
-	if (m->fold != NULL && !m->training && !m->fold_ok)
+	if (m->fold_size != 0 && !m->training && !m->fold_ok)
 		fold_params(m);
 	for (int i = 1; i < m->nlay; i++)
 		if (!(m->lay[i].folded && !m->training))

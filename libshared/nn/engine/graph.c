@@ -73,24 +73,29 @@ commit(struct nn_model *m)
 	return m->nlay++;
 }
 
-/* Grows the host arena to m->arena floats, keeping its values. */
+/* Grows the host arena from old to m->arena floats, keeping its values
+ * and zeroing the new ones.  Only [0, arena) is ever written: the rest of
+ * the doubled capacity stays untouched, so it takes no memory (a whole
+ * memset made InceptionV3's 85 MB arena resident as 128 MB). */
 static void
-host_grow(struct nn_model *m)
+host_grow(struct nn_model *m, size_t old)
 {
 	float *h;
 
-	if (m->host != NULL && m->arena <= m->hostcap)
-		return;
-	size_t cap = m->hostcap ? m->hostcap : 4096;
-	while (cap < m->arena)
-		cap *= 2;
-	h = xaligned(xmul(cap, sizeof *h, "parameter arena"));
-	memset(h, 0, cap * sizeof *h);
-	if (m->host)
-		memcpy(h, m->host, m->hostcap * sizeof *h);
-	free(m->host);
-	m->host = h;
-	m->hostcap = cap;
+	if (m->host == NULL || m->arena > m->hostcap) {
+		if (m->p_host)  /* the plan's parameters are the old host copy */
+			nn_plan_release(m);
+		size_t cap = m->hostcap ? m->hostcap : 4096;
+		while (cap < m->arena)
+			cap *= 2;
+		h = xaligned(xmul(cap, sizeof *h, "parameter arena"));
+		if (m->host)
+			memcpy(h, m->host, old * sizeof *h);
+		free(m->host);
+		m->host = h;
+		m->hostcap = cap;
+	}
+	memset(m->host + old, 0, (m->arena - old) * sizeof *m->host);
 }
 
 /* Adds parameter "<layer>/<weight>:0" to the layer being built. */
@@ -120,7 +125,7 @@ add_param(struct nn_model *m, struct nn_lay *l, const char *weight, int rank,
 	m->pinit[m->npar] = init;
 	m->npar++;
 	l->np++;
-	host_grow(m);
+	host_grow(m, p->offset);
 }
 
 struct nn_model *
@@ -144,7 +149,7 @@ nn_model_new(const char *name, int h, int w, int c)
 	l->pub.c = c;
 	l->pub.trainable = 0;
 	commit(m);
-	host_grow(m);
+	host_grow(m, 0);
 	return m;
 }
 

@@ -72,11 +72,12 @@ struct nn_lay {
 	int need;               /* backward: a recomputed root some reader needs */
 	/* inference plans, BN folding (plan.c mark_fold, forward.c): a conv
 	 * whose only reader is a BN runs with folded weights into the BN's
-	 * output (and the in-place ReLU after it, when the backend fuses it) */
+	 * output (and the in-place ReLU after it, when the backend fuses it);
+	 * the folded kernel replaces the conv's in m->p, the folded bias the
+	 * BN's moving mean (forward.c fold_params) */
 	int fold;               /* conv: the BN folded into it, else 0 */
 	int fold_relu;          /* conv: the ReLU after that BN is fused too */
 	int folded;             /* BN or ReLU: done by the conv before it */
-	size_t foff;            /* conv: its folded kernel, then bias, in m->fold */
 	/* backward state, recomputed each nn_backward */
 	int up;                 /* some trainable weight at or above */
 	int gset;               /* dy holds a gradient this pass */
@@ -110,9 +111,11 @@ struct nn_model {
 	int recomputing;        /* forward ops are rebuilding a transient root */
 	int max_batch, n, training;
 	float *p, *g, *m1, *m2, *acts, *grads, *aux;
-	float *fold;            /* folded conv weights (inference plans), or NULL */
-	size_t fold_size;       /* floats in fold */
-	int fold_ok;            /* fold holds the folding of the uploaded params */
+	int p_host;             /* p is host (a training plan on a host_mem
+	                           backend: plan.c); never freed with the plan */
+	size_t fold_size;       /* inference plans: floats of the largest folded
+	                           conv (kernel, bias); 0: nothing folded */
+	int fold_ok;            /* m->p holds the folding of the uploaded params */
 	struct nn_grad_hook ghook; /* data parallelism (nn_set_grad_hook); zero: none */
 	/* --sync-bn (syncbn.c): the sum over ranks, this rank's share of the
 	 * step's images, scratch (host: sbx, sbd, sbf; backend: sbdev) */

@@ -110,12 +110,14 @@ nn_fold_enabled(void)
  * writing the BN's output (forward.c); the ReLU after the BN is fused too
  * when it runs in place on the BN's output, has no ceiling (ReLU6 runs on
  * its own) and the backend offers
- * conv_fwd_relu.  Sets each such conv's foff; returns the floats of
- * folded weights. */
+ * conv_fwd_relu.  The folded values replace the conv's kernel and the
+ * BN's moving mean in the backend's parameters (forward.c fold_params);
+ * returns the floats of the largest folded kernel and bias (the host
+ * buffer folding needs), 0 when nothing is folded. */
 static size_t
 mark_fold(struct nn_model *m, const struct nn_backend *be)
 {
-	size_t off = 0;
+	size_t most = 0, n;
 	int on = (m->flags & NN_PLAN_INFERENCE) && nn_fold_enabled();
 
 	for (int i = 0; i < m->nlay; i++)
@@ -131,11 +133,11 @@ mark_fold(struct nn_model *m, const struct nn_backend *be)
 		if (r != NULL && r->pub.type == NN_RELU && r->cap == 0 && r->pub.in[0] == l->fold &&
 		    be->conv_fwd_relu != NULL)
 			l->fold_relu = r->folded = 1;
-		l->foff = off;
-		off += al((size_t)l->kh * l->kw * m->lay[l->pub.in[0]].pub.c * l->pub.c) +
+		n = al((size_t)l->kh * l->kw * m->lay[l->pub.in[0]].pub.c * l->pub.c) +
 		    al((size_t)l->pub.c);
+		most = n > most ? n : most;
 	}
-	return off;
+	return most;
 }
 
 /* A gradient root: its size and backward lifetime [lo, hi] in layer
@@ -267,7 +269,9 @@ mark_clobbered(struct nn_model *m, const struct groot *r, int nr)
 				m->lay[r[a].layer].clob = 1;
 }
 
-/* Packs the pk roots by forward liveness from offset base; returns the end. */
+/* Packs the pk roots by forward liveness from offset base; returns the end.
+ * A folded conv's own output is never written (it writes its BN's:
+ * mark_fold), so its root takes no memory. */
 static size_t
 pack_acts(struct nn_model *m, size_t base)
 {
@@ -280,7 +284,7 @@ pack_acts(struct nn_model *m, size_t base)
 		const struct nn_lay *l = &m->lay[i];
 		if (l->root == i && l->pk)
 			r[nr++] = (struct groot){ .layer = i, .lo = l->alo, .hi = l->ahi,
-				.size = al((size_t)m->max_batch * sample_size(l)) };
+				.size = l->fold ? 0 : al((size_t)m->max_batch * sample_size(l)) };
 	}
 	qsort(r, nr, sizeof *r, by_size);
 	for (int k = 0; k < nr; k++) {
@@ -524,14 +528,15 @@ plan_alloc(struct nn_model *m, struct nn_backend *be)
 	int mom = !inf && !(m->flags & NN_PLAN_CAM);
 
 	m->be = be;
-	if (!(m->p = balloc(m, be, m->arena, "parameters")) ||
+	/* training on host memory: the host copy is the parameters */
+	m->p_host = !inf && be->host_mem && m->host != NULL;
+	if (!(m->p = m->p_host ? m->host : balloc(m, be, m->arena, "parameters")) ||
 	    (!inf && !(m->g = balloc(m, be, m->arena, "gradients"))) ||
 	    (mom && !(m->m1 = balloc(m, be, m->arena, "moments"))) ||
 	    (mom && !(m->m2 = balloc(m, be, m->arena, "moments"))) ||
 	    !(m->acts = balloc(m, be, m->acts_size, "activations")) ||
 	    !(m->grads = balloc(m, be, m->grads_size, "activation gradients")) ||
-	    !(m->aux = balloc(m, be, m->aux_size, "statistics")) ||
-	    (m->fold_size && !(m->fold = balloc(m, be, m->fold_size, "folded weights")))) {
+	    !(m->aux = balloc(m, be, m->aux_size, "statistics"))) {
 		nn_plan_release(m);
 		return -1;
 	}
@@ -589,7 +594,7 @@ nn_plan_memory(const struct nn_model *m, struct nn_mem *memP)
 	if (m->be == NULL)
 		return;
 	memP->params = (m->flags & NN_PLAN_INFERENCE ? 1 :
-	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f + m->fold_size * f;
+	                m->flags & NN_PLAN_CAM ? 2 : 4) * m->arena * f;
 	memP->acts = m->acts_size * f;
 	memP->grads = m->grads_size * f;
 	memP->aux = m->aux_size * f;

@@ -42,9 +42,14 @@ nn_params_upload(struct nn_model *m)
 int
 nn_params_download(struct nn_model *m)
 {
-	if (m->be == NULL)
+	/* an inference plan writes no parameter, and its BN-folded ones
+	 * (forward.c) are not the model's: the host copy stays as it is */
+	if (m->be == NULL || (m->flags & NN_PLAN_INFERENCE))
 		return 0;
-	m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
+	if (m->p_host)          /* one copy (plan.c): wait for the ops only */
+		m->be->sync(m->be);
+	else
+		m->be->download(m->be, m->host, m->p, m->arena * sizeof *m->host);
 	return backend_ok(m);
 }
 
@@ -91,11 +96,13 @@ void
 nn_plan_release(struct nn_model *m)
 {
 	struct nn_backend *be = m->be;
-	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev,
-	                  &m->fold };
+	float **bufs[] = { &m->p, &m->g, &m->m1, &m->m2, &m->acts, &m->grads, &m->aux, &m->sbdev };
 
 	if (be == NULL)
 		return;
+	if (m->p_host)          /* the host copy: the model's, not the plan's */
+		m->p = NULL;
+	m->p_host = 0;
 	for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++) {
 		be->free(be, *bufs[k]);
 		*bufs[k] = NULL;

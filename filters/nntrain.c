@@ -205,6 +205,9 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_OPT_THREADS(&o->threads),
 		CLI_FLAG("deterministic", 0, "only bit-reproducible algorithms (cuda)", &o->deterministic),
 		CLI_OPT_PRECISION(&o->precision),
+		CLI_FLAG("timing", 0, "at the end, where the time went: wall and CPU seconds\n"
+		    "per phase (setup, waiting on stdin, steps, validation,\n"
+		    "model files) on stderr", &o->timing),
 		CLI_CALL("cuda-graphs", 0, "on|off", "replay each step as a CUDA graph (default on)", set_graphs, &o->graphs),
 		CLI_TEXT("scaling out (mpirun, srun; see nntrain(1)):"),
 		CLI_FLAG("dist", 0, "data parallel over MPI even when not started by mpirun", &o->dist),
@@ -275,7 +278,9 @@ next_frame(struct frame_reader *r, struct frame *f, struct trainer *t, const str
 
 	if (stop_signal)
 		interrupted(t, o);
-	if ((s = frame_read(r, f)) < 0 && stop_signal)
+	s = frame_read(r, f);
+	tt_add(&t->tt, TT_WAIT);
+	if (s < 0 && stop_signal)
 		interrupted(t, o);
 	if (s < 0)
 		die("stdin: %s%s", frame_reader_error(r), t->o->checkpoint ?
@@ -288,6 +293,7 @@ static int
 first_batch(struct frame_reader *r, struct frame *f, struct trainer *t)
 {
 	while (frame_next(r, f)) {
+		tt_add(&t->tt, TT_WAIT);
 		if (frame_is(f, "batch"))
 			return 1;
 		if (frame_is(f, "sample"))
@@ -359,6 +365,8 @@ main(int argc, char **argv)
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);
+	tt_add(&t.tt, TT_OTHER);
+	tt_report(&t.tt);
 	dist_close(ranks);
 	ranks = NULL;
 	stdout_finish();

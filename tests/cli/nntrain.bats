@@ -29,6 +29,26 @@ assert h[-1]["step"] == 52' "$T/h.mpk"
 	[ "$(history "$T/ha.mpk")" = "$(history "$T/hb.mpk")" ]
 }
 
+@test "nntrain --timing: a per-phase summary on stderr (also with -q); model and history unchanged" {
+	train 2 --save "$T/a.mpk" --checkpoint "$T/ca.mpk" > "$T/ha.mpk"
+	train 2 --save "$T/b.mpk" --checkpoint "$T/cb.mpk" --timing > "$T/hb.mpk" 2> "$T/err"
+	cmp "$T/a.mpk" "$T/b.mpk"
+	[ "$(history "$T/ha.mpk")" = "$(history "$T/hb.mpk")" ]
+	# 26 steps: the first apart; 2 validations; 2 checkpoints and the model
+	grep -Eq '^nntrain: timing: first step +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: steps +25 ' "$T/err"
+	grep -Eq '^nntrain: timing: first validation +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: validations +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: input: waiting on stdin +[0-9]+ ' "$T/err"
+	bytes=$(( $(stat -c %s "$T/ca.mpk") * 2 + $(stat -c %s "$T/b.mpk") ))
+	grep -q "^nntrain: timing: model files: $bytes bytes in 3 writes\$" "$T/err"
+	# the phases add up to the total (wall), to the printed precision
+	run awk '/^nntrain: timing: total/ { tot = $(NF-1); next }
+	    /^nntrain: timing: / && $(NF-1) ~ /^[0-9.]+$/ && !/process start|bytes in/ { sum += $(NF-1) }
+	    END { d = sum - tot; if (d < 0) d = -d; exit !(tot > 0 && d < 0.01 * 14 + 0.001) }' "$T/err"
+	[ "$status" -eq 0 ]
+}
+
 @test "nntrain: a checkpoint appears after every epoch and loads in nninfer" {
 	train 1 --checkpoint "$T/ck.mpk" > /dev/null
 	[ -s "$T/ck.mpk" ]

@@ -28,6 +28,7 @@ static const char synopsis[] = "usage: nntrain [options] < batches > history\n";
 
 static volatile int stop_signal;
 static struct dist *ranks;      /* MPI ranks; aborted together on an error exit */
+static struct trainer *live;    /* its background checkpoint is waited for at exit */
 
 static void
 on_signal(int sig)
@@ -312,6 +313,14 @@ abort_ranks(void)
 	dist_abort(ranks, 1);
 }
 
+/* An exit after an error lets a checkpoint being written finish first. */
+static void
+wait_writer(void)
+{
+	if (live != NULL)
+		trainer_sync(live);
+}
+
 /* MPI when launched on several ranks or --dist; rank 0 alone speaks. */
 static void
 open_ranks(struct train_options *o)
@@ -341,6 +350,8 @@ main(int argc, char **argv)
 	r = frame_reader_fd(0, "stdin");
 	w = frame_writer_fd(1, "stdout");
 	trainer_init(&t, &o, w, ranks);
+	live = &t;
+	atexit(wait_writer);
 	if (!first_batch(r, &f, &t))
 		die("stdin: no batch frames (expected imgload ... | batch N | nntrain)");
 	if (trainer_setup(&t, &f, err, sizeof err) < 0)
@@ -365,6 +376,7 @@ main(int argc, char **argv)
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);
+	live = NULL;
 	tt_add(&t.tt, TT_OTHER);
 	tt_report(&t.tt);
 	dist_close(ranks);

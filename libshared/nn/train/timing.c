@@ -85,8 +85,10 @@ tt_saved(struct tt_timing *tt, const char *path)
 {
 	struct stat st;
 
-	if (tt->on && stat(path, &st) == 0)
+	if (tt->on && stat(path, &st) == 0) {
 		tt->saved_bytes += (long long)st.st_size;
+		tt->saved_files++;
+	}
 }
 
 void
@@ -111,7 +113,7 @@ tt_report(const struct tt_timing *tt)
 			warnx("timing: %-24s %5ld %9.2f %9.2f", name[p], tt->count[p], tt->wall[p],
 			    tt->cpu[p]);
 	warnx("timing: %-24s %5s %9.2f %9.2f", "total (from main)", "", w, c);
-	if (tt->count[TT_SAVE])
-		warnx("timing: model files: %lld bytes in %ld writes", tt->saved_bytes,
-		    tt->count[TT_SAVE]);
+	if (tt->saved_files)
+		warnx("timing: model files: %lld bytes in %ld files", tt->saved_bytes,
+		    tt->saved_files);
 }

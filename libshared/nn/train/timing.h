@@ -31,6 +31,7 @@ struct tt_timing {
 	double wall[TT_NPHASE], cpu[TT_NPHASE];
 	long count[TT_NPHASE];
 	long long saved_bytes;          /* bytes of the model files written */
+	long saved_files;               /* and their number */
 	double proc_wall;               /* process start to tt_start, from /proc */
 };
 
@@ -41,7 +42,7 @@ void tt_mark(struct tt_timing *tt);
 /* Charges the time since the last mark to phase p (one more occurrence)
  * and marks now. */
 void tt_add(struct tt_timing *tt, enum tt_phase p);
-/* Adds the size of the file at path (just written) to saved_bytes. */
+/* Counts the file at path (just written) and its size. */
 void tt_saved(struct tt_timing *tt, const char *path);
 /* Prints the per-phase summary on stderr (always, even with --quiet). */
 void tt_report(const struct tt_timing *tt);

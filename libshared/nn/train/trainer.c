@@ -650,7 +650,7 @@ end_epoch(struct trainer *t)
 	t->loss_sum = t->acc_sum = t->seconds = 0;
 	t->seen = t->steps = 0;
 	if (t->o->checkpoint)
-		return tr_save(t, t->o->checkpoint, 1, t->epoch + 1, 0);
+		return tr_save_background(t, t->o->checkpoint, t->epoch + 1);
 	return 0;
 }
 
@@ -675,9 +675,15 @@ trainer_finish(struct trainer *t)
 	if (ranks_join(t) < 0 || end_epoch(t) < 0)
 		return -1;
 	ranks_report(t);
-	if (t->o->save && !t->halted)
-		return tr_save(t, t->o->save, 0, t->epoch + 1, 0);
-	return 0;
+	if (t->o->save && !t->halted && tr_save(t, t->o->save, 0, t->epoch + 1, 0) < 0)
+		return -1;
+	return tr_join(t);
+}
+
+int
+trainer_sync(struct trainer *t)
+{
+	return tr_join(t);
 }
 
 int
@@ -695,6 +701,7 @@ trainer_interrupted(struct trainer *t)
 void
 trainer_free(struct trainer *t)
 {
+	tr_join(t);
 	feed_set_free(&t->val);
 	nn_model_free(t->m);
 	nn_model_info_free(&t->info);

@@ -28,6 +28,7 @@ static const char synopsis[] = "usage: nntrain [options] < batches > history\n";
 
 static volatile int stop_signal;
 static struct dist *ranks;      /* MPI ranks; aborted together on an error exit */
+static struct trainer *live;    /* its background checkpoint is waited for at exit */
 
 static void
 on_signal(int sig)
@@ -205,6 +206,9 @@ parse_command_line(int argc, char **argv, struct train_options *o)
 		CLI_OPT_THREADS(&o->threads),
 		CLI_FLAG("deterministic", 0, "only bit-reproducible algorithms (cuda)", &o->deterministic),
 		CLI_OPT_PRECISION(&o->precision),
+		CLI_FLAG("timing", 0, "at the end, where the time went: wall and CPU seconds\n"
+		    "per phase (setup, waiting on stdin, steps, validation,\n"
+		    "model files) on stderr", &o->timing),
 		CLI_CALL("cuda-graphs", 0, "on|off", "replay each step as a CUDA graph (default on)", set_graphs, &o->graphs),
 		CLI_TEXT("scaling out (mpirun, srun; see nntrain(1)):"),
 		CLI_FLAG("dist", 0, "data parallel over MPI even when not started by mpirun", &o->dist),
@@ -275,7 +279,9 @@ next_frame(struct frame_reader *r, struct frame *f, struct trainer *t, const str
 
 	if (stop_signal)
 		interrupted(t, o);
-	if ((s = frame_read(r, f)) < 0 && stop_signal)
+	s = frame_read(r, f);
+	tt_add(&t->tt, TT_WAIT);
+	if (s < 0 && stop_signal)
 		interrupted(t, o);
 	if (s < 0)
 		die("stdin: %s%s", frame_reader_error(r), t->o->checkpoint ?
@@ -288,6 +294,7 @@ static int
 first_batch(struct frame_reader *r, struct frame *f, struct trainer *t)
 {
 	while (frame_next(r, f)) {
+		tt_add(&t->tt, TT_WAIT);
 		if (frame_is(f, "batch"))
 			return 1;
 		if (frame_is(f, "sample"))
@@ -304,6 +311,14 @@ static void
 abort_ranks(void)
 {
 	dist_abort(ranks, 1);
+}
+
+/* An exit after an error lets a checkpoint being written finish first. */
+static void
+wait_writer(void)
+{
+	if (live != NULL)
+		trainer_sync(live);
 }
 
 /* MPI when launched on several ranks or --dist; rank 0 alone speaks. */
@@ -335,6 +350,8 @@ main(int argc, char **argv)
 	r = frame_reader_fd(0, "stdin");
 	w = frame_writer_fd(1, "stdout");
 	trainer_init(&t, &o, w, ranks);
+	live = &t;
+	atexit(wait_writer);
 	if (!first_batch(r, &f, &t))
 		die("stdin: no batch frames (expected imgload ... | batch N | nntrain)");
 	if (trainer_setup(&t, &f, err, sizeof err) < 0)
@@ -359,6 +376,9 @@ main(int argc, char **argv)
 	frame_writer_close(w);
 	frame_reader_close(r);
 	trainer_free(&t);
+	live = NULL;
+	tt_add(&t.tt, TT_OTHER);
+	tt_report(&t.tt);
 	dist_close(ranks);
 	ranks = NULL;
 	stdout_finish();

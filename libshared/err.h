@@ -33,7 +33,9 @@
  *       a quiet SIGPIPE death, as in cat), and frame_writer_close on an
  *       atomic file (frame_writer_commit returns the error instead);
  *       the fb_* frame builder on its own misuse (a bug, as assert does);
- *     and guard.c's forked child, which ends itself with _exit.
+ *     and the forked children of guard.c (a decoder) and of
+ *     nn/train/checkpoint.c (nntrain's checkpoint writer), which end
+ *     themselves with _exit.
  *     tests/cli/structure.bats lists, with nm, the library objects that
  *     call die, exit or _exit and fails on any other.
  * A program ends by stdout_finish (or frame_writer_close), which reports a

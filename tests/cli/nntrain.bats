@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # nntrain and nninfer as a user runs them: the small CNN on the tutorial's
 # images at 32x32 (fast), checkpoints, exact resumption, bad input.
+bats_require_minimum_version 1.5.0
 
 setup() {
 	load ../lib/io-common
@@ -27,6 +28,49 @@ assert h[-1]["step"] == 52' "$T/h.mpk"
 	train 2 --save "$T/b.mpk" > "$T/hb.mpk"
 	cmp "$T/a.mpk" "$T/b.mpk"
 	[ "$(history "$T/ha.mpk")" = "$(history "$T/hb.mpk")" ]
+}
+
+@test "nntrain --timing: a per-phase summary on stderr (also with -q); model and history unchanged" {
+	train 2 --save "$T/a.mpk" --checkpoint "$T/ca.mpk" > "$T/ha.mpk"
+	train 2 --save "$T/b.mpk" --checkpoint "$T/cb.mpk" --timing > "$T/hb.mpk" 2> "$T/err"
+	cmp "$T/a.mpk" "$T/b.mpk"
+	[ "$(history "$T/ha.mpk")" = "$(history "$T/hb.mpk")" ]
+	# 26 steps: the first apart; 2 validations; 2 checkpoints and the model
+	grep -Eq '^nntrain: timing: first step +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: steps +25 ' "$T/err"
+	grep -Eq '^nntrain: timing: first validation +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: validations +1 ' "$T/err"
+	grep -Eq '^nntrain: timing: input: waiting on stdin +[0-9]+ ' "$T/err"
+	bytes=$(( $(stat -c %s "$T/ca.mpk") * 2 + $(stat -c %s "$T/b.mpk") ))
+	grep -q "^nntrain: timing: model files: $bytes bytes in 3 files\$" "$T/err"
+	# the phases add up to the total (wall), to the printed precision
+	run awk '/^nntrain: timing: total/ { tot = $(NF-1); next }
+	    /^nntrain: timing: / && $(NF-1) ~ /^[0-9.]+$/ && !/process start|bytes in/ { sum += $(NF-1) }
+	    END { d = sum - tot; if (d < 0) d = -d; exit !(tot > 0 && d < 0.01 * 14 + 0.001) }' "$T/err"
+	[ "$status" -eq 0 ]
+}
+
+@test "nntrain: checkpoints written in the background equal those written in place" {
+	# the per-epoch checkpoint is written by a forked child while training
+	# goes on; RADPIPE_CHECKPOINT_SYNC=1 writes it in place (as before)
+	train 3 --checkpoint "$T/ca.mpk" --best "$T/ba.mpk" --save "$T/ma.mpk" > "$T/ha.mpk"
+	RADPIPE_CHECKPOINT_SYNC=1 train 3 --checkpoint "$T/cb.mpk" --best "$T/bb.mpk" --save "$T/mb.mpk" > "$T/hb.mpk"
+	cmp "$T/ca.mpk" "$T/cb.mpk"
+	cmp "$T/ba.mpk" "$T/bb.mpk"
+	cmp "$T/ma.mpk" "$T/mb.mpk"
+	[ "$(history "$T/ha.mpk")" = "$(history "$T/hb.mpk")" ]
+	[ -z "$(ls "$T" | grep -F .tmp || true)" ]
+	# (a halt or a signal at an epoch boundary, whose checkpoint replaces
+	# the background one: nntrain_robust.bats, the --resume tests)
+}
+
+@test "nntrain: a checkpoint that cannot be written in the background fails the run, naming the file" {
+	mkdir "$T/ck.mpk"	# a folder: the rename into place fails
+	run --separate-stderr train 2 --checkpoint "$T/ck.mpk"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "nntrain: $T/ck.mpk"* ]]
+	[ -d "$T/ck.mpk" ]
 }
 
 @test "nntrain: a checkpoint appears after every epoch and loads in nninfer" {

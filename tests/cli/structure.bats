@@ -26,6 +26,7 @@ allowed_exits() {
 libshared.a:err.o die, die_usage, die_write, stdout_check, stdout_finish and the x* allocators: the program-facing functions that end the program (err.h)
 libshared.a:cli.o cli_* parse a program's command line: bad usage exits 2, --help and --version exit 0 (err.h)
 libshared.a:guard.o _exit ends the forked decoder child (a separate process), never the program
+libnn.a:checkpoint.o _exit ends the forked checkpoint writer of nntrain (a separate process), never the program
 libshared.a:gnuplot.o stdout_check: a write error on stdout (plot -o -) ends the program as SIGPIPE would (err.h)
 libshared.a:frame.o frame_next and frame_tensor die on a bad frame by contract (err.h); frame_read and fv_tensor return the error
 libshared.a:frame_write.o a stream writer (stdout) dies on a write error as stdout_check; frame_writer_close is the dying convenience of frame_writer_commit (err.h)

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "frame_mp.h"
 #include "nn/modelfile/h5keras.h"
+#include "nn/train/checkpoint.h"
 #include "nn/train/multilabel.h"
 #include "nn/train/ranks.h"
 
@@ -45,6 +46,7 @@ trainer_init(struct trainer *t, const struct train_options *o, struct frame_writ
              struct dist *d)
 {
 	memset(t, 0, sizeof *t);
+	tt_start(&t->tt, o->timing);
 	t->o = o;
 	t->out = out;
 	t->dist = d;
@@ -173,32 +175,6 @@ init_classes(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
-/* Restores the position, accumulators and schedules of a checkpoint. */
-static void
-restore_state(struct trainer *t)
-{
-	const msgpack_object *s = fv_mp(t->info.train_state);
-	int64_t v;
-	double d;
-
-	if (!t->info.has_train_state)
-		return;
-	if (mp_int(s, "epoch", &v) > 0) t->skip_epoch = (int)v;
-	if (mp_int(s, "batch", &v) > 0) t->skip_batches = (int)v;
-	if (mp_int(s, "steps", &v) > 0) t->steps = (int)v;
-	if (mp_int(s, "seen", &v) > 0) t->seen = (long)v;
-	if (mp_int(s, "bad_epochs", &v) > 0) t->bad_epochs = (int)v;
-	if (mp_int(s, "plateau_bad", &v) > 0) t->plateau_bad = (int)v;
-	if (mp_int(s, "stopped", &v) > 0) t->stopped = (int)v;
-	if (mp_num(s, "loss_sum", &d) > 0) t->loss_sum = d;
-	if (mp_num(s, "acc_sum", &d) > 0) t->acc_sum = d;
-	if (mp_num(s, "seconds", &d) > 0) t->seconds = d;
-	if (mp_num(s, "lr", &d) > 0) t->lr = (float)d;
-	if (mp_num(s, "best", &d) > 0) t->best = d;
-	info("resuming at epoch %d, batch %d (step %lld)", t->skip_epoch + 1, t->skip_batches,
-	    (long long)nn_step_count(t->m));
-}
-
 static int
 load_val(struct trainer *t, char *err, size_t errlen)
 {
@@ -278,11 +254,13 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 		bo.graphs = -1;         /* the gradient hook runs host code in backward */
 	if (mlt_setup(t, &fb, err, errlen) < 0 ||
 	    (t->be = nn_backend_open(t->o->device, &bo, err, errlen)) == NULL ||
-	    build_model(t, err, errlen) < 0 || mlt_check_model(t, &fb, err, errlen) < 0) {
+	    (tt_add(&t->tt, TT_BACKEND), build_model(t, err, errlen)) < 0 ||
+	    mlt_check_model(t, &fb, err, errlen) < 0) {
 		feed_free(&fb);
 		return -1;
 	}
 	feed_free(&fb);
+	tt_add(&t->tt, TT_MODEL);
 	if (ranks_setup(t, err, errlen) < 0)
 		return -1;
 	if (t->info.input[0] != t->h || t->info.input[1] != t->w || t->info.input[2] != t->c) {
@@ -310,11 +288,15 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	nn_params_upload(t->m);
 	if (t->info.has_optim)
 		nn_moments_upload(t->m);
-	restore_state(t);
+	tr_restore_state(t);
 	t->probs = XNEW(float, (size_t)t->bs * (size_t)t->k);
 	t->wts = XNEW(float, (size_t)t->bs * (size_t)t->k);
 	t->ty = XNEW(float, (size_t)t->bs * (size_t)t->k);
-	return load_val(t, err, errlen);
+	tt_add(&t->tt, TT_PLAN);
+	if (load_val(t, err, errlen) < 0)
+		return -1;
+	tt_add(&t->tt, TT_VALSET);
+	return 0;
 }
 
 /* Binary: p > 0.5 is class 1 (Keras rounds half to even: 0.5 -> 0);
@@ -430,8 +412,6 @@ caption(const struct trainer *t, char *buf, size_t len)
 	    t->seen ? t->acc_sum / t->seen : 0.0);
 }
 
-static int save(struct trainer *t, const char *path, int with_state, int epoch, int batch);
-
 /* --max-steps reached: checkpoint the position; later batches are read
  * and ignored so that upstream stages finish normally.  -1 (t->err) when
  * the checkpoint cannot be saved. */
@@ -440,7 +420,7 @@ halt(struct trainer *t)
 {
 	t->halted = 1;
 	t->seconds += now_seconds() - t->t0;
-	if (t->o->checkpoint && save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch) < 0)
+	if (t->o->checkpoint && tr_save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch) < 0)
 		return -1;
 	info("stopped after %lld steps (--max-steps)%s%s", (long long)nn_step_count(t->m),
 	    t->o->checkpoint ? "; resume with --resume " : "", t->o->checkpoint ? t->o->checkpoint : "");
@@ -454,22 +434,6 @@ finite_all(const float *x, size_t n)
 		if (!isfinite(x[i]))
 			return 0;
 	return 1;
-}
-
-/* Fails (-1, t->err) if a parameter (with_moments: or a moment) is
- * NaN/Inf: the cheap per-step checks (loss, outputs) miss a NaN that ReLU
- * hides.  Downloads the parameters (and moments) to the host copies. */
-static int
-check_params(struct trainer *t, int with_moments, const char *when)
-{
-	char why[300];
-
-	if (nn_params_download(t->m) < 0 || (with_moments && nn_moments_download(t->m) < 0))
-		return tr_fail(t, "%s", nn_error(t->m));
-	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
-		return tr_fail(t, "training diverged: %s after step %lld (lower --lr?); %s", why,
-		    (long long)nn_step_count(t->m), when);
-	return 0;
 }
 
 /* The epoch in progress has begun (or been resumed). */
@@ -505,7 +469,7 @@ train_step(struct trainer *t, struct feed *fb, uint64_t index, float *lossP)
 		    "nothing saved", isfinite(*lossP) ? "output" : "loss",
 		    isfinite(*lossP) ? NAN : *lossP, (long long)nn_step_count(t->m));
 	if (nn_params_nonfinite(t->m)) {
-		if (check_params(t, 0, "nothing saved") < 0)
+		if (tr_check_params(t, 0, "nothing saved") < 0)
 			return -1;
 		return tr_fail(t, "training diverged: a parameter is NaN or Inf after step %lld "
 		    "(lower --lr?); nothing saved", (long long)nn_step_count(t->m));
@@ -534,12 +498,14 @@ trainer_batch(struct trainer *t, const struct frame *f)
 		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
 		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
+	tt_add(&t->tt, TT_DECODE);
 	if (t->dist)      /* multi-label: gradients weighted by known entries (masked mean) */
 		dist_step_begin(t->dist, t->info.ml.k ? mlt_known(&fb) : fb.n);
 	if (train_step(t, &fb, f->index, &loss) < 0 || ranks_after_step(t) < 0) {
 		feed_free(&fb);
 		return -1;
 	}
+	tt_add(&t->tt, t->tt.count[TT_STEP1] ? TT_STEP : TT_STEP1);
 	t->loss_sum += (double)loss * fb.n;
 	for (int i = 0; i < fb.n && !t->info.ml.k; i++)
 		t->acc_sum += predicted(t->probs + (size_t)i * t->k, t->k) == (int)fb.y[i];
@@ -550,69 +516,10 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	caption(t, err, sizeof err);
 	progress_update(&t->prog, t->steps, err);
 	feed_free(&fb);
+	tt_add(&t->tt, TT_METRICS);
 	if (t->o->max_steps && nn_step_count(t->m) >= t->o->max_steps)
 		return halt(t);
 	return 0;
-}
-
-/* The train_state map of a checkpoint: where the stream stands and what
- * the epoch in progress has accumulated. */
-static void
-pack_state(const struct trainer *t, int epoch, int batch, msgpack_sbuffer *sb)
-{
-	msgpack_packer pk;
-	struct { const char *k; double v; int real; } kv[] = {
-		{ "epoch", epoch, 0 }, { "batch", batch, 0 }, { "steps", t->steps, 0 },
-		{ "seen", (double)t->seen, 0 }, { "bad_epochs", t->bad_epochs, 0 },
-		{ "plateau_bad", t->plateau_bad, 0 }, { "stopped", t->stopped, 0 },
-		{ "loss_sum", t->loss_sum, 1 }, { "acc_sum", t->acc_sum, 1 },
-		{ "seconds", t->seconds, 1 }, { "lr", t->lr, 1 }, { "best", t->best, 1 },
-	};
-	int n = (int)(sizeof kv / sizeof kv[0]);
-
-	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		msgpack_pack_str_with_body(&pk, kv[i].k, strlen(kv[i].k));
-		if (kv[i].real)
-			msgpack_pack_double(&pk, kv[i].v);
-		else
-			msgpack_pack_int64(&pk, (int64_t)kv[i].v);
-	}
-}
-
-/* Saves the model to path; with_state adds the optimizer and the position
- * (epoch, batch) to resume from.  -1 (t->err) on failure. */
-static int
-save(struct trainer *t, const char *path, int with_state, int epoch, int batch)
-{
-	msgpack_sbuffer sb = { 0 };
-	msgpack_zone z;
-	msgpack_object st;
-	char err[512];
-	size_t off = 0;
-	int rc;
-
-	if (!ranks_lead(t))
-		return 0;
-	snprintf(err, sizeof err, "%s not written", path);
-	if (check_params(t, with_state, err) < 0)
-		return -1;
-	if (t->nnames > 0)
-		nn_model_info_set_classes(&t->info, t->names, t->nnames);
-	t->info.optim = t->o->optim;
-	t->info.optim.lr = t->lr;
-	msgpack_zone_init(&z, 1024);
-	if (with_state) {
-		pack_state(t, epoch, batch, &sb);
-		msgpack_unpack(sb.data, sb.size, &off, &z, &st);
-	}
-	rc = nn_model_save(path, t->m, &t->info, with_state, with_state ? mp_fv(&st) : NULL,
-	                   t->err, sizeof t->err);
-	msgpack_zone_destroy(&z);
-	msgpack_sbuffer_destroy(&sb);
-	return rc;
 }
 
 static double
@@ -636,7 +543,7 @@ schedules(struct trainer *t, const double v[4], int epoch)
 	if (improved) {
 		t->best = x;
 		t->bad_epochs = t->plateau_bad = 0;
-		if (o->best && save(t, o->best, 0, epoch + 1, 0) < 0)
+		if (o->best && tr_save(t, o->best, 0, epoch + 1, 0) < 0)
 			return -1;
 	} else {
 		t->bad_epochs++;
@@ -714,8 +621,9 @@ end_epoch(struct trainer *t)
 
 	if (t->halted || !ranks_any(t, t->active))
 		return 0;
-	if (check_params(t, 0, "nothing saved for this epoch") < 0)
+	if (tr_check_params(t, 0, "nothing saved for this epoch") < 0)
 		return -1;
+	tt_add(&t->tt, TT_CHECK);
 	ranks_sum(t, sums, 3);          /* the training loss and accuracy of every rank */
 	mlt_fold_counts(t);
 	v[MON_LOSS] = sums[0] / sums[2];
@@ -723,6 +631,7 @@ end_epoch(struct trainer *t)
 	t->loss_sum = sums[0], t->acc_sum = sums[1], t->seen = (long)sums[2];
 	if (has_val && evaluate(t, &v[MON_VAL_LOSS], &v[MON_VAL_ACC]) < 0)
 		return -1;
+	tt_add(&t->tt, t->tt.count[TT_VAL1] ? TT_VAL : TT_VAL1);
 	secs = t->seconds + now_seconds() - t->t0;
 	write_metrics(t, v, has_val, secs);
 	caption(t, cap, sizeof cap);
@@ -734,13 +643,14 @@ end_epoch(struct trainer *t)
 	t->prog.t0 = now_seconds() - secs;
 	progress_done(&t->prog, line, cap);
 	note_skipped(t);
+	tt_add(&t->tt, TT_METRICS);
 	if (schedules(t, v, t->epoch) < 0)
 		return -1;
 	t->active = 0;
 	t->loss_sum = t->acc_sum = t->seconds = 0;
 	t->seen = t->steps = 0;
 	if (t->o->checkpoint)
-		return save(t, t->o->checkpoint, 1, t->epoch + 1, 0);
+		return tr_save_background(t, t->o->checkpoint, t->epoch + 1);
 	return 0;
 }
 
@@ -765,9 +675,15 @@ trainer_finish(struct trainer *t)
 	if (ranks_join(t) < 0 || end_epoch(t) < 0)
 		return -1;
 	ranks_report(t);
-	if (t->o->save && !t->halted)
-		return save(t, t->o->save, 0, t->epoch + 1, 0);
-	return 0;
+	if (t->o->save && !t->halted && tr_save(t, t->o->save, 0, t->epoch + 1, 0) < 0)
+		return -1;
+	return tr_join(t);
+}
+
+int
+trainer_sync(struct trainer *t)
+{
+	return tr_join(t);
 }
 
 int
@@ -779,12 +695,13 @@ trainer_interrupted(struct trainer *t)
 		return 0;
 	if (t->active)
 		t->seconds += now_seconds() - t->t0;
-	return save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
+	return tr_save(t, t->o->checkpoint, 1, t->epoch, t->batch_in_epoch);
 }
 
 void
 trainer_free(struct trainer *t)
 {
+	tr_join(t);
 	feed_set_free(&t->val);
 	nn_model_free(t->m);
 	nn_model_info_free(&t->info);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "frame.h"
 #include "nn/train/feed.h"
+#include "nn/train/timing.h"
 #include "nn/modelfile/modelio.h"
 #include "nn/dist/dist.h"
 #include "nn/nn.h"
@@ -47,6 +48,7 @@ struct train_options {
 	int sync_bn;            /* --sync-bn: batch statistics over the ranks */
 	float bucket_mb;        /* --bucket-mb: all-reduce bucket (0: after backward) */
 	int task;               /* enum task (--task) */
+	int timing;             /* --timing: per-phase times on stderr at the end */
 };
 
 struct trainer {
@@ -78,6 +80,9 @@ struct trainer {
 	int halted;             /* --max-steps reached */
 	long long amp_skipped;  /* fp16 steps skipped, as of the last epoch's end */
 	struct progress prog;
+	struct tt_timing tt;            /* --timing (the caller charges the waits) */
+	int bg_pid, bg_fd;              /* the checkpoint's background writer (0: none) */
+	const char *bg_path;            /* and its file */
 	char err[4608];         /* the last error's message */
 };
 
@@ -102,7 +107,10 @@ int trainer_finish(struct trainer *t);
 /* Saves the checkpoint of the current position (on a signal).  0, or -1
  * (t->err). */
 int trainer_interrupted(struct trainer *t);
-/* Releases everything t owns. */
+/* Waits for a checkpoint being written in the background (at exit after
+ * an error too).  0, or -1 (t->err) if its write failed. */
+int trainer_sync(struct trainer *t);
+/* Releases everything t owns (after waiting as trainer_sync does). */
 void trainer_free(struct trainer *t);
 
 #endif

@@ -128,6 +128,12 @@ build_model(struct trainer *t, char *err, size_t errlen)
 	t->info.input[0] = t->h, t->info.input[1] = t->w, t->info.input[2] = t->c;
 	t->info.head = hd;
 	snprintf(t->info.preprocess, sizeof t->info.preprocess, "%s", o->preprocess);
+	/* a resumed model's preprocessing was set by its loader */
+	if (nn_preprocess_set(t->m, t->info.preprocess) < 0) {
+		snprintf(err, errlen, "preprocessing %s: %s", t->info.preprocess,
+		         nn_preprocess_known(t->info.preprocess) ? nn_error(t->m) : "unknown");
+		return -1;
+	}
 	return 0;
 }
 
@@ -271,11 +277,6 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	t->k = nn_output_size(t->m);
 	if (init_classes(t, err, errlen) < 0 || apply_freeze(t, err, errlen) < 0)
 		return -1;
-	if (nn_preprocess_set(t->m, t->info.preprocess) < 0) {
-		snprintf(err, errlen, "preprocessing %s: %s", t->info.preprocess,
-		         nn_preprocess_known(t->info.preprocess) ? nn_error(t->m) : "unknown");
-		return -1;
-	}
 	nn_set_seed(t->m, t->o->seed);
 	nn_set_bn_unbiased(t->m, t->o->bn_unbiased);
 	nn_set_bce_clip(t->m, 1e-7f);

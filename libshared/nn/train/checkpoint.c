@@ -18,25 +18,12 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* Writes the printf-style message into t->err; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-ck_fail(struct trainer *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof t->err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Restores the position, accumulators and schedules of a checkpoint. */
 void
@@ -73,9 +60,9 @@ tr_check_params(struct trainer *t, int with_moments, const char *when)
 	char why[300];
 
 	if (nn_params_download(t->m) < 0 || (with_moments && nn_moments_download(t->m) < 0))
-		return ck_fail(t, "%s", nn_error(t->m));
+		return err_set(t->err, sizeof t->err, "%s", nn_error(t->m));
 	if (nn_model_check_finite(t->m, with_moments, why, sizeof why) < 0)
-		return ck_fail(t, "training diverged: %s after step %lld (lower --lr?); %s", why,
+		return err_set(t->err, sizeof t->err, "training diverged: %s after step %lld (lower --lr?); %s", why,
 		    (long long)nn_step_count(t->m), when);
 	return 0;
 }
@@ -244,9 +231,9 @@ tr_join(struct trainer *t)
 		return 0;
 	}
 	if (n > 0)
-		return ck_fail(t, "%s", msg);
+		return err_set(t->err, sizeof t->err, "%s", msg);
 	if (WIFSIGNALED(st))
-		return ck_fail(t, "%s: not written: its writer was killed by signal %d", t->bg_path,
+		return err_set(t->err, sizeof t->err, "%s: not written: its writer was killed by signal %d", t->bg_path,
 		    WTERMSIG(st));
-	return ck_fail(t, "%s: not written: its writer failed", t->bg_path);
+	return err_set(t->err, sizeof t->err, "%s: not written: its writer failed", t->bg_path);
 }

@@ -10,24 +10,11 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-/* Writes the printf-style message into t->err; returns -1. */
-static int __attribute__((format(printf, 2, 3)))
-tr_fail(struct trainer *t, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(t->err, sizeof t->err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void
 trainer_defaults(struct train_options *o)
@@ -341,10 +328,10 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	for (int i = 0; i < t->val.n; i++) {
 		const struct feed *b = &t->val.b[i];
 		if (nn_infer(t->m, b->dt, b->x, b->n, t->probs) < 0)
-			return tr_fail(t, "validation: %s", nn_error(t->m));
+			return err_set(t->err, sizeof t->err, "validation: %s", nn_error(t->m));
 		for (int j = 0; j < b->n * t->k; j++)
 			if (!isfinite(t->probs[j]))
-				return tr_fail(t, "--val %s: %s: the model's output is %g after "
+				return err_set(t->err, sizeof t->err, "--val %s: %s: the model's output is %g after "
 				    "step %lld: training diverged (lower --lr?); nothing saved", t->o->val,
 				    b->ids[j / t->k], t->probs[j], (long long)nn_step_count(t->m));
 		for (int j = 0; j < b->n; j++) {
@@ -356,7 +343,7 @@ evaluate(struct trainer *t, double *lossP, double *accP)
 	double s[3] = { loss, acc, n };
 	ranks_sum(t, s, 3);
 	if (s[2] == 0)
-		return tr_fail(t, "--val %s: empty validation set on every rank", t->o->val);
+		return err_set(t->err, sizeof t->err, "--val %s: empty validation set on every rank", t->o->val);
 	*lossP = s[0] / s[2];
 	*accP = s[1] / s[2];
 	return 0;
@@ -390,17 +377,17 @@ check_batch(struct trainer *t, const struct feed *fb, uint64_t index)
 	int nclass = t->k == 1 ? 2 : t->k;
 
 	if (fb->n == 0)
-		return tr_fail(t, "stdin: frame %llu: batch %d of epoch %d holds no images",
+		return err_set(t->err, sizeof t->err, "stdin: frame %llu: batch %d of epoch %d holds no images",
 		    (unsigned long long)index, t->batch_in_epoch, t->epoch + 1);
 	if (feed_check_shape(fb, t->h, t->w, t->c, err, sizeof err) < 0)
-		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)index, err);
+		return err_set(t->err, sizeof t->err, "stdin: frame %llu: %s", (unsigned long long)index, err);
 	if (fb->n > t->bs)
-		return tr_fail(t, "stdin: frame %llu: a batch of %d images, but the first batch "
+		return err_set(t->err, sizeof t->err, "stdin: frame %llu: a batch of %d images, but the first batch "
 		    "had %d (nntrain plans memory for the first batch's size)",
 		    (unsigned long long)index, fb->n, t->bs);
 	for (int i = 0; i < fb->n && !t->info.ml.k; i++)
 		if (fb->y[i] < 0 || fb->y[i] >= nclass)
-			return tr_fail(t, "stdin: frame %llu: %s: label %g is not a class of the "
+			return err_set(t->err, sizeof t->err, "stdin: frame %llu: %s: label %g is not a class of the "
 			    "model (0..%d)%s", (unsigned long long)index, fb->ids[i], fb->y[i],
 			    nclass - 1, fb->y[i] < 0 ? "; training images need labels (class folders)" : "");
 	return 0;
@@ -464,15 +451,15 @@ train_step(struct trainer *t, struct feed *fb, uint64_t index, float *lossP)
 	opt.lr = t->lr;
 	if (nn_train_step(t->m, fb->dt, fb->x, fb->n, y, weighted ? t->wts : NULL,
 	    &opt, lossP, t->probs) < 0)
-		return tr_fail(t, "training step: %s", nn_error(t->m));
+		return err_set(t->err, sizeof t->err, "training step: %s", nn_error(t->m));
 	if (!isfinite(*lossP) || !finite_all(t->probs, (size_t)fb->n * (size_t)t->k))
-		return tr_fail(t, "training diverged: the %s is %g at step %lld (lower --lr?); "
+		return err_set(t->err, sizeof t->err, "training diverged: the %s is %g at step %lld (lower --lr?); "
 		    "nothing saved", isfinite(*lossP) ? "output" : "loss",
 		    isfinite(*lossP) ? NAN : *lossP, (long long)nn_step_count(t->m));
 	if (nn_params_nonfinite(t->m)) {
 		if (tr_check_params(t, 0, "nothing saved") < 0)
 			return -1;
-		return tr_fail(t, "training diverged: a parameter is NaN or Inf after step %lld "
+		return err_set(t->err, sizeof t->err, "training diverged: a parameter is NaN or Inf after step %lld "
 		    "(lower --lr?); nothing saved", (long long)nn_step_count(t->m));
 	}
 	return 0;
@@ -498,7 +485,7 @@ trainer_batch(struct trainer *t, const struct frame *f)
 	if (!t->active)
 		activate(t);
 	if (feed_from_frame(f, &fb, err, sizeof err) < 0)
-		return tr_fail(t, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
+		return err_set(t->err, sizeof t->err, "stdin: frame %llu: %s", (unsigned long long)f->index, err);
 	tt_add(&t->tt, TT_DECODE);
 	if (t->dist)      /* multi-label: gradients weighted by known entries (masked mean) */
 		dist_step_begin(t->dist, t->info.ml.k ? mlt_known(&fb) : fb.n);

@@ -20,6 +20,15 @@
 #include "nn/engine/nn_impl.h"
 
 #define S 75            /* InceptionV3's smallest input: 85 MB of weights */
+
+/* Under AddressSanitizer resident memory is its allocator's (quarantine,
+ * redzones, shadow), not the program's: the RSS bounds are left out there;
+ * the counted sizes (plan, copies, slots) are checked in every build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_BOUNDS 0
+#else
+#define RSS_BOUNDS 1
+#endif
 #define BATCH 2
 
 static const struct nn_head HEAD = { .dense_units = 256, .dropout = 0.5f, .classes = 1 };
@@ -88,8 +97,12 @@ test_host_arena(void **state)
 	arena = (double)nn_arena_size(m) * sizeof(float);
 	printf("  arena %.1f MB, resident after building %.1f MB\n", arena / 1048576,
 	    (r1 - r0) / 1048576);
-	assert_true(r1 - r0 < 1.1 * arena);
 	nn_model_free(m);
+	if (!RSS_BOUNDS) {
+		printf("  RSS bound not checked under AddressSanitizer\n");
+		return;
+	}
+	assert_true(r1 - r0 < 1.1 * arena);
 }
 
 /* Inference: one backend copy of the parameters (BNs folded in place),
@@ -133,7 +146,8 @@ test_inference(void **state)
 	assert_true(m->fold_size * sizeof(float) < arena / 10);
 	assert_true(m->acts_size < acts0);
 	assert_true(cpu_of(be)->wcpeak < 1.05 * arena);
-	assert_true(peak < 2.05 * arena + m->acts_size * 4.0 + 48 * 1048576.0);
+	if (RSS_BOUNDS)
+		assert_true(peak < 2.05 * arena + m->acts_size * 4.0 + 48 * 1048576.0);
 	for (int i = 0; i < BATCH; i++)
 		assert_true(p0[i] - p1[i] < 1e-5f && p1[i] - p0[i] < 1e-5f);
 	nn_model_free(m);

@@ -192,10 +192,12 @@ mlt_evaluate(struct trainer *t, double *lossP, double *accP, double *aucP)
 	for (size_t i = 0; i < at; i++) {
 		double q = fmin(fmax(p[i], 1e-7), 1 - 1e-7);
 		if (!isfinite(p[i])) {
+			double bad = p[i];
+
 			free(p);
 			free(y);
 			return ml_fail(t, "--val %s: the model's output is %g: training diverged (lower "
-			    "--lr?); nothing saved", t->o->val, p[i]);
+			    "--lr?); nothing saved", t->o->val, bad);
 		}
 		if (y[i] < 0)
 			continue;

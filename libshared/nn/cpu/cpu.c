@@ -13,6 +13,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
+#include "envflag.h"
 #include "err.h"
 #include "nn/backend.h"
 #include "nn/cpu/cpu_impl.h"
@@ -131,18 +132,6 @@ cpu_layout_env(void)
 	return CPU_LAYOUT_AUTO;
 }
 
-/* The 0/1 setting of environment variable name, dflt when unset or empty
- * ("0", "no", "off" say 0). */
-static int
-env_flag(const char *name, int dflt)
-{
-	const char *s = getenv(name);
-
-	if (s == NULL || *s == '\0')
-		return dflt;
-	return !(strcmp(s, "0") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0);
-}
-
 static const char *
 cpu_error(struct nn_backend *be)
 {
@@ -158,9 +147,7 @@ static int
 cpu_has_bf16(void)
 {
 	dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-	const char *no = getenv("RADPIPE_CPU_NO_BF16");
-
-	if (no != NULL && *no != '\0' && strcmp(no, "0") != 0)
+	if (env_flag("RADPIPE_CPU_NO_BF16", 0))
 		return 0;
 	return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envflag.h"
 #include "err.h"
 #include "nn/engine/nn_impl.h"
 
@@ -100,9 +101,7 @@ plan_views(struct nn_model *m)
 int
 nn_fold_enabled(void)
 {
-	const char *s = getenv("RADPIPE_FOLD");
-
-	return s == NULL || strcmp(s, "0") != 0;
+	return env_flag("RADPIPE_FOLD", 1);
 }
 
 /* Inference plans (RADPIPE_FOLD not 0): marks each conv whose only

@@ -12,6 +12,7 @@
  * path (a signal's checkpoint, --max-steps) and at the end, so a run
  * ends with the same files as if each had been written in place. */
 #include "nn/train/checkpoint.h"
+#include "envflag.h"
 #include "err.h"
 #include "frame_mp.h"
 #include "nn/train/ranks.h"
@@ -152,9 +153,7 @@ tr_save(struct trainer *t, const char *path, int with_state, int epoch, int batc
 static int
 background_ok(const struct trainer *t)
 {
-	const char *e = getenv("RADPIPE_CHECKPOINT_SYNC");
-
-	return (t->dist == NULL || !dist_parallel(t->dist)) && (e == NULL || strcmp(e, "0") == 0);
+	return (t->dist == NULL || !dist_parallel(t->dist)) && !env_flag("RADPIPE_CHECKPOINT_SYNC", 0);
 }
 
 /* The forked writer: the parent's memory as of the fork is its snapshot.

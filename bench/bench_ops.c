@@ -1,10 +1,13 @@
 /* bench_ops.c — GFLOP/s of the "cpu" backend's convolutions on the
  * distinct convolution shapes of InceptionV3 at 299x299, against the
- * machine's sgemm peak (OpenBLAS), with the oneDNN implementation each
- * shape gets.  Writes a markdown table (-o FILE) and prints it.
+ * machine's sgemm peak (OpenBLAS) or, in bf16, its bf16 matmul peak
+ * (oneDNN), with the oneDNN implementation each shape gets.  Writes a markdown table (-o FILE) and prints it.
  *
- * usage: bench_ops [--quick] [--batch N]... [--threads N] [--time S] [-o FILE]
+ * usage: bench_ops [--quick] [--batch N]... [--threads N] [--time S]
+ *                  [--precision fp32|bf16] [-o FILE]
  *   --quick     five shapes, batch 5, short timings (a smoke run)
+ *   --precision the convolutions' math (bf16: oneDNN's bf16 kernels,
+ *               where the CPU has them; %pk is then of the bf16 peak)
  *   --batch N   batch size (repeatable; default 5 and 32)
  *   --threads N threads for oneDNN and OpenBLAS (default: all cores)
  *   --time S    seconds per measurement (default 0.5)
@@ -18,6 +21,7 @@
  */
 #include <cblas.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,26 +234,88 @@ sgemm_peak(int threads, double *dnnl)
 	return 2.0 * n * n * n / best * 1e-9;
 }
 
+/* bf16 x bf16 -> f32 matmul GFLOP/s on 2048^3, best of a few (oneDNN's
+ * matmul primitive: its bf16 peak here); 0 where oneDNN has no bf16
+ * matmul on this CPU. */
+static double
+bf16_peak(void)
+{
+	dnnl_dims_t d = { 2048, 2048 };
+	dnnl_memory_desc_t ma, mc;
+	dnnl_matmul_desc_t md;
+	dnnl_primitive_desc_t pd;
+	dnnl_primitive_t pr;
+	dnnl_engine_t eng;
+	dnnl_stream_t st;
+	dnnl_memory_t a, b, c;
+	dnnl_exec_arg_t args[3];
+	double best = 1e30, t0, n = 2048;
+	int i;
+
+	if (dnnl_engine_create(&eng, dnnl_cpu, 0) != dnnl_success)
+		return 0;
+	dnnl_memory_desc_init_by_tag(&ma, 2, d, dnnl_bf16, dnnl_ab);
+	dnnl_memory_desc_init_by_tag(&mc, 2, d, dnnl_f32, dnnl_ab);
+	if (dnnl_matmul_desc_init(&md, &ma, &ma, NULL, &mc) != dnnl_success ||
+	    dnnl_primitive_desc_create(&pd, &md, NULL, eng, NULL) != dnnl_success) {
+		dnnl_engine_destroy(eng);
+		return 0;
+	}
+	if (dnnl_primitive_create(&pr, pd) != dnnl_success ||
+	    dnnl_stream_create(&st, eng, dnnl_stream_default_flags) != dnnl_success ||
+	    dnnl_memory_create(&a, &ma, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success ||
+	    dnnl_memory_create(&b, &ma, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success ||
+	    dnnl_memory_create(&c, &mc, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success)
+		die("bf16 matmul: cannot set up");
+	for (i = 0; i < 2; i++) {       /* bf16 ones: 0x3f80 */
+		uint16_t *h;
+		dnnl_memory_get_data_handle(i ? b : a, (void **)&h);
+		for (size_t k = 0; k < 2048u * 2048u; k++)
+			h[k] = 0x3f80;
+	}
+	args[0] = (dnnl_exec_arg_t){ DNNL_ARG_SRC, a };
+	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, b };
+	args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, c };
+	for (i = 0; i < 6; i++) {
+		t0 = now();
+		if (dnnl_primitive_execute(pr, st, 3, args) != dnnl_success ||
+		    dnnl_stream_wait(st) != dnnl_success)
+			die("bf16 matmul failed");
+		best = now() - t0 < best ? now() - t0 : best;
+	}
+	dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c);
+	dnnl_primitive_destroy(pr); dnnl_primitive_desc_destroy(pd);
+	dnnl_stream_destroy(st); dnnl_engine_destroy(eng);
+	return 2.0 * n * n * n / best * 1e-9;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_ops [--quick] [--batch N]... [--threads N] "
-	    "[--time S] [-o FILE]\n");
+	    "[--time S] [--precision fp32|bf16] [-o FILE]\n");
 	exit(2);
 }
 
+/* The machine's peaks, measured once at the start. */
+struct peaks {
+	double blas, dnnl, bf16;        /* GFLOP/s: sgemm (OpenBLAS, oneDNN), bf16 matmul */
+	int use_bf16;                   /* --precision bf16: %pk of bf16 */
+};
+
 static void
-header(FILE *out, int threads, double peak, double dpeak, int quick_run)
+header(FILE *out, int threads, const struct peaks *pk, int quick_run)
 {
 	const dnnl_version_t *v = dnnl_version();
 
-	fprintf(out, "# cpu backend (oneDNN %d.%d.%d) convolutions, InceptionV3 shapes\n\n",
-	    v->major, v->minor, v->patch);
-	fprintf(out, "%d threads; sgemm 2048^3: OpenBLAS %.1f GFLOP/s (the peak used "
-	    "below), oneDNN %.1f GFLOP/s%s.\n\n", threads, peak, dpeak,
-	    quick_run ? "; --quick run" : "");
+	fprintf(out, "# cpu backend (oneDNN %d.%d.%d) %s convolutions, InceptionV3 shapes\n\n",
+	    v->major, v->minor, v->patch, pk->use_bf16 ? "bf16" : "fp32");
+	fprintf(out, "%d threads; sgemm 2048^3: OpenBLAS %.1f GFLOP/s%s, oneDNN %.1f GFLOP/s; "
+	    "bf16 matmul 2048^3 (oneDNN): %.1f GFLOP/s%s%s.\n\n", threads, pk->blas,
+	    pk->use_bf16 ? "" : " (the peak used below)", pk->dnnl, pk->bf16,
+	    pk->use_bf16 ? " (the peak used below)" : "", quick_run ? "; --quick run" : "");
 	fprintf(out, "GFLOP/s per op; \"step\" = fwd + bwd-data + bwd-weights after a "
-	    "parameter update (weights reordered again), as %% of sgemm peak and in ms.\n\n");
+	    "parameter update (weights reordered again), as %% of that peak and in ms.\n\n");
 	fprintf(out, "| shape | n | x | fwd | bwd-d | bwd-w | step %%pk | step ms | "
 	    "oneDNN impl (fwd \\| bwd-d \\| bwd-w) |\n");
 	fprintf(out, "|---|---|---|---|---|---|---|---|---|\n");
@@ -263,7 +329,8 @@ main(int argc, char **argv)
 	const char *outpath = NULL;
 	int batches[8], nb = 0, threads = 0, quick_run = 0, i, j, k;
 	char err[256];
-	double peak, dpeak, total;
+	struct peaks pk = { 0 };
+	double total;
 	FILE *out;
 
 	err_init(argv[0]);
@@ -276,6 +343,9 @@ main(int argc, char **argv)
 			threads = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc)
 			budget = atof(argv[++i]);
+		else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc)
+			pk.use_bf16 = strcmp(argv[++i], "bf16") == 0 ? 1 :
+			    strcmp(argv[i], "fp32") == 0 ? 0 : (usage(), 0);
 		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
 			outpath = argv[++i];
 		else
@@ -290,13 +360,15 @@ main(int argc, char **argv)
 		budget = 0.2;
 	rng_init(&rng, 1, 0, 0);
 	o.threads = threads;
+	o.precision = pk.use_bf16 ? NN_PREC_BF16 : NN_PREC_FP32;
 	if ((be = nn_cpu_open(&o, err, sizeof err)) == NULL)
 		die("%s", err);
 	threads = omp_get_max_threads();
-	peak = sgemm_peak(threads, &dpeak);
+	pk.blas = sgemm_peak(threads, &pk.dnnl);
+	pk.bf16 = bf16_peak();
 	if ((out = outpath ? fopen(outpath, "w") : stdout) == NULL)
 		die("%s: cannot open", outpath);
-	header(out, threads, peak, dpeak, quick_run);
+	header(out, threads, &pk, quick_run);
 	for (j = 0; j < nb; j++) {
 		int ns = quick_run ? (int)(sizeof quick / sizeof quick[0]) :
 		    (int)(sizeof shapes / sizeof shapes[0]);
@@ -305,7 +377,8 @@ main(int argc, char **argv)
 		for (k = 0; k < ns; k++) {
 			const struct shape *s = &shapes[quick_run ? quick[k] : k];
 
-			total += s->count * bench_shape(be, s, batches[j], peak, out);
+			total += s->count * bench_shape(be, s, batches[j],
+			    pk.use_bf16 ? pk.bf16 : pk.blas, out);
 			if (out != stdout)
 				fprintf(stderr, "batch %d: %d/%d\n", batches[j], k + 1, ns);
 		}
@@ -313,7 +386,7 @@ main(int argc, char **argv)
 		    "(%.1f images/s, convolutions only).\n\n", batches[j],
 		    quick_run ? " (quick subset only)" : "", total * 1e3, batches[j] / total);
 		if (j + 1 < nb)
-			header(out, threads, peak, dpeak, quick_run);
+			header(out, threads, &pk, quick_run);
 	}
 	be->close(be);
 	if (out != stdout && fclose(out) != 0)

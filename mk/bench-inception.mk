@@ -56,3 +56,16 @@ bench-models: $(B)/bench/bench_inception
 	@mv $(B)/bench/models.md bench/results/models.md
 	@echo "bench-models: bench/results/models.md"
 BENCH_TARGETS += bench-models
+
+# make bench-profile: where a step goes (oneDNN's own timings per category:
+# convolutions, reorders of activations and of weights, BN, pooling, and
+# the time outside oneDNN), radpipe beside PyTorch, one thread ->
+# bench/results/profile.md.  BENCH_PROFILE_ARGS="-p fp32 infer:5" etc.
+BENCH_TARGETS += bench-profile
+BENCH_PROFILE_ARGS ?= -p bf16 train:5
+.PHONY: bench-profile
+bench-profile: $(B)/bench/bench_inception
+	@mkdir -p bench/results
+	bench/bench-profile.sh $(BENCH_PROFILE_ARGS) > $(B)/bench/profile.md
+	@mv $(B)/bench/profile.md bench/results/profile.md
+	@echo "bench-profile: bench/results/profile.md"

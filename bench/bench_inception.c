@@ -2,7 +2,8 @@
  * architecture (--arch resnet50|densenet121|mobilenet_v2, --size), on the
  * "cpu" backend: inference and training-step throughput, peak RSS and
  * planned memory per configuration, and where the time goes (per op kind,
- * from the engine's profile hook).  Each configuration runs in its own
+ * from the engine's profile hook, on two steps after the timed ones, which
+ * run without it).  Each configuration runs in its own
  * child process so that ru_maxrss is that configuration's.
  *
  * usage: bench_inception [--arch NAME] [--size N] [--quick] [--threads N] [--time S] [--keep] [--precision P]
@@ -155,6 +156,8 @@ step(struct nn_model *m, const struct cfg *c, const uint8_t *x, const float *y,
 		die("train: %s", nn_error(m));
 }
 
+#define PROF_STEPS 2
+
 /* Runs configuration c in this process; fills r. */
 static void
 measure(const struct cfg *c, struct result *r)
@@ -183,9 +186,6 @@ measure(const struct cfg *c, struct result *r)
 	nn_plan_memory(m, &mem);
 	step(m, c, x, y, probs);
 	rss_mark("first step");
-#ifndef BENCH_BASELINE
-	nn_profile_enable(m, 1);
-#endif
 	c0 = cpu_now();
 	t0 = now();
 	for (r->steps = 0; r->steps < 2 || now() - t0 < opt_time; r->steps++)
@@ -197,8 +197,13 @@ measure(const struct cfg *c, struct result *r)
 	r->ips = c->batch / r->step_s;
 	r->plan_mb = (double)(mem.params + mem.acts + mem.grads + mem.aux) / 1048576;
 #ifndef BENCH_BASELINE
+	/* the profile after the timed steps, on two more: it syncs around
+	 * each op and the engine then runs some fused ops apart (conv_bwd) */
+	nn_profile_enable(m, 1);
+	for (int i = 0; i < PROF_STEPS; i++)
+		step(m, c, x, y, probs);
 	for (int k = 0; k < NKIND; k++)
-		r->prof[k] = nn_profile_times(m)[k] / r->steps;
+		r->prof[k] = nn_profile_times(m)[k] / PROF_STEPS;
 #endif
 	nn_model_free(m);
 	be->close(be);
@@ -320,7 +325,8 @@ static void
 print_profile(FILE *g, const struct cfg *c, const struct result *r, int n)
 {
 	out(stdout, g, "\nTime per image by op kind (ms/img; engine profile, "
-	    "RADPIPE_PROFILE hook):\n\n| kind |");
+	    "RADPIPE_PROFILE hook, on %d steps after the timed ones: it syncs "
+	    "around each op):\n\n| kind |", PROF_STEPS);
 	for (int i = 0; i < n; i++)
 		out(stdout, g, " %s %d |", c[i].train ? "train" : "infer", c[i].batch);
 	out(stdout, g, "\n|---|");

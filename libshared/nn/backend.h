@@ -294,6 +294,13 @@ struct nn_backend {
 	void (*bn_apply)(struct nn_backend *be, const struct nn_bn *p,
 	                 const float *x, const float *gamma, const float *beta,
 	                 const float *mean, const float *invstd, float *y, int relu);
+	/* Both backward convolutions of one layer: exactly what
+	 * conv_bwd_weights(p, x, dy, dw, db) and then conv_bwd_data(p with
+	 * x_ld = dx_ld, dy, w, dx, beta) write (cpu: dy is copied into the
+	 * primitives' layout once for the two). */
+	void (*conv_bwd)(struct nn_backend *be, const struct nn_conv *p, const float *x,
+	                 const float *dy, const float *w, float *dw, float *db,
+	                 float *dx, int dx_ld, float beta);
 
 	/* Data parallelism on the device (cuda: NCCL; NULL: the caller reduces
 	 * host memory itself, libshared/nn/dist).  comm_id writes a new

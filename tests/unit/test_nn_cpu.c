@@ -106,14 +106,21 @@ snap(const struct buf *b)
 	return x;
 }
 
+/* b's cpu copy holds the bytes at before, else fails with "what: why". */
 static void
-check_same(const char *what, const struct buf *b, const float *before)
+check_bytes(const char *what, const struct buf *b, const float *before, const char *why)
 {
 	float *x = snap(b);
 
 	if (memcmp(x, before, b->n * sizeof(float)) != 0)
-		fail_msg("%s: not deterministic", what);
+		fail_msg("%s: %s", what, why);
 	free(x);
+}
+
+static void
+check_same(const char *what, const struct buf *b, const float *before)
+{
+	check_bytes(what, b, before, "not deterministic");
 }
 
 /* TF geometry of one axis. */
@@ -196,16 +203,97 @@ conv_case(const struct conv_case *t)
 	buf_free(&dy); buf_free(&dx); buf_free(&dw); buf_free(&db);
 }
 
-/* Reopens the cpu backend (its environment variables are read then). */
+/* Reopens the cpu backend in precision prec (its environment variables
+ * are read then). */
 static void
-reopen(void)
+reopen_prec(int prec)
 {
-	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
+	struct nn_backend_opts o = { .threads = 2, .deterministic = 1, .precision = prec };
 	char err[256];
 
 	cpu->close(cpu);
 	cpu = nn_cpu_open(&o, err, sizeof err);
 	assert_non_null(cpu);
+}
+
+static void
+reopen(void)
+{
+	reopen_prec(NN_PREC_FP32);
+}
+
+/* conv_bwd on case t writes the bytes of conv_bwd_weights then
+ * conv_bwd_data (beta 0 and 1, dx at its own pixel stride); returns how
+ * many chunks took bwd-weights' copy of dy. */
+static unsigned long
+conv_bwd_case(const struct conv_case *t)
+{
+	struct nn_conv p = conv_of(t), d = p;
+	size_t nx, ny, nw = (size_t)p.kh * p.kw * p.ic * p.oc;
+	struct buf x, w, dy, dx, dw, db;
+	unsigned long before = cpu_of(cpu)->dyshared;
+	float *a[3], beta;
+
+	d.x_ld = p.ic + 3;
+	nx = (size_t)p.n * p.ih * p.iw * (p.x_ld > d.x_ld ? p.x_ld : d.x_ld);
+	ny = (size_t)p.n * p.oh * p.ow * p.y_ld;
+	x = rnd(nx); w = rnd(nw); dy = rnd(ny); dx = rnd(nx); dw = rnd(nw); db = rnd(p.oc);
+	for (beta = 0.0f; beta <= 1.0f; beta += 1.0f) {
+		cpu->upload(cpu, dx.c, dx.h, nx * sizeof(float));
+		cpu->conv_bwd_weights(cpu, &p, x.c, dy.c, dw.c, t->bias ? db.c : NULL);
+		cpu->conv_bwd_data(cpu, &d, dy.c, w.c, dx.c, beta);
+		a[0] = snap(&dw); a[1] = snap(&db); a[2] = snap(&dx);
+		cpu->upload(cpu, dx.c, dx.h, nx * sizeof(float));
+		cpu->upload(cpu, dw.c, dw.h, nw * sizeof(float));
+		cpu->conv_bwd(cpu, &p, x.c, dy.c, w.c, dw.c, t->bias ? db.c : NULL, dx.c,
+		    d.x_ld, beta);
+		check_bytes("conv_bwd dw", &dw, a[0], "not conv_bwd_weights' bytes");
+		check_bytes("conv_bwd db", &db, a[1], "not conv_bwd_weights' bytes");
+		check_bytes(beta != 0.0f ? "conv_bwd dx beta 1" : "conv_bwd dx beta 0", &dx, a[2],
+		    "not conv_bwd_data's bytes");
+		free(a[0]); free(a[1]); free(a[2]);
+	}
+	buf_free(&x); buf_free(&w); buf_free(&dy); buf_free(&dx); buf_free(&dw); buf_free(&db);
+	return cpu_of(cpu)->dyshared - before;
+}
+
+/* conv_bwd (both backward convolutions, one copy of dy) against the two
+ * ops: the same bytes in fp32 and bf16, blocked (where the copy is shared:
+ * counted) and NHWC, one chunk and several (4 + 1: the shared copy is the
+ * last chunk's). */
+static void
+test_conv_bwd_both(void **state)
+{
+	static const struct conv_case cs[] = {
+		{ 5, 32, 32, 64, 64, 3, 3, 1, 1, 8, 16, 1 },    /* chunks under 1 MiB */
+		{ 3, 19, 17, 32, 48, 3, 3, 2, 0, 0, 0, 0 },
+		{ 2, 9, 9, 64, 32, 1, 1, 1, 1, 0, 8, 1 },
+	};
+	int prec, i;
+
+	for (prec = NN_PREC_FP32; prec <= NN_PREC_BF16; prec += NN_PREC_BF16) {
+		if (prec == NN_PREC_BF16 && dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core_bf16) {
+			printf("  no bf16 kernels on this CPU: conv_bwd checked in fp32 only\n");
+			break;
+		}
+		setenv("RADPIPE_CPU_LAYOUT", "blocked", 1);
+		setenv("RADPIPE_CPU_CHUNK_KB", "1024", 1);
+		reopen_prec(prec);
+		for (i = 0; i < 3; i++)
+			if (conv_bwd_case(&cs[i]) == 0)
+				fail_msg("conv_bwd case %d (%s): dy was copied twice", i,
+				    prec == NN_PREC_BF16 ? "bf16" : "fp32");
+		setenv("RADPIPE_CPU_LAYOUT", "nhwc", 1);
+		reopen_prec(prec);
+		for (i = 0; i < 3; i++)
+			conv_bwd_case(&cs[i]);
+		unsetenv("RADPIPE_CPU_LAYOUT");
+		unsetenv("RADPIPE_CPU_CHUNK_KB");
+		reopen_prec(prec);
+		for (i = 0; i < 3; i++)
+			conv_bwd_case(&cs[i]);
+	}
+	reopen();
 }
 
 /* A batch cut into chunks (4 + 1 samples: a 256 KiB blocked copy per
@@ -370,6 +458,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv_chunks),
 		cmocka_unit_test(test_conv_winograd),
+		cmocka_unit_test(test_conv_bwd_both),
 		cmocka_unit_test(test_conv_weights_update),
 		cmocka_unit_test(test_error),
 	};

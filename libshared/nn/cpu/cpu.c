@@ -178,7 +178,7 @@ static const struct nn_backend cpu_table = {
 	.input = cpu_input,
 	.conv_fwd = cpu_conv_fwd, .conv_fwd_relu = cpu_conv_fwd_relu,
 	.conv_bwd_data = cpu_conv_bwd_data,
-	.conv_bwd_weights = cpu_conv_bwd_weights,
+	.conv_bwd_weights = cpu_conv_bwd_weights, .conv_bwd = cpu_conv_bwd,
 	.bn_fwd_train = cpu_bn_fwd_train, .bn_fwd_infer = cpu_bn_fwd_infer,
 	.bn_bwd = cpu_bn_bwd, .bn_bwd_infer = cpu_bn_bwd_infer,
 	.add = cpu_add,

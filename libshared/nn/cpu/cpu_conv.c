@@ -550,29 +550,61 @@ cpu_conv_fwd_relu(struct nn_backend *be, const struct nn_conv *p, const float *x
 	conv_fwd(be, p, x, w, bias, y, 1);
 }
 
-void
-cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
-    const float *w, float *dx, float beta)
+/* Do the activation reorders k of a and l of b do the same (both present)? */
+static int
+io_same(const struct cpu_entry *a, int k, const struct cpu_entry *b, int l)
 {
-	struct cpu *c = cpu_of(be);
-	struct nn_conv q;
-	int k = conv_chunk(c, p);
+	const_dnnl_primitive_desc_t pa, pb;
 
-	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
-		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f, 0);
+	if (a->io[k].prim == NULL || b->io[l].prim == NULL ||
+	    dnnl_primitive_get_primitive_desc(a->io[k].prim, &pa) != dnnl_success ||
+	    dnnl_primitive_get_primitive_desc(b->io[l].prim, &pb) != dnnl_success)
+		return 0;
+	return dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pa, dnnl_query_src_md, 0),
+	    dnnl_primitive_desc_query_md(pb, dnnl_query_src_md, 0)) &&
+	    dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pa, dnnl_query_dst_md, 0),
+	    dnnl_primitive_desc_query_md(pb, dnnl_query_dst_md, 0));
+}
+
+/* The data gradient, chunk by chunk; with last (a bwd-weights entry whose
+ * chunk at n0 = last_n0 just left its copy of dy in slot 1) the chunks run
+ * last to first and the first of them takes that copy instead of making
+ * its own (the chunks write apart: the order changes nothing). */
+static void
+conv_bwd_data_chunks(struct cpu *c, const struct nn_conv *p, const float *dy,
+    const float *w, float *dx, float beta, const struct cpu_entry *last, int last_n0)
+{
+	struct nn_conv q;
+	int k = conv_chunk(c, p), nc = (p->n + k - 1) / k;
+
+	for (int j = 0; j < nc; j++) {
+		int n0 = (last != NULL ? nc - 1 - j : j) * k;
+		struct cpu_entry *e;
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *dxq = dx + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		void *ptr[3], *dxs;
 
-		if (e == NULL)
+		conv_next(p, k, n0, &q);
+		if ((e = conv_entry(c, CPU_CONV_BWD_DATA, &q, 0, beta != 0.0f, 0)) == NULL)
 			return;
 		dxs = io_out(c, e, 0, dxq);
-		ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dyq);
+		if (last != NULL && n0 == last_n0 && io_same(last, CPU_IO_IN1, e, CPU_IO_IN0)) {
+			ptr[0] = c->buf[1];
+			c->dyshared++;
+		} else
+			ptr[0] = io_in(c, e, CPU_IO_IN0, 1, dyq);
 		ptr[1] = (void *)conv_weights(c, e, w);
 		ptr[2] = dxs;
 		cpu_run(c, &e->main, ptr);
 		io_done(c, e, dxs, dxq);
 	}
+}
+
+void
+cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const float *dy,
+    const float *w, float *dx, float beta)
+{
+	conv_bwd_data_chunks(cpu_of(be), p, dy, w, dx, beta, NULL, 0);
 }
 
 /* Chunk e's dw (HWIO, at dw) and db from the samples at x, dy. */
@@ -597,25 +629,28 @@ conv_bwd_weights_chunk(struct cpu *c, struct cpu_entry *e, const float *x,
 	}
 }
 
-/* Chunks after the first land in slot 3 and are added to dw and db. */
-void
-cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
-    const float *dy, float *dw, float *db)
+/* dw and db chunk by chunk (chunks after the first land in slot 3 and
+ * are added); *last, *last_n0: the entry and first sample of the last
+ * chunk (its copy of dy is left in slot 1). */
+static void
+conv_bwd_weights_chunks(struct cpu *c, const struct nn_conv *p, const float *x,
+    const float *dy, float *dw, float *db, struct cpu_entry **last, int *last_n0)
 {
-	struct cpu *c = cpu_of(be);
 	struct nn_conv q;
 	int k = conv_chunk(c, p);
 	int nw = p->kh * p->kw * p->ic * p->oc;
 
 	c->training = 1;
+	*last = NULL;
 	for (int n0 = 0; conv_next(p, k, n0, &q); n0 += k) {
 		struct cpu_entry *e = conv_entry(c, CPU_CONV_BWD_WEIGHTS, &q, db != NULL, 0, 0);
 		const float *xq = x + (size_t)n0 * p->ih * p->iw * p->x_ld;
 		const float *dyq = dy + (size_t)n0 * p->oh * p->ow * p->y_ld;
 		float *part;
 
-		if (e == NULL)
+		if ((*last = e) == NULL)
 			return;
+		*last_n0 = n0;
 		if (n0 == 0) {
 			conv_bwd_weights_chunk(c, e, xq, dyq, dw, db);
 			continue;
@@ -626,6 +661,32 @@ cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float
 		if (db != NULL)
 			cpu_unpack(db, p->oc, part + nw, 1, p->oc, 1.0f);
 	}
+}
+
+void
+cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *dy, float *dw, float *db)
+{
+	struct cpu_entry *last;
+	int n0;
+
+	conv_bwd_weights_chunks(cpu_of(be), p, x, dy, dw, db, &last, &n0);
+}
+
+void
+cpu_conv_bwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+    const float *dy, const float *w, float *dw, float *db, float *dx, int dx_ld,
+    float beta)
+{
+	struct cpu *c = cpu_of(be);
+	struct nn_conv d = *p;
+	struct cpu_entry *last;
+	int n0 = 0;
+
+	d.x_ld = dx_ld;
+	conv_bwd_weights_chunks(c, p, x, dy, dw, db, &last, &n0);
+	if (last != NULL && !cpu_failed(c))
+		conv_bwd_data_chunks(c, &d, dy, w, dx, beta, last, n0);
 }
 
 void

@@ -41,7 +41,8 @@
  * writing fp32 (y, dx, dw, db).  The input copies are made by the edge
  * reorders (fp32 strided NHWC -> bf16 in the primitive's layout), the
  * weight copies once per write generation like the blocked fp32 ones;
- * activations in memory stay fp32.  Dense layers round x, w and dy to
+ * activations in memory stay fp32 (conv_bwd makes one bf16 copy of dy
+ * for both backward primitives).  Dense layers round x, w and dy to
  * bf16 (to nearest even) into scratch and multiply with sgemm: the same
  * products, exact in fp32, and fp32 sums.
  */
@@ -146,6 +147,7 @@ struct cpu {
 	struct cpu_wtmp wt;
 	void *pad;                      /* shared oneDNN scratchpad */
 	size_t padsize;
+	unsigned long dyshared;         /* dy copies conv_bwd shared (tests) */
 	void *buf[CPU_NBUF];            /* scratch activations */
 	size_t bufsize[CPU_NBUF];
 	char err[256];                  /* the first failure ("": none) */
@@ -263,6 +265,9 @@ void cpu_conv_bwd_data(struct nn_backend *be, const struct nn_conv *p, const flo
                        const float *w, float *dx, float beta);
 void cpu_conv_bwd_weights(struct nn_backend *be, const struct nn_conv *p, const float *x,
                           const float *dy, float *dw, float *db);
+void cpu_conv_bwd(struct nn_backend *be, const struct nn_conv *p, const float *x,
+                  const float *dy, const float *w, float *dw, float *db, float *dx,
+                  int dx_ld, float beta);
 /* Moves the write generation on if [p, p+size) overlaps a kernel that
  * has a cached copy (upload and zero: labels and inputs leave it). */
 void cpu_wcopy_touch(struct cpu *c, const void *p, size_t size);

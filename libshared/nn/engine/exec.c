@@ -140,6 +140,12 @@ bwd_conv(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, int wt,
 			be->dwconv_bwd_data(be, &cp, l->dy, W(m, l, 0), x->dy, beta);
 		return;
 	}
+	if (wt && dx && be->conv_bwd != NULL && !m->prof) {
+		/* one op for both (the profile times them apart) */
+		be->conv_bwd(be, &cp, x->y, l->dy, W(m, l, 0), G(m, l, 0), db, x->dy,
+		             x->dy_ld, beta);
+		return;
+	}
 	if (wt)
 		be->conv_bwd_weights(be, &cp, x->y, l->dy, G(m, l, 0), db);
 	nn_prof_add(m, NN_PROF_CONV_BWD_W);

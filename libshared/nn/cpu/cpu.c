@@ -209,7 +209,7 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	c->layout = cpu_layout_env();
 	c->wino = env_flag("RADPIPE_CPU_WINOGRAD", 1);
 	c->chunk = getenv("RADPIPE_CPU_CHUNK_KB") != NULL ?
-	    (size_t)strtoul(getenv("RADPIPE_CPU_CHUNK_KB"), NULL, 10) << 10 : 32u << 20;
+	    (size_t)strtoul(getenv("RADPIPE_CPU_CHUNK_KB"), NULL, 10) << 10 : 8u << 20;
 	if (c->chunk == 0)
 		c->chunk = 32u << 20;
 	if ((s = dnnl_engine_create(&c->eng, dnnl_cpu, 0)) != dnnl_success ||

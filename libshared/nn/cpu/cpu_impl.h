@@ -286,6 +286,14 @@ void cpu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float 
 void cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
                   const float *gamma, const float *beta, const float *mean,
                   const float *invstd, float *y, int relu);
+
+/* cpu_bnbwd.c (plain loops): the fused BN(+ReLU) training backward,
+ * reading the strided x and dy in place (no cpu_pack/cpu_unpack copies);
+ * the ReLU's mask recomputed from x as cpu_bn_apply computes y */
+void cpu_bn_relu_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                     const float *dy, const float *gamma, const float *beta,
+                     const float *mean, const float *invstd, float *dx, float *dgamma,
+                     float *dbeta, float beta_acc, int relu, float cap);
 void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
 void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
                   const float *dy, float *dx, float beta);

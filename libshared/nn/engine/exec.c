@@ -79,6 +79,38 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 	return 0;
 }
 
+/* The ReLU whose backward BN layer l's takes over (bn_relu_bwd with the
+ * ReLU's gradient; the ReLU's relu_bwd is skipped), or NULL: a batch-mode
+ * BN, not synchronised over ranks, whose one reader is a ReLU (ReLU6
+ * too) in place on it, as recomputation fuses them in forward. */
+static struct nn_lay *
+fused_relu(struct nn_model *m, const struct nn_lay *l)
+{
+	int r;
+
+	if (!m->bnrelu || m->bnsum || !bn_batch_mode(m, l))
+		return NULL;
+	r = nn_bn_relu_reader(m, (int)(l - m->lay));
+	return r >= 0 ? &m->lay[r] : NULL;
+}
+
+/* Batch-mode BN backward through bn_relu_bwd: the ReLU's mask folded in
+ * when one is fused, no dx when the input needs none. */
+static void
+bwd_bn_fused(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx,
+             float beta, float *dg, float *db)
+{
+	struct nn_backend *be = m->be;
+	struct nn_lay *r = fused_relu(m, l);
+	const struct nn_lay *d = r != NULL ? r : l;
+	struct nn_bn p = bn_geom(m, l, x->dy_ld, d->dy_ld);
+	float *gamma, *b, *rmean, *rvar;
+
+	bn_params(m, l, &gamma, &b, &rmean, &rvar);
+	be->bn_relu_bwd(be, &p, x->y, d->dy, gamma, b, l->mean, l->invstd,
+	                dx ? x->dy : NULL, dg, db, beta, r != NULL, r != NULL ? r->cap : 0);
+}
+
 static void
 bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float beta)
 {
@@ -101,6 +133,10 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 	 * (alive at this step, unused) takes it. */
 	if (m->bnsum) {
 		m->bnfail |= nn_syncbn_bwd(m, l, x, dg, db, dx, beta) < 0;
+		return;
+	}
+	if (m->bnrelu) {
+		bwd_bn_fused(m, l, x, dx, beta, dg, db);
 		return;
 	}
 	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
@@ -230,7 +266,7 @@ bwd_layer(struct nn_model *m, int i)
 		bwd_bn(m, l, x, dx, beta);
 		break;
 	case NN_RELU:
-		if (dx)
+		if (dx && fused_relu(m, x) != l)     /* else: in x's bn_relu_bwd */
 			be->relu_bwd(be, &ep, l->y, l->dy, x->dy, beta);
 		break;
 	case NN_MAXPOOL: case NN_AVGPOOL:
@@ -292,6 +328,7 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 	if (y == NULL)
 		return nn_fail(m, "nn_backward: no labels");
 	mark_up(m);
+	m->bnrelu = m->be->bn_relu_bwd != NULL && nn_bn_relu_bwd_enabled();
 	nn_prof_mark(m);
 	if (run_loss(m, y, w) < 0)
 		return -1;

@@ -104,6 +104,23 @@ nn_fold_enabled(void)
 	return env_flag("RADPIPE_FOLD", 1);
 }
 
+int
+nn_bn_relu_bwd_enabled(void)
+{
+	return env_flag("RADPIPE_BN_RELU_BWD", 1);
+}
+
+int
+nn_bn_relu_reader(const struct nn_model *m, int i)
+{
+	const struct nn_lay *l = &m->lay[i], *r;
+
+	if (l->pub.type != NN_BATCHNORM || l->owner < 0)
+		return -1;
+	r = &m->lay[l->owner];
+	return r->pub.type == NN_RELU && r->pub.in[0] == i ? l->owner : -1;
+}
+
 /* Inference plans (RADPIPE_FOLD not 0): marks each conv whose only
  * reader is a BN to run with that BN folded into its weights and bias,
  * writing the BN's output (forward.c); the ReLU after the BN is fused too
@@ -365,7 +382,7 @@ plan_grads(struct nn_model *m)
 {
 	struct groot *r = XNEW(struct groot, m->nlay);
 	struct groot **tmp = XNEW(struct groot *, m->nlay);
-	int *slot = XNEW(int, m->nlay), nr = 0;
+	int *slot = XNEW(int, m->nlay), nr = 0, relu;
 	size_t end = 0;
 
 	for (int i = m->nlay - 1; i >= 0; i--) {
@@ -379,6 +396,10 @@ plan_grads(struct nn_model *m)
 		slot[i] = s;
 		r[s].lo = i;
 		r[s].hi = hi > r[s].hi ? hi : r[s].hi;
+		/* the fused BN+ReLU backward reads the ReLU's gradient at the
+		 * BN's step (exec.c bwd_bn): it lives down to there */
+		if ((relu = nn_bn_relu_reader(m, i)) >= 0)
+			r[slot[relu]].lo = i;
 	}
 	qsort(r, nr, sizeof *r, by_size);
 	for (int k = 0; k < nr; k++) {

@@ -12,6 +12,9 @@
  * The mask is recomputed from x: v = (x - mean)*invstd*gamma + beta in
  * the same float operations as cpu_bn_apply (cpu_norm.c), so v > 0 [and v
  * < cap] is exactly where the forward's ReLU passed its gradient.
+ * Built with -fno-trapping-math (mk/cpu.mk): without it GCC 12 keeps the
+ * masked float -> double conversion of pass 1 behind a branch and the
+ * loop scalar; values and roundings are the same either way.
  */
 #include <omp.h>
 #include <stddef.h>
@@ -29,6 +32,15 @@ struct bnb {
 	float *gam, *bet, *a, *mg, *mx;
 	float cap;
 	int mode;
+	const struct bnb_isa *isa;
+};
+
+/* Row functions of one instruction set (see BNB_ROWS). */
+struct bnb_isa {
+	void (*sums)(const struct bnb *s, const float *a, const float *d, int ch,
+	             double *q, double *qx);
+	void (*dx)(const struct bnb *s, const float *a, const float *d, float *o, int ch,
+	           int acc);
 };
 
 /* dy[k] where the ReLU of v = bn(x) passed it, else 0: cpu_bn_apply's
@@ -36,14 +48,12 @@ struct bnb {
 static inline __attribute__((always_inline)) float
 bnb_g(const struct bnb *s, float x, float d, int k, int mode)
 {
-	float v;
+	float v = (x - s->mean[k]) * s->invstd[k] * s->gam[k] + s->bet[k];
+	int pass = v > 0.0f;
 
-	if (mode == BNB_NONE)
-		return d;
-	v = (x - s->mean[k]) * s->invstd[k] * s->gam[k] + s->bet[k];
-	if (mode == BNB_RELU)
-		return v > 0.0f ? d : 0.0f;
-	return v > 0.0f && v < s->cap ? d : 0.0f;
+	if (mode == BNB_CAP)            /* & (no branch) keeps the loop a vector one */
+		pass &= v < s->cap;
+	return mode == BNB_NONE || pass ? d : 0.0f;
 }
 
 /* Pass 1 over one pixel row: q[k] += g, qx[k] += g*(x - mean). */
@@ -79,16 +89,9 @@ bnb_sums(struct cpu *c, const struct nn_bn *p, const float *x, const float *dy,
 
 		for (k = 0; k < 2 * ch; k++)
 			q[k] = 0.0;
-		for (i = i0; i < i1; i++) {
-			const float *a = x + (size_t)i * p->x_ld, *d = dy + (size_t)i * p->y_ld;
-
-			if (s->mode == BNB_NONE)
-				bnb_row_sums(s, a, d, ch, q, qx, BNB_NONE);
-			else if (s->mode == BNB_RELU)
-				bnb_row_sums(s, a, d, ch, q, qx, BNB_RELU);
-			else
-				bnb_row_sums(s, a, d, ch, q, qx, BNB_CAP);
-		}
+		for (i = i0; i < i1; i++)
+			s->isa->sums(s, x + (size_t)i * p->x_ld, dy + (size_t)i * p->y_ld,
+			    ch, q, qx);
 	}
 	for (int k = 0; k < 2 * ch; k++) {
 		sum[k] = 0.0;
@@ -123,6 +126,55 @@ bnb_row_dx(const struct bnb *s, const float *a, const float *d, float *o, int ch
 	}
 }
 
+/* The row functions compiled for one instruction set: the same IEEE
+ * operations (no FMA: C11 mode contracts nothing) on wider vectors, so
+ * the same bits as the "default" build and as cpu_bn_apply; they are
+ * where the time goes (SSE2 alone made the fused pass slower than
+ * relu_bwd + oneDNN's JIT kernels). */
+#define BNB_ROWS(isa, target)                                                   \
+target static void                                                              \
+bnb_sums_##isa(const struct bnb *s, const float *a, const float *d, int ch,     \
+    double *q, double *qx)                                                      \
+{                                                                               \
+	if (s->mode == BNB_NONE)                                                \
+		bnb_row_sums(s, a, d, ch, q, qx, BNB_NONE);                     \
+	else if (s->mode == BNB_RELU)                                           \
+		bnb_row_sums(s, a, d, ch, q, qx, BNB_RELU);                     \
+	else                                                                    \
+		bnb_row_sums(s, a, d, ch, q, qx, BNB_CAP);                      \
+}                                                                               \
+target static void                                                              \
+bnb_dx_##isa(const struct bnb *s, const float *a, const float *d, float *o,     \
+    int ch, int acc)                                                            \
+{                                                                               \
+	if (s->mode == BNB_NONE)                                                \
+		bnb_row_dx(s, a, d, o, ch, acc, BNB_NONE);                      \
+	else if (s->mode == BNB_RELU)                                           \
+		bnb_row_dx(s, a, d, o, ch, acc, BNB_RELU);                      \
+	else                                                                    \
+		bnb_row_dx(s, a, d, o, ch, acc, BNB_CAP);                       \
+}                                                                               \
+static const struct bnb_isa bnb_##isa = { bnb_sums_##isa, bnb_dx_##isa };
+
+BNB_ROWS(base, )
+#if defined(__x86_64__) && defined(__GNUC__)
+BNB_ROWS(avx2, __attribute__((target("avx2"))))
+BNB_ROWS(avx512, __attribute__((target("avx512f"))))
+#endif
+
+/* The widest row functions this CPU runs. */
+static const struct bnb_isa *
+bnb_pick(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx512f"))
+		return &bnb_avx512;
+	if (__builtin_cpu_supports("avx2"))
+		return &bnb_avx2;
+#endif
+	return &bnb_base;
+}
+
 /* Pass 2: dx over all pixels. */
 static void
 bnb_dx(struct cpu *c, const struct nn_bn *p, const float *x, const float *dy,
@@ -132,17 +184,9 @@ bnb_dx(struct cpu *c, const struct nn_bn *p, const float *x, const float *dy,
 	long i;
 
 	#pragma omp parallel for schedule(static) num_threads(c->threads)
-	for (i = 0; i < m; i++) {
-		const float *a = x + (size_t)i * p->x_ld, *d = dy + (size_t)i * p->y_ld;
-		float *o = dx + (size_t)i * p->x_ld;
-
-		if (s->mode == BNB_NONE)
-			bnb_row_dx(s, a, d, o, p->c, acc, BNB_NONE);
-		else if (s->mode == BNB_RELU)
-			bnb_row_dx(s, a, d, o, p->c, acc, BNB_RELU);
-		else
-			bnb_row_dx(s, a, d, o, p->c, acc, BNB_CAP);
-	}
+	for (i = 0; i < m; i++)
+		s->isa->dx(s, x + (size_t)i * p->x_ld, dy + (size_t)i * p->y_ld,
+		    dx + (size_t)i * p->x_ld, p->c, acc);
 }
 
 void
@@ -160,7 +204,7 @@ cpu_bn_relu_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	double *sum = part + (size_t)c->threads * 2 * ch;
 	float *f = (float *)(part + nd);
 	struct bnb s = { mean, invstd, f, f + ch, f + 2 * ch, f + 3 * ch, f + 4 * ch,
-	                 cap, !relu ? BNB_NONE : cap > 0.0f ? BNB_CAP : BNB_RELU };
+	                 cap, !relu ? BNB_NONE : cap > 0.0f ? BNB_CAP : BNB_RELU, bnb_pick() };
 	int k;
 
 	if (cpu_failed(c))

@@ -94,21 +94,29 @@ fused_relu(struct nn_model *m, const struct nn_lay *l)
 	return r >= 0 ? &m->lay[r] : NULL;
 }
 
-/* Batch-mode BN backward through bn_relu_bwd: the ReLU's mask folded in
- * when one is fused, no dx when the input needs none. */
+/* Batch-mode BN l's backward through bn_relu_bwd (x: its input; r: the
+ * fused ReLU or NULL): the ReLU's mask folded in, dx only when x needs
+ * one.  With a ReLU it runs at the ReLU's step, reading the ReLU's
+ * gradient where relu_bwd would (plan.c keeps x's gradient alive from
+ * there), and the BN's own step does nothing. */
 static void
-bwd_bn_fused(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx,
-             float beta, float *dg, float *db)
+bwd_bn_fused(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, const struct nn_lay *r)
 {
 	struct nn_backend *be = m->be;
-	struct nn_lay *r = fused_relu(m, l);
 	const struct nn_lay *d = r != NULL ? r : l;
 	struct nn_bn p = bn_geom(m, l, x->dy_ld, d->dy_ld);
-	float *gamma, *b, *rmean, *rvar;
+	float *gamma, *b, *rmean, *rvar, *dg = NULL, *db = NULL;
+	int k = 0;
 
 	bn_params(m, l, &gamma, &b, &rmean, &rvar);
+	if (updates_weights(m, l)) {
+		dg = l->scale ? G(m, l, k++) : NULL;
+		db = l->center ? G(m, l, k) : NULL;
+	}
 	be->bn_relu_bwd(be, &p, x->y, d->dy, gamma, b, l->mean, l->invstd,
-	                dx ? x->dy : NULL, dg, db, beta, r != NULL, r != NULL ? r->cap : 0);
+	                x->up ? x->dy : NULL, dg, db, x->gset ? 1 : 0, r != NULL,
+	                r != NULL ? r->cap : 0);
+	x->gset |= x->up;
 }
 
 static void
@@ -131,12 +139,18 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 	}
 	/* bn_bwd always writes dx; without a reader, x's own gradient region
 	 * (alive at this step, unused) takes it. */
+	if (m->bnsum && x->dy == l->dy) {       /* plan.c mark_bn_dx_views */
+		m->bnfail |= nn_fail(m, "%s: --sync-bn was set after the model was planned",
+		                     l->pub.name) < 0;
+		return;
+	}
 	if (m->bnsum) {
 		m->bnfail |= nn_syncbn_bwd(m, l, x, dg, db, dx, beta) < 0;
 		return;
 	}
 	if (m->bnrelu) {
-		bwd_bn_fused(m, l, x, dx, beta, dg, db);
+		if (fused_relu(m, l) == NULL)   /* else done at the ReLU's step */
+			bwd_bn_fused(m, l, x, NULL);
 		return;
 	}
 	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
@@ -266,7 +280,13 @@ bwd_layer(struct nn_model *m, int i)
 		bwd_bn(m, l, x, dx, beta);
 		break;
 	case NN_RELU:
-		if (dx && fused_relu(m, x) != l)     /* else: in x's bn_relu_bwd */
+		if (fused_relu(m, x) == l) {    /* x's backward, this ReLU folded in */
+			bwd_bn_fused(m, x, input_of(m, x, 0), l);
+			nn_prof_add(m, NN_PROF_BN_BWD);
+			x->gset |= dx;
+			return;
+		}
+		if (dx)
 			be->relu_bwd(be, &ep, l->y, l->dy, x->dy, beta);
 		break;
 	case NN_MAXPOOL: case NN_AVGPOOL:

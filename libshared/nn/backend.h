@@ -297,7 +297,8 @@ struct nn_backend {
 	/* Training-mode BN backward with the ReLU after it folded in (the
 	 * engine calls it instead of relu_bwd + bn_bwd where a batch-mode BN's
 	 * one reader is a ReLU in place on it, and instead of bn_bwd with
-	 * relu 0; engine/exec.c).  g = dy where the ReLU passed it, its mask
+	 * relu 0; engine/exec.c; a training plan then makes the BN input's
+	 * gradient a view of the BN's: engine/plan.c).  g = dy where the ReLU passed it, its mask
 	 * recomputed from x bit for bit as bn_apply computes y (relu 1: y > 0,
 	 * and y < cap when cap > 0: TF's Relu6Grad; relu 0: g = dy), then as
 	 * bn_bwd on g: dx = beta_acc*dx + gamma*invstd*(g - mean(g) -

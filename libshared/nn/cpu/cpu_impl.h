@@ -22,9 +22,12 @@
  * one, the packing, oneDNN's two and the unpacking; dx is not written
  * when the BN's input needs no gradient.  The row loops are compiled for
  * AVX-512, AVX2 and the baseline and picked at run time (the same bits:
- * no FMA, and the order of every sum is fixed).  cpu_bn_bwd (oneDNN)
- * stays for the ops table's bn_bwd (sync-BN).  RADPIPE_BN_RELU_BWD=0 makes
- * the engine use relu_bwd + bn_bwd.
+ * no FMA, and the order of every sum is fixed; cpu_bnbwd.o is built with
+ * -fno-trapping-math so that the masked sums vectorise).  cpu_bn_bwd
+ * (oneDNN) stays for the ops table's bn_bwd (sync-BN, and
+ * RADPIPE_BN_RELU_BWD=0, which makes the engine use relu_bwd + bn_bwd);
+ * it may be called in place (dx == dy: engine/plan.c), which it runs
+ * through scratch.
  *
  * Winograd: fp32 3x3 stride-1 convolutions on grids over 17x17 run
  * oneDNN's Winograd F(4x4,3x3) kernels where it has them (avx512_core),

@@ -4,8 +4,11 @@
  * Layers run in creation order (topological).  Backward walks them in
  * reverse; a layer's output gradient dy is complete once every consumer
  * has run, each adding its share through the ops' beta argument (gset
- * says whether the first share has been written).  Calls only down:
- * recompute.c, graph.c, prof.c (and layer.h's inline helpers).
+ * says whether the first share has been written).  A batch-mode BN with a
+ * ReLU in place on it runs its backward at the ReLU's step, the ReLU's
+ * folded in, when the backend offers bn_relu_bwd (bwd_bn_fused).  Calls
+ * only down: recompute.c, plan.c, graph.c, prof.c (and layer.h's inline
+ * helpers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -348,7 +351,7 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 	if (y == NULL)
 		return nn_fail(m, "nn_backward: no labels");
 	mark_up(m);
-	m->bnrelu = m->be->bn_relu_bwd != NULL && nn_bn_relu_bwd_enabled();
+	m->bnrelu = m->bnrelu_ok && nn_bn_relu_bwd_enabled();
 	nn_prof_mark(m);
 	if (run_loss(m, y, w) < 0)
 		return -1;

@@ -24,7 +24,9 @@
  *                  every root in an inference plan) sharing memory by
  *                  forward liveness; dropout masks follow;
  *   grads          output gradients, planned separately (concat inputs are
- *                  views, ReLU is not in place) and packed by liveness:
+ *                  views, ReLU is not in place; with the fused BN+ReLU
+ *                  backward a BN's one input is a view of the BN's) and
+ *                  packed by liveness:
  *                  two roots share memory when their backward lifetimes
  *                  do not overlap; a scratch area follows;
  *   aux            BN saved mean/invstd, labels, weights, loss, probs.
@@ -126,6 +128,8 @@ struct nn_model {
 	double *sbd;
 	size_t sbx_n, sbdev_n;
 	int bnfail;             /* a sync-bn forward failed this step (m->err) */
+	int bnrelu_ok;          /* the plan allows the fused BN+ReLU backward
+	                           (plan.c mark_bn_dx_views) */
 	int bnrelu;             /* this backward uses be->bn_relu_bwd (exec.c) */
 	size_t acts_size, grads_size, aux_size;
 	float *scratch;         /* in grads: max n*units of a relu dense */

@@ -129,12 +129,14 @@ nn_bn_relu_reader(const struct nn_model *m, int i)
  * never the BN's, so the two share one region instead of living side by
  * side from the ReLU's step to the BN's (+50% gradient memory in
  * InceptionV3, whose BNs and ReLUs are not adjacent); unfused, relu_bwd
- * writes it and bn_bwd runs in place. */
+ * writes it and bn_bwd runs in place.  Sets m->bnrelu_ok: only such a
+ * plan runs the fused backward (the gradient lifetimes it needs). */
 static void
 mark_bn_dx_views(struct nn_model *m, const struct nn_backend *be)
 {
-	if ((m->flags & (NN_PLAN_INFERENCE | NN_PLAN_CAM)) || be->bn_relu_bwd == NULL ||
-	    m->bnsum != NULL || !nn_bn_relu_bwd_enabled())
+	m->bnrelu_ok = !(m->flags & (NN_PLAN_INFERENCE | NN_PLAN_CAM)) &&
+	    be->bn_relu_bwd != NULL && m->bnsum == NULL && nn_bn_relu_bwd_enabled();
+	if (!m->bnrelu_ok)
 		return;
 	for (int i = 1; i < m->nlay; i++) {
 		struct nn_lay *x = &m->lay[m->lay[i].pub.in[0]];
@@ -423,8 +425,9 @@ plan_grads(struct nn_model *m)
 		r[s].hi = hi > r[s].hi ? hi : r[s].hi;
 	}
 	/* the fused BN+ReLU backward writes the BN input's gradient at the
-	 * ReLU's step (exec.c bwd_bn_fused): it lives from there */
-	for (int i = 1; i < m->nlay && !(m->flags & NN_PLAN_CAM); i++) {
+	 * ReLU's step (exec.c bwd_bn_fused): it lives from there (already so
+	 * where it is a view of the BN's: mark_bn_dx_views) */
+	for (int i = 1; i < m->nlay && m->bnrelu_ok; i++) {
 		struct groot *x = &r[slot[m->lay[i].pub.in[0]]];
 		if ((relu = nn_bn_relu_reader(m, i)) >= 0 && x->hi < relu)
 			x->hi = relu;

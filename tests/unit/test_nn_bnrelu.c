@@ -22,7 +22,8 @@
  * place) and off from the plan on: every gradient tensor within 1e-4 of
  * its largest magnitude (measured: 6e-5 in the small net, a ReLU6 BN's
  * beta, where the sum cancels; 7e-6 in InceptionV3), and the op counts
- * say which path ran (on: no relu_bwd, no bn_bwd).
+ * say which path ran (on: no relu_bwd, no bn_bwd).  And --sync-bn set
+ * after planning (the views are wrong for it) fails the step cleanly.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -499,6 +500,48 @@ test_engine_inception(void **state)
 	on_off(nn_inception_v3(75, 75, &h), 2, 94, 94);
 }
 
+/* One rank's sum over the ranks: v itself. */
+static void
+sum_one(void *ctx, double *v, int n)
+{
+}
+
+/* --sync-bn set after a plan whose BN inputs' gradients are views of the
+ * BNs' (its backward needs them apart): the step fails and says why; set
+ * before planning, the plan has no views and the step runs. */
+static void
+test_syncbn_late(void **state)
+{
+	struct nn_backend_opts o = { .threads = 1 };
+	const struct nn_optim adam = { .type = NN_ADAM, .lr = 1e-3f, .beta1 = 0.9f,
+	                               .beta2 = 0.999f, .eps = 1e-7f };
+	char err[256];
+	struct nn_backend *be = nn_backend_open("cpu", &o, err, sizeof err);
+	float img[2 * 9 * 9 * 3], lab[2] = { 0, 1 };
+
+	assert_non_null(be);
+	for (size_t i = 0; i < sizeof img / sizeof img[0]; i++)
+		img[i] = (float)(i % 7) / 7 - 0.5f;
+	for (int late = 1; late >= 0; late--) {
+		struct nn_model *m = small_net();
+		nn_model_init_params(m, 3);
+		if (!late)
+			nn_set_bn_sync(m, sum_one, NULL, 1);
+		assert_int_equal(nn_model_plan(m, be, 2), 0);
+		if (late)
+			nn_set_bn_sync(m, sum_one, NULL, 1);
+		int rc = nn_train_step(m, NN_IN_F32, img, 2, lab, NULL, &adam, NULL, NULL);
+		if (late) {
+			assert_int_equal(rc, -1);
+			assert_non_null(strstr(nn_error(m), "--sync-bn was set after"));
+		} else if (rc != 0) {
+			fail_msg("%s", nn_error(m));
+		}
+		nn_model_free(m);
+	}
+	be->close(be);
+}
+
 int
 main(void)
 {
@@ -509,6 +552,7 @@ main(void)
 		cmocka_unit_test(test_op),
 		cmocka_unit_test(test_engine_small),
 		cmocka_unit_test(test_engine_inception),
+		cmocka_unit_test(test_syncbn_late),
 	};
 
 	if ((R = nn_ref_open(&o, err, sizeof err)) == NULL) {

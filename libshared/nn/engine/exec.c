@@ -231,9 +231,22 @@ bwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float 
 	              G(m, l, 0), l->bias ? G(m, l, 1) : NULL, beta);
 }
 
-/* Profiling kind of layer l's backward (conv charges its own parts). */
+/* ReLU l's backward, or, when its BN input x folds it in, x's (the BN's
+ * own step then does nothing). */
+static void
+bwd_relu(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, const struct nn_ew *ep,
+         int dx, float beta)
+{
+	if (fused_relu(m, x) == l)
+		bwd_bn_fused(m, x, input_of(m, x, 0), l);
+	else if (dx)
+		m->be->relu_bwd(m->be, ep, l->y, l->dy, x->dy, beta);
+}
+
+/* Profiling kind of layer l's backward (conv charges its own parts; a
+ * ReLU folded into its BN's backward charges bn_bwd). */
 static int
-bwd_kind(const struct nn_lay *l)
+bwd_kind(struct nn_model *m, const struct nn_lay *l)
 {
 	static const int k[] = {
 		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_BWD_DATA,
@@ -245,6 +258,8 @@ bwd_kind(const struct nn_lay *l)
 		[NN_DWCONV] = NN_PROF_DWCONV_BWD,
 	};
 
+	if (l->pub.type == NN_RELU && fused_relu(m, &m->lay[l->pub.in[0]]) == l)
+		return NN_PROF_BN_BWD;
 	return k[l->pub.type];
 }
 
@@ -283,14 +298,7 @@ bwd_layer(struct nn_model *m, int i)
 		bwd_bn(m, l, x, dx, beta);
 		break;
 	case NN_RELU:
-		if (fused_relu(m, x) == l) {    /* x's backward, this ReLU folded in */
-			bwd_bn_fused(m, x, input_of(m, x, 0), l);
-			nn_prof_add(m, NN_PROF_BN_BWD);
-			x->gset |= dx;
-			return;
-		}
-		if (dx)
-			be->relu_bwd(be, &ep, l->y, l->dy, x->dy, beta);
+		bwd_relu(m, l, x, &ep, dx, beta);
 		break;
 	case NN_MAXPOOL: case NN_AVGPOOL:
 		pp = pool_geom(m, l, x, x->y_ld, l->dy_ld);
@@ -315,7 +323,7 @@ bwd_layer(struct nn_model *m, int i)
 			be->add(be, &ep, l->dy, x->dy, beta);
 		break;
 	}
-	nn_prof_add(m, bwd_kind(l));
+	nn_prof_add(m, bwd_kind(m, l));
 	x->gset |= dx;
 }
 

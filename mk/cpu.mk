@@ -5,6 +5,10 @@
 $(call need_header,oneapi/dnnl/dnnl.h,libdnnl-dev)
 
 $(B)/libshared/nn/cpu/%.o: CFLAGS += -fopenmp -fno-math-errno
+# the fused BN+ReLU backward's masked sums vectorise only when a float ->
+# double conversion may be computed where its result is not used (values
+# and roundings stay the same; see cpu_bnbwd.c)
+$(B)/libshared/nn/cpu/cpu_bnbwd.o: CFLAGS += -fno-trapping-math
 NN_LDLIBS += -ldnnl -fopenmp
 
 # make bench-ops: GFLOP/s of the InceptionV3 convolutions -> bench/results/ops.md

@@ -301,6 +301,22 @@ struct nn_backend {
 	void (*conv_bwd)(struct nn_backend *be, const struct nn_conv *p, const float *x,
 	                 const float *dy, const float *w, float *dw, float *db,
 	                 float *dx, int dx_ld, float beta);
+	/* Training-mode BN backward with the ReLU after it folded in (the
+	 * engine calls it instead of relu_bwd + bn_bwd where a batch-mode BN's
+	 * one reader is a ReLU in place on it, and instead of bn_bwd with
+	 * relu 0; engine/exec.c; a training plan then makes the BN input's
+	 * gradient a view of the BN's: engine/plan.c).  g = dy where the ReLU passed it, its mask
+	 * recomputed from x bit for bit as bn_apply computes y (relu 1: y > 0,
+	 * and y < cap when cap > 0: TF's Relu6Grad; relu 0: g = dy), then as
+	 * bn_bwd on g: dx = beta_acc*dx + gamma*invstd*(g - mean(g) -
+	 * xhat*mean(g*xhat)), dgamma = sum g*xhat, dbeta = sum g; dx, dgamma,
+	 * dbeta may each be NULL (not written).  x and dx have pixel stride
+	 * x_ld, dy (the ReLU's output gradient) y_ld. */
+	void (*bn_relu_bwd)(struct nn_backend *be, const struct nn_bn *p,
+	                    const float *x, const float *dy, const float *gamma,
+	                    const float *beta, const float *mean, const float *invstd,
+	                    float *dx, float *dgamma, float *dbeta, float beta_acc,
+	                    int relu, float cap);
 
 	/* Data parallelism on the device (cuda: NCCL; NULL: the caller reduces
 	 * host memory itself, libshared/nn/dist).  comm_id writes a new

@@ -188,7 +188,8 @@ static const struct nn_backend cpu_table = {
 	.dropout_fwd = cpu_dropout_fwd, .dropout_bwd = cpu_dropout_bwd,
 	.bce_logits = cpu_bce_logits, .softmax_ce = cpu_softmax_ce,
 	.adam = cpu_adam, .sgd = cpu_sgd,
-	.bn_apply = cpu_bn_apply, .nonfinite = cpu_nonfinite,
+	.bn_apply = cpu_bn_apply, .bn_relu_bwd = cpu_bn_relu_bwd,
+	.nonfinite = cpu_nonfinite,
 	/* cpu_dw.c: the ops of ResNet50, DenseNet121, MobileNetV2 */
 	.dwconv_fwd = cpu_dwconv_fwd, .dwconv_bwd_data = cpu_dwconv_bwd_data,
 	.dwconv_bwd_weights = cpu_dwconv_bwd_weights, .pad_fwd = cpu_pad_fwd,

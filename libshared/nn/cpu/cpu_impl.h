@@ -12,6 +12,23 @@
  * strided NHWC and the primitive's layout (adding, for dx with beta 1).
  * RADPIPE_CPU_LAYOUT=nhwc|blocked|auto chooses (see conv_blocked).
  *
+ * BN backward in training (bn_relu_bwd, cpu_bnbwd.c): plain loops instead
+ * of oneDNN, reading the strided x and dy in place, with the ReLU (or
+ * ReLU6) after the BN folded in: the engine skips the ReLU's relu_bwd and
+ * passes the ReLU's gradient; the mask (y > 0 [and y < cap]) is
+ * recomputed from x with cpu_bn_apply's float expression, so it is the
+ * forward's bit for bit.  Two passes (per-channel sums in double over
+ * fixed per-thread slices, added in order; then dx) instead of relu_bwd's
+ * one, the packing, oneDNN's two and the unpacking; dx is not written
+ * when the BN's input needs no gradient.  The row loops are compiled for
+ * AVX-512, AVX2 and the baseline and picked at run time (the same bits:
+ * no FMA, and the order of every sum is fixed; cpu_bnbwd.o is built with
+ * -fno-trapping-math so that the masked sums vectorise).  cpu_bn_bwd
+ * (oneDNN) stays for the ops table's bn_bwd (sync-BN, and
+ * RADPIPE_BN_RELU_BWD=0, which makes the engine use relu_bwd + bn_bwd);
+ * it may be called in place (dx == dy: engine/plan.c), which it runs
+ * through scratch.
+ *
  * Winograd: fp32 3x3 stride-1 convolutions on grids over 17x17 run
  * oneDNN's Winograd F(4x4,3x3) kernels where it has them (avx512_core),
  * else direct ones (conv_wino, conv_pd); their scratchpad (the transformed
@@ -156,6 +173,7 @@ struct cpu {
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
  *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_bnbwd.c the fused BN(+ReLU) training backward (plain loops)
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
@@ -291,6 +309,14 @@ void cpu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float 
 void cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
                   const float *gamma, const float *beta, const float *mean,
                   const float *invstd, float *y, int relu);
+
+/* cpu_bnbwd.c (plain loops): the fused BN(+ReLU) training backward,
+ * reading the strided x and dy in place (no cpu_pack/cpu_unpack copies);
+ * the ReLU's mask recomputed from x as cpu_bn_apply computes y */
+void cpu_bn_relu_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                     const float *dy, const float *gamma, const float *beta,
+                     const float *mean, const float *invstd, float *dx, float *dgamma,
+                     float *dbeta, float beta_acc, int relu, float cap);
 void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
 void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
                   const float *dy, float *dx, float beta);

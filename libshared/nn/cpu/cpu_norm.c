@@ -288,7 +288,7 @@ cpu_bn_bwd(struct nn_backend *be, const struct nn_bn *p, const float *x,
 		var[i] = 1.0f / (invstd[i] * invstd[i]) - p->eps;
 		var[p->c + i] = 0.0f;
 	}
-	if (p->x_ld != p->c || beta_acc != 0.0f)
+	if (p->x_ld != p->c || beta_acc != 0.0f || dx == dy)   /* in place: plan.c */
 		dxs = cpu_buf(c, 0, m * p->c * sizeof(float));
 	ptr[k++] = (void *)dense_in(c, 1, x, m, p->c, p->x_ld);
 	ptr[k++] = (void *)dense_in(c, 2, dy, m, p->c, p->y_ld);

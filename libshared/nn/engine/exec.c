@@ -4,8 +4,11 @@
  * Layers run in creation order (topological).  Backward walks them in
  * reverse; a layer's output gradient dy is complete once every consumer
  * has run, each adding its share through the ops' beta argument (gset
- * says whether the first share has been written).  Calls only down:
- * recompute.c, graph.c, prof.c (and layer.h's inline helpers).
+ * says whether the first share has been written).  A batch-mode BN with a
+ * ReLU in place on it runs its backward at the ReLU's step, the ReLU's
+ * folded in, when the backend offers bn_relu_bwd (bwd_bn_fused).  Calls
+ * only down: recompute.c, plan.c, graph.c, prof.c (and layer.h's inline
+ * helpers).
  */
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +82,46 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 	return 0;
 }
 
+/* The ReLU whose backward BN layer l's takes over (bn_relu_bwd with the
+ * ReLU's gradient; the ReLU's relu_bwd is skipped), or NULL: a batch-mode
+ * BN, not synchronised over ranks, whose one reader is a ReLU (ReLU6
+ * too) in place on it, as recomputation fuses them in forward. */
+static struct nn_lay *
+fused_relu(struct nn_model *m, const struct nn_lay *l)
+{
+	int r;
+
+	if (!m->bnrelu || m->bnsum || !bn_batch_mode(m, l))
+		return NULL;
+	r = nn_bn_relu_reader(m, (int)(l - m->lay));
+	return r >= 0 ? &m->lay[r] : NULL;
+}
+
+/* Batch-mode BN l's backward through bn_relu_bwd (x: its input; r: the
+ * fused ReLU or NULL): the ReLU's mask folded in, dx only when x needs
+ * one.  With a ReLU it runs at the ReLU's step, reading the ReLU's
+ * gradient where relu_bwd would (plan.c keeps x's gradient alive from
+ * there), and the BN's own step does nothing. */
+static void
+bwd_bn_fused(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, const struct nn_lay *r)
+{
+	struct nn_backend *be = m->be;
+	const struct nn_lay *d = r != NULL ? r : l;
+	struct nn_bn p = bn_geom(m, l, x->dy_ld, d->dy_ld);
+	float *gamma, *b, *rmean, *rvar, *dg = NULL, *db = NULL;
+	int k = 0;
+
+	bn_params(m, l, &gamma, &b, &rmean, &rvar);
+	if (updates_weights(m, l)) {
+		dg = l->scale ? G(m, l, k++) : NULL;
+		db = l->center ? G(m, l, k) : NULL;
+	}
+	be->bn_relu_bwd(be, &p, x->y, d->dy, gamma, b, l->mean, l->invstd,
+	                x->up ? x->dy : NULL, dg, db, x->gset ? 1 : 0, r != NULL,
+	                r != NULL ? r->cap : 0);
+	x->gset |= x->up;
+}
+
 static void
 bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float beta)
 {
@@ -99,8 +142,18 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 	}
 	/* bn_bwd always writes dx; without a reader, x's own gradient region
 	 * (alive at this step, unused) takes it. */
+	if (m->bnsum && x->dy == l->dy) {       /* plan.c mark_bn_dx_views */
+		m->bnfail |= nn_fail(m, "%s: --sync-bn was set after the model was planned",
+		                     l->pub.name) < 0;
+		return;
+	}
 	if (m->bnsum) {
 		m->bnfail |= nn_syncbn_bwd(m, l, x, dg, db, dx, beta) < 0;
+		return;
+	}
+	if (m->bnrelu) {
+		if (fused_relu(m, l) == NULL)   /* else done at the ReLU's step */
+			bwd_bn_fused(m, l, x, NULL);
 		return;
 	}
 	be->bn_bwd(be, &p, x->y, l->dy, gamma, l->mean, l->invstd, x->dy, dg, db,
@@ -184,9 +237,22 @@ bwd_dense(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float 
 	              G(m, l, 0), l->bias ? G(m, l, 1) : NULL, beta);
 }
 
-/* Profiling kind of layer l's backward (conv charges its own parts). */
+/* ReLU l's backward, or, when its BN input x folds it in, x's (the BN's
+ * own step then does nothing). */
+static void
+bwd_relu(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, const struct nn_ew *ep,
+         int dx, float beta)
+{
+	if (fused_relu(m, x) == l)
+		bwd_bn_fused(m, x, input_of(m, x, 0), l);
+	else if (dx)
+		m->be->relu_bwd(m->be, ep, l->y, l->dy, x->dy, beta);
+}
+
+/* Profiling kind of layer l's backward (conv charges its own parts; a
+ * ReLU folded into its BN's backward charges bn_bwd). */
 static int
-bwd_kind(const struct nn_lay *l)
+bwd_kind(struct nn_model *m, const struct nn_lay *l)
 {
 	static const int k[] = {
 		[NN_INPUT] = NN_PROF_INPUT, [NN_CONV2D] = NN_PROF_CONV_BWD_DATA,
@@ -198,6 +264,8 @@ bwd_kind(const struct nn_lay *l)
 		[NN_DWCONV] = NN_PROF_DWCONV_BWD,
 	};
 
+	if (l->pub.type == NN_RELU && fused_relu(m, &m->lay[l->pub.in[0]]) == l)
+		return NN_PROF_BN_BWD;
 	return k[l->pub.type];
 }
 
@@ -236,8 +304,7 @@ bwd_layer(struct nn_model *m, int i)
 		bwd_bn(m, l, x, dx, beta);
 		break;
 	case NN_RELU:
-		if (dx)
-			be->relu_bwd(be, &ep, l->y, l->dy, x->dy, beta);
+		bwd_relu(m, l, x, &ep, dx, beta);
 		break;
 	case NN_MAXPOOL: case NN_AVGPOOL:
 		pp = pool_geom(m, l, x, x->y_ld, l->dy_ld);
@@ -262,7 +329,7 @@ bwd_layer(struct nn_model *m, int i)
 			be->add(be, &ep, l->dy, x->dy, beta);
 		break;
 	}
-	nn_prof_add(m, bwd_kind(l));
+	nn_prof_add(m, bwd_kind(m, l));
 	x->gset |= dx;
 }
 
@@ -298,6 +365,7 @@ nn_backward_ops(struct nn_model *m, const float *y, const float *w)
 	if (y == NULL)
 		return nn_fail(m, "nn_backward: no labels");
 	mark_up(m);
+	m->bnrelu = m->bnrelu_ok && nn_bn_relu_bwd_enabled();
 	nn_prof_mark(m);
 	if (run_loss(m, y, w) < 0)
 		return -1;

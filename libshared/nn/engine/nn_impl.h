@@ -24,7 +24,9 @@
  *                  every root in an inference plan) sharing memory by
  *                  forward liveness; dropout masks follow;
  *   grads          output gradients, planned separately (concat inputs are
- *                  views, ReLU is not in place) and packed by liveness:
+ *                  views, ReLU is not in place; with the fused BN+ReLU
+ *                  backward a BN's one input is a view of the BN's) and
+ *                  packed by liveness:
  *                  two roots share memory when their backward lifetimes
  *                  do not overlap; a scratch area follows;
  *   aux            BN saved mean/invstd, labels, weights, loss, probs.
@@ -126,6 +128,9 @@ struct nn_model {
 	double *sbd;
 	size_t sbx_n, sbdev_n;
 	int bnfail;             /* a sync-bn forward failed this step (m->err) */
+	int bnrelu_ok;          /* the plan allows the fused BN+ReLU backward
+	                           (plan.c mark_bn_dx_views) */
+	int bnrelu;             /* this backward uses be->bn_relu_bwd (exec.c) */
 	size_t acts_size, grads_size, aux_size;
 	float *scratch;         /* in grads: max n*units of a relu dense */
 	float *labels, *weights, *loss, *prob;
@@ -137,6 +142,12 @@ struct nn_model {
 
 /* Is BN folding on (RADPIPE_FOLD unset or not "0")? (plan.c) */
 int nn_fold_enabled(void);
+/* Is the fused BN(+ReLU) backward on (RADPIPE_BN_RELU_BWD unset or not
+ * "0")? (plan.c) */
+int nn_bn_relu_bwd_enabled(void);
+/* The ReLU layer that runs in place on BN layer i's output (its one
+ * reader), or -1 (plan.c; after the views are planned). */
+int nn_bn_relu_reader(const struct nn_model *m, int i);
 /* Releases the backend memory of the plan, if any (transfer.c). */
 void nn_plan_release(struct nn_model *m);
 /* Writes the printf-style message into m->err; returns -1 (transfer.c). */

@@ -104,6 +104,50 @@ nn_fold_enabled(void)
 	return env_flag("RADPIPE_FOLD", 1);
 }
 
+int
+nn_bn_relu_bwd_enabled(void)
+{
+	return env_flag("RADPIPE_BN_RELU_BWD", 1);
+}
+
+int
+nn_bn_relu_reader(const struct nn_model *m, int i)
+{
+	const struct nn_lay *l = &m->lay[i], *r;
+
+	if (l->pub.type != NN_BATCHNORM || l->owner < 0)
+		return -1;
+	r = &m->lay[l->owner];
+	return r->pub.type == NN_RELU && r->pub.in[0] == i ? l->owner : -1;
+}
+
+/* Training plans on a backend with bn_relu_bwd (RADPIPE_BN_RELU_BWD not
+ * 0, no --sync-bn: its backward reads the BN's dy after writing dx): the
+ * input of a BN that a ReLU runs in place on gets its gradient as a view
+ * of the BN's when the BN is its one reader (same shape and stride).  The
+ * fused backward writes that input's gradient at the ReLU's step and
+ * never the BN's, so the two share one region instead of living side by
+ * side from the ReLU's step to the BN's (+50% gradient memory in
+ * InceptionV3, whose BNs and ReLUs are not adjacent); unfused, relu_bwd
+ * writes it and bn_bwd runs in place.  Sets m->bnrelu_ok: only such a
+ * plan runs the fused backward (the gradient lifetimes it needs). */
+static void
+mark_bn_dx_views(struct nn_model *m, const struct nn_backend *be)
+{
+	m->bnrelu_ok = !(m->flags & (NN_PLAN_INFERENCE | NN_PLAN_CAM)) &&
+	    be->bn_relu_bwd != NULL && m->bnsum == NULL && nn_bn_relu_bwd_enabled();
+	if (!m->bnrelu_ok)
+		return;
+	for (int i = 1; i < m->nlay; i++) {
+		struct nn_lay *x = &m->lay[m->lay[i].pub.in[0]];
+		if (nn_bn_relu_reader(m, i) < 0 || x->pub.type == NN_INPUT || x->ncons != 1 ||
+		    x->gowner >= 0)
+			continue;
+		x->gowner = i;
+		x->gchoff = 0;
+	}
+}
+
 /* Inference plans (RADPIPE_FOLD not 0): marks each conv whose only
  * reader is a BN to run with that BN folded into its weights and bias,
  * writing the BN's output (forward.c); the ReLU after the BN is fused too
@@ -365,7 +409,7 @@ plan_grads(struct nn_model *m)
 {
 	struct groot *r = XNEW(struct groot, m->nlay);
 	struct groot **tmp = XNEW(struct groot *, m->nlay);
-	int *slot = XNEW(int, m->nlay), nr = 0;
+	int *slot = XNEW(int, m->nlay), nr = 0, relu;
 	size_t end = 0;
 
 	for (int i = m->nlay - 1; i >= 0; i--) {
@@ -379,6 +423,14 @@ plan_grads(struct nn_model *m)
 		slot[i] = s;
 		r[s].lo = i;
 		r[s].hi = hi > r[s].hi ? hi : r[s].hi;
+	}
+	/* the fused BN+ReLU backward writes the BN input's gradient at the
+	 * ReLU's step (exec.c bwd_bn_fused): it lives from there (already so
+	 * where it is a view of the BN's: mark_bn_dx_views) */
+	for (int i = 1; i < m->nlay && m->bnrelu_ok; i++) {
+		struct groot *x = &r[slot[m->lay[i].pub.in[0]]];
+		if ((relu = nn_bn_relu_reader(m, i)) >= 0 && x->hi < relu)
+			x->hi = relu;
 	}
 	qsort(r, nr, sizeof *r, by_size);
 	for (int k = 0; k < nr; k++) {
@@ -563,6 +615,7 @@ nn_model_plan_flags(struct nn_model *m, struct nn_backend *be, int max_batch,
 	m->max_batch = max_batch;
 	m->flags = flags;
 	plan_views(m);
+	mark_bn_dx_views(m, be);
 	m->fold_size = mark_fold(m, be);
 	m->acts_size = plan_acts(m, !(flags & NN_PLAN_KEEP) && be->bn_apply != NULL);
 	/* inference: only the loss's dz (nn_predict runs the loss) */

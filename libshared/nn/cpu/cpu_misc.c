@@ -322,16 +322,16 @@ cpu_softmax_ce(struct nn_backend *be, int n, int k, const float *z, const float 
 	loss[0] = (float)(sum / n);
 }
 
-void
-cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
-    float *v, float lr_t, float b1, float b2, float eps, float l2)
-{
-	long i;
+/* Elements an optimiser's thread updates at a time. */
+#define OPT_BLOCK 16384
 
-	cpu_of(be)->gen++;
-	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
-	#pragma omp parallel for simd schedule(static) if (n > PAR_MIN)
-	for (i = 0; i < (long)n; i++) {
+/* Adam on elements [0, n) (see cpu_adam). */
+CPU_CLONES static void
+adam_block(long n, float *p, const float *g, float *m, float *v, float lr_t, float b1,
+    float b2, float eps, float l2)
+{
+	#pragma omp simd
+	for (long i = 0; i < n; i++) {
 		float gi = g[i] + 2.0f * l2 * p[i];
 		float mi = b1 * m[i] + (1.0f - b1) * gi;
 		float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -339,6 +339,22 @@ cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
 		m[i] = mi;
 		v[i] = vi;
 		p[i] -= lr_t * mi / (sqrt(vi) + eps);
+	}
+}
+
+void
+cpu_adam(struct nn_backend *be, size_t n, float *p, const float *g, float *m,
+    float *v, float lr_t, float b1, float b2, float eps, float l2)
+{
+	long nb = (long)((n + OPT_BLOCK - 1) / OPT_BLOCK), b;
+
+	cpu_of(be)->gen++;
+	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
+	#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+	for (b = 0; b < nb; b++) {
+		size_t i = (size_t)b * OPT_BLOCK, k = n - i < OPT_BLOCK ? n - i : OPT_BLOCK;
+
+		adam_block((long)k, p + i, g + i, m + i, v + i, lr_t, b1, b2, eps, l2);
 	}
 }
 

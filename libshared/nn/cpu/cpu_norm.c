@@ -132,27 +132,16 @@ dense_in(struct cpu *c, int i, const float *x, size_t m, int ch, int ld)
 	return s;
 }
 
-/* y = (x - mean)*invstd*gamma + beta, relu'd if asked; strided in and out. */
-void
-cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
-    const float *gamma, const float *beta, const float *mean,
-    const float *invstd, float *y, int relu)
+/* Pixels [i0, i1) of cpu_bn_apply (gb: gamma then beta, c each). */
+CPU_CLONES static void
+bn_apply_rows(const struct nn_bn *p, long i0, long i1, const float *x, const float *gb,
+    const float *mean, const float *invstd, float *y, int relu)
 {
-	const long m = p->m;
-	const int c = p->c, xl = p->x_ld, yl = p->y_ld;
-	float *gb = cpu_buf(cpu_of(be), 3, 2 * (size_t)c * sizeof(float));
-	long i;
-	int j;
+	const int c = p->c;
 
-	cpu_of(be)->training = 1;       /* cpu_impl.h "Weights" */
-	for (j = 0; j < c; j++) {
-		gb[j] = gamma != NULL ? gamma[j] : 1.0f;
-		gb[c + j] = beta != NULL ? beta[j] : 0.0f;
-	}
-	#pragma omp parallel for schedule(static)
-	for (i = 0; i < m; i++) {
-		const float *a = x + (size_t)i * xl;
-		float *b = y + (size_t)i * yl;
+	for (long i = i0; i < i1; i++) {
+		const float *a = x + (size_t)i * p->x_ld;
+		float *b = y + (size_t)i * p->y_ld;
 		int k;
 
 		if (relu) {
@@ -169,6 +158,55 @@ cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
 	}
 }
 
+/* y = (x - mean)*invstd*gamma + beta, relu'd if asked; strided in and out. */
+void
+cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, const float *mean,
+    const float *invstd, float *y, int relu)
+{
+	struct cpu *c = cpu_of(be);
+	float *gb = cpu_buf(c, 3, 2 * (size_t)p->c * sizeof(float));
+	const long m = p->m;
+	int j;
+
+	c->training = 1;                /* cpu_impl.h "Weights" */
+	for (j = 0; j < p->c; j++) {
+		gb[j] = gamma != NULL ? gamma[j] : 1.0f;
+		gb[p->c + j] = beta != NULL ? beta[j] : 0.0f;
+	}
+	#pragma omp parallel num_threads(c->threads)
+	{
+		int t = omp_get_thread_num(), nt = omp_get_num_threads();
+
+		bn_apply_rows(p, m * t / nt, m * (t + 1) / nt, x, gb, mean, invstd, y, relu);
+	}
+}
+
+/* q[k] = sum over pixels [i0, i1) of (x - shift[k])^pw (see bn_sums). */
+CPU_CLONES static void
+bn_sums_rows(const float *x, long i0, long i1, int ld, int ch, const double *shift,
+    int pw, double *q)
+{
+	int k;
+
+	for (k = 0; k < ch; k++)
+		q[k] = 0.0;
+	for (long i = i0; i < i1; i++) {
+		const float *a = x + (size_t)i * ld;
+		if (pw == 1) {
+			#pragma omp simd
+			for (k = 0; k < ch; k++)
+				q[k] += a[k];
+		} else {
+			#pragma omp simd
+			for (k = 0; k < ch; k++) {
+				double d = a[k] - shift[k];
+				q[k] += d * d;
+			}
+		}
+	}
+}
+
 /* Per-channel sums over the pixels of x: s[k] = sum (x - shift[k])^pw
  * (pw 1 or 2; shift NULL: 0), in double.  Each thread sums a fixed slice
  * of pixels and the slices are added in order: the same bytes for a
@@ -178,31 +216,15 @@ bn_sums(struct cpu *c, const struct nn_bn *p, const float *x, const double *shif
     int pw, double *s)
 {
 	const long m = p->m;
-	const int ch = p->c, ld = p->x_ld, nt = c->threads;
+	const int ch = p->c, nt = c->threads;
 	double *part = (double *)cpu_buf(c, 2, (size_t)nt * ch * sizeof(double));
 
 	#pragma omp parallel num_threads(nt)
 	{
-		int t = omp_get_thread_num(), k;
-		long i0 = m * t / nt, i1 = m * (t + 1) / nt, i;
-		double *q = part + (size_t)t * ch;
+		int t = omp_get_thread_num();
 
-		for (k = 0; k < ch; k++)
-			q[k] = 0.0;
-		for (i = i0; i < i1; i++) {
-			const float *a = x + (size_t)i * ld;
-			if (pw == 1) {
-				#pragma omp simd
-				for (k = 0; k < ch; k++)
-					q[k] += a[k];
-			} else {
-				#pragma omp simd
-				for (k = 0; k < ch; k++) {
-					double d = a[k] - shift[k];
-					q[k] += d * d;
-				}
-			}
-		}
+		bn_sums_rows(x, m * t / nt, m * (t + 1) / nt, p->x_ld, ch, shift, pw,
+		    part + (size_t)t * ch);
 	}
 	for (int k = 0; k < ch; k++) {
 		s[k] = 0.0;

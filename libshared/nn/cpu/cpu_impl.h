@@ -153,7 +153,8 @@ struct cpu {
 
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
- *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_conv.c  convolutions      cpu_norm.c  batch norm
+ *   cpu_pool.c  pooling
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
@@ -286,6 +287,8 @@ void cpu_bn_bwd_infer(struct nn_backend *be, const struct nn_bn *p, const float 
 void cpu_bn_apply(struct nn_backend *be, const struct nn_bn *p, const float *x,
                   const float *gamma, const float *beta, const float *mean,
                   const float *invstd, float *y, int relu);
+
+/* cpu_pool.c */
 void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
 void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
                   const float *dy, float *dx, float beta);

@@ -1,38 +1,183 @@
-/* cpu_pool.c — pooling of the "cpu" backend: oneDNN pooling (max/avg
- * forward, avg backward) on dense NHWC; max-pool backward is a plain loop.
+/* cpu_pool.c — pooling of the "cpu" backend: plain loops on the caller's
+ * strided NHWC, no packing and no oneDNN.  OpenMP across rows (output rows
+ * forward, input rows backward: batch 5 splits evenly), SIMD across
+ * channels, which are contiguous: blocks of 64 channels held in registers
+ * (GCC vector types) while a window is read, the rest 16 or 1 at a time.
+ * Pooling does a compare or an add per element it reads, so it is bound by
+ * memory; the oneDNN version paid a pack copy of a strided input, an
+ * unpack copy of a strided or accumulated output (beta 1: InceptionV3's
+ * branch_pool gradients) and, for max-pool backward, a memset and a
+ * scalar scatter.  Measured: bench/bench_pool.c.
+ *
+ * Every output element is written by one loop iteration, which adds in a
+ * fixed order: the same bytes for any thread count.
+ *   forward: max as ref (the first cell, then strictly greater: the same
+ *     bytes); average: the sum in ref's order (window rows, then columns)
+ *     times 1/count, count = the cells inside the input (Keras/TF: padding
+ *     excluded), one rounding away from ref's division.
+ *   max backward, two passes: the window cell of each output element's
+ *     first maximum (window order, strictly greater, as ref) into scratch;
+ *     then each dx pixel gathers dy from the outputs whose windows cover
+ *     it, in output order (oy, then ox): ref's order of additions, so the
+ *     same bytes as ref.
+ *   average backward: each dx pixel gathers dy * (1/count) from the
+ *     outputs covering it, in output order (ref: dy/count, same order).
  */
 #include <math.h>
-#include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include "err.h"
+
 #include "nn/backend.h"
 #include "nn/cpu/cpu_impl.h"
 
-/* x itself when dense, else a packed copy in scratch buffer i. */
-static const float *
-dense_in(struct cpu *c, int i, const float *x, size_t m, int ch, int ld)
-{
-	float *s;
+/* Loops shorter than this (elements) run on one thread. */
+#define PAR_MIN 16384
 
-	if (ld == ch)
-		return x;
-	s = cpu_buf(c, i, m * ch * sizeof(float));
-	cpu_pack(s, x, m, ch, ld);
-	return s;
+/* The row functions are built for AVX-512, AVX2 and baseline x86-64 and
+ * chosen at load time (the build itself targets baseline x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define POOL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define POOL_CLONES
+#endif
+
+/* Helpers inlined into each clone (a call would run the baseline code). */
+#define POOL_INLINE static inline __attribute__((always_inline))
+
+/* 16 lanes; a block is NV vectors (64 channels).  The helpers taking and
+ * returning them are inlined: no ABI is involved. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+#define VL 16
+#define NV 4
+
+POOL_INLINE vf
+vload(const float *p)
+{
+	vf v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
 }
 
-/* --- pooling --- */
+POOL_INLINE vi
+viload(const int32_t *p)
+{
+	vi v;
 
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* m ? a : b, lane by lane (m: all ones or zero). */
+POOL_INLINE vf
+vsel(vi m, vf a, vf b)
+{
+	return (vf)(((vi)a & m) | ((vi)b & ~m));
+}
+
+/* Window cells are numbered ky*kw + kx; -1: none. */
+#define CELL_NONE (-1)
+
+/* The window of output (oy, ox) clipped to the input: rows [*y0, *y1),
+ * columns [*x0, *x1) (ref_pool_window). */
+static void
+window(const struct nn_pool *p, int oy, int ox, int *y0, int *y1, int *x0, int *x1)
+{
+	int top = oy * p->sh - p->pt, left = ox * p->sw - p->pl;
+
+	*y0 = top < 0 ? 0 : top;
+	*y1 = top + p->kh > p->ih ? p->ih : top + p->kh;
+	*x0 = left < 0 ? 0 : left;
+	*x1 = left + p->kw > p->iw ? p->iw : left + p->kw;
+}
+
+/* The outputs [*o0, *o1) along one axis (input i, kernel k, stride s,
+ * padding before pad, no outputs) whose windows cover input i. */
+static void
+cover(int i, int k, int s, int pad, int no, int *o0, int *o1)
+{
+	int lo = i + pad - k + 1, hi = (i + pad) / s + 1;
+
+	*o0 = lo <= 0 ? 0 : (lo + s - 1) / s;
+	*o1 = hi < no ? hi : no;
+}
+
+/* --- forward --- */
+
+/* Max or sum (avg) over the window's cells of channels [j0, j0 + nv*VL)
+ * (a: the window's first cell; rs, cs: row and column strides); y = that,
+ * times r for average. */
+POOL_INLINE void
+fwd_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int avg, float r,
+    float *y, int nv)
+{
+	vf acc[NV];
+	int iy, ix, v;
+
+	for (v = 0; v < nv; v++)
+		acc[v] = avg ? (vf){ 0 } : (vf){ 0 } - INFINITY;
+	for (iy = 0; iy < ny; iy++)
+		for (ix = 0; ix < nx; ix++) {
+			const float *c = a + iy * rs + ix * cs;
+			#pragma GCC unroll 4
+			for (v = 0; v < nv; v++) {
+				vf t = vload(c + v * VL);
+				acc[v] = avg ? acc[v] + t : vsel(t > acc[v], t, acc[v]);
+			}
+		}
+	for (v = 0; v < nv; v++) {
+		vf t = avg ? acc[v] * r : acc[v];
+		memcpy(y + v * VL, &t, sizeof t);
+	}
+}
+
+/* y row (b, oy). */
+POOL_CLONES static void
+pool_fwd_row(const struct nn_pool *p, int b, int oy, const float *x, float *y)
+{
+	size_t cs = p->x_ld, rs = (size_t)p->iw * cs;
+	int y0, y1, x0, x1, ox, j, iy, ix;
+
+	for (ox = 0; ox < p->ow; ox++) {
+		float *o = y + (((size_t)b * p->oh + oy) * p->ow + ox) * p->y_ld, r;
+		const float *a;
+
+		window(p, oy, ox, &y0, &y1, &x0, &x1);
+		a = x + (((size_t)b * p->ih + y0) * p->iw + x0) * cs;
+		r = 1.0f / (float)((y1 - y0) * (x1 - x0));
+		/* avg and nv constant in each call: one loop body each */
+		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
+			if (p->avg)
+				fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, 1, r, o + j, NV);
+			else
+				fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, 0, r, o + j, NV);
+		for (; j + VL <= p->c; j += VL)
+			fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, p->avg, r, o + j, 1);
+		for (; j < p->c; j++) {
+			float acc = p->avg ? 0.0f : -INFINITY;
+			for (iy = 0; iy < y1 - y0; iy++)
+				for (ix = 0; ix < x1 - x0; ix++) {
+					float t = a[iy * rs + ix * cs + j];
+					acc = p->avg ? acc + t : (t > acc ? t : acc);
+				}
+			o[j] = p->avg ? acc * r : acc;
+		}
+	}
+}
+
+/* oneDNN's forward pooling (inference) on dense NHWC. */
 static dnnl_primitive_desc_t
-pool_pd(struct cpu *c, int op, const struct nn_pool *p, const_dnnl_primitive_attr_t a)
+pool_pd(struct cpu *c, const struct nn_pool *p, const_dnnl_primitive_attr_t a)
 {
 	dnnl_memory_desc_t x, y;
 	dnnl_pooling_v2_desc_t d;
-	dnnl_primitive_desc_t pd, hint;
 	dnnl_alg_kind_t alg = p->avg ? dnnl_pooling_avg_exclude_padding : dnnl_pooling_max;
 	dnnl_dims_t st = { p->sh, p->sw }, k = { p->kh, p->kw }, dil = { 0, 0 };
 	dnnl_dims_t pl = { p->pt, p->pl }, pr;
@@ -46,22 +191,14 @@ pool_pd(struct cpu *c, int op, const struct nn_pool *p, const_dnnl_primitive_att
 	cpu_md_nhwc(c, &y, p->n, p->c, p->oh, p->ow);
 	if (cpu_failed(c))      /* x, y may be unset */
 		return NULL;
-	DNNL_CHECK(c, dnnl_pooling_v2_forward_desc_init(&d, op == CPU_POOL_FWD ?
-	    dnnl_forward_inference : dnnl_forward_training, alg, &x, &y, st, k, dil, pl, pr));
-	if (op == CPU_POOL_FWD) {
-		pd = cpu_pd(c, &d, a, NULL);
-		return pd;
-	}
-	hint = cpu_pd(c, &d, NULL, NULL);
-	DNNL_CHECK(c, dnnl_pooling_v2_backward_desc_init(&d, alg, &x, &y, st, k, dil, pl, pr));
-	pd = cpu_pd(c, &d, a, hint);
-	DNNL_CHECK(c, dnnl_primitive_desc_destroy(hint));
-	return pd;
+	DNNL_CHECK(c, dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_inference, alg,
+	    &x, &y, st, k, dil, pl, pr));
+	return cpu_pd(c, &d, a, NULL);
 }
 
-/* Arguments: fwd: src dst; bwd: diff_dst diff_src. */
+/* The cached forward primitive of p; arguments src, dst. */
 static struct cpu_entry *
-pool_entry(struct cpu *c, int op, const struct nn_pool *p)
+pool_entry(struct cpu *c, const struct nn_pool *p)
 {
 	struct cpu_key k;
 	struct cpu_entry *e;
@@ -71,14 +208,14 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 	            p->sh, p->sw, p->pt, p->pl, p->avg };
 
 	memset(&k, 0, sizeof k);
-	k.op = op;
+	k.op = CPU_POOL_FWD;
 	memcpy(k.v, v, sizeof v);
 	if ((e = cpu_lookup(c, &k)) != NULL)
 		return e;
 	e = xcalloc(1, sizeof *e);
 	e->key = k;
 	a = cpu_attr(c);
-	pd = pool_pd(c, op, p, a);
+	pd = pool_pd(c, p, a);
 	if (pd == NULL) {
 		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
 		free(e);
@@ -86,12 +223,10 @@ pool_entry(struct cpu *c, int op, const struct nn_pool *p)
 	}
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
-	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_SRC : DNNL_ARG_DIFF_DST,
-	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
-	    dnnl_query_src_md : dnnl_query_diff_dst_md, 0));
-	cpu_exe_arg(c, &e->main, op == CPU_POOL_FWD ? DNNL_ARG_DST : DNNL_ARG_DIFF_SRC,
-	    dnnl_primitive_desc_query_md(pd, op == CPU_POOL_FWD ?
-	    dnnl_query_dst_md : dnnl_query_diff_src_md, 0));
+	cpu_exe_arg(c, &e->main, DNNL_ARG_SRC,
+	    dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0));
+	cpu_exe_arg(c, &e->main, DNNL_ARG_DST,
+	    dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0));
 	return cpu_entry_finish(c, e, pd, a);
 }
 
@@ -99,90 +234,196 @@ void
 cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e = pool_entry(c, CPU_POOL_FWD, p);
-	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
-	float *ys = p->y_ld == p->c ? y : cpu_buf(c, 1, my * p->c * sizeof(float));
-	void *ptr[2];
+	struct cpu_entry *e;
+	int rows = p->n * p->oh, t;
 
-	if (e == NULL)
+	if (p->x_ld == p->c && p->y_ld == p->c) {
+		if ((e = pool_entry(c, p)) != NULL)
+			cpu_run(c, &e->main, (void *[]){ (void *)x, y });
 		return;
-	ptr[0] = (void *)dense_in(c, 0, x, mx, p->c, p->x_ld);
-	ptr[1] = ys;
-	cpu_run(c, &e->main, ptr);
-	if (ys != y)
-		cpu_unpack(y, p->y_ld, ys, my, p->c, 0.0f);
+	}
+	#pragma omp parallel for schedule(static) if ((size_t)rows * p->ow * p->c > PAR_MIN)
+	for (t = 0; t < rows; t++)
+		pool_fwd_row(p, t / p->oh, t % p->oh, x, y);
 }
 
-#define POOL_CB 64
+/* --- max backward --- */
 
-/* The first maximum (window order) of each channel of a window, for
- * channels [c0, c0+nc) of one output pixel: arg[] = input pixel (-1: none). */
-static void
-maxpool_arg(const struct nn_pool *p, long base, int oy, int ox, int c0, int nc,
-    const float *x, int *arg)
+/* The cell of the first maximum (window order) of channels [j0, j0 +
+ * nv*VL) of one window into g (a, rs, cs: as fwd_vec; cell0: the cell of
+ * a, kw: the cell numbering's row length). */
+POOL_INLINE void
+arg_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int cell0, int kw,
+    int32_t *g, int nv)
 {
-	float best[POOL_CB];
-	const int ld = p->x_ld;
-	int ky, kx, j;
+	vf best[NV];
+	vi arg[NV];
+	int iy, ix, v;
 
-	for (j = 0; j < nc; j++) {
-		best[j] = -INFINITY;
-		arg[j] = -1;
-	}
-	for (ky = 0; ky < p->kh; ky++) {
-		int iy = oy * p->sh - p->pt + ky;
-		if (iy < 0 || iy >= p->ih)
-			continue;
-		for (kx = 0; kx < p->kw; kx++) {
-			int ix = ox * p->sw - p->pl + kx, pix = iy * p->iw + ix;
-			const float *a;
-			if (ix < 0 || ix >= p->iw)
-				continue;
-			a = x + (size_t)(base + pix) * ld + c0;
-			#pragma omp simd
-			for (j = 0; j < nc; j++) {
-				int take = arg[j] < 0 || a[j] > best[j];
-				best[j] = take ? a[j] : best[j];
-				arg[j] = take ? pix : arg[j];
+	for (v = 0; v < NV; v++)        /* all NV: GCC 12 warns otherwise */
+		arg[v] = (vi){ 0 } + cell0;
+	for (v = 0; v < nv; v++)
+		best[v] = vload(a + v * VL);
+	for (iy = 0; iy < ny; iy++)
+		for (ix = iy == 0; ix < nx; ix++) {
+			const float *c = a + iy * rs + ix * cs;
+			vi cell = (vi){ 0 } + (cell0 + iy * kw + ix);
+			#pragma GCC unroll 4
+			for (v = 0; v < nv; v++) {
+				vf t = vload(c + v * VL);
+				vi m = t > best[v];
+				best[v] = vsel(m, t, best[v]);
+				arg[v] = (cell & m) | (arg[v] & ~m);
 			}
 		}
-	}
+	for (v = 0; v < nv; v++)
+		memcpy(g + v * VL, &arg[v], sizeof(vi));
 }
 
-/* Max-pool backward, one image and one block of channels [c0, c1). */
-static void
-maxpool_bwd_block(const struct nn_pool *p, int n, int c0, int c1,
-    const float *x, const float *dy, float *dx, float beta)
+/* arg row (b, oy): the cell of each output element's first maximum. */
+POOL_CLONES static void
+maxpool_arg_row(const struct nn_pool *p, int b, int oy, const float *x, int32_t *arg)
 {
-	int arg[POOL_CB];
-	long pix, base = (long)n * p->ih * p->iw;
-	int oy, ox, j, nc = c1 - c0;
+	size_t cs = p->x_ld, rs = (size_t)p->iw * cs;
+	int y0, y1, x0, x1, ox, j, iy, ix;
 
-	if (beta == 0.0f)
-		for (pix = 0; pix < (long)p->ih * p->iw; pix++)
-			memset(dx + (base + pix) * p->x_ld + c0, 0, nc * sizeof(float));
-	for (oy = 0; oy < p->oh; oy++) {
-		for (ox = 0; ox < p->ow; ox++) {
-			const float *d;
-			maxpool_arg(p, base, oy, ox, c0, nc, x, arg);
-			d = dy + (((size_t)n * p->oh + oy) * p->ow + ox) * p->y_ld + c0;
-			for (j = 0; j < nc; j++)
-				if (arg[j] >= 0)
-					dx[(size_t)(base + arg[j]) * p->x_ld + c0 + j] += d[j];
+	for (ox = 0; ox < p->ow; ox++) {
+		int32_t *g = arg + (((size_t)b * p->oh + oy) * p->ow + ox) * p->c;
+		int cell0;
+		const float *a;
+
+		window(p, oy, ox, &y0, &y1, &x0, &x1);
+		a = x + (((size_t)b * p->ih + y0) * p->iw + x0) * cs;
+		cell0 = (y0 - (oy * p->sh - p->pt)) * p->kw + x0 - (ox * p->sw - p->pl);
+		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
+			arg_vec(a + j, rs, cs, y1 - y0, x1 - x0, cell0, p->kw, g + j, NV);
+		for (; j + VL <= p->c; j += VL)
+			arg_vec(a + j, rs, cs, y1 - y0, x1 - x0, cell0, p->kw, g + j, 1);
+		for (; j < p->c; j++) {
+			float best = a[j];
+			g[j] = cell0;
+			for (iy = 0; iy < y1 - y0; iy++)
+				for (ix = iy == 0; ix < x1 - x0; ix++)
+					if (a[iy * rs + ix * cs + j] > best) {
+						best = a[iy * rs + ix * cs + j];
+						g[j] = cell0 + iy * p->kw + ix;
+					}
 		}
 	}
 }
 
-static void
-maxpool_bwd(const struct nn_pool *p, const float *x, const float *dy, float *dx, float beta)
+/* dx at one pixel (b, iy, ix), channels [j, j + nv*VL): beta*dx plus,
+ * in output order, dy of each covering output whose maximum is here. */
+POOL_INLINE void
+maxdx_vec(const struct nn_pool *p, int b, int iy, int ix, const int32_t *arg,
+    const float *dy, float *dx, float beta, int j, int nv)
 {
-	int nb = (p->c + POOL_CB - 1) / POOL_CB, t;
+	vf acc[NV];
+	int o0, o1, q0, q1, oy, ox, v;
 
-	#pragma omp parallel for schedule(static)
-	for (t = 0; t < p->n * nb; t++) {
-		int c0 = t % nb * POOL_CB, c1 = c0 + POOL_CB;
+	for (v = 0; v < nv; v++)
+		acc[v] = beta == 0.0f ? (vf){ 0 } : vload(dx + j + v * VL) * beta;
+	cover(iy, p->kh, p->sh, p->pt, p->oh, &o0, &o1);
+	cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);
+	for (oy = o0; oy < o1; oy++)
+		for (ox = q0; ox < q1; ox++) {
+			size_t at = ((size_t)b * p->oh + oy) * p->ow + ox;
+			vi cell = (vi){ 0 } + ((iy - (oy * p->sh - p->pt)) * p->kw +
+			    ix - (ox * p->sw - p->pl));
+			#pragma GCC unroll 4
+			for (v = 0; v < nv; v++) {
+				vi m = viload(arg + at * p->c + j + v * VL) == cell;
+				/* + -0.0f leaves every float as it is (-0 too) */
+				acc[v] += vsel(m, vload(dy + at * p->y_ld + j + v * VL),
+				    (vf){ 0 } - 0.0f);
+			}
+		}
+	for (v = 0; v < nv; v++)
+		memcpy(dx + j + v * VL, &acc[v], sizeof(vf));
+}
 
-		maxpool_bwd_block(p, t / nb, c0, c1 < p->c ? c1 : p->c, x, dy, dx, beta);
+/* dx row (b, iy) of max pooling. */
+POOL_CLONES static void
+maxpool_dx_row(const struct nn_pool *p, int b, int iy, const int32_t *arg, const float *dy,
+    float *dx, float beta)
+{
+	int ix, j, o0, o1, q0, q1, oy, ox;
+
+	cover(iy, p->kh, p->sh, p->pt, p->oh, &o0, &o1);
+	for (ix = 0; ix < p->iw; ix++) {
+		float *d = dx + (((size_t)b * p->ih + iy) * p->iw + ix) * p->x_ld;
+
+		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
+			maxdx_vec(p, b, iy, ix, arg, dy, d, beta, j, NV);
+		for (; j + VL <= p->c; j += VL)
+			maxdx_vec(p, b, iy, ix, arg, dy, d, beta, j, 1);
+		cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);
+		for (; j < p->c; j++) {
+			float acc = beta == 0.0f ? 0.0f : d[j] * beta;
+			for (oy = o0; oy < o1; oy++)
+				for (ox = q0; ox < q1; ox++) {
+					size_t at = ((size_t)b * p->oh + oy) * p->ow + ox;
+					int cell = (iy - (oy * p->sh - p->pt)) * p->kw +
+					    ix - (ox * p->sw - p->pl);
+					if (arg[at * p->c + j] == cell)
+						acc += dy[at * p->y_ld + j];
+				}
+			d[j] = acc;
+		}
+	}
+}
+
+/* --- average backward --- */
+
+/* dx at one pixel (b, iy, ix), channels [j, j + nv*VL): beta*dx plus,
+ * in output order, dy/count of each covering output (rcp: 1/count of each
+ * output of the image, row-major). */
+POOL_INLINE void
+avgdx_vec(const struct nn_pool *p, int b, int ix, int o0, int o1, const float *rcp,
+    const float *dy, float *dx, float beta, int j, int nv)
+{
+	vf acc[NV];
+	int q0, q1, oy, ox, v;
+
+	for (v = 0; v < nv; v++)
+		acc[v] = beta == 0.0f ? (vf){ 0 } : vload(dx + j + v * VL) * beta;
+	cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);
+	for (oy = o0; oy < o1; oy++)
+		for (ox = q0; ox < q1; ox++) {
+			const float *d = dy + (((size_t)b * p->oh + oy) * p->ow + ox) * p->y_ld + j;
+			float r = rcp[oy * p->ow + ox];
+			#pragma GCC unroll 4
+			for (v = 0; v < nv; v++)
+				acc[v] += vload(d + v * VL) * r;
+		}
+	for (v = 0; v < nv; v++)
+		memcpy(dx + j + v * VL, &acc[v], sizeof(vf));
+}
+
+/* dx row (b, iy) of average pooling (rcp: as avgdx_vec). */
+POOL_CLONES static void
+avgpool_dx_row(const struct nn_pool *p, int b, int iy, const float *dy, float *dx,
+    float beta, const float *rcp)
+{
+	int ix, j, o0, o1, q0, q1, oy, ox;
+
+	cover(iy, p->kh, p->sh, p->pt, p->oh, &o0, &o1);
+	for (ix = 0; ix < p->iw; ix++) {
+		float *d = dx + (((size_t)b * p->ih + iy) * p->iw + ix) * p->x_ld;
+
+		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
+			avgdx_vec(p, b, ix, o0, o1, rcp, dy, d, beta, j, NV);
+		for (; j + VL <= p->c; j += VL)
+			avgdx_vec(p, b, ix, o0, o1, rcp, dy, d, beta, j, 1);
+		cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);
+		for (; j < p->c; j++) {
+			float acc = beta == 0.0f ? 0.0f : d[j] * beta;
+			for (oy = o0; oy < o1; oy++)
+				for (ox = q0; ox < q1; ox++)
+					acc += dy[(((size_t)b * p->oh + oy) * p->ow + ox) * p->y_ld + j] *
+					    rcp[oy * p->ow + ox];
+			d[j] = acc;
+		}
 	}
 }
 
@@ -191,23 +432,31 @@ cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
     const float *dy, float *dx, float beta)
 {
 	struct cpu *c = cpu_of(be);
-	struct cpu_entry *e;
-	size_t mx = (size_t)p->n * p->ih * p->iw, my = (size_t)p->n * p->oh * p->ow;
-	float *dxs = dx;
-	void *ptr[2];
+	int orows = p->n * p->oh, irows = p->n * p->ih, t, oy, ox, y0, y1, x0, x1;
+	int par = (size_t)irows * p->iw * p->c > PAR_MIN;
+	int32_t *arg;
+	float *rcp;
 
-	if (!p->avg) {
-		maxpool_bwd(p, x, dy, dx, beta);
+	if (p->avg) {
+		rcp = cpu_buf(c, 0, (size_t)p->oh * p->ow * sizeof(float));
+		for (oy = 0; oy < p->oh; oy++)
+			for (ox = 0; ox < p->ow; ox++) {
+				window(p, oy, ox, &y0, &y1, &x0, &x1);
+				rcp[oy * p->ow + ox] = 1.0f / (float)((y1 - y0) * (x1 - x0));
+			}
+		#pragma omp parallel for schedule(static) if (par)
+		for (t = 0; t < irows; t++)
+			avgpool_dx_row(p, t / p->ih, t % p->ih, dy, dx, beta, rcp);
 		return;
 	}
-	e = pool_entry(c, CPU_POOL_BWD, p);
-	if (e == NULL)
-		return;
-	if (p->x_ld != p->c || beta != 0.0f)
-		dxs = cpu_buf(c, 0, mx * p->c * sizeof(float));
-	ptr[0] = (void *)dense_in(c, 1, dy, my, p->c, p->y_ld);
-	ptr[1] = dxs;
-	cpu_run(c, &e->main, ptr);
-	if (dxs != dx)
-		cpu_unpack(dx, p->x_ld, dxs, mx, p->c, beta);
+	arg = (int32_t *)cpu_buf(c, 0, (size_t)orows * p->ow * p->c * sizeof(int32_t));
+	#pragma omp parallel if (par)
+	{
+		#pragma omp for schedule(static)
+		for (t = 0; t < orows; t++)
+			maxpool_arg_row(p, t / p->oh, t % p->oh, x, arg);
+		#pragma omp for schedule(static)
+		for (t = 0; t < irows; t++)
+			maxpool_dx_row(p, t / p->ih, t % p->ih, arg, dy, dx, beta);
+	}
 }

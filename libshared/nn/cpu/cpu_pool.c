@@ -335,7 +335,7 @@ maxdx_vec(const struct nn_pool *p, int b, int iy, int ix, const int32_t *arg,
 				vi m = viload(arg + at * p->c + j + v * VL) == cell;
 				/* + -0.0f leaves every float as it is (-0 too) */
 				acc[v] += vsel(m, vload(dy + at * p->y_ld + j + v * VL),
-				    (vf){ 0 } - 0.0f);
+				    -(vf){ 0 });
 			}
 		}
 	for (v = 0; v < nv; v++)

@@ -1,20 +1,23 @@
-/* cpu_pool.c — pooling of the "cpu" backend: plain loops on the caller's
- * strided NHWC, no packing and no oneDNN.  OpenMP across rows (output rows
- * forward, input rows backward: batch 5 splits evenly), SIMD across
- * channels, which are contiguous: blocks of 64 channels held in registers
- * (GCC vector types) while a window is read, the rest 16 or 1 at a time.
- * Pooling does a compare or an add per element it reads, so it is bound by
- * memory; the oneDNN version paid a pack copy of a strided input, an
- * unpack copy of a strided or accumulated output (beta 1: InceptionV3's
- * branch_pool gradients) and, for max-pool backward, a memset and a
- * scalar scatter.  Measured: bench/bench_pool.c.
+/* cpu_pool.c — pooling of the "cpu" backend.  Forward on dense x and y
+ * runs oneDNN's pooling; forward on a strided view (a max pool writing a
+ * concat slice: InceptionV3's mixed3 and mixed8) and every backward are
+ * plain loops on the caller's strided NHWC, with no pack or unpack copy.
+ * OpenMP across rows (output rows forward and for the argmax, input rows
+ * for dx: batch 5 splits evenly and no two threads write one row), SIMD
+ * across channels, which are contiguous: blocks of 64 channels held in
+ * registers (GCC vector types) while a window is read, then 16, then 1.
+ * The oneDNN version of backward paid a pack copy of a strided dy, an
+ * unpack copy of dx (always, with beta 1: InceptionV3's branch_pool
+ * gradients accumulate) and, for max pooling, a memset of dx and a scalar
+ * scatter over 64-channel blocks of one image (batch 5: 5 tasks on 2
+ * threads).  Measured: bench/bench_pool.c.
  *
- * Every output element is written by one loop iteration, which adds in a
- * fixed order: the same bytes for any thread count.
- *   forward: max as ref (the first cell, then strictly greater: the same
- *     bytes); average: the sum in ref's order (window rows, then columns)
- *     times 1/count, count = the cells inside the input (Keras/TF: padding
- *     excluded), one rounding away from ref's division.
+ * Every element the loops write is written by one loop iteration, which
+ * adds in a fixed order: the same bytes for any thread count.
+ *   forward (strided): max as ref (the first cell, then strictly greater:
+ *     the same bytes); average: the sum in ref's order (window rows, then
+ *     columns) times 1/count, count = the cells inside the input (Keras/TF:
+ *     padding excluded), one rounding away from ref's division.
  *   max backward, two passes: the window cell of each output element's
  *     first maximum (window order, strictly greater, as ref) into scratch;
  *     then each dx pixel gathers dy from the outputs whose windows cover
@@ -82,9 +85,6 @@ vsel(vi m, vf a, vf b)
 	return (vf)(((vi)a & m) | ((vi)b & ~m));
 }
 
-/* Window cells are numbered ky*kw + kx; -1: none. */
-#define CELL_NONE (-1)
-
 /* The window of output (oy, ox) clipped to the input: rows [*y0, *y1),
  * columns [*x0, *x1) (ref_pool_window). */
 static void
@@ -111,9 +111,9 @@ cover(int i, int k, int s, int pad, int no, int *o0, int *o1)
 
 /* --- forward --- */
 
-/* Max or sum (avg) over the window's cells of channels [j0, j0 + nv*VL)
- * (a: the window's first cell; rs, cs: row and column strides); y = that,
- * times r for average. */
+/* Max or sum (avg) over the window's cells of nv*VL channels (a: the
+ * window's first cell; rs, cs: row and column strides); y = that, times r
+ * for average. */
 POOL_INLINE void
 fwd_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int avg, float r,
     float *y, int nv)
@@ -249,9 +249,10 @@ cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, flo
 
 /* --- max backward --- */
 
-/* The cell of the first maximum (window order) of channels [j0, j0 +
- * nv*VL) of one window into g (a, rs, cs: as fwd_vec; cell0: the cell of
- * a, kw: the cell numbering's row length). */
+/* The cell of the first maximum (window order) of nv*VL channels of one
+ * window into g (a, rs, cs: as fwd_vec; cells are numbered ky*kw + kx,
+ * cell0 is a's).  Cells are int32, a float lane's width, so that compare
+ * and select vectorise. */
 POOL_INLINE void
 arg_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int cell0, int kw,
     int32_t *g, int nv)

@@ -47,6 +47,7 @@ static const struct shape shapes[] = {
 	{ 1, 11, 6, 85, 3, 2, 1, 0, 3, 0, 1 },
 	{ 5, 6, 5, 3, 2, 2, 1, 0, 5, 1, 1 },
 	{ 1, 9, 9, 20, 5, 3, 1, 0, 0, 4, 0 },
+	{ 2, 10, 11, 20, 2, 3, 0, 0, 2, 0, 1 },        /* stride > window: gaps */
 	/* avg: InceptionV3's branch_pool (3x3 stride 1 same), dense and strided */
 	{ 5, 9, 9, 192, 3, 1, 1, 1, 0, 0, 0 },
 	{ 1, 8, 8, 288, 3, 1, 1, 1, 32, 0, 0 },
@@ -54,6 +55,7 @@ static const struct shape shapes[] = {
 	{ 1, 11, 6, 85, 3, 2, 1, 1, 3, 0, 0 },
 	{ 5, 10, 10, 16, 2, 2, 0, 1, 0, 16, 0 },
 	{ 1, 9, 9, 20, 5, 3, 1, 1, 0, 4, 0 },
+	{ 2, 10, 11, 20, 2, 3, 0, 1, 2, 0, 0 },
 };
 
 static struct nn_backend *ref, *cpu;

@@ -6,8 +6,8 @@
  * channels) makes oneDNN fall back to its slow "ref:any" kernels.  So
  * batch norm runs on dense NHWC, a strided view being packed into (or
  * unpacked from) a scratch buffer at the edge by cpu_pack / cpu_unpack.
- * Pooling runs oneDNN only forward on dense x and y; strided forward and
- * all backward are plain loops on the strided views (cpu_pool.c).  Convolutions run on dense NHWC or, where that is faster,
+ * Pooling runs oneDNN only for average pooling forward on dense x and y;
+ * the rest are plain loops on the strided views (cpu_pool.c).  Convolutions run on dense NHWC or, where that is faster,
  * on oneDNN's blocked layout (nChw8c on AVX2, 1.1-4x faster for spatial
  * kernels in oneDNN 2.6); oneDNN reorders copy between the caller's
  * strided NHWC and the primitive's layout (adding, for dx with beta 1).
@@ -155,7 +155,8 @@ struct cpu {
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
  *   cpu_conv.c  convolutions      cpu_norm.c  batch norm
- *   cpu_pool.c  pooling (oneDNN forward on dense views, else plain loops)
+ *   cpu_pool.c  pooling (oneDNN average forward on dense views, else
+ *               plain loops)
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)

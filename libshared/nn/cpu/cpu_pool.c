@@ -1,20 +1,21 @@
-/* cpu_pool.c — pooling of the "cpu" backend.  Forward on dense x and y
- * runs oneDNN's pooling; forward on a strided view (a max pool writing a
- * concat slice: InceptionV3's mixed3 and mixed8) and every backward are
- * plain loops on the caller's strided NHWC, with no pack or unpack copy.
- * OpenMP across rows (output rows forward and for the argmax, input rows
- * for dx: batch 5 splits evenly and no two threads write one row), SIMD
- * across channels, which are contiguous: blocks of 64 channels held in
- * registers (GCC vector types) while a window is read, then 16, then 1.
- * The oneDNN version of backward paid a pack copy of a strided dy, an
- * unpack copy of dx (always, with beta 1: InceptionV3's branch_pool
- * gradients accumulate) and, for max pooling, a memset of dx and a scalar
- * scatter over 64-channel blocks of one image (batch 5: 5 tasks on 2
- * threads).  Measured: bench/bench_pool.c.
+/* cpu_pool.c — pooling of the "cpu" backend.  Average pooling forward on
+ * dense x and y runs oneDNN's pooling (faster there: bench/bench_pool.c);
+ * max pooling forward, average forward on a strided view and every
+ * backward are plain loops on the caller's strided NHWC, with no pack or
+ * unpack copy.  OpenMP across rows (output rows forward and for the
+ * argmax, input rows for dx: batch 5 splits evenly and no two threads
+ * write one row), SIMD across channels, which are contiguous: blocks of
+ * 128, then 64, 16 and 1 channels, held in registers (GCC vector types)
+ * while a window is read.  Before these loops, average backward paid a
+ * pack copy of a strided dy and an unpack copy of dx around oneDNN's
+ * (always: InceptionV3's branch_pool gradients accumulate, beta 1), max
+ * backward a memset of dx and a scalar scatter over 64-channel blocks of
+ * one image (batch 5: 5 tasks on 2 threads), and a strided forward the
+ * same copies as average backward.
  *
  * Every element the loops write is written by one loop iteration, which
  * adds in a fixed order: the same bytes for any thread count.
- *   forward (strided): max as ref (the first cell, then strictly greater:
+ *   forward (loops): max as ref (the first cell, then strictly greater:
  *     the same bytes); average: the sum in ref's order (window rows, then
  *     columns) times 1/count, count = the cells inside the input (Keras/TF:
  *     padding excluded), one rounding away from ref's division.
@@ -52,13 +53,13 @@
 /* Helpers inlined into each clone (a call would run the baseline code). */
 #define POOL_INLINE static inline __attribute__((always_inline))
 
-/* 16 lanes; a block is NV vectors (64 channels).  The helpers taking and
+/* 16 lanes; a block is NV vectors (128 channels).  The helpers taking and
  * returning them are inlined: no ABI is involved. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 #define VL 16
-#define NV 4
+#define NV 8
 
 POOL_INLINE vf
 vload(const float *p)
@@ -126,7 +127,7 @@ fwd_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int avg, float r,
 	for (iy = 0; iy < ny; iy++)
 		for (ix = 0; ix < nx; ix++) {
 			const float *c = a + iy * rs + ix * cs;
-			#pragma GCC unroll 4
+			#pragma GCC unroll 8
 			for (v = 0; v < nv; v++) {
 				vf t = vload(c + v * VL);
 				acc[v] = avg ? acc[v] + t : vsel(t > acc[v], t, acc[v]);
@@ -158,6 +159,8 @@ pool_fwd_row(const struct nn_pool *p, int b, int oy, const float *x, float *y)
 				fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, 1, r, o + j, NV);
 			else
 				fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, 0, r, o + j, NV);
+		for (; j + NV / 2 * VL <= p->c; j += NV / 2 * VL)
+			fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, p->avg, r, o + j, NV / 2);
 		for (; j + VL <= p->c; j += VL)
 			fwd_vec(a + j, rs, cs, y1 - y0, x1 - x0, p->avg, r, o + j, 1);
 		for (; j < p->c; j++) {
@@ -237,7 +240,7 @@ cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, flo
 	struct cpu_entry *e;
 	int rows = p->n * p->oh, t;
 
-	if (p->x_ld == p->c && p->y_ld == p->c) {
+	if (p->avg && p->x_ld == p->c && p->y_ld == p->c) {
 		if ((e = pool_entry(c, p)) != NULL)
 			cpu_run(c, &e->main, (void *[]){ (void *)x, y });
 		return;
@@ -269,7 +272,7 @@ arg_vec(const float *a, size_t rs, size_t cs, int ny, int nx, int cell0, int kw,
 		for (ix = iy == 0; ix < nx; ix++) {
 			const float *c = a + iy * rs + ix * cs;
 			vi cell = (vi){ 0 } + (cell0 + iy * kw + ix);
-			#pragma GCC unroll 4
+			#pragma GCC unroll 8
 			for (v = 0; v < nv; v++) {
 				vf t = vload(c + v * VL);
 				vi m = t > best[v];
@@ -298,6 +301,8 @@ maxpool_arg_row(const struct nn_pool *p, int b, int oy, const float *x, int32_t 
 		cell0 = (y0 - (oy * p->sh - p->pt)) * p->kw + x0 - (ox * p->sw - p->pl);
 		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
 			arg_vec(a + j, rs, cs, y1 - y0, x1 - x0, cell0, p->kw, g + j, NV);
+		for (; j + NV / 2 * VL <= p->c; j += NV / 2 * VL)
+			arg_vec(a + j, rs, cs, y1 - y0, x1 - x0, cell0, p->kw, g + j, NV / 2);
 		for (; j + VL <= p->c; j += VL)
 			arg_vec(a + j, rs, cs, y1 - y0, x1 - x0, cell0, p->kw, g + j, 1);
 		for (; j < p->c; j++) {
@@ -331,7 +336,7 @@ maxdx_vec(const struct nn_pool *p, int b, int iy, int ix, const int32_t *arg,
 			size_t at = ((size_t)b * p->oh + oy) * p->ow + ox;
 			vi cell = (vi){ 0 } + ((iy - (oy * p->sh - p->pt)) * p->kw +
 			    ix - (ox * p->sw - p->pl));
-			#pragma GCC unroll 4
+			#pragma GCC unroll 8
 			for (v = 0; v < nv; v++) {
 				vi m = viload(arg + at * p->c + j + v * VL) == cell;
 				/* + -0.0f leaves every float as it is (-0 too) */
@@ -356,6 +361,8 @@ maxpool_dx_row(const struct nn_pool *p, int b, int iy, const int32_t *arg, const
 
 		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
 			maxdx_vec(p, b, iy, ix, arg, dy, d, beta, j, NV);
+		for (; j + NV / 2 * VL <= p->c; j += NV / 2 * VL)
+			maxdx_vec(p, b, iy, ix, arg, dy, d, beta, j, NV / 2);
 		for (; j + VL <= p->c; j += VL)
 			maxdx_vec(p, b, iy, ix, arg, dy, d, beta, j, 1);
 		cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);
@@ -393,7 +400,7 @@ avgdx_vec(const struct nn_pool *p, int b, int ix, int o0, int o1, const float *r
 		for (ox = q0; ox < q1; ox++) {
 			const float *d = dy + (((size_t)b * p->oh + oy) * p->ow + ox) * p->y_ld + j;
 			float r = rcp[oy * p->ow + ox];
-			#pragma GCC unroll 4
+			#pragma GCC unroll 8
 			for (v = 0; v < nv; v++)
 				acc[v] += vload(d + v * VL) * r;
 		}
@@ -414,6 +421,8 @@ avgpool_dx_row(const struct nn_pool *p, int b, int iy, const float *dy, float *d
 
 		for (j = 0; j + NV * VL <= p->c; j += NV * VL)
 			avgdx_vec(p, b, ix, o0, o1, rcp, dy, d, beta, j, NV);
+		for (; j + NV / 2 * VL <= p->c; j += NV / 2 * VL)
+			avgdx_vec(p, b, ix, o0, o1, rcp, dy, d, beta, j, NV / 2);
 		for (; j + VL <= p->c; j += VL)
 			avgdx_vec(p, b, ix, o0, o1, rcp, dy, d, beta, j, 1);
 		cover(ix, p->kw, p->sw, p->pl, p->ow, &q0, &q1);

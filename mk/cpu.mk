@@ -24,3 +24,9 @@ $(B)/bench/bench_ops: $(B)/bench/bench_ops.o $(LIBNN) $(LIBSHARED)
 bench-ops: $(B)/bench/bench_ops
 	@mkdir -p bench/results
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(B)/bench/bench_ops $(BENCH_OPS_ARGS) -o bench/results/ops.md
+
+# bench_pool: ms of the cpu backend's pooling on InceptionV3's pooling
+# shapes (a markdown table on stdout; not part of make bench).
+$(B)/bench/bench_pool: $(B)/bench/bench_pool.o $(LIBNN) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(LDLIBS)

@@ -58,6 +58,12 @@ static const struct pool_shape pool_shapes[] = {
 	{ 2, 10, 10, 16, 3, 2, 1, 1, 4, 0, 0 },         /* asymmetric, even */
 	{ 3, 8, 8, 16, 3, 2, 0, 1, 16, 32, 0 },
 	{ 1, 5, 5, 3, 3, 1, 1, 1, 0, 0, 0 },
+	/* batch 5, odd sizes, x and y strided; 85 channels = 64 + 16 + 5 (the
+	 * cpu loops' block, vector and single-channel paths) */
+	{ 5, 7, 9, 85, 3, 1, 1, 0, 11, 7, 1 },
+	{ 5, 9, 9, 96, 3, 2, 0, 0, 0, 160, 1 },       /* into a concat slice */
+	{ 5, 7, 9, 85, 3, 1, 1, 1, 11, 7, 0 },
+	{ 1, 8, 8, 288, 3, 1, 1, 1, 32, 0, 0 },       /* branch_pool, x strided */
 };
 
 struct ew_shape { int m, c, x_ld, y_ld; };

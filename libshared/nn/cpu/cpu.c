@@ -1,7 +1,8 @@
 /* cpu.c — the "cpu" backend on oneDNN, its top: opening (engine,
  * stream), the memory ops and the ops table.  The ops live in cpu_conv.c
- * (convolutions), cpu_norm.c (batch norm, pooling) and cpu_misc.c (the
- * plain-C loops: elementwise, dense, losses, optimisers); the state they
+ * (convolutions), cpu_norm.c (batch norm), cpu_pool.c (pooling) and
+ * cpu_misc.c (the plain-C loops: elementwise, dense, losses, optimisers),
+ * among others; the state they
  * share (errors, primitive cache, scratch) in cpu_core.c below them.
  * Nothing calls back into this file.  See cpu_impl.h for the layout and
  * weights-caching rules.

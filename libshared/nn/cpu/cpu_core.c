@@ -1,8 +1,8 @@
 /* cpu_core.c — the "cpu" backend's state below its ops: error recording,
  * the primitive cache, primitive execution, scratch buffers and oneDNN
- * descriptor helpers.  The op files (cpu_conv.c, cpu_norm.c, cpu_misc.c)
- * call into it; it calls nothing above it.  cpu.c, at the top, assembles
- * the ops table.  See cpu_impl.h for the layout and weights-caching rules.
+ * descriptor helpers.  The op files (cpu_conv.c, cpu_norm.c, cpu_pool.c,
+ * cpu_misc.c, ...) call into it; it calls nothing above it.  cpu.c, at the
+ * top, assembles the ops table.  See cpu_impl.h for the layout and weights-caching rules.
  */
 #include <stdarg.h>
 #include <stdint.h>

@@ -4,9 +4,10 @@
  * Layout: oneDNN's fast kernels (jit, jit_1x1, bnorm_jit) accept dense
  * NHWC or their own blocked layouts only; a strided activation (ld >
  * channels) makes oneDNN fall back to its slow "ref:any" kernels.  So
- * batch norm and pooling run on dense NHWC, a strided view being packed
- * into (or unpacked from) a scratch buffer at the edge by cpu_pack /
- * cpu_unpack.  Convolutions run on dense NHWC or, where that is faster,
+ * batch norm runs on dense NHWC, a strided view being packed into (or
+ * unpacked from) a scratch buffer at the edge by cpu_pack / cpu_unpack.
+ * Pooling runs oneDNN only for average pooling forward on dense x and y;
+ * the rest are plain loops on the strided views (cpu_pool.c).  Convolutions run on dense NHWC or, where that is faster,
  * on oneDNN's blocked layout (nChw8c on AVX2, 1.1-4x faster for spatial
  * kernels in oneDNN 2.6); oneDNN reorders copy between the caller's
  * strided NHWC and the primitive's layout (adding, for dx with beta 1).
@@ -186,8 +187,10 @@ struct cpu {
 
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
- *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_conv.c  convolutions      cpu_norm.c  batch norm
  *   cpu_bnbwd.c the fused BN(+ReLU) training backward (plain loops)
+ *   cpu_pool.c  pooling (oneDNN average forward on dense views, else
+ *               plain loops)
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
@@ -331,6 +334,8 @@ void cpu_bn_relu_bwd(struct nn_backend *be, const struct nn_bn *p, const float *
                      const float *dy, const float *gamma, const float *beta,
                      const float *mean, const float *invstd, float *dx, float *dgamma,
                      float *dbeta, float beta_acc, int relu, float cap);
+
+/* cpu_pool.c */
 void cpu_pool_fwd(struct nn_backend *be, const struct nn_pool *p, const float *x, float *y);
 void cpu_pool_bwd(struct nn_backend *be, const struct nn_pool *p, const float *x,
                   const float *dy, float *dx, float beta);

@@ -294,6 +294,13 @@ struct nn_backend {
 	void (*bn_apply)(struct nn_backend *be, const struct nn_bn *p,
 	                 const float *x, const float *gamma, const float *beta,
 	                 const float *mean, const float *invstd, float *y, int relu);
+	/* bn_fwd_train, then max(y, 0): the same bytes as bn_fwd_train followed
+	 * by relu_fwd in place (the engine calls it where a training BN's one
+	 * reader is a ReLU in place on it, and skips the ReLU). */
+	void (*bn_fwd_train_relu)(struct nn_backend *be, const struct nn_bn *p,
+	                          const float *x, const float *gamma, const float *beta,
+	                          float *y, float *mean, float *invstd,
+	                          float *run_mean, float *run_var);
 	/* Both backward convolutions of one layer: exactly what
 	 * conv_bwd_weights(p, x, dy, dw, db) and then conv_bwd_data(p with
 	 * x_ld = dx_ld, dy, w, dx, beta) write (cpu: dy is copied into the

@@ -500,6 +500,84 @@ test_engine_inception(void **state)
 	on_off(nn_inception_v3(75, 75, &h), 2, 94, 94);
 }
 
+static long n_fwd_fused;
+
+static void
+c_bn_fwd_train_relu(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                    const float *gamma, const float *beta, float *y, float *mean,
+                    float *invstd, float *run_mean, float *run_var)
+{
+	n_fwd_fused++;
+	C0.bn_fwd_train_relu(be, p, x, gamma, beta, y, mean, invstd, run_mean, run_var);
+}
+
+/* One training forward + backward of m (planned on be) from parameters
+ * seeded 3: the probabilities and the gradient arena (caller frees). */
+static float *
+step_bytes(struct nn_model *m, struct nn_backend *be, const float *img, const float *lab,
+    int n, float *prob)
+{
+	size_t na = nn_arena_size(m);
+	float *g = malloc(na * 4), loss;
+
+	assert_non_null(g);
+	nn_model_init_params(m, 3);
+	if (nn_model_plan(m, be, n) < 0 || nn_forward(m, NN_IN_F32, img, n, 1) < 0 ||
+	    nn_backward(m, lab, NULL, &loss, prob) < 0)
+		fail_msg("%s", nn_error(m));
+	memcpy(g, nn_backend_arena(m, 1), na * 4);
+	return g;
+}
+
+/* The forward's BN+ReLU in one op (bn_fwd_train_relu, the ReLU skipped)
+ * gives the bytes of bn_fwd_train and relu_fwd apart: probabilities and
+ * every gradient, on the small net and InceptionV3 at 75x75; it runs once
+ * for each batch-mode BN read by an uncapped ReLU in place. */
+static void
+fwd_fused(struct nn_model *m, int n, int want)
+{
+	struct nn_backend_opts o = { .threads = 2, .deterministic = 1 };
+	char err[256];
+	struct nn_backend *be = nn_backend_open("cpu", &o, err, sizeof err);
+	const struct nn_layer *in = nn_layer_at(m, 0);
+	size_t ni = (size_t)n * in->h * in->w * in->c, na;
+	float *img = malloc(ni * 4), lab[8], pa[8], pb[8], *a, *b;
+
+	assert_non_null(be);
+	assert_non_null(img);
+	for (size_t i = 0; i < ni; i++)
+		img[i] = (float)rng_range(&rg, -1, 1);
+	for (int i = 0; i < n; i++)
+		lab[i] = (float)(i & 1);
+	C0 = *be;
+	be->bn_fwd_train_relu = c_bn_fwd_train_relu;
+	n_fwd_fused = 0;
+	a = step_bytes(m, be, img, lab, n, pa);
+	if (n_fwd_fused != want)
+		fail_msg("bn_fwd_train_relu ran %ld times (want %d)", n_fwd_fused, want);
+	na = nn_arena_size(m);
+	be->bn_fwd_train_relu = NULL;
+	b = step_bytes(m, be, img, lab, n, pb);
+	assert_memory_equal(pa, pb, n * sizeof(float));
+	if (memcmp(a, b, na * 4) != 0)
+		fail_msg("the fused forward's gradients are not the bytes of the unfused one");
+	free(a);
+	free(b);
+	free(img);
+	nn_model_free(m);
+	be->close(be);
+}
+
+static void
+test_fwd_fused(void **state)
+{
+	struct nn_head h = { .dense_units = 0, .dropout = 0, .classes = 1 };
+
+	rng_init(&rg, 13, 0, 0);
+	fwd_fused(small_net(), 4, 4);
+	fwd_fused(nn_inception_v3(75, 75, &h), 2, 94);
+}
+
 /* One rank's sum over the ranks: v itself. */
 static void
 sum_one(void *ctx, double *v, int n)
@@ -552,6 +630,7 @@ main(void)
 		cmocka_unit_test(test_op),
 		cmocka_unit_test(test_engine_small),
 		cmocka_unit_test(test_engine_inception),
+		cmocka_unit_test(test_fwd_fused),
 		cmocka_unit_test(test_syncbn_late),
 	};
 

@@ -181,6 +181,7 @@ static const struct nn_backend cpu_table = {
 	.conv_bwd_data = cpu_conv_bwd_data,
 	.conv_bwd_weights = cpu_conv_bwd_weights, .conv_bwd = cpu_conv_bwd,
 	.bn_fwd_train = cpu_bn_fwd_train, .bn_fwd_infer = cpu_bn_fwd_infer,
+	.bn_fwd_train_relu = cpu_bn_fwd_train_relu,
 	.bn_bwd = cpu_bn_bwd, .bn_bwd_infer = cpu_bn_bwd_infer,
 	.add = cpu_add,
 	.pool_fwd = cpu_pool_fwd, .pool_bwd = cpu_pool_bwd,

@@ -315,6 +315,9 @@ void cpu_wcopy_free(struct cpu *c);
 void cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
                       const float *gamma, const float *beta, float *y, float *mean,
                       float *invstd, float *run_mean, float *run_var);
+void cpu_bn_fwd_train_relu(struct nn_backend *be, const struct nn_bn *p, const float *x,
+                           const float *gamma, const float *beta, float *y, float *mean,
+                           float *invstd, float *run_mean, float *run_var);
 void cpu_bn_fwd_infer(struct nn_backend *be, const struct nn_bn *p, const float *x,
                       const float *gamma, const float *beta, const float *run_mean,
                       const float *run_var, float *y);

@@ -233,11 +233,12 @@ bn_sums(struct cpu *c, const struct nn_bn *p, const float *x, const double *shif
 }
 
 /* Batch statistics in double (as ref_ops.h), the output through bn_apply
- * (so that recomputation gives the same bytes), strided in and out. */
-void
-cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
+ * (so that recomputation gives the same bytes), relu'd if asked, strided
+ * in and out. */
+static void
+bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
     const float *gamma, const float *beta, float *y, float *mean, float *invstd,
-    float *run_mean, float *run_var)
+    float *run_mean, float *run_var, int relu)
 {
 	struct cpu *c = cpu_of(be);
 	double *mu = (double *)cpu_buf(c, 1, 2 * (size_t)p->c * sizeof(double));
@@ -258,7 +259,23 @@ cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
 		run_mean[k] = p->momentum * run_mean[k] + (1 - p->momentum) * (float)mu[k];
 		run_var[k] = p->momentum * run_var[k] + (1 - p->momentum) * (float)uvar;
 	}
-	cpu_bn_apply(be, p, x, gamma, beta, mean, invstd, y, 0);
+	cpu_bn_apply(be, p, x, gamma, beta, mean, invstd, y, relu);
+}
+
+void
+cpu_bn_fwd_train(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, float *y, float *mean, float *invstd,
+    float *run_mean, float *run_var)
+{
+	bn_fwd_train(be, p, x, gamma, beta, y, mean, invstd, run_mean, run_var, 0);
+}
+
+void
+cpu_bn_fwd_train_relu(struct nn_backend *be, const struct nn_bn *p, const float *x,
+    const float *gamma, const float *beta, float *y, float *mean, float *invstd,
+    float *run_mean, float *run_var)
+{
+	bn_fwd_train(be, p, x, gamma, beta, y, mean, invstd, run_mean, run_var, 1);
 }
 
 void

@@ -28,6 +28,16 @@ nn_bn_fuses_relu(const struct nn_model *m, int i)
 	return r->pub.type == NN_RELU && r->pub.in[0] == i && !(r->cap > 0);
 }
 
+/* Does the forward of BN i write its ReLU's output too (the backend's
+ * bn_fwd_train_relu; not in recomputation, which fuses through bn_apply,
+ * nor with --sync-bn)?  Then the ReLU itself does nothing. */
+static int
+bn_fused_fwd(const struct nn_model *m, int i)
+{
+	return m->be->bn_fwd_train_relu != NULL && !m->recomputing && !m->bnsum &&
+	    bn_batch_mode(m, &m->lay[i]) && nn_bn_fuses_relu(m, i);
+}
+
 static void
 fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 {
@@ -41,6 +51,9 @@ fwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x)
 		             nn_bn_fuses_relu(m, l - m->lay));
 	else if (bn_batch_mode(m, l) && m->bnsum)
 		m->bnfail |= nn_syncbn_fwd(m, l, x) < 0;
+	else if (bn_fused_fwd(m, l - m->lay))
+		be->bn_fwd_train_relu(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
+		                      rmean, rvar);
 	else if (bn_batch_mode(m, l))
 		be->bn_fwd_train(be, &p, x->y, gamma, beta, l->y, l->mean, l->invstd,
 		                 rmean, rvar);
@@ -207,7 +220,8 @@ nn_fwd_layer(struct nn_model *m, int i)
 		fwd_bn(m, l, x);
 		break;
 	case NN_RELU:
-		be->relu_fwd(be, &ep, x->y, l->y);
+		if (!bn_fused_fwd(m, l->pub.in[0]))
+			be->relu_fwd(be, &ep, x->y, l->y);
 		break;
 	case NN_MAXPOOL: case NN_AVGPOOL:
 		pp = pool_geom(m, l, x, x->y_ld, l->y_ld);

@@ -31,6 +31,7 @@
 #include "nn/backend.h"
 #include "nn/cpu/cpu_impl.h"
 #include "rng.h"
+#include "benchutil.h"
 
 struct shape {
 	int hw, ic, oc, kh, kw, s, same, count;
@@ -89,29 +90,6 @@ static const int quick[] = { 0, 2, 9, 20, 38 };
 static struct rng rng;
 static double budget = 0.5;
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static float *
-rand_buf(struct nn_backend *be, size_t n)
-{
-	float *h = XNEW(float, n), *d;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h[i] = (float)rng_range(&rng, -1, 1);
-	if ((d = be->alloc(be, n * sizeof(float))) == NULL)
-		die("out of memory (%zu floats)", n);
-	be->upload(be, d, h, n * sizeof(float));
-	free(h);
-	return d;
-}
 
 /* Best time per call of op (0 fwd, 1 bwd-data, 2 bwd-weights, 3 step). */
 struct conv_bufs {
@@ -135,18 +113,18 @@ conv_op(struct nn_backend *be, struct conv_bufs *b, int op)
 static double
 time_op(struct nn_backend *be, struct conv_bufs *b, int op)
 {
-	double t0, t, best = 1e30, start = now();
+	double t0, t, best = 1e30, start = bench_now();
 	int reps = 0;
 
 	conv_op(be, b, op);
 	do {
-		t0 = now();
+		t0 = bench_now();
 		conv_op(be, b, op);
 		be->sync(be);
-		t = now() - t0;
+		t = bench_now() - t0;
 		best = t < best ? t : best;
 		reps++;
-	} while (reps < 3 || (now() - start < budget && reps < 1000));
+	} while (reps < 3 || (bench_now() - start < budget && reps < 1000));
 	return best;
 }
 
@@ -182,13 +160,13 @@ bench_shape(struct nn_backend *be, const struct shape *s, int n, double peak, FI
 	int op;
 
 	conv_geom(s, n, &b.p);
-	b.x = rand_buf(be, (size_t)n * s->hw * s->hw * s->ic);
-	b.dx = rand_buf(be, (size_t)n * s->hw * s->hw * s->ic);
-	b.w = rand_buf(be, (size_t)s->kh * s->kw * s->ic * s->oc);
-	b.dw = rand_buf(be, (size_t)s->kh * s->kw * s->ic * s->oc);
-	b.y = rand_buf(be, (size_t)n * b.p.oh * b.p.ow * s->oc);
-	b.dy = rand_buf(be, (size_t)n * b.p.oh * b.p.ow * s->oc);
-	b.tick = rand_buf(be, 16);
+	b.x = bench_rand_buf(be, &rng, (size_t)n * s->hw * s->hw * s->ic);
+	b.dx = bench_rand_buf(be, &rng, (size_t)n * s->hw * s->hw * s->ic);
+	b.w = bench_rand_buf(be, &rng, (size_t)s->kh * s->kw * s->ic * s->oc);
+	b.dw = bench_rand_buf(be, &rng, (size_t)s->kh * s->kw * s->ic * s->oc);
+	b.y = bench_rand_buf(be, &rng, (size_t)n * b.p.oh * b.p.ow * s->oc);
+	b.dy = bench_rand_buf(be, &rng, (size_t)n * b.p.oh * b.p.ow * s->oc);
+	b.tick = bench_rand_buf(be, &rng, 16);
 	flop = 2.0 * n * b.p.oh * b.p.ow * s->oc * s->ic * s->kh * s->kw;
 	for (op = 0; op < 4; op++)
 		t[op] = time_op(be, &b, op);
@@ -220,14 +198,14 @@ sgemm_peak(int threads, double *dnnl)
 		b[i] = (float)rng_range(&rng, -1, 1);
 	}
 	for (i = 0; i < 6; i++) {
-		t0 = now();
+		t0 = bench_now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
 		    a, n, b, n, 0.0f, c, n);
-		best = now() - t0 < best ? now() - t0 : best;
-		t0 = now();
+		best = bench_now() - t0 < best ? bench_now() - t0 : best;
+		t0 = bench_now();
 		if (dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n) != dnnl_success)
 			die("dnnl_sgemm failed");
-		bd = now() - t0 < bd ? now() - t0 : bd;
+		bd = bench_now() - t0 < bd ? bench_now() - t0 : bd;
 	}
 	*dnnl = 2.0 * n * n * n / bd * 1e-9;
 	free(a); free(b); free(c);
@@ -277,11 +255,11 @@ bf16_peak(void)
 	args[1] = (dnnl_exec_arg_t){ DNNL_ARG_WEIGHTS, b };
 	args[2] = (dnnl_exec_arg_t){ DNNL_ARG_DST, c };
 	for (i = 0; i < 6; i++) {
-		t0 = now();
+		t0 = bench_now();
 		if (dnnl_primitive_execute(pr, st, 3, args) != dnnl_success ||
 		    dnnl_stream_wait(st) != dnnl_success)
 			die("bf16 matmul failed");
-		best = now() - t0 < best ? now() - t0 : best;
+		best = bench_now() - t0 < best ? bench_now() - t0 : best;
 	}
 	dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c);
 	dnnl_primitive_destroy(pr); dnnl_primitive_desc_destroy(pd);

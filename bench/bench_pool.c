@@ -24,6 +24,7 @@
 #include "err.h"
 #include "nn/backend.h"
 #include "rng.h"
+#include "benchutil.h"
 
 struct shape {
 	int hw, c, k, s, same, avg, y_ld, beta, count;
@@ -48,35 +49,6 @@ static const struct shape shapes[] = {
 static struct rng rng;
 static double budget = 0.5;
 
-static double
-clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-now(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
-
-static float *
-rand_buf(struct nn_backend *be, size_t n)
-{
-	float *h = XNEW(float, n), *d;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h[i] = (float)rng_range(&rng, -1, 1);
-	if ((d = be->alloc(be, n * sizeof(float))) == NULL)
-		die("out of memory (%zu floats)", n);
-	be->upload(be, d, h, n * sizeof(float));
-	free(h);
-	return d;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -98,20 +70,20 @@ static void
 time_op(struct nn_backend *be, struct pool_bufs *b, int bwd, double *wall, double *cpu)
 {
 	static double t[MAXREPS], c[MAXREPS];
-	double t0, c0, start = now();
+	double t0, c0, start = bench_now();
 	int reps = 0;
 
 	do {
-		t0 = now();
-		c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		t0 = bench_now();
+		c0 = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
 		if (bwd)
 			be->pool_bwd(be, &b->p, b->x, b->dy, b->dx, b->beta);
 		else
 			be->pool_fwd(be, &b->p, b->x, b->y);
 		be->sync(be);
-		c[reps] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-		t[reps++] = now() - t0;
-	} while (reps < 5 || (now() - start < budget && reps < MAXREPS));
+		c[reps] = bench_clock(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		t[reps++] = bench_now() - t0;
+	} while (reps < 5 || (bench_now() - start < budget && reps < MAXREPS));
 	qsort(t, reps, sizeof t[0], cmp_double);
 	qsort(c, reps, sizeof c[0], cmp_double);
 	*wall = t[reps / 2];
@@ -138,10 +110,10 @@ bench_shape(struct nn_backend *be, const struct shape *s, int n, double *tot)
 		nn_pad_valid(s->hw, s->k, s->s, &b.p.ow, &b.p.pl);
 	}
 	b.beta = (float)s->beta;
-	b.x = rand_buf(be, (size_t)n * s->hw * s->hw * s->c);
-	b.dx = rand_buf(be, (size_t)n * s->hw * s->hw * s->c);
-	b.y = rand_buf(be, (size_t)n * b.p.oh * b.p.ow * s->y_ld);
-	b.dy = rand_buf(be, (size_t)n * b.p.oh * b.p.ow * s->y_ld);
+	b.x = bench_rand_buf(be, &rng, (size_t)n * s->hw * s->hw * s->c);
+	b.dx = bench_rand_buf(be, &rng, (size_t)n * s->hw * s->hw * s->c);
+	b.y = bench_rand_buf(be, &rng, (size_t)n * b.p.oh * b.p.ow * s->y_ld);
+	b.dy = bench_rand_buf(be, &rng, (size_t)n * b.p.oh * b.p.ow * s->y_ld);
 	time_op(be, &b, 0, &f, &fc);
 	time_op(be, &b, 1, &d, &dc);
 	printf("| %-22s | %s %dx%dx%d s%d | %4d | %d | %d | %7.3f | %7.3f | %7.3f | %7.3f |\n",

@@ -16,9 +16,9 @@ NN_LDLIBS += -ldnnl -fopenmp
 BENCH_TARGETS += bench-ops
 BENCH_OPS_ARGS ?=
 
-$(B)/bench/bench_ops: $(B)/bench/bench_ops.o $(LIBNN) $(LIBSHARED)
+$(B)/bench/bench_ops: $(B)/bench/bench_ops.o $(B)/bench/benchutil.o $(LIBNN) $(LIBSHARED)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) -lopenblas $(LDLIBS)
+	$(CXX) $(LDFLAGS) $< $(B)/bench/benchutil.o -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) -lopenblas $(LDLIBS)
 
 .PHONY: bench-ops
 bench-ops: $(B)/bench/bench_ops
@@ -27,6 +27,6 @@ bench-ops: $(B)/bench/bench_ops
 
 # bench_pool: ms of the cpu backend's pooling on InceptionV3's pooling
 # shapes (a markdown table on stdout; not part of make bench).
-$(B)/bench/bench_pool: $(B)/bench/bench_pool.o $(LIBNN) $(LIBSHARED)
+$(B)/bench/bench_pool: $(B)/bench/bench_pool.o $(B)/bench/benchutil.o $(LIBNN) $(LIBSHARED)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $< -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(LDLIBS)
+	$(CXX) $(LDFLAGS) $< $(B)/bench/benchutil.o -o $@ $(LIBNN) $(LIBSHARED) $(NN_LDLIBS) $(LDLIBS)

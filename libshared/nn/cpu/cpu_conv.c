@@ -264,15 +264,6 @@ conv_blocked(const struct cpu *c, const struct nn_conv *p)
 	return p->kh * p->kw > 1 || (long)p->oh * p->ow <= 17 * 17;
 }
 
-/* NULL, after freeing what a failed entry got (the failure is recorded). */
-static struct cpu_entry *
-entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
-{
-	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-	free(e);
-	return NULL;
-}
-
 /* Attributes of a convolution: the user scratchpad, and a ReLU post-op
  * when relu. */
 static dnnl_primitive_attr_t
@@ -318,7 +309,7 @@ conv_entry(struct cpu *c, int op, const struct nn_conv *p, int bias, int acc, in
 	    conv_pd(c, op, conv_wino(c, p, blocked), &g, bias, a, NULL) :
 	    conv_bwd_pd(c, p, blocked, &g, op, bias, a);
 	if (pd == NULL)
-		return entry_abandon(c, e, a);
+		return cpu_entry_abandon(c, e, a);
 	e->wmd = *dnnl_primitive_desc_query_md(pd, op == CPU_CONV_BWD_WEIGHTS ?
 	    dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
 	e->wsize = dnnl_memory_desc_get_size(&e->wmd);

@@ -95,6 +95,14 @@ cpu_entry_finish(struct cpu *c, struct cpu_entry *e, dnnl_primitive_desc_t pd, d
 	return e;
 }
 
+struct cpu_entry *
+cpu_entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a)
+{
+	DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
+	free(e);
+	return NULL;
+}
+
 const char *
 cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd)
 {

@@ -221,6 +221,9 @@ void cpu_entry_free(struct cpu_entry *e);
  * freed and NULL (a failed entry is never cached). */
 struct cpu_entry *cpu_entry_finish(struct cpu *c, struct cpu_entry *e, dnnl_primitive_desc_t pd,
                                    dnnl_primitive_attr_t a);
+/* NULL, after destroying a and freeing e, an entry whose primitive could
+ * not be made (the failure is recorded). */
+struct cpu_entry *cpu_entry_abandon(struct cpu *c, struct cpu_entry *e, dnnl_primitive_attr_t a);
 /* Creates x's primitive from pd (taking pd's scratchpad into account). */
 void cpu_exe_init(struct cpu *c, struct cpu_exe *x, const_dnnl_primitive_desc_t pd);
 /* Adds argument arg of descriptor md to x (memory created without data). */

@@ -107,11 +107,8 @@ bn_entry(struct cpu *c, int op, const struct nn_bn *p, unsigned fl)
 	DNNL_CHECK(c, dnnl_memory_desc_init_by_tag(&vec, 1, vd, dnnl_f32, dnnl_a));
 	a = cpu_attr(c);
 	pd = bn_pd(c, op, &md, p->eps, fl, a);
-	if (pd == NULL) {
-		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-		free(e);
-		return NULL;
-	}
+	if (pd == NULL)
+		return cpu_entry_abandon(c, e, a);
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	bn_args(c, &e->main, op, &md, &vec, fl);

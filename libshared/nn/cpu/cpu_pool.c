@@ -219,11 +219,8 @@ pool_entry(struct cpu *c, const struct nn_pool *p)
 	e->key = k;
 	a = cpu_attr(c);
 	pd = pool_pd(c, p, a);
-	if (pd == NULL) {
-		DNNL_CHECK(c, dnnl_primitive_attr_destroy(a));
-		free(e);
-		return NULL;
-	}
+	if (pd == NULL)
+		return cpu_entry_abandon(c, e, a);
 	snprintf(e->impl, sizeof e->impl, "%s", cpu_impl_of(c, pd));
 	cpu_exe_init(c, &e->main, pd);
 	cpu_exe_arg(c, &e->main, DNNL_ARG_SRC,

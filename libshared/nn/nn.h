@@ -243,7 +243,9 @@ int nn_idle_step(struct nn_model *m, const struct nn_optim *o);
 /* --sync-bn: batch norm in training takes its statistics over every rank,
  * sum(ctx, v, n) summing n doubles over the ranks in place (NULL: per
  * rank); share: this rank's images / all ranks' images of the step (its
- * gradients' weight in the all-reduce).  syncbn.c says how. */
+ * gradients' weight in the all-reduce).  syncbn.c says how.  Set it
+ * before nn_model_plan: a plan made without it may share BN gradients
+ * (the fused BN+ReLU backward), and its steps then fail. */
 void nn_set_bn_sync(struct nn_model *m, void (*sum)(void *ctx, double *v, int n), void *ctx,
                     double share);
 /* Sets the share of the coming step (nn_set_bn_sync). */

@@ -246,7 +246,7 @@ bn_sum(void *ctx, double *v, int n)
 
 int
 dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
-            int sync_bn, char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	struct nn_grad_hook h = { on_ready, on_done, d };
 
@@ -256,12 +256,17 @@ dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bu
 	d->be = be;
 	d->arena = nn_arena_size(m);
 	d->bucket = bucket_bytes;
-	d->sync_bn = sync_bn && d->mpi;
 	if (d->mpi)
 		nn_set_grad_hook(m, &h);
+	return 0;
+}
+
+void
+dist_sync_bn(struct dist *d, struct nn_model *m)
+{
+	d->sync_bn = d->mpi;
 	if (d->sync_bn)
 		nn_set_bn_sync(m, bn_sum, d, 1);
-	return 0;
 }
 
 void
@@ -320,13 +325,15 @@ dist_step_begin(struct dist *d, int n)
 
 int
 dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be, size_t bucket_bytes,
-            int sync_bn, char *err, size_t errlen)
+            char *err, size_t errlen)
 {
 	d->m = m;
 	d->be = be;
 	d->arena = nn_arena_size(m);
 	return 0;
 }
+
+void dist_sync_bn(struct dist *d, struct nn_model *m) { }
 
 void dist_abort(struct dist *d, int code) { }
 

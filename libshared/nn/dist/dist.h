@@ -50,14 +50,16 @@ int dist_env_size(void);
 void dist_bcast(struct dist *d, void *buf, size_t n);
 /* Sums the n doubles at v over the ranks, in place. */
 void dist_sum(struct dist *d, double *v, int n);
+/* Batch norm statistics of m over the ranks (--sync-bn: nn_set_bn_sync);
+ * call it before m is planned (the plan is made for it). */
+void dist_sync_bn(struct dist *d, struct nn_model *m);
 /* Installs the gradient all-reduce on m (planned on be), buckets of
- * bucket_bytes (0: one all-reduce after backward, no overlap); sync_bn:
- * batch norm statistics over the ranks (nn_set_bn_sync).  A backend with
- * its own allreduce (cuda: NCCL) gets its communicator, bootstrapped over
- * MPI, and reduces device memory; others are reduced by MPI on the host
- * arena.  0, or -1 with err (the communicator failed). */
+ * bucket_bytes (0: one all-reduce after backward, no overlap).  A backend
+ * with its own allreduce (cuda: NCCL) gets its communicator, bootstrapped
+ * over MPI, and reduces device memory; others are reduced by MPI on the
+ * host arena.  0, or -1 with err (the communicator failed). */
 int dist_attach(struct dist *d, struct nn_model *m, struct nn_backend *be,
-                size_t bucket_bytes, int sync_bn, char *err, size_t errlen);
+                size_t bucket_bytes, char *err, size_t errlen);
 /* Starts a step holding n images on this rank; returns the images of all
  * ranks together (0: every rank is out of batches: no step). */
 long long dist_step_begin(struct dist *d, int n);

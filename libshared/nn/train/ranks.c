@@ -41,13 +41,20 @@ ranks_setup(struct trainer *t, char *err, size_t errlen)
 	return 0;
 }
 
+void
+ranks_before_plan(struct trainer *t)
+{
+	if (several(t) && t->o->sync_bn)
+		dist_sync_bn(t->dist, t->m);
+}
+
 int
 ranks_attach(struct trainer *t, char *err, size_t errlen)
 {
 	if (!several(t))
 		return 0;
 	return dist_attach(t->dist, t->m, t->be, (size_t)(t->o->bucket_mb * 1048576.0),
-	                   t->o->sync_bn, err, errlen);
+	                   err, errlen);
 }
 
 int

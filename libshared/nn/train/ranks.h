@@ -9,6 +9,9 @@
 /* Before the upload: parameters, moments and step count from rank 0;
  * checks that the options allow several ranks. */
 int ranks_setup(struct trainer *t, char *err, size_t errlen);
+/* Before the plan: --sync-bn's batch norm over the ranks (the plan is
+ * made for it). */
+void ranks_before_plan(struct trainer *t);
 /* After the plan: the gradient all-reduce on the model (and the device
  * communicator: err). */
 int ranks_attach(struct trainer *t, char *err, size_t errlen);

@@ -267,6 +267,7 @@ trainer_setup(struct trainer *t, const struct frame *first, char *err, size_t er
 	nn_set_seed(t->m, t->o->seed);
 	nn_set_bn_unbiased(t->m, t->o->bn_unbiased);
 	nn_set_bce_clip(t->m, 1e-7f);
+	ranks_before_plan(t);
 	if (nn_model_plan(t->m, t->be, t->bs) < 0) {
 		snprintf(err, errlen, "%s", nn_error(t->m));
 		return -1;

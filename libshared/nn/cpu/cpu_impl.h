@@ -35,6 +35,22 @@
  * through those; add and input write activations, and the labels upload
  * between forward and backward leaves the copies valid).
  *
+ * Fast weight reorders (cpu_wreorder.c): the weights reorders above
+ * (HWIO fp32 -> the primitive's blocked fp32 or bf16 layout for forward
+ * and backward data, and the blocked fp32 weight gradient -> HWIO) run
+ * hand-written kernels instead of oneDNN 2.6's reorder primitive, which
+ * moves them at 3-4 GB/s (5 % of a bf16 training step of InceptionV3,
+ * 3 % of an fp32 one).  At its first reorder an entry reads wmd's blocking
+ * descriptor (cpu_wre_plan, into e->wp): inner blocks over oc and ic
+ * only, at most two per dimension, no offset or compensation; those it
+ * handles, tiled over (kh, kw, oc block, ic block), OpenMP over tiles,
+ * AVX-512 for the 16x16 blocks oneDNN picks on AVX-512 (16b16a, 16a16b,
+ * bf16 8b16a2b and 8a16b2a with AVX512_BF16), plain C for other blocks;
+ * any other layout keeps oneDNN's reorder.  The results are byte for byte
+ * oneDNN's (padding zeros; bf16 rounded as vcvtneps2bf16 rounds: nearest
+ * even, denormals to signed zero, NaN quietened): tests/unit/
+ * test_nn_wreorder.c.  RADPIPE_CPU_FAST_REORDER=0 keeps oneDNN's.
+ *
  * bf16 (NN_PREC_BF16, only where oneDNN's effective ISA has AVX512_BF16
  * or AMX): convolutions run oneDNN's bf16 kernels on bf16 copies of their
  * inputs (x; dy for backward) and weights, accumulating in fp32 and
@@ -86,6 +102,32 @@ struct cpu_exe {
  * (x or dy; dy of bwd-weights) and the output (y or dx). */
 enum { CPU_IO_IN0, CPU_IO_IN1, CPU_IO_OUT, CPU_NIO };
 
+/* How an entry's weights reorder runs (cpu_wreorder.c, see "Fast weight
+ * reorders" above): undecided until its first use, oneDNN's primitive, or
+ * a kernel of cpu_wreorder.c. */
+enum cpu_wre_kind { CPU_WRE_UNDECIDED, CPU_WRE_ONEDNN, CPU_WRE_FAST };
+/* The inner blocks a CPU_WRE_FAST plan runs with AVX-512 (16 x 16, oneDNN
+ * tags): 16b16a, 16a16b, 8b16a2b, 8a16b2a; CPU_WPAT_C: plain C. */
+enum cpu_wpat { CPU_WPAT_C, CPU_WPAT_IO, CPU_WPAT_OI, CPU_WPAT_IO2, CPU_WPAT_OI2 };
+
+/* A weights reorder between HWIO fp32 {o, i, kh, kw} and a blocked layout
+ * (elements; dimension 0 is oc, 1 ic).  Element (o, i, h, w) of the
+ * blocked side is at (o / blk[0]) * st[0] + (i / blk[1]) * st[1] +
+ * h * st[2] + w * st[3] + in-block offset, where index x of dimension k
+ * in its block adds (x / split[k]) * hi[k] + (x % split[k]) * lo[k]. */
+struct cpu_wplan {
+	int kind;               /* enum cpu_wre_kind */
+	int back;               /* 1: blocked -> HWIO (weight gradient) */
+	int bf16;               /* blocked side bf16 (forward only), else fp32 */
+	int pat;                /* enum cpu_wpat */
+	int simd;               /* 1: this CPU runs pat's AVX-512 kernel */
+	int o, i, kh, kw;
+	int blk[2], split[2];
+	long hi[2], lo[2];
+	long st[4];
+	long blksize;           /* elements of one block */
+};
+
 /* One cached entry: the op's primitive and, for convolutions, the weights
  * reorder (hwio -> wmd for fwd/bwd-data, wmd -> hwio for bwd-weights) and
  * the activation reorders. */
@@ -97,6 +139,7 @@ struct cpu_entry {
 	size_t iosize[CPU_NIO];     /* bytes of the primitive-layout copy */
 	dnnl_memory_desc_t wmd;     /* weights layout the primitive wants */
 	size_t wsize;               /* bytes of wmd */
+	struct cpu_wplan wp;        /* how wre runs (cpu_wreorder.c) */
 	char impl[64];              /* oneDNN implementation name */
 	struct cpu_entry *next;
 };
@@ -154,6 +197,7 @@ struct cpu {
 /* Files, each calling only those below it:
  *   cpu.c       opening, memory ops, the ops table (nn_cpu_open)
  *   cpu_conv.c  convolutions      cpu_norm.c  batch norm, pooling
+ *   cpu_wreorder.c  the convolutions' weight reorders (below cpu_conv.c)
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
@@ -214,6 +258,23 @@ float *cpu_buf(struct cpu *c, int i, size_t size);
 void cpu_md_nhwc(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w);
 /* The oneDNN implementation name of pd. */
 const char *cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd);
+
+/* --- cpu_wreorder.c: weight reorders (see "Fast weight reorders") --- */
+/* Fills d for a reorder of the HWIO fp32 kernel {oc, ic, kh, kw} into md
+ * (back 0) or from md (back 1): 1 and kind CPU_WRE_FAST when a kernel of
+ * cpu_wreorder.c handles md, else 0 and kind CPU_WRE_ONEDNN. */
+int cpu_wre_plan_md(struct cpu_wplan *d, const dnnl_memory_desc_t *md, int back, int oc, int ic,
+                    int kh, int kw);
+/* Decides e->wp for e's weights reorder (oneDNN's where e->wre.prim is
+ * NULL or RADPIPE_CPU_FAST_REORDER is 0). */
+void cpu_wre_plan(struct cpu_entry *e);
+/* Runs the CPU_WRE_FAST plan d: src (HWIO, or blocked when d->back) ->
+ * dst, padding written as zeros. */
+void cpu_wre_exec(const struct cpu_wplan *d, const void *src, void *dst);
+/* e's weights reorder ptr[0] -> ptr[1], as cpu_run(c, &e->wre, ptr) does
+ * it, by cpu_wreorder.c's kernels where e->wp says (planned at the first
+ * call); nothing once c has failed. */
+void cpu_wre_run(struct cpu *c, struct cpu_entry *e, void *const *ptr);
 
 /* --- cpu_misc.c: plain loops --- */
 /* dst (m x c, dense) = src (m pixels, stride ld). */

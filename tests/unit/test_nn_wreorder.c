@@ -194,6 +194,11 @@ check_cache(struct nn_backend *be, const char *what)
 			} else {
 				nfast++;
 				nsimd += e->wp.simd;
+				md_name(&e->wmd, name, sizeof name);
+				if (getenv("TEST_VERBOSE") != NULL)
+					printf("  %s: ours op %d %dx%dx%dx%d %s simd %d\n", what,
+					    e->key.op, e->key.v[6], e->key.v[3], e->key.v[7],
+					    e->key.v[8], name, e->wp.simd);
 			}
 		}
 	printf("  %s: %d weight reorders ours (%d AVX-512), %d oneDNN's\n", what, nfast, nsimd,
@@ -313,52 +318,117 @@ cpu_seconds(void)
 	return (double)t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* Milliseconds of e's weights reorder, oneDNN's (fast 0) or ours. */
-static double
-bench_entry(struct cpu *c, struct cpu_entry *e, int fast, int reps)
-{
-	int back = e->key.op == CPU_CONV_BWD_WEIGHTS;
-	size_t nin = back ? e->wsize : hwio_bytes(e), nout = back ? hwio_bytes(e) : e->wsize;
-	char *in = xaligned(nin), *out = xaligned(nout);
-	void *ptr[2] = { in, out };
-	double t0, t;
+/* The benchmark's step: per convolution layer of the model, its three
+ * entries (forward, backward data, backward weights), with the layer's
+ * own HWIO kernel and gradient (cold, as the parameter and gradient
+ * arenas are in a step) and one shared buffer for the blocked side (warm,
+ * as the backend's scratch slot is); forward in layer order, then
+ * backward in reverse. */
+struct bench {
+	int n;
+	struct cpu_entry **e;
+	char **hwio;
+	char *blk;
+};
 
-	fill(in, nin);
-	memset(out, 0, nout);
-	e->wp.kind = fast ? CPU_WRE_UNDECIDED : CPU_WRE_ONEDNN;
-	cpu_wre_run(c, e, ptr);
-	t0 = cpu_seconds();
-	for (int r = 0; r < reps; r++)
-		cpu_wre_run(c, e, ptr);
-	t = (cpu_seconds() - t0) / reps;
-	free(in);
-	free(out);
-	return t * 1e3;
+/* Adds the entries of op for layer p (kernel w, gradient dw). */
+static void
+bench_add(struct bench *b, struct cpu *c, const struct nn_conv *p, int op, char **w, char **dw,
+    size_t *most)
+{
+	int v[] = { p->n, p->ih, p->iw, p->ic, p->oh, p->ow, p->oc, p->kh, p->kw, p->sh, p->sw,
+	            p->pt, p->pl };
+
+	for (int h = 0; h < CPU_NBUCKET; h++)
+		for (struct cpu_entry *e = c->tab[h]; e != NULL; e = e->next) {
+			if (e->wre.prim == NULL || e->key.op != op ||
+			    memcmp(e->key.v, v, sizeof v) != 0)
+				continue;
+			if (*w == NULL) {
+				*w = xaligned(hwio_bytes(e));
+				*dw = xaligned(hwio_bytes(e));
+				fill(*w, hwio_bytes(e));
+				fill(*dw, hwio_bytes(e));
+			}
+			*most = e->wsize > *most ? e->wsize : *most;
+			b->e[b->n] = e;
+			b->hwio[b->n++] = op == CPU_CONV_BWD_WEIGHTS ? *dw : *w;
+		}
 }
 
-/* Milliseconds per InceptionV3 step (batch 5) of all weights reorders,
- * each convolution's three (forward, backward data, backward weights):
- * oneDNN's (fast 0) or ours. */
+static void
+bench_init(struct bench *b, struct cpu *c, const struct nn_model *m)
+{
+	size_t most = 0;
+	char **w = XNEW(char *, m->nlay), **dw = XNEW(char *, m->nlay);
+
+	memset(b, 0, sizeof *b);
+	b->e = XNEW(struct cpu_entry *, 3 * m->nlay);
+	b->hwio = XNEW(char *, 3 * m->nlay);
+	for (int pass = 0; pass < 2; pass++)
+		for (int j = 0; j < m->nlay; j++) {
+			int k = pass == 0 ? j : m->nlay - 1 - j;
+			struct nn_conv p;
+
+			w[k] = pass == 0 ? NULL : w[k];
+			if (m->lay[k].pub.type != NN_CONV2D)
+				continue;
+			p = conv_of(m, &m->lay[k], 5);
+			if (pass == 0) {
+				bench_add(b, c, &p, CPU_CONV_FWD, &w[k], &dw[k], &most);
+				continue;
+			}
+			bench_add(b, c, &p, CPU_CONV_BWD_WEIGHTS, &w[k], &dw[k], &most);
+			bench_add(b, c, &p, CPU_CONV_BWD_DATA, &w[k], &dw[k], &most);
+		}
+	b->blk = xaligned(most);
+	fill(b->blk, most);
+	free(w);
+	free(dw);
+}
+
+/* Milliseconds (CPU time) of one step's weights reorders, oneDNN's (fast
+ * 0) or ours; in part[op - 1] those of op (CPU_CONV_FWD, ...). */
 static double
-bench_step(struct cpu *c, const struct nn_model *m, int fast, int reps)
+bench_step(struct cpu *c, struct bench *b, int fast, double *part)
 {
 	double sum = 0.0;
 
-	for (int k = 0; k < m->nlay; k++) {
-		struct nn_conv p;
+	for (int k = 0; k < b->n; k++) {
+		struct cpu_entry *e = b->e[k];
+		int back = e->key.op == CPU_CONV_BWD_WEIGHTS;
+		void *ptr[2] = { back ? b->blk : b->hwio[k], back ? b->hwio[k] : b->blk };
+		double t0, t;
 
-		if (m->lay[k].pub.type != NN_CONV2D)
-			continue;
-		p = conv_of(m, &m->lay[k], 5);
-		int v[] = { p.n, p.ih, p.iw, p.ic, p.oh, p.ow, p.oc, p.kh, p.kw, p.sh, p.sw,
-		            p.pt, p.pl };
-
-		for (int b = 0; b < CPU_NBUCKET; b++)
-			for (struct cpu_entry *e = c->tab[b]; e != NULL; e = e->next)
-				if (e->wre.prim != NULL && memcmp(e->key.v, v, sizeof v) == 0)
-					sum += bench_entry(c, e, fast, reps);
+		if (fast)
+			cpu_wre_plan(e);
+		else
+			e->wp.kind = CPU_WRE_ONEDNN;
+		t0 = cpu_seconds();
+		cpu_wre_run(c, e, ptr);
+		t = (cpu_seconds() - t0) * 1e3;
+		part[e->key.op - 1] += t;
+		sum += t;
 	}
 	return sum;
+}
+
+static void
+bench_free(struct bench *b)
+{
+	/* each buffer once: the kernels and gradients of the forward entries'
+	 * layers, found again by the backward entries */
+	for (int k = 0; k < b->n; k++) {
+		int seen = 0;
+
+		for (int j = 0; j < k && !seen; j++)
+			seen = b->hwio[j] == b->hwio[k];
+		if (!seen)
+			free(b->hwio[k]);
+	}
+	free(b->hwio);
+	free(b->e);
+	free(b->blk);
 }
 
 static void
@@ -372,6 +442,7 @@ test_bench(void **state)
 		struct nn_backend_opts o = { .threads = 1, .precision = prec };
 		struct nn_backend *be = nn_cpu_open(&o, err, sizeof err);
 		struct nn_model *m = model("inception_v3", 299);
+		struct bench b;
 
 		if (be == NULL) {
 			printf("  bench %s skipped: %s\n", nn_precision_name(prec), err);
@@ -379,14 +450,18 @@ test_bench(void **state)
 			continue;
 		}
 		make_entries(be, "inception_v3", 299, 5);
-		for (int r = 0; r < 5; r++) {
-			double a = bench_step(cpu_of(be), m, 0, 3);
-			double b = bench_step(cpu_of(be), m, 1, 3);
+		bench_init(&b, cpu_of(be), m);
+		for (int r = 0; r < 6; r++) {
+			double pa[3] = { 0, 0, 0 }, pb[3] = { 0, 0, 0 };
+			double x = bench_step(cpu_of(be), &b, 0, pa);
+			double y = bench_step(cpu_of(be), &b, 1, pb);
 
-			printf("  bench %s round %d: weights reorders per step: oneDNN %.1f ms, "
-			    "cpu_wreorder %.1f ms (CPU time, 1 thread)\n",
-			    nn_precision_name(prec), r, a, b);
+			printf("  bench %s round %d: %d weights reorders per step: oneDNN %.1f ms "
+			    "(fwd %.1f, bwd-data %.1f, bwd-weights %.1f), cpu_wreorder %.1f ms "
+			    "(%.1f, %.1f, %.1f); CPU time, 1 thread\n", nn_precision_name(prec), r,
+			    b.n, x, pa[0], pa[1], pa[2], y, pb[0], pb[1], pb[2]);
 		}
+		bench_free(&b);
 		nn_model_free(m);
 		be->close(be);
 	}

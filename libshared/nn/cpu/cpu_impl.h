@@ -126,6 +126,7 @@ struct cpu_wplan {
 	long hi[2], lo[2];
 	long st[4];
 	long blksize;           /* elements of one block */
+	int nt;                 /* non-temporal stores (cpu_wre_exec sets it) */
 };
 
 /* One cached entry: the op's primitive and, for convolutions, the weights

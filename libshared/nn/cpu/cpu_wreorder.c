@@ -171,52 +171,69 @@ tile_base(const struct cpu_wplan *d, int h, int w, int ob, int ib)
 	    (size_t)w * d->st[3];
 }
 
-/* Offset inside a block of element (o, i) of the tile. */
+/* Offset inside a block of index x of dimension k (0: oc, 1: ic). */
 static inline long
-in_block(const struct cpu_wplan *d, int o, int i)
+in_block(const struct cpu_wplan *d, int k, int x)
 {
-	return o / d->split[0] * d->hi[0] + o % d->split[0] * d->lo[0] +
-	    i / d->split[1] * d->hi[1] + i % d->split[1] * d->lo[1];
+	return x / d->split[k] * d->hi[k] + x % d->split[k] * d->lo[k];
 }
 
-/* Plain C, any blocks: tile (h, w, ob, ib) of HWIO src into dst. */
+/* Plain C, any blocks: the tiles (h, w, every oc block, ib) of HWIO src
+ * into dst. */
 static void
-fwd_tile_c(const struct cpu_wplan *d, const float *src, void *dst, int h, int w, int ob, int ib)
+fwd_strip_c(const struct cpu_wplan *d, const float *src, void *dst, int h, int w, int ib)
 {
-	size_t base = tile_base(d, h, w, ob, ib);
-	int o0 = ob * d->blk[0], i0 = ib * d->blk[1];
+	long oo[64];
+	int nob = (d->o + d->blk[0] - 1) / d->blk[0], i0 = ib * d->blk[1];
 
-	for (int i = 0; i < d->blk[1]; i++) {
-		const float *row = src + ((size_t)(h * d->kw + w) * d->i + i0 + i) * d->o + o0;
-		int ok = i0 + i < d->i;
+	for (int o = 0; o < d->blk[0]; o++)
+		oo[o] = in_block(d, 0, o);
+	for (int ob = 0; ob < nob; ob++) {
+		size_t base = tile_base(d, h, w, ob, ib);
+		int o0 = ob * d->blk[0];
+		int no = d->o - o0 < d->blk[0] ? d->o - o0 : d->blk[0];
 
-		for (int o = 0; o < d->blk[0]; o++) {
-			float v = ok && o0 + o < d->o ? row[o] : 0.0f;
-			size_t at = base + in_block(d, o, i);
+		for (int i = 0; i < d->blk[1]; i++) {
+			const float *row = src + ((size_t)(h * d->kw + w) * d->i + i0 + i) * d->o +
+			    o0;
+			size_t at = base + in_block(d, 1, i);
+			int n = i0 + i < d->i ? no : 0;
 
-			if (d->bf16)
-				((uint16_t *)dst)[at] = bf16_of(v);
-			else
-				((float *)dst)[at] = v;
+			for (int o = 0; o < d->blk[0]; o++) {
+				float v = o < n ? row[o] : 0.0f;
+
+				if (d->bf16)
+					((uint16_t *)dst)[at + oo[o]] = bf16_of(v);
+				else
+					((float *)dst)[at + oo[o]] = v;
+			}
 		}
 	}
 }
 
-/* Plain C, any blocks: tile (h, w, ob, ib) of the blocked src into HWIO
- * dst (padding not read). */
+/* Plain C, any blocks: the tiles (h, w, every oc block, ib) of the
+ * blocked src into HWIO dst (padding not read). */
 static void
-back_tile_c(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ob, int ib)
+back_strip_c(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ib)
 {
-	size_t base = tile_base(d, h, w, ob, ib);
-	int o0 = ob * d->blk[0], i0 = ib * d->blk[1];
-	int no = d->o - o0 < d->blk[0] ? d->o - o0 : d->blk[0];
+	long oo[64];
+	int nob = (d->o + d->blk[0] - 1) / d->blk[0], i0 = ib * d->blk[1];
 	int ni = d->i - i0 < d->blk[1] ? d->i - i0 : d->blk[1];
 
-	for (int i = 0; i < ni; i++) {
-		float *row = dst + ((size_t)(h * d->kw + w) * d->i + i0 + i) * d->o + o0;
+	for (int o = 0; o < d->blk[0]; o++)
+		oo[o] = in_block(d, 0, o);
+	for (int ob = 0; ob < nob; ob++) {
+		size_t base = tile_base(d, h, w, ob, ib);
+		int o0 = ob * d->blk[0];
+		int no = d->o - o0 < d->blk[0] ? d->o - o0 : d->blk[0];
 
-		for (int o = 0; o < no; o++)
-			row[o] = src[base + in_block(d, o, i)];
+		for (int i = 0; i < ni; i++) {
+			float *row = dst + ((size_t)(h * d->kw + w) * d->i + i0 + i) * d->o + o0;
+			const float *q = src + base + in_block(d, 1, i);
+
+			for (int o = 0; o < no; o++)
+				row[o] = q[oo[o]];
+		}
 	}
 }
 
@@ -233,6 +250,11 @@ load_rows(const struct cpu_wplan *d, const float *src, int h, int w, int o0, int
 	__mmask16 m = (__mmask16)((1u << no) - 1);
 	const float *p = src + ((size_t)(h * d->kw + w) * d->i + i0) * d->o + o0;
 
+	if (no == 16 && i0 + 16 <= d->i) {      /* unmasked: faster on AMD */
+		for (int k = 0; k < 16; k++)
+			r[k] = _mm512_loadu_ps(p + (size_t)k * d->o);
+		return;
+	}
 	for (int k = 0; k < 16; k++)
 		r[k] = i0 + k < d->i ? _mm512_maskz_loadu_ps(m, p + (size_t)k * d->o) :
 		    _mm512_setzero_ps();
@@ -271,7 +293,7 @@ transpose16(__m512 *r)
 }
 
 /* fp32 16b16a / 16a16b tile. */
-AVX512 static void
+AVX512 static inline void
 fwd_tile_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ob,
     int ib)
 {
@@ -287,7 +309,7 @@ fwd_tile_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int
 
 /* bf16 8b16a2b / 8a16b2a tile: pairs of rows (ic for 8b16a2b, oc after
  * the transpose for 8a16b2a) rounded and interleaved element by element. */
-AVX512BF16 static void
+AVX512BF16 static inline void
 fwd_tile_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h, int w,
     int ob, int ib)
 {
@@ -310,7 +332,7 @@ fwd_tile_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h,
 }
 
 /* fp32 16b16a / 16a16b tile back to HWIO. */
-AVX512 static void
+AVX512 static inline void
 back_tile_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ob,
     int ib)
 {
@@ -325,40 +347,83 @@ back_tile_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, in
 		r[k] = _mm512_loadu_ps(q + 16 * k);
 	if (d->pat == CPU_WPAT_OI)
 		transpose16(r);
+	if (no == 16 && d->nt) {
+		for (int k = 0; k < 16 && i0 + k < d->i; k++)
+			_mm512_stream_ps(p + (size_t)k * d->o, r[k]);
+		return;
+	}
+	if (no == 16) {
+		for (int k = 0; k < 16 && i0 + k < d->i; k++)
+			_mm512_storeu_ps(p + (size_t)k * d->o, r[k]);
+		return;
+	}
 	for (int k = 0; k < 16 && i0 + k < d->i; k++)
 		_mm512_mask_storeu_ps(p + (size_t)k * d->o, m, r[k]);
 }
 
-/* One tile of d, src -> dst, by the kernel d chose. */
+/* The tiles (h, w, every oc block, ib) by AVX-512: fp32 forward. */
+AVX512 static void
+fwd_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ib)
+{
+	for (int ob = 0; ob * 16 < d->o; ob++)
+		fwd_tile_f32(d, src, dst, h, w, ob, ib);
+}
+
+/* bf16 forward. */
+AVX512BF16 static void
+fwd_strip_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h, int w, int ib)
+{
+	for (int ob = 0; ob * 16 < d->o; ob++)
+		fwd_tile_bf16(d, src, dst, h, w, ob, ib);
+}
+
+/* fp32 back to HWIO. */
+AVX512 static void
+back_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ib)
+{
+	for (int ob = 0; ob * 16 < d->o; ob++)
+		back_tile_f32(d, src, dst, h, w, ob, ib);
+	if (d->nt)
+		_mm_sfence();   /* this thread's streaming stores, before the barrier */
+}
+
+/* The tiles (h, w, every oc block, ib) of d, src -> dst, by the kernel d
+ * chose. */
 static void
-run_tile(const struct cpu_wplan *d, const void *src, void *dst, int h, int w, int ob, int ib)
+run_strip(const struct cpu_wplan *d, const void *src, void *dst, int h, int w, int ib)
 {
 	if (!d->simd) {
 		if (d->back)
-			back_tile_c(d, src, dst, h, w, ob, ib);
+			back_strip_c(d, src, dst, h, w, ib);
 		else
-			fwd_tile_c(d, src, dst, h, w, ob, ib);
+			fwd_strip_c(d, src, dst, h, w, ib);
 	} else if (d->back) {
-		back_tile_f32(d, src, dst, h, w, ob, ib);
+		back_strip_f32(d, src, dst, h, w, ib);
 	} else if (d->bf16) {
-		fwd_tile_bf16(d, src, dst, h, w, ob, ib);
+		fwd_strip_bf16(d, src, dst, h, w, ib);
 	} else {
-		fwd_tile_f32(d, src, dst, h, w, ob, ib);
+		fwd_strip_f32(d, src, dst, h, w, ib);
 	}
 }
 
+/* Strips of one (h, w, ic block) each, OpenMP over them (reads of a strip:
+ * up to 16 whole HWIO rows, in order). */
 void
-cpu_wre_exec(const struct cpu_wplan *d, const void *src, void *dst)
+cpu_wre_exec(const struct cpu_wplan *d0, const void *src, void *dst)
 {
-	int nob = (d->o + d->blk[0] - 1) / d->blk[0], nib = (d->i + d->blk[1] - 1) / d->blk[1];
-	long nt = (long)d->kh * d->kw * nob * nib;
+	struct cpu_wplan dd = *d0, *d = &dd;
 
-#pragma omp parallel for schedule(static) if (nt * d->blksize > 32768)
-	for (long t = 0; t < nt; t++) {
-		int ib = (int)(t % nib), ob = (int)(t / nib % nob);
-		long hw = t / nib / nob;
+	d->nt = d->back && d->simd && d->o % 16 == 0 && ((uintptr_t)dst & 63) == 0;
+	int nib = (d->i + d->blk[1] - 1) / d->blk[1];
+	long ns = (long)d->kh * d->kw * nib;
 
-		run_tile(d, src, dst, (int)(hw / d->kw), (int)(hw % d->kw), ob, ib);
+
+#pragma omp parallel for schedule(static) if ((long)d->o * d->i * d->kh * d->kw > 32768)
+	for (long t = 0; t < ns; t++) {
+		int ib = (int)(t % nib);
+		long hw = t / nib;
+
+		run_strip(d, src, dst, (int)(hw / d->kw), (int)(hw % d->kw), ib);
 	}
 }
 

@@ -42,14 +42,16 @@
  * moves them at 3-4 GB/s (5 % of a bf16 training step of InceptionV3,
  * 3 % of an fp32 one).  At its first reorder an entry reads wmd's blocking
  * descriptor (cpu_wre_plan, into e->wp): inner blocks over oc and ic
- * only, at most two per dimension, no offset or compensation; those it
- * handles, tiled over (kh, kw, oc block, ic block), OpenMP over tiles,
- * AVX-512 for the 16x16 blocks oneDNN picks on AVX-512 (16b16a, 16a16b,
- * bf16 8b16a2b and 8a16b2a with AVX512_BF16), plain C for other blocks;
- * any other layout keeps oneDNN's reorder.  The results are byte for byte
- * oneDNN's (padding zeros; bf16 rounded as vcvtneps2bf16 rounds: nearest
- * even, denormals to signed zero, NaN quietened): tests/unit/
- * test_nn_wreorder.c.  RADPIPE_CPU_FAST_REORDER=0 keeps oneDNN's.
+ * only, at most two per dimension, no offset or compensation, and an
+ * AVX-512 kernel for its blocks (16b16a, 16a16b fp32; 8b16a2b, 8a16b2a
+ * bf16 with AVX512_BF16: what oneDNN picks on AVX-512), tiled over (kh,
+ * kw, oc block, ic block), OpenMP over tiles; every other layout (and a
+ * CPU without AVX-512) keeps oneDNN's reorder (cpu_wreorder.c's plain-C
+ * kernels, its specification, are slower than oneDNN's).  The results
+ * are byte for byte oneDNN's (padding zeros; bf16 rounded as
+ * vcvtneps2bf16 rounds: nearest even, denormals to signed zero, NaN
+ * quietened): tests/unit/test_nn_wreorder.c.  RADPIPE_CPU_FAST_REORDER=0
+ * keeps oneDNN's.
  *
  * bf16 (NN_PREC_BF16, only where oneDNN's effective ISA has AVX512_BF16
  * or AMX): convolutions run oneDNN's bf16 kernels on bf16 copies of their
@@ -262,15 +264,17 @@ const char *cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd);
 
 /* --- cpu_wreorder.c: weight reorders (see "Fast weight reorders") --- */
 /* Fills d for a reorder of the HWIO fp32 kernel {oc, ic, kh, kw} into md
- * (back 0) or from md (back 1): 1 and kind CPU_WRE_FAST when a kernel of
- * cpu_wreorder.c handles md, else 0 and kind CPU_WRE_ONEDNN. */
+ * (back 0) or from md (back 1): 1 when cpu_wreorder.c's kernels can run md
+ * (plain C, d->simd 0, always then), else 0; d->kind CPU_WRE_FAST where
+ * an AVX-512 kernel of this CPU runs it, else CPU_WRE_ONEDNN. */
 int cpu_wre_plan_md(struct cpu_wplan *d, const dnnl_memory_desc_t *md, int back, int oc, int ic,
                     int kh, int kw);
 /* Decides e->wp for e's weights reorder (oneDNN's where e->wre.prim is
  * NULL or RADPIPE_CPU_FAST_REORDER is 0). */
 void cpu_wre_plan(struct cpu_entry *e);
-/* Runs the CPU_WRE_FAST plan d: src (HWIO, or blocked when d->back) ->
- * dst, padding written as zeros. */
+/* Runs plan d (from cpu_wre_plan_md returning 1; AVX-512 where d->simd,
+ * else plain C): src (HWIO, or blocked when d->back) -> dst, padding
+ * written as zeros. */
 void cpu_wre_exec(const struct cpu_wplan *d, const void *src, void *dst);
 /* e's weights reorder ptr[0] -> ptr[1], as cpu_run(c, &e->wre, ptr) does
  * it, by cpu_wreorder.c's kernels where e->wp says (planned at the first

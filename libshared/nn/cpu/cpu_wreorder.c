@@ -262,8 +262,10 @@ load_rows(const struct cpu_wplan *d, const float *src, int h, int w, int o0, int
 	const float *p = src + ((size_t)(h * d->kw + w) * d->i + i0) * d->o + o0;
 
 	if (no == 16 && i0 + 16 <= d->i) {      /* unmasked: faster on AMD */
-		for (int k = 0; k < 16; k++)
+		for (int k = 0; k < 16; k++) {
 			r[k] = _mm512_loadu_ps(p + (size_t)k * d->o);
+			_mm_prefetch((const char *)(p + (size_t)k * d->o + 64), _MM_HINT_T0);
+		}
 		return;
 	}
 	for (int k = 0; k < 16; k++)
@@ -376,6 +378,23 @@ back_tile_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, in
 AVX512 static void
 fwd_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ib)
 {
+	if (d->pat == CPU_WPAT_IO) {    /* row by row: one read stream */
+		int nob = (d->o + 15) / 16, i0 = ib * 16;
+		const float *p = src + ((size_t)(h * d->kw + w) * d->i + i0) * d->o;
+		float *q = dst + tile_base(d, h, w, 0, ib);
+
+		for (int k = 0; k < 16; k++, p += d->o) {
+			for (int ob = 0; ob < nob; ob++) {
+				int no = d->o - ob * 16 < 16 ? d->o - ob * 16 : 16;
+				__m512 v = i0 + k >= d->i ? _mm512_setzero_ps() : no == 16 ?
+				    _mm512_loadu_ps(p + ob * 16) :
+				    _mm512_maskz_loadu_ps((__mmask16)((1u << no) - 1), p + ob * 16);
+
+				_mm512_storeu_ps(q + ob * d->st[0] + 16 * k, v);
+			}
+		}
+		return;
+	}
 	for (int ob = 0; ob * 16 < d->o; ob++)
 		fwd_tile_f32(d, src, dst, h, w, ob, ib);
 }
@@ -384,6 +403,40 @@ fwd_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, in
 AVX512BF16 static void
 fwd_strip_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h, int w, int ib)
 {
+	static const uint16_t ix[32] = {
+		0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+		8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
+	};
+
+	if (d->pat == CPU_WPAT_IO2) {   /* pairs of rows: two read streams */
+		__m512i idx = _mm512_loadu_si512(ix);
+		int nob = (d->o + 15) / 16, i0 = ib * 16;
+		const float *p = src + ((size_t)(h * d->kw + w) * d->i + i0) * d->o;
+		uint16_t *q = dst + tile_base(d, h, w, 0, ib);
+
+		for (int k = 0; k < 16; k += 2, p += 2 * (size_t)d->o) {
+			for (int ob = 0; ob < nob; ob++) {
+				int no = d->o - ob * 16 < 16 ? d->o - ob * 16 : 16;
+				__mmask16 m = (__mmask16)((1u << no) - 1);
+				__m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+
+				if (no == 16 && i0 + k + 1 < d->i) {    /* unmasked: faster on AMD */
+					a = _mm512_loadu_ps(p + ob * 16);
+					b = _mm512_loadu_ps(p + d->o + ob * 16);
+				} else {
+					if (i0 + k < d->i)
+						a = _mm512_maskz_loadu_ps(m, p + ob * 16);
+					if (i0 + k + 1 < d->i)
+						b = _mm512_maskz_loadu_ps(m, p + d->o + ob * 16);
+				}
+				__m512i v = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+
+				_mm512_storeu_si512(q + ob * d->st[0] + 16 * k,
+				    _mm512_permutexvar_epi16(idx, v));
+			}
+		}
+		return;
+	}
 	for (int ob = 0; ob * 16 < d->o; ob++)
 		fwd_tile_bf16(d, src, dst, h, w, ob, ib);
 }
@@ -392,6 +445,28 @@ fwd_strip_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h
 AVX512 static void
 back_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, int w, int ib)
 {
+	if (d->pat == CPU_WPAT_IO) {    /* row by row: one write stream */
+		int nob = (d->o + 15) / 16, i0 = ib * 16;
+		float *p = dst + ((size_t)(h * d->kw + w) * d->i + i0) * d->o;
+		const float *q = src + tile_base(d, h, w, 0, ib);
+
+		for (int k = 0; k < 16 && i0 + k < d->i; k++, p += d->o) {
+			for (int ob = 0; ob < nob; ob++) {
+				int no = d->o - ob * 16 < 16 ? d->o - ob * 16 : 16;
+				__m512 v = _mm512_loadu_ps(q + ob * d->st[0] + 16 * k);
+
+				if (no < 16)
+					_mm512_mask_storeu_ps(p + ob * 16, (__mmask16)((1u << no) - 1), v);
+				else if (d->nt)
+					_mm512_stream_ps(p + ob * 16, v);
+				else
+					_mm512_storeu_ps(p + ob * 16, v);
+			}
+		}
+		if (d->nt)
+			_mm_sfence();
+		return;
+	}
 	for (int ob = 0; ob * 16 < d->o; ob++)
 		back_tile_f32(d, src, dst, h, w, ob, ib);
 	if (d->nt)

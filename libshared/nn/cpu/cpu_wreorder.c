@@ -10,13 +10,15 @@
  * The work is cut into (kh, kw, oc block, ic block) tiles: a tile reads
  * up to bi rows of bo contiguous floats of HWIO (one row per ic) and
  * writes one contiguous block; OpenMP over strips of tiles (kh, kw, ic
- * block; the oc blocks in order, so reads go along whole HWIO rows).
- * AVX-512 kernels do the 16x16 tiles of the four layouts oneDNN picks on
- * AVX-512 (16b16a: row copies; 16a16b: a 16x16 transpose; 8b16a2b: bf16
- * pairs of rows interleaved; 8a16b2a: a transpose, then pairs
- * interleaved); the weight gradient goes to HWIO with streaming stores
- * (it is not read again before the optimiser, and oneDNN's reorder does
- * the same: without them it is 1.6x slower than oneDNN's).  Only those
+ * block), each strip taking its oc blocks in order.  AVX-512 kernels do
+ * the 16x16 tiles of the four layouts oneDNN picks on AVX-512: 16b16a
+ * (copies of HWIO rows, row by row: one read stream, where oneDNN's
+ * reorder reads 16 rows at a time, 2x slower), 8b16a2b (bf16, pairs of
+ * rows interleaved, a pair at a time), 16a16b and 8a16b2a (a 16x16
+ * transpose, then for bf16 pairs interleaved; the next tile's rows
+ * prefetched).  The weight gradient goes back to HWIO with streaming
+ * stores (the optimiser reads it after the whole backward pass; without
+ * them the copy took 1.6x oneDNN's time, with them 0.75x).  Only those
  * run in the backend (cpu_wre_plan_md's CPU_WRE_FAST); the plain-C
  * kernels take any layout plan_inner describes and are the readable
  * specification the tests also check against oneDNN, but they run 2.6x
@@ -108,6 +110,16 @@ plan_pattern(const struct cpu_wplan *d)
 	return CPU_WPAT_C;
 }
 
+/* Elements from the first of d's blocked layout to one past its last. */
+static long
+plan_extent(const struct cpu_wplan *d, int oc, int ic, int kh, int kw)
+{
+	long nob = (oc + d->blk[0] - 1) / d->blk[0], nib = (ic + d->blk[1] - 1) / d->blk[1];
+
+	return (nob - 1) * d->st[0] + (nib - 1) * d->st[1] + (long)(kh - 1) * d->st[2] +
+	    (long)(kw - 1) * d->st[3] + d->blksize;
+}
+
 /* Does this CPU run the AVX-512 kernel of pattern pat (bf16: with
  * AVX512_BF16)? */
 static int
@@ -146,6 +158,9 @@ cpu_wre_plan_md(struct cpu_wplan *d, const dnnl_memory_desc_t *md, int back, int
 			return 0;
 		d->st[k] = (long)b->strides[k];
 	}
+	if (plan_extent(d, oc, ic, kh, kw) > (long)(dnnl_memory_desc_get_size(md) /
+	    (md->data_type == dnnl_bf16 ? 2 : 4)))
+		return 0;       /* strides reaching past the buffer: not ours */
 	d->back = back;
 	d->bf16 = md->data_type == dnnl_bf16;
 	d->o = oc;

@@ -8,7 +8,9 @@
  * the backend's path (an AVX-512 kernel, or oneDNN's reorder where it has
  * none) and, where cpu_wreorder.c describes it, through the plain-C one.
  * Layouts the kernels do not take must keep oneDNN's reorder, and so must
- * every layout under RADPIPE_CPU_FAST_REORDER=0.
+ * every layout under RADPIPE_CPU_FAST_REORDER=0; bf16 layouts are also
+ * checked with the padding the models lack (odd ic, oc and ic not
+ * multiples of 16).
  *
  * RADPIPE_WRE_BENCH=1: also times, per InceptionV3 training step at batch
  * 5 (each convolution's forward, backward-data and backward-weights
@@ -258,23 +260,24 @@ test_models_bf16(void **state)
 	check_models(NN_PREC_BF16);
 }
 
-/* An entry whose weights layout (blocked over ic and kh) no kernel of
- * cpu_wreorder.c takes, with oneDNN's reorder hwio -> md. */
+/* A forward entry of an oc x ic x 3 x 3 kernel with weights layout tag
+ * of type dt and oneDNN's reorder hwio -> that layout. */
 static void
-fake_entry(struct cpu *c, struct cpu_entry *e, dnnl_format_tag_t tag)
+fake_entry(struct cpu *c, struct cpu_entry *e, dnnl_format_tag_t tag, dnnl_data_type_t dt,
+    int oc, int ic)
 {
-	dnnl_dims_t wd = { 24, 20, 3, 3 };
+	dnnl_dims_t wd = { oc, ic, 3, 3 };
 	dnnl_memory_desc_t hwio;
 	dnnl_primitive_desc_t pd;
 
 	memset(e, 0, sizeof *e);
 	e->key.op = CPU_CONV_FWD;
-	e->key.v[3] = 20;
-	e->key.v[6] = 24;
+	e->key.v[3] = ic;
+	e->key.v[6] = oc;
 	e->key.v[7] = 3;
 	e->key.v[8] = 3;
 	assert_int_equal(dnnl_memory_desc_init_by_tag(&hwio, 4, wd, dnnl_f32, dnnl_hwio), 0);
-	assert_int_equal(dnnl_memory_desc_init_by_tag(&e->wmd, 4, wd, dnnl_f32, tag), 0);
+	assert_int_equal(dnnl_memory_desc_init_by_tag(&e->wmd, 4, wd, dt, tag), 0);
 	e->wsize = dnnl_memory_desc_get_size(&e->wmd);
 	assert_int_equal(dnnl_reorder_primitive_desc_create(&pd, &hwio, c->eng, &e->wmd,
 	    c->eng, NULL), 0);
@@ -295,12 +298,12 @@ test_fallback(void **state)
 	assert_non_null(be);
 	c = cpu_of(be);
 	/* blocks over ic and kh: not taken, oneDNN's reorder runs */
-	fake_entry(c, &e, dnnl_aBCd16b16c);
+	fake_entry(c, &e, dnnl_aBCd16b16c, dnnl_f32, 24, 20);
 	check_entry(c, &e, "fallback aBCd16b16c");
 	assert_int_equal(e.wp.kind, CPU_WRE_ONEDNN);
 	cpu_exe_free(&e.wre);
 	/* taken (16b16a with padding: oc 24, ic 20), and the switch off */
-	fake_entry(c, &e, dnnl_ABcd16b16a);
+	fake_entry(c, &e, dnnl_ABcd16b16a, dnnl_f32, 24, 20);
 	check_entry(c, &e, "taken ABcd16b16a");
 	assert_int_equal(e.wp.kind, CPU_WRE_FAST);
 	setenv("RADPIPE_CPU_FAST_REORDER", "0", 1);
@@ -308,6 +311,32 @@ test_fallback(void **state)
 	unsetenv("RADPIPE_CPU_FAST_REORDER");
 	assert_int_equal(e.wp.kind, CPU_WRE_ONEDNN);
 	cpu_exe_free(&e.wre);
+	be->close(be);
+}
+
+/* bf16 padding the models do not have: odd ic (a pair with one row past
+ * ic), oc and ic not multiples of 16. */
+static void
+test_bf16_padding(void **state)
+{
+	static const dnnl_format_tag_t tag[] = { dnnl_ABcd8b16a2b, dnnl_ABcd8a16b2a,
+	                                         dnnl_BAcd8a16b2a };
+	static const int dims[][2] = { { 24, 19 }, { 17, 33 }, { 32, 1 } };
+	char err[256];
+	struct nn_backend *be = open_cpu(NN_PREC_BF16, err, sizeof err);
+	struct cpu_entry e;
+
+	if (be == NULL) {
+		printf("  bf16 skipped: %s\n", err);
+		skip();
+	}
+	for (size_t t = 0; t < sizeof tag / sizeof tag[0]; t++)
+		for (size_t k = 0; k < sizeof dims / sizeof dims[0]; k++) {
+			fake_entry(cpu_of(be), &e, tag[t], dnnl_bf16, dims[k][0], dims[k][1]);
+			check_entry(cpu_of(be), &e, "bf16 padding");
+			assert_int_equal(e.wp.kind, CPU_WRE_FAST);
+			cpu_exe_free(&e.wre);
+		}
 	be->close(be);
 }
 
@@ -475,6 +504,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_bf16_padding),
 		cmocka_unit_test(test_models_fp32),
 		cmocka_unit_test(test_models_bf16),
 		cmocka_unit_test(test_bench),

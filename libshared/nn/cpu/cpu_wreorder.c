@@ -265,6 +265,13 @@ back_strip_c(const struct cpu_wplan *d, const float *src, float *dst, int h, int
 
 /* --- AVX-512: 16x16 tiles --- */
 
+/* vpermw indices interleaving two rows of 16 bf16 (a in 0-15, b in
+ * 16-31): a0 b0 a1 b1 ... */
+static const uint16_t ix[32] = {
+	0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+	8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
+};
+
 #define AVX512 __attribute__((target("avx512f,avx512bw")))
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
@@ -341,10 +348,6 @@ AVX512BF16 static inline void
 fwd_tile_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h, int w,
     int ob, int ib)
 {
-	static const uint16_t ix[32] = {
-		0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
-		8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
-	};
 	__m512i idx = _mm512_loadu_si512(ix);
 	__m512 r[16];
 	uint16_t *q = dst + tile_base(d, h, w, ob, ib);
@@ -418,11 +421,6 @@ fwd_strip_f32(const struct cpu_wplan *d, const float *src, float *dst, int h, in
 AVX512BF16 static void
 fwd_strip_bf16(const struct cpu_wplan *d, const float *src, uint16_t *dst, int h, int w, int ib)
 {
-	static const uint16_t ix[32] = {
-		0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
-		8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31,
-	};
-
 	if (d->pat == CPU_WPAT_IO2) {   /* pairs of rows: two read streams */
 		__m512i idx = _mm512_loadu_si512(ix);
 		int nob = (d->o + 15) / 16, i0 = ib * 16;

@@ -38,9 +38,9 @@
  * Fast weight reorders (cpu_wreorder.c): the weights reorders above
  * (HWIO fp32 -> the primitive's blocked fp32 or bf16 layout for forward
  * and backward data, and the blocked fp32 weight gradient -> HWIO) run
- * hand-written kernels instead of oneDNN 2.6's reorder primitive: 29
- * instead of 60 ms of a bf16 training step of InceptionV3 (batch 5, one
- * thread, about 1.2 s), 26 instead of 40 ms of an fp32 one (1.7 s); see
+ * hand-written kernels instead of oneDNN 2.6's reorder primitive: 30
+ * instead of 65 ms of a bf16 training step of InceptionV3 (batch 5, one
+ * thread, about 1.2 s), 27 instead of 41 ms of an fp32 one (1.7 s); see
  * libshared/nn/README.md.  At its first reorder an entry reads wmd's blocking
  * descriptor (cpu_wre_plan, into e->wp): inner blocks over oc and ic
  * only, at most two per dimension, no offset or compensation, and an

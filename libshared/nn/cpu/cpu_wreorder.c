@@ -18,7 +18,7 @@
  * transpose, then for bf16 pairs interleaved; the next tile's rows
  * prefetched).  The weight gradient goes back to HWIO with streaming
  * stores (the optimiser reads it after the whole backward pass; without
- * them the copy took 1.6x oneDNN's time, with them 0.75x).  Only those
+ * them the copy took 1.6x oneDNN's time, with them 0.8x).  Only those
  * run in the backend (cpu_wre_plan_md's CPU_WRE_FAST); the plain-C
  * kernels take any layout plan_inner describes and are the readable
  * specification the tests also check against oneDNN, but they run 2.6x

@@ -376,7 +376,7 @@ conv_weights_once(struct cpu *c, struct cpu_entry *e, const float *w)
 	t->gen = c->gen;
 	ptr[0] = (void *)w;
 	ptr[1] = buf;
-	cpu_run(c, &e->wre, ptr);
+	cpu_wre_run(c, e, ptr);
 	return buf;
 }
 
@@ -412,7 +412,7 @@ conv_weights(struct cpu *c, struct cpu_entry *e, const float *w)
 	if (wc->gen != c->gen) {
 		ptr[0] = (void *)w;
 		ptr[1] = wc->buf;
-		cpu_run(c, &e->wre, ptr);
+		cpu_wre_run(c, e, ptr);
 		wc->gen = c->gen;
 	}
 	return wc->buf;
@@ -616,7 +616,7 @@ conv_bwd_weights_chunk(struct cpu *c, struct cpu_entry *e, const float *x,
 	if (dws != dw) {
 		ptr[0] = dws;
 		ptr[1] = dw;
-		cpu_run(c, &e->wre, ptr);
+		cpu_wre_run(c, e, ptr);
 	}
 }
 

@@ -53,6 +53,25 @@
  * through those; add and input write activations, and the labels upload
  * between forward and backward leaves the copies valid).
  *
+ * Fast weight reorders (cpu_wreorder.c): the weights reorders above
+ * (HWIO fp32 -> the primitive's blocked fp32 or bf16 layout for forward
+ * and backward data, and the blocked fp32 weight gradient -> HWIO) run
+ * hand-written kernels instead of oneDNN 2.6's reorder primitive: 30
+ * instead of 65 ms of a bf16 training step of InceptionV3 (batch 5, one
+ * thread, about 1.2 s), 27 instead of 41 ms of an fp32 one (1.7 s); see
+ * libshared/nn/README.md.  At its first reorder an entry reads wmd's blocking
+ * descriptor (cpu_wre_plan, into e->wp): inner blocks over oc and ic
+ * only, at most two per dimension, no offset or compensation, and an
+ * AVX-512 kernel for its blocks (16b16a, 16a16b fp32; 8b16a2b, 8a16b2a
+ * bf16 with AVX512_BF16: what oneDNN picks on AVX-512), tiled over (kh,
+ * kw, oc block, ic block), OpenMP over tiles; every other layout (and a
+ * CPU without AVX-512) keeps oneDNN's reorder (cpu_wreorder.c's plain-C
+ * kernels, its specification, are slower than oneDNN's).  The results
+ * are byte for byte oneDNN's (padding zeros; bf16 rounded as
+ * vcvtneps2bf16 rounds: nearest even, denormals to signed zero, NaN
+ * quietened): tests/unit/test_nn_wreorder.c.  RADPIPE_CPU_FAST_REORDER=0
+ * keeps oneDNN's.
+ *
  * bf16 (NN_PREC_BF16, only where oneDNN's effective ISA has AVX512_BF16
  * or AMX): convolutions run oneDNN's bf16 kernels on bf16 copies of their
  * inputs (x; dy for backward) and weights, accumulating in fp32 and
@@ -119,6 +138,33 @@ struct cpu_exe {
  * (x or dy; dy of bwd-weights) and the output (y or dx). */
 enum { CPU_IO_IN0, CPU_IO_IN1, CPU_IO_OUT, CPU_NIO };
 
+/* How an entry's weights reorder runs (cpu_wreorder.c, see "Fast weight
+ * reorders" above): undecided until its first use, oneDNN's primitive, or
+ * a kernel of cpu_wreorder.c. */
+enum cpu_wre_kind { CPU_WRE_UNDECIDED, CPU_WRE_ONEDNN, CPU_WRE_FAST };
+/* The inner blocks a CPU_WRE_FAST plan runs with AVX-512 (16 x 16, oneDNN
+ * tags): 16b16a, 16a16b, 8b16a2b, 8a16b2a; CPU_WPAT_C: plain C. */
+enum cpu_wpat { CPU_WPAT_C, CPU_WPAT_IO, CPU_WPAT_OI, CPU_WPAT_IO2, CPU_WPAT_OI2 };
+
+/* A weights reorder between HWIO fp32 {o, i, kh, kw} and a blocked layout
+ * (elements; dimension 0 is oc, 1 ic).  Element (o, i, h, w) of the
+ * blocked side is at (o / blk[0]) * st[0] + (i / blk[1]) * st[1] +
+ * h * st[2] + w * st[3] + in-block offset, where index x of dimension k
+ * in its block adds (x / split[k]) * hi[k] + (x % split[k]) * lo[k]. */
+struct cpu_wplan {
+	int kind;               /* enum cpu_wre_kind */
+	int back;               /* 1: blocked -> HWIO (weight gradient) */
+	int bf16;               /* blocked side bf16 (forward only), else fp32 */
+	int pat;                /* enum cpu_wpat */
+	int simd;               /* 1: this CPU runs pat's AVX-512 kernel */
+	int o, i, kh, kw;
+	int blk[2], split[2];
+	long hi[2], lo[2];
+	long st[4];
+	long blksize;           /* elements of one block */
+	int nt;                 /* non-temporal stores (cpu_wre_exec sets it) */
+};
+
 /* One cached entry: the op's primitive and, for convolutions, the weights
  * reorder (hwio -> wmd for fwd/bwd-data, wmd -> hwio for bwd-weights) and
  * the activation reorders. */
@@ -130,6 +176,7 @@ struct cpu_entry {
 	size_t iosize[CPU_NIO];     /* bytes of the primitive-layout copy */
 	dnnl_memory_desc_t wmd;     /* weights layout the primitive wants */
 	size_t wsize;               /* bytes of wmd */
+	struct cpu_wplan wp;        /* how wre runs (cpu_wreorder.c) */
 	char impl[64];              /* oneDNN implementation name */
 	struct cpu_entry *next;
 };
@@ -191,6 +238,7 @@ struct cpu {
  *   cpu_bnbwd.c the fused BN(+ReLU) training backward (plain loops)
  *   cpu_pool.c  pooling (oneDNN average forward on dense views, else
  *               plain loops)
+ *   cpu_wreorder.c  the convolutions' weight reorders (below cpu_conv.c)
  *   cpu_dw.c    depthwise conv, zero padding, per-channel input, ReLU6
  *   cpu_misc.c  plain loops (elementwise, dense, losses, optimisers,
  *               pack/unpack)
@@ -254,6 +302,25 @@ float *cpu_buf(struct cpu *c, int i, size_t size);
 void cpu_md_nhwc(struct cpu *c, dnnl_memory_desc_t *md, int n, int ch, int h, int w);
 /* The oneDNN implementation name of pd. */
 const char *cpu_impl_of(struct cpu *c, const_dnnl_primitive_desc_t pd);
+
+/* --- cpu_wreorder.c: weight reorders (see "Fast weight reorders") --- */
+/* Fills d for a reorder of the HWIO fp32 kernel {oc, ic, kh, kw} into md
+ * (back 0) or from md (back 1): 1 when cpu_wreorder.c's kernels can run md
+ * (plain C, d->simd 0, always then), else 0; d->kind CPU_WRE_FAST where
+ * an AVX-512 kernel of this CPU runs it, else CPU_WRE_ONEDNN. */
+int cpu_wre_plan_md(struct cpu_wplan *d, const dnnl_memory_desc_t *md, int back, int oc, int ic,
+                    int kh, int kw);
+/* Decides e->wp for e's weights reorder (oneDNN's where e->wre.prim is
+ * NULL or RADPIPE_CPU_FAST_REORDER is 0). */
+void cpu_wre_plan(struct cpu_entry *e);
+/* Runs plan d (from cpu_wre_plan_md returning 1; AVX-512 where d->simd,
+ * else plain C): src (HWIO, or blocked when d->back) -> dst, padding
+ * written as zeros. */
+void cpu_wre_exec(const struct cpu_wplan *d, const void *src, void *dst);
+/* e's weights reorder ptr[0] -> ptr[1], as cpu_run(c, &e->wre, ptr) does
+ * it, by cpu_wreorder.c's kernels where e->wp says (planned at the first
+ * call); nothing once c has failed. */
+void cpu_wre_run(struct cpu *c, struct cpu_entry *e, void *const *ptr);
 
 /* --- cpu_misc.c: plain loops --- */
 /* dst (m x c, dense) = src (m pixels, stride ld). */

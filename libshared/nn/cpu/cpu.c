@@ -117,6 +117,20 @@ cpu_close(struct nn_backend *be)
 	free(be);
 }
 
+/* Bytes of a convolution's activation copies a batch chunk may take:
+ * RADPIPE_CPU_CHUNK_KB, else 8 MiB in bf16 (its copies are the bf16
+ * inputs: smaller chunks cut peak memory at no measured cost) and 32 MiB
+ * in fp32 (Winograd's scratchpad shares the limit, and its kernels ran
+ * 3-5 % slower on 8 MiB chunks: bench/results/inception.md). */
+static size_t
+cpu_chunk_env(int bf16)
+{
+	const char *s = getenv("RADPIPE_CPU_CHUNK_KB");
+	size_t kb = s != NULL ? (size_t)strtoul(s, NULL, 10) : 0;
+
+	return kb > 0 ? kb << 10 : bf16 ? 8u << 20 : 32u << 20;
+}
+
 /* RADPIPE_CPU_LAYOUT: nhwc, blocked or auto (the default). */
 static int
 cpu_layout_env(void)
@@ -211,10 +225,6 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 	omp_set_num_threads(c->threads);
 	c->layout = cpu_layout_env();
 	c->wino = env_flag("RADPIPE_CPU_WINOGRAD", 1);
-	c->chunk = getenv("RADPIPE_CPU_CHUNK_KB") != NULL ?
-	    (size_t)strtoul(getenv("RADPIPE_CPU_CHUNK_KB"), NULL, 10) << 10 : 8u << 20;
-	if (c->chunk == 0)
-		c->chunk = 32u << 20;
 	if ((s = dnnl_engine_create(&c->eng, dnnl_cpu, 0)) != dnnl_success ||
 	    (s = dnnl_stream_create(&c->strm, c->eng, dnnl_stream_default_flags)) != dnnl_success) {
 		snprintf(err, errlen, "cpu backend: oneDNN: %s", dnnl_status2str(s));
@@ -232,6 +242,7 @@ nn_cpu_open(const struct nn_backend_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	c->bf16 = o != NULL && o->precision == NN_PREC_BF16;
+	c->chunk = cpu_chunk_env(c->bf16);
 	be = xcalloc(1, sizeof *be);
 	*be = cpu_table;
 	be->impl = c;

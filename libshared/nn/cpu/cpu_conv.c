@@ -471,8 +471,9 @@ cpu_wcopy_free(struct cpu *c)
  * (36 values a 4x4 output tile for each input and output channel: 19 MB a
  * sample on InceptionV3's 147x147 stem); at batch 32 that is 180 MB a copy
  * and 600 MB of scratchpad, so the batch is cut into chunks whose copies
- * and scratchpad stay under c->chunk bytes (8 MiB, or RADPIPE_CPU_CHUNK_KB;
- * fixed per shape: results do not depend on timing). */
+ * and scratchpad stay under c->chunk bytes (32 MiB in fp32, 8 MiB in
+ * bf16, or RADPIPE_CPU_CHUNK_KB; fixed per shape: results do not depend
+ * on timing). */
 static int
 conv_chunk(const struct cpu *c, const struct nn_conv *p)
 {

@@ -82,6 +82,20 @@ run_loss(struct nn_model *m, const float *y, const float *w)
 	return 0;
 }
 
+/* BN l's gamma and beta gradients (NULL: not trained, or no such
+ * parameter). */
+static void
+bn_grads(struct nn_model *m, const struct nn_lay *l, float **dg, float **db)
+{
+	int k = 0;
+
+	*dg = *db = NULL;
+	if (!updates_weights(m, l))
+		return;
+	*dg = l->scale ? G(m, l, k++) : NULL;
+	*db = l->center ? G(m, l, k) : NULL;
+}
+
 /* The ReLU whose backward BN layer l's takes over (bn_relu_bwd with the
  * ReLU's gradient; the ReLU's relu_bwd is skipped), or NULL: a batch-mode
  * BN, not synchronised over ranks, whose one reader is a ReLU (ReLU6
@@ -108,14 +122,10 @@ bwd_bn_fused(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, const struc
 	struct nn_backend *be = m->be;
 	const struct nn_lay *d = r != NULL ? r : l;
 	struct nn_bn p = bn_geom(m, l, x->dy_ld, d->dy_ld);
-	float *gamma, *b, *rmean, *rvar, *dg = NULL, *db = NULL;
-	int k = 0;
+	float *gamma, *b, *rmean, *rvar, *dg, *db;
 
 	bn_params(m, l, &gamma, &b, &rmean, &rvar);
-	if (updates_weights(m, l)) {
-		dg = l->scale ? G(m, l, k++) : NULL;
-		db = l->center ? G(m, l, k) : NULL;
-	}
+	bn_grads(m, l, &dg, &db);
 	be->bn_relu_bwd(be, &p, x->y, d->dy, gamma, b, l->mean, l->invstd,
 	                x->up ? x->dy : NULL, dg, db, x->gset ? 1 : 0, r != NULL,
 	                r != NULL ? r->cap : 0);
@@ -127,8 +137,7 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 {
 	struct nn_backend *be = m->be;
 	struct nn_bn p = bn_geom(m, l, x->dy_ld, l->dy_ld);
-	float *gamma, *b, *rmean, *rvar, *dg = NULL, *db = NULL;
-	int k = 0;
+	float *gamma, *b, *rmean, *rvar, *dg, *db;
 
 	bn_params(m, l, &gamma, &b, &rmean, &rvar);
 	if (!bn_batch_mode(m, l)) {
@@ -136,10 +145,7 @@ bwd_bn(struct nn_model *m, struct nn_lay *l, struct nn_lay *x, int dx, float bet
 			be->bn_bwd_infer(be, &p, l->dy, gamma, rvar, x->dy, beta);
 		return;
 	}
-	if (updates_weights(m, l)) {
-		dg = l->scale ? G(m, l, k++) : NULL;
-		db = l->center ? G(m, l, k) : NULL;
-	}
+	bn_grads(m, l, &dg, &db);
 	/* bn_bwd always writes dx; without a reader, x's own gradient region
 	 * (alive at this step, unused) takes it. */
 	if (m->bnsum && x->dy == l->dy) {       /* plan.c mark_bn_dx_views */
